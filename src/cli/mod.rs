@@ -1,0 +1,59 @@
+//! Command-line dispatch: turns parsed arguments into library calls and exit codes.
+//!
+//! Only this module (and `report`) prints. Each verb lives in its own file.
+
+mod args;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use args::Cli;
+use args::Command;
+
+/// How a run of `ix` ended, mapped onto the process exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Everything worked.
+    Success,
+    /// `ix` ran but found failures (invalid input, failed tasks).
+    Failure,
+    /// `ix` could not do the job (usage errors, internal errors).
+    Error,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        match status {
+            ExitStatus::Success => ExitCode::SUCCESS,
+            ExitStatus::Failure => ExitCode::from(1),
+            ExitStatus::Error => ExitCode::from(2),
+        }
+    }
+}
+
+/// Entry point used by `main.rs`.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints usage errors to stderr and help to stdout; usage errors exit 2.
+            let code = if err.use_stderr() { 2 } else { 0 };
+            let _ = err.print();
+            return ExitCode::from(code);
+        }
+    };
+    dispatch(cli).into()
+}
+
+fn dispatch(cli: Cli) -> ExitStatus {
+    match cli.command {
+        Command::Version => {
+            #[allow(clippy::print_stdout)]
+            {
+                println!("ix {}", env!("CARGO_PKG_VERSION"));
+            }
+            ExitStatus::Success
+        }
+    }
+}

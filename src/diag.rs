@@ -1,0 +1,1 @@
+//! Diagnostics: stage errors (code + span + message) rendered as miette reports or JSON.

@@ -1,0 +1,3 @@
+//! The single integration-test binary: one module per `ix` verb, all driving the real executable.
+
+mod util;
