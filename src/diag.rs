@@ -1,1 +1,257 @@
-//! Diagnostics: stage errors (code + span + message) rendered as miette reports or JSON.
+//! Diagnostics: stage errors (stable code + span + message) rendered as miette reports or JSON.
+//!
+//! Stages build [`Diag`] values and never touch miette; this module alone turns them into
+//! `miette::Report`s (terminal) or the `ix.diagnostics/v1` JSON shape (editors, CI annotations).
+
+use std::fmt::Write as _;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource, Severity};
+use serde::Serialize;
+
+use crate::source::{SourceMap, Span};
+
+/// How serious a diagnostic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Error,
+    Warning,
+}
+
+/// A secondary label: another place that explains the primary one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    pub span: Span,
+    pub message: String,
+}
+
+/// One user-facing problem found by a stage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diag {
+    pub level: Level,
+    /// Stable code, e.g. `ix::config::unknown-field`.
+    pub code: &'static str,
+    pub message: String,
+    /// Where the problem is, with the label shown under it. `None` for problems without a
+    /// location (a missing file).
+    pub primary: Option<Label>,
+    pub secondary: Vec<Label>,
+    pub help: Option<String>,
+}
+
+impl Diag {
+    pub fn error(code: &'static str, message: impl Into<String>) -> Diag {
+        Diag { level: Level::Error, code, message: message.into(), primary: None, secondary: Vec::new(), help: None }
+    }
+
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Diag {
+        Diag { level: Level::Warning, ..Diag::error(code, message) }
+    }
+
+    pub fn at(mut self, span: Span, label: impl Into<String>) -> Diag {
+        self.primary = Some(Label { span, message: label.into() });
+        self
+    }
+
+    pub fn also(mut self, span: Span, label: impl Into<String>) -> Diag {
+        self.secondary.push(Label { span, message: label.into() });
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Diag {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.level == Level::Error
+    }
+}
+
+/// Options for terminal rendering.
+#[derive(Clone, Copy, Debug)]
+pub struct RenderOptions {
+    pub color: bool,
+    pub width: usize,
+}
+
+impl RenderOptions {
+    /// Colour only on a terminal and when `NO_COLOR` is unset.
+    pub fn for_terminal() -> RenderOptions {
+        use std::io::IsTerminal;
+        let color = std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal();
+        RenderOptions { color, width: 100 }
+    }
+
+    /// Fixed width, no colour: what golden tests snapshot.
+    pub fn plain() -> RenderOptions {
+        RenderOptions { color: false, width: 100 }
+    }
+}
+
+/// Renders diagnostics for a terminal, one after the other.
+pub fn render(sources: &SourceMap, diags: &[Diag], options: RenderOptions) -> String {
+    let theme = if options.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(options.width).with_links(false);
+    let mut out = String::new();
+    for diag in diags {
+        let mut report = MietteDiagnostic::new(diag.message.clone()).with_code(diag.code).with_severity(
+            match diag.level {
+                Level::Error => Severity::Error,
+                Level::Warning => Severity::Warning,
+            },
+        );
+        if let Some(help) = &diag.help {
+            report = report.with_help(help.clone());
+        }
+        let file = diag.primary.as_ref().map(|label| label.span.file);
+        let mut labels = Vec::new();
+        if let Some(primary) = &diag.primary {
+            labels.push(LabeledSpan::new_primary_with_span(
+                Some(primary.message.clone()),
+                (primary.span.start as usize, primary.span.len()),
+            ));
+        }
+        for label in &diag.secondary {
+            if Some(label.span.file) == file {
+                labels.push(LabeledSpan::new_with_span(
+                    Some(label.message.clone()),
+                    (label.span.start as usize, label.span.len()),
+                ));
+            }
+        }
+        report = report.with_labels(labels);
+        let report: miette::Report = match file {
+            Some(file) => {
+                let source = sources.get(file);
+                miette::Report::new(report)
+                    .with_source_code(NamedSource::new(source.path.clone(), source.text.to_string()))
+            }
+            None => miette::Report::new(report),
+        };
+        let _ = handler.render_report(&mut out, report.as_ref());
+        // Labels in other files than the primary one are listed as plain locations.
+        for label in &diag.secondary {
+            if Some(label.span.file) != file {
+                let source = sources.get(label.span.file);
+                let (line, col) = source.line_col(label.span.start);
+                let _ = writeln!(out, "  note: {}:{line}:{col}: {}", source.path, label.message);
+            }
+        }
+    }
+    out
+}
+
+/// The JSON shape of one diagnostic (`ix check --format json`).
+#[derive(Debug, Serialize)]
+pub struct DiagJson {
+    pub path: Option<String>,
+    pub start: Option<Position>,
+    pub end: Option<Position>,
+    pub byte_range: Option<[u32; 2]>,
+    pub severity: &'static str,
+    pub code: &'static str,
+    pub message: String,
+    pub labels: Vec<LabelJson>,
+    pub help: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LabelJson {
+    pub path: String,
+    pub start: Position,
+    pub end: Position,
+    pub byte_range: [u32; 2],
+    pub message: String,
+    pub primary: bool,
+}
+
+fn label_json(sources: &SourceMap, label: &Label, primary: bool) -> LabelJson {
+    let source = sources.get(label.span.file);
+    let (line, column) = source.line_col(label.span.start);
+    let (end_line, end_column) = source.line_col(label.span.end);
+    LabelJson {
+        path: source.path.clone(),
+        start: Position { line, column },
+        end: Position { line: end_line, column: end_column },
+        byte_range: [label.span.start, label.span.end],
+        message: label.message.clone(),
+        primary,
+    }
+}
+
+/// Converts diagnostics to their JSON shape.
+pub fn to_json(sources: &SourceMap, diags: &[Diag]) -> Vec<DiagJson> {
+    diags
+        .iter()
+        .map(|diag| {
+            let mut labels = Vec::new();
+            if let Some(primary) = &diag.primary {
+                labels.push(label_json(sources, primary, true));
+            }
+            labels.extend(diag.secondary.iter().map(|label| label_json(sources, label, false)));
+            let primary = labels.first().filter(|label| label.primary);
+            DiagJson {
+                path: primary.map(|label| label.path.clone()),
+                start: primary.map(|label| Position { line: label.start.line, column: label.start.column }),
+                end: primary.map(|label| Position { line: label.end.line, column: label.end.column }),
+                byte_range: primary.map(|label| label.byte_range),
+                severity: match diag.level {
+                    Level::Error => "error",
+                    Level::Warning => "warning",
+                },
+                code: diag.code,
+                message: diag.message.clone(),
+                labels,
+                help: diag.help.clone(),
+            }
+        })
+        .collect()
+}
+
+/// The closest candidate to `name` by edit distance, if it is close enough to be a likely typo.
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let mut best: Option<(usize, &str)> = None;
+    for candidate in candidates {
+        let distance = edit_distance(name, candidate);
+        if best.is_none_or(|(best_distance, _)| distance < best_distance) {
+            best = Some((distance, candidate));
+        }
+    }
+    let (distance, candidate) = best?;
+    let limit = (name.chars().count().max(candidate.chars().count()) / 3).max(1);
+    (distance <= limit).then_some(candidate)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        current[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            current[j + 1] = (previous[j] + cost).min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::did_you_mean;
+
+    #[test]
+    fn suggests_close_names_only() {
+        let fields = ["conc-start", "conc-end", "conc-list", "tp", "ep"];
+        assert_eq!(did_you_mean("conc-ned", fields), Some("conc-end"));
+        assert_eq!(did_you_mean("concend", fields), Some("conc-end"));
+        assert_eq!(did_you_mean("batch-size", fields), None);
+    }
+}

@@ -4,3 +4,8 @@
 
 pub mod cli;
 pub mod diag;
+pub mod expand;
+pub mod ir;
+pub mod source;
+pub mod workspace;
+pub mod yaml;

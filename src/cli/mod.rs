@@ -3,6 +3,8 @@
 //! Only this module (and `report`) prints. Each verb lives in its own file.
 
 mod args;
+mod check;
+mod matrix;
 
 use std::process::ExitCode;
 
@@ -48,6 +50,8 @@ pub fn main() -> ExitCode {
 
 fn dispatch(cli: Cli) -> ExitStatus {
     match cli.command {
+        Command::Matrix(args) => matrix::matrix(&args),
+        Command::Check(args) => check::check(&args),
         Command::Version => {
             #[allow(clippy::print_stdout)]
             {

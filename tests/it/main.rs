@@ -1,3 +1,5 @@
 //! The single integration-test binary: one module per `ix` verb, all driving the real executable.
 
 mod util;
+
+mod matrix;

@@ -70,6 +70,11 @@ impl IxCmd {
         self
     }
 
+    pub fn args_from(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(OsString::from));
+        self
+    }
+
     pub fn current_dir(mut self, dir: &Path) -> Self {
         self.cwd = Some(dir.to_path_buf());
         self

@@ -1,0 +1,63 @@
+//! `ix check`: validate files and print every diagnostic (human or JSON).
+
+use std::io::Write;
+
+use crate::cli::ExitStatus;
+use crate::cli::args::{CheckArgs, DiagFormat};
+use crate::diag::{self, RenderOptions};
+use crate::ir::{inferencex, runners};
+use crate::source::SourceMap;
+use crate::workspace::{FileRole, read_source};
+use crate::yaml::{self, NodeKind};
+
+pub(crate) fn check(args: &CheckArgs) -> ExitStatus {
+    let mut sources = SourceMap::new();
+    let mut diags = Vec::new();
+    let mut configs = Vec::new();
+    for path in &args.runners {
+        if let Some(file) = read_source(&mut sources, path, FileRole::Runners, &mut diags) {
+            runners::lower_runners(&sources, file, &mut diags);
+        }
+    }
+    for path in &args.files {
+        let Some(file) = read_source(&mut sources, path, FileRole::Config, &mut diags) else { continue };
+        if looks_like_runners(&sources.get(file).text) {
+            runners::lower_runners(&sources, file, &mut diags);
+        } else {
+            configs.push(file);
+        }
+    }
+    let (_, config_diags) = inferencex::lower_master_configs(&sources, &configs);
+    diags.extend(config_diags);
+    let n_errors = diags.iter().filter(|d| d.is_error()).count();
+    match args.format {
+        DiagFormat::Json => {
+            let json = serde_json::to_string_pretty(&diag::to_json(&sources, &diags)).unwrap_or_default();
+            let _ = writeln!(std::io::stdout().lock(), "{json}");
+        }
+        DiagFormat::Human => {
+            let mut stderr = std::io::stderr().lock();
+            let _ = stderr.write_all(diag::render(&sources, &diags, RenderOptions::for_terminal()).as_bytes());
+            let n_files = args.files.len() + args.runners.len();
+            let _ = if n_errors == 0 {
+                writeln!(stderr, "checked {n_files} file(s): no errors")
+            } else {
+                writeln!(stderr, "checked {n_files} file(s): {n_errors} error(s)")
+            };
+        }
+    }
+    if n_errors == 0 { ExitStatus::Success } else { ExitStatus::Failure }
+}
+
+/// A runners file maps names to lists; a master config maps names to mappings.
+fn looks_like_runners(text: &str) -> bool {
+    match yaml::parse(crate::source::FileId(0), text) {
+        Ok(root) => match root.kind {
+            NodeKind::Map(entries) => {
+                !entries.is_empty() && entries.iter().all(|(_, value)| matches!(value.kind, NodeKind::Seq(_)))
+            }
+            _ => false,
+        },
+        Err(_) => false,
+    }
+}

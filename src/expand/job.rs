@@ -1,0 +1,206 @@
+//! `Job`: one benchmark job (a matrix entry), and its JSON shapes.
+//!
+//! The JSON written here is the contract with InferenceX workflows: field names and value types
+//! exactly as the reference generator emits them, key order as it emits them.
+
+use serde_json::{Map, Value};
+
+use crate::ir::{SpecDecoding, Worker};
+use crate::source::Span;
+
+/// One benchmark job.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Job {
+    pub image: String,
+    pub model: String,
+    pub model_prefix: String,
+    pub precision: String,
+    pub framework: String,
+    /// A runner type, or a node name when node expansion applied.
+    pub runner: String,
+    pub isl: i64,
+    pub osl: i64,
+    pub shape: JobShape,
+    pub spec_decoding: SpecDecoding,
+    pub max_model_len: i64,
+    pub exp_name: String,
+    pub disagg: bool,
+    pub run_eval: bool,
+    pub origin: JobOrigin,
+}
+
+/// Single-node or multi-node specifics of a job.
+#[derive(Clone, Debug, PartialEq)]
+pub enum JobShape {
+    Single { tp: i64, ep: i64, dp_attn: bool, conc: i64 },
+    Multi { prefill: Worker, decode: Worker, conc: Vec<i64> },
+}
+
+/// Where a job came from, for labels in `ix plan` and errors at plan time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobOrigin {
+    /// The config key (sweep name).
+    pub key: String,
+    /// Index of the entry in the sweep.
+    pub entry_idx: usize,
+    pub seq_idx: usize,
+    pub point_idx: usize,
+    /// The config key's span.
+    pub entry_span: Span,
+    /// The search-space point's span.
+    pub point_span: Span,
+}
+
+/// Which of the reference's key orders to emit (they differ per subcommand; meaning is the same).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyOrder {
+    /// full-sweep and test-config.
+    Sweep,
+    /// runner-model-sweep: tp, ep, dp-attn, spec-decoding before conc.
+    RunnerModel,
+}
+
+impl Job {
+    pub fn is_multinode(&self) -> bool {
+        matches!(self.shape, JobShape::Multi { .. })
+    }
+
+    pub fn tp(&self) -> Option<i64> {
+        match self.shape {
+            JobShape::Single { tp, .. } => Some(tp),
+            JobShape::Multi { .. } => None,
+        }
+    }
+
+    /// The job as the reference's JSON object.
+    pub fn to_json(&self, order: KeyOrder) -> Value {
+        let mut map = Map::new();
+        let s = |v: &str| Value::String(v.to_string());
+        map.insert("image".into(), s(&self.image));
+        map.insert("model".into(), s(&self.model));
+        map.insert("model-prefix".into(), s(&self.model_prefix));
+        map.insert("precision".into(), s(&self.precision));
+        map.insert("framework".into(), s(&self.framework));
+        map.insert("runner".into(), s(&self.runner));
+        map.insert("isl".into(), self.isl.into());
+        map.insert("osl".into(), self.osl.into());
+        match &self.shape {
+            JobShape::Single { tp, ep, dp_attn, conc } => {
+                map.insert("tp".into(), (*tp).into());
+                if order == KeyOrder::RunnerModel {
+                    map.insert("ep".into(), (*ep).into());
+                    map.insert("dp-attn".into(), (*dp_attn).into());
+                    map.insert("spec-decoding".into(), s(self.spec_decoding.as_str()));
+                }
+                map.insert("conc".into(), (*conc).into());
+                map.insert("max-model-len".into(), self.max_model_len.into());
+                if order == KeyOrder::Sweep {
+                    map.insert("ep".into(), (*ep).into());
+                    map.insert("dp-attn".into(), (*dp_attn).into());
+                    map.insert("spec-decoding".into(), s(self.spec_decoding.as_str()));
+                }
+            }
+            JobShape::Multi { prefill, decode, conc } => {
+                map.insert("spec-decoding".into(), s(self.spec_decoding.as_str()));
+                map.insert("prefill".into(), worker_json(prefill));
+                map.insert("decode".into(), worker_json(decode));
+                map.insert("conc".into(), Value::Array(conc.iter().map(|c| (*c).into()).collect()));
+                map.insert("max-model-len".into(), self.max_model_len.into());
+            }
+        }
+        map.insert("exp-name".into(), s(&self.exp_name));
+        map.insert("disagg".into(), self.disagg.into());
+        map.insert("run-eval".into(), self.run_eval.into());
+        Value::Object(map)
+    }
+}
+
+/// A worker object; `additional-settings` only when present (the reference passes it through).
+pub fn worker_json(worker: &Worker) -> Value {
+    let mut map = Map::new();
+    map.insert("num-worker".into(), worker.num_worker.into());
+    map.insert("tp".into(), worker.tp.into());
+    map.insert("ep".into(), worker.ep.into());
+    map.insert("dp-attn".into(), worker.dp_attn.into());
+    if let Some(settings) = &worker.additional_settings {
+        map.insert(
+            "additional-settings".into(),
+            Value::Array(settings.iter().map(|s| Value::String(s.clone())).collect()),
+        );
+    }
+    Value::Object(map)
+}
+
+/// Serialises like Python's `json.dumps` with default arguments: `", "` and `": "` separators,
+/// non-ASCII escaped as `\uXXXX`. One line, no trailing newline.
+pub fn to_python_json(value: &Value) -> String {
+    let mut out = String::new();
+    write_python_json(value, &mut out);
+    out
+}
+
+fn write_python_json(value: &Value, out: &mut String) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => write_python_string(s, out),
+        Value::Array(items) => {
+            out.push('[');
+            for (idx, item) in items.iter().enumerate() {
+                if idx > 0 {
+                    out.push_str(", ");
+                }
+                write_python_json(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (idx, (key, item)) in map.iter().enumerate() {
+                if idx > 0 {
+                    out.push_str(", ");
+                }
+                write_python_string(key, out);
+                out.push_str(": ");
+                write_python_json(item, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn write_python_string(s: &str, out: &mut String) {
+    use std::fmt::Write as _;
+    out.push('"');
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7f => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::to_python_json;
+
+    #[test]
+    fn python_separators_and_ascii_escapes() {
+        let value = serde_json::json!({"a": [1, true, "é\"x"], "b": {}});
+        assert_eq!(to_python_json(&value), r#"{"a": [1, true, "\u00e9\"x"], "b": {}}"#);
+    }
+}

@@ -1,0 +1,199 @@
+//! The typed IR of a sweep, independent of the syntax it came from.
+//!
+//! Both front ends lower into these types: InferenceX master-config YAML (`ir::inferencex`) and
+//! the `.ix` DSL (`syntax` + `ir::lower`). Every value keeps the span it came from, so later stages
+//! (expansion, task keys, `ix plan`) can point back at the line that produced a job.
+//!
+//! The IR deliberately keeps a few InferenceX distinctions that change generated jobs (an absent
+//! `ep` versus `ep: 1`, a present-but-empty `conc-list`, absent `additional-settings`), because the
+//! reference generator treats them differently and `ix matrix` must produce the same jobs.
+
+pub mod inferencex;
+pub mod runners;
+
+use crate::source::{Span, Spanned};
+
+/// A whole sweep: config entries in merged order (files in the order given, keys in file order).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Sweep {
+    pub entries: Vec<ConfigEntry>,
+}
+
+impl Sweep {
+    pub fn entry(&self, key: &str) -> Option<&ConfigEntry> {
+        self.entries.iter().find(|entry| entry.key.value == key)
+    }
+}
+
+/// One config entry (a top-level key of a master config, or a `sweep` of the DSL).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfigEntry {
+    pub key: Spanned<String>,
+    pub image: Spanned<String>,
+    pub model: Spanned<String>,
+    pub model_prefix: Spanned<String>,
+    pub precision: Spanned<String>,
+    pub framework: Spanned<String>,
+    /// Runner type (a key of the runners config).
+    pub runner: Spanned<String>,
+    pub multinode: bool,
+    pub disagg: bool,
+    pub seq_len_configs: Vec<SeqLenConfig>,
+    /// The whole entry, for labels that point at "the sweep that produced this job".
+    pub span: Span,
+}
+
+/// One sequence-length block: an (isl, osl) pair and the points measured at it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeqLenConfig {
+    pub isl: Spanned<i64>,
+    pub osl: Spanned<i64>,
+    pub search_space: Vec<SearchPoint>,
+    pub span: Span,
+}
+
+/// A search-space entry: single-node or multi-node.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SearchPoint {
+    Single(SinglePoint),
+    Multi(MultiPoint),
+}
+
+impl SearchPoint {
+    pub fn span(&self) -> Span {
+        match self {
+            SearchPoint::Single(point) => point.span,
+            SearchPoint::Multi(point) => point.span,
+        }
+    }
+
+    pub fn concurrency(&self) -> &Concurrency {
+        match self {
+            SearchPoint::Single(point) => &point.conc,
+            SearchPoint::Multi(point) => &point.conc,
+        }
+    }
+}
+
+/// Speculative decoding mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SpecDecoding {
+    None,
+    Mtp,
+    DraftModel,
+}
+
+impl SpecDecoding {
+    pub const ALL: [SpecDecoding; 3] = [SpecDecoding::Mtp, SpecDecoding::DraftModel, SpecDecoding::None];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpecDecoding::None => "none",
+            SpecDecoding::Mtp => "mtp",
+            SpecDecoding::DraftModel => "draft_model",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SpecDecoding> {
+        SpecDecoding::ALL.into_iter().find(|spec| spec.as_str() == text)
+    }
+}
+
+/// The concurrency values of a point, as written.
+///
+/// Validation guarantees that exactly one form is effective: a range (`start` and `end`) or a
+/// non-empty `list`. The raw presence of each key is kept because the reference's subcommands
+/// read them differently (see REFERENCE-SEMANTICS §1.4, §4.2, §4.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Concurrency {
+    pub start: Option<Spanned<i64>>,
+    pub end: Option<Spanned<i64>>,
+    pub list: Option<Spanned<Vec<i64>>>,
+}
+
+impl Concurrency {
+    pub fn range(start: Spanned<i64>, end: Spanned<i64>) -> Concurrency {
+        Concurrency { start: Some(start), end: Some(end), list: None }
+    }
+
+    pub fn list(values: Spanned<Vec<i64>>) -> Concurrency {
+        Concurrency { start: None, end: None, list: Some(values) }
+    }
+
+    /// The non-empty list, when the list form is in effect for full-sweep.
+    pub fn nonempty_list(&self) -> Option<&[i64]> {
+        self.list.as_ref().map(|list| list.value.as_slice()).filter(|list| !list.is_empty())
+    }
+
+    /// `(start, end)` when both are present.
+    pub fn range_bounds(&self) -> Option<(i64, i64)> {
+        Some((self.start.as_ref()?.value, self.end.as_ref()?.value))
+    }
+}
+
+/// A single-node search-space point.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SinglePoint {
+    pub tp: Spanned<i64>,
+    /// `None` when not written (jobs then use 1).
+    pub ep: Option<Spanned<i64>>,
+    /// `None` when not written (jobs then use false).
+    pub dp_attn: Option<Spanned<bool>>,
+    pub spec_decoding: SpecDecoding,
+    pub conc: Concurrency,
+    pub span: Span,
+}
+
+/// A multi-node (disaggregated) search-space point.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MultiPoint {
+    pub spec_decoding: SpecDecoding,
+    pub prefill: Worker,
+    pub decode: Worker,
+    pub conc: Concurrency,
+    pub span: Span,
+}
+
+/// A prefill or decode worker group.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Worker {
+    pub num_worker: i64,
+    pub tp: i64,
+    pub ep: i64,
+    pub dp_attn: bool,
+    /// `NAME=value` settings exported to the launcher; `None` when not written.
+    pub additional_settings: Option<Vec<String>>,
+}
+
+/// Runner types and their nodes, in file order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunnerTable {
+    pub types: Vec<RunnerType>,
+}
+
+impl RunnerTable {
+    pub fn get(&self, name: &str) -> Option<&RunnerType> {
+        self.types.iter().find(|runner| runner.name.value == name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.types.iter().map(|runner| runner.name.value.as_str())
+    }
+}
+
+/// One runner type: a name and the nodes that carry it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunnerType {
+    pub name: Spanned<String>,
+    pub nodes: Vec<Spanned<String>>,
+}
+
+/// The conventional name of an (isl, osl) pair: `1k1k`, `1k8k`, `8k1k`, else `<isl>_<osl>`.
+pub fn seq_len_name(isl: i64, osl: i64) -> String {
+    match (isl, osl) {
+        (1024, 1024) => "1k1k".to_string(),
+        (1024, 8192) => "1k8k".to_string(),
+        (8192, 1024) => "8k1k".to_string(),
+        _ => format!("{isl}_{osl}"),
+    }
+}
