@@ -155,7 +155,7 @@ pub(crate) enum DiagFormat {
 #[derive(Debug, Args)]
 pub(crate) struct CheckArgs {
     /// Files to check: master configs, runners files (detected by shape) and `.ix` sweeps.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required_unless_present = "runners", value_name = "FILE")]
     pub(crate) files: Vec<String>,
     /// Treat these files as runners configs.
     #[arg(long, value_name = "FILE")]
