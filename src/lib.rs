@@ -4,3 +4,5 @@
 
 pub mod cli;
 pub mod diag;
+pub mod report;
+pub mod results;

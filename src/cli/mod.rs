@@ -3,6 +3,9 @@
 //! Only this module (and `report`) prints. Each verb lives in its own file.
 
 mod args;
+mod evals;
+mod report;
+mod results;
 
 use std::process::ExitCode;
 
@@ -55,5 +58,8 @@ fn dispatch(cli: Cli) -> ExitStatus {
             }
             ExitStatus::Success
         }
+        Command::Results(command) => results::results(command),
+        Command::Evals(command) => evals::evals(command),
+        Command::Report(args) => report::report(&args),
     }
 }

@@ -1,3 +1,6 @@
 //! The single integration-test binary: one module per `ix` verb, all driving the real executable.
 
 mod util;
+mod evals;
+mod report;
+mod results;

@@ -1,0 +1,16 @@
+//! Result processing: raw benchmark-client results to aggregate records (`process`), directories
+//! of records to lists (`collect`), summary tables (`summary`), job success rates (`success_rate`)
+//! and lm-eval outputs to eval rows (`evals`).
+//!
+//! Everything here is pure data plumbing over `serde_json` values plus file reading; nothing
+//! prints. Rendering to text, CSV and HTML lives in `crate::report`.
+
+pub mod collect;
+pub mod evals;
+pub mod process;
+pub mod success_rate;
+pub mod summary;
+
+pub use collect::{collect, json_files_under, CollectError};
+pub use process::{job_from_env, process, JobParams, ProcessError, ProcessOptions, Topology};
+pub use summary::{load_records, summarize, Record, Section, SummaryError, SummaryOptions, SummaryTable};
