@@ -158,7 +158,8 @@ pub(crate) enum ReportFormat {
 
 #[derive(Debug, Args)]
 pub(crate) struct ReportArgs {
-    /// Directory of aggregate records (`agg_*.json`, searched recursively).
+    /// Directory of aggregate records (`agg_*.json`, searched recursively), or one JSON file
+    /// (a record or a list of records, as `ix results collect` writes).
     pub(crate) dir: PathBuf,
     /// Output file; stdout when absent.
     #[arg(short, long)]

@@ -5,11 +5,11 @@ use super::ExitStatus;
 use super::args::{ReportArgs, ReportFormat};
 use super::results::{fail, print_stdout, write_file};
 use crate::report::{render_html, render_markdown};
-use crate::results::load_records;
+use crate::results::load_report_records;
 
 /// Runs `ix report`.
 pub(super) fn report(args: &ReportArgs) -> ExitStatus {
-    let records = match load_records(&args.dir) {
+    let records = match load_report_records(&args.dir) {
         Ok(records) => records,
         Err(error) => return fail(error),
     };

@@ -13,4 +13,4 @@ pub mod summary;
 
 pub use collect::{collect, json_files_under, CollectError};
 pub use process::{job_from_env, process, JobParams, ProcessError, ProcessOptions, Topology};
-pub use summary::{load_records, summarize, Record, Section, SummaryError, SummaryOptions, SummaryTable};
+pub use summary::{load_records, load_report_records, summarize, Record, Section, SummaryError, SummaryOptions, SummaryTable};

@@ -152,6 +152,28 @@ pub fn load_records(dir: &Path) -> Result<Vec<Record>, CollectError> {
     Ok(records)
 }
 
+/// Records for the report: like [`load_records`], but `path` may also be a single file, and
+/// lists of records (as written by `ix results collect`) are flattened.
+pub fn load_report_records(path: &Path) -> Result<Vec<Record>, CollectError> {
+    let files = if path.is_file() { vec![path.to_path_buf()] } else { json_files_under(path)? };
+    let mut records = Vec::new();
+    for path in files {
+        let items = match read_json(&path) {
+            Ok(Value::Array(items)) => items,
+            Ok(item @ Value::Object(_)) => vec![item],
+            _ => continue,
+        };
+        for item in items {
+            if let Value::Object(fields) = item {
+                if fields.contains_key("is_multinode") {
+                    records.push(Record { path: path.clone(), fields });
+                }
+            }
+        }
+    }
+    Ok(records)
+}
+
 /// Whether a record describes a multi-node job (Python truthiness of `is_multinode`).
 pub fn is_multinode(record: &Record) -> bool {
     truthy(record.fields.get("is_multinode").unwrap_or(&Value::Null))
