@@ -7,6 +7,7 @@ use super::ExitStatus;
 use super::args::{EvalsCollectArgs, EvalsCommand, EvalsRunArgs};
 use super::results::{append_step_summary, fail, print_stdout, write_file};
 use crate::report::table::github_table;
+use crate::results::lm_eval::{meta_env, run_eval, task_file, EvalRun};
 use crate::results::evals::{check_thresholds, collect_eval_rows, eval_table_row, load_thresholds, EVAL_HEADERS};
 
 /// Dispatches `ix evals ...`.
@@ -18,12 +19,33 @@ pub(super) fn evals(command: EvalsCommand) -> ExitStatus {
 }
 
 fn run(args: &EvalsRunArgs) -> ExitStatus {
-    let _ = args;
-    #[allow(clippy::print_stderr)]
-    {
-        eprintln!("error: `ix evals run` is not implemented yet");
+    let task_file = match task_file(&args.tasks_dir, &args.task) {
+        Ok(path) => path,
+        Err(error) => return fail(error),
+    };
+    let run = EvalRun {
+        lm_eval: args.lm_eval.clone(),
+        server: args.server.clone(),
+        model: args.model.clone(),
+        task_file,
+        out_dir: args.out.clone(),
+        num_fewshot: args.num_fewshot,
+        concurrent_requests: args.concurrent_requests,
+        max_gen_tokens: args.max_gen_tokens,
+        limit: args.limit,
+    };
+    let lookup = |name: &str| std::env::var(name).ok();
+    let mut meta = meta_env(&lookup);
+    if meta.get("model").and_then(Value::as_str).is_none_or(str::is_empty) {
+        meta.insert("model".into(), args.model.clone().into());
     }
-    ExitStatus::Error
+    match run_eval(&run, &meta) {
+        Ok(results) => {
+            print_stdout(&format!("{}\n", results.display()));
+            ExitStatus::Success
+        }
+        Err(error) => fail(error),
+    }
 }
 
 fn collect(args: &EvalsCollectArgs) -> ExitStatus {

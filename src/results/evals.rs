@@ -2,7 +2,7 @@
 //!
 //! An eval set is an immediate sub-folder of the results directory holding `meta_env.json` (the
 //! job description written next to lm-eval's output) and lm-eval's `results*.json`. This module
-//! reads them and checks thresholds; running lm-eval itself lives in `crate::evals`.
+//! reads them and checks thresholds; running lm-eval itself lives in `super::lm_eval`.
 
 use std::path::{Path, PathBuf};
 

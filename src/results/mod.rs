@@ -1,12 +1,13 @@
 //! Result processing: raw benchmark-client results to aggregate records (`process`), directories
-//! of records to lists (`collect`), summary tables (`summary`), job success rates (`success_rate`)
-//! and lm-eval outputs to eval rows (`evals`).
+//! of records to lists (`collect`), summary tables (`summary`), job success rates (`success_rate`),
+//! lm-eval outputs to eval rows (`evals`) and running lm-eval itself (`lm_eval`).
 //!
 //! Everything here is pure data plumbing over `serde_json` values plus file reading; nothing
 //! prints. Rendering to text, CSV and HTML lives in `crate::report`.
 
 pub mod collect;
 pub mod evals;
+pub mod lm_eval;
 pub mod process;
 pub mod success_rate;
 pub mod summary;

@@ -108,7 +108,7 @@ fn html_report_charts_render_in_headless_chromium() {
     let Some(chromium) = chromium() else { return };
     let work = tempfile::tempdir().unwrap();
     let report = work.path().join("report.html");
-    ix(["report"]).arg(fixture_dir()).arg("-o").arg(&report).run().expect_code(0);
+    let _ = ix(["report"]).arg(fixture_dir()).arg("-o").arg(&report).run().expect_code(0);
     let html = std::fs::read_to_string(&report).unwrap();
     assert!(!html.contains("http://") || !html.contains("src=\"http"), "no external resources");
     assert!(!html.contains("<script src") && !html.contains("<link"), "self-contained");

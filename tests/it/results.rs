@@ -246,7 +246,7 @@ fn collect_lists_every_json_in_path_order() {
     let Some(reference) = reference_dir() else { return };
     let case = reference.join("conformance/summarize/01-single-and-multi");
     let out = tempfile::tempdir().unwrap();
-    ix(["results", "collect"]).arg(case.join("results")).arg("sweep").arg("--out-dir").arg(out.path()).run().expect_code(0);
+    let _ = ix(["results", "collect"]).arg(case.join("results")).arg("sweep").arg("--out-dir").arg(out.path()).run().expect_code(0);
     let text = std::fs::read_to_string(out.path().join("agg_sweep.json")).unwrap();
     let list: Vec<Value> = serde_json::from_str(&text).unwrap();
     let order: Vec<(&str, i64)> = list.iter().map(|r| (r["hw"].as_str().unwrap(), r["conc"].as_i64().unwrap())).collect();
