@@ -226,35 +226,52 @@ fn bench_in(dir: &Path, n_records: usize) -> Result<String, String> {
         std::fs::create_dir_all(dir.join(format!("bmk_{artifact}"))).map_err(|err| err.to_string())?;
     }
 
-    let start = Instant::now();
+    let (start, cpu_start) = (Instant::now(), cpu_time());
     for (idx, (job, raw)) in raws.iter().enumerate() {
         let record = results::process(job, raw, ProcessOptions::default()).map_err(|err| err.to_string())?;
         let text = serde_json::to_string_pretty(&record).map_err(|err| err.to_string())?;
         let path = dir.join(format!("bmk_{}/agg_{idx}.json", idx % 50));
         std::fs::write(path, text).map_err(|err| err.to_string())?;
     }
-    let processed = start.elapsed();
+    let processed = (start.elapsed(), cpu_time() - cpu_start);
 
-    let start = Instant::now();
+    let (start, cpu_start) = (Instant::now(), cpu_time());
     let list = results::collect(dir).map_err(|err| err.to_string())?;
     let collected_text = serde_json::to_string_pretty(&Value::Array(list)).map_err(|err| err.to_string())?;
     std::fs::write(dir.join("collected.txt"), &collected_text).map_err(|err| err.to_string())?;
-    let collected = start.elapsed();
+    let collected = (start.elapsed(), cpu_time() - cpu_start);
 
-    let start = Instant::now();
+    let (start, cpu_start) = (Instant::now(), cpu_time());
     let records = results::load_records(dir).map_err(|err| err.to_string())?;
+    let render_start = Instant::now();
     let table = results::summarize(&records, SummaryOptions::default()).map_err(|err| err.to_string())?;
     let markdown = to_markdown(&table);
-    let summarised = start.elapsed();
+    let rendered = render_start.elapsed();
+    let summarised = (start.elapsed(), cpu_time() - cpu_start);
 
-    let total = processed + collected + summarised;
+    let total = (processed.0 + collected.0 + summarised.0, processed.1 + collected.1 + summarised.1);
+    let line = |(wall, cpu): (std::time::Duration, f64)| format!("{:.3} s wall, {cpu:.3} s CPU", wall.as_secs_f64());
     Ok(format!(
-        "records: {n_records}\nprocess (library, write agg files): {:.3} s\ncollect (read all, write list): {:.3} s\n\
-         summary (read all, sort, render {} bytes of markdown): {:.3} s\ntotal: {:.3} s\n",
-        processed.as_secs_f64(),
-        collected.as_secs_f64(),
+        "records: {n_records} (threads: {})\nprocess (library, write agg files): {}\ncollect (read all, write list): {}\n\
+         summary (read all, sort, render {} bytes of markdown): {} (sort + render: {:.3} s wall)\ntotal: {}\n",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        line(processed),
+        line(collected),
         markdown.len(),
-        summarised.as_secs_f64(),
-        total.as_secs_f64()
+        line(summarised),
+        rendered.as_secs_f64(),
+        line(total)
     ))
+}
+
+/// User + system CPU seconds used by this process so far (all threads).
+fn cpu_time() -> f64 {
+    // SAFETY: getrusage only writes into the zeroed struct we pass.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let seconds = |time: libc::timeval| time.tv_sec as f64 + time.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }

@@ -57,5 +57,23 @@ pub fn read_json(path: &Path) -> Result<Value, CollectError> {
 
 /// Loads every `*.json` under `dir` (sorted by path) into one list, as `collect_results.py` does.
 pub fn collect(dir: &Path) -> Result<Vec<Value>, CollectError> {
-    json_files_under(dir)?.iter().map(|path| read_json(path)).collect()
+    map_parallel(&json_files_under(dir)?, |path| read_json(path)).into_iter().collect()
+}
+
+/// Applies `f` to every path on all available cores; results keep the order of `paths`.
+/// Reading and parsing thousands of small files is the whole cost of collecting and summarising.
+pub(crate) fn map_parallel<T: Send>(paths: &[PathBuf], f: impl Fn(&Path) -> T + Sync) -> Vec<T> {
+    let n_threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(paths.len().max(1));
+    if n_threads <= 1 || paths.len() < 64 {
+        return paths.iter().map(|path| f(path)).collect();
+    }
+    let chunk_size = paths.len().div_ceil(n_threads);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = paths
+            .chunks(chunk_size)
+            .map(|chunk| scope.spawn(move || chunk.iter().map(|path| f(path)).collect::<Vec<T>>()))
+            .collect();
+        handles.into_iter().flat_map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    })
 }

@@ -145,8 +145,6 @@ pub fn run_eval(run: &EvalRun, meta: &Map<String, Value>) -> Result<PathBuf, Eva
     let status = Command::new(&run.lm_eval)
         .args(lm_eval_args(run, &task_file, &raw_dir))
         .current_dir(task_dir)
-        .env("HF_DATASETS_OFFLINE", "1")
-        .env("HF_HUB_OFFLINE", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::from(std::io::stderr()))
         .status()

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::collect::{json_files_under, read_json, CollectError};
+use super::collect::{json_files_under, map_parallel, read_json, CollectError};
 
 /// One aggregate record and the file it came from.
 #[derive(Clone, Debug)]
@@ -141,15 +141,104 @@ const MULTI_COLUMNS: [(&str, Source); 18] = [
 /// Every aggregate record under `dir` (sorted by path): JSON objects with an `is_multinode` key.
 /// Unreadable or non-JSON files are skipped, as in the reference.
 pub fn load_records(dir: &Path) -> Result<Vec<Record>, CollectError> {
-    let mut records = Vec::new();
-    for path in json_files_under(dir)? {
-        if let Ok(Value::Object(fields)) = read_json(&path) {
-            if fields.contains_key("is_multinode") {
-                records.push(Record { path, fields });
+    let paths = json_files_under(dir)?;
+    let records = map_parallel(&paths, |path| {
+        let fields = std::fs::read(path).ok().and_then(|bytes| summary_fields(&bytes))?;
+        Some(Record { path: path.to_path_buf(), fields })
+    });
+    Ok(records.into_iter().flatten().collect())
+}
+
+/// Whether the summary reads this record key; the others are skipped without being built.
+fn is_summary_key(key: &str) -> bool {
+    matches!(
+        key,
+        "is_multinode"
+        | "infmax_model_prefix"
+        | "model"
+        | "hw"
+        | "framework"
+        | "precision"
+        | "isl"
+        | "osl"
+        | "tp"
+        | "ep"
+        | "dp_attention"
+        | "conc"
+        | "prefill_tp"
+        | "prefill_ep"
+        | "prefill_dp_attention"
+        | "prefill_num_workers"
+        | "num_prefill_gpu"
+        | "decode_tp"
+        | "decode_ep"
+        | "decode_dp_attention"
+        | "decode_num_workers"
+        | "num_decode_gpu"
+        | "median_ttft"
+        | "median_tpot"
+        | "median_intvty"
+        | "median_e2el"
+        | "tput_per_gpu"
+        | "output_tput_per_gpu"
+        | "input_tput_per_gpu"
+    )
+}
+
+/// The summary's keys of a JSON object with `is_multinode`; `None` for anything else.
+fn summary_fields(bytes: &[u8]) -> Option<Map<String, Value>> {
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+    struct Wanted;
+    impl<'de> Visitor<'de> for Wanted {
+        type Value = Option<Map<String, Value>>;
+        fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            formatter.write_str("a JSON value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut fields = Map::new();
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if is_summary_key(&key) {
+                    fields.insert(key.into_owned(), map.next_value::<Value>()?);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
+            Ok(fields.contains_key("is_multinode").then_some(fields))
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
         }
     }
-    Ok(records)
+    impl<'de> DeserializeSeed<'de> for Wanted {
+        type Value = Option<Map<String, Value>>;
+        fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+            deserializer.deserialize_any(self)
+        }
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let fields = Wanted.deserialize(&mut deserializer).ok()?;
+    deserializer.end().ok()?;
+    fields
 }
 
 /// Records for the report: like [`load_records`], but `path` may also be a single file, and
@@ -205,7 +294,7 @@ pub fn summarize(records: &[Record], options: SummaryOptions) -> Result<SummaryT
 
 fn section(
     title: &'static str,
-    mut records: Vec<&Record>,
+    records: Vec<&Record>,
     sort_keys: &[&str],
     columns: &[(&'static str, Source)],
     options: SummaryOptions,
@@ -217,13 +306,13 @@ fn section(
             }
         }
     }
-    records.sort_by(|a, b| {
-        sort_keys
-            .iter()
-            .map(|key| compare_values(&a.fields[*key], &b.fields[*key]))
-            .find(|ordering| ordering.is_ne())
-            .unwrap_or(Ordering::Equal)
+    // Look the sort keys up once per record, not once per comparison.
+    let keys: Vec<Vec<&Value>> = records.iter().map(|record| sort_keys.iter().map(|key| &record.fields[*key]).collect()).collect();
+    let mut order: Vec<usize> = (0..records.len()).collect();
+    order.sort_by(|&a, &b| {
+        keys[a].iter().zip(&keys[b]).map(|(x, y)| compare_values(x, y)).find(|ordering| ordering.is_ne()).unwrap_or(Ordering::Equal)
     });
+    let records: Vec<&Record> = order.into_iter().map(|idx| records[idx]).collect();
     let mut headers: Vec<&'static str> = columns.iter().map(|(header, _)| *header).collect();
     headers.extend(METRIC_HEADERS);
     let mut rows = Vec::with_capacity(records.len());
