@@ -458,9 +458,9 @@ pub fn render_html(records: &[Record]) -> String {
     out.push_str("<title>ix benchmark report</title><style>");
     out.push_str(STYLE);
     out.push_str("</style></head><body>\n<h1>Benchmark report</h1>");
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<p class=\"note\">{} records in {} model / sequence-length groups. Higher and further right is better on the throughput charts; outlined points and the lines are each series' Pareto frontier, faded points are dominated configurations. Latency charts show every configuration, the line follows the lowest value at each concurrency. Hover a point for its configuration; click a legend entry to hide a series.</p>\n",
+        "<p class=\"note\">{} records in {} model / sequence-length groups. Higher and further right is better on the throughput charts; outlined points and the lines are each series' Pareto frontier, faded points are dominated configurations. Latency charts show every configuration, the line follows the lowest value at each concurrency. Hover a point for its configuration; click a legend entry to hide a series.</p>",
         records.len(),
         groups.len()
     );

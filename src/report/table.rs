@@ -21,7 +21,7 @@ pub fn github_table(headers: &[&str], rows: &[Vec<Option<String>>]) -> String {
     let mut columns: Vec<Vec<String>> = Vec::with_capacity(n_columns);
     let mut widths = Vec::with_capacity(n_columns);
     let mut numeric = Vec::with_capacity(n_columns);
-    for column_idx in 0..n_columns {
+    for (column_idx, header) in headers.iter().enumerate() {
         let cells = rows.iter().map(|row| row.get(column_idx).and_then(Option::as_deref));
         let column_type = cells
             .clone()
@@ -52,7 +52,7 @@ pub fn github_table(headers: &[&str], rows: &[Vec<Option<String>>]) -> String {
                 cell.extend(std::iter::repeat_n(' ', (max_after - after) as usize));
             }
         }
-        let header_width = headers[column_idx].chars().count() + 2;
+        let header_width = header.chars().count() + 2;
         let width = formatted.iter().map(|cell| cell.chars().count()).max().unwrap_or(0).max(header_width);
         columns.push(formatted);
         widths.push(width);

@@ -57,7 +57,7 @@ pub fn read_json(path: &Path) -> Result<Value, CollectError> {
 
 /// Loads every `*.json` under `dir` (sorted by path) into one list, as `collect_results.py` does.
 pub fn collect(dir: &Path) -> Result<Vec<Value>, CollectError> {
-    map_parallel(&json_files_under(dir)?, |path| read_json(path)).into_iter().collect()
+    map_parallel(&json_files_under(dir)?, read_json).into_iter().collect()
 }
 
 /// Applies `f` to every path on all available cores; results keep the order of `paths`.

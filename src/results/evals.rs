@@ -56,9 +56,12 @@ pub fn eval_sets(dir: &Path) -> Result<Vec<PathBuf>, EvalError> {
     Ok(sets)
 }
 
+/// An lm-eval result file: its path and parsed content.
+type LmEvalFile = (PathBuf, Map<String, Value>);
+
 /// The lm-eval result file of an eval set: the newest `*.json` (other than `meta_env.json`) with
 /// a top-level `lm_eval_version` key. Ties on mtime go to the later path.
-fn lm_eval_file(set: &Path) -> Result<Option<(PathBuf, Map<String, Value>)>, EvalError> {
+fn lm_eval_file(set: &Path) -> Result<Option<LmEvalFile>, EvalError> {
     let io = |source| EvalError::Io { path: set.to_path_buf(), source };
     let mut candidates: Vec<PathBuf> = Vec::new();
     for entry in std::fs::read_dir(set).map_err(io)? {

@@ -261,13 +261,8 @@ pub fn process(job: &JobParams, raw: &Value, options: ProcessOptions) -> Result<
         }
         if is_tpot {
             let intvty = match number {
-                Some(tpot) if tpot == 0.0 => {
-                    if options.lenient {
-                        Value::Null
-                    } else {
-                        return Err(ProcessError::ZeroTpot { key: key.clone() });
-                    }
-                }
+                Some(0.0) if options.lenient => Value::Null,
+                Some(0.0) => return Err(ProcessError::ZeroTpot { key: key.clone() }),
                 Some(tpot) => float(1000.0 / tpot),
                 None => Value::Null,
             };

@@ -74,11 +74,11 @@ pub fn success_rates(jobs: &Value, skus: &[String]) -> Result<Vec<(String, SkuCo
         if conclusion == "skipped" {
             continue;
         }
-        if let Some(sku) = sku_of(name, skus) {
-            if let Some((_, count)) = counts.iter_mut().find(|(candidate, _)| candidate == sku) {
-                count.total += 1;
-                count.n_success += u64::from(conclusion == "success");
-            }
+        if let Some(sku) = sku_of(name, skus)
+            && let Some((_, count)) = counts.iter_mut().find(|(candidate, _)| candidate == sku)
+        {
+            count.total += 1;
+            count.n_success += u64::from(conclusion == "success");
         }
     }
     Ok(counts)

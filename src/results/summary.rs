@@ -253,10 +253,10 @@ pub fn load_report_records(path: &Path) -> Result<Vec<Record>, CollectError> {
             _ => continue,
         };
         for item in items {
-            if let Value::Object(fields) = item {
-                if fields.contains_key("is_multinode") {
-                    records.push(Record { path: path.clone(), fields });
-                }
+            if let Value::Object(fields) = item
+                && fields.contains_key("is_multinode")
+            {
+                records.push(Record { path: path.clone(), fields });
             }
         }
     }

@@ -98,6 +98,9 @@ fn frontier_size(points: &[(f64, f64)]) -> usize {
         .count()
 }
 
+/// (model prefix, ISL, OSL).
+type GroupKey = (String, i64, i64);
+
 fn series_label(record: &Value) -> String {
     let text = |key: &str| record[key].as_str().unwrap_or("").to_string();
     format!("{} {} {}", text("hw").to_uppercase(), text("framework"), text("precision").to_uppercase())
@@ -114,7 +117,7 @@ fn html_report_charts_render_in_headless_chromium() {
     assert!(!html.contains("<script src") && !html.contains("<link"), "self-contained");
 
     // Expected counts per group (groups sorted by model, then ISL/OSL: dsr1 1k1k = 0, gptoss 8k1k = 1).
-    let mut groups: BTreeMap<(String, i64, i64), BTreeMap<String, Vec<(f64, f64)>>> = BTreeMap::new();
+    let mut groups: BTreeMap<GroupKey, BTreeMap<String, Vec<(f64, f64)>>> = BTreeMap::new();
     for record in fixture_records() {
         let key = (record["infmax_model_prefix"].as_str().unwrap().to_string(), record["isl"].as_i64().unwrap(), record["osl"].as_i64().unwrap());
         let point = (record["median_intvty"].as_f64().unwrap(), record["tput_per_gpu"].as_f64().unwrap());
