@@ -183,3 +183,63 @@ fn gather(from: &Path, to: &Path, moved: &mut Vec<PathBuf>) -> std::io::Result<(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::{lm_eval_args, meta_env, EvalRun};
+
+    #[test]
+    fn meta_env_parses_framework_and_precision_from_the_result_filename() {
+        let env = [
+            ("RESULT_FILENAME", "dsr1_1k8k_fp8_sglang_tp8-ep1-dpafalse_disagg-false_spec-none_conc64_b200-nv_0"),
+            ("TP", "8"),
+            ("CONC", "64"),
+            ("DP_ATTENTION", "true"),
+            ("MODEL", "deepseek-ai/DeepSeek-R1-0528"),
+            ("RUNNER_TYPE", "b200"),
+            ("ISL", "1024"),
+            ("OSL", "8192"),
+        ];
+        let lookup = |name: &str| env.iter().find(|(key, _)| *key == name).map(|(_, value)| value.to_string());
+        let meta = serde_json::Value::Object(meta_env(&lookup));
+        assert_eq!(
+            meta,
+            serde_json::json!({"framework": "sglang", "precision": "fp8", "spec_decoding": "none", "tp": 8, "conc": 64,
+                "ep": 1, "dp_attention": true, "model": "deepseek-ai/DeepSeek-R1-0528", "hw": "b200", "isl": "1024", "osl": "8192"})
+        );
+        let with_env = |name: &str| match name {
+            "FRAMEWORK" => Some("vllm".to_string()),
+            "MODEL_NAME" => Some("served".to_string()),
+            other => lookup(other),
+        };
+        let meta = meta_env(&with_env);
+        assert_eq!(meta["framework"], "vllm", "the environment wins over the file name");
+        assert_eq!(meta["precision"], "fp8");
+        assert_eq!(meta["model"], "served", "MODEL_NAME wins over MODEL");
+    }
+
+    #[test]
+    fn lm_eval_runs_in_local_chat_completions_mode() {
+        let run = EvalRun {
+            lm_eval: "lm_eval".into(),
+            server: "http://127.0.0.1:8888/".into(),
+            model: "tiny".into(),
+            task_file: PathBuf::from("utils/evals/gsm8k.yaml"),
+            out_dir: PathBuf::from("out"),
+            num_fewshot: 2,
+            concurrent_requests: 32,
+            max_gen_tokens: 8192,
+            limit: Some(5),
+        };
+        let args = lm_eval_args(&run, Path::new("/abs/gsm8k.yaml"), Path::new("/abs/raw")).join(" ");
+        assert_eq!(
+            args,
+            "--model local-chat-completions --apply_chat_template --tasks /abs/gsm8k.yaml --num_fewshot 2 \
+             --output_path /abs/raw --log_samples --model_args model=tiny,base_url=http://127.0.0.1:8888/v1/chat/completions,\
+             api_key=EMPTY,eos_string=</s>,max_retries=5,num_concurrent=32,timeout=600,tokenized_requests=False \
+             --gen_kwargs max_tokens=8192,temperature=0,top_p=1 --limit 5"
+        );
+    }
+}
