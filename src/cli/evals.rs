@@ -7,8 +7,8 @@ use super::ExitStatus;
 use super::args::{EvalsCollectArgs, EvalsCommand, EvalsRunArgs};
 use super::results::{append_step_summary, fail, print_stdout, write_file};
 use crate::report::table::github_table;
-use crate::results::lm_eval::{meta_env, run_eval, task_file, EvalRun};
-use crate::results::evals::{check_thresholds, collect_eval_rows, eval_table_row, load_thresholds, EVAL_HEADERS};
+use crate::results::evals::{EVAL_HEADERS, check_thresholds, collect_eval_rows, eval_table_row, load_thresholds};
+use crate::results::lm_eval::{EvalRun, meta_env, run_eval, task_file};
 
 /// Dispatches `ix evals ...`.
 pub(super) fn evals(command: EvalsCommand) -> ExitStatus {

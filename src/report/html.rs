@@ -99,7 +99,8 @@ fn rows(records: &[Record]) -> Vec<Row<'_>> {
             let text = |key: &str| record.fields.get(key).and_then(Value::as_str).unwrap_or("").to_string();
             let int = |key: &str| record.fields.get(key).and_then(Value::as_i64).unwrap_or(0);
             let model = Some(text("infmax_model_prefix")).filter(|m| !m.is_empty()).unwrap_or_else(|| text("model"));
-            let mut series = format!("{} {} {}", text("hw").to_uppercase(), text("framework"), text("precision").to_uppercase());
+            let mut series =
+                format!("{} {} {}", text("hw").to_uppercase(), text("framework"), text("precision").to_uppercase());
             let spec = text("spec_decoding");
             if !spec.is_empty() && spec != "none" {
                 let _ = write!(series, " +{spec}");
@@ -148,13 +149,18 @@ fn linear_ticks(max: f64) -> (f64, f64) {
     let max = if max > 0.0 { max } else { 1.0 };
     let raw_step = max / 5.0;
     let magnitude = 10f64.powf(raw_step.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * magnitude).find(|s| *s >= raw_step).unwrap_or(10.0 * magnitude);
+    let step =
+        [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * magnitude).find(|s| *s >= raw_step).unwrap_or(10.0 * magnitude);
     ((max / step).ceil() * step, step)
 }
 
 /// Axis tick label: short and readable (`12k`, `2.5`, `0.25`).
 fn tick_label(value: f64) -> String {
-    if value.abs() >= 10_000.0 { format!("{}k", python_g(value / 1000.0)) } else { python_g((value * 1e6).round() / 1e6) }
+    if value.abs() >= 10_000.0 {
+        format!("{}k", python_g(value / 1000.0))
+    } else {
+        python_g((value * 1e6).round() / 1e6)
+    }
 }
 
 /// How a chart maps data to pixels.
@@ -212,7 +218,12 @@ struct ChartSpec<'a> {
     line: LineKind,
 }
 
-fn render_chart(out: &mut String, spec: &ChartSpec<'_>, series: &[(String, Vec<ChartPoint<'_>>)], colors: &BTreeMap<String, usize>) {
+fn render_chart(
+    out: &mut String,
+    spec: &ChartSpec<'_>,
+    series: &[(String, Vec<ChartPoint<'_>>)],
+    colors: &BTreeMap<String, usize>,
+) {
     let plot_w = WIDTH - MARGIN_LEFT - MARGIN_RIGHT;
     let plot_h = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM;
     let all = series.iter().flat_map(|(_, points)| points.iter());
@@ -236,7 +247,12 @@ fn render_chart(out: &mut String, spec: &ChartSpec<'_>, series: &[(String, Vec<C
         id = escape(&spec.id),
         title = escape(spec.title)
     );
-    let _ = write!(out, r#"<text class="title" x="{}" y="18" text-anchor="middle">{}</text>"#, WIDTH / 2.0, escape(spec.title));
+    let _ = write!(
+        out,
+        r#"<text class="title" x="{}" y="18" text-anchor="middle">{}</text>"#,
+        WIDTH / 2.0,
+        escape(spec.title)
+    );
     // Grid and ticks.
     for tick in y_scale.ticks() {
         let y = py(tick);
@@ -468,7 +484,12 @@ pub fn render_html(records: &[Record]) -> String {
         out.push_str("<p>No aggregate records (JSON objects with <code>is_multinode</code>) were found.</p>");
     }
     for (group_idx, ((model, isl, osl), series_map)) in groups.iter().enumerate() {
-        let _ = write!(out, "<section class=\"group\" data-group=\"{group_idx}\"><h2>{} · {}</h2><ul class=\"legend\">", escape(model), seq_label(*isl, *osl));
+        let _ = write!(
+            out,
+            "<section class=\"group\" data-group=\"{group_idx}\"><h2>{} · {}</h2><ul class=\"legend\">",
+            escape(model),
+            seq_label(*isl, *osl)
+        );
         for (label, members) in series_map {
             let color = PALETTE[colors[label] % PALETTE.len()];
             let _ = write!(
@@ -575,18 +596,30 @@ pub fn render_markdown(records: &[Record]) -> String {
         out.push_str("No aggregate records found.\n");
         return out;
     }
-    let headers = ["Series", "Parallelism", "Conc", "Interactivity (tok/s/user)", "TPUT per GPU", "TTFT (ms)", "E2EL (s)", "Pareto"];
+    let headers = [
+        "Series",
+        "Parallelism",
+        "Conc",
+        "Interactivity (tok/s/user)",
+        "TPUT per GPU",
+        "TTFT (ms)",
+        "E2EL (s)",
+        "Pareto",
+    ];
     for ((model, isl, osl), series_map) in &groups {
         let _ = writeln!(out, "## {model} · {}\n", seq_label(*isl, *osl));
         let mut cells: Vec<Vec<Option<String>>> = Vec::new();
         for (label, members) in series_map {
             let mut members: Vec<&&Row<'_>> = members.iter().collect();
-            members.sort_by(|a, b| a.num("median_intvty").unwrap_or(0.0).total_cmp(&b.num("median_intvty").unwrap_or(0.0)));
+            members.sort_by(|a, b| {
+                a.num("median_intvty").unwrap_or(0.0).total_cmp(&b.num("median_intvty").unwrap_or(0.0))
+            });
             let coords: Vec<(f64, f64)> = members
                 .iter()
                 .map(|row| (row.num("median_intvty").unwrap_or(f64::NAN), row.num("tput_per_gpu").unwrap_or(f64::NAN)))
                 .collect();
-            let valid: Vec<usize> = (0..coords.len()).filter(|idx| coords[*idx].0.is_finite() && coords[*idx].1.is_finite()).collect();
+            let valid: Vec<usize> =
+                (0..coords.len()).filter(|idx| coords[*idx].0.is_finite() && coords[*idx].1.is_finite()).collect();
             let valid_coords: Vec<(f64, f64)> = valid.iter().map(|idx| coords[*idx]).collect();
             let frontier: Vec<usize> = pareto_frontier(&valid_coords).into_iter().map(|idx| valid[idx]).collect();
             for (idx, row) in members.iter().enumerate() {

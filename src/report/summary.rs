@@ -87,7 +87,9 @@ pub fn to_json(summary: &SummaryTable) -> Value {
                         let value = match cell {
                             Cell::Text(text) => Value::from(text.clone()),
                             Cell::Int(int) => Value::from(*int),
-                            Cell::Float(float) => serde_json::Number::from_f64(*float).map_or(Value::Null, Value::Number),
+                            Cell::Float(float) => {
+                                serde_json::Number::from_f64(*float).map_or(Value::Null, Value::Number)
+                            }
                             Cell::Missing => Value::Null,
                         };
                         (header.to_string(), value)

@@ -74,6 +74,9 @@ pub(crate) fn map_parallel<T: Send>(paths: &[PathBuf], f: impl Fn(&Path) -> T + 
             .chunks(chunk_size)
             .map(|chunk| scope.spawn(move || chunk.iter().map(|path| f(path)).collect::<Vec<T>>()))
             .collect();
-        handles.into_iter().flat_map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
     })
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::collect::{read_json, CollectError};
+use super::collect::{CollectError, read_json};
 
 /// Why eval results could not be collected or checked.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -26,7 +26,9 @@ pub enum EvalError {
     #[error("the thresholds file `{}` is invalid: {message}", path.display())]
     #[diagnostic(
         code(ix::evals::bad_thresholds),
-        help("expected a list of `{{\"task\": ..., \"model\": ..., \"min_score\": 0.0-1.0}}` objects; `model` may be omitted")
+        help(
+            "expected a list of `{{\"task\": ..., \"model\": ..., \"min_score\": 0.0-1.0}}` objects; `model` may be omitted"
+        )
     )]
     BadThresholds { path: PathBuf, message: String },
 }
@@ -164,7 +166,11 @@ pub fn collect_eval_rows(dir: &Path) -> Result<Vec<Map<String, Value>>, EvalErro
                 .filter(|name| !name.is_empty())
                 .map(str::to_string)
                 .or_else(|| {
-                    config.and_then(|c| c.get("metadata")).and_then(|m| m.get("model")).and_then(Value::as_str).map(str::to_string)
+                    config
+                        .and_then(|c| c.get("metadata"))
+                        .and_then(|m| m.get("model"))
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
                 })
                 .or_else(|| meta_str(&meta, "model"))
                 .unwrap_or_else(|| "unknown".into());
@@ -179,13 +185,25 @@ pub fn collect_eval_rows(dir: &Path) -> Result<Vec<Map<String, Value>>, EvalErro
             let mut row = Map::new();
             row.insert("model".into(), model.into());
             row.insert("hw".into(), meta_str(&meta, "hw").unwrap_or_else(|| "unknown".into()).to_uppercase().into());
-            row.insert("framework".into(), meta_str(&meta, "framework").unwrap_or_else(|| "unknown".into()).to_lowercase().into());
-            row.insert("precision".into(), meta_str(&meta, "precision").unwrap_or_else(|| "unknown".into()).to_lowercase().into());
-            row.insert("spec_decoding".into(), meta_str(&meta, "spec_decoding").unwrap_or_else(|| "none".into()).into());
+            row.insert(
+                "framework".into(),
+                meta_str(&meta, "framework").unwrap_or_else(|| "unknown".into()).to_lowercase().into(),
+            );
+            row.insert(
+                "precision".into(),
+                meta_str(&meta, "precision").unwrap_or_else(|| "unknown".into()).to_lowercase().into(),
+            );
+            row.insert(
+                "spec_decoding".into(),
+                meta_str(&meta, "spec_decoding").unwrap_or_else(|| "none".into()).into(),
+            );
             row.insert("tp".into(), meta_int(&meta, "tp", 1).into());
             row.insert("ep".into(), meta_int(&meta, "ep", 1).into());
             row.insert("conc".into(), meta_int(&meta, "conc", 0).into());
-            row.insert("dp_attention".into(), meta_str(&meta, "dp_attention").unwrap_or_else(|| "False".into()).to_lowercase().into());
+            row.insert(
+                "dp_attention".into(),
+                meta_str(&meta, "dp_attention").unwrap_or_else(|| "False".into()).to_lowercase().into(),
+            );
             row.insert("task".into(), task.clone().into());
             row.insert("em_strict".into(), metrics.strict.unwrap_or(Value::Null));
             row.insert("em_strict_se".into(), metrics.strict_se.unwrap_or(Value::Null));
@@ -295,9 +313,12 @@ pub fn load_thresholds(path: &Path) -> Result<Vec<Threshold>, EvalError> {
     list.iter()
         .enumerate()
         .map(|(idx, entry)| {
-            let task = entry.get("task").and_then(Value::as_str).ok_or_else(|| bad(format!("entry {idx} lacks `task`")))?;
-            let min_score =
-                entry.get("min_score").and_then(Value::as_f64).ok_or_else(|| bad(format!("entry {idx} lacks a numeric `min_score`")))?;
+            let task =
+                entry.get("task").and_then(Value::as_str).ok_or_else(|| bad(format!("entry {idx} lacks `task`")))?;
+            let min_score = entry
+                .get("min_score")
+                .and_then(Value::as_f64)
+                .ok_or_else(|| bad(format!("entry {idx} lacks a numeric `min_score`")))?;
             let model = entry.get("model").and_then(Value::as_str).map(str::to_string);
             Ok(Threshold { task: task.to_string(), model, min_score })
         })

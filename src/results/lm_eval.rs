@@ -20,7 +20,9 @@ pub enum EvalRunError {
     #[error("cannot start lm-eval (`{program}`)")]
     #[diagnostic(
         code(ix::evals::lm_eval_missing),
-        help("install it with `pip install 'lm-eval[api]'` (ci/results.sh does), or point `--lm-eval`/`IX_LM_EVAL` at it")
+        help(
+            "install it with `pip install 'lm-eval[api]'` (ci/results.sh does), or point `--lm-eval`/`IX_LM_EVAL` at it"
+        )
     )]
     Spawn {
         program: String,
@@ -162,7 +164,9 @@ pub fn run_eval(run: &EvalRun, meta: &Map<String, Value>) -> Result<PathBuf, Eva
     moved
         .into_iter()
         .rev()
-        .find(|path| path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("results") && n.ends_with(".json")))
+        .find(|path| {
+            path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("results") && n.ends_with(".json"))
+        })
         .ok_or(EvalRunError::NoResults { path: raw_dir })
 }
 
@@ -188,7 +192,7 @@ fn gather(from: &Path, to: &Path, moved: &mut Vec<PathBuf>) -> std::io::Result<(
 mod tests {
     use std::path::{Path, PathBuf};
 
-    use super::{lm_eval_args, meta_env, EvalRun};
+    use super::{EvalRun, lm_eval_args, meta_env};
 
     #[test]
     fn meta_env_parses_framework_and_precision_from_the_result_filename() {

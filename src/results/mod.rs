@@ -12,6 +12,8 @@ pub mod process;
 pub mod success_rate;
 pub mod summary;
 
-pub use collect::{collect, json_files_under, CollectError};
-pub use process::{job_from_env, process, JobParams, ProcessError, ProcessOptions, Topology};
-pub use summary::{load_records, load_report_records, summarize, Record, Section, SummaryError, SummaryOptions, SummaryTable};
+pub use collect::{CollectError, collect, json_files_under};
+pub use process::{JobParams, ProcessError, ProcessOptions, Topology, job_from_env, process};
+pub use summary::{
+    Record, Section, SummaryError, SummaryOptions, SummaryTable, load_records, load_report_records, summarize,
+};

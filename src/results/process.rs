@@ -76,10 +76,7 @@ pub enum ProcessError {
     )]
     NotANumber { key: String, value: String },
     #[error("`{key}` is 0, so its interactivity (1000 / {key}) is undefined")]
-    #[diagnostic(
-        code(ix::results::zero_tpot),
-        help("pass `--lenient` to write `null` for this interactivity instead")
-    )]
+    #[diagnostic(code(ix::results::zero_tpot), help("pass `--lenient` to write `null` for this interactivity instead"))]
     ZeroTpot { key: String },
     #[error("the per-GPU throughput divisor `{0}` is 0")]
     #[diagnostic(code(ix::results::zero_gpus))]
@@ -163,7 +160,8 @@ pub fn job_from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Result<(JobParam
 }
 
 fn require(lookup: &dyn Fn(&str) -> Option<String>, names: &[&str]) -> Result<(), ProcessError> {
-    let missing: Vec<String> = names.iter().filter(|name| lookup(name).is_none()).map(|name| name.to_string()).collect();
+    let missing: Vec<String> =
+        names.iter().filter(|name| lookup(name).is_none()).map(|name| name.to_string()).collect();
     if missing.is_empty() { Ok(()) } else { Err(ProcessError::MissingEnv(missing)) }
 }
 
@@ -190,7 +188,10 @@ pub fn process(job: &JobParams, raw: &Value, options: ProcessOptions) -> Result<
     record.insert("hw".into(), job.hw.clone().into());
     record.insert("conc".into(), conc.into());
     record.insert("image".into(), job.image.clone().into());
-    record.insert("model".into(), raw.get("model_id").cloned().ok_or_else(|| ProcessError::MissingKey("model_id".into()))?);
+    record.insert(
+        "model".into(),
+        raw.get("model_id").cloned().ok_or_else(|| ProcessError::MissingKey("model_id".into()))?,
+    );
     record.insert("infmax_model_prefix".into(), job.model_prefix.clone().into());
     record.insert("framework".into(), job.framework.clone().into());
     record.insert("precision".into(), job.precision.clone().into());

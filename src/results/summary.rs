@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::collect::{json_files_under, map_parallel, read_json, CollectError};
+use super::collect::{CollectError, json_files_under, map_parallel, read_json};
 
 /// One aggregate record and the file it came from.
 #[derive(Clone, Debug)]
@@ -81,7 +81,8 @@ const METRIC_KEYS: [(&str, f64); 7] = [
     ("input_tput_per_gpu", 1.0),
 ];
 
-const SINGLE_SORT: [&str; 9] = ["infmax_model_prefix", "hw", "framework", "precision", "isl", "osl", "tp", "ep", "conc"];
+const SINGLE_SORT: [&str; 9] =
+    ["infmax_model_prefix", "hw", "framework", "precision", "isl", "osl", "tp", "ep", "conc"];
 const MULTI_SORT: [&str; 11] = [
     "infmax_model_prefix",
     "hw",
@@ -154,34 +155,34 @@ fn is_summary_key(key: &str) -> bool {
     matches!(
         key,
         "is_multinode"
-        | "infmax_model_prefix"
-        | "model"
-        | "hw"
-        | "framework"
-        | "precision"
-        | "isl"
-        | "osl"
-        | "tp"
-        | "ep"
-        | "dp_attention"
-        | "conc"
-        | "prefill_tp"
-        | "prefill_ep"
-        | "prefill_dp_attention"
-        | "prefill_num_workers"
-        | "num_prefill_gpu"
-        | "decode_tp"
-        | "decode_ep"
-        | "decode_dp_attention"
-        | "decode_num_workers"
-        | "num_decode_gpu"
-        | "median_ttft"
-        | "median_tpot"
-        | "median_intvty"
-        | "median_e2el"
-        | "tput_per_gpu"
-        | "output_tput_per_gpu"
-        | "input_tput_per_gpu"
+            | "infmax_model_prefix"
+            | "model"
+            | "hw"
+            | "framework"
+            | "precision"
+            | "isl"
+            | "osl"
+            | "tp"
+            | "ep"
+            | "dp_attention"
+            | "conc"
+            | "prefill_tp"
+            | "prefill_ep"
+            | "prefill_dp_attention"
+            | "prefill_num_workers"
+            | "num_prefill_gpu"
+            | "decode_tp"
+            | "decode_ep"
+            | "decode_dp_attention"
+            | "decode_num_workers"
+            | "num_decode_gpu"
+            | "median_ttft"
+            | "median_tpot"
+            | "median_intvty"
+            | "median_e2el"
+            | "tput_per_gpu"
+            | "output_tput_per_gpu"
+            | "input_tput_per_gpu"
     )
 }
 
@@ -307,10 +308,16 @@ fn section(
         }
     }
     // Look the sort keys up once per record, not once per comparison.
-    let keys: Vec<Vec<&Value>> = records.iter().map(|record| sort_keys.iter().map(|key| &record.fields[*key]).collect()).collect();
+    let keys: Vec<Vec<&Value>> =
+        records.iter().map(|record| sort_keys.iter().map(|key| &record.fields[*key]).collect()).collect();
     let mut order: Vec<usize> = (0..records.len()).collect();
     order.sort_by(|&a, &b| {
-        keys[a].iter().zip(&keys[b]).map(|(x, y)| compare_values(x, y)).find(|ordering| ordering.is_ne()).unwrap_or(Ordering::Equal)
+        keys[a]
+            .iter()
+            .zip(&keys[b])
+            .map(|(x, y)| compare_values(x, y))
+            .find(|ordering| ordering.is_ne())
+            .unwrap_or(Ordering::Equal)
     });
     let records: Vec<&Record> = order.into_iter().map(|idx| records[idx]).collect();
     let mut headers: Vec<&'static str> = columns.iter().map(|(header, _)| *header).collect();

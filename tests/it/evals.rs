@@ -52,17 +52,36 @@ fn assert_golden(actual: &str, golden: &Path) {
 fn collect_gives_rows_table_and_aggregate() {
     let fixture = eval_fixture();
     let out = tempfile::tempdir().unwrap();
-    let output = ix(["evals", "collect"]).arg(fixture.path()).arg("demo").arg("--out-dir").arg(out.path()).run().expect_code(0);
+    let output =
+        ix(["evals", "collect"]).arg(fixture.path()).arg("demo").arg("--out-dir").arg(out.path()).run().expect_code(0);
     assert_golden(&output.stdout, &project_root().join("tests/data/results/evals/expected-table.md"));
-    let rows: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(out.path().join("agg_eval_demo.json")).unwrap()).unwrap();
+    let rows: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("agg_eval_demo.json")).unwrap()).unwrap();
     // Sets without an lm-eval file, and folders without meta_env.json, give no rows.
     assert_eq!(rows.len(), 3);
     let keys: Vec<&String> = rows[0].as_object().unwrap().keys().collect();
     assert_eq!(
         keys,
         [
-            "model", "hw", "framework", "precision", "spec_decoding", "tp", "ep", "conc", "dp_attention", "task", "em_strict",
-            "em_strict_se", "em_flexible", "em_flexible_se", "n_eff", "source", "score", "score_name", "score_se"
+            "model",
+            "hw",
+            "framework",
+            "precision",
+            "spec_decoding",
+            "tp",
+            "ep",
+            "conc",
+            "dp_attention",
+            "task",
+            "em_strict",
+            "em_strict_se",
+            "em_flexible",
+            "em_flexible_se",
+            "n_eff",
+            "source",
+            "score",
+            "score_name",
+            "score_se"
         ]
     );
     assert_eq!(rows[0]["model"], "deepseek-ai/DeepSeek-R1-0528", "the newest lm-eval file wins");
@@ -88,7 +107,11 @@ fn thresholds_turn_a_regression_into_a_failure() {
     let fixture = eval_fixture();
     let out = tempfile::tempdir().unwrap();
     let passing = out.path().join("ok.yaml");
-    std::fs::write(&passing, "- task: gsm8k\n  model: deepseek-ai/DeepSeek-R1-0528\n  min_score: 0.95\n- task: arc_easy\n  min_score: 0.5\n").unwrap();
+    std::fs::write(
+        &passing,
+        "- task: gsm8k\n  model: deepseek-ai/DeepSeek-R1-0528\n  min_score: 0.95\n- task: arc_easy\n  min_score: 0.5\n",
+    )
+    .unwrap();
     let _ = ix(["evals", "collect"])
         .arg(fixture.path())
         .arg("demo")
@@ -110,14 +133,19 @@ fn thresholds_turn_a_regression_into_a_failure() {
         .arg(&failing)
         .run()
         .expect_code(1);
-    assert!(output.stderr.contains("eval regression: task `gsm8k` of model `deepseek-ai/DeepSeek-R1-0528`"), "{}", output.stderr);
+    assert!(
+        output.stderr.contains("eval regression: task `gsm8k` of model `deepseek-ai/DeepSeek-R1-0528`"),
+        "{}",
+        output.stderr
+    );
     assert!(output.stderr.contains("scored 95.22%, below the minimum 96.00%"), "{}", output.stderr);
     assert_eq!(output.stderr.matches("eval regression").count(), 1, "the other model's threshold does not apply");
     assert!(out.path().join("agg_eval_demo.json").exists(), "the aggregate is written before failing");
 
     let broken = out.path().join("broken.yaml");
     std::fs::write(&broken, "- task: gsm8k\n").unwrap();
-    let output = ix(["evals", "collect"]).arg(fixture.path()).arg("demo").arg("--thresholds").arg(&broken).run().expect_code(1);
+    let output =
+        ix(["evals", "collect"]).arg(fixture.path()).arg("demo").arg("--thresholds").arg(&broken).run().expect_code(1);
     assert!(output.stderr.contains("min_score"), "{}", output.stderr);
 }
 
@@ -159,7 +187,20 @@ fn start_llama_server(dir: &Path, log: &Path) -> (Server, u16) {
     let child = Command::new(dir.join("bin/llama-server"))
         .args(["-m"])
         .arg(dir.join("model/tiny.gguf"))
-        .args(["--alias", "tiny", "--host", "127.0.0.1", "--port", &port.to_string(), "-c", "16384", "-np", "8", "-t", "1"])
+        .args([
+            "--alias",
+            "tiny",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "-c",
+            "16384",
+            "-np",
+            "8",
+            "-t",
+            "1",
+        ])
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
@@ -176,7 +217,11 @@ fn start_llama_server(dir: &Path, log: &Path) -> (Server, u16) {
                 return (server, port);
             }
         }
-        assert!(Instant::now() < deadline, "llama-server did not become healthy:\n{}", std::fs::read_to_string(log).unwrap_or_default());
+        assert!(
+            Instant::now() < deadline,
+            "llama-server did not become healthy:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -200,26 +245,39 @@ fn run_evaluates_a_task_file_against_llama_server_end_to_end() {
     let work = tempfile::tempdir().unwrap();
     let (_server, port) = start_llama_server(&llama, &work.path().join("server.log"));
     let set = work.path().join("evals/cpu_fp32_llamacpp");
-    let output = ix(["evals", "run", "--model", "tiny", "--task", "ix_smoke", "--num-fewshot", "0", "--max-gen-tokens", "8", "--concurrent-requests", "4"])
-        .arg("--server")
-        .arg(format!("http://127.0.0.1:{port}"))
-        .arg("--tasks-dir")
-        .arg(project_root().join("utils/evals"))
-        .arg("--out")
-        .arg(&set)
-        .arg("--lm-eval")
-        .arg(&lm_eval)
-        .env("RUNNER_TYPE", "cpu")
-        .env("FRAMEWORK", "llama.cpp")
-        .env("RESULT_FILENAME", "tiny_1k1k_fp32_llamacpp_tp1-ep1-dpafalse_conc4_cpu_0")
-        .env_remove("PRECISION")
-        .env("TP", "1")
-        .env("CONC", "4")
-        .env("MODEL", "tiny")
-        .env("ISL", "1024")
-        .env("OSL", "8")
-        .env("DP_ATTENTION", "false")
-        .run();
+    let output = ix([
+        "evals",
+        "run",
+        "--model",
+        "tiny",
+        "--task",
+        "ix_smoke",
+        "--num-fewshot",
+        "0",
+        "--max-gen-tokens",
+        "8",
+        "--concurrent-requests",
+        "4",
+    ])
+    .arg("--server")
+    .arg(format!("http://127.0.0.1:{port}"))
+    .arg("--tasks-dir")
+    .arg(project_root().join("utils/evals"))
+    .arg("--out")
+    .arg(&set)
+    .arg("--lm-eval")
+    .arg(&lm_eval)
+    .env("RUNNER_TYPE", "cpu")
+    .env("FRAMEWORK", "llama.cpp")
+    .env("RESULT_FILENAME", "tiny_1k1k_fp32_llamacpp_tp1-ep1-dpafalse_conc4_cpu_0")
+    .env_remove("PRECISION")
+    .env("TP", "1")
+    .env("CONC", "4")
+    .env("MODEL", "tiny")
+    .env("ISL", "1024")
+    .env("OSL", "8")
+    .env("DP_ATTENTION", "false")
+    .run();
     let output = output.expect_code(0);
     let results_file = PathBuf::from(output.stdout.trim());
     assert!(results_file.starts_with(&set) && results_file.is_file(), "{}", output.stdout);
@@ -233,8 +291,15 @@ fn run_evaluates_a_task_file_against_llama_server_end_to_end() {
     assert!(!set.join(".lm-eval-raw").exists(), "lm-eval's folder is flattened away");
 
     let out = tempfile::tempdir().unwrap();
-    let _ = ix(["evals", "collect"]).arg(set.parent().unwrap()).arg("smoke").arg("--out-dir").arg(out.path()).run().expect_code(0);
-    let rows: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(out.path().join("agg_eval_smoke.json")).unwrap()).unwrap();
+    let _ = ix(["evals", "collect"])
+        .arg(set.parent().unwrap())
+        .arg("smoke")
+        .arg("--out-dir")
+        .arg(out.path())
+        .run()
+        .expect_code(0);
+    let rows: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("agg_eval_smoke.json")).unwrap()).unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["task"], "ix_smoke");
     assert_eq!(rows[0]["n_eff"], 5, "n_eff is the item count");

@@ -120,13 +120,21 @@ fn html_report_charts_render_in_headless_chromium() {
     // Expected counts per group (groups sorted by model, then ISL/OSL: dsr1 1k1k = 0, gptoss 8k1k = 1).
     let mut groups: BTreeMap<GroupKey, BTreeMap<String, Vec<(f64, f64)>>> = BTreeMap::new();
     for record in fixture_records() {
-        let key = (record["infmax_model_prefix"].as_str().unwrap().to_string(), record["isl"].as_i64().unwrap(), record["osl"].as_i64().unwrap());
+        let key = (
+            record["infmax_model_prefix"].as_str().unwrap().to_string(),
+            record["isl"].as_i64().unwrap(),
+            record["osl"].as_i64().unwrap(),
+        );
         let point = (record["median_intvty"].as_f64().unwrap(), record["tput_per_gpu"].as_f64().unwrap());
         groups.entry(key).or_default().entry(series_label(&record)).or_default().push(point);
     }
     assert_eq!(groups.len(), 2);
 
-    let probe_html = html.replacen("<head>", &format!("<head>{PROBE_HEAD}"), 1).replacen("</body>", &format!("{PROBE_TAIL}</body>"), 1);
+    let probe_html = html.replacen("<head>", &format!("<head>{PROBE_HEAD}"), 1).replacen(
+        "</body>",
+        &format!("{PROBE_TAIL}</body>"),
+        1,
+    );
     let probe = work.path().join("probe.html");
     std::fs::write(&probe, probe_html).unwrap();
     let profile = tempfile::tempdir().unwrap();
@@ -138,21 +146,31 @@ fn html_report_charts_render_in_headless_chromium() {
     let dom = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("Uncaught"), "console errors:\n{stderr}");
-    let start = dom.find("<pre id=\"ix-probe\">").unwrap_or_else(|| panic!("probe missing; chromium stderr:\n{stderr}")) + 19;
+    let start =
+        dom.find("<pre id=\"ix-probe\">").unwrap_or_else(|| panic!("probe missing; chromium stderr:\n{stderr}")) + 19;
     let end = start + dom[start..].find("</pre>").unwrap();
-    let probe: Value = serde_json::from_str(&dom[start..end].replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")).unwrap();
+    let probe: Value =
+        serde_json::from_str(&dom[start..end].replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")).unwrap();
     assert_eq!(probe["errors"], serde_json::json!([]), "script errors");
     assert_eq!(probe["external"], 0, "no element loads anything");
 
     for (group_idx, (_, series)) in groups.iter().enumerate() {
         for chart in ["tput", "ttft", "e2el"] {
             let found = &probe["charts"][format!("{group_idx}-{chart}")]["series"];
-            assert_eq!(found.as_object().map(|o| o.len()), Some(series.len()), "chart {group_idx}-{chart}: one line per series");
+            assert_eq!(
+                found.as_object().map(|o| o.len()),
+                Some(series.len()),
+                "chart {group_idx}-{chart}: one line per series"
+            );
             for (label, points) in series {
                 let found = &found[label];
                 assert_eq!(found["points"], points.len(), "chart {group_idx}-{chart} series {label}: points");
                 if chart == "tput" {
-                    assert_eq!(found["frontier"], frontier_size(points), "chart {group_idx}-{chart} series {label}: frontier");
+                    assert_eq!(
+                        found["frontier"],
+                        frontier_size(points),
+                        "chart {group_idx}-{chart} series {label}: frontier"
+                    );
                     assert_eq!(found["frontier_lines"], 1, "chart {group_idx}-{chart} series {label}: frontier line");
                 } else {
                     assert_eq!(found["frontier"], 0);

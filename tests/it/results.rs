@@ -37,7 +37,8 @@ const CONTRACT_VARS: [&str; 25] = [
 ];
 
 fn case_dirs(dir: &Path) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|entry| entry.unwrap().path()).filter(|p| p.is_dir()).collect();
+    let mut dirs: Vec<PathBuf> =
+        std::fs::read_dir(dir).unwrap().map(|entry| entry.unwrap().path()).filter(|p| p.is_dir()).collect();
     dirs.sort();
     dirs
 }
@@ -211,10 +212,19 @@ fn summary_csv_and_json_formats() {
     let case = reference.join("conformance/summarize/01-single-and-multi");
     let csv = ix(["results", "summary", "results/", "--format", "csv"]).current_dir(&case).run().expect_code(0).stdout;
     let mut lines = csv.lines();
-    assert!(lines.next().unwrap().starts_with("Model,Served Model,Hardware,Framework,Precision,ISL,OSL,TP,EP,DP Attention,Conc,TTFT (ms)"));
-    assert_eq!(lines.next().unwrap(), "dsr1,deepseek-ai/DeepSeek-R1-0528,B200,SGLANG,FP8,1024,1024,8,1,false,64,640.12,6.7011,149.22923102177253,61.9874,2341.81527375,1137.6672625,1204.1480112499999");
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("Model,Served Model,Hardware,Framework,Precision,ISL,OSL,TP,EP,DP Attention,Conc,TTFT (ms)")
+    );
+    assert_eq!(
+        lines.next().unwrap(),
+        "dsr1,deepseek-ai/DeepSeek-R1-0528,B200,SGLANG,FP8,1024,1024,8,1,false,64,640.12,6.7011,149.22923102177253,61.9874,2341.81527375,1137.6672625,1204.1480112499999"
+    );
     assert_eq!(csv.split("\n\n").count(), 2, "two sections separated by one empty line");
-    let json = ix(["results", "summary", "results/", "--format", "json"]).current_dir(&case).run().expect_code(0).stdout;
+    let json =
+        ix(["results", "summary", "results/", "--format", "json"]).current_dir(&case).run().expect_code(0).stdout;
     let json: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(json["single_node"].as_array().unwrap().len(), 3);
     assert_eq!(json["multi_node"].as_array().unwrap().len(), 2);
@@ -246,10 +256,17 @@ fn collect_lists_every_json_in_path_order() {
     let Some(reference) = reference_dir() else { return };
     let case = reference.join("conformance/summarize/01-single-and-multi");
     let out = tempfile::tempdir().unwrap();
-    let _ = ix(["results", "collect"]).arg(case.join("results")).arg("sweep").arg("--out-dir").arg(out.path()).run().expect_code(0);
+    let _ = ix(["results", "collect"])
+        .arg(case.join("results"))
+        .arg("sweep")
+        .arg("--out-dir")
+        .arg(out.path())
+        .run()
+        .expect_code(0);
     let text = std::fs::read_to_string(out.path().join("agg_sweep.json")).unwrap();
     let list: Vec<Value> = serde_json::from_str(&text).unwrap();
-    let order: Vec<(&str, i64)> = list.iter().map(|r| (r["hw"].as_str().unwrap(), r["conc"].as_i64().unwrap())).collect();
+    let order: Vec<(&str, i64)> =
+        list.iter().map(|r| (r["hw"].as_str().unwrap(), r["conc"].as_i64().unwrap())).collect();
     // bmk_a/agg_01, bmk_a/agg_02, bmk_b/agg_03, bmk_b/agg_04, bmk_c/agg_06.
     assert_eq!(
         order,
