@@ -83,8 +83,10 @@ pub(crate) struct SuccessRateArgs {
     /// Writes `<OUTNAME>.json`.
     pub(crate) outname: String,
     /// JSON list of jobs (`name`, `conclusion`), or a GitHub API `{"jobs": [...]}` response.
+    /// Without it, the jobs of the current run are listed from the GitHub API (`GITHUB_TOKEN`,
+    /// `GITHUB_REPOSITORY`, `GITHUB_RUN_ID`, `GITHUB_API_URL`).
     #[arg(long)]
-    pub(crate) jobs: PathBuf,
+    pub(crate) jobs: Option<PathBuf>,
     /// runners.yaml whose keys name the GPU SKUs.
     #[arg(long, default_value = ".github/configs/runners.yaml")]
     pub(crate) runners: PathBuf,

@@ -12,7 +12,7 @@ use super::args::{BenchArgs, CollectArgs, ProcessArgs, ResultsCommand, SuccessRa
 use crate::report::summary::{to_csv, to_json, to_markdown};
 use crate::report::table::github_table;
 use crate::results::collect::read_json;
-use crate::results::success_rate::{skus_from_runners, success_rates};
+use crate::results::success_rate::{FetchError, GithubRun, fetch_run_jobs, skus_from_runners, success_rates};
 use crate::results::{self, ProcessOptions, SummaryOptions};
 
 /// Dispatches `ix results ...`.
@@ -138,15 +138,33 @@ fn success_rate(args: &SuccessRateArgs) -> ExitStatus {
         Ok(skus) => skus,
         Err(error) => return fail(error),
     };
-    let jobs = match read_json(&args.jobs) {
-        Ok(jobs) => jobs,
-        Err(error) => return fail(error),
+    let out = PathBuf::from(format!("{}.json", args.outname));
+    let jobs = match &args.jobs {
+        Some(path) => match read_json(path) {
+            Ok(jobs) => jobs,
+            Err(error) => return fail(error),
+        },
+        None => {
+            let lookup = |name: &str| std::env::var(name).ok();
+            let fetched = GithubRun::from_env(&lookup).and_then(|run| fetch_run_jobs(&run));
+            match fetched {
+                Ok(jobs) => jobs,
+                // As the reference does: say so, write `null`, and do not fail the workflow.
+                Err(error @ FetchError::Unauthorized { .. }) => {
+                    if let Err(error) = write_file(&out, "null") {
+                        return fail(error);
+                    }
+                    let _ = fail(error);
+                    return ExitStatus::Success;
+                }
+                Err(error) => return fail(error),
+            }
+        }
     };
     let counts = match success_rates(&jobs, &skus) {
         Ok(counts) => counts,
         Err(error) => return fail(error),
     };
-    let out = PathBuf::from(format!("{}.json", args.outname));
     if let Err(error) = write_file(&out, &pretty(&results::success_rate::to_json(&counts))) {
         return fail(error);
     }

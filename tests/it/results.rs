@@ -310,3 +310,99 @@ fn bench_command_reports_each_phase() {
         assert!(output.stdout.contains(phase), "{}", output.stdout);
     }
 }
+
+/// A loopback stand-in for the GitHub API: answers each request with `respond(request line and
+/// headers)` and records the requests.
+fn fake_github(respond: fn(&str) -> (u16, String)) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                request.push_str(&line);
+            }
+            let (status, body) = respond(&request);
+            log.lock().unwrap().push(request);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn success_rate_lists_jobs_of_all_attempts_from_the_github_api() {
+    let Some(reference) = reference_dir() else { return };
+    let (url, seen) = fake_github(|request| {
+        let job = |name: &str, conclusion: &str| serde_json::json!({"name": name, "conclusion": conclusion});
+        if request.contains("page=1 ") {
+            let jobs: Vec<Value> = (0..100).map(|idx| job(&format!("bench h200 / {idx}"), "success")).collect();
+            (200, serde_json::json!({"total_count": 101, "jobs": jobs}).to_string())
+        } else {
+            (200, serde_json::json!({"total_count": 101, "jobs": [job("bench mi355x / 0", "failure")]}).to_string())
+        }
+    });
+    let work = tempfile::tempdir().unwrap();
+    let _ = ix(["results", "success-rate", "rates", "--runners"])
+        .arg(reference.join("configs/runners.yaml"))
+        .current_dir(work.path())
+        .env("GITHUB_API_URL", &url)
+        .env("GITHUB_TOKEN", "secret-token")
+        .env("GITHUB_REPOSITORY", "owner/repo")
+        .env("GITHUB_RUN_ID", "42")
+        .run()
+        .expect_code(0);
+    let rates: Value = serde_json::from_str(&std::fs::read_to_string(work.path().join("rates.json")).unwrap()).unwrap();
+    assert_eq!(rates["h200"], serde_json::json!({"n_success": 100, "total": 100}));
+    assert_eq!(rates["mi355x"], serde_json::json!({"n_success": 0, "total": 1}));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2, "two pages: {seen:?}");
+    assert!(
+        seen[0].starts_with("GET /repos/owner/repo/actions/runs/42/jobs?filter=all&per_page=100&page=1 "),
+        "{}",
+        seen[0]
+    );
+    assert!(seen[0].to_lowercase().contains("authorization: bearer secret-token"), "{}", seen[0]);
+}
+
+#[test]
+fn success_rate_writes_null_when_the_github_token_is_refused() {
+    let Some(reference) = reference_dir() else { return };
+    let (url, _seen) = fake_github(|_| (401, r#"{"message": "Bad credentials"}"#.to_string()));
+    let work = tempfile::tempdir().unwrap();
+    let output = ix(["results", "success-rate", "rates", "--runners"])
+        .arg(reference.join("configs/runners.yaml"))
+        .current_dir(work.path())
+        .env("GITHUB_API_URL", &url)
+        .env("GITHUB_TOKEN", "expired")
+        .env("GITHUB_REPOSITORY", "owner/repo")
+        .env("GITHUB_RUN_ID", "42")
+        .run()
+        .expect_code(0);
+    assert!(output.stderr.contains("refused the token (HTTP 401)"), "{}", output.stderr);
+    assert_eq!(std::fs::read_to_string(work.path().join("rates.json")).unwrap(), "null");
+
+    let output = ix(["results", "success-rate", "rates", "--runners"])
+        .arg(reference.join("configs/runners.yaml"))
+        .current_dir(work.path())
+        .env_remove("GITHUB_TOKEN")
+        .env("GITHUB_REPOSITORY", "owner/repo")
+        .env_remove("GITHUB_RUN_ID")
+        .run()
+        .expect_code(1);
+    assert!(output.stderr.contains("GITHUB_TOKEN") && output.stderr.contains("GITHUB_RUN_ID"), "{}", output.stderr);
+    assert!(!output.stderr.contains("GITHUB_REPOSITORY"), "{}", output.stderr);
+}
