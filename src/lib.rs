@@ -9,3 +9,5 @@ pub mod ir;
 pub mod source;
 pub mod workspace;
 pub mod yaml;
+pub mod report;
+pub mod results;

@@ -5,6 +5,9 @@
 mod args;
 mod check;
 mod matrix;
+mod evals;
+mod report;
+mod results;
 
 use std::process::ExitCode;
 
@@ -59,5 +62,8 @@ fn dispatch(cli: Cli) -> ExitStatus {
             }
             ExitStatus::Success
         }
+        Command::Results(command) => results::results(command),
+        Command::Evals(command) => evals::evals(command),
+        Command::Report(args) => report::report(&args),
     }
 }

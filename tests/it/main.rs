@@ -4,3 +4,6 @@ mod util;
 
 mod matrix;
 mod check;
+mod evals;
+mod report;
+mod results;

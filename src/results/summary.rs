@@ -1,0 +1,394 @@
+//! Aggregate records to the summary tables of REFERENCE-SEMANTICS.md §9.3: which records, which
+//! columns, which row order. Rendering (markdown, CSV, JSON) lives in `crate::report::summary`.
+
+use std::cmp::Ordering;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use super::collect::{CollectError, json_files_under, map_parallel, read_json};
+
+/// One aggregate record and the file it came from.
+#[derive(Clone, Debug)]
+pub struct Record {
+    pub path: PathBuf,
+    pub fields: Map<String, Value>,
+}
+
+/// Options for [`summarize`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SummaryOptions {
+    /// When set, a record lacking a metric gives an empty cell instead of an error.
+    pub lenient: bool,
+}
+
+/// A cell of a summary table, typed so each output format can render it its own way.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cell {
+    Text(String),
+    Int(i64),
+    /// A metric; the markdown renderer formats it with 4 decimals first, as the reference does.
+    Float(f64),
+    Missing,
+}
+
+/// One titled table (`Single-Node Results` or `Multi-Node Results`).
+#[derive(Clone, Debug)]
+pub struct Section {
+    pub title: &'static str,
+    pub headers: Vec<&'static str>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// The summary: its non-empty sections, single-node first.
+#[derive(Clone, Debug)]
+pub struct SummaryTable {
+    pub sections: Vec<Section>,
+}
+
+/// Why a summary could not be built.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum SummaryError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Collect(#[from] CollectError),
+    #[error("record `{}` lacks `{key}`", path.display())]
+    #[diagnostic(
+        code(ix::results::record_missing_key),
+        help("was this metric family turned off in the benchmark? pass `--lenient` to leave such cells empty")
+    )]
+    MissingKey { path: PathBuf, key: String },
+}
+
+const METRIC_HEADERS: [&str; 7] = [
+    "TTFT (ms)",
+    "TPOT (ms)",
+    "Interactivity (tok/s/user)",
+    "E2EL (s)",
+    "TPUT per GPU",
+    "Output TPUT per GPU",
+    "Input TPUT per GPU",
+];
+
+/// (record key, factor) for each metric column.
+const METRIC_KEYS: [(&str, f64); 7] = [
+    ("median_ttft", 1000.0),
+    ("median_tpot", 1000.0),
+    ("median_intvty", 1.0),
+    ("median_e2el", 1.0),
+    ("tput_per_gpu", 1.0),
+    ("output_tput_per_gpu", 1.0),
+    ("input_tput_per_gpu", 1.0),
+];
+
+const SINGLE_SORT: [&str; 9] =
+    ["infmax_model_prefix", "hw", "framework", "precision", "isl", "osl", "tp", "ep", "conc"];
+const MULTI_SORT: [&str; 11] = [
+    "infmax_model_prefix",
+    "hw",
+    "framework",
+    "precision",
+    "isl",
+    "osl",
+    "prefill_tp",
+    "prefill_ep",
+    "decode_tp",
+    "decode_ep",
+    "conc",
+];
+
+/// How a column's cell is taken from a record.
+#[derive(Clone, Copy)]
+enum Source {
+    Plain(&'static str),
+    Upper(&'static str),
+}
+
+const SINGLE_COLUMNS: [(&str, Source); 11] = [
+    ("Model", Source::Plain("infmax_model_prefix")),
+    ("Served Model", Source::Plain("model")),
+    ("Hardware", Source::Upper("hw")),
+    ("Framework", Source::Upper("framework")),
+    ("Precision", Source::Upper("precision")),
+    ("ISL", Source::Plain("isl")),
+    ("OSL", Source::Plain("osl")),
+    ("TP", Source::Plain("tp")),
+    ("EP", Source::Plain("ep")),
+    ("DP Attention", Source::Plain("dp_attention")),
+    ("Conc", Source::Plain("conc")),
+];
+
+const MULTI_COLUMNS: [(&str, Source); 18] = [
+    ("Model", Source::Plain("infmax_model_prefix")),
+    ("Served Model", Source::Plain("model")),
+    ("Hardware", Source::Upper("hw")),
+    ("Framework", Source::Upper("framework")),
+    ("Precision", Source::Upper("precision")),
+    ("ISL", Source::Plain("isl")),
+    ("OSL", Source::Plain("osl")),
+    ("Prefill TP", Source::Plain("prefill_tp")),
+    ("Prefill EP", Source::Plain("prefill_ep")),
+    ("Prefill DP Attn", Source::Plain("prefill_dp_attention")),
+    ("Prefill Workers", Source::Plain("prefill_num_workers")),
+    ("Prefill GPUs", Source::Plain("num_prefill_gpu")),
+    ("Decode TP", Source::Plain("decode_tp")),
+    ("Decode EP", Source::Plain("decode_ep")),
+    ("Decode DP Attn", Source::Plain("decode_dp_attention")),
+    ("Decode Workers", Source::Plain("decode_num_workers")),
+    ("Decode GPUs", Source::Plain("num_decode_gpu")),
+    ("Conc", Source::Plain("conc")),
+];
+
+/// Every aggregate record under `dir` (sorted by path): JSON objects with an `is_multinode` key.
+/// Unreadable or non-JSON files are skipped, as in the reference.
+pub fn load_records(dir: &Path) -> Result<Vec<Record>, CollectError> {
+    let paths = json_files_under(dir)?;
+    let records = map_parallel(&paths, |path| {
+        let fields = std::fs::read(path).ok().and_then(|bytes| summary_fields(&bytes))?;
+        Some(Record { path: path.to_path_buf(), fields })
+    });
+    Ok(records.into_iter().flatten().collect())
+}
+
+/// Whether the summary reads this record key; the others are skipped without being built.
+fn is_summary_key(key: &str) -> bool {
+    matches!(
+        key,
+        "is_multinode"
+            | "infmax_model_prefix"
+            | "model"
+            | "hw"
+            | "framework"
+            | "precision"
+            | "isl"
+            | "osl"
+            | "tp"
+            | "ep"
+            | "dp_attention"
+            | "conc"
+            | "prefill_tp"
+            | "prefill_ep"
+            | "prefill_dp_attention"
+            | "prefill_num_workers"
+            | "num_prefill_gpu"
+            | "decode_tp"
+            | "decode_ep"
+            | "decode_dp_attention"
+            | "decode_num_workers"
+            | "num_decode_gpu"
+            | "median_ttft"
+            | "median_tpot"
+            | "median_intvty"
+            | "median_e2el"
+            | "tput_per_gpu"
+            | "output_tput_per_gpu"
+            | "input_tput_per_gpu"
+    )
+}
+
+/// The summary's keys of a JSON object with `is_multinode`; `None` for anything else.
+fn summary_fields(bytes: &[u8]) -> Option<Map<String, Value>> {
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+    struct Wanted;
+    impl<'de> Visitor<'de> for Wanted {
+        type Value = Option<Map<String, Value>>;
+        fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            formatter.write_str("a JSON value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut fields = Map::new();
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if is_summary_key(&key) {
+                    fields.insert(key.into_owned(), map.next_value::<Value>()?);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(fields.contains_key("is_multinode").then_some(fields))
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    impl<'de> DeserializeSeed<'de> for Wanted {
+        type Value = Option<Map<String, Value>>;
+        fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+            deserializer.deserialize_any(self)
+        }
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let fields = Wanted.deserialize(&mut deserializer).ok()?;
+    deserializer.end().ok()?;
+    fields
+}
+
+/// Records for the report: like [`load_records`], but `path` may also be a single file, and
+/// lists of records (as written by `ix results collect`) are flattened.
+pub fn load_report_records(path: &Path) -> Result<Vec<Record>, CollectError> {
+    let files = if path.is_file() { vec![path.to_path_buf()] } else { json_files_under(path)? };
+    let mut records = Vec::new();
+    for path in files {
+        let items = match read_json(&path) {
+            Ok(Value::Array(items)) => items,
+            Ok(item @ Value::Object(_)) => vec![item],
+            _ => continue,
+        };
+        for item in items {
+            if let Value::Object(fields) = item
+                && fields.contains_key("is_multinode")
+            {
+                records.push(Record { path: path.clone(), fields });
+            }
+        }
+    }
+    Ok(records)
+}
+
+/// Whether a record describes a multi-node job (Python truthiness of `is_multinode`).
+pub fn is_multinode(record: &Record) -> bool {
+    truthy(record.fields.get("is_multinode").unwrap_or(&Value::Null))
+}
+
+fn truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(flag) => *flag,
+        Value::Number(number) => number.as_f64().is_some_and(|n| n != 0.0),
+        Value::String(text) => !text.is_empty(),
+        Value::Array(items) => !items.is_empty(),
+        Value::Object(map) => !map.is_empty(),
+    }
+}
+
+/// Builds the summary sections from records, in the reference's row order.
+pub fn summarize(records: &[Record], options: SummaryOptions) -> Result<SummaryTable, SummaryError> {
+    let (multi, single): (Vec<&Record>, Vec<&Record>) = records.iter().partition(|record| is_multinode(record));
+    let mut sections = Vec::new();
+    if !single.is_empty() {
+        sections.push(section("Single-Node Results", single, &SINGLE_SORT, &SINGLE_COLUMNS, options)?);
+    }
+    if !multi.is_empty() {
+        sections.push(section("Multi-Node Results", multi, &MULTI_SORT, &MULTI_COLUMNS, options)?);
+    }
+    Ok(SummaryTable { sections })
+}
+
+fn section(
+    title: &'static str,
+    records: Vec<&Record>,
+    sort_keys: &[&str],
+    columns: &[(&'static str, Source)],
+    options: SummaryOptions,
+) -> Result<Section, SummaryError> {
+    for record in &records {
+        for key in sort_keys {
+            if !record.fields.contains_key(*key) {
+                return Err(missing(record, key));
+            }
+        }
+    }
+    // Look the sort keys up once per record, not once per comparison.
+    let keys: Vec<Vec<&Value>> =
+        records.iter().map(|record| sort_keys.iter().map(|key| &record.fields[*key]).collect()).collect();
+    let mut order: Vec<usize> = (0..records.len()).collect();
+    order.sort_by(|&a, &b| {
+        keys[a]
+            .iter()
+            .zip(&keys[b])
+            .map(|(x, y)| compare_values(x, y))
+            .find(|ordering| ordering.is_ne())
+            .unwrap_or(Ordering::Equal)
+    });
+    let records: Vec<&Record> = order.into_iter().map(|idx| records[idx]).collect();
+    let mut headers: Vec<&'static str> = columns.iter().map(|(header, _)| *header).collect();
+    headers.extend(METRIC_HEADERS);
+    let mut rows = Vec::with_capacity(records.len());
+    for record in records {
+        let mut row = Vec::with_capacity(headers.len());
+        for (_, source) in columns {
+            let (key, upper) = match *source {
+                Source::Plain(key) => (key, false),
+                Source::Upper(key) => (key, true),
+            };
+            let cell = match record.fields.get(key) {
+                Some(value) => value_cell(value, upper),
+                None if options.lenient => Cell::Missing,
+                None => return Err(missing(record, key)),
+            };
+            row.push(cell);
+        }
+        for (key, factor) in METRIC_KEYS {
+            let cell = match record.fields.get(key).map(Value::as_f64) {
+                Some(Some(value)) => Cell::Float(value * factor),
+                _ if options.lenient => Cell::Missing,
+                _ => return Err(missing(record, key)),
+            };
+            row.push(cell);
+        }
+        rows.push(row);
+    }
+    Ok(Section { title, headers, rows })
+}
+
+fn missing(record: &Record, key: &str) -> SummaryError {
+    SummaryError::MissingKey { path: record.path.clone(), key: key.to_string() }
+}
+
+fn value_cell(value: &Value, upper: bool) -> Cell {
+    match value {
+        Value::String(text) if upper => Cell::Text(text.to_uppercase()),
+        Value::String(text) => Cell::Text(text.clone()),
+        Value::Number(number) => match number.as_i64() {
+            Some(int) => Cell::Int(int),
+            None => Cell::Float(number.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::Bool(true) => Cell::Text(if upper { "TRUE" } else { "True" }.into()),
+        Value::Bool(false) => Cell::Text(if upper { "FALSE" } else { "False" }.into()),
+        Value::Null => Cell::Missing,
+        other => Cell::Text(other.to_string()),
+    }
+}
+
+/// A total order on JSON scalars for sorting: numbers numerically, then strings, then the rest.
+fn compare_values(a: &Value, b: &Value) -> Ordering {
+    fn rank(value: &Value) -> u8 {
+        match value {
+            Value::Null => 0,
+            Value::Bool(_) | Value::Number(_) => 1,
+            Value::String(_) => 2,
+            Value::Array(_) => 3,
+            Value::Object(_) => 4,
+        }
+    }
+    fn as_number(value: &Value) -> f64 {
+        match value {
+            Value::Bool(flag) => f64::from(u8::from(*flag)),
+            other => other.as_f64().unwrap_or(f64::NAN),
+        }
+    }
+    match (a, b) {
+        (Value::String(a), Value::String(b)) => a.cmp(b),
+        _ if rank(a) == 1 && rank(b) == 1 => as_number(a).total_cmp(&as_number(b)),
+        _ => rank(a).cmp(&rank(b)).then_with(|| a.to_string().cmp(&b.to_string())),
+    }
+}
