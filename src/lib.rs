@@ -2,8 +2,10 @@
 //!
 //! The pipeline and the module that owns each stage are described in `ARCHITECTURE.md`.
 
+pub mod changelog;
 pub mod cli;
 pub mod diag;
+pub mod exec;
 pub mod expand;
 pub mod ir;
 pub mod source;

@@ -16,6 +16,12 @@ pub(crate) enum Command {
     Matrix(MatrixArgs),
     /// Validate sweep, master-config and runner files and print every diagnostic.
     Check(CheckArgs),
+    /// Run the tasks that are not finished yet, recording each outcome as it lands.
+    Run(RunArgs),
+    /// Fold per-task GitHub Actions artifacts into the state store, verifying each.
+    CollectArtifacts(CollectArtifactsArgs),
+    /// Check perf-changelog additions, or list the jobs they trigger.
+    Changelog(ChangelogArgs),
     /// Print the version of `ix`.
     Version,
 }
@@ -162,4 +168,129 @@ pub(crate) struct CheckArgs {
     pub(crate) runners: Vec<String>,
     #[arg(long, value_enum, default_value_t = DiagFormat::Human)]
     pub(crate) format: DiagFormat,
+}
+
+/// Which tasks `ix run` builds: the master configs and runners to expand.
+#[derive(Debug, Args)]
+pub(crate) struct SweepInputArgs {
+    /// Master config files, merged in order.
+    #[arg(long, num_args = 1.., required = true, value_name = "FILE")]
+    pub(crate) config_files: Vec<String>,
+    /// The runners config (runner types and their nodes).
+    #[arg(long, default_value = ".github/configs/runners.yaml", value_name = "FILE")]
+    pub(crate) runner_config: String,
+    /// Only these config keys (all single-node keys when absent).
+    #[arg(long, num_args = 1.., value_name = "KEY")]
+    pub(crate) config_keys: Option<Vec<String>>,
+    /// The state store folder.
+    #[arg(long, default_value = ".ix/state", value_name = "DIR")]
+    pub(crate) state: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    pub(crate) input: SweepInputArgs,
+    /// At most this many tasks at once.
+    #[arg(long, short = 'j', default_value_t = 4, value_name = "N")]
+    pub(crate) jobs: usize,
+    /// Per-attempt timeout in seconds.
+    #[arg(long, value_name = "SECS")]
+    pub(crate) timeout: Option<f64>,
+    /// Extra attempts for a failing task.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub(crate) retries: u32,
+    /// Seconds before the first retry (doubling after each).
+    #[arg(long, default_value_t = 1.0, value_name = "SECS")]
+    pub(crate) retry_backoff: f64,
+    /// Executor for all runner types (`local`, `docker`, `slurm`), or `TYPE=EXECUTOR` per type.
+    #[arg(long, value_name = "EXEC")]
+    pub(crate) executor: Vec<String>,
+    /// Slurm partition.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) slurm_partition: Option<String>,
+    /// Ask Slurm for `--gres=gpu:<TP>`.
+    #[arg(long)]
+    pub(crate) slurm_gpus: bool,
+    /// Run Slurm jobs in the task's image with enroot/pyxis.
+    #[arg(long)]
+    pub(crate) slurm_container: bool,
+    /// Do not pass GPUs to `docker run`.
+    #[arg(long)]
+    pub(crate) docker_no_gpus: bool,
+    /// Run only this task (a matrix job of the GitHub Actions executor).
+    #[arg(long, value_name = "HASH")]
+    pub(crate) task: Option<String>,
+    /// With `--task`: write the task's artifact (manifest and result) under this folder.
+    #[arg(long, value_name = "DIR", requires = "task")]
+    pub(crate) artifact_dir: Option<String>,
+    /// Write the unfinished tasks as GitHub Actions matrix chunks to `$GITHUB_OUTPUT` (or
+    /// stdout) instead of running them.
+    #[arg(long, conflicts_with = "task")]
+    pub(crate) gha_matrix: bool,
+    /// List what would run, run nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CollectArtifactsArgs {
+    /// The folder holding the downloaded artifacts (searched recursively for manifest.json).
+    #[arg(value_name = "DIR")]
+    pub(crate) dir: String,
+    /// The state store folder.
+    #[arg(long, default_value = ".ix/state", value_name = "DIR")]
+    pub(crate) state: String,
+    /// Master configs: when given, artifacts of tasks not in the current plan are rejected.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    pub(crate) config_files: Option<Vec<String>>,
+    #[arg(long, default_value = ".github/configs/runners.yaml", value_name = "FILE")]
+    pub(crate) runner_config: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ChangelogArgs {
+    #[command(subcommand)]
+    pub(crate) command: ChangelogCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ChangelogCommand {
+    /// Check that the changelog changed only by valid additions between the merge base of
+    /// BASE and HEAD, and HEAD.
+    Check(ChangelogCheckArgs),
+    /// Print the jobs the added entries trigger, in the reference processor's output shape.
+    Jobs(ChangelogJobsArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ChangelogCheckArgs {
+    #[arg(long, value_name = "REF")]
+    pub(crate) base: String,
+    #[arg(long, value_name = "REF", default_value = "HEAD")]
+    pub(crate) head: String,
+    #[arg(long, default_value = "perf-changelog.yaml", value_name = "FILE")]
+    pub(crate) changelog_file: String,
+    /// Master configs the keys must resolve against.
+    #[arg(long, num_args = 1.., value_name = "FILE",
+          default_values = [".github/configs/amd-master.yaml", ".github/configs/nvidia-master.yaml"])]
+    pub(crate) config_files: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ChangelogJobsArgs {
+    #[arg(long, value_name = "REF")]
+    pub(crate) base_ref: String,
+    #[arg(long, value_name = "REF")]
+    pub(crate) head_ref: String,
+    #[arg(long, default_value = "perf-changelog.yaml", value_name = "FILE")]
+    pub(crate) changelog_file: String,
+    #[arg(long, num_args = 1.., value_name = "FILE",
+          default_values = [".github/configs/amd-master.yaml", ".github/configs/nvidia-master.yaml"])]
+    pub(crate) config_files: Vec<String>,
+    #[arg(long, default_value = ".github/configs/runners.yaml", value_name = "FILE")]
+    pub(crate) runner_config: String,
+    /// Diff against the merge base (the default) or, like the reference, the base tip.
+    #[arg(long)]
+    pub(crate) base_tip: bool,
 }

@@ -3,8 +3,11 @@
 //! Only this module (and `report`) prints. Each verb lives in its own file.
 
 mod args;
+mod changelog;
 mod check;
+mod collect_artifacts;
 mod matrix;
+mod run;
 
 use std::process::ExitCode;
 
@@ -52,6 +55,9 @@ fn dispatch(cli: Cli) -> ExitStatus {
     match cli.command {
         Command::Matrix(args) => matrix::matrix(&args),
         Command::Check(args) => check::check(&args),
+        Command::Run(args) => run::run(&args),
+        Command::CollectArtifacts(args) => collect_artifacts::collect_artifacts(&args),
+        Command::Changelog(args) => changelog::changelog(&args),
         Command::Version => {
             #[allow(clippy::print_stdout)]
             {
