@@ -1,0 +1,326 @@
+//! `ix run`: the local executor end to end on tiny bash benchmark scripts written by each test,
+//! plus the GitHub Actions entry points (`--gha-matrix`, `--task`, `collect-artifacts`).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::util::{IxOutput, ix};
+
+/// A benchmark script that writes its result file, echoing the contract values it got.
+pub(crate) const OK_SCRIPT: &str = r#"#!/usr/bin/env bash
+set -euo pipefail
+sleep "${SLEEP_SECS:-0}"
+printf '{"conc": %s, "tp": %s, "image": "%s", "runner": "%s"}\n' "$CONC" "$TP" "$IMAGE" "$RUNNER_NAME" > "$RESULT_FILENAME.json"
+"#;
+
+/// A temporary project: master config, runners config and benchmark scripts.
+pub(crate) struct Project {
+    pub(crate) dir: tempfile::TempDir,
+}
+
+pub(crate) fn entry(key: &str, framework: &str, image: &str, concs: &str) -> String {
+    format!(
+        "{key}:\n  image: '{image}'\n  model: tiny-model\n  model-prefix: tiny\n  runner: local\n  precision: fp32\n  framework: {framework}\n  multinode: false\n  seq-len-configs:\n  - isl: 1024\n    osl: 1024\n    search-space:\n    - {{ tp: 1, {concs} }}\n"
+    )
+}
+
+impl Project {
+    pub(crate) fn new(master: &str, scripts: &[(&str, &str)]) -> Project {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let project = Project { dir };
+        project.write("configs/master.yaml", master);
+        project.write("configs/runners.yaml", "local:\n- local_0\n- local_1\n");
+        for (name, body) in scripts {
+            project.write(&format!("benchmarks/{name}"), body);
+        }
+        project
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub(crate) fn write(&self, rel: &str, text: &str) {
+        let path = self.path().join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+
+    pub(crate) fn run(&self, extra: &[&str]) -> IxOutput {
+        ix(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+            .args_from(extra)
+            .current_dir(self.path())
+            .env_remove("CI")
+            .run()
+    }
+
+    pub(crate) fn results(&self) -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(self.path().join(".ix/state/results"))
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        found.sort();
+        found
+    }
+}
+
+fn summary_line(out: &IxOutput) -> &str {
+    out.stdout.lines().last().unwrap_or("")
+}
+
+#[test]
+fn runs_everything_then_nothing_then_only_what_changed() {
+    let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 4");
+    let project = Project::new(&master, &[("tiny_fp32_local_sim.sh", OK_SCRIPT)]);
+    let first = project.run(&[]).expect_code(0);
+    assert_eq!(summary_line(&first), "4 done, 0 reused, 0 failed, 0 skipped, 0 cancelled", "{}", first.stderr);
+    // Three benchmark results plus the per-key collect.
+    assert_eq!(project.results().len(), 4);
+    let agg = std::fs::read_dir(project.path().join(".ix/state/work"))
+        .expect("work")
+        .flatten()
+        .find_map(|e| std::fs::read_to_string(e.path().join("agg_tiny-fp32-local-sim.json")).ok())
+        .expect("collect output");
+    let agg: serde_json::Value = serde_json::from_str(&agg).expect("json");
+    let concs: Vec<i64> = agg.as_array().expect("list").iter().map(|r| r["conc"].as_i64().expect("conc")).collect();
+    assert_eq!(concs, [1, 2, 4]);
+
+    let second = project.run(&[]).expect_code(0);
+    assert_eq!(summary_line(&second), "0 done, 4 reused, 0 failed, 0 skipped, 0 cancelled");
+
+    // A new concurrency value: one new job, and the collect that depends on it.
+    project.write("configs/master.yaml", &entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 8"));
+    let third = project.run(&[]).expect_code(0);
+    assert_eq!(summary_line(&third), "2 done, 3 reused, 0 failed, 0 skipped, 0 cancelled", "{}", third.stderr);
+
+    // Editing the benchmark script changes every task that runs it.
+    project.write("benchmarks/tiny_fp32_local_sim.sh", &format!("{OK_SCRIPT}# edited\n"));
+    let fourth = project.run(&[]).expect_code(0);
+    assert_eq!(summary_line(&fourth), "5 done, 0 reused, 0 failed, 0 skipped, 0 cancelled");
+}
+
+const FAIL_ON_CONC_2: &str = r#"#!/usr/bin/env bash
+set -euo pipefail
+if [ "$CONC" = 2 ]; then echo "conc 2 breaks on purpose" >&2; exit 3; fi
+printf '{"conc": %s}\n' "$CONC" > "$RESULT_FILENAME.json"
+"#;
+
+#[test]
+fn a_failing_task_skips_its_dependents_and_the_rest_is_recorded() {
+    let master = format!(
+        "{}{}",
+        entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 4"),
+        entry("tiny-fp32-local-simfail", "simfail", "img", "conc-start: 1, conc-end: 4")
+    );
+    let project = Project::new(
+        &master,
+        &[("tiny_fp32_local_sim.sh", OK_SCRIPT), ("tiny_fp32_local_simfail.sh", FAIL_ON_CONC_2)],
+    );
+    let out = project.run(&[]).expect_code(1);
+    // sim: 3 jobs + collect done; simfail: conc 1 and 4 done, conc 2 failed, its collect skipped.
+    assert_eq!(summary_line(&out), "6 done, 0 reused, 1 failed, 1 skipped, 0 cancelled", "{}", out.stderr);
+    assert!(out.stdout.contains("failed: tiny-fp32-local-simfail 1k1k tp1 conc2: the script exited with status 3"));
+    assert!(out.stderr.contains("skipped collect tiny-fp32-local-simfail"), "{}", out.stderr);
+    let log = std::fs::read_dir(project.path().join(".ix/state/logs"))
+        .expect("logs")
+        .flatten()
+        .any(|e| std::fs::read_to_string(e.path()).is_ok_and(|t| t.contains("conc 2 breaks on purpose")));
+    assert!(log, "the failing task's stderr is in its log file");
+    assert_eq!(project.results().len(), 6);
+    // Rerun: only the failed task runs again (and fails again).
+    let again = project.run(&[]).expect_code(1);
+    assert_eq!(summary_line(&again), "0 done, 6 reused, 1 failed, 1 skipped, 0 cancelled");
+}
+
+const FAIL_ONCE: &str = r#"#!/usr/bin/env bash
+set -euo pipefail
+marker="$MARKER_DIR/$CONC"
+if [ ! -e "$marker" ]; then touch "$marker"; echo "first attempt fails" >&2; exit 1; fi
+printf '{"conc": %s}\n' "$CONC" > "$RESULT_FILENAME.json"
+"#;
+
+#[test]
+fn retries_recover_a_task_that_fails_once() {
+    let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 1");
+    let project = Project::new(&master, &[("tiny_fp32_local_sim.sh", FAIL_ONCE)]);
+    let markers = tempfile::tempdir().expect("tempdir");
+    let without = ix(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+        .current_dir(project.path())
+        .env("MARKER_DIR", markers.path())
+        .run()
+        .expect_code(1);
+    assert!(summary_line(&without).contains("1 failed"));
+    std::fs::remove_dir_all(markers.path()).expect("reset markers");
+    std::fs::create_dir_all(markers.path()).expect("reset markers");
+    let with = ix(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+        .args_from(&["--retries", "2", "--retry-backoff", "0.05"])
+        .current_dir(project.path())
+        .env("MARKER_DIR", markers.path())
+        .run()
+        .expect_code(0);
+    assert_eq!(summary_line(&with), "2 done, 0 reused, 0 failed, 0 skipped, 0 cancelled");
+    assert!(with.stderr.contains("retry   tiny-fp32-local-sim 1k1k tp1 conc1 after attempt 1"), "{}", with.stderr);
+}
+
+#[test]
+fn config_values_reach_scripts_verbatim_and_execute_nothing() {
+    let canary = tempfile::tempdir().expect("tempdir");
+    let canary_file = canary.path().join("pwned");
+    let image = format!("img; rm -rf / $(touch {}) `id` \"q\" \\ end", canary_file.display());
+    let master = entry("tiny-fp32-local-sim", "sim", "IMAGE_PLACEHOLDER", "conc-start: 1, conc-end: 1")
+        .replace("'IMAGE_PLACEHOLDER'", &format!("'{}'", image.replace('\'', "''")));
+    let script = "#!/usr/bin/env bash\nset -euo pipefail\nprintf '%s' \"$IMAGE\" > image.txt\nprintf '{}' > \"$RESULT_FILENAME.json\"\n";
+    let project = Project::new(&master, &[("tiny_fp32_local_sim.sh", script)]);
+    let _ = project.run(&[]).expect_code(0);
+    let seen = std::fs::read_dir(project.path().join(".ix/state/work"))
+        .expect("work")
+        .flatten()
+        .find_map(|e| std::fs::read(e.path().join("image.txt")).ok())
+        .expect("image.txt");
+    assert_eq!(String::from_utf8_lossy(&seen), image);
+    assert!(!canary_file.exists(), "a value was executed by a shell");
+}
+
+#[test]
+fn an_empty_contract_variable_fails_before_the_script_starts() {
+    let master = entry("tiny-fp32-local-sim", "sim", "", "conc-start: 1, conc-end: 1");
+    let script = "#!/usr/bin/env bash\ntouch started\nprintf '{}' > \"$RESULT_FILENAME.json\"\n";
+    let project = Project::new(&master, &[("tiny_fp32_local_sim.sh", script)]);
+    let out = project.run(&["--retries", "3"]).expect_code(1);
+    assert!(out.stdout.contains("missing or empty environment variables: IMAGE"), "{}", out.stdout);
+    assert!(summary_line(&out).contains("1 failed, 1 skipped"));
+}
+
+#[test]
+fn a_timeout_kills_the_whole_process_group() {
+    let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 1");
+    let script = "#!/usr/bin/env bash\n(sleep 30; touch survived) &\nsleep 30\n";
+    let project = Project::new(&master, &[("tiny_fp32_local_sim.sh", script)]);
+    let started = std::time::Instant::now();
+    let out = project.run(&["--timeout", "0.5"]).expect_code(1);
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(out.stdout.contains("timed out"), "{}", out.stdout);
+    std::thread::sleep(Duration::from_millis(300));
+    let survivors = std::process::Command::new("pgrep").args(["-f", "sleep 30"]).output().expect("pgrep");
+    // Other tests do not run `sleep 30`; nothing of this group may be left.
+    assert!(String::from_utf8_lossy(&survivors.stdout).trim().is_empty(), "a child survived the timeout");
+}
+
+/// Kills `ix run` with SIGKILL after `delay`, then checks that the store loads and that a rerun
+/// completes exactly the remainder.
+fn kill_and_resume(delay: Duration) {
+    let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 64");
+    let project = Project::new(&master, &[("tiny_fp32_local_sim.sh", OK_SCRIPT)]);
+    let mut child = std::process::Command::new(crate::util::ix_bin())
+        .args(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "-j", "2"])
+        .current_dir(project.path())
+        .env("SLEEP_SECS", "0.4")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(delay);
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    // Let orphaned scripts of the killed run finish: they must not confuse the next run.
+    std::thread::sleep(Duration::from_millis(400));
+    let finished = project.results().len();
+    let plan = project.run(&["--dry-run"]).expect_code(0);
+    let reused = plan.stdout.lines().filter(|l| l.starts_with("reuse ")).count();
+    assert_eq!(reused, finished, "every stored result is a finished task");
+    let rerun = project.run(&[]).expect_code(0);
+    let expected = format!("{} done, {finished} reused, 0 failed, 0 skipped, 0 cancelled", 8 - finished);
+    assert_eq!(summary_line(&rerun), expected, "{}", rerun.stderr);
+    assert!(rerun.stderr.contains("took over a stale lock"), "{}", rerun.stderr);
+}
+
+#[test]
+fn sigkill_early_loses_nothing() {
+    kill_and_resume(Duration::from_millis(150));
+}
+
+#[test]
+fn sigkill_mid_run_loses_nothing() {
+    kill_and_resume(Duration::from_millis(700));
+}
+
+#[test]
+fn sigkill_late_loses_nothing() {
+    kill_and_resume(Duration::from_millis(1300));
+}
+
+#[test]
+fn gha_matrix_chunks_a_600_task_plan() {
+    let concs: Vec<String> = (1..=600).map(|c| c.to_string()).collect();
+    let master = entry("tiny-fp32-local-sim", "sim", "img", &format!("conc-list: [{}]", concs.join(", ")));
+    let project = Project::new(&master, &[("tiny_fp32_local_sim.sh", OK_SCRIPT)]);
+    let output = project.path().join("github_output");
+    let _ = ix(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+        .args_from(&["--config-keys", "tiny-fp32-local-sim", "--gha-matrix"])
+        .current_dir(project.path())
+        .env("GITHUB_OUTPUT", &output)
+        .run()
+        .expect_code(0);
+    let text = std::fs::read_to_string(&output).expect("output");
+    let mut sizes = Vec::new();
+    let mut all = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        if let Some((name, value)) = line.split_once('=')
+            && name.starts_with("matrix_")
+        {
+            let chunk: serde_json::Value = serde_json::from_str(value).expect("chunk json");
+            let include = chunk["include"].as_array().expect("include");
+            sizes.push(include.len());
+            for item in include {
+                all.insert(item["task"].as_str().expect("task").to_string());
+                assert_eq!(item["runner"], "local");
+            }
+        }
+    }
+    assert!(text.starts_with("chunks=[0,1,2]\ncount=600\n"), "{text}");
+    assert_eq!(sizes, [256, 256, 88]);
+    assert_eq!(all.len(), 600);
+}
+
+#[test]
+fn task_artifacts_round_trip_and_tampering_is_rejected() {
+    let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 2");
+    let project = Project::new(&master, &[("tiny_fp32_local_sim.sh", OK_SCRIPT)]);
+    let out = project.run(&["--gha-matrix"]).expect_code(0);
+    let matrix: serde_json::Value =
+        serde_json::from_str(out.stdout.lines().find_map(|l| l.strip_prefix("matrix_0=")).expect("matrix_0"))
+            .expect("json");
+    let tasks: Vec<String> =
+        matrix["include"].as_array().expect("include").iter().map(|e| e["task"].as_str().expect("task").into()).collect();
+    assert_eq!(tasks.len(), 2);
+    // Each matrix job runs one task in its own checkout (here: its own state folder).
+    for (idx, task) in tasks.iter().enumerate() {
+        let _ = project
+            .run(&["--task", task, "--state", &format!("job{idx}"), "--artifact-dir", &format!("artifacts/{idx}")])
+            .expect_code(0);
+    }
+    let collect = ix(["collect-artifacts", "artifacts", "--config-files", "configs/master.yaml"])
+        .args_from(&["--runner-config", "configs/runners.yaml"])
+        .current_dir(project.path())
+        .run()
+        .expect_code(0);
+    assert!(collect.stdout.contains("2 folded, 0 rejected"), "{}", collect.stdout);
+    let plan = project.run(&["--dry-run"]).expect_code(0);
+    assert_eq!(plan.stdout.lines().filter(|l| l.starts_with("reuse ")).count(), 2, "{}", plan.stdout);
+
+    // Tamper with one result: it is rejected and not folded.
+    let tampered = project.path().join(format!("artifacts/0/{}", tasks[0]));
+    let result = std::fs::read_dir(&tampered)
+        .expect("artifact")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().is_some_and(|n| n != "manifest.json"))
+        .expect("result file");
+    std::fs::write(&result, "{\"conc\": 999999}\n").expect("tamper");
+    let rejected = ix(["collect-artifacts", "artifacts", "--state", "fresh"])
+        .current_dir(project.path())
+        .run()
+        .expect_code(1);
+    assert!(rejected.stderr.contains("does not match the manifest"), "{}", rejected.stderr);
+    assert!(rejected.stdout.contains("1 folded, 1 rejected"), "{}", rejected.stdout);
+}
