@@ -2,5 +2,6 @@
 
 mod util;
 
+mod changelog;
 mod matrix;
 mod run;
