@@ -5,3 +5,4 @@ mod util;
 mod changelog;
 mod matrix;
 mod run;
+mod slurm;
