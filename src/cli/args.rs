@@ -231,6 +231,10 @@ pub(crate) struct RunArgs {
     /// List what would run, run nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
+    /// Run only the in-process collect tasks whose inputs are all finished (the collect job of
+    /// a GitHub Actions sweep, after `ix collect-artifacts`).
+    #[arg(long, conflicts_with_all = ["task", "gha_matrix"])]
+    pub(crate) collect_only: bool,
 }
 
 #[derive(Debug, Args)]

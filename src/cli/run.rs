@@ -103,6 +103,7 @@ pub(crate) fn run(args: &RunArgs) -> ExitStatus {
                 return ExitStatus::Error;
             }
         },
+        None if args.collect_only => collect_only(&keyed, &reused),
         None => (keyed, reused),
     };
     if args.dry_run {
@@ -206,6 +207,29 @@ pub(crate) fn run(args: &RunArgs) -> ExitStatus {
     }
     print_summary(&tasks, &summary);
     if summary.any_failed() { ExitStatus::Failure } else { ExitStatus::Success }
+}
+
+/// The collect tasks whose dependencies are all finished, with those dependencies (reused).
+fn collect_only(keyed: &[KeyedTask], reused: &[Option<PathBuf>]) -> (Vec<KeyedTask>, Vec<Option<PathBuf>>) {
+    let mut keep = vec![false; keyed.len()];
+    for (idx, k) in keyed.iter().enumerate() {
+        if matches!(k.task.work, Work::Collect { .. }) && k.task.deps.iter().all(|&d| reused[d].is_some()) {
+            keep[idx] = true;
+            for &dep in &k.task.deps {
+                keep[dep] = true;
+            }
+        }
+    }
+    let mut new_idx = vec![usize::MAX; keyed.len()];
+    let mut out = (Vec::new(), Vec::new());
+    for (idx, k) in keyed.iter().enumerate().filter(|(idx, _)| keep[*idx]) {
+        new_idx[idx] = out.0.len();
+        let mut k = k.clone();
+        k.task.deps = k.task.deps.iter().map(|&d| new_idx[d]).collect();
+        out.0.push(k);
+        out.1.push(reused[idx].clone());
+    }
+    out
 }
 
 fn write_gha_matrix(keyed: &[KeyedTask], reused: &[Option<PathBuf>]) -> ExitStatus {

@@ -6,3 +6,4 @@ mod changelog;
 mod matrix;
 mod run;
 mod slurm;
+mod workflows;
