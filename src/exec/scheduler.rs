@@ -179,11 +179,15 @@ pub async fn run(
                 state[idx] = State::Finished;
                 on_event(&Event::Finished { task_idx: idx, outcome: outcome.clone() });
                 let succeeded = matches!(outcome.outcome, Outcome::Done { .. });
+                let cancelled_task = outcome.outcome == Outcome::Cancelled;
                 outcomes[idx] = Some(outcome);
                 if succeeded {
                     for &dependent in &dependents[idx] {
                         waiting_on[dependent] -= 1;
                     }
+                } else if cancelled_task {
+                    // Dependents of a stopped task were never going to start: they are cancelled too.
+                    cancelled = true;
                 } else {
                     skip_dependents(idx, tasks, &dependents, &mut state, &mut outcomes, on_event);
                 }

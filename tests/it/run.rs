@@ -324,3 +324,135 @@ fn task_artifacts_round_trip_and_tampering_is_rejected() {
     assert!(rejected.stderr.contains("does not match the manifest"), "{}", rejected.stderr);
     assert!(rejected.stdout.contains("1 folded, 1 rejected"), "{}", rejected.stdout);
 }
+
+const COUNT_CONCURRENT: &str = r#"#!/usr/bin/env bash
+set -euo pipefail
+touch "$MARKER_DIR/$CONC"
+sleep 0.3
+running=$(find "$MARKER_DIR" -type f | wc -l)
+rm "$MARKER_DIR/$CONC"
+printf '{"conc": %s, "running": %s, "node": "%s"}\n' "$CONC" "$running" "$RUNNER_NAME" > "$RESULT_FILENAME.json"
+"#;
+
+fn max_running(project: &Project, extra: &[&str]) -> (i64, std::collections::BTreeSet<String>) {
+    let markers = tempfile::tempdir().expect("tempdir");
+    let _ = ix(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+        .args_from(extra)
+        .current_dir(project.path())
+        .env("MARKER_DIR", markers.path())
+        .run()
+        .expect_code(0);
+    let mut max = 0;
+    let mut nodes = std::collections::BTreeSet::new();
+    for path in project.results() {
+        let value: serde_json::Value = serde_json::from_slice(&std::fs::read(path).expect("read")).expect("json");
+        if let Some(running) = value.get("running").and_then(serde_json::Value::as_i64) {
+            max = max.max(running);
+            nodes.insert(value["node"].as_str().expect("node").to_string());
+        }
+    }
+    (max, nodes)
+}
+
+#[test]
+fn runner_nodes_and_jobs_bound_concurrency() {
+    let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 32");
+    let project = Project::new(&master, &[("tiny_fp32_local_sim.sh", COUNT_CONCURRENT)]);
+    // Two nodes of runner type `local`: never more than two tasks at once, on both nodes.
+    let (max, nodes) = max_running(&project, &["-j", "8"]);
+    std::fs::remove_dir_all(project.path().join(".ix/state")).expect("reset state");
+    assert_eq!(max, 2);
+    assert_eq!(nodes.into_iter().collect::<Vec<_>>(), ["local_0", "local_1"]);
+    let (max, _) = max_running(&project, &["-j", "1"]);
+    assert_eq!(max, 1);
+}
+
+#[test]
+fn interrupting_stops_running_tasks_and_keeps_finished_ones() {
+    let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 4");
+    let script = r#"#!/usr/bin/env bash
+set -euo pipefail
+if [ "$CONC" = 4 ]; then sleep 45; fi
+printf '{"conc": %s}\n' "$CONC" > "$RESULT_FILENAME.json"
+"#;
+    let project = Project::new(&master, &[("tiny_fp32_local_sim.sh", script)]);
+    let child = std::process::Command::new(crate::util::ix_bin())
+        .args(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+        .current_dir(project.path())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while project.results().len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "the quick tasks never finished");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    // SAFETY: signals the ix child this test spawned.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(stdout.lines().last(), Some("2 done, 0 reused, 0 failed, 0 skipped, 2 cancelled (interrupted)"));
+    let survivors = std::process::Command::new("pgrep").args(["-f", "sleep 45"]).output().expect("pgrep");
+    assert!(String::from_utf8_lossy(&survivors.stdout).trim().is_empty(), "the running task survived: {}", String::from_utf8_lossy(&survivors.stdout));
+    assert!(!project.path().join(".ix/state/lock").exists(), "the lock is released");
+}
+
+/// A stand-in `docker` that records its argv and environment, then does what `docker run`
+/// would with the mounts it was given: runs the script with the repo mount mapped back.
+const FAKE_DOCKER: &str = r#"#!/usr/bin/env bash
+set -euo pipefail
+if [ "$1" = info ]; then exit 0; fi
+printf '%s\n' "$@" > "$DOCKER_LOG/argv"
+workdir="" repo="" image="" script=""
+prev=""
+for arg in "$@"; do
+  case "$prev" in
+    -v) case "$arg" in
+          *:/workspace/) workdir="${arg%:/workspace/}" ;;
+          *:/ix/repo:ro) repo="${arg%:/ix/repo:ro}" ;;
+        esac ;;
+  esac
+  prev="$arg"
+done
+script="${*: -1}"
+image="${*: -2:1}"
+printf '%s' "$image" > "$DOCKER_LOG/image"
+cd "$workdir"
+exec bash "$repo${script#/ix/repo}"
+"#;
+
+#[test]
+fn docker_executor_builds_the_reference_argv_and_forwards_values_by_name() {
+    let master = entry("tiny-fp32-local-sim", "sim", "img:1; $(id)", "conc-start: 1, conc-end: 1");
+    let project = Project::new(&master, &[("tiny_fp32_local_sim.sh", OK_SCRIPT)]);
+    let fake = tempfile::tempdir().expect("tempdir");
+    let docker = fake.path().join("docker");
+    std::fs::write(&docker, FAKE_DOCKER).expect("write");
+    std::fs::set_permissions(&docker, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    let path = format!("{}:{}", fake.path().display(), std::env::var("PATH").unwrap_or_default());
+    let out = ix(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+        .args_from(&["--executor", "local=docker", "--docker-no-gpus"])
+        .current_dir(project.path())
+        .env("PATH", path)
+        .env("DOCKER_LOG", fake.path())
+        .env_remove("HF_HUB_CACHE")
+        .run()
+        .expect_code(0);
+    assert!(out.stdout.ends_with("2 done, 0 reused, 0 failed, 0 skipped, 0 cancelled\n"), "{}", out.stderr);
+    let argv = std::fs::read_to_string(fake.path().join("argv")).expect("argv");
+    let argv: Vec<&str> = argv.lines().collect();
+    assert_eq!(&argv[..6], ["run", "--rm", "--init", "--network=host", "--ipc=host", &argv[5]]);
+    assert!(argv[5].starts_with("--name=ix-"));
+    assert!(argv.windows(2).any(|w| w == ["-e", "RESULT_FILENAME"]));
+    assert!(argv.windows(2).any(|w| w == ["-w", "/workspace/"]));
+    assert_eq!(argv[argv.len() - 3], "--entrypoint=/bin/bash");
+    assert_eq!(argv[argv.len() - 1], "/ix/repo/benchmarks/tiny_fp32_local_sim.sh");
+    assert!(!argv.iter().any(|a| a.contains("conc") || a.contains("tiny-model")), "values are never in argv");
+    assert_eq!(std::fs::read_to_string(fake.path().join("image")).expect("image"), "img:1; $(id)");
+}
