@@ -178,7 +178,8 @@ pub(crate) fn run(args: &RunArgs) -> ExitStatus {
         });
         let mut progress = Progress::new(&tasks, &reused);
         let mut on_event = |event: &Event| progress.event(event);
-        crate::exec::run(&tasks, &reused, &config, &store, cancel_rx, &mut on_event).await
+        let recorder: std::sync::Arc<dyn crate::exec::Recorder> = std::sync::Arc::new(store.clone());
+        crate::exec::run(&tasks, &reused, &config, recorder, cancel_rx, &mut on_event).await
     });
     drop(lock);
 

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -88,7 +89,7 @@ pub async fn run(
     tasks: &[Task],
     reused: &[Option<PathBuf>],
     config: &ExecConfig,
-    recorder: &dyn Recorder,
+    recorder: Arc<dyn Recorder>,
     cancel: watch::Receiver<bool>,
     on_event: &mut dyn FnMut(&Event),
 ) -> Summary {
@@ -150,8 +151,24 @@ pub async fn run(
                 let inputs: Vec<PathBuf> = task.deps.iter().filter_map(|&dep| results[dep].clone()).collect();
                 let ctx = AttemptCtx { task, task_idx: idx, config, events: event_tx.clone() };
                 let cancel = cancel.clone();
+                let recorder = Arc::clone(&recorder);
                 running.push(async move {
-                    let outcome = run_task(&ctx, node.clone(), inputs, cancel).await;
+                    let mut outcome = run_task(&ctx, node.clone(), inputs, cancel).await;
+                    if matches!(outcome.outcome, Outcome::Done { .. }) {
+                        // Durable before any dependent starts; off the scheduler's thread, so
+                        // concurrent tasks record in parallel.
+                        let task = ctx.task.clone();
+                        let done = outcome.clone();
+                        let recorded = tokio::task::spawn_blocking(move || recorder.record(&task, &done)).await;
+                        let error = match recorded {
+                            Ok(Ok(())) => None,
+                            Ok(Err(err)) => Some(err.to_string()),
+                            Err(err) => Some(err.to_string()),
+                        };
+                        if let Some(error) = error {
+                            outcome.outcome = Outcome::Failed { error: format!("cannot record the result: {error}") };
+                        }
+                    }
                     (idx, node, outcome)
                 });
             }
@@ -160,7 +177,7 @@ pub async fn run(
             break;
         }
         tokio::select! {
-            Some((idx, node, mut outcome)) = running.next() => {
+            Some((idx, node, outcome)) = running.next() => {
                 if let (Some(node), Some(runner_type)) = (node, &tasks[idx].runner_type)
                     && let Some(pool) = free_nodes.get_mut(runner_type) {
                     pool.push(node);
@@ -169,12 +186,7 @@ pub async fn run(
                     on_event(&event);
                 }
                 if let Outcome::Done { result } = &outcome.outcome {
-                    match recorder.record(&tasks[idx], &outcome) {
-                        Ok(()) => results[idx] = Some(result.clone()),
-                        Err(err) => {
-                            outcome.outcome = Outcome::Failed { error: format!("cannot record the result: {err}") };
-                        }
-                    }
+                    results[idx] = Some(result.clone());
                 }
                 state[idx] = State::Finished;
                 on_event(&Event::Finished { task_idx: idx, outcome: outcome.clone() });

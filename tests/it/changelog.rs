@@ -43,7 +43,7 @@ fn normalize(mut value: Value) -> Value {
         if let Some(Value::Object(buckets)) = value.get_mut(side) {
             for list in buckets.values_mut() {
                 if let Value::Array(items) = list {
-                    items.sort_by_key(|item| canonical(item));
+                    items.sort_by_key(canonical);
                 }
             }
         }

@@ -447,7 +447,7 @@ fn docker_executor_builds_the_reference_argv_and_forwards_values_by_name() {
     assert!(out.stdout.ends_with("2 done, 0 reused, 0 failed, 0 skipped, 0 cancelled\n"), "{}", out.stderr);
     let argv = std::fs::read_to_string(fake.path().join("argv")).expect("argv");
     let argv: Vec<&str> = argv.lines().collect();
-    assert_eq!(&argv[..6], ["run", "--rm", "--init", "--network=host", "--ipc=host", &argv[5]]);
+    assert_eq!(&argv[..6], ["run", "--rm", "--init", "--network=host", "--ipc=host", argv[5]]);
     assert!(argv[5].starts_with("--name=ix-"));
     assert!(argv.windows(2).any(|w| w == ["-e", "RESULT_FILENAME"]));
     assert!(argv.windows(2).any(|w| w == ["-w", "/workspace/"]));
