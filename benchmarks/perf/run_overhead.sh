@@ -26,7 +26,10 @@ tiny-fp32-local-sim:
 YAML
 printf 'local:\n' > "$dir/configs/runners.yaml"
 for i in 0 1 2 3 4 5 6 7; do printf -- '- local_%s\n' "$i" >> "$dir/configs/runners.yaml"; done
-printf '#!/usr/bin/env bash\nprintf "{}" > "$RESULT_FILENAME.json"\n' > "$dir/benchmarks/tiny_fp32_local_sim.sh"
+cat > "$dir/benchmarks/tiny_fp32_local_sim.sh" <<'SCRIPT'
+#!/usr/bin/env bash
+printf '{}' > "$RESULT_FILENAME.json"
+SCRIPT
 cd "$dir"
 args=(--config-files configs/master.yaml --runner-config configs/runners.yaml --config-keys tiny-fp32-local-sim)
 timed() {

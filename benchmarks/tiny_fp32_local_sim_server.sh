@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Demo sweep (model-prefix tiny, fp32, runner local, framework sim): runs the whole chain
+# Demo sweep, frameworks sim*: runs the whole chain
 # without a GPU against `ix bench sim-server`.
 set -euo pipefail
 # shellcheck source=benchmark_lib.sh
