@@ -5,6 +5,8 @@
 mod args;
 mod check;
 mod matrix;
+mod plan;
+mod state;
 
 use std::process::ExitCode;
 
@@ -52,6 +54,8 @@ fn dispatch(cli: Cli) -> ExitStatus {
     match cli.command {
         Command::Matrix(args) => matrix::matrix(&args),
         Command::Check(args) => check::check(&args),
+        Command::Plan(args) => plan::plan(&args),
+        Command::State(args) => state::state(&args),
         Command::Version => {
             #[allow(clippy::print_stdout)]
             {
