@@ -65,10 +65,10 @@ pub fn source_candidates(script: &str, text: &str) -> Vec<String> {
             continue;
         }
         for base in [script_dir, Path::new("")] {
-            if let Some(path) = normalize(&base.join(&relative)) {
-                if !out.contains(&path) {
-                    out.push(path);
-                }
+            if let Some(path) = normalize(&base.join(&relative))
+                && !out.contains(&path)
+            {
+                out.push(path);
             }
         }
     }

@@ -133,6 +133,16 @@ fn origin(sources: &SourceMap, span: Span) -> Option<Origin> {
     Some(Origin { file: file.path.clone(), line: line as u32, col: col as u32 })
 }
 
+/// An image reference without its tag or digest, so a tag bump shows as "image changed" on the
+/// same launch task (`nvcr.io/a/b:1.0` -> `nvcr.io/a/b`).
+fn image_repository(image: &str) -> &str {
+    let image = image.split('@').next().unwrap_or(image);
+    match image.rfind(':') {
+        Some(colon) if !image[colon..].contains('/') => &image[..colon],
+        _ => image,
+    }
+}
+
 fn worker_text(worker: &Worker) -> String {
     let mut text = format!("nw{} tp{} ep{} dpa{}", worker.num_worker, worker.tp, worker.ep, worker.dp_attn);
     if let Some(settings) = &worker.additional_settings {
@@ -258,7 +268,7 @@ pub fn build(input: &BuildInput<'_>) -> (TaskGraph, Vec<Diag>) {
             });
             let (hash, manifest) = key.hash_and_manifest();
             ctx.push(Task {
-                id: format!("launch/{}/{}", entry.runner.value, naming::squash_name(&job.image)),
+                id: format!("launch/{}/{}", entry.runner.value, image_repository(&job.image)),
                 kind: TaskKind::Launch,
                 hash,
                 manifest,
@@ -320,7 +330,7 @@ pub fn build(input: &BuildInput<'_>) -> (TaskGraph, Vec<Diag>) {
                 format!("c{}", conc.iter().map(i64::to_string).collect::<Vec<_>>().join("x")),
             ),
         };
-        let key = TaskKey::Bench(BenchKey {
+        let key = TaskKey::Bench(Box::new(BenchKey {
             image,
             model: Input::new(job.model.clone(), at(entry.model.span)),
             model_prefix: Input::new(job.model_prefix.clone(), at(entry.model_prefix.span)),
@@ -339,7 +349,7 @@ pub fn build(input: &BuildInput<'_>) -> (TaskGraph, Vec<Diag>) {
             launcher: launcher.clone(),
             client_version: BENCH_CLIENT_VERSION,
             upstream_launch: ctx.tasks[launch_idx].hash,
-        });
+        }));
         let (bench_hash, manifest) = key.hash_and_manifest();
         let suffix = format!(
             "{}/{}/{}/{}/{}",

@@ -132,7 +132,7 @@ pub struct AggregateKey {
 #[derive(Clone, Debug)]
 pub enum TaskKey {
     Launch(LaunchKey),
-    Bench(BenchKey),
+    Bench(Box<BenchKey>),
     Eval(EvalKey),
     Result(ResultKey),
     Aggregate(AggregateKey),

@@ -3,3 +3,5 @@
 mod util;
 
 mod matrix;
+mod plan;
+mod state;
