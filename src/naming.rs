@@ -90,7 +90,60 @@ pub fn squash_name(image: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{gpu_of_node, launcher_path, squash_name};
+    use super::{gpu_of_node, launcher_path, result_filename, script_path, squash_name};
+    use crate::expand::{Job, JobOrigin, JobShape};
+    use crate::ir::{SpecDecoding, Worker};
+    use crate::source::{FileId, Span};
+
+    fn job(framework: &str, spec: SpecDecoding, shape: JobShape) -> Job {
+        let span = Span::new(FileId(0), 0, 0);
+        Job {
+            image: "img".into(),
+            model: "m".into(),
+            model_prefix: "dsr1".into(),
+            precision: "fp8".into(),
+            framework: framework.into(),
+            runner: "b200".into(),
+            isl: 1024,
+            osl: 1024,
+            shape,
+            spec_decoding: spec,
+            max_model_len: 2248,
+            exp_name: "dsr1_1k1k".into(),
+            disagg: false,
+            run_eval: false,
+            origin: JobOrigin { key: "k".into(), entry_idx: 0, seq_idx: 0, point_idx: 0, entry_span: span, point_span: span },
+        }
+    }
+
+    fn single(conc: i64) -> JobShape {
+        JobShape::Single { tp: 8, ep: 1, dp_attn: false, conc }
+    }
+
+    #[test]
+    fn script_names_follow_section_8_2() {
+        let trt_mtp = job("trt", SpecDecoding::Mtp, single(4));
+        assert_eq!(script_path(&trt_mtp, "b200-nv_0"), "benchmarks/dsr1_fp8_b200_trt_mtp.sh");
+        assert_eq!(script_path(&trt_mtp, "h100-cr_0"), "benchmarks/dsr1_fp8_h100.sh");
+        assert_eq!(script_path(&job("atom", SpecDecoding::None, single(4)), "mi355x-amds_0"), "benchmarks/dsr1_fp8_mi355x_atom.sh");
+        assert_eq!(script_path(&job("trt", SpecDecoding::None, single(4)), "mi355x-amds_0"), "benchmarks/dsr1_fp8_mi355x.sh");
+        assert_eq!(script_path(&job("vllm", SpecDecoding::None, single(4)), "b200-dgxc_1"), "benchmarks/dsr1_fp8_b200.sh");
+        let worker = Worker { num_worker: 1, tp: 4, ep: 4, dp_attn: true, additional_settings: None };
+        let multi = job(
+            "dynamo-sglang",
+            SpecDecoding::None,
+            JobShape::Multi { prefill: worker.clone(), decode: worker, conc: vec![1, 2] },
+        );
+        assert_eq!(script_path(&multi, "gb200-nv_0"), "benchmarks/dsr1_fp8_gb200_dynamo-sglang.sh");
+        assert_eq!(
+            result_filename(&multi, "gb200-nv_0"),
+            "dsr1_1k1k_fp8_dynamo-sglang_prefill-tp4-ep4-dptrue-nw1_decode-tp4-ep4-dptrue-nw1_disagg-false_spec-none_conc1x2_gb200-nv_0"
+        );
+        assert_eq!(
+            result_filename(&trt_mtp, "b200-nv_0"),
+            "dsr1_1k1k_fp8_trt_tp8-ep1-dpafalse_disagg-false_spec-mtp_conc4_b200-nv_0"
+        );
+    }
 
     #[test]
     fn launcher_and_gpu_follow_the_node_prefix() {

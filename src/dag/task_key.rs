@@ -274,3 +274,152 @@ impl TaskKey {
         (digest, manifest)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dag::hash::file_digest;
+
+    fn origin(line: u32) -> Option<Origin> {
+        Some(Origin { file: "sweep.yaml".into(), line, col: 3 })
+    }
+
+    fn file(path: &str, text: &str) -> FileInput {
+        FileInput { path: path.into(), digest: file_digest(text.as_bytes()) }
+    }
+
+    fn launch() -> LaunchKey {
+        LaunchKey {
+            image: Input::new("vllm/vllm-openai:v0.10.0".into(), origin(2)),
+            runner_type: Input::new("h100".into(), origin(5)),
+            launcher: file("runners/launch_h100-cr.sh", "#!/bin/bash\n"),
+        }
+    }
+
+    fn bench() -> BenchKey {
+        BenchKey {
+            image: Input::new("vllm/vllm-openai:v0.10.0".into(), origin(2)),
+            model: Input::new("org/demo".into(), origin(3)),
+            model_prefix: Input::new("demo".into(), origin(4)),
+            precision: Input::new("fp8".into(), origin(6)),
+            framework: Input::new("vllm".into(), origin(7)),
+            runner_type: Input::new("h100".into(), origin(5)),
+            isl: Input::new(1024, origin(10)),
+            osl: Input::new(1024, origin(11)),
+            max_model_len: Input::new(2248, origin(10)),
+            exp_name: Input::new("demo_1k1k".into(), origin(4)),
+            spec_decoding: Input::new("none".into(), origin(13)),
+            disagg: Input::new(false, origin(1)),
+            shape: BenchShape::Single {
+                tp: Input::new(2, origin(13)),
+                ep: Input::new(1, origin(13)),
+                dp_attn: Input::new(false, origin(13)),
+                conc: Input::new(4, origin(13)),
+            },
+            script: file("benchmarks/demo_fp8_h100.sh", "#!/bin/bash\necho bench\n"),
+            sourced: vec![file("benchmarks/benchmark_lib.sh", "check_env_vars() { :; }\n")],
+            launcher: file("runners/launch_h100-cr.sh", "#!/bin/bash\n"),
+            client_version: BENCH_CLIENT_VERSION,
+            upstream_launch: TaskKey::Launch(launch()).hash(),
+        }
+    }
+
+    fn golden_keys() -> Vec<(&'static str, TaskKey)> {
+        let bench_hash = TaskKey::Bench(Box::new(bench())).hash();
+        vec![
+            ("launch", TaskKey::Launch(launch())),
+            ("bench", TaskKey::Bench(Box::new(bench()))),
+            ("result", TaskKey::Result(ResultKey { format_version: RESULT_FORMAT_VERSION, upstream_bench: bench_hash })),
+            ("eval", TaskKey::Eval(EvalKey { harness_version: EVAL_HARNESS_VERSION, upstream_bench: bench_hash })),
+            (
+                "collect",
+                TaskKey::Aggregate(AggregateKey {
+                    stage: "collect",
+                    name: "demo".into(),
+                    version: AGGREGATE_VERSION,
+                    upstream: vec![("result/a".into(), bench_hash), ("result/b".into(), bench_hash)],
+                }),
+            ),
+        ]
+    }
+
+    /// Golden task hashes: any change to the encoding or to a key's fields shows up here.
+    /// Re-bless with `IX_BLESS=1 cargo test --lib golden_task_hashes`.
+    #[test]
+    fn golden_task_hashes() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/plan/golden-hashes.txt");
+        let actual: String =
+            golden_keys().iter().map(|(name, key)| format!("{name} {}\n", key.hash().to_hex())).collect();
+        let expected = std::fs::read_to_string(&path).ok();
+        if expected.is_none() || std::env::var("IX_BLESS").as_deref() == Ok("1") {
+            std::fs::write(&path, &actual).unwrap();
+            return;
+        }
+        assert_eq!(expected.unwrap(), actual, "task hashes changed; re-bless with IX_BLESS=1 if intended");
+    }
+
+    #[test]
+    fn origins_never_change_a_hash() {
+        let mut moved = bench();
+        moved.image.origin = origin(99);
+        moved.isl.origin = None;
+        assert_eq!(TaskKey::Bench(Box::new(moved)).hash(), TaskKey::Bench(Box::new(bench())).hash());
+    }
+
+    #[test]
+    fn changing_any_bench_input_changes_the_hash() {
+        type Edit = fn(&mut BenchKey);
+        let edits: Vec<(&str, Edit)> = vec![
+            ("image", |k| k.image.value.push('x')),
+            ("model", |k| k.model.value.push('x')),
+            ("model_prefix", |k| k.model_prefix.value.push('x')),
+            ("precision", |k| k.precision.value = "fp4".into()),
+            ("framework", |k| k.framework.value = "sglang".into()),
+            ("runner", |k| k.runner_type.value = "h200".into()),
+            ("isl", |k| k.isl.value = 8192),
+            ("osl", |k| k.osl.value = 8192),
+            ("max_model_len", |k| k.max_model_len.value += 1),
+            ("exp_name", |k| k.exp_name.value.push('x')),
+            ("spec", |k| k.spec_decoding.value = "mtp".into()),
+            ("disagg", |k| k.disagg.value = true),
+            ("tp", |k| {
+                if let BenchShape::Single { tp, .. } = &mut k.shape {
+                    tp.value = 4;
+                }
+            }),
+            ("ep", |k| {
+                if let BenchShape::Single { ep, .. } = &mut k.shape {
+                    ep.value = 2;
+                }
+            }),
+            ("dp_attn", |k| {
+                if let BenchShape::Single { dp_attn, .. } = &mut k.shape {
+                    dp_attn.value = true;
+                }
+            }),
+            ("conc", |k| {
+                if let BenchShape::Single { conc, .. } = &mut k.shape {
+                    conc.value = 8;
+                }
+            }),
+            ("script", |k| k.script.digest = file_digest(b"other")),
+            ("script path", |k| k.script.path.push('x')),
+            ("sourced", |k| k.sourced[0].digest = file_digest(b"other")),
+            ("sourced added", |k| k.sourced.push(file("benchmarks/more.sh", ""))),
+            ("launcher", |k| k.launcher.digest = file_digest(b"other")),
+            ("client", |k| k.client_version = "ix-bench-client/2"),
+            ("upstream", |k| k.upstream_launch = file_digest(b"other")),
+        ];
+        let base = TaskKey::Bench(Box::new(bench())).hash();
+        let mut seen = std::collections::HashMap::new();
+        seen.insert(base, "base");
+        for (name, edit) in edits {
+            let mut key = bench();
+            edit(&mut key);
+            let hash = TaskKey::Bench(Box::new(key)).hash();
+            if let Some(other) = seen.insert(hash, name) {
+                panic!("editing `{name}` gives the same hash as `{other}`");
+            }
+        }
+    }
+}
