@@ -167,27 +167,38 @@ pub struct Field {
 /// Two fields with the same tag are ordered by name, so keys with repeated tags (one per
 /// sourced file, one per upstream task) are still independent of listing order.
 pub fn encode_fields(kind: &str, fields: &[Field]) -> Vec<u8> {
-    let mut order: Vec<&Field> = fields.iter().collect();
+    encode_field_refs(kind, fields.iter().collect())
+}
+
+/// [`encode_fields`] over borrowed fields.
+pub fn encode_field_refs(kind: &str, mut order: Vec<&Field>) -> Vec<u8> {
     order.sort_by(|a, b| a.tag.cmp(&b.tag).then_with(|| a.name.cmp(&b.name)));
-    let mut out = Vec::with_capacity(64 * fields.len());
+    let mut out = Vec::with_capacity(64 * order.len());
     out.extend_from_slice(&(kind.len() as u64).to_le_bytes());
     out.extend_from_slice(kind.as_bytes());
     for field in order {
         out.extend_from_slice(&field.tag.to_le_bytes());
-        let mut name_and_value = Vec::new();
-        name_and_value.extend_from_slice(&(field.name.len() as u64).to_le_bytes());
-        name_and_value.extend_from_slice(field.name.as_bytes());
-        field.value.encode(&mut name_and_value);
-        out.extend_from_slice(&(name_and_value.len() as u64).to_le_bytes());
-        out.extend_from_slice(&name_and_value);
+        // Reserve the length, write name and value in place, then patch the length.
+        let len_at = out.len();
+        out.extend_from_slice(&0u64.to_le_bytes());
+        out.extend_from_slice(&(field.name.len() as u64).to_le_bytes());
+        out.extend_from_slice(field.name.as_bytes());
+        field.value.encode(&mut out);
+        let len = (out.len() - len_at - 8) as u64;
+        out[len_at..len_at + 8].copy_from_slice(&len.to_le_bytes());
     }
     out
 }
 
 /// The task hash of a key's fields.
 pub fn hash_fields(kind: &str, fields: &[Field]) -> Digest {
+    hash_field_refs(kind, fields.iter().collect())
+}
+
+/// [`hash_fields`] over borrowed fields.
+pub fn hash_field_refs(kind: &str, fields: Vec<&Field>) -> Digest {
     let mut hasher = blake3::Hasher::new_derive_key(TASK_CONTEXT);
-    hasher.update(&encode_fields(kind, fields));
+    hasher.update(&encode_field_refs(kind, fields));
     Digest(*hasher.finalize().as_bytes())
 }
 

@@ -127,10 +127,10 @@ pub struct BuildInput<'a> {
     pub files: &'a dyn ProjectFiles,
 }
 
-fn origin(sources: &SourceMap, span: Span) -> Option<Origin> {
-    let file = sources.files().nth(span.file.0 as usize)?.1;
-    let (line, col) = file.line_col(span.start);
-    Some(Origin { file: file.path.clone(), line: line as u32, col: col as u32 })
+fn origin(sources: &SourceMap, paths: &[std::sync::Arc<str>], span: Span) -> Option<Origin> {
+    let path = paths.get(span.file.0 as usize)?;
+    let (line, col) = sources.get(span.file).line_col(span.start);
+    Some(Origin { file: path.clone(), line: line as u32, col: col as u32 })
 }
 
 /// An image reference without its tag or digest, so a tag bump shows as "image changed" on the
@@ -229,6 +229,9 @@ pub fn build(input: &BuildInput<'_>) -> (TaskGraph, Vec<Diag>) {
         reported: std::collections::HashSet::new(),
     };
     let sources = input.sources;
+    let paths: Vec<std::sync::Arc<str>> = sources.files().map(|(_, file)| std::sync::Arc::from(file.path.as_str())).collect();
+    let mut script_cache: HashMap<String, Option<(FileInput, Vec<FileInput>)>> = HashMap::new();
+    let mut launcher_cache: HashMap<String, Option<FileFacts>> = HashMap::new();
     let mut launch_ids: HashMap<(String, String), usize> = HashMap::new();
     // Per config key: the result and eval task indices, in job order.
     let mut per_key: Vec<(String, Option<Span>, Vec<usize>)> = Vec::new();
@@ -246,8 +249,18 @@ pub fn build(input: &BuildInput<'_>) -> (TaskGraph, Vec<Diag>) {
         };
         let script_path = naming::script_path(job, &node);
         let launcher_path = naming::launcher_path(&node);
-        let script = ctx.file_with_sources(&script_path);
-        let launcher = input.files.facts(&launcher_path);
+        let script = match script_cache.get(&script_path) {
+            Some(cached) => cached.clone(),
+            None => {
+                let found = ctx.file_with_sources(&script_path);
+                script_cache.insert(script_path.clone(), found.clone());
+                found
+            }
+        };
+        let launcher = launcher_cache
+            .entry(launcher_path.clone())
+            .or_insert_with(|| input.files.facts(&launcher_path))
+            .clone();
         if script.is_none() {
             ctx.missing(job_idx, job, "script", &script_path, &node);
         }
@@ -256,7 +269,7 @@ pub fn build(input: &BuildInput<'_>) -> (TaskGraph, Vec<Diag>) {
         }
         let (Some((script, sourced)), Some(launcher)) = (script, launcher) else { continue };
         let launcher = FileInput { path: launcher_path.clone(), digest: launcher.digest };
-        let at = |span: Span| origin(sources, span);
+        let at = |span: Span| origin(sources, &paths, span);
         let runner_type = Input::new(entry.runner.value.clone(), at(entry.runner.span));
         let image = Input::new(job.image.clone(), at(entry.image.span));
 

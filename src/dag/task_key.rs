@@ -18,7 +18,7 @@ pub const AGGREGATE_VERSION: &str = "ix.aggregate/v1";
 /// Where an input came from: a file and a 1-based line and column.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Origin {
-    pub file: String,
+    pub file: std::sync::Arc<str>,
     pub line: u32,
     pub col: u32,
 }
@@ -261,8 +261,7 @@ impl TaskKey {
     /// The hash and the manifest in one pass.
     pub fn hash_and_manifest(&self) -> (Digest, Vec<ManifestEntry>) {
         let inputs = self.inputs();
-        let fields: Vec<Field> = inputs.iter().map(|input| input.field.clone()).collect();
-        let digest = crate::dag::hash::hash_fields(self.kind(), &fields);
+        let digest = crate::dag::hash::hash_field_refs(self.kind(), inputs.iter().map(|input| &input.field).collect());
         let manifest = inputs
             .into_iter()
             .map(|input| ManifestEntry {

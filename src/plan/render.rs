@@ -83,7 +83,7 @@ fn reason_json(reason: &Reason) -> Value {
             value["old"] = json!(old);
             value["new"] = json!(new);
             if let Some(origin) = origin {
-                value["span"] = json!({ "file": origin.file, "line": origin.line, "col": origin.col });
+                value["span"] = json!({ "file": &*origin.file, "line": origin.line, "col": origin.col });
             }
         }
         Reason::ScriptChanged { file, old, new } => {

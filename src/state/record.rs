@@ -78,7 +78,7 @@ impl StoredRecord {
             .map(|entry| {
                 let mut value = json!({ "name": entry.name, "value": entry.value });
                 if let Some(origin) = &entry.origin {
-                    value["origin"] = json!({ "file": origin.file, "line": origin.line, "col": origin.col });
+                    value["origin"] = json!({ "file": &*origin.file, "line": origin.line, "col": origin.col });
                 }
                 value
             })
@@ -112,7 +112,7 @@ impl StoredRecord {
             .map(|entry| {
                 let origin = entry.get("origin").and_then(|o| {
                     Some(Origin {
-                        file: o.get("file")?.as_str()?.to_string(),
+                        file: o.get("file")?.as_str()?.into(),
                         line: u32::try_from(o.get("line")?.as_u64()?).ok()?,
                         col: u32::try_from(o.get("col")?.as_u64()?).ok()?,
                     })
