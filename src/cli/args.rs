@@ -22,6 +22,10 @@ pub(crate) enum Command {
     CollectArtifacts(CollectArtifactsArgs),
     /// Check perf-changelog additions, or list the jobs they trigger.
     Changelog(ChangelogArgs),
+    /// Show which tasks must run and which are reused, and why.
+    Plan(PlanArgs),
+    /// Inspect the state store.
+    State(StateArgs),
     /// Print the version of `ix`.
     Version,
 }
@@ -297,4 +301,125 @@ pub(crate) struct ChangelogJobsArgs {
     /// Diff against the merge base (the default) or, like the reference, the base tip.
     #[arg(long)]
     pub(crate) base_tip: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PlanFormat {
+    /// Grouped by root cause, for a terminal.
+    Human,
+    /// The versioned `ix.plan/v1` document.
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FakeOutcome {
+    Success,
+    Failed,
+}
+
+#[derive(Debug, Args)]
+#[command(infer_long_args = true, allow_negative_numbers = true)]
+#[command(group(ArgGroup::new("node").args(["single_node", "multi_node"]).multiple(false)))]
+#[command(group(ArgGroup::new("evals").args(["run_evals", "evals_only"]).multiple(false)))]
+pub(crate) struct PlanArgs {
+    /// Sweep files (master configs), merged in order.
+    #[arg(required = true, value_name = "FILE")]
+    pub(crate) files: Vec<String>,
+    /// The runners config.
+    #[arg(long, default_value = "runners.yaml", value_name = "FILE")]
+    pub(crate) runner_config: String,
+    /// Project root: where `benchmarks/` and `runners/` live.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub(crate) project_dir: std::path::PathBuf,
+    /// The state store to compare against.
+    #[arg(long, default_value = ".ix", value_name = "DIR")]
+    pub(crate) state_dir: std::path::PathBuf,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub(crate) format: PlanFormat,
+    /// Show every input of one task (id, or a hash prefix) and what changed since its last record.
+    #[arg(long, value_name = "TASK")]
+    pub(crate) why: Option<String>,
+    /// Rerun tasks matching a task-id glob (`bench/dsr1*`) or an input (`runner=h100`).
+    #[arg(long, value_name = "SELECTOR")]
+    pub(crate) force: Vec<String>,
+    /// Re-plan whenever an input file changes.
+    #[arg(long)]
+    pub(crate) watch: bool,
+    /// Stop `--watch` after this many re-plans (tests, benchmarks).
+    #[arg(long, hide = true, value_name = "N")]
+    pub(crate) watch_limit: Option<usize>,
+    /// Print the time each stage took to stderr.
+    #[arg(long)]
+    pub(crate) timings: bool,
+    /// Exit 1 when any task would run.
+    #[arg(long)]
+    pub(crate) exit_code: bool,
+    /// Test-only: record every task that would run as completed with this outcome.
+    #[arg(long, hide = true, value_enum, value_name = "OUTCOME")]
+    pub(crate) record_fake: Option<FakeOutcome>,
+    /// Test-only: limit `--record-fake` to task ids matching this glob.
+    #[arg(long, hide = true, value_name = "GLOB")]
+    pub(crate) record_fake_filter: Option<String>,
+    /// Only single-node jobs.
+    #[arg(long)]
+    pub(crate) single_node: bool,
+    /// Only multi-node jobs.
+    #[arg(long)]
+    pub(crate) multi_node: bool,
+    /// Keep config keys starting with one of these prefixes.
+    #[arg(long, num_args = 1.., value_name = "P")]
+    pub(crate) model_prefix: Option<Vec<String>>,
+    #[arg(long, num_args = 1.., value_name = "P")]
+    pub(crate) precision: Option<Vec<String>>,
+    #[arg(long, num_args = 1.., value_name = "F")]
+    pub(crate) framework: Option<Vec<String>>,
+    #[arg(long, num_args = 1.., value_name = "T")]
+    pub(crate) runner_type: Option<Vec<String>>,
+    #[arg(long, num_args = 1.., value_enum)]
+    pub(crate) seq_lens: Option<Vec<SeqLen>>,
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub(crate) step_size: i64,
+    #[arg(long, value_name = "N")]
+    pub(crate) min_conc: Option<i64>,
+    #[arg(long, value_name = "N")]
+    pub(crate) max_conc: Option<i64>,
+    #[arg(long, value_name = "N")]
+    pub(crate) max_tp: Option<i64>,
+    #[arg(long, value_name = "N")]
+    pub(crate) max_ep: Option<i64>,
+    #[arg(long, value_name = "S")]
+    pub(crate) runner_node_filter: Option<String>,
+    /// Mark eval jobs (adds eval tasks).
+    #[arg(long)]
+    pub(crate) run_evals: bool,
+    /// Mark eval jobs and keep only them.
+    #[arg(long)]
+    pub(crate) evals_only: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StateArgs {
+    #[command(subcommand)]
+    pub(crate) command: StateCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum StateCommand {
+    /// Load and verify every record, index entry and artifact of a store.
+    Verify {
+        #[arg(long, default_value = ".ix", value_name = "DIR")]
+        state_dir: std::path::PathBuf,
+    },
+    /// Test-only: write synthetic records in a loop (the crash-safety tests kill this).
+    #[command(hide = true)]
+    RecordFake {
+        #[arg(long, default_value = ".ix", value_name = "DIR")]
+        state_dir: std::path::PathBuf,
+        /// How many records to write.
+        #[arg(long, default_value_t = 1000, value_name = "N")]
+        count: usize,
+        /// Bytes of the artifact attached to each record.
+        #[arg(long, default_value_t = 4096, value_name = "BYTES")]
+        artifact_size: usize,
+    },
 }

@@ -8,6 +8,8 @@ mod check;
 mod collect_artifacts;
 mod matrix;
 mod run;
+mod plan;
+mod state;
 
 use std::process::ExitCode;
 
@@ -58,6 +60,8 @@ fn dispatch(cli: Cli) -> ExitStatus {
         Command::Run(args) => run::run(&args),
         Command::CollectArtifacts(args) => collect_artifacts::collect_artifacts(&args),
         Command::Changelog(args) => changelog::changelog(&args),
+        Command::Plan(args) => plan::plan(&args),
+        Command::State(args) => state::state(&args),
         Command::Version => {
             #[allow(clippy::print_stdout)]
             {

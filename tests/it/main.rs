@@ -7,3 +7,5 @@ mod matrix;
 mod run;
 mod slurm;
 mod workflows;
+mod plan;
+mod state;
