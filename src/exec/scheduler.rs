@@ -259,6 +259,12 @@ async fn run_task(
         let _ = ctx.events.send(Event::Started { task_idx: ctx.task_idx, node: node.clone(), attempt });
         let result = match &ctx.task.work {
             Work::Collect { output_name } => collect(ctx, output_name, &inputs),
+            Work::InProcess(function) => {
+                let dir = ctx.config.work_dir.join(&ctx.task.hash);
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| AttemptError::Fatal(format!("cannot create `{}`: {e}", dir.display())))
+                    .and_then(|()| function(&inputs, &dir).map_err(AttemptError::Retryable))
+            }
             Work::Bench(bench) => run_bench(ctx, bench, node.as_deref().unwrap_or("local_0"), &log, &mut cancel).await,
         };
         let outcome = match result {
@@ -393,5 +399,102 @@ async fn run_bench(
         ))),
         End::Cancelled => Err(AttemptError::Cancelled),
         End::SpawnFailed(error) => Err(AttemptError::Retryable(error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::exec::store::StoreError;
+    use crate::exec::task::InProcessFn;
+
+    /// Records the order of recorded tasks.
+    #[derive(Default)]
+    struct Log(Mutex<Vec<String>>);
+
+    impl Recorder for Log {
+        fn record(&self, task: &Task, _: &TaskOutcome) -> Result<(), StoreError> {
+            self.0.lock().map_err(|_| StoreError::Locked { path: PathBuf::new(), pid: 0 })?.push(task.label.clone());
+            Ok(())
+        }
+    }
+
+    fn step(label: &str, deps: Vec<usize>, fail: bool) -> Task {
+        let name = label.to_string();
+        let function: InProcessFn = Arc::new(move |inputs: &[PathBuf], dir: &Path| {
+            if fail {
+                return Err(format!("{name} fails"));
+            }
+            let out = dir.join("out");
+            std::fs::write(&out, inputs.len().to_string()).map_err(|e| e.to_string())?;
+            Ok(out)
+        });
+        Task { hash: format!("h-{label}"), label: label.into(), deps, runner_type: None, work: Work::InProcess(function) }
+    }
+
+    fn run_tasks(tasks: &[Task], reused: &[Option<PathBuf>]) -> (Summary, Vec<String>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = ExecConfig {
+            jobs: 2,
+            node_pools: BTreeMap::new(),
+            timeout: None,
+            retries: 0,
+            retry_backoff: Duration::ZERO,
+            log_dir: dir.path().join("logs"),
+            work_dir: dir.path().join("work"),
+            repo_root: dir.path().to_path_buf(),
+            docker: DockerOpts { gpus: false, hf_hub_cache: None },
+            slurm: SlurmOpts::default(),
+        };
+        let log = Arc::new(Log::default());
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let (_tx, rx) = watch::channel(false);
+        let summary = runtime.block_on(run(tasks, reused, &config, log.clone(), rx, &mut |_| {}));
+        let order = log.0.lock().expect("log").clone();
+        (summary, order)
+    }
+
+    #[test]
+    fn dependencies_record_before_dependents_and_failures_skip_transitively() {
+        // a -> b -> d; c fails -> e (needs b and c) skipped -> f skipped; g independent.
+        let tasks = vec![
+            step("a", vec![], false),
+            step("b", vec![0], false),
+            step("c", vec![], true),
+            step("d", vec![1], false),
+            step("e", vec![1, 2], false),
+            step("f", vec![4], false),
+            step("g", vec![], false),
+        ];
+        let (summary, order) = run_tasks(&tasks, &[]);
+        let position = |label: &str| order.iter().position(|l| l == label);
+        assert!(position("a") < position("b") && position("b") < position("d"));
+        let outcomes: Vec<&str> = summary
+            .outcomes
+            .iter()
+            .map(|o| match &o.outcome {
+                Outcome::Done { .. } => "done",
+                Outcome::Failed { .. } => "failed",
+                Outcome::Skipped { .. } => "skipped",
+                Outcome::Cancelled => "cancelled",
+                Outcome::Reused => "reused",
+            })
+            .collect();
+        assert_eq!(outcomes, ["done", "done", "failed", "done", "skipped", "skipped", "done"]);
+        assert!(summary.any_failed());
+    }
+
+    #[test]
+    fn reused_tasks_feed_their_results_without_running() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let stored = dir.path().join("a.json");
+        std::fs::write(&stored, "{}").expect("write");
+        let tasks = vec![step("a", vec![], true), step("b", vec![0], false)];
+        let (summary, order) = run_tasks(&tasks, &[Some(stored), None]);
+        assert_eq!(order, ["b"]);
+        assert_eq!(summary.outcomes[0].outcome, Outcome::Reused);
+        assert!(matches!(summary.outcomes[1].outcome, Outcome::Done { .. }));
     }
 }

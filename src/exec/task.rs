@@ -48,13 +48,19 @@ pub struct Task {
 }
 
 /// What a task does.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub enum Work {
     /// A benchmark script run under the environment contract.
     Bench(BenchWork),
     /// Folds the result files of the dependencies into one JSON list named `output_name`.
     Collect { output_name: String },
+    /// Any other in-process step (result processing, summaries, reports): called with the
+    /// dependencies' result files and the task's work folder, returns the file it produced.
+    InProcess(InProcessFn),
 }
+
+/// The function of a [`Work::InProcess`] task.
+pub type InProcessFn = std::sync::Arc<dyn Fn(&[PathBuf], &std::path::Path) -> Result<PathBuf, String> + Send + Sync>;
 
 /// A benchmark job ready to launch.
 #[derive(Clone, Debug)]
@@ -98,4 +104,14 @@ pub struct TaskOutcome {
     pub log: Option<PathBuf>,
     /// The node it ran on.
     pub node: Option<String>,
+}
+
+impl std::fmt::Debug for Work {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Work::Bench(bench) => f.debug_tuple("Bench").field(bench).finish(),
+            Work::Collect { output_name } => f.debug_struct("Collect").field("output_name", output_name).finish(),
+            Work::InProcess(_) => f.write_str("InProcess(..)"),
+        }
+    }
 }
