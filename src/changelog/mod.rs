@@ -17,6 +17,29 @@ use serde_json::{Map, Value, json};
 use crate::expand::{self, EvalMode, Job, KeyOrder, TestConfig};
 use crate::ir::{Sweep, seq_len_name};
 
+/// A config key that an added entry forces to rerun, with the entry's line in the head file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Forced {
+    pub config_key: String,
+    /// 1-based line of the entry in the head changelog.
+    pub line: usize,
+}
+
+/// The config keys the added entries name (wildcards resolved), each with the line of the
+/// first entry naming it: what `ix plan` forces ("forced by perf-changelog entry at line N").
+pub fn forced(entries: &[Entry], resolved: &[Vec<String>], head_text: &str) -> Vec<Forced> {
+    let mut out: Vec<Forced> = Vec::new();
+    for (entry, keys) in entries.iter().zip(resolved) {
+        let line = head_text[..(entry.span.start as usize).min(head_text.len())].matches('\n').count() + 1;
+        for key in keys {
+            if !out.iter().any(|f| &f.config_key == key) {
+                out.push(Forced { config_key: key.clone(), line });
+            }
+        }
+    }
+    out
+}
+
 /// The reference processor's output object for the given entries.
 pub fn jobs_output(
     sweep: &Sweep,

@@ -269,6 +269,8 @@ pub(crate) enum ChangelogCommand {
     Check(ChangelogCheckArgs),
     /// Print the jobs the added entries trigger, in the reference processor's output shape.
     Jobs(ChangelogJobsArgs),
+    /// Print the config keys the added entries force to rerun, with the entry's line.
+    Keys(ChangelogCheckArgs),
 }
 
 #[derive(Debug, Args)]

@@ -40,6 +40,28 @@ pub(crate) fn changelog(args: &ChangelogArgs) -> ExitStatus {
                 Err(status) => status,
             }
         }
+        ChangelogCommand::Keys(a) => {
+            let request = Request {
+                base: &a.base,
+                head: &a.head,
+                file: &a.changelog_file,
+                config_files: &a.config_files,
+                base_tip: false,
+                require_newline: false,
+            };
+            let head_text = changelog::git_show(Path::new("."), &a.head, &a.changelog_file).unwrap_or_default();
+            match load(&request) {
+                Ok((_, entries, resolved)) => {
+                    let mut out = String::new();
+                    for forced in changelog::forced(&entries, &resolved, &head_text) {
+                        out.push_str(&format!("{}\t{}\n", forced.config_key, forced.line));
+                    }
+                    let _ = std::io::stdout().write_all(out.as_bytes());
+                    ExitStatus::Success
+                }
+                Err(status) => status,
+            }
+        }
         ChangelogCommand::Jobs(a) => {
             let request = Request {
                 base: &a.base_ref,

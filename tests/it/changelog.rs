@@ -148,3 +148,15 @@ fn check_rejects_a_missing_final_newline() {
     let out = ix(["changelog", "check", "--base", "base", "--head", "head"]).current_dir(repo.path()).run().expect_code(1);
     assert!(out.stderr.contains("ix::changelog::missing-final-newline"), "{}", out.stderr);
 }
+
+#[test]
+fn keys_lists_forced_config_keys_with_their_entry_line() {
+    let Some(reference) = reference_dir() else { return };
+    let base = b"- config-keys:\n    - dsr1-fp8-b200-sglang\n  description:\n    - \"x\"\n  pr-link: https://e/pull/1\n";
+    let head = [&base[..], b"\n- config-keys:\n    - gptoss-fp4-b200-*\n  description:\n    - \"y\"\n  pr-link: https://e/pull/2\n"].concat();
+    let repo = replay_repo(&reference, base, &head);
+    let out = ix(["changelog", "keys", "--base", "base", "--head", "head"]).current_dir(repo.path()).run().expect_code(0);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(!lines.is_empty());
+    assert!(lines.iter().all(|l| l.starts_with("gptoss-fp4-b200-") && l.ends_with("\t7")), "{}", out.stdout);
+}

@@ -193,15 +193,15 @@ fn an_empty_contract_variable_fails_before_the_script_starts() {
 #[test]
 fn a_timeout_kills_the_whole_process_group() {
     let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 1");
-    let script = "#!/usr/bin/env bash\n(sleep 30; touch survived) &\nsleep 30\n";
+    let script = "#!/usr/bin/env bash\n(sleep 31.7; touch survived) &\nsleep 31.7\n";
     let project = Project::new(&master, &[("tiny_fp32_local_sim.sh", script)]);
     let started = std::time::Instant::now();
     let out = project.run(&["--timeout", "0.5"]).expect_code(1);
     assert!(started.elapsed() < Duration::from_secs(20));
     assert!(out.stdout.contains("timed out"), "{}", out.stdout);
     std::thread::sleep(Duration::from_millis(300));
-    let survivors = std::process::Command::new("pgrep").args(["-f", "sleep 30"]).output().expect("pgrep");
-    // Other tests do not run `sleep 30`; nothing of this group may be left.
+    let survivors = std::process::Command::new("pgrep").args(["-f", "sleep 31.7"]).output().expect("pgrep");
+    // Nothing else runs `sleep 31.7`; nothing of this group may be left.
     assert!(String::from_utf8_lossy(&survivors.stdout).trim().is_empty(), "a child survived the timeout");
 }
 
@@ -372,7 +372,7 @@ fn interrupting_stops_running_tasks_and_keeps_finished_ones() {
     let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 4");
     let script = r#"#!/usr/bin/env bash
 set -euo pipefail
-if [ "$CONC" = 4 ]; then sleep 45; fi
+if [ "$CONC" = 4 ]; then sleep 45.3; fi
 printf '{"conc": %s}\n' "$CONC" > "$RESULT_FILENAME.json"
 "#;
     let project = Project::new(&master, &[("tiny_fp32_local_sim.sh", script)]);
@@ -398,7 +398,7 @@ printf '{"conc": %s}\n' "$CONC" > "$RESULT_FILENAME.json"
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert_eq!(stdout.lines().last(), Some("2 done, 0 reused, 0 failed, 0 skipped, 2 cancelled (interrupted)"));
-    let survivors = std::process::Command::new("pgrep").args(["-f", "sleep 45"]).output().expect("pgrep");
+    let survivors = std::process::Command::new("pgrep").args(["-f", "sleep 45.3"]).output().expect("pgrep");
     assert!(String::from_utf8_lossy(&survivors.stdout).trim().is_empty(), "the running task survived: {}", String::from_utf8_lossy(&survivors.stdout));
     assert!(!project.path().join(".ix/state/lock").exists(), "the lock is released");
 }
