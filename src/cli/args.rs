@@ -235,6 +235,10 @@ pub(crate) struct RunArgs {
     /// List what would run, run nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
+    /// Plan with the engine (`ix plan`'s task DAG and state store) instead of the stop-gap
+    /// task builder; `--task`, `--gha-matrix` and `--collect-only` use the stop-gap only.
+    #[arg(long, conflicts_with_all = ["task", "gha_matrix", "collect_only"])]
+    pub(crate) engine: bool,
     /// Run only the in-process collect tasks whose inputs are all finished (the collect job of
     /// a GitHub Actions sweep, after `ix collect-artifacts`).
     #[arg(long, conflicts_with_all = ["task", "gha_matrix"])]

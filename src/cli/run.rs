@@ -4,6 +4,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -16,7 +17,7 @@ use crate::exec::scheduler::Event;
 use crate::exec::slurm::SlurmOpts;
 use crate::exec::store::DirStore;
 use crate::exec::tasks::{self, KeyedTask};
-use crate::exec::{ExecConfig, ExecutorKind, Outcome, Work};
+use crate::exec::{ExecConfig, ExecutorKind, Outcome, Recorder, Work};
 use crate::expand::{self, FullSweep, NodeMode, TestConfig};
 use crate::ir::RunnerTable;
 use crate::workspace;
@@ -79,6 +80,9 @@ pub(crate) fn run(args: &RunArgs) -> ExitStatus {
             .find(|(t, _)| t.as_deref().is_none_or(|t| t == runner_type))
             .map_or(ExecutorKind::Local, |(_, kind)| *kind)
     };
+    if args.engine {
+        return run_engine(args, &executor_for);
+    }
     let (keyed, runners) = match load_tasks(&args.input, &executor_for) {
         Ok(loaded) => loaded,
         Err(status) => return status,
@@ -127,60 +131,9 @@ pub(crate) fn run(args: &RunArgs) -> ExitStatus {
             return ExitStatus::Error;
         }
     };
-    let mut node_pools = std::collections::BTreeMap::new();
-    for runner_type in &runners.types {
-        node_pools.insert(runner_type.name.value.clone(), runner_type.nodes.iter().map(|n| n.value.clone()).collect());
-    }
-    let state = PathBuf::from(&args.input.state);
-    let config = ExecConfig {
-        jobs: args.jobs,
-        node_pools,
-        timeout: args.timeout.filter(|t| *t > 0.0).map(Duration::from_secs_f64),
-        retries: args.retries,
-        retry_backoff: Duration::from_secs_f64(args.retry_backoff.max(0.0)),
-        log_dir: state.join("logs"),
-        work_dir: state.join("work"),
-        repo_root: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
-        docker: DockerOpts { gpus: !args.docker_no_gpus, hf_hub_cache: std::env::var("HF_HUB_CACHE").ok() },
-        slurm: SlurmOpts {
-            partition: args.slurm_partition.clone(),
-            gpus: args.slurm_gpus,
-            container: args.slurm_container,
-            squash_dir: std::env::var("IX_SQUASH_DIR").ok(),
-        },
-    };
     let tasks: Vec<_> = keyed.iter().map(|k| k.task.clone()).collect();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprint(&format!("error: cannot start the async runtime: {err}"));
-            return ExitStatus::Error;
-        }
-    };
-    let summary = runtime.block_on(async {
-        let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-            let term = async {
-                match term.as_mut() {
-                    Some(term) => {
-                        term.recv().await;
-                    }
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                () = term => {}
-            }
-            let _ = writeln!(std::io::stderr(), "interrupted: no new tasks start; stopping running ones");
-            let _ = cancel_tx.send(true);
-        });
-        let mut progress = Progress::new(&tasks, &reused);
-        let mut on_event = |event: &Event| progress.event(event);
-        let recorder: std::sync::Arc<dyn crate::exec::Recorder> = std::sync::Arc::new(store.clone());
-        crate::exec::run(&tasks, &reused, &config, recorder, cancel_rx, &mut on_event).await
-    });
+    let recorder: Arc<dyn Recorder> = Arc::new(store.clone());
+    let Some(summary) = execute(args, &runners, &tasks, &reused, recorder) else { return ExitStatus::Error };
     drop(lock);
 
     if let (Some(dir), Some(outcome)) = (&args.artifact_dir, summary.outcomes.first()) {
@@ -231,6 +184,70 @@ fn collect_only(keyed: &[KeyedTask], reused: &[Option<PathBuf>]) -> (Vec<KeyedTa
         out.1.push(reused[idx].clone());
     }
     out
+}
+
+/// Runs `tasks` with the limits and executors of `args`, rendering progress; `None` when the
+/// async runtime cannot start.
+fn execute(
+    args: &RunArgs,
+    runners: &RunnerTable,
+    tasks: &[crate::exec::Task],
+    reused: &[Option<PathBuf>],
+    recorder: Arc<dyn Recorder>,
+) -> Option<crate::exec::Summary> {
+    let mut node_pools = std::collections::BTreeMap::new();
+    for runner_type in &runners.types {
+        node_pools.insert(runner_type.name.value.clone(), runner_type.nodes.iter().map(|n| n.value.clone()).collect());
+    }
+    let state = PathBuf::from(&args.input.state);
+    let config = ExecConfig {
+        jobs: args.jobs,
+        node_pools,
+        timeout: args.timeout.filter(|t| *t > 0.0).map(Duration::from_secs_f64),
+        retries: args.retries,
+        retry_backoff: Duration::from_secs_f64(args.retry_backoff.max(0.0)),
+        log_dir: state.join("logs"),
+        work_dir: state.join("work"),
+        repo_root: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        docker: DockerOpts { gpus: !args.docker_no_gpus, hf_hub_cache: std::env::var("HF_HUB_CACHE").ok() },
+        slurm: SlurmOpts {
+            partition: args.slurm_partition.clone(),
+            gpus: args.slurm_gpus,
+            container: args.slurm_container,
+            squash_dir: std::env::var("IX_SQUASH_DIR").ok(),
+        },
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprint(&format!("error: cannot start the async runtime: {err}"));
+            return None;
+        }
+    };
+    let summary = runtime.block_on(async {
+        let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            let term = async {
+                match term.as_mut() {
+                    Some(term) => {
+                        term.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                () = term => {}
+            }
+            let _ = writeln!(std::io::stderr(), "interrupted: no new tasks start; stopping running ones");
+            let _ = cancel_tx.send(true);
+        });
+        let mut progress = Progress::new(tasks, reused);
+        let mut on_event = |event: &Event| progress.event(event);
+        crate::exec::run(tasks, reused, &config, recorder, cancel_rx, &mut on_event).await
+    });
+    Some(summary)
 }
 
 fn write_gha_matrix(keyed: &[KeyedTask], reused: &[Option<PathBuf>]) -> ExitStatus {
@@ -356,4 +373,71 @@ fn print_summary(tasks: &[crate::exec::Task], summary: &crate::exec::Summary) {
         if summary.interrupted { " (interrupted)" } else { "" }
     ));
     let _ = std::io::stdout().write_all(out.as_bytes());
+}
+
+/// `ix run --engine`: the engine's plan and state store, this module's scheduler.
+fn run_engine(args: &RunArgs, executor_for: &dyn Fn(&str) -> ExecutorKind) -> ExitStatus {
+    use crate::plan::PlanOptions;
+    use crate::plan::jobs::{JobSelection, sweep_jobs};
+    use crate::plan::pipeline::{PlanRequest, plan_project};
+    use crate::state::StateStore;
+
+    let project = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let selection =
+        JobSelection { filters: FullSweep::new(NodeMode::Single), mode: Some(NodeMode::Single), evals: None };
+    let request = PlanRequest {
+        config_files: args.input.config_files.clone(),
+        runner_config: args.input.runner_config.clone(),
+        selection: selection.clone(),
+        options: PlanOptions::default(),
+    };
+    let state = PathBuf::from(&args.input.state);
+    let store = match StateStore::open(&state) {
+        Ok(store) => store,
+        Err(err) => {
+            eprint(&format!("error: {err}"));
+            return ExitStatus::Error;
+        }
+    };
+    let db = crate::db::ProjectDb::new(&project);
+    let planned = plan_project(&request, &db, Some(&store));
+    let Some(plan) = planned.plan.filter(|_| !planned.diags.iter().any(crate::diag::Diag::is_error)) else {
+        return super::matrix::fail(&planned.sources, &planned.diags);
+    };
+    let loaded = workspace::load(&request.config_files, Some(&request.runner_config));
+    let runners = loaded.runners.clone().unwrap_or_default();
+    let jobs = match sweep_jobs(&loaded.sweep, &runners, &selection) {
+        Ok(jobs) => jobs,
+        Err(diags) => return super::matrix::fail(&loaded.sources, &diags),
+    };
+    let lock = match store.lock() {
+        Ok(lock) => lock,
+        Err(err) => {
+            eprint(&format!("error: {err}"));
+            return ExitStatus::Error;
+        }
+    };
+    if let Some(pid) = lock.took_over_from {
+        eprint(&format!("note: took over a stale lock of `{}` left by process {pid}", args.input.state));
+    }
+    let engine = match crate::exec::engine::tasks_from_plan(&plan, &jobs, &project, store, &state.join("work"), executor_for) {
+        Ok(engine) => engine,
+        Err(error) => {
+            eprint(&format!("error: {error}"));
+            return ExitStatus::Error;
+        }
+    };
+    if args.dry_run {
+        let mut out = String::new();
+        for (task, done) in engine.tasks.iter().zip(&engine.reused) {
+            out.push_str(&format!("{} {} {}\n", if done.is_some() { "reuse" } else { "run" }, task.hash, task.label));
+        }
+        let _ = std::io::stdout().write_all(out.as_bytes());
+        return ExitStatus::Success;
+    }
+    let recorder: Arc<dyn Recorder> = Arc::new(engine.recorder);
+    let Some(summary) = execute(args, &runners, &engine.tasks, &engine.reused, recorder) else { return ExitStatus::Error };
+    drop(lock);
+    print_summary(&engine.tasks, &summary);
+    if summary.any_failed() { ExitStatus::Failure } else { ExitStatus::Success }
 }

@@ -8,6 +8,7 @@
 
 pub mod contract;
 pub mod docker;
+pub mod engine;
 pub mod gha;
 pub mod process;
 pub mod scheduler;

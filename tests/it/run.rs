@@ -456,3 +456,44 @@ fn docker_executor_builds_the_reference_argv_and_forwards_values_by_name() {
     assert!(!argv.iter().any(|a| a.contains("conc") || a.contains("tiny-model")), "values are never in argv");
     assert_eq!(std::fs::read_to_string(fake.path().join("image")).expect("image"), "img:1; $(id)");
 }
+
+/// The engine path: `ix run --engine` executes the engine's plan and records in its store, so
+/// `ix plan` afterwards reuses everything.
+#[test]
+fn engine_plan_runs_and_ix_plan_then_reuses_everything() {
+    let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 4");
+    let project = Project::new(&master, &[("tiny_fp32_local.sh", OK_SCRIPT)]);
+    let launcher = std::fs::read_to_string(crate::util::project_root().join("runners/launch_local.sh")).expect("launcher");
+    project.write("runners/launch_local.sh", &launcher);
+    let run = |extra: &[&str]| {
+        ix(["run", "--engine", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+            .args_from(&["--state", ".ix"])
+            .args_from(extra)
+            .current_dir(project.path())
+            .run()
+    };
+    let first = run(&[]).expect_code(0);
+    let summary = first.stdout.lines().last().unwrap_or("").to_string();
+    assert!(summary.ends_with(" done, 0 reused, 0 failed, 0 skipped, 0 cancelled"), "{summary}\n{}", first.stderr);
+    let n_tasks: usize = summary.split(' ').next().and_then(|n| n.parse().ok()).expect("count");
+    assert!(first.stderr.contains("done    bench/"), "{}", first.stderr);
+
+    let plan = ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--state-dir", ".ix"])
+        .args_from(&["--format", "json"])
+        .current_dir(project.path())
+        .run()
+        .expect_code(0);
+    let doc: serde_json::Value = serde_json::from_str(&plan.stdout).expect("plan json");
+    let actions: Vec<&str> = doc["tasks"].as_array().expect("tasks").iter().map(|t| t["action"].as_str().expect("action")).collect();
+    assert_eq!(actions.len(), n_tasks);
+    assert!(actions.iter().all(|a| *a == "reuse"), "{actions:?}");
+
+    let second = run(&[]).expect_code(0);
+    assert_eq!(second.stdout.lines().last(), Some(format!("0 done, {n_tasks} reused, 0 failed, 0 skipped, 0 cancelled").as_str()));
+
+    // An edited script reruns its bench tasks and what depends on them, nothing else.
+    project.write("benchmarks/tiny_fp32_local.sh", &format!("{OK_SCRIPT}# edited\n"));
+    let third = run(&[]).expect_code(0);
+    let line = third.stdout.lines().last().unwrap_or("").to_string();
+    assert!(!line.starts_with("0 done") && !line.contains(&format!(" 0 reused")), "{line}");
+}
