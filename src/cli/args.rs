@@ -236,11 +236,12 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     pub(crate) dry_run: bool,
     /// Plan with the engine (`ix plan`'s task DAG and state store) instead of the stop-gap
-    /// task builder; `--task`, `--gha-matrix` and `--collect-only` use the stop-gap only.
-    #[arg(long, conflicts_with_all = ["task", "gha_matrix", "collect_only"])]
+    /// task builder.
+    #[arg(long)]
     pub(crate) engine: bool,
-    /// Run only the in-process collect tasks whose inputs are all finished (the collect job of
-    /// a GitHub Actions sweep, after `ix collect-artifacts`).
+    /// Run only in-process tasks (collect; with `--engine` also launch, result, summary,
+    /// report) whose benchmark inputs are all finished: the collect job of a GitHub Actions
+    /// sweep, after `ix collect-artifacts`.
     #[arg(long, conflicts_with_all = ["task", "gha_matrix"])]
     pub(crate) collect_only: bool,
 }
@@ -258,6 +259,9 @@ pub(crate) struct CollectArtifactsArgs {
     pub(crate) config_files: Option<Vec<String>>,
     #[arg(long, default_value = ".github/configs/runners.yaml", value_name = "FILE")]
     pub(crate) runner_config: String,
+    /// Verify against the engine's plan and fold into its state store (needs `--config-files`).
+    #[arg(long, requires = "config_files")]
+    pub(crate) engine: bool,
 }
 
 #[derive(Debug, Args)]

@@ -26,6 +26,9 @@ fn manifests(dir: &Path, found: &mut Vec<PathBuf>) {
 }
 
 pub(crate) fn collect_artifacts(args: &CollectArtifactsArgs) -> ExitStatus {
+    if args.engine {
+        return collect_engine(args);
+    }
     let known: Option<Vec<String>> = match &args.config_files {
         Some(files) => {
             let input = SweepInputArgs {
@@ -44,14 +47,57 @@ pub(crate) fn collect_artifacts(args: &CollectArtifactsArgs) -> ExitStatus {
     };
     let is_known = |hash: &str| known.as_ref().is_none_or(|k| k.iter().any(|h| h == hash));
     let store = DirStore::new(Path::new(&args.state));
+    fold_all(args, Some(&is_known), &|manifest, bytes| gha::fold(&store, manifest, bytes).map_err(gha::ArtifactError::from))
+}
+
+/// Verifies against the engine's plan and records in the engine's state store.
+fn collect_engine(args: &CollectArtifactsArgs) -> ExitStatus {
+    use crate::exec::{Outcome, Recorder, TaskOutcome};
+    let input = SweepInputArgs {
+        config_files: args.config_files.clone().unwrap_or_default(),
+        runner_config: args.runner_config.clone(),
+        config_keys: None,
+        state: args.state.clone(),
+    };
+    let (engine, _, _lock) = match super::run::load_engine(&input, &|_| ExecutorKind::Local) {
+        Ok(loaded) => loaded,
+        Err(status) => return status,
+    };
+    let bench = |hash: &str| {
+        engine.tasks.iter().find(|t| t.hash == hash && matches!(t.work, crate::exec::Work::Bench(_)))
+    };
+    let is_known = |hash: &str| bench(hash).is_some();
+    let work = PathBuf::from(&args.state).join("work");
+    let fold = |manifest: &gha::Manifest, bytes: &[u8]| -> Result<(), gha::ArtifactError> {
+        let task = bench(&manifest.task)
+            .ok_or_else(|| gha::ArtifactError::UnknownTask { folder: String::new(), task: manifest.task.clone() })?;
+        let name = Path::new(&manifest.result_file).file_name().map(|n| n.to_owned()).unwrap_or_default();
+        let path = work.join(&manifest.task).join(name);
+        crate::exec::store::write_atomic(&path, bytes)?;
+        let outcome = TaskOutcome {
+            outcome: Outcome::Done { result: path },
+            attempts: 1,
+            elapsed: std::time::Duration::ZERO,
+            log: None,
+            node: None,
+        };
+        engine.recorder.record(task, &outcome)?;
+        Ok(())
+    };
+    fold_all(args, Some(&is_known), &fold)
+}
+
+type FoldFn<'a> = &'a dyn Fn(&gha::Manifest, &[u8]) -> Result<(), gha::ArtifactError>;
+
+fn fold_all(args: &CollectArtifactsArgs, is_known: Option<&dyn Fn(&str) -> bool>, fold: FoldFn<'_>) -> ExitStatus {
     let mut folders = Vec::new();
     manifests(Path::new(&args.dir), &mut folders);
     let mut out = String::new();
     let mut err = String::new();
     let (mut folded, mut rejected) = (0, 0);
     for folder in folders {
-        match gha::verify(&folder, Some(&is_known)).and_then(|(m, bytes)| {
-            gha::fold(&store, &m, &bytes)?;
+        match gha::verify(&folder, is_known).and_then(|(m, bytes)| {
+            fold(&m, &bytes)?;
             Ok(m)
         }) {
             Ok(manifest) => {

@@ -136,28 +136,10 @@ pub(crate) fn run(args: &RunArgs) -> ExitStatus {
     let Some(summary) = execute(args, &runners, &tasks, &reused, recorder) else { return ExitStatus::Error };
     drop(lock);
 
-    if let (Some(dir), Some(outcome)) = (&args.artifact_dir, summary.outcomes.first()) {
-        let result = match &outcome.outcome {
-            Outcome::Done { result } => Some(result.clone()),
-            Outcome::Reused => Some(store.result_path(&keyed[0].task.hash)),
-            _ => None,
-        };
-        if let Some(result) = result {
-            let written = std::fs::read(&result).map_err(|e| e.to_string()).and_then(|bytes| {
-                let manifest = Manifest {
-                    task: keyed[0].task.hash.clone(),
-                    label: keyed[0].task.label.clone(),
-                    key: keyed[0].key.clone(),
-                    result_file: result.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-                    result_blake3: blake3::hash(&bytes).to_hex().to_string(),
-                };
-                gha::write_artifact(Path::new(dir), &manifest, &bytes).map_err(|e| e.to_string())
-            });
-            if let Err(error) = written {
-                eprint(&format!("error: cannot write the artifact: {error}"));
-                return ExitStatus::Error;
-            }
-        }
+    if let Some(dir) = &args.artifact_dir
+        && !write_artifact(Path::new(dir), &keyed[0].task, &keyed[0].key, &summary, || store.result_path(&keyed[0].task.hash))
+    {
+        return ExitStatus::Error;
     }
     print_summary(&tasks, &summary);
     if summary.any_failed() { ExitStatus::Failure } else { ExitStatus::Success }
@@ -250,15 +232,51 @@ fn execute(
     Some(summary)
 }
 
+/// Writes the artifact of the one task of a `--task` run (its result, if it finished or was
+/// reused); false when writing failed.
+fn write_artifact(
+    dir: &Path,
+    task: &crate::exec::Task,
+    key: &str,
+    summary: &crate::exec::Summary,
+    reused_result: impl FnOnce() -> PathBuf,
+) -> bool {
+    let result = match summary.outcomes.first().map(|o| &o.outcome) {
+        Some(Outcome::Done { result }) => result.clone(),
+        Some(Outcome::Reused) => reused_result(),
+        _ => return true,
+    };
+    let written = std::fs::read(&result).map_err(|e| e.to_string()).and_then(|bytes| {
+        let manifest = Manifest {
+            task: task.hash.clone(),
+            label: task.label.clone(),
+            key: key.to_string(),
+            result_file: result.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            result_blake3: blake3::hash(&bytes).to_hex().to_string(),
+        };
+        gha::write_artifact(dir, &manifest, &bytes).map_err(|e| e.to_string())
+    });
+    if let Err(error) = &written {
+        eprint(&format!("error: cannot write the artifact: {error}"));
+    }
+    written.is_ok()
+}
+
 fn write_gha_matrix(keyed: &[KeyedTask], reused: &[Option<PathBuf>]) -> ExitStatus {
-    let entries: Vec<MatrixEntry> = keyed
+    let tasks: Vec<crate::exec::Task> = keyed.iter().map(|k| k.task.clone()).collect();
+    write_matrix(&tasks, reused)
+}
+
+/// The unfinished bench tasks as matrix chunks, to `$GITHUB_OUTPUT` or stdout.
+fn write_matrix(tasks: &[crate::exec::Task], reused: &[Option<PathBuf>]) -> ExitStatus {
+    let entries: Vec<MatrixEntry> = tasks
         .iter()
         .zip(reused)
-        .filter(|(k, done)| done.is_none() && matches!(k.task.work, Work::Bench(_)))
-        .map(|(k, _)| MatrixEntry {
-            task: k.task.hash.clone(),
-            label: k.task.label.clone(),
-            runner: k.task.runner_type.clone().unwrap_or_default(),
+        .filter(|(task, done)| done.is_none() && matches!(task.work, Work::Bench(_)))
+        .map(|(task, _)| MatrixEntry {
+            task: task.hash.clone(),
+            label: task.label.clone(),
+            runner: task.runner_type.clone().unwrap_or_default(),
         })
         .collect();
     let lines = gha::output_lines(&gha::chunks(&entries), entries.len());
@@ -375,8 +393,34 @@ fn print_summary(tasks: &[crate::exec::Task], summary: &crate::exec::Summary) {
     let _ = std::io::stdout().write_all(out.as_bytes());
 }
 
-/// `ix run --engine`: the engine's plan and state store, this module's scheduler.
-fn run_engine(args: &RunArgs, executor_for: &dyn Fn(&str) -> ExecutorKind) -> ExitStatus {
+/// The tasks that need no benchmark run: every unfinished bench task is dropped with all its
+/// dependents; the rest keeps its order (dependencies first) with dependencies renumbered.
+fn in_process_only(
+    tasks: &[crate::exec::Task],
+    reused: &[Option<PathBuf>],
+) -> (Vec<crate::exec::Task>, Vec<Option<PathBuf>>) {
+    let mut keep = vec![true; tasks.len()];
+    let mut new_idx = vec![usize::MAX; tasks.len()];
+    let mut out = (Vec::new(), Vec::new());
+    for (idx, task) in tasks.iter().enumerate() {
+        let unfinished_bench = matches!(task.work, Work::Bench(_)) && reused[idx].is_none();
+        keep[idx] = !unfinished_bench && task.deps.iter().all(|&dep| keep[dep]);
+        if keep[idx] {
+            new_idx[idx] = out.0.len();
+            let mut task = task.clone();
+            task.deps = task.deps.iter().map(|&dep| new_idx[dep]).collect();
+            out.0.push(task);
+            out.1.push(reused[idx].clone());
+        }
+    }
+    out
+}
+
+/// The engine's plan for `input` as scheduler tasks, with the runners and the store lock.
+pub(crate) fn load_engine(
+    input: &SweepInputArgs,
+    executor_for: &dyn Fn(&str) -> ExecutorKind,
+) -> Result<(crate::exec::engine::EngineTasks, RunnerTable, crate::state::StoreLock), ExitStatus> {
     use crate::plan::PlanOptions;
     use crate::plan::jobs::{JobSelection, sweep_jobs};
     use crate::plan::pipeline::{PlanRequest, plan_project};
@@ -386,58 +430,74 @@ fn run_engine(args: &RunArgs, executor_for: &dyn Fn(&str) -> ExecutorKind) -> Ex
     let selection =
         JobSelection { filters: FullSweep::new(NodeMode::Single), mode: Some(NodeMode::Single), evals: None };
     let request = PlanRequest {
-        config_files: args.input.config_files.clone(),
-        runner_config: args.input.runner_config.clone(),
+        config_files: input.config_files.clone(),
+        runner_config: input.runner_config.clone(),
         selection: selection.clone(),
         options: PlanOptions::default(),
     };
-    let state = PathBuf::from(&args.input.state);
-    let store = match StateStore::open(&state) {
-        Ok(store) => store,
-        Err(err) => {
-            eprint(&format!("error: {err}"));
-            return ExitStatus::Error;
-        }
+    let state = PathBuf::from(&input.state);
+    let fail = |message: String| {
+        eprint(&format!("error: {message}"));
+        ExitStatus::Error
     };
+    let store = StateStore::open(&state).map_err(|err| fail(err.to_string()))?;
     let db = crate::db::ProjectDb::new(&project);
     let planned = plan_project(&request, &db, Some(&store));
     let Some(plan) = planned.plan.filter(|_| !planned.diags.iter().any(crate::diag::Diag::is_error)) else {
-        return super::matrix::fail(&planned.sources, &planned.diags);
+        return Err(super::matrix::fail(&planned.sources, &planned.diags));
     };
     let loaded = workspace::load(&request.config_files, Some(&request.runner_config));
     let runners = loaded.runners.clone().unwrap_or_default();
-    let jobs = match sweep_jobs(&loaded.sweep, &runners, &selection) {
-        Ok(jobs) => jobs,
-        Err(diags) => return super::matrix::fail(&loaded.sources, &diags),
-    };
-    let lock = match store.lock() {
-        Ok(lock) => lock,
-        Err(err) => {
-            eprint(&format!("error: {err}"));
-            return ExitStatus::Error;
-        }
-    };
+    let jobs = sweep_jobs(&loaded.sweep, &runners, &selection).map_err(|diags| super::matrix::fail(&loaded.sources, &diags))?;
+    let lock = store.lock().map_err(|err| fail(err.to_string()))?;
     if let Some(pid) = lock.took_over_from {
-        eprint(&format!("note: took over a stale lock of `{}` left by process {pid}", args.input.state));
+        eprint(&format!("note: took over a stale lock of `{}` left by process {pid}", input.state));
     }
-    let engine = match crate::exec::engine::tasks_from_plan(&plan, &jobs, &project, store, &state.join("work"), executor_for) {
-        Ok(engine) => engine,
-        Err(error) => {
-            eprint(&format!("error: {error}"));
-            return ExitStatus::Error;
+    let engine = crate::exec::engine::tasks_from_plan(&plan, &jobs, &project, store, &state.join("work"), executor_for)
+        .map_err(fail)?;
+    Ok((engine, runners, lock))
+}
+
+/// `ix run --engine`: the engine's plan and state store, this module's scheduler.
+fn run_engine(args: &RunArgs, executor_for: &dyn Fn(&str) -> ExecutorKind) -> ExitStatus {
+    let (engine, runners, lock) = match load_engine(&args.input, executor_for) {
+        Ok(loaded) => loaded,
+        Err(status) => return status,
+    };
+    if args.gha_matrix {
+        return write_matrix(&engine.tasks, &engine.reused);
+    }
+    let (tasks, reused) = match &args.task {
+        Some(hash) => {
+            let found = engine.tasks.iter().position(|t| &t.hash == hash && matches!(t.work, Work::Bench(_)));
+            let Some(idx) = found else {
+                eprint(&format!("error: no benchmark task `{hash}` in the plan"));
+                return ExitStatus::Error;
+            };
+            let mut task = engine.tasks[idx].clone();
+            task.deps.clear();
+            (vec![task], vec![engine.reused[idx].clone()])
         }
+        None if args.collect_only => in_process_only(&engine.tasks, &engine.reused),
+        None => (engine.tasks.clone(), engine.reused.clone()),
     };
     if args.dry_run {
         let mut out = String::new();
-        for (task, done) in engine.tasks.iter().zip(&engine.reused) {
+        for (task, done) in tasks.iter().zip(&reused) {
             out.push_str(&format!("{} {} {}\n", if done.is_some() { "reuse" } else { "run" }, task.hash, task.label));
         }
         let _ = std::io::stdout().write_all(out.as_bytes());
         return ExitStatus::Success;
     }
     let recorder: Arc<dyn Recorder> = Arc::new(engine.recorder);
-    let Some(summary) = execute(args, &runners, &engine.tasks, &engine.reused, recorder) else { return ExitStatus::Error };
+    let Some(summary) = execute(args, &runners, &tasks, &reused, recorder) else { return ExitStatus::Error };
     drop(lock);
-    print_summary(&engine.tasks, &summary);
+    if let Some(dir) = &args.artifact_dir {
+        let fallback = reused[0].clone().unwrap_or_default();
+        if !write_artifact(Path::new(dir), &tasks[0], "", &summary, || fallback) {
+            return ExitStatus::Error;
+        }
+    }
+    print_summary(&tasks, &summary);
     if summary.any_failed() { ExitStatus::Failure } else { ExitStatus::Success }
 }

@@ -112,7 +112,14 @@ pub fn tasks_from_plan(
             }
             _ => Work::InProcess(fold_inputs(kind)),
         };
-        let stored = if planned.action == Action::Reuse { materialize(&store, graph_task.hash, &hash, work_dir)? } else { None };
+        // A success recorded under the exact hash is a cache hit even when the plan reruns the
+        // task because an upstream task runs: the hash already covers every input.
+        let recorded = matches!(store.get(graph_task.hash), Ok(Some(record)) if record.outcome == StateOutcome::Success);
+        let stored = if planned.action == Action::Reuse || recorded {
+            materialize(&store, graph_task.hash, &hash, work_dir)?
+        } else {
+            None
+        };
         reused.push(stored);
         tasks.push(Task { hash, label: graph_task.id.clone(), deps: graph_task.deps.clone(), runner_type, work });
     }

@@ -83,7 +83,8 @@ pub fn verify(folder: &Path, known: Option<&dyn Fn(&str) -> bool>) -> Result<(Ma
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or_else(|| ArtifactError::NoManifest(name.clone()))?;
-    if hash_key(&manifest.key) != manifest.task {
+    // Engine artifacts carry no key text: the plan membership below vouches for the hash.
+    if (!manifest.key.is_empty() || known.is_none()) && hash_key(&manifest.key) != manifest.task {
         return Err(ArtifactError::KeyMismatch { folder: name, task: manifest.task });
     }
     if let Some(known) = known

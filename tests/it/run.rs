@@ -497,3 +497,56 @@ fn engine_plan_runs_and_ix_plan_then_reuses_everything() {
     let line = third.stdout.lines().last().unwrap_or("").to_string();
     assert!(!line.starts_with("0 done") && !line.contains(&format!(" 0 reused")), "{line}");
 }
+
+#[test]
+fn engine_gha_matrix_task_and_collect_round_trip() {
+    let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 2");
+    let project = Project::new(&master, &[("tiny_fp32_local.sh", OK_SCRIPT)]);
+    let launcher = std::fs::read_to_string(crate::util::project_root().join("runners/launch_local.sh")).expect("launcher");
+    project.write("runners/launch_local.sh", &launcher);
+    let base = ["--engine", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"];
+    let matrix = ix(["run"]).args_from(&base).args_from(&["--state", ".ix", "--gha-matrix"]).current_dir(project.path()).run();
+    let matrix = matrix.expect_code(0);
+    let chunk: serde_json::Value =
+        serde_json::from_str(matrix.stdout.lines().find_map(|l| l.strip_prefix("matrix_0=")).expect("matrix_0")).expect("json");
+    let tasks: Vec<String> =
+        chunk["include"].as_array().expect("include").iter().map(|e| e["task"].as_str().expect("task").into()).collect();
+    assert_eq!(tasks.len(), 2, "{}", matrix.stdout);
+    for (idx, task) in tasks.iter().enumerate() {
+        let _ = ix(["run"])
+            .args_from(&base)
+            .args_from(&["--task", task, "--state", &format!(".job{idx}"), "--artifact-dir", &format!("artifacts/{idx}")])
+            .current_dir(project.path())
+            .run()
+            .expect_code(0);
+    }
+    // A tampered copy of the first artifact is rejected; the two good ones are folded.
+    let good = project.path().join(format!("artifacts/0/{}", tasks[0]));
+    let bad = project.path().join(format!("artifacts/9/{}", tasks[0]));
+    std::fs::create_dir_all(&bad).expect("mkdir");
+    for file in std::fs::read_dir(&good).expect("artifact").flatten() {
+        let text = std::fs::read_to_string(file.path()).expect("read");
+        let text = if file.file_name() == "manifest.json" { text } else { text.replace("\"conc\": 1", "\"conc\": 7") };
+        std::fs::write(bad.join(file.file_name()), text).expect("write");
+    }
+    let collect = ix(["collect-artifacts", "artifacts", "--engine", "--state", ".ix"])
+        .args_from(&["--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+        .current_dir(project.path())
+        .run()
+        .expect_code(1);
+    assert!(collect.stdout.contains("2 folded, 1 rejected"), "{}\n{}", collect.stdout, collect.stderr);
+    // The collect job then runs the in-process tasks (launch, result, collect, summary, report).
+    let rest = ix(["run"]).args_from(&base).args_from(&["--state", ".ix", "--collect-only"]).current_dir(project.path()).run();
+    let rest = rest.expect_code(0);
+    assert!(rest.stdout.ends_with(" done, 2 reused, 0 failed, 0 skipped, 0 cancelled\n"), "{}", rest.stdout);
+    // The engine's plan now reuses everything.
+    let plan = ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--state-dir", ".ix"])
+        .args_from(&["--format", "json"])
+        .current_dir(project.path())
+        .run()
+        .expect_code(0);
+    let doc: serde_json::Value = serde_json::from_str(&plan.stdout).expect("plan json");
+    let actions: Vec<&str> =
+        doc["tasks"].as_array().expect("tasks").iter().map(|t| t["action"].as_str().expect("action")).collect();
+    assert!(actions.len() > 2 && actions.iter().all(|a| *a == "reuse"), "{actions:?}");
+}

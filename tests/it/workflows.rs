@@ -79,7 +79,9 @@ fn run_step(script: &str, dir: &Path, env: &BTreeMap<&str, String>) -> String {
 #[test]
 fn run_sweep_steps_run_locally_in_order() {
     let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 4");
-    let project = Project::new(&master, &[("tiny_fp32_local_sim.sh", OK_SCRIPT)]);
+    let project = Project::new(&master, &[("tiny_fp32_local.sh", OK_SCRIPT)]);
+    let launcher = std::fs::read_to_string(project_root().join("runners/launch_local.sh")).expect("launcher");
+    project.write("runners/launch_local.sh", &launcher);
     let dir = project.path();
     let bin_dir = crate::util::ix_bin().parent().expect("bin dir").to_path_buf();
     let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
@@ -113,9 +115,21 @@ fn run_sweep_steps_run_locally_in_order() {
     run_step(&step("run-sweep.yml", "collect", "aggregate"), dir, &env);
     run_step(&step("run-sweep.yml", "collect", "summary"), dir, &env);
     let summary = std::fs::read_to_string(dir.join("summary.md")).expect("summary");
-    assert!(summary.contains("4 tasks finished, 0 not finished."), "{summary}");
+    // launch, 3 bench, 3 result, collect, summary, report.
+    assert!(summary.contains("10 tasks finished, 0 not finished."), "{summary}");
     assert!(summary.contains("| done | `"), "{summary}");
-    assert!(dir.join("report/results").is_dir());
+    assert!(dir.join("report/report.json").is_file());
+
+    // `ix plan` agrees: everything is reused.
+    let plan = crate::util::ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--state-dir", ".ix/state"])
+        .args_from(&["--format", "json"])
+        .current_dir(dir)
+        .run()
+        .expect_code(0);
+    let doc: serde_json::Value = serde_json::from_str(&plan.stdout).expect("plan json");
+    let tasks = doc["tasks"].as_array().expect("tasks");
+    assert_eq!(tasks.len(), 10);
+    assert!(tasks.iter().all(|t| t["action"] == "reuse"), "{}", plan.stdout);
 
     // The next sweep (state restored) plans nothing.
     std::fs::write(dir.join("plan-output"), "").expect("reset");
