@@ -239,6 +239,10 @@ pub(crate) struct RunArgs {
     /// task builder.
     #[arg(long)]
     pub(crate) engine: bool,
+    /// With `--engine`: rerun tasks matching a task-id glob (`bench/dsr1*`) or an input
+    /// (`runner=h100`), as `ix plan --force` does.
+    #[arg(long, value_name = "SELECTOR", requires = "engine")]
+    pub(crate) force: Vec<String>,
     /// Run only in-process tasks (collect; with `--engine` also launch, result, summary,
     /// report) whose benchmark inputs are all finished: the collect job of a GitHub Actions
     /// sweep, after `ix collect-artifacts`.

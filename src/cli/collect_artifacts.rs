@@ -59,7 +59,7 @@ fn collect_engine(args: &CollectArtifactsArgs) -> ExitStatus {
         config_keys: None,
         state: args.state.clone(),
     };
-    let (engine, _, _lock) = match super::run::load_engine(&input, &|_| ExecutorKind::Local) {
+    let (engine, _, _lock) = match super::run::load_engine(&input, &[], &|_| ExecutorKind::Local, true) {
         Ok(loaded) => loaded,
         Err(status) => return status,
     };

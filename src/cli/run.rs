@@ -419,7 +419,9 @@ fn in_process_only(
 /// The engine's plan for `input` as scheduler tasks, with the runners and the store lock.
 pub(crate) fn load_engine(
     input: &SweepInputArgs,
+    force: &[String],
     executor_for: &dyn Fn(&str) -> ExecutorKind,
+    trust_recorded_bench: bool,
 ) -> Result<(crate::exec::engine::EngineTasks, RunnerTable, crate::state::StoreLock), ExitStatus> {
     use crate::plan::PlanOptions;
     use crate::plan::jobs::{JobSelection, sweep_jobs};
@@ -433,7 +435,7 @@ pub(crate) fn load_engine(
         config_files: input.config_files.clone(),
         runner_config: input.runner_config.clone(),
         selection: selection.clone(),
-        options: PlanOptions::default(),
+        options: PlanOptions { force: force.to_vec() },
     };
     let state = PathBuf::from(&input.state);
     let fail = |message: String| {
@@ -453,14 +455,14 @@ pub(crate) fn load_engine(
     if let Some(pid) = lock.took_over_from {
         eprint(&format!("note: took over a stale lock of `{}` left by process {pid}", input.state));
     }
-    let engine = crate::exec::engine::tasks_from_plan(&plan, &jobs, &project, store, &state.join("work"), executor_for)
+    let engine = crate::exec::engine::tasks_from_plan(&plan, &jobs, &project, store, &state.join("work"), executor_for, trust_recorded_bench)
         .map_err(fail)?;
     Ok((engine, runners, lock))
 }
 
 /// `ix run --engine`: the engine's plan and state store, this module's scheduler.
 fn run_engine(args: &RunArgs, executor_for: &dyn Fn(&str) -> ExecutorKind) -> ExitStatus {
-    let (engine, runners, lock) = match load_engine(&args.input, executor_for) {
+    let (engine, runners, lock) = match load_engine(&args.input, &args.force, executor_for, args.collect_only) {
         Ok(loaded) => loaded,
         Err(status) => return status,
     };

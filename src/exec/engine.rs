@@ -81,6 +81,7 @@ pub fn tasks_from_plan(
     store: StateStore,
     work_dir: &Path,
     executor_for: &dyn Fn(&str) -> ExecutorKind,
+    trust_recorded_bench: bool,
 ) -> Result<EngineTasks, String> {
     let mut tasks = Vec::with_capacity(plan.graph.tasks.len());
     let mut reused = Vec::with_capacity(plan.graph.tasks.len());
@@ -112,10 +113,15 @@ pub fn tasks_from_plan(
             }
             _ => Work::InProcess(fold_inputs(kind)),
         };
-        // A success recorded under the exact hash is a cache hit even when the plan reruns the
-        // task because an upstream task runs: the hash already covers every input.
+        // A success recorded under the exact hash is a cache hit unless the task is forced or a
+        // dependency runs in this run (its output may change). With `trust_recorded_bench`
+        // (the collect job of a sweep, after the matrix jobs recorded their bench tasks) a
+        // recorded bench task is done whatever its upstream in-process tasks do.
         let recorded = matches!(store.get(graph_task.hash), Ok(Some(record)) if record.outcome == StateOutcome::Success);
-        let stored = if planned.action == Action::Reuse || recorded {
+        let forced = planned.reasons.iter().any(|r| matches!(r, crate::plan::Reason::Forced { .. }));
+        let deps_done = graph_task.deps.iter().all(|&dep| reused.get(dep).is_some_and(Option::is_some));
+        let trusted = trust_recorded_bench && graph_task.kind == TaskKind::Bench;
+        let stored = if planned.action == Action::Reuse || (recorded && !forced && (deps_done || trusted)) {
             materialize(&store, graph_task.hash, &hash, work_dir)?
         } else {
             None

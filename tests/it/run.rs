@@ -491,6 +491,11 @@ fn engine_plan_runs_and_ix_plan_then_reuses_everything() {
     let second = run(&[]).expect_code(0);
     assert_eq!(second.stdout.lines().last(), Some(format!("0 done, {n_tasks} reused, 0 failed, 0 skipped, 0 cancelled").as_str()));
 
+    // Forcing the bench tasks reruns them and everything downstream, not the launch task.
+    let forced = run(&["--force", "bench/*"]).expect_code(0);
+    let line = forced.stdout.lines().last().unwrap_or("").to_string();
+    assert_eq!(line, format!("{} done, 1 reused, 0 failed, 0 skipped, 0 cancelled", n_tasks - 1));
+
     // An edited script reruns its bench tasks and what depends on them, nothing else.
     project.write("benchmarks/tiny_fp32_local.sh", &format!("{OK_SCRIPT}# edited\n"));
     let third = run(&[]).expect_code(0);
