@@ -136,6 +136,32 @@ fn run_sweep_steps_run_locally_in_order() {
     run_step(&step("run-sweep.yml", "plan", "plan"), dir, &env);
     let output = std::fs::read_to_string(dir.join("plan-output")).expect("plan output");
     assert!(output.starts_with("chunks=[]\ncount=0\n"), "{output}");
+
+    // A new perf-changelog entry forces its config key's bench tasks to rerun.
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(["-c", "user.name=ix", "-c", "user.email=ix@example.invalid", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("git");
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    std::fs::write(dir.join(".gitignore"), ".ix/\nartifacts/\n").expect("write");
+    std::fs::write(dir.join("perf-changelog.yaml"), "# changelog\n").expect("write");
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "base"]);
+    let entry = "- config-keys:\n    - tiny-fp32-*\n  description:\n    - \"new sim\"\n  pr-link: https://e/pull/1\n";
+    std::fs::write(dir.join("perf-changelog.yaml"), format!("# changelog\n{entry}")).expect("write");
+    git(&["commit", "-q", "-am", "entry"]);
+    std::fs::write(dir.join("plan-output"), "").expect("reset");
+    let mut forced_env = env.clone();
+    forced_env.insert("CHANGELOG_BASE", "HEAD~1".into());
+    let stdout = run_step(&step("run-sweep.yml", "plan", "plan"), dir, &forced_env);
+    assert!(stdout.contains("perf-changelog entry at line 2 forces tiny-fp32-local-sim"), "{stdout}");
+    let output = std::fs::read_to_string(dir.join("plan-output")).expect("plan output");
+    assert!(output.starts_with("chunks=[0]\ncount=3\n"), "{output}");
 }
 
 #[test]
