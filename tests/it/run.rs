@@ -225,7 +225,10 @@ fn kill_and_resume(delay: Duration) {
     let locked = project.path().join(".ix/state/lock").exists();
     // Let orphaned scripts of the killed run finish: they must not confuse the next run.
     std::thread::sleep(Duration::from_millis(400));
-    let finished = project.results().len();
+    // Finished = recorded (a result written just before the kill, without its record, is not).
+    let finished = std::fs::read_dir(project.path().join(".ix/state/done"))
+        .map(|d| d.flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".json")).count())
+        .unwrap_or(0);
     let plan = project.run(&["--dry-run"]).expect_code(0);
     let reused = plan.stdout.lines().filter(|l| l.starts_with("reuse ")).count();
     assert_eq!(reused, finished, "every stored result is a finished task");
