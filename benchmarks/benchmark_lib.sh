@@ -133,14 +133,9 @@ run_lm_eval() {
     results_dir="$(mktemp -d)"
   fi
   export EVAL_RESULT_DIR="$results_dir"
-  if ! command -v lm_eval >/dev/null 2>&1; then
-    echo "warning: lm_eval is not installed; skipping the eval" >&2
-    return 0
-  fi
-  lm_eval --model local-chat-completions --tasks "$task" --num_fewshot "$fewshot" \
-    --model_args "model=${MODEL},base_url=http://127.0.0.1:${port}/v1/chat/completions,num_concurrent=${conc}" \
-    --apply_chat_template --gen_kwargs "max_tokens=8192,temperature=0,top_p=1" \
-    --output_path "$results_dir"
+  # `ix evals run` drives lm-eval against the server and writes meta_env.json.
+  "$IX_BIN" evals run --server "http://127.0.0.1:${port}" --model "$MODEL" --task "$task" \
+    --num-fewshot "$fewshot" --concurrent-requests "$conc" --out "$results_dir"
 }
 
 # stop_server PID: stops a server started by a benchmark script.
