@@ -179,4 +179,27 @@ fn slurm_executor_runs_records_and_scancels_on_a_real_cluster() {
         assert!(Instant::now() < deadline, "jobs left after cancel: {:?}", cluster.queue());
         std::thread::sleep(Duration::from_millis(200));
     }
+
+    // The engine's plan through the Slurm executor: recorded in the engine's store.
+    project.write("benchmarks/tiny_fp32_local.sh", OK_SCRIPT);
+    let launcher = std::fs::read_to_string(crate::util::project_root().join("runners/launch_local.sh")).expect("launcher");
+    project.write("runners/launch_local.sh", &launcher);
+    let out = Command::new(crate::util::ix_bin())
+        .args(args)
+        .args(["--engine", "--executor", "slurm", "--state", ".ix"])
+        .current_dir(project.path())
+        .env("SLURM_CONF", &cluster.conf)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("ix run --engine");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is job "));
+    let plan = crate::util::ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--state-dir", ".ix"])
+        .args_from(&["--format", "json"])
+        .current_dir(project.path())
+        .run()
+        .expect_code(0);
+    let doc: serde_json::Value = serde_json::from_str(&plan.stdout).expect("plan json");
+    assert!(doc["tasks"].as_array().expect("tasks").iter().all(|t| t["action"] == "reuse"), "{}", plan.stdout);
 }
