@@ -297,6 +297,13 @@ pub(crate) struct ChangelogCheckArgs {
     #[arg(long, num_args = 1.., value_name = "FILE",
           default_values = [".github/configs/amd-master.yaml", ".github/configs/nvidia-master.yaml"])]
     pub(crate) config_files: Vec<String>,
+    /// Also plan the sweep against this state store and warn about benchmark tasks that rerun
+    /// because their inputs changed while no added entry covers their config key.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) warn_uncovered: Option<String>,
+    /// The runners config (with `--warn-uncovered`).
+    #[arg(long, default_value = ".github/configs/runners.yaml", value_name = "FILE")]
+    pub(crate) runner_config: String,
 }
 
 #[derive(Debug, Args)]

@@ -33,7 +33,13 @@ pub(crate) fn changelog(args: &ChangelogArgs) -> ExitStatus {
                 require_newline: true,
             };
             match load(&request) {
-                Ok((_, entries, _)) => {
+                Ok((_, entries, resolved)) => {
+                    if let Some(state) = &a.warn_uncovered {
+                        let head_text = changelog::git_show(Path::new("."), &a.head, &a.changelog_file).unwrap_or_default();
+                        let covered: Vec<String> =
+                            changelog::forced(&entries, &resolved, &head_text).into_iter().map(|f| f.config_key).collect();
+                        warn_uncovered(a, state, &covered);
+                    }
                     let _ = writeln!(std::io::stdout(), "ok: {} changelog entr{} added", entries.len(), if entries.len() == 1 { "y" } else { "ies" });
                     ExitStatus::Success
                 }
@@ -138,4 +144,45 @@ fn load(request: &Request<'_>) -> Result<Loaded, ExitStatus> {
 fn plain_error(message: &str) -> ExitStatus {
     let _ = writeln!(std::io::stderr(), "error: {message}");
     ExitStatus::Failure
+}
+
+/// Warns (stderr) about bench tasks that rerun for changed inputs or scripts while no added
+/// changelog entry covers their config key: published numbers would change without a reason.
+fn warn_uncovered(args: &crate::cli::args::ChangelogCheckArgs, state: &str, covered: &[String]) {
+    use crate::expand::{FullSweep, NodeMode};
+    use crate::plan::jobs::JobSelection;
+    use crate::plan::pipeline::{PlanRequest, plan_project};
+    use crate::plan::{Action, PlanOptions, Reason};
+
+    let store = crate::state::StateStore::open_existing(Path::new(state)).ok().flatten();
+    let Some(store) = store else { return };
+    let request = PlanRequest {
+        config_files: args.config_files.clone(),
+        runner_config: args.runner_config.clone(),
+        selection: JobSelection { filters: FullSweep::new(NodeMode::Single), mode: None, evals: None },
+        options: PlanOptions::default(),
+    };
+    let db = crate::db::ProjectDb::new(Path::new("."));
+    let Some(plan) = plan_project(&request, &db, Some(&store)).plan else { return };
+    let mut text = String::new();
+    for (task, planned) in plan.graph.tasks.iter().zip(&plan.tasks) {
+        if task.kind != crate::dag::TaskKind::Bench || planned.action != Action::Run {
+            continue;
+        }
+        let key = task.id.split('/').nth(1).unwrap_or_default();
+        let changed = planned
+            .reasons
+            .iter()
+            .find(|r| matches!(r, Reason::InputChanged { .. } | Reason::ScriptChanged { .. }));
+        if let Some(reason) = changed
+            && !covered.iter().any(|k| k == key)
+        {
+            text.push_str(&format!(
+                "warning: `{}` reruns ({}) but no new perf-changelog entry covers `{key}`\n",
+                task.id,
+                reason.describe()
+            ));
+        }
+    }
+    let _ = std::io::stderr().write_all(text.as_bytes());
 }

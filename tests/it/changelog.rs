@@ -160,3 +160,44 @@ fn keys_lists_forced_config_keys_with_their_entry_line() {
     assert!(!lines.is_empty());
     assert!(lines.iter().all(|l| l.starts_with("gptoss-fp4-b200-") && l.ends_with("\t7")), "{}", out.stdout);
 }
+
+#[test]
+fn check_warns_about_reruns_no_new_entry_covers() {
+    use crate::run::{OK_SCRIPT, Project, entry};
+    let master = format!(
+        "{}{}",
+        entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 1"),
+        entry("tiny-fp32-local-simx", "simx", "img", "conc-start: 1, conc-end: 1")
+    );
+    let project = Project::new(&master, &[("tiny_fp32_local.sh", OK_SCRIPT)]);
+    let launcher =
+        std::fs::read_to_string(crate::util::project_root().join("runners/launch_local.sh")).expect("launcher");
+    project.write("runners/launch_local.sh", &launcher);
+    project.write(".gitignore", ".ix/\n");
+    project.write("perf-changelog.yaml", "# changelog\n");
+    let dir = project.path();
+    let _ = ix(["run", "--engine", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+        .args_from(&["--state", ".ix"])
+        .current_dir(dir)
+        .run()
+        .expect_code(0);
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "base"]);
+    git(dir, &["tag", "base"]);
+    // The script changes both keys' numbers; the new entry explains only one of them.
+    project.write("benchmarks/tiny_fp32_local.sh", &format!("{OK_SCRIPT}# faster\n"));
+    project.write(
+        "perf-changelog.yaml",
+        "# changelog\n- config-keys:\n    - tiny-fp32-local-sim\n  description:\n    - \"faster\"\n  pr-link: https://e/pull/3\n",
+    );
+    git(dir, &["commit", "-q", "-am", "head"]);
+    let out = ix(["changelog", "check", "--base", "base", "--config-files", "configs/master.yaml"])
+        .args_from(&["--runner-config", "configs/runners.yaml", "--warn-uncovered", ".ix"])
+        .current_dir(dir)
+        .run()
+        .expect_code(0);
+    assert!(out.stderr.contains("no new perf-changelog entry covers `tiny-fp32-local-simx`"), "{}", out.stderr);
+    assert!(out.stderr.contains("script changed: benchmarks/tiny_fp32_local.sh"), "{}", out.stderr);
+    assert!(!out.stderr.contains("covers `tiny-fp32-local-sim`"), "{}", out.stderr);
+}
