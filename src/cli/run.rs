@@ -429,8 +429,7 @@ pub(crate) fn load_engine(
     use crate::state::StateStore;
 
     let project = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let selection =
-        JobSelection { filters: FullSweep::new(NodeMode::Single), mode: Some(NodeMode::Single), evals: None };
+    let selection = JobSelection { filters: FullSweep::new(NodeMode::Single), mode: None, evals: None };
     let request = PlanRequest {
         config_files: input.config_files.clone(),
         runner_config: input.runner_config.clone(),

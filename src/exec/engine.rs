@@ -5,7 +5,7 @@
 //! Bench tasks run their benchmark script (through the node's launcher) under the environment
 //! contract; every other kind (launch, result, eval, collect, summary, report) is an in-process
 //! fold of its inputs into a JSON list, until those stages get real implementations.
-//! Multi-node bench tasks fail with a message: `ix run` does not execute them yet.
+//! Multi-node bench tasks get the multi-node contract (`IS_MULTINODE=true`, worker settings).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -94,10 +94,13 @@ pub fn tasks_from_plan(
         let work = match (&graph_task.bench, graph_task.kind) {
             (Some(bench), TaskKind::Bench) => {
                 let job = jobs.get(bench.job_idx).ok_or_else(|| format!("{}: job {} is missing", graph_task.id, bench.job_idx))?;
-                match contract::job_env(job) {
+                let env = contract::job_env(job).or_else(|| contract::multinode_env(job));
+                match env {
                     Some(env) => {
                         runner_type = Some(job.runner.clone());
-                        let stem = contract::result_filename(job, "").unwrap_or_default();
+                        // The naming rules end RESULT_FILENAME with `_<node>`; the scheduler
+                        // appends the node the task actually runs on.
+                        let stem = crate::naming::result_filename(job, "");
                         Work::Bench(BenchWork {
                             env,
                             script: project.join(&bench.script),
@@ -106,9 +109,10 @@ pub fn tasks_from_plan(
                             image: job.image.clone(),
                             tp: job.tp().unwrap_or(1),
                             executor: executor_for(&job.runner),
+                            multinode: job.is_multinode(),
                         })
                     }
-                    None => Work::InProcess(refuse("multi-node jobs are not executed by `ix run` yet".into())),
+                    None => Work::InProcess(refuse(format!("{}: no environment contract for this job", graph_task.id))),
                 }
             }
             _ => Work::InProcess(fold_inputs(kind)),

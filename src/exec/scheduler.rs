@@ -310,6 +310,32 @@ fn collect(ctx: &AttemptCtx<'_>, output_name: &str, inputs: &[PathBuf]) -> Resul
     Ok(out)
 }
 
+/// Folds the `<RESULT_FILENAME>_*.json` files of a multi-node task (in name order) into one
+/// list at `result`, each item `{"file": name, "result": content}`.
+fn fold_multinode(workdir: &Path, result_filename: &str, result: &Path) -> Result<PathBuf, AttemptError> {
+    let prefix = format!("{result_filename}_");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(workdir)
+        .map(|dir| dir.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.retain(|p| {
+        p.file_name().map(|n| n.to_string_lossy()).is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".json"))
+    });
+    files.sort();
+    if files.is_empty() {
+        return Err(AttemptError::Retryable(format!("the script exited 0 but wrote no `{prefix}*.json`")));
+    }
+    let mut items = Vec::new();
+    for file in &files {
+        let bytes = std::fs::read(file).map_err(|e| AttemptError::Retryable(format!("cannot read `{}`: {e}", file.display())))?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        items.push(serde_json::json!({ "file": name, "result": value }));
+    }
+    let bytes = serde_json::to_vec_pretty(&serde_json::Value::Array(items)).unwrap_or_default();
+    super::store::write_atomic(result, &bytes).map_err(|e| AttemptError::Fatal(e.to_string()))?;
+    Ok(result.to_path_buf())
+}
+
 fn append_log(log: &Path, line: &str) {
     use std::io::Write;
     if let Ok(mut file) = std::fs::File::options().create(true).append(true).open(log) {
@@ -343,6 +369,15 @@ async fn run_bench(
     }
     let result = workdir.join(format!("{result_filename}.json"));
     let _ = std::fs::remove_file(&result);
+    if bench.multinode {
+        // Stale per-concurrency files of an earlier attempt must not be folded in.
+        let prefix = format!("{result_filename}_");
+        for entry in std::fs::read_dir(&workdir).into_iter().flatten().flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
     let entry = bench.launcher.as_ref().unwrap_or(&bench.script);
     env.push(("IX_BENCHMARK_SCRIPT".into(), bench.script.to_string_lossy().into_owned()));
     env.push(("IX_REPO".into(), config.repo_root.to_string_lossy().into_owned()));
@@ -389,6 +424,9 @@ async fn run_bench(
             process::run_slurm_job(argv, &env, log, config.timeout, cancel, &on_job_id).await
         }
     };
+    if bench.multinode && end == End::Exited(0) {
+        return fold_multinode(&workdir, &result_filename, &result);
+    }
     match end {
         End::Exited(0) if result.is_file() => Ok(result),
         End::Exited(0) => Err(AttemptError::Retryable(format!("the script exited 0 but wrote no `{result_filename}.json`"))),

@@ -77,6 +77,9 @@ pub struct BenchWork {
     pub image: String,
     pub tp: i64,
     pub executor: ExecutorKind,
+    /// Multi-node: the script writes `<RESULT_FILENAME>_*.json` files (at least one), which the
+    /// scheduler folds into `<RESULT_FILENAME>.json` as one list.
+    pub multinode: bool,
 }
 
 /// The end state of a task.

@@ -92,6 +92,7 @@ pub fn build(
             image: job.image.clone(),
             tp: *tp,
             executor,
+            multinode: false,
         });
         if !by_key.contains_key(&job.origin.key) {
             key_order.push(job.origin.key.clone());

@@ -560,3 +560,55 @@ fn engine_gha_matrix_task_and_collect_round_trip() {
         doc["tasks"].as_array().expect("tasks").iter().map(|t| t["action"].as_str().expect("action")).collect();
     assert!(actions.len() > 2 && actions.iter().all(|a| *a == "reuse"), "{actions:?}");
 }
+
+const MULTINODE_SCRIPT: &str = r#"#!/usr/bin/env bash
+set -euo pipefail
+for c in $CONC_LIST; do
+  printf '{"conc": %s, "mode": "%s", "prefill_tp": %s}\n' "$c" "$PREFILL_MODE" "$PREFILL_TP" \
+    > "${RESULT_FILENAME}_conc${c}_gpus_4_ctx_2_gen_2.json"
+done
+"#;
+
+#[test]
+fn engine_runs_multinode_jobs_with_their_contract_and_settings() {
+    let master = "tiny-fp32-local-simmn:\n  image: img\n  model: tiny-model\n  model-prefix: tiny\n  runner: local\n  precision: fp32\n  framework: simmn\n  multinode: true\n  disagg: true\n  seq-len-configs:\n  - isl: 1024\n    osl: 1024\n    search-space:\n    - conc-list: [4, 8]\n      prefill:\n        num-worker: 1\n        tp: 2\n        ep: 2\n        dp-attn: false\n        additional-settings:\n        - \"PREFILL_MODE=fast; $(id)\"\n      decode:\n        num-worker: 1\n        tp: 2\n        ep: 2\n        dp-attn: false\n";
+    let project = Project::new(master, &[("tiny_fp32_local_simmn.sh", MULTINODE_SCRIPT)]);
+    let launcher = std::fs::read_to_string(crate::util::project_root().join("runners/launch_local.sh")).expect("launcher");
+    project.write("runners/launch_local.sh", &launcher);
+    let out = ix(["run", "--engine", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+        .args_from(&["--state", ".ix"])
+        .current_dir(project.path())
+        .run()
+        .expect_code(0);
+    assert!(out.stdout.ends_with(" done, 0 reused, 0 failed, 0 skipped, 0 cancelled\n"), "{}\n{}", out.stdout, out.stderr);
+    let folded = walk_json(&project.path().join(".ix/work"))
+        .into_iter()
+        .filter_map(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .find(|value| value[0]["file"].is_string())
+        .expect("folded multi-node result");
+    let items = folded.as_array().expect("list");
+    let concs: Vec<i64> = items.iter().map(|i| i["result"]["conc"].as_i64().expect("conc")).collect();
+    assert_eq!(concs, [4, 8]);
+    assert_eq!(items[0]["result"]["mode"], "fast; $(id)");
+    assert!(items[0]["file"].as_str().expect("file").contains("_prefill-tp2-ep2-dpfalse-nw1_decode-tp2-ep2-dpfalse-nw1_"));
+    let plan = ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--state-dir", ".ix"])
+        .args_from(&["--format", "json"])
+        .current_dir(project.path())
+        .run()
+        .expect_code(0);
+    let doc: serde_json::Value = serde_json::from_str(&plan.stdout).expect("plan json");
+    assert!(doc["tasks"].as_array().expect("tasks").iter().all(|t| t["action"] == "reuse"), "{}", plan.stdout);
+}
+
+fn walk_json(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk_json(&path));
+        } else if path.extension().is_some_and(|e| e == "json") {
+            found.extend(std::fs::read_to_string(&path).ok());
+        }
+    }
+    found
+}
