@@ -37,19 +37,27 @@ pub struct StateRecorder {
 
 impl super::Recorder for StateRecorder {
     fn record(&self, task: &Task, outcome: &TaskOutcome) -> Result<(), StoreError> {
-        let super::Outcome::Done { result } = &outcome.outcome else { return Ok(()) };
+        let (state_outcome, artifacts) = match &outcome.outcome {
+            super::Outcome::Done { result } => {
+                let name = result.file_name().map_or_else(|| "result.json".to_string(), |n| n.to_string_lossy().into_owned());
+                (StateOutcome::Success, vec![(name, ArtifactSource::Path(result.clone()))])
+            }
+            super::Outcome::Failed { error } => {
+                (StateOutcome::Failed, vec![("error.txt".to_string(), ArtifactSource::Bytes(error.clone().into_bytes()))])
+            }
+            _ => return Ok(()),
+        };
         let engine_error = |reason: String| StoreError::Io { path: self.store.dir().to_path_buf(), source: std::io::Error::other(reason) };
         let Some((id, kind, manifest)) = self.meta.get(&task.hash) else {
             return Err(engine_error(format!("task {} is not in the plan", task.hash)));
         };
         let hash = Digest::from_hex(&task.hash).ok_or_else(|| engine_error(format!("bad task hash {}", task.hash)))?;
-        let name = result.file_name().map_or_else(|| "result.json".to_string(), |n| n.to_string_lossy().into_owned());
         let record = TaskRecord {
             id: id.clone(),
             kind: (*kind).to_string(),
-            outcome: StateOutcome::Success,
+            outcome: state_outcome,
             manifest: manifest.clone(),
-            artifacts: vec![(name, ArtifactSource::Path(result.clone()))],
+            artifacts,
         };
         self.store.record(hash, record).map(|_| ()).map_err(|err| engine_error(err.to_string()))
     }

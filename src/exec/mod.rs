@@ -25,6 +25,7 @@ pub use task::{BenchWork, ExecutorKind, Outcome, Task, TaskOutcome, Work};
 /// Implementations must make the record durable (atomic write) before returning, so a `kill -9`
 /// right after loses nothing recorded. The lead adapts the engine's state store to this trait.
 pub trait Recorder: Send + Sync {
-    /// Records a task that completed successfully; `result` is its result file.
+    /// Records a finished task: `Outcome::Done` (its result file) or `Outcome::Failed`. Stores
+    /// that keep only successes ignore failures.
     fn record(&self, task: &Task, outcome: &TaskOutcome) -> Result<(), store::StoreError>;
 }

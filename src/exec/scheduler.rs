@@ -154,9 +154,10 @@ pub async fn run(
                 let recorder = Arc::clone(&recorder);
                 running.push(async move {
                     let mut outcome = run_task(&ctx, node.clone(), inputs, cancel).await;
-                    if matches!(outcome.outcome, Outcome::Done { .. }) {
+                    if matches!(outcome.outcome, Outcome::Done { .. } | Outcome::Failed { .. }) {
                         // Durable before any dependent starts; off the scheduler's thread, so
-                        // concurrent tasks record in parallel.
+                        // concurrent tasks record in parallel. Failures are offered too (a
+                        // store may keep them to explain the next plan).
                         let task = ctx.task.clone();
                         let done = outcome.clone();
                         let recorded = tokio::task::spawn_blocking(move || recorder.record(&task, &done)).await;
@@ -166,7 +167,11 @@ pub async fn run(
                             Err(err) => Some(err.to_string()),
                         };
                         if let Some(error) = error {
-                            outcome.outcome = Outcome::Failed { error: format!("cannot record the result: {error}") };
+                            let error = match &outcome.outcome {
+                                Outcome::Failed { error: failure } => format!("{failure}; recording the failure also failed: {error}"),
+                                _ => format!("cannot record the result: {error}"),
+                            };
+                            outcome.outcome = Outcome::Failed { error };
                         }
                     }
                     (idx, node, outcome)

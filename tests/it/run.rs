@@ -496,6 +496,18 @@ fn engine_plan_runs_and_ix_plan_then_reuses_everything() {
     let second = run(&[]).expect_code(0);
     assert_eq!(second.stdout.lines().last(), Some(format!("0 done, {n_tasks} reused, 0 failed, 0 skipped, 0 cancelled").as_str()));
 
+    // A failing bench task is recorded as failed: `ix plan` says why it reruns.
+    project.write("benchmarks/tiny_fp32_local.sh", "#!/usr/bin/env bash\nexit 4\n");
+    let failing = run(&[]).expect_code(1);
+    assert!(failing.stdout.contains("3 failed"), "{}", failing.stdout);
+    let plan = ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--state-dir", ".ix"])
+        .args_from(&["--format", "json"])
+        .current_dir(project.path())
+        .run()
+        .expect_code(0);
+    assert!(plan.stdout.contains("previous_failed"), "{}", plan.stdout);
+    project.write("benchmarks/tiny_fp32_local.sh", OK_SCRIPT);
+
     // Forcing the bench tasks reruns them and everything downstream, not the launch task.
     let forced = run(&["--force", "bench/*"]).expect_code(0);
     let line = forced.stdout.lines().last().unwrap_or("").to_string();
