@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# gptoss fp4 b200 vllm: vllm single-node benchmark (launch flags as the engine documents them).
+# gptoss fp4 on B200, vLLM (REFERENCE-SEMANTICS §8.2: no framework suffix). Launch flags as vLLM documents them.
 set -euo pipefail
 # shellcheck source=benchmark_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/benchmark_lib.sh"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# dsr1 fp8 h200 sglang: sglang single-node benchmark (launch flags as the engine documents them).
+# dsr1 fp8 on H200, SGLang (REFERENCE-SEMANTICS §8.2: no framework suffix). Launch flags as SGLang documents them.
 set -euo pipefail
 # shellcheck source=benchmark_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/benchmark_lib.sh"
