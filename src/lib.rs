@@ -2,11 +2,18 @@
 //!
 //! The pipeline and the module that owns each stage are described in `ARCHITECTURE.md`.
 
+pub mod changelog;
 pub mod cli;
+pub mod dag;
+pub mod db;
 pub mod diag;
+pub mod exec;
 pub mod expand;
 pub mod ir;
+pub mod naming;
+pub mod plan;
 pub mod source;
+pub mod state;
 pub mod workspace;
 pub mod yaml;
 pub mod report;

@@ -18,6 +18,16 @@ pub(crate) enum Command {
     Matrix(MatrixArgs),
     /// Validate sweep, master-config and runner files and print every diagnostic.
     Check(CheckArgs),
+    /// Run the tasks that are not finished yet, recording each outcome as it lands.
+    Run(RunArgs),
+    /// Fold per-task GitHub Actions artifacts into the state store, verifying each.
+    CollectArtifacts(CollectArtifactsArgs),
+    /// Check perf-changelog additions, or list the jobs they trigger.
+    Changelog(ChangelogArgs),
+    /// Show which tasks must run and which are reused, and why.
+    Plan(PlanArgs),
+    /// Inspect the state store.
+    State(StateArgs),
     /// Print the version of `ix`.
     Version,
     /// Process, collect and summarise benchmark results.
@@ -316,4 +326,275 @@ pub(crate) struct CheckArgs {
     pub(crate) runners: Vec<String>,
     #[arg(long, value_enum, default_value_t = DiagFormat::Human)]
     pub(crate) format: DiagFormat,
+}
+
+/// Which tasks `ix run` builds: the master configs and runners to expand.
+#[derive(Debug, Args)]
+pub(crate) struct SweepInputArgs {
+    /// Master config files, merged in order.
+    #[arg(long, num_args = 1.., required = true, value_name = "FILE")]
+    pub(crate) config_files: Vec<String>,
+    /// The runners config (runner types and their nodes).
+    #[arg(long, default_value = ".github/configs/runners.yaml", value_name = "FILE")]
+    pub(crate) runner_config: String,
+    /// Only these config keys (all single-node keys when absent).
+    #[arg(long, num_args = 1.., value_name = "KEY")]
+    pub(crate) config_keys: Option<Vec<String>>,
+    /// The state store folder.
+    #[arg(long, default_value = ".ix/state", value_name = "DIR")]
+    pub(crate) state: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    pub(crate) input: SweepInputArgs,
+    /// At most this many tasks at once.
+    #[arg(long, short = 'j', default_value_t = 4, value_name = "N")]
+    pub(crate) jobs: usize,
+    /// Per-attempt timeout in seconds.
+    #[arg(long, value_name = "SECS")]
+    pub(crate) timeout: Option<f64>,
+    /// Extra attempts for a failing task.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub(crate) retries: u32,
+    /// Seconds before the first retry (doubling after each).
+    #[arg(long, default_value_t = 1.0, value_name = "SECS")]
+    pub(crate) retry_backoff: f64,
+    /// Executor for all runner types (`local`, `docker`, `slurm`), or `TYPE=EXECUTOR` per type.
+    #[arg(long, value_name = "EXEC")]
+    pub(crate) executor: Vec<String>,
+    /// Slurm partition.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) slurm_partition: Option<String>,
+    /// Ask Slurm for `--gres=gpu:<TP>`.
+    #[arg(long)]
+    pub(crate) slurm_gpus: bool,
+    /// Run Slurm jobs in the task's image with enroot/pyxis.
+    #[arg(long)]
+    pub(crate) slurm_container: bool,
+    /// Do not pass GPUs to `docker run`.
+    #[arg(long)]
+    pub(crate) docker_no_gpus: bool,
+    /// Run only this task (a matrix job of the GitHub Actions executor).
+    #[arg(long, value_name = "HASH")]
+    pub(crate) task: Option<String>,
+    /// With `--task`: write the task's artifact (manifest and result) under this folder.
+    #[arg(long, value_name = "DIR", requires = "task")]
+    pub(crate) artifact_dir: Option<String>,
+    /// Write the unfinished tasks as GitHub Actions matrix chunks to `$GITHUB_OUTPUT` (or
+    /// stdout) instead of running them.
+    #[arg(long, conflicts_with = "task")]
+    pub(crate) gha_matrix: bool,
+    /// List what would run, run nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Plan with the engine (`ix plan`'s task DAG and state store) instead of the stop-gap
+    /// task builder.
+    #[arg(long)]
+    pub(crate) engine: bool,
+    /// With `--engine`: rerun tasks matching a task-id glob (`bench/dsr1*`) or an input
+    /// (`runner=h100`), as `ix plan --force` does.
+    #[arg(long, value_name = "SELECTOR", requires = "engine")]
+    pub(crate) force: Vec<String>,
+    /// Run only in-process tasks (collect; with `--engine` also launch, result, summary,
+    /// report) whose benchmark inputs are all finished: the collect job of a GitHub Actions
+    /// sweep, after `ix collect-artifacts`.
+    #[arg(long, conflicts_with_all = ["task", "gha_matrix"])]
+    pub(crate) collect_only: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CollectArtifactsArgs {
+    /// The folder holding the downloaded artifacts (searched recursively for manifest.json).
+    #[arg(value_name = "DIR")]
+    pub(crate) dir: String,
+    /// The state store folder.
+    #[arg(long, default_value = ".ix/state", value_name = "DIR")]
+    pub(crate) state: String,
+    /// Master configs: when given, artifacts of tasks not in the current plan are rejected.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    pub(crate) config_files: Option<Vec<String>>,
+    #[arg(long, default_value = ".github/configs/runners.yaml", value_name = "FILE")]
+    pub(crate) runner_config: String,
+    /// Verify against the engine's plan and fold into its state store (needs `--config-files`).
+    #[arg(long, requires = "config_files")]
+    pub(crate) engine: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ChangelogArgs {
+    #[command(subcommand)]
+    pub(crate) command: ChangelogCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ChangelogCommand {
+    /// Check that the changelog changed only by valid additions between the merge base of
+    /// BASE and HEAD, and HEAD.
+    Check(ChangelogCheckArgs),
+    /// Print the jobs the added entries trigger, in the reference processor's output shape.
+    Jobs(ChangelogJobsArgs),
+    /// Print the config keys the added entries force to rerun, with the entry's line.
+    Keys(ChangelogCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ChangelogCheckArgs {
+    #[arg(long, value_name = "REF")]
+    pub(crate) base: String,
+    #[arg(long, value_name = "REF", default_value = "HEAD")]
+    pub(crate) head: String,
+    #[arg(long, default_value = "perf-changelog.yaml", value_name = "FILE")]
+    pub(crate) changelog_file: String,
+    /// Master configs the keys must resolve against.
+    #[arg(long, num_args = 1.., value_name = "FILE",
+          default_values = [".github/configs/amd-master.yaml", ".github/configs/nvidia-master.yaml"])]
+    pub(crate) config_files: Vec<String>,
+    /// Also plan the sweep against this state store and warn about benchmark tasks that rerun
+    /// because their inputs changed while no added entry covers their config key.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) warn_uncovered: Option<String>,
+    /// The runners config (with `--warn-uncovered`).
+    #[arg(long, default_value = ".github/configs/runners.yaml", value_name = "FILE")]
+    pub(crate) runner_config: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ChangelogJobsArgs {
+    #[arg(long, value_name = "REF")]
+    pub(crate) base_ref: String,
+    #[arg(long, value_name = "REF")]
+    pub(crate) head_ref: String,
+    #[arg(long, default_value = "perf-changelog.yaml", value_name = "FILE")]
+    pub(crate) changelog_file: String,
+    #[arg(long, num_args = 1.., value_name = "FILE",
+          default_values = [".github/configs/amd-master.yaml", ".github/configs/nvidia-master.yaml"])]
+    pub(crate) config_files: Vec<String>,
+    #[arg(long, default_value = ".github/configs/runners.yaml", value_name = "FILE")]
+    pub(crate) runner_config: String,
+    /// Diff against the merge base (the default) or, like the reference, the base tip.
+    #[arg(long)]
+    pub(crate) base_tip: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PlanFormat {
+    /// Grouped by root cause, for a terminal.
+    Human,
+    /// The versioned `ix.plan/v1` document.
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FakeOutcome {
+    Success,
+    Failed,
+}
+
+#[derive(Debug, Args)]
+#[command(infer_long_args = true, allow_negative_numbers = true)]
+#[command(group(ArgGroup::new("node").args(["single_node", "multi_node"]).multiple(false)))]
+#[command(group(ArgGroup::new("evals").args(["run_evals", "evals_only"]).multiple(false)))]
+pub(crate) struct PlanArgs {
+    /// Sweep files (master configs), merged in order.
+    #[arg(required = true, value_name = "FILE")]
+    pub(crate) files: Vec<String>,
+    /// The runners config.
+    #[arg(long, default_value = "runners.yaml", value_name = "FILE")]
+    pub(crate) runner_config: String,
+    /// Project root: where `benchmarks/` and `runners/` live.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub(crate) project_dir: std::path::PathBuf,
+    /// The state store to compare against.
+    #[arg(long, default_value = ".ix", value_name = "DIR")]
+    pub(crate) state_dir: std::path::PathBuf,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub(crate) format: PlanFormat,
+    /// Show every input of one task (id, or a hash prefix) and what changed since its last record.
+    #[arg(long, value_name = "TASK")]
+    pub(crate) why: Option<String>,
+    /// Rerun tasks matching a task-id glob (`bench/dsr1*`) or an input (`runner=h100`).
+    #[arg(long, value_name = "SELECTOR")]
+    pub(crate) force: Vec<String>,
+    /// Re-plan whenever an input file changes.
+    #[arg(long)]
+    pub(crate) watch: bool,
+    /// Stop `--watch` after this many re-plans (tests, benchmarks).
+    #[arg(long, hide = true, value_name = "N")]
+    pub(crate) watch_limit: Option<usize>,
+    /// Print the time each stage took to stderr.
+    #[arg(long)]
+    pub(crate) timings: bool,
+    /// Exit 1 when any task would run.
+    #[arg(long)]
+    pub(crate) exit_code: bool,
+    /// Test-only: record every task that would run as completed with this outcome.
+    #[arg(long, hide = true, value_enum, value_name = "OUTCOME")]
+    pub(crate) record_fake: Option<FakeOutcome>,
+    /// Test-only: limit `--record-fake` to task ids matching this glob.
+    #[arg(long, hide = true, value_name = "GLOB")]
+    pub(crate) record_fake_filter: Option<String>,
+    /// Only single-node jobs.
+    #[arg(long)]
+    pub(crate) single_node: bool,
+    /// Only multi-node jobs.
+    #[arg(long)]
+    pub(crate) multi_node: bool,
+    /// Keep config keys starting with one of these prefixes.
+    #[arg(long, num_args = 1.., value_name = "P")]
+    pub(crate) model_prefix: Option<Vec<String>>,
+    #[arg(long, num_args = 1.., value_name = "P")]
+    pub(crate) precision: Option<Vec<String>>,
+    #[arg(long, num_args = 1.., value_name = "F")]
+    pub(crate) framework: Option<Vec<String>>,
+    #[arg(long, num_args = 1.., value_name = "T")]
+    pub(crate) runner_type: Option<Vec<String>>,
+    #[arg(long, num_args = 1.., value_enum)]
+    pub(crate) seq_lens: Option<Vec<SeqLen>>,
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub(crate) step_size: i64,
+    #[arg(long, value_name = "N")]
+    pub(crate) min_conc: Option<i64>,
+    #[arg(long, value_name = "N")]
+    pub(crate) max_conc: Option<i64>,
+    #[arg(long, value_name = "N")]
+    pub(crate) max_tp: Option<i64>,
+    #[arg(long, value_name = "N")]
+    pub(crate) max_ep: Option<i64>,
+    #[arg(long, value_name = "S")]
+    pub(crate) runner_node_filter: Option<String>,
+    /// Mark eval jobs (adds eval tasks).
+    #[arg(long)]
+    pub(crate) run_evals: bool,
+    /// Mark eval jobs and keep only them.
+    #[arg(long)]
+    pub(crate) evals_only: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StateArgs {
+    #[command(subcommand)]
+    pub(crate) command: StateCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum StateCommand {
+    /// Load and verify every record, index entry and artifact of a store.
+    Verify {
+        #[arg(long, default_value = ".ix", value_name = "DIR")]
+        state_dir: std::path::PathBuf,
+    },
+    /// Test-only: write synthetic records in a loop (the crash-safety tests kill this).
+    #[command(hide = true)]
+    RecordFake {
+        #[arg(long, default_value = ".ix", value_name = "DIR")]
+        state_dir: std::path::PathBuf,
+        /// How many records to write.
+        #[arg(long, default_value_t = 1000, value_name = "N")]
+        count: usize,
+        /// Bytes of the artifact attached to each record.
+        #[arg(long, default_value_t = 4096, value_name = "BYTES")]
+        artifact_size: usize,
+    },
 }

@@ -3,11 +3,16 @@
 //! Only this module (and `report`) prints. Each verb lives in its own file.
 
 mod args;
+mod changelog;
 mod check;
+mod collect_artifacts;
 mod matrix;
 mod evals;
 mod report;
 mod results;
+mod run;
+mod plan;
+mod state;
 
 use std::process::ExitCode;
 
@@ -55,6 +60,11 @@ fn dispatch(cli: Cli) -> ExitStatus {
     match cli.command {
         Command::Matrix(args) => matrix::matrix(&args),
         Command::Check(args) => check::check(&args),
+        Command::Run(args) => run::run(&args),
+        Command::CollectArtifacts(args) => collect_artifacts::collect_artifacts(&args),
+        Command::Changelog(args) => changelog::changelog(&args),
+        Command::Plan(args) => plan::plan(&args),
+        Command::State(args) => state::state(&args),
         Command::Version => {
             #[allow(clippy::print_stdout)]
             {

@@ -2,8 +2,14 @@
 
 mod util;
 
+mod changelog;
 mod matrix;
 mod check;
 mod evals;
 mod report;
 mod results;
+mod run;
+mod slurm;
+mod workflows;
+mod plan;
+mod state;

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Benchmarks of the incremental engine (`ix plan`); prints the figures recorded in BENCHMARKS.md.
+#
+#   bench/engine.sh [IX_BINARY]     (default: target/release/ix; build it first with
+#                                    `cargo build --release --locked`)
+#
+# 1. cold `ix plan` over both vendor master configs (../shared/reference/configs);
+# 2. re-plan in `--watch` mode after a one-line edit of a benchmark script and of the sweep;
+# 3. a generated sweep of about 100,000 tasks: time and peak memory.
+# Each project is a temporary directory with a stub script and launcher for every name the
+# naming rules ask for (found from `ix plan`'s own missing-file diagnostics).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+ix="${1:-$root/target/release/ix}"
+reference="${IX_REFERENCE_DIR:-$root/../shared/reference}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+# Creates every script and launcher that `ix plan` reports missing.
+stub_project() {
+  local dir="$1"; shift
+  local round
+  for round in 1 2 3; do
+    local missing
+    # shellcheck disable=SC2016 # backticks are literal in ix's messages
+    missing="$(cd "$dir" || exit 1; NO_COLOR=1 "$ix" plan "$@" 2>&1 >/dev/null | grep -oE '(script|launcher) `[^`]+` does not exist' | cut -d'`' -f2 | sort -u || true)"
+    [[ -z "$missing" ]] && return 0
+    while IFS= read -r file; do
+      mkdir -p "$dir/$(dirname "$file")"
+      # shellcheck disable=SC2016 # the stub's text, not expanded here
+      printf '#!/usr/bin/env bash\nsource "$(dirname "$0")/benchmark_lib.sh"\necho %s\n' "$file" >"$dir/$file"
+    done <<<"$missing"
+    printf '#!/usr/bin/env bash\ncheck_env_vars() { :; }\n' >"$dir/benchmarks/benchmark_lib.sh"
+    echo "bench/engine: round $round created $(wc -l <<<"$missing") stub files" >&2
+  done
+}
+
+median_ms() {
+  sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+echo "== 1. cold ix plan over both vendor files"
+vendor="$work/vendor"
+mkdir -p "$vendor"
+cp "$reference/configs/nvidia-master.yaml" "$reference/configs/amd-master.yaml" "$reference/configs/runners.yaml" "$vendor/"
+# The vendor runners file lacks one runner type the nvidia sweep uses; `ix plan` rejects jobs
+# without a node, so give it one.
+printf "h200-multinode-slurm:\n- 'h200-dgxc-slurm_0'\n" >>"$vendor/runners.yaml"
+stub_project "$vendor" nvidia-master.yaml amd-master.yaml
+(cd "$vendor" && "$ix" plan nvidia-master.yaml amd-master.yaml | head -1)
+for _ in 1 2 3 4 5 6 7; do
+  start=$(date +%s%N)
+  (cd "$vendor" && "$ix" plan nvidia-master.yaml amd-master.yaml >/dev/null)
+  echo $(( ($(date +%s%N) - start) / 1000 ))
+done | median_ms | awk '{ printf "cold plan, whole process (median of 7): %.1f ms\n", $1 / 1000 }'
+(cd "$vendor" && "$ix" plan nvidia-master.yaml amd-master.yaml --timings 2>&1 >/dev/null | grep timings)
+
+echo "== 2. re-plan in --watch mode after a one-line edit"
+(cd "$vendor" && "$ix" plan nvidia-master.yaml amd-master.yaml --watch --watch-limit 2 >/dev/null 2>"$work/watch.err") &
+watcher=$!
+sleep 1.5
+script="$(find "$vendor/benchmarks" -name '*.sh' ! -name benchmark_lib.sh | sort | head -1)"
+echo "# edited" >>"$script"
+sleep 1.5
+sed -i '0,/conc-end: 64/s//conc-end: 32/' "$vendor/nvidia-master.yaml"
+wait "$watcher"
+grep 're-planned' "$work/watch.err" | sed 's/^/  /'
+echo "  (first: one benchmark script edited; second: one line of nvidia-master.yaml edited)"
+
+echo "== 3. a generated sweep of about 100,000 tasks"
+big="$work/big"
+mkdir -p "$big"
+printf 'gpu:\n- gpu-node_0\n' >"$big/runners.yaml"
+{
+  for key in $(seq 1 500); do
+    cat <<YAML
+gen-$key-fp8-gpu-vllm:
+  image: registry.example/vllm:v$((key % 7))
+  model: org/model-$key
+  model-prefix: gen
+  runner: gpu
+  precision: fp8
+  framework: vllm
+  multinode: false
+  seq-len-configs:
+YAML
+    for isl in 1024 8192; do
+      cat <<YAML
+  - isl: $isl
+    osl: 1024
+    search-space:
+    - { tp: 1, conc-start: 1, conc-end: 512 }
+    - { tp: 2, conc-start: 1, conc-end: 512 }
+    - { tp: 4, conc-start: 1, conc-end: 512 }
+    - { tp: 8, conc-start: 1, conc-end: 512 }
+    - { tp: 8, ep: 8, conc-start: 1, conc-end: 512 }
+YAML
+    done
+  done
+} >"$big/sweep.yaml"
+stub_project "$big" sweep.yaml
+(cd "$big" && "$ix" plan sweep.yaml | head -1)
+(cd "$big" && /usr/bin/time -f "generated sweep: %e s wall, %M KiB peak RSS" "$ix" plan sweep.yaml --timings 2>&1 >/dev/null | grep -E 'timings|peak')

@@ -1,0 +1,214 @@
+//! `ix plan`: flags to a [`PlanRequest`], the pipeline, and printing (text, JSON, `--why`).
+//!
+//! Exit codes: 0 plan shown; 1 the inputs have errors (diagnostics printed), or `--exit-code`
+//! and some task would run; 2 `ix` could not do the job (state store locked or unreadable).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::cli::ExitStatus;
+use crate::cli::args::{FakeOutcome, PlanArgs, PlanFormat, SeqLen};
+use crate::cli::matrix::fail;
+use crate::db::ProjectDb;
+use crate::expand::{EvalMode, FullSweep, NodeMode};
+use crate::plan::jobs::JobSelection;
+use crate::plan::pipeline::{PlanRequest, Planned, plan_project};
+use crate::plan::{Action, PlanOptions, glob_match, render};
+use crate::state::{ArtifactSource, Outcome, StateStore, TaskRecord};
+
+fn request(args: &PlanArgs) -> PlanRequest {
+    let mut filters = FullSweep::new(NodeMode::Single);
+    filters.model_prefix = args.model_prefix.clone();
+    filters.precision = args.precision.clone();
+    filters.framework = args.framework.clone();
+    filters.runner_type = args.runner_type.clone();
+    filters.seq_lens = args.seq_lens.as_ref().map(|lens| {
+        lens.iter()
+            .map(|len| match len {
+                SeqLen::OneKOneK => (1024, 1024),
+                SeqLen::OneKEightK => (1024, 8192),
+                SeqLen::EightKOneK => (8192, 1024),
+            })
+            .collect()
+    });
+    filters.step_size = args.step_size;
+    filters.min_conc = args.min_conc;
+    filters.max_conc = args.max_conc;
+    filters.max_tp = args.max_tp;
+    filters.max_ep = args.max_ep;
+    filters.runner_node_filter = args.runner_node_filter.clone();
+    let mode = match (args.single_node, args.multi_node) {
+        (true, _) => Some(NodeMode::Single),
+        (_, true) => Some(NodeMode::Multi),
+        _ => None,
+    };
+    let evals = if args.evals_only {
+        Some(EvalMode::Only)
+    } else if args.run_evals {
+        Some(EvalMode::Mark)
+    } else {
+        None
+    };
+    PlanRequest {
+        config_files: args.files.clone(),
+        runner_config: args.runner_config.clone(),
+        selection: JobSelection { filters, mode, evals },
+        options: PlanOptions { force: args.force.clone() },
+    }
+}
+
+fn out(text: &str) -> bool {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).is_ok()
+}
+
+fn err(text: &str) {
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
+pub(crate) fn plan(args: &PlanArgs) -> ExitStatus {
+    let request = request(args);
+    let store = match StateStore::open_existing(&args.state_dir) {
+        Ok(store) => store,
+        Err(error) => return crate::cli::state::error(&error),
+    };
+    let mut db = ProjectDb::new(&args.project_dir);
+    let planned = plan_project(&request, &db, store.as_ref());
+    let status = show(args, &planned, store.as_ref());
+    if !args.watch {
+        return status;
+    }
+    watch(args, &request, &mut db, store.as_ref())
+}
+
+/// Prints one plan; records fake completions when asked. Returns the exit status.
+fn show(args: &PlanArgs, planned: &Planned, store: Option<&StateStore>) -> ExitStatus {
+    if args.timings {
+        let t = planned.timings;
+        err(&format!(
+            "timings: load {:.1} ms · expand {:.1} ms · build {:.1} ms · plan {:.1} ms · total {:.1} ms ({} jobs)\n",
+            ms(t.load),
+            ms(t.expand),
+            ms(t.build),
+            ms(t.plan),
+            ms(t.total()),
+            planned.n_jobs
+        ));
+    }
+    let Some(plan) = &planned.plan else {
+        return fail(&planned.sources, &planned.diags);
+    };
+    if !planned.diags.is_empty() {
+        let rendered = crate::diag::render(&planned.sources, &planned.diags, crate::diag::RenderOptions::for_terminal());
+        err(&rendered);
+    }
+    if let Some(selector) = &args.why {
+        let found = plan.graph.by_id.get(selector.as_str()).copied().or_else(|| {
+            let matches: Vec<usize> = (0..plan.graph.tasks.len())
+                .filter(|idx| plan.graph.tasks[*idx].hash.to_hex().starts_with(selector.as_str()))
+                .collect();
+            (matches.len() == 1).then(|| matches[0])
+        });
+        let Some(idx) = found else {
+            err(&format!("error: no task `{selector}` in this plan\nhelp: use a task id from `ix plan --format json`, or a unique hash prefix\n"));
+            return ExitStatus::Failure;
+        };
+        let latest = store.and_then(|store| store.latest_for_id(&plan.graph.tasks[idx].id).ok().flatten());
+        out(&render::why(plan, idx, latest.as_ref()));
+    } else {
+        let text = match args.format {
+            PlanFormat::Human => render::human(plan, planned.n_jobs, &args.state_dir.display().to_string()),
+            PlanFormat::Json => render::json(plan),
+        };
+        if !out(&text) {
+            return ExitStatus::Success;
+        }
+    }
+    if let Some(outcome) = args.record_fake {
+        let store = match StateStore::open(&args.state_dir) {
+            Ok(store) => store,
+            Err(error) => return crate::cli::state::error(&error),
+        };
+        let lock = match store.lock() {
+            Ok(lock) => lock,
+            Err(error) => return crate::cli::state::error(&error),
+        };
+        let outcome = match outcome {
+            FakeOutcome::Success => Outcome::Success,
+            FakeOutcome::Failed => Outcome::Failed,
+        };
+        let mut n_recorded = 0;
+        for (task, planned_task) in plan.graph.tasks.iter().zip(&plan.tasks) {
+            if planned_task.action != Action::Run
+                || args.record_fake_filter.as_ref().is_some_and(|glob| !glob_match(glob, &task.id))
+            {
+                continue;
+            }
+            let record = TaskRecord {
+                id: task.id.clone(),
+                kind: task.kind.as_str().to_string(),
+                outcome,
+                manifest: task.manifest.clone(),
+                artifacts: vec![("fake.json".into(), ArtifactSource::Bytes(format!("{{\"task\":\"{}\"}}", task.id).into_bytes()))],
+            };
+            if let Err(error) = store.record(task.hash, record) {
+                return crate::cli::state::error(&error);
+            }
+            n_recorded += 1;
+        }
+        drop(lock);
+        err(&format!("recorded {n_recorded} fake completions ({})\n", outcome.as_str()));
+    }
+    if args.exit_code && plan.count(Action::Run) > 0 { ExitStatus::Failure } else { ExitStatus::Success }
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+fn stamps(paths: &[PathBuf]) -> Vec<Option<(SystemTime, u64)>> {
+    paths
+        .iter()
+        .map(|path| std::fs::metadata(path).ok().and_then(|m| Some((m.modified().ok()?, m.len()))))
+        .collect()
+}
+
+/// Polls every input's mtime and size; re-plans on change, printing how long it took.
+fn watch(args: &PlanArgs, request: &PlanRequest, db: &mut ProjectDb, store: Option<&StateStore>) -> ExitStatus {
+    let watched = |db: &ProjectDb| {
+        let mut paths: Vec<PathBuf> = request.config_files.iter().map(PathBuf::from).collect();
+        paths.push(PathBuf::from(&request.runner_config));
+        paths.extend(db.known_paths());
+        paths.sort();
+        paths
+    };
+    let mut paths = watched(db);
+    let mut last = stamps(&paths);
+    let mut n_replans = 0;
+    err("watching for changes (Ctrl-C to stop)\n");
+    loop {
+        if args.watch_limit.is_some_and(|limit| n_replans >= limit) {
+            return ExitStatus::Success;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        let now = stamps(&paths);
+        if now == last {
+            continue;
+        }
+        let started = Instant::now();
+        let n_changed = db.refresh();
+        let planned = plan_project(request, db, store);
+        let elapsed = started.elapsed();
+        let _ = show(args, &planned, store);
+        err(&format!(
+            "re-planned in {:.2} ms ({} project file(s) changed; stages {:.2} ms)\n",
+            ms(elapsed),
+            n_changed,
+            ms(planned.timings.total())
+        ));
+        n_replans += 1;
+        paths = watched(db);
+        last = stamps(&paths);
+    }
+}

@@ -1,0 +1,504 @@
+//! `ix run`: builds the tasks, skips those already recorded, and runs the rest through the
+//! scheduler, rendering progress and a final summary. Also the GitHub Actions entry points
+//! (`--gha-matrix`, `--task HASH --artifact-dir DIR`).
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cli::ExitStatus;
+use crate::cli::args::{RunArgs, SweepInputArgs};
+use crate::exec::docker::DockerOpts;
+use crate::exec::gha::{self, Manifest, MatrixEntry};
+use crate::exec::scheduler::Event;
+use crate::exec::slurm::SlurmOpts;
+use crate::exec::store::DirStore;
+use crate::exec::tasks::{self, KeyedTask};
+use crate::exec::{ExecConfig, ExecutorKind, Outcome, Recorder, Work};
+use crate::expand::{self, FullSweep, NodeMode, TestConfig};
+use crate::ir::RunnerTable;
+use crate::workspace;
+
+fn eprint(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// The tasks of a sweep input plus the runners, or the exit status to return.
+pub(crate) fn load_tasks(
+    input: &SweepInputArgs,
+    executor_for: &dyn Fn(&str) -> ExecutorKind,
+) -> Result<(Vec<KeyedTask>, RunnerTable), ExitStatus> {
+    let loaded = workspace::load(&input.config_files, Some(&input.runner_config));
+    if loaded.has_errors() {
+        return Err(super::matrix::fail(&loaded.sources, &loaded.diags));
+    }
+    let runners = loaded.runners.clone().unwrap_or_default();
+    let jobs = match &input.config_keys {
+        Some(keys) => expand::test_config(&loaded.sweep, &TestConfig { config_keys: keys.clone(), conc: None }),
+        None => expand::full_sweep(&loaded.sweep, &runners, &FullSweep::new(NodeMode::Single)),
+    };
+    let jobs = jobs.map_err(|diags| super::matrix::fail(&loaded.sources, &diags))?;
+    let repo = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    tasks::build(&jobs, &repo, &runners, executor_for).map(|t| (t, runners)).map_err(|errors| {
+        for error in errors {
+            eprint(&format!("error: {error}"));
+        }
+        ExitStatus::Error
+    })
+}
+
+fn executor_map(specs: &[String]) -> Result<Vec<(Option<String>, ExecutorKind)>, String> {
+    specs
+        .iter()
+        .map(|spec| {
+            let (runner_type, name) = match spec.split_once('=') {
+                Some((t, n)) => (Some(t.to_string()), n),
+                None => (None, spec.as_str()),
+            };
+            ExecutorKind::parse(name)
+                .map(|kind| (runner_type, kind))
+                .ok_or_else(|| format!("unknown executor `{name}` (expected `local`, `docker` or `slurm`)"))
+        })
+        .collect()
+}
+
+pub(crate) fn run(args: &RunArgs) -> ExitStatus {
+    let executors = match executor_map(&args.executor) {
+        Ok(map) => map,
+        Err(error) => {
+            eprint(&format!("error: {error}"));
+            return ExitStatus::Error;
+        }
+    };
+    let executor_for = |runner_type: &str| {
+        executors
+            .iter()
+            .rev()
+            .find(|(t, _)| t.as_deref().is_none_or(|t| t == runner_type))
+            .map_or(ExecutorKind::Local, |(_, kind)| *kind)
+    };
+    if args.engine {
+        return run_engine(args, &executor_for);
+    }
+    let (keyed, runners) = match load_tasks(&args.input, &executor_for) {
+        Ok(loaded) => loaded,
+        Err(status) => return status,
+    };
+    let store = DirStore::new(Path::new(&args.input.state));
+    let reused: Vec<Option<PathBuf>> =
+        keyed.iter().map(|k| store.get(&k.task.hash).map(|_| store.result_path(&k.task.hash))).collect();
+
+    if args.gha_matrix {
+        return write_gha_matrix(&keyed, &reused);
+    }
+    let (keyed, reused) = match &args.task {
+        Some(hash) => match keyed.iter().find(|k| &k.task.hash == hash && matches!(k.task.work, Work::Bench(_))) {
+            Some(found) => {
+                let mut found = found.clone();
+                found.task.deps.clear();
+                let done = reused[keyed.iter().position(|k| &k.task.hash == hash).unwrap_or(0)].clone();
+                (vec![found], vec![done])
+            }
+            None => {
+                eprint(&format!("error: no benchmark task `{hash}` in the plan"));
+                return ExitStatus::Error;
+            }
+        },
+        None if args.collect_only => collect_only(&keyed, &reused),
+        None => (keyed, reused),
+    };
+    if args.dry_run {
+        let mut out = String::new();
+        for (keyed_task, done) in keyed.iter().zip(&reused) {
+            let verb = if done.is_some() { "reuse" } else { "run" };
+            out.push_str(&format!("{verb} {} {}\n", keyed_task.task.hash, keyed_task.task.label));
+        }
+        let _ = std::io::stdout().write_all(out.as_bytes());
+        return ExitStatus::Success;
+    }
+    let lock = match store.lock() {
+        Ok((lock, stale)) => {
+            if let Some(pid) = stale {
+                eprint(&format!("note: took over a stale lock of `{}` left by process {pid}", args.input.state));
+            }
+            lock
+        }
+        Err(err) => {
+            eprint(&format!("error: {err}"));
+            return ExitStatus::Error;
+        }
+    };
+    let tasks: Vec<_> = keyed.iter().map(|k| k.task.clone()).collect();
+    let recorder: Arc<dyn Recorder> = Arc::new(store.clone());
+    let Some(summary) = execute(args, &runners, &tasks, &reused, recorder) else { return ExitStatus::Error };
+    drop(lock);
+
+    if let Some(dir) = &args.artifact_dir
+        && !write_artifact(Path::new(dir), &keyed[0].task, &keyed[0].key, &summary, || store.result_path(&keyed[0].task.hash))
+    {
+        return ExitStatus::Error;
+    }
+    print_summary(&tasks, &summary);
+    if summary.any_failed() { ExitStatus::Failure } else { ExitStatus::Success }
+}
+
+/// The collect tasks whose dependencies are all finished, with those dependencies (reused).
+fn collect_only(keyed: &[KeyedTask], reused: &[Option<PathBuf>]) -> (Vec<KeyedTask>, Vec<Option<PathBuf>>) {
+    let mut keep = vec![false; keyed.len()];
+    for (idx, k) in keyed.iter().enumerate() {
+        if matches!(k.task.work, Work::Collect { .. }) && k.task.deps.iter().all(|&d| reused[d].is_some()) {
+            keep[idx] = true;
+            for &dep in &k.task.deps {
+                keep[dep] = true;
+            }
+        }
+    }
+    let mut new_idx = vec![usize::MAX; keyed.len()];
+    let mut out = (Vec::new(), Vec::new());
+    for (idx, k) in keyed.iter().enumerate().filter(|(idx, _)| keep[*idx]) {
+        new_idx[idx] = out.0.len();
+        let mut k = k.clone();
+        k.task.deps = k.task.deps.iter().map(|&d| new_idx[d]).collect();
+        out.0.push(k);
+        out.1.push(reused[idx].clone());
+    }
+    out
+}
+
+/// Runs `tasks` with the limits and executors of `args`, rendering progress; `None` when the
+/// async runtime cannot start.
+fn execute(
+    args: &RunArgs,
+    runners: &RunnerTable,
+    tasks: &[crate::exec::Task],
+    reused: &[Option<PathBuf>],
+    recorder: Arc<dyn Recorder>,
+) -> Option<crate::exec::Summary> {
+    let mut node_pools = std::collections::BTreeMap::new();
+    for runner_type in &runners.types {
+        node_pools.insert(runner_type.name.value.clone(), runner_type.nodes.iter().map(|n| n.value.clone()).collect());
+    }
+    let state = PathBuf::from(&args.input.state);
+    let config = ExecConfig {
+        jobs: args.jobs,
+        node_pools,
+        timeout: args.timeout.filter(|t| *t > 0.0).map(Duration::from_secs_f64),
+        retries: args.retries,
+        retry_backoff: Duration::from_secs_f64(args.retry_backoff.max(0.0)),
+        log_dir: state.join("logs"),
+        work_dir: state.join("work"),
+        repo_root: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        docker: DockerOpts { gpus: !args.docker_no_gpus, hf_hub_cache: std::env::var("HF_HUB_CACHE").ok() },
+        slurm: SlurmOpts {
+            partition: args.slurm_partition.clone(),
+            gpus: args.slurm_gpus,
+            container: args.slurm_container,
+            squash_dir: std::env::var("IX_SQUASH_DIR").ok(),
+        },
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprint(&format!("error: cannot start the async runtime: {err}"));
+            return None;
+        }
+    };
+    let summary = runtime.block_on(async {
+        let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            let term = async {
+                match term.as_mut() {
+                    Some(term) => {
+                        term.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                () = term => {}
+            }
+            let _ = writeln!(std::io::stderr(), "interrupted: no new tasks start; stopping running ones");
+            let _ = cancel_tx.send(true);
+        });
+        let mut progress = Progress::new(tasks, reused);
+        let mut on_event = |event: &Event| progress.event(event);
+        crate::exec::run(tasks, reused, &config, recorder, cancel_rx, &mut on_event).await
+    });
+    Some(summary)
+}
+
+/// Writes the artifact of the one task of a `--task` run (its result, if it finished or was
+/// reused); false when writing failed.
+fn write_artifact(
+    dir: &Path,
+    task: &crate::exec::Task,
+    key: &str,
+    summary: &crate::exec::Summary,
+    reused_result: impl FnOnce() -> PathBuf,
+) -> bool {
+    let result = match summary.outcomes.first().map(|o| &o.outcome) {
+        Some(Outcome::Done { result }) => result.clone(),
+        Some(Outcome::Reused) => reused_result(),
+        _ => return true,
+    };
+    let written = std::fs::read(&result).map_err(|e| e.to_string()).and_then(|bytes| {
+        let manifest = Manifest {
+            task: task.hash.clone(),
+            label: task.label.clone(),
+            key: key.to_string(),
+            result_file: result.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            result_blake3: blake3::hash(&bytes).to_hex().to_string(),
+        };
+        gha::write_artifact(dir, &manifest, &bytes).map_err(|e| e.to_string())
+    });
+    if let Err(error) = &written {
+        eprint(&format!("error: cannot write the artifact: {error}"));
+    }
+    written.is_ok()
+}
+
+fn write_gha_matrix(keyed: &[KeyedTask], reused: &[Option<PathBuf>]) -> ExitStatus {
+    let tasks: Vec<crate::exec::Task> = keyed.iter().map(|k| k.task.clone()).collect();
+    write_matrix(&tasks, reused)
+}
+
+/// The unfinished bench tasks as matrix chunks, to `$GITHUB_OUTPUT` or stdout.
+fn write_matrix(tasks: &[crate::exec::Task], reused: &[Option<PathBuf>]) -> ExitStatus {
+    let entries: Vec<MatrixEntry> = tasks
+        .iter()
+        .zip(reused)
+        .filter(|(task, done)| done.is_none() && matches!(task.work, Work::Bench(_)))
+        .map(|(task, _)| MatrixEntry {
+            task: task.hash.clone(),
+            label: task.label.clone(),
+            runner: task.runner_type.clone().unwrap_or_default(),
+        })
+        .collect();
+    let lines = gha::output_lines(&gha::chunks(&entries), entries.len());
+    let written = match std::env::var_os("GITHUB_OUTPUT") {
+        Some(path) => std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut file| file.write_all(lines.as_bytes())),
+        None => std::io::stdout().write_all(lines.as_bytes()),
+    };
+    match written {
+        Ok(()) => ExitStatus::Success,
+        Err(err) => {
+            eprint(&format!("error: cannot write the matrix: {err}"));
+            ExitStatus::Error
+        }
+    }
+}
+
+/// Progress on stderr: an indicatif bar on a terminal (not in CI), plain lines otherwise.
+struct Progress<'a> {
+    tasks: &'a [crate::exec::Task],
+    bar: Option<ProgressBar>,
+}
+
+impl<'a> Progress<'a> {
+    fn new(tasks: &'a [crate::exec::Task], reused: &[Option<PathBuf>]) -> Progress<'a> {
+        let to_run = reused.iter().filter(|r| r.is_none()).count() as u64;
+        let interactive = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+        let bar = interactive.then(|| {
+            let bar = ProgressBar::with_draw_target(Some(to_run), ProgressDrawTarget::stderr());
+            if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} eta {eta} {msg}") {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        Progress { tasks, bar }
+    }
+
+    fn line(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => eprint(text),
+        }
+    }
+
+    fn event(&mut self, event: &Event) {
+        match event {
+            Event::Started { task_idx, node, attempt } => {
+                let label = &self.tasks[*task_idx].label;
+                if let Some(bar) = &self.bar {
+                    bar.set_message(format!("running {label}"));
+                } else if *attempt == 1 {
+                    let on = node.as_deref().map(|n| format!(" on {n}")).unwrap_or_default();
+                    self.line(&format!("start   {label}{on}"));
+                }
+            }
+            Event::Retrying { task_idx, attempt, error, wait } => self.line(&format!(
+                "retry   {} after attempt {attempt}: {error} (waiting {:.1}s)",
+                self.tasks[*task_idx].label,
+                wait.as_secs_f64()
+            )),
+            Event::SlurmJob { task_idx, job_id } => {
+                self.line(&format!("slurm   {} is job {job_id}", self.tasks[*task_idx].label));
+            }
+            Event::Finished { task_idx, outcome } => {
+                let label = &self.tasks[*task_idx].label;
+                let secs = outcome.elapsed.as_secs_f64();
+                let text = match &outcome.outcome {
+                    Outcome::Done { .. } => format!("done    {label} ({secs:.1}s)"),
+                    Outcome::Failed { error } => {
+                        let log = outcome.log.as_ref().map(|l| format!(" (log: {})", l.display())).unwrap_or_default();
+                        format!("FAILED  {label}: {error}{log}")
+                    }
+                    Outcome::Skipped { because } => format!("skipped {label}: `{because}` did not finish"),
+                    Outcome::Cancelled => format!("stopped {label}"),
+                    Outcome::Reused => return,
+                };
+                self.line(&text);
+                if let Some(bar) = &self.bar {
+                    bar.inc(1);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Progress<'_> {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn print_summary(tasks: &[crate::exec::Task], summary: &crate::exec::Summary) {
+    let done = summary.count(|o| matches!(o, Outcome::Done { .. }));
+    let reused = summary.count(|o| matches!(o, Outcome::Reused));
+    let failed = summary.count(|o| matches!(o, Outcome::Failed { .. }));
+    let skipped = summary.count(|o| matches!(o, Outcome::Skipped { .. }));
+    let cancelled = summary.count(|o| matches!(o, Outcome::Cancelled));
+    let mut out = String::new();
+    for (task, outcome) in tasks.iter().zip(&summary.outcomes) {
+        if let Outcome::Failed { error } = &outcome.outcome {
+            out.push_str(&format!("failed: {}: {error}\n", task.label));
+        }
+    }
+    out.push_str(&format!(
+        "{done} done, {reused} reused, {failed} failed, {skipped} skipped, {cancelled} cancelled{}\n",
+        if summary.interrupted { " (interrupted)" } else { "" }
+    ));
+    let _ = std::io::stdout().write_all(out.as_bytes());
+}
+
+/// The tasks that need no benchmark run: every unfinished bench task is dropped with all its
+/// dependents; the rest keeps its order (dependencies first) with dependencies renumbered.
+fn in_process_only(
+    tasks: &[crate::exec::Task],
+    reused: &[Option<PathBuf>],
+) -> (Vec<crate::exec::Task>, Vec<Option<PathBuf>>) {
+    let mut keep = vec![true; tasks.len()];
+    let mut new_idx = vec![usize::MAX; tasks.len()];
+    let mut out = (Vec::new(), Vec::new());
+    for (idx, task) in tasks.iter().enumerate() {
+        let unfinished_bench = matches!(task.work, Work::Bench(_)) && reused[idx].is_none();
+        keep[idx] = !unfinished_bench && task.deps.iter().all(|&dep| keep[dep]);
+        if keep[idx] {
+            new_idx[idx] = out.0.len();
+            let mut task = task.clone();
+            task.deps = task.deps.iter().map(|&dep| new_idx[dep]).collect();
+            out.0.push(task);
+            out.1.push(reused[idx].clone());
+        }
+    }
+    out
+}
+
+/// The engine's plan for `input` as scheduler tasks, with the runners and the store lock.
+pub(crate) fn load_engine(
+    input: &SweepInputArgs,
+    force: &[String],
+    executor_for: &dyn Fn(&str) -> ExecutorKind,
+    trust_recorded_bench: bool,
+) -> Result<(crate::exec::engine::EngineTasks, RunnerTable, crate::state::StoreLock), ExitStatus> {
+    use crate::plan::PlanOptions;
+    use crate::plan::jobs::{JobSelection, sweep_jobs};
+    use crate::plan::pipeline::{PlanRequest, plan_project};
+    use crate::state::StateStore;
+
+    let project = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let selection = JobSelection { filters: FullSweep::new(NodeMode::Single), mode: None, evals: None };
+    let request = PlanRequest {
+        config_files: input.config_files.clone(),
+        runner_config: input.runner_config.clone(),
+        selection: selection.clone(),
+        options: PlanOptions { force: force.to_vec() },
+    };
+    let state = PathBuf::from(&input.state);
+    let fail = |message: String| {
+        eprint(&format!("error: {message}"));
+        ExitStatus::Error
+    };
+    let store = StateStore::open(&state).map_err(|err| fail(err.to_string()))?;
+    let db = crate::db::ProjectDb::new(&project);
+    let planned = plan_project(&request, &db, Some(&store));
+    let Some(plan) = planned.plan.filter(|_| !planned.diags.iter().any(crate::diag::Diag::is_error)) else {
+        return Err(super::matrix::fail(&planned.sources, &planned.diags));
+    };
+    let loaded = workspace::load(&request.config_files, Some(&request.runner_config));
+    let runners = loaded.runners.clone().unwrap_or_default();
+    let jobs = sweep_jobs(&loaded.sweep, &runners, &selection).map_err(|diags| super::matrix::fail(&loaded.sources, &diags))?;
+    let lock = store.lock().map_err(|err| fail(err.to_string()))?;
+    if let Some(pid) = lock.took_over_from {
+        eprint(&format!("note: took over a stale lock of `{}` left by process {pid}", input.state));
+    }
+    let engine = crate::exec::engine::tasks_from_plan(&plan, &jobs, &project, store, &state.join("work"), executor_for, trust_recorded_bench)
+        .map_err(fail)?;
+    Ok((engine, runners, lock))
+}
+
+/// `ix run --engine`: the engine's plan and state store, this module's scheduler.
+fn run_engine(args: &RunArgs, executor_for: &dyn Fn(&str) -> ExecutorKind) -> ExitStatus {
+    let (engine, runners, lock) = match load_engine(&args.input, &args.force, executor_for, args.collect_only) {
+        Ok(loaded) => loaded,
+        Err(status) => return status,
+    };
+    if args.gha_matrix {
+        return write_matrix(&engine.tasks, &engine.reused);
+    }
+    let (tasks, reused) = match &args.task {
+        Some(hash) => {
+            let found = engine.tasks.iter().position(|t| &t.hash == hash && matches!(t.work, Work::Bench(_)));
+            let Some(idx) = found else {
+                eprint(&format!("error: no benchmark task `{hash}` in the plan"));
+                return ExitStatus::Error;
+            };
+            let mut task = engine.tasks[idx].clone();
+            task.deps.clear();
+            (vec![task], vec![engine.reused[idx].clone()])
+        }
+        None if args.collect_only => in_process_only(&engine.tasks, &engine.reused),
+        None => (engine.tasks.clone(), engine.reused.clone()),
+    };
+    if args.dry_run {
+        let mut out = String::new();
+        for (task, done) in tasks.iter().zip(&reused) {
+            out.push_str(&format!("{} {} {}\n", if done.is_some() { "reuse" } else { "run" }, task.hash, task.label));
+        }
+        let _ = std::io::stdout().write_all(out.as_bytes());
+        return ExitStatus::Success;
+    }
+    let recorder: Arc<dyn Recorder> = Arc::new(engine.recorder);
+    let Some(summary) = execute(args, &runners, &tasks, &reused, recorder) else { return ExitStatus::Error };
+    drop(lock);
+    if let Some(dir) = &args.artifact_dir {
+        let fallback = reused[0].clone().unwrap_or_default();
+        if !write_artifact(Path::new(dir), &tasks[0], "", &summary, || fallback) {
+            return ExitStatus::Error;
+        }
+    }
+    print_summary(&tasks, &summary);
+    if summary.any_failed() { ExitStatus::Failure } else { ExitStatus::Success }
+}

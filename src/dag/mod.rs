@@ -1,0 +1,459 @@
+//! Jobs to the task DAG: container launch -> bench -> (eval) -> result -> collect -> summary -> report.
+//!
+//! [`build`] names each task's script and launcher with `naming`, asks a [`ProjectFiles`] for
+//! their digests (and the files they source), builds one [`TaskKey`] per task and hashes it.
+//! It does no IO itself: file access goes through the trait, which `db` implements.
+//! A job whose script or launcher does not exist is an error labelled at its sweep entry.
+
+pub mod hash;
+pub mod task_key;
+
+use std::collections::HashMap;
+
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::dag::hash::Digest;
+use crate::dag::task_key::{
+    AGGREGATE_VERSION, AggregateKey, BENCH_CLIENT_VERSION, BenchKey, BenchShape, EVAL_HARNESS_VERSION, EvalKey,
+    FileInput, Input, LaunchKey, ManifestEntry, Origin, RESULT_FORMAT_VERSION, ResultKey, TaskKey,
+};
+use crate::diag::Diag;
+use crate::expand::{Job, JobShape};
+use crate::ir::{RunnerTable, SearchPoint, Sweep, Worker, seq_len_name};
+use crate::naming;
+use crate::source::{SourceMap, Span};
+
+/// The kinds of task in the graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TaskKind {
+    Launch,
+    Bench,
+    Eval,
+    Result,
+    Collect,
+    Summary,
+    Report,
+}
+
+impl TaskKind {
+    pub const ALL: [TaskKind; 7] = [
+        TaskKind::Launch,
+        TaskKind::Bench,
+        TaskKind::Eval,
+        TaskKind::Result,
+        TaskKind::Collect,
+        TaskKind::Summary,
+        TaskKind::Report,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskKind::Launch => "launch",
+            TaskKind::Bench => "bench",
+            TaskKind::Eval => "eval",
+            TaskKind::Result => "result",
+            TaskKind::Collect => "collect",
+            TaskKind::Summary => "summary",
+            TaskKind::Report => "report",
+        }
+    }
+}
+
+/// What `build` needs to know about a file of the project.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FileFacts {
+    pub digest: Digest,
+    /// Files it sources (`source F` / `. F`), as project-relative paths that exist.
+    pub sourced: Vec<String>,
+}
+
+/// Read access to project files (relative paths), memoized by the caller.
+pub trait ProjectFiles {
+    /// `None` when the file does not exist.
+    fn facts(&self, path: &str) -> Option<FileFacts>;
+}
+
+/// Runner-side facts of a bench task, for the executor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BenchInfo {
+    /// Index of the job in the job list.
+    pub job_idx: usize,
+    pub node: String,
+    pub script: String,
+    pub launcher: String,
+    pub result_filename: String,
+}
+
+/// One task of the graph.
+#[derive(Clone, Debug)]
+pub struct Task {
+    pub id: String,
+    pub kind: TaskKind,
+    pub hash: Digest,
+    pub manifest: Vec<ManifestEntry>,
+    /// Indices of the tasks this one needs.
+    pub deps: Vec<usize>,
+    /// The sweep entry that produced it (aggregates of a sweep point at the key).
+    pub origin: Option<Span>,
+    pub bench: Option<BenchInfo>,
+}
+
+/// The task DAG: tasks in a deterministic order (dependencies first) plus the petgraph view.
+#[derive(Clone, Debug, Default)]
+pub struct TaskGraph {
+    pub tasks: Vec<Task>,
+    pub graph: DiGraph<usize, ()>,
+    pub by_id: HashMap<String, usize>,
+    /// Hash of every (id, task hash) pair: "plan unchanged" is one comparison.
+    pub graph_hash: Option<Digest>,
+}
+
+impl TaskGraph {
+    pub fn get(&self, id: &str) -> Option<&Task> {
+        self.by_id.get(id).map(|idx| &self.tasks[*idx])
+    }
+
+    pub fn count(&self, kind: TaskKind) -> usize {
+        self.tasks.iter().filter(|task| task.kind == kind).count()
+    }
+}
+
+/// Everything `build` reads.
+pub struct BuildInput<'a> {
+    pub sources: &'a SourceMap,
+    pub sweep: &'a Sweep,
+    pub runners: &'a RunnerTable,
+    pub jobs: &'a [Job],
+    pub files: &'a dyn ProjectFiles,
+}
+
+fn origin(sources: &SourceMap, paths: &[std::sync::Arc<str>], span: Span) -> Option<Origin> {
+    let path = paths.get(span.file.0 as usize)?;
+    let (line, col) = sources.get(span.file).line_col(span.start);
+    Some(Origin { file: path.clone(), line: line as u32, col: col as u32 })
+}
+
+/// An image reference without its tag or digest, so a tag bump shows as "image changed" on the
+/// same launch task (`nvcr.io/a/b:1.0` -> `nvcr.io/a/b`).
+fn image_repository(image: &str) -> &str {
+    let image = image.split('@').next().unwrap_or(image);
+    match image.rfind(':') {
+        Some(colon) if !image[colon..].contains('/') => &image[..colon],
+        _ => image,
+    }
+}
+
+fn worker_text(worker: &Worker) -> String {
+    let mut text = format!("nw{} tp{} ep{} dpa{}", worker.num_worker, worker.tp, worker.ep, worker.dp_attn);
+    if let Some(settings) = &worker.additional_settings {
+        let mut settings = settings.clone();
+        settings.sort();
+        text.push_str(&format!(" [{}]", settings.join(" ")));
+    }
+    text
+}
+
+struct Ctx<'a> {
+    input: &'a BuildInput<'a>,
+    tasks: Vec<Task>,
+    by_id: HashMap<String, usize>,
+    diags: Vec<Diag>,
+    reported: std::collections::HashSet<(String, usize)>,
+}
+
+impl Ctx<'_> {
+    fn push(&mut self, mut task: Task) -> usize {
+        if self.by_id.contains_key(&task.id) {
+            let base = task.id.clone();
+            let mut n = 2;
+            while self.by_id.contains_key(&format!("{base}~{n}")) {
+                n += 1;
+            }
+            task.id = format!("{base}~{n}");
+        }
+        let idx = self.tasks.len();
+        self.by_id.insert(task.id.clone(), idx);
+        self.tasks.push(task);
+        idx
+    }
+
+    /// The digest of a file plus, recursively, the files it sources (sorted, deduplicated).
+    fn file_with_sources(&self, path: &str) -> Option<(FileInput, Vec<FileInput>)> {
+        let facts = self.input.files.facts(path)?;
+        let mut seen: std::collections::BTreeMap<String, Digest> = std::collections::BTreeMap::new();
+        let mut stack = facts.sourced.clone();
+        while let Some(next) = stack.pop() {
+            if next == path || seen.contains_key(&next) {
+                continue;
+            }
+            if let Some(sub) = self.input.files.facts(&next) {
+                seen.insert(next.clone(), sub.digest);
+                stack.extend(sub.sourced);
+            }
+        }
+        let sourced = seen.into_iter().map(|(path, digest)| FileInput { path, digest }).collect();
+        Some((FileInput { path: path.to_string(), digest: facts.digest }, sourced))
+    }
+
+    fn missing(&mut self, job_idx: usize, job: &Job, what: &str, path: &str, node: &str) {
+        if !self.reported.insert((path.to_string(), job.origin.entry_idx)) {
+            return;
+        }
+        let _ = job_idx;
+        self.diags.push(
+            Diag::error(
+                if what == "script" { "ix::plan::missing-script" } else { "ix::plan::missing-launcher" },
+                format!("{what} `{path}` does not exist"),
+            )
+            .at(job.origin.entry_span, format!("`{}` on node `{node}` needs `{path}`", job.origin.key))
+            .help(format!("create `{path}` in the project, or change the sweep entry")),
+        );
+    }
+}
+
+/// Resolves the node a job runs on: the runner type's first node, or the node itself.
+fn resolve_node(runners: &RunnerTable, runner: &str) -> Option<String> {
+    if let Some(runner_type) = runners.get(runner) {
+        return runner_type.nodes.first().map(|node| node.value.clone());
+    }
+    runners.types.iter().flat_map(|t| t.nodes.iter()).find(|node| node.value == runner).map(|node| node.value.clone())
+}
+
+/// Builds the task graph of `input.jobs`.
+pub fn build(input: &BuildInput<'_>) -> (TaskGraph, Vec<Diag>) {
+    let mut ctx = Ctx {
+        input,
+        tasks: Vec::new(),
+        by_id: HashMap::new(),
+        diags: Vec::new(),
+        reported: std::collections::HashSet::new(),
+    };
+    let sources = input.sources;
+    let paths: Vec<std::sync::Arc<str>> = sources.files().map(|(_, file)| std::sync::Arc::from(file.path.as_str())).collect();
+    let mut script_cache: HashMap<String, Option<(FileInput, Vec<FileInput>)>> = HashMap::new();
+    let mut launcher_cache: HashMap<String, Option<FileFacts>> = HashMap::new();
+    let mut launch_ids: HashMap<(String, String), usize> = HashMap::new();
+    // Per config key: the result and eval task indices, in job order.
+    let mut per_key: Vec<(String, Option<Span>, Vec<usize>)> = Vec::new();
+    let mut key_slot: HashMap<String, usize> = HashMap::new();
+    for (job_idx, job) in input.jobs.iter().enumerate() {
+        let Some(entry) = input.sweep.entries.get(job.origin.entry_idx) else { continue };
+        let Some(node) = resolve_node(input.runners, &job.runner) else {
+            if ctx.reported.insert((format!("runner:{}", job.runner), job.origin.entry_idx)) {
+                ctx.diags.push(
+                    Diag::error("ix::plan::unknown-runner", format!("runner `{}` has no nodes in the runners config", job.runner))
+                        .at(entry.runner.span, "no node to run on"),
+                );
+            }
+            continue;
+        };
+        let script_path = naming::script_path(job, &node);
+        let launcher_path = naming::launcher_path(&node);
+        let script = match script_cache.get(&script_path) {
+            Some(cached) => cached.clone(),
+            None => {
+                let found = ctx.file_with_sources(&script_path);
+                script_cache.insert(script_path.clone(), found.clone());
+                found
+            }
+        };
+        let launcher = launcher_cache
+            .entry(launcher_path.clone())
+            .or_insert_with(|| input.files.facts(&launcher_path))
+            .clone();
+        if script.is_none() {
+            ctx.missing(job_idx, job, "script", &script_path, &node);
+        }
+        if launcher.is_none() {
+            ctx.missing(job_idx, job, "launcher", &launcher_path, &node);
+        }
+        let (Some((script, sourced)), Some(launcher)) = (script, launcher) else { continue };
+        let launcher = FileInput { path: launcher_path.clone(), digest: launcher.digest };
+        let at = |span: Span| origin(sources, &paths, span);
+        let runner_type = Input::new(entry.runner.value.clone(), at(entry.runner.span));
+        let image = Input::new(job.image.clone(), at(entry.image.span));
+
+        let launch_idx = *launch_ids.entry((job.image.clone(), entry.runner.value.clone())).or_insert_with(|| {
+            let key = TaskKey::Launch(LaunchKey {
+                image: image.clone(),
+                runner_type: runner_type.clone(),
+                launcher: launcher.clone(),
+            });
+            let (hash, manifest) = key.hash_and_manifest();
+            ctx.push(Task {
+                id: format!("launch/{}/{}", entry.runner.value, image_repository(&job.image)),
+                kind: TaskKind::Launch,
+                hash,
+                manifest,
+                deps: Vec::new(),
+                origin: Some(entry.image.span),
+                bench: None,
+            })
+        });
+
+        let seq = entry.seq_len_configs.get(job.origin.seq_idx);
+        let point = seq.and_then(|seq| seq.search_space.get(job.origin.point_idx));
+        let seq_origin = |pick: fn(&crate::ir::SeqLenConfig) -> Span| seq.and_then(|seq| at(pick(seq)));
+        let point_origin = point.and_then(|point| at(point.span()));
+        let conc_origin = point
+            .and_then(|point| {
+                let conc = point.concurrency();
+                conc.list.as_ref().map(|list| list.span).or_else(|| conc.start.as_ref().map(|start| start.span))
+            })
+            .and_then(at);
+        let (shape, shape_label, conc_label) = match &job.shape {
+            JobShape::Single { tp, ep, dp_attn, conc } => {
+                let single = match point {
+                    Some(SearchPoint::Single(single)) => Some(single),
+                    _ => None,
+                };
+                let tp_origin = single.and_then(|s| at(s.tp.span)).or_else(|| point_origin.clone());
+                let ep_origin = single.and_then(|s| s.ep.as_ref()).and_then(|ep| at(ep.span)).or_else(|| point_origin.clone());
+                let dpa_origin =
+                    single.and_then(|s| s.dp_attn.as_ref()).and_then(|d| at(d.span)).or_else(|| point_origin.clone());
+                (
+                    BenchShape::Single {
+                        tp: Input::new(*tp, tp_origin),
+                        ep: Input::new(*ep, ep_origin),
+                        dp_attn: Input::new(*dp_attn, dpa_origin),
+                        conc: Input::new(*conc, conc_origin.clone()),
+                    },
+                    format!("tp{tp}-ep{ep}-dpa{}-{}", u8::from(*dp_attn), job.spec_decoding.as_str()),
+                    format!("c{conc}"),
+                )
+            }
+            JobShape::Multi { prefill, decode, conc } => (
+                BenchShape::Multi {
+                    prefill: Input::new(worker_text(prefill), point_origin.clone()),
+                    decode: Input::new(worker_text(decode), point_origin.clone()),
+                    conc: Input::new(conc.clone(), conc_origin.clone()),
+                },
+                format!(
+                    "p{}x{}-ep{}-dpa{}_d{}x{}-ep{}-dpa{}-{}",
+                    prefill.num_worker,
+                    prefill.tp,
+                    prefill.ep,
+                    u8::from(prefill.dp_attn),
+                    decode.num_worker,
+                    decode.tp,
+                    decode.ep,
+                    u8::from(decode.dp_attn),
+                    job.spec_decoding.as_str()
+                ),
+                format!("c{}", conc.iter().map(i64::to_string).collect::<Vec<_>>().join("x")),
+            ),
+        };
+        let key = TaskKey::Bench(Box::new(BenchKey {
+            image,
+            model: Input::new(job.model.clone(), at(entry.model.span)),
+            model_prefix: Input::new(job.model_prefix.clone(), at(entry.model_prefix.span)),
+            precision: Input::new(job.precision.clone(), at(entry.precision.span)),
+            framework: Input::new(job.framework.clone(), at(entry.framework.span)),
+            runner_type,
+            isl: Input::new(job.isl, seq_origin(|s| s.isl.span)),
+            osl: Input::new(job.osl, seq_origin(|s| s.osl.span)),
+            max_model_len: Input::new(job.max_model_len, seq_origin(|s| s.span)),
+            exp_name: Input::new(job.exp_name.clone(), at(entry.model_prefix.span)),
+            spec_decoding: Input::new(job.spec_decoding.as_str().to_string(), point_origin.clone()),
+            disagg: Input::new(job.disagg, at(entry.span)),
+            shape,
+            script: script.clone(),
+            sourced,
+            launcher: launcher.clone(),
+            client_version: BENCH_CLIENT_VERSION,
+            upstream_launch: ctx.tasks[launch_idx].hash,
+        }));
+        let (bench_hash, manifest) = key.hash_and_manifest();
+        let suffix = format!(
+            "{}/{}/{}/{}/{}",
+            job.origin.key,
+            seq_len_name(job.isl, job.osl),
+            shape_label,
+            conc_label,
+            node
+        );
+        let bench_idx = ctx.push(Task {
+            id: format!("bench/{suffix}"),
+            kind: TaskKind::Bench,
+            hash: bench_hash,
+            manifest,
+            deps: vec![launch_idx],
+            origin: Some(job.origin.point_span),
+            bench: Some(BenchInfo {
+                job_idx,
+                node: node.clone(),
+                script: script.path.clone(),
+                launcher: launcher_path,
+                result_filename: naming::result_filename(job, &node),
+            }),
+        });
+        // The bench id may have been made unique; derived ids follow it.
+        let suffix = ctx.tasks[bench_idx].id["bench/".len()..].to_string();
+        let slot = *key_slot.entry(job.origin.key.clone()).or_insert_with(|| {
+            per_key.push((job.origin.key.clone(), Some(job.origin.entry_span), Vec::new()));
+            per_key.len() - 1
+        });
+        let result = TaskKey::Result(ResultKey { format_version: RESULT_FORMAT_VERSION, upstream_bench: bench_hash });
+        let (hash, manifest) = result.hash_and_manifest();
+        let result_idx = ctx.push(Task {
+            id: format!("result/{suffix}"),
+            kind: TaskKind::Result,
+            hash,
+            manifest,
+            deps: vec![bench_idx],
+            origin: Some(job.origin.point_span),
+            bench: None,
+        });
+        per_key[slot].2.push(result_idx);
+        if job.run_eval {
+            let eval = TaskKey::Eval(EvalKey { harness_version: EVAL_HARNESS_VERSION, upstream_bench: bench_hash });
+            let (hash, manifest) = eval.hash_and_manifest();
+            let eval_idx = ctx.push(Task {
+                id: format!("eval/{suffix}"),
+                kind: TaskKind::Eval,
+                hash,
+                manifest,
+                deps: vec![bench_idx],
+                origin: Some(job.origin.point_span),
+                bench: None,
+            });
+            per_key[slot].2.push(eval_idx);
+        }
+    }
+    let mut collect_ids = Vec::new();
+    for (key_name, span, deps) in per_key {
+        let idx = aggregate(&mut ctx, TaskKind::Collect, "collect", format!("collect/{key_name}"), key_name, deps, span);
+        collect_ids.push(idx);
+    }
+    if !collect_ids.is_empty() {
+        let summary = aggregate(&mut ctx, TaskKind::Summary, "summary", "summary".into(), "summary".into(), collect_ids, None);
+        aggregate(&mut ctx, TaskKind::Report, "report", "report".into(), "report".into(), vec![summary], None);
+    }
+    let Ctx { tasks, by_id, diags, .. } = ctx;
+    let mut graph = DiGraph::with_capacity(tasks.len(), tasks.len() * 2);
+    for idx in 0..tasks.len() {
+        graph.add_node(idx);
+    }
+    for (idx, task) in tasks.iter().enumerate() {
+        for dep in &task.deps {
+            graph.add_edge(NodeIndex::new(*dep), NodeIndex::new(idx), ());
+        }
+    }
+    let graph_hash = Some(hash::graph_hash(tasks.iter().map(|task| (task.id.as_str(), task.hash))));
+    (TaskGraph { tasks, graph, by_id, graph_hash }, diags)
+}
+
+fn aggregate(
+    ctx: &mut Ctx<'_>,
+    kind: TaskKind,
+    stage: &'static str,
+    id: String,
+    name: String,
+    deps: Vec<usize>,
+    origin: Option<Span>,
+) -> usize {
+    let upstream = deps.iter().map(|dep| (ctx.tasks[*dep].id.clone(), ctx.tasks[*dep].hash)).collect();
+    let key = TaskKey::Aggregate(AggregateKey { stage, name, version: AGGREGATE_VERSION, upstream });
+    let (hash, manifest) = key.hash_and_manifest();
+    ctx.push(Task { id, kind, hash, manifest, deps, origin, bench: None })
+}

@@ -1,0 +1,160 @@
+//! Running one child process (or one Slurm job) to its end: process groups, timeouts and
+//! cancellation.
+//!
+//! Every child starts in its own process group, so a timeout or a Ctrl-C kills the whole tree
+//! (the benchmark script, its server, its client), first with SIGTERM, then with SIGKILL.
+
+use std::fs::File;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::process::Command;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::slurm;
+
+/// How a child ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum End {
+    /// Exit status (a signal counts as 128 + signal number).
+    Exited(i32),
+    TimedOut,
+    Cancelled,
+    /// It never started.
+    SpawnFailed(String),
+}
+
+/// Grace between SIGTERM and SIGKILL.
+const KILL_GRACE: Duration = Duration::from_secs(3);
+
+fn signal_group(pgid: u32, signal: i32) {
+    if let Ok(pgid) = i32::try_from(pgid)
+        && pgid > 0
+    {
+        // SAFETY: sends a signal to the process group we created; no memory is touched.
+        unsafe {
+            libc::kill(-pgid, signal);
+        }
+    }
+}
+
+fn status_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+}
+
+/// Waits until the deadline (if any) passes or cancel turns true.
+async fn until_stop(deadline: Option<Instant>, cancel: &mut watch::Receiver<bool>) -> End {
+    let timeout = async {
+        match deadline {
+            Some(deadline) => tokio::time::sleep_until(deadline).await,
+            None => std::future::pending().await,
+        }
+    };
+    let cancelled = async {
+        loop {
+            if *cancel.borrow() {
+                return;
+            }
+            if cancel.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = timeout => End::TimedOut,
+        () = cancelled => End::Cancelled,
+    }
+}
+
+/// Runs `cmd` with stdout and stderr appended to `log`.
+pub async fn run_child(
+    mut cmd: Command,
+    log: &Path,
+    timeout: Option<Duration>,
+    cancel: &mut watch::Receiver<bool>,
+) -> End {
+    let (out, err) = match File::options().create(true).append(true).open(log).and_then(|f| Ok((f.try_clone()?, f))) {
+        Ok(files) => files,
+        Err(err) => return End::SpawnFailed(format!("cannot open log `{}`: {err}", log.display())),
+    };
+    cmd.stdin(Stdio::null()).stdout(out).stderr(err).process_group(0).kill_on_drop(true);
+    let mut child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(err) => return End::SpawnFailed(err.to_string()),
+    };
+    let pgid = child.id().unwrap_or(0);
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let stop = tokio::select! {
+        status = child.wait() => {
+            return match status {
+                Ok(status) => End::Exited(status_code(status)),
+                Err(err) => End::SpawnFailed(err.to_string()),
+            };
+        }
+        stop = until_stop(deadline, cancel) => stop,
+    };
+    signal_group(pgid, libc::SIGTERM);
+    if tokio::time::timeout(KILL_GRACE, child.wait()).await.is_err() {
+        signal_group(pgid, libc::SIGKILL);
+        let _ = child.wait().await;
+    }
+    // Stragglers that ignored SIGTERM but whose leader exited.
+    signal_group(pgid, libc::SIGKILL);
+    stop
+}
+
+/// Runs a Slurm batch job: submits it, polls its state, `scancel`s it on timeout or cancel.
+/// The job id is appended to the log as `ix: slurm job <id>` and sent through `on_job_id`.
+pub async fn run_slurm_job(
+    sbatch_argv: Vec<std::ffi::OsString>,
+    env: &[(String, String)],
+    log: &Path,
+    timeout: Option<Duration>,
+    cancel: &mut watch::Receiver<bool>,
+    on_job_id: &(dyn Fn(u64) + Sync),
+) -> End {
+    let output = Command::new("sbatch").args(&sbatch_argv).envs(env.iter().cloned()).output().await;
+    let output = match output {
+        Ok(output) if output.status.success() => output,
+        Ok(output) => {
+            return End::SpawnFailed(format!("sbatch failed: {}", String::from_utf8_lossy(&output.stderr).trim()));
+        }
+        Err(err) => return End::SpawnFailed(format!("cannot run `sbatch`: {err}")),
+    };
+    let Some(job_id) = slurm::parse_job_id(&String::from_utf8_lossy(&output.stdout)) else {
+        return End::SpawnFailed("sbatch printed no job id".into());
+    };
+    on_job_id(job_id);
+    if let Ok(mut file) = File::options().create(true).append(true).open(log) {
+        use std::io::Write;
+        let _ = writeln!(file, "ix: slurm job {job_id}");
+    }
+    let deadline = timeout.map(|t| Instant::now() + t);
+    loop {
+        let poll = tokio::time::sleep(Duration::from_millis(300));
+        tokio::select! {
+            () = poll => {}
+            stop = until_stop(deadline, cancel) => {
+                let _ = Command::new("scancel").arg(job_id.to_string()).output().await;
+                return stop;
+            }
+        }
+        let shown = Command::new("scontrol").args(["show", "job", "-o", &job_id.to_string()]).output().await;
+        let Ok(shown) = shown else { continue };
+        if !shown.status.success() {
+            // Purged from the controller: it ended; the result file decides.
+            return End::Exited(0);
+        }
+        let Some((state, code)) = slurm::parse_job_state(&String::from_utf8_lossy(&shown.stdout)) else {
+            continue;
+        };
+        match state.as_str() {
+            "PENDING" | "RUNNING" | "CONFIGURING" | "COMPLETING" | "SUSPENDED" | "REQUEUED" | "RESIZING" => {}
+            "COMPLETED" => return End::Exited(code),
+            _ => return End::Exited(if code == 0 { 1 } else { code }),
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Naming rules of REFERENCE-SEMANTICS §8.2 (benchmark script), §8.3 (node launcher) and §7.4
+//! (`RESULT_FILENAME`), as pure functions of a [`Job`] and the runner node it runs on.
+//!
+//! Nothing here touches the filesystem: `plan` checks that the named files exist.
+
+use crate::expand::{Job, JobShape};
+
+/// The node-name prefix up to the first `_` (`b200-nv_0` -> `b200-nv`).
+pub fn node_prefix(node: &str) -> &str {
+    node.split('_').next().unwrap_or(node)
+}
+
+/// The GPU family a launcher fixes (`b200-dgxc-slurm` -> `b200`, `mi355x-amds` -> `mi355x`).
+pub fn gpu_of_node(node: &str) -> &str {
+    let prefix = node_prefix(node);
+    prefix.split('-').next().unwrap_or(prefix)
+}
+
+/// `runners/launch_<node prefix>.sh`, relative to the project root.
+pub fn launcher_path(node: &str) -> String {
+    format!("runners/launch_{}.sh", node_prefix(node))
+}
+
+/// `MODEL_CODE`: `EXP_NAME` up to the first `_` (the model prefix).
+pub fn model_code(job: &Job) -> &str {
+    job.exp_name.split('_').next().unwrap_or(&job.exp_name)
+}
+
+/// The benchmark script a job runs on `node`, relative to the project root (§8.2).
+///
+/// Single-node: `benchmarks/<code>_<precision>_<gpu><fw><spec>.sh`, where `<fw>` is `_trt` iff the
+/// framework is `trt` (on MI355X `_atom` iff `atom`) and `<spec>` is `_mtp` iff spec decoding is
+/// `mtp`; H100, MI300X and MI325X launchers use no suffixes.
+/// Multi-node: `benchmarks/<code>_<precision>_<gpu>_<framework>.sh` on every cluster (the
+/// reference's srtctl paths take a recipe instead; here the recipe is a job field, see COMPAT.md).
+pub fn script_path(job: &Job, node: &str) -> String {
+    let gpu = gpu_of_node(node);
+    let code = model_code(job);
+    match job.shape {
+        JobShape::Multi { .. } => format!("benchmarks/{code}_{}_{gpu}_{}.sh", job.precision, job.framework),
+        JobShape::Single { .. } => {
+            let plain = matches!(gpu, "h100" | "mi300x" | "mi325x");
+            let fw = match (plain, gpu, job.framework.as_str()) {
+                (true, _, _) => "",
+                (false, "mi355x", "atom") => "_atom",
+                (false, "mi355x", _) => "",
+                (false, _, "trt") => "_trt",
+                _ => "",
+            };
+            let spec = if !plain && job.spec_decoding.as_str() == "mtp" { "_mtp" } else { "" };
+            format!("benchmarks/{code}_{}_{gpu}{fw}{spec}.sh", job.precision)
+        }
+    }
+}
+
+/// `RESULT_FILENAME` of §7.4 (without `.json`).
+pub fn result_filename(job: &Job, node: &str) -> String {
+    let spec = job.spec_decoding.as_str();
+    match &job.shape {
+        JobShape::Single { tp, ep, dp_attn, conc } => format!(
+            "{}_{}_{}_tp{tp}-ep{ep}-dpa{dp_attn}_disagg-{}_spec-{spec}_conc{conc}_{node}",
+            job.exp_name, job.precision, job.framework, job.disagg
+        ),
+        JobShape::Multi { prefill, decode, conc } => {
+            let concs: Vec<String> = conc.iter().map(i64::to_string).collect();
+            format!(
+                "{}_{}_{}_prefill-tp{}-ep{}-dp{}-nw{}_decode-tp{}-ep{}-dp{}-nw{}_disagg-{}_spec-{spec}_conc{}_{node}",
+                job.exp_name,
+                job.precision,
+                job.framework,
+                prefill.tp,
+                prefill.ep,
+                prefill.dp_attn,
+                prefill.num_worker,
+                decode.tp,
+                decode.ep,
+                decode.dp_attn,
+                decode.num_worker,
+                job.disagg,
+                concs.join("x")
+            )
+        }
+    }
+}
+
+/// The squash-file name a launcher imports `image` to: `/ : @ #` replaced by `_` (§8.3).
+pub fn squash_name(image: &str) -> String {
+    image.chars().map(|c| if matches!(c, '/' | ':' | '@' | '#') { '_' } else { c }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{gpu_of_node, launcher_path, result_filename, script_path, squash_name};
+    use crate::expand::{Job, JobOrigin, JobShape};
+    use crate::ir::{SpecDecoding, Worker};
+    use crate::source::{FileId, Span};
+
+    fn job(framework: &str, spec: SpecDecoding, shape: JobShape) -> Job {
+        let span = Span::new(FileId(0), 0, 0);
+        Job {
+            image: "img".into(),
+            model: "m".into(),
+            model_prefix: "dsr1".into(),
+            precision: "fp8".into(),
+            framework: framework.into(),
+            runner: "b200".into(),
+            isl: 1024,
+            osl: 1024,
+            shape,
+            spec_decoding: spec,
+            max_model_len: 2248,
+            exp_name: "dsr1_1k1k".into(),
+            disagg: false,
+            run_eval: false,
+            origin: JobOrigin { key: "k".into(), entry_idx: 0, seq_idx: 0, point_idx: 0, entry_span: span, point_span: span },
+        }
+    }
+
+    fn single(conc: i64) -> JobShape {
+        JobShape::Single { tp: 8, ep: 1, dp_attn: false, conc }
+    }
+
+    #[test]
+    fn script_names_follow_section_8_2() {
+        let trt_mtp = job("trt", SpecDecoding::Mtp, single(4));
+        assert_eq!(script_path(&trt_mtp, "b200-nv_0"), "benchmarks/dsr1_fp8_b200_trt_mtp.sh");
+        assert_eq!(script_path(&trt_mtp, "h100-cr_0"), "benchmarks/dsr1_fp8_h100.sh");
+        assert_eq!(script_path(&job("atom", SpecDecoding::None, single(4)), "mi355x-amds_0"), "benchmarks/dsr1_fp8_mi355x_atom.sh");
+        assert_eq!(script_path(&job("trt", SpecDecoding::None, single(4)), "mi355x-amds_0"), "benchmarks/dsr1_fp8_mi355x.sh");
+        assert_eq!(script_path(&job("vllm", SpecDecoding::None, single(4)), "b200-dgxc_1"), "benchmarks/dsr1_fp8_b200.sh");
+        let worker = Worker { num_worker: 1, tp: 4, ep: 4, dp_attn: true, additional_settings: None };
+        let multi = job(
+            "dynamo-sglang",
+            SpecDecoding::None,
+            JobShape::Multi { prefill: worker.clone(), decode: worker, conc: vec![1, 2] },
+        );
+        assert_eq!(script_path(&multi, "gb200-nv_0"), "benchmarks/dsr1_fp8_gb200_dynamo-sglang.sh");
+        assert_eq!(
+            result_filename(&multi, "gb200-nv_0"),
+            "dsr1_1k1k_fp8_dynamo-sglang_prefill-tp4-ep4-dptrue-nw1_decode-tp4-ep4-dptrue-nw1_disagg-false_spec-none_conc1x2_gb200-nv_0"
+        );
+        assert_eq!(
+            result_filename(&trt_mtp, "b200-nv_0"),
+            "dsr1_1k1k_fp8_trt_tp8-ep1-dpafalse_disagg-false_spec-mtp_conc4_b200-nv_0"
+        );
+    }
+
+    #[test]
+    fn launcher_and_gpu_follow_the_node_prefix() {
+        assert_eq!(launcher_path("b200-nv_0"), "runners/launch_b200-nv.sh");
+        assert_eq!(launcher_path("b200-dgxc-slurm_0"), "runners/launch_b200-dgxc-slurm.sh");
+        assert_eq!(gpu_of_node("mi355x-amds_3"), "mi355x");
+        assert_eq!(squash_name("nvcr.io/a/b:1.0@sha256#x"), "nvcr.io_a_b_1.0_sha256_x");
+    }
+}

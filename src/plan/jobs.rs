@@ -1,0 +1,80 @@
+//! "All jobs of a sweep": the job list `ix plan` builds tasks from.
+//!
+//! It is `expand::full_sweep` for single- and multi-node points with the same filters as
+//! `ix matrix full-sweep`, with one deliberate extension: a single-node point written as a
+//! `conc-list` (which the reference's full-sweep crashes on) yields one job per listed value, as
+//! `test-config` does. Internally each listed value becomes a one-value range point, so the
+//! concurrency filters apply to it exactly as they do to ranges; job origins still point at the
+//! original point.
+
+use crate::diag::Diag;
+use crate::expand::{self, EvalMode, FullSweep, Job, NodeMode};
+use crate::ir::{Concurrency, RunnerTable, SearchPoint, Sweep};
+use crate::source::Spanned;
+
+/// What to plan: full-sweep filters, which node kinds, and eval marking.
+#[derive(Clone, Debug)]
+pub struct JobSelection {
+    pub filters: FullSweep,
+    /// `None`: both single- and multi-node jobs.
+    pub mode: Option<NodeMode>,
+    pub evals: Option<EvalMode>,
+}
+
+/// Every job of `sweep` that passes the selection, single-node first, then multi-node.
+pub fn sweep_jobs(sweep: &Sweep, runners: &RunnerTable, selection: &JobSelection) -> Result<Vec<Job>, Vec<Diag>> {
+    // Rewrite single-node list points into one-value range points; remember original indices.
+    let mut rewritten = sweep.clone();
+    let mut original_point: Vec<Vec<Vec<usize>>> = Vec::with_capacity(sweep.entries.len());
+    for entry in &mut rewritten.entries {
+        let mut per_seq = Vec::new();
+        for seq in &mut entry.seq_len_configs {
+            let mut points = Vec::new();
+            let mut map = Vec::new();
+            for (point_idx, point) in std::mem::take(&mut seq.search_space).into_iter().enumerate() {
+                match point {
+                    SearchPoint::Single(single) if single.conc.range_bounds().is_none() => {
+                        let values = single.conc.list.clone().map(|list| list.value).unwrap_or_default();
+                        let span = single.conc.list.as_ref().map_or(single.span, |list| list.span);
+                        for value in values {
+                            let mut one = single.clone();
+                            one.conc = Concurrency::range(Spanned::new(value, span), Spanned::new(value, span));
+                            points.push(SearchPoint::Single(one));
+                            map.push(point_idx);
+                        }
+                    }
+                    other => {
+                        points.push(other);
+                        map.push(point_idx);
+                    }
+                }
+            }
+            seq.search_space = points;
+            per_seq.push(map);
+        }
+        original_point.push(per_seq);
+    }
+    let modes = match selection.mode {
+        Some(mode) => vec![mode],
+        None => vec![NodeMode::Single, NodeMode::Multi],
+    };
+    let mut jobs = Vec::new();
+    for mode in modes {
+        let opts = FullSweep { mode, ..selection.filters.clone() };
+        jobs.extend(expand::full_sweep(&rewritten, runners, &opts)?);
+    }
+    for job in &mut jobs {
+        let origin = &mut job.origin;
+        if let Some(idx) = original_point
+            .get(origin.entry_idx)
+            .and_then(|seqs| seqs.get(origin.seq_idx))
+            .and_then(|points| points.get(origin.point_idx))
+        {
+            origin.point_idx = *idx;
+        }
+    }
+    if let Some(mode) = selection.evals {
+        expand::mark_evals(&mut jobs, mode);
+    }
+    Ok(jobs)
+}

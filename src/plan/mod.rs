@@ -1,0 +1,302 @@
+//! The task graph plus the state store to a [`Plan`]: each task is run or reused, with reasons.
+//!
+//! Not a salsa query: it reads the store. A task is reused when a successful record exists for
+//! its exact hash and it is not forced and nothing it depends on runs. Otherwise the stored
+//! manifest of the latest record of the same task id is diffed against the new one to say why.
+
+pub mod jobs;
+pub mod pipeline;
+pub mod render;
+
+use std::collections::HashMap;
+
+use crate::dag::hash::Digest;
+use crate::dag::task_key::{FILE_ROLES, ManifestEntry, Origin, UPSTREAM_PREFIX};
+use crate::dag::TaskGraph;
+use crate::state::{Outcome, StateError, StateStore, StoredRecord};
+
+/// Run or reuse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Run,
+    Reuse,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Run => "run",
+            Action::Reuse => "reuse",
+        }
+    }
+}
+
+/// Why a task runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// No record of this task id exists.
+    New,
+    /// A job field changed.
+    InputChanged { input: String, old: String, new: String, origin: Option<Origin> },
+    /// A script, sourced file or launcher changed.
+    ScriptChanged { file: String, old: String, new: String },
+    /// A dependency runs (or its hash changed).
+    UpstreamChanged { dep: String },
+    /// The record for this exact hash says the task failed.
+    PreviousFailed,
+    /// `--force SELECTOR` matched.
+    Forced { selector: String },
+    /// The key is the same as last time but the record is missing or unreadable.
+    CacheMissing { detail: String },
+}
+
+impl Reason {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Reason::New => "new",
+            Reason::InputChanged { .. } => "input_changed",
+            Reason::ScriptChanged { .. } => "script_changed",
+            Reason::UpstreamChanged { .. } => "upstream_changed",
+            Reason::PreviousFailed => "previous_failed",
+            Reason::Forced { .. } => "forced",
+            Reason::CacheMissing { .. } => "cache_missing",
+        }
+    }
+
+    /// One line for humans, also the grouping key of root causes.
+    pub fn describe(&self) -> String {
+        match self {
+            Reason::New => "new".to_string(),
+            Reason::InputChanged { input, old, new, origin } => match origin {
+                Some(origin) => format!("input changed: {input} {old} -> {new} ({origin})"),
+                None => format!("input changed: {input} {old} -> {new}"),
+            },
+            Reason::ScriptChanged { file, old, new } => format!("script changed: {file} ({old} -> {new})"),
+            Reason::UpstreamChanged { dep } => format!("upstream changed: {dep}"),
+            Reason::PreviousFailed => "previous run failed".to_string(),
+            Reason::Forced { selector } => format!("forced: --force {selector}"),
+            Reason::CacheMissing { detail } => format!("cache missing: {detail}"),
+        }
+    }
+}
+
+/// The decision for one task (same index as in the graph).
+#[derive(Clone, Debug)]
+pub struct PlannedTask {
+    pub action: Action,
+    pub reasons: Vec<Reason>,
+    /// The hash of the latest stored record of this id, when it differs.
+    pub previous: Option<Digest>,
+    /// The root cause this task runs for (its own first reason, or its upstream's root).
+    pub root: Option<String>,
+}
+
+/// A plan: the graph and one decision per task.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub graph: TaskGraph,
+    pub tasks: Vec<PlannedTask>,
+    /// Problems reading the store (treated as misses), for warnings.
+    pub store_warnings: Vec<String>,
+}
+
+impl Plan {
+    pub fn count(&self, action: Action) -> usize {
+        self.tasks.iter().filter(|task| task.action == action).count()
+    }
+}
+
+/// Plan options.
+#[derive(Clone, Debug, Default)]
+pub struct PlanOptions {
+    /// `--force` selectors: a task-id glob (`*` matches anything) or `INPUT=VALUE`.
+    pub force: Vec<String>,
+}
+
+/// Whether `pattern` (with `*` wildcards) matches all of `text`.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let mut rest = text;
+    for (idx, part) in parts.iter().enumerate() {
+        if idx == 0 {
+            let Some(stripped) = rest.strip_prefix(part) else { return false };
+            rest = stripped;
+        } else if idx == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            match rest.find(part) {
+                Some(pos) => rest = &rest[pos + part.len()..],
+                None => return false,
+            }
+        }
+    }
+    true
+}
+
+fn selector_matches(selector: &str, id: &str, manifest: &[ManifestEntry]) -> bool {
+    match selector.split_once('=') {
+        Some((name, value)) => manifest.iter().any(|entry| entry.name == name && glob_match(value, &entry.value)),
+        None => glob_match(selector, id) || (!selector.contains('*') && id.starts_with(selector)),
+    }
+}
+
+/// Compares a stored manifest with a new one, as reasons (upstream entries left out).
+pub fn manifest_reasons(old: &[ManifestEntry], new: &[ManifestEntry]) -> Vec<Reason> {
+    let old_map: HashMap<&str, &ManifestEntry> = old.iter().map(|entry| (entry.name.as_str(), entry)).collect();
+    let new_names: std::collections::HashSet<&str> = new.iter().map(|entry| entry.name.as_str()).collect();
+    let mut reasons = Vec::new();
+    let file_of = |name: &str| -> Option<String> {
+        FILE_ROLES.iter().find_map(|role| name.strip_prefix(role).and_then(|rest| rest.strip_prefix(' ')).map(str::to_string))
+    };
+    // Files are matched by role, so a renamed script shows as "script changed".
+    let role_of = |name: &str| FILE_ROLES.iter().find(|role| name.starts_with(&format!("{role} "))).copied();
+    for entry in new {
+        if entry.name.starts_with(UPSTREAM_PREFIX) {
+            continue;
+        }
+        match old_map.get(entry.name.as_str()) {
+            Some(previous) if previous.value == entry.value => {}
+            Some(previous) => match file_of(&entry.name) {
+                Some(file) => reasons.push(Reason::ScriptChanged {
+                    file,
+                    old: previous.value.clone(),
+                    new: entry.value.clone(),
+                }),
+                None => reasons.push(Reason::InputChanged {
+                    input: entry.name.clone(),
+                    old: previous.value.clone(),
+                    new: entry.value.clone(),
+                    origin: entry.origin.clone(),
+                }),
+            },
+            None => match file_of(&entry.name) {
+                Some(file) => {
+                    let role = role_of(&entry.name);
+                    let old_file = old.iter().find(|o| role_of(&o.name) == role && !new_names.contains(o.name.as_str()));
+                    let old_value = old_file.map_or("(none)".to_string(), |o| format!("{} {}", o.name, o.value));
+                    reasons.push(Reason::ScriptChanged { file, old: old_value, new: entry.value.clone() });
+                }
+                None => reasons.push(Reason::InputChanged {
+                    input: entry.name.clone(),
+                    old: "(none)".into(),
+                    new: entry.value.clone(),
+                    origin: entry.origin.clone(),
+                }),
+            },
+        }
+    }
+    for entry in old {
+        if entry.name.starts_with(UPSTREAM_PREFIX) || new_names.contains(entry.name.as_str()) {
+            continue;
+        }
+        if entry.name.starts_with("sourced ") {
+            reasons.push(Reason::ScriptChanged {
+                file: entry.name["sourced ".len()..].to_string(),
+                old: entry.value.clone(),
+                new: "(no longer sourced)".into(),
+            });
+        } else if file_of(&entry.name).is_none() {
+            reasons.push(Reason::InputChanged {
+                input: entry.name.clone(),
+                old: entry.value.clone(),
+                new: "(none)".into(),
+                origin: entry.origin.clone(),
+            });
+        }
+    }
+    reasons
+}
+
+fn lookup<T>(result: Result<Option<T>, StateError>, warnings: &mut Vec<String>) -> (Option<T>, Option<String>) {
+    match result {
+        Ok(value) => (value, None),
+        Err(err) => {
+            let text = match &err {
+                StateError::Corrupt { path, reason } => format!("{}: {reason}", path.display()),
+                other => other.to_string(),
+            };
+            warnings.push(text.clone());
+            (None, Some(text))
+        }
+    }
+}
+
+/// Decides run or reuse for every task of `graph` (tasks are in dependency order).
+pub fn plan(graph: TaskGraph, store: Option<&StateStore>, opts: &PlanOptions) -> Plan {
+    let mut warnings = Vec::new();
+    let mut decided: Vec<PlannedTask> = Vec::with_capacity(graph.tasks.len());
+    for task in &graph.tasks {
+        let mut reasons = Vec::new();
+        let mut previous = None;
+        let mut root = None;
+        for selector in &opts.force {
+            if selector_matches(selector, &task.id, &task.manifest) {
+                reasons.push(Reason::Forced { selector: selector.clone() });
+            }
+        }
+        let (exact, exact_err) = match store {
+            Some(store) => lookup(store.get(task.hash), &mut warnings),
+            None => (None, None),
+        };
+        match exact.as_ref().map(|record| record.outcome) {
+            Some(Outcome::Success) => {}
+            Some(Outcome::Failed) => reasons.push(Reason::PreviousFailed),
+            None => {
+                let (latest, _) = match store {
+                    Some(store) => lookup(store.latest_for_id(&task.id), &mut warnings),
+                    None => (None, None),
+                };
+                match latest {
+                    None => match exact_err {
+                        Some(detail) => reasons.push(Reason::CacheMissing { detail }),
+                        None => reasons.push(Reason::New),
+                    },
+                    Some(StoredRecord { hash, manifest, .. }) => {
+                        if hash == task.hash {
+                            reasons.push(Reason::CacheMissing {
+                                detail: exact_err.unwrap_or_else(|| "record missing".to_string()),
+                            });
+                        } else {
+                            previous = Some(hash);
+                            let own = manifest_reasons(&manifest, &task.manifest);
+                            if own.is_empty() {
+                                // Only upstream hashes differ: name the first changed dependency.
+                                if let Some(dep) = task.deps.first() {
+                                    reasons.push(Reason::UpstreamChanged { dep: graph.tasks[*dep].id.clone() });
+                                    root = decided[*dep].root.clone();
+                                }
+                            }
+                            reasons.extend(own);
+                        }
+                    }
+                }
+            }
+        }
+        // A dependency that runs makes this task run too.
+        let running_dep = task.deps.iter().copied().find(|dep| decided[*dep].action == Action::Run);
+        if let Some(dep) = running_dep
+            && !reasons.iter().any(|r| matches!(r, Reason::UpstreamChanged { .. }))
+        {
+            reasons.push(Reason::UpstreamChanged { dep: graph.tasks[dep].id.clone() });
+        }
+        let action = if reasons.is_empty() { Action::Reuse } else { Action::Run };
+        if action == Action::Run {
+            let own = reasons.iter().find(|r| !matches!(r, Reason::UpstreamChanged { .. } | Reason::New));
+            root = match (own, running_dep) {
+                (Some(reason), _) => Some(root_label(reason)),
+                (None, Some(dep)) => decided[dep].root.clone(),
+                (None, None) => root.or_else(|| reasons.first().map(root_label)),
+            };
+        }
+        decided.push(PlannedTask { action, reasons, previous, root });
+    }
+    Plan { graph, tasks: decided, store_warnings: warnings }
+}
+
+/// The grouping label of a reason: what a reviewer would call "one cause".
+fn root_label(reason: &Reason) -> String {
+    reason.describe()
+}

@@ -1,0 +1,207 @@
+//! Renders a [`Plan`] as text (grouped by root cause), as `ix.plan/v1` JSON, and `--why` for
+//! one task. Returns strings; only `cli` prints them.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+
+use crate::dag::TaskKind;
+use crate::dag::task_key::ManifestEntry;
+use crate::plan::{Action, Plan, Reason, manifest_reasons};
+use crate::state::StoredRecord;
+
+/// The schema name of the JSON plan.
+pub const PLAN_SCHEMA: &str = "ix.plan/v1";
+
+/// How many task ids a group lists before "and N more".
+const GROUP_LIST: usize = 5;
+
+fn kind_counts<'a>(kinds: impl Iterator<Item = TaskKind> + 'a) -> String {
+    let mut counts: BTreeMap<TaskKind, usize> = BTreeMap::new();
+    for kind in kinds {
+        *counts.entry(kind).or_default() += 1;
+    }
+    counts.iter().map(|(kind, n)| format!("{} {n}", kind.as_str())).collect::<Vec<_>>().join(" · ")
+}
+
+/// The human plan.
+pub fn human(plan: &Plan, n_jobs: usize, state_dir: &str) -> String {
+    let mut out = String::new();
+    let graph_hash = plan.graph.graph_hash.map(|h| h.short()).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "plan {graph_hash} · {} tasks from {n_jobs} jobs ({}) · state {state_dir}",
+        plan.graph.tasks.len(),
+        kind_counts(plan.graph.tasks.iter().map(|t| t.kind))
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(out, "  reuse {:>6}", plan.count(Action::Reuse));
+    let _ = writeln!(out, "  run   {:>6}", plan.count(Action::Run));
+    // Group runs by root cause, in order of first appearance.
+    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut slot: BTreeMap<String, usize> = BTreeMap::new();
+    for (idx, task) in plan.tasks.iter().enumerate() {
+        if task.action != Action::Run {
+            continue;
+        }
+        let root = task.root.clone().unwrap_or_else(|| "unknown".into());
+        let at = *slot.entry(root.clone()).or_insert_with(|| {
+            groups.push((root, Vec::new()));
+            groups.len() - 1
+        });
+        groups[at].1.push(idx);
+    }
+    for (root, members) in &groups {
+        let _ = writeln!(out, "  {:>6}  {root}", members.len());
+        let _ = writeln!(out, "          {}", kind_counts(members.iter().map(|idx| plan.graph.tasks[*idx].kind)));
+        let leaders: Vec<&usize> = members
+            .iter()
+            .filter(|idx| !plan.tasks[**idx].reasons.iter().all(|r| matches!(r, Reason::UpstreamChanged { .. })))
+            .collect();
+        for idx in leaders.iter().take(GROUP_LIST) {
+            let _ = writeln!(out, "          {}", plan.graph.tasks[**idx].id);
+        }
+        if leaders.len() > GROUP_LIST {
+            let _ = writeln!(out, "          … and {} more", leaders.len() - GROUP_LIST);
+        }
+    }
+    for warning in &plan.store_warnings {
+        let _ = writeln!(out, "warning: state store: {warning}");
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "next: ix plan --why <task> · --format json");
+    out
+}
+
+fn reason_json(reason: &Reason) -> Value {
+    let mut value = json!({ "kind": reason.kind() });
+    match reason {
+        Reason::New | Reason::PreviousFailed => {}
+        Reason::InputChanged { input, old, new, origin } => {
+            value["input"] = json!(input);
+            value["old"] = json!(old);
+            value["new"] = json!(new);
+            if let Some(origin) = origin {
+                value["span"] = json!({ "file": &*origin.file, "line": origin.line, "col": origin.col });
+            }
+        }
+        Reason::ScriptChanged { file, old, new } => {
+            value["file"] = json!(file);
+            value["old"] = json!(old);
+            value["new"] = json!(new);
+        }
+        Reason::UpstreamChanged { dep } => value["dep"] = json!(dep),
+        Reason::Forced { selector } => value["selector"] = json!(selector),
+        Reason::CacheMissing { detail } => value["detail"] = json!(detail),
+    }
+    value
+}
+
+/// The `ix.plan/v1` document (one line).
+pub fn json(plan: &Plan) -> String {
+    let tasks: Vec<Value> = plan
+        .graph
+        .tasks
+        .iter()
+        .zip(&plan.tasks)
+        .map(|(task, planned)| {
+            let mut value = json!({
+                "id": task.id,
+                "kind": task.kind.as_str(),
+                "hash": task.hash.to_hex(),
+                "action": planned.action.as_str(),
+                "reasons": planned.reasons.iter().map(reason_json).collect::<Vec<_>>(),
+                "deps": task.deps.iter().map(|dep| plan.graph.tasks[*dep].id.clone()).collect::<Vec<_>>(),
+            });
+            if let Some(previous) = planned.previous {
+                value["previous"] = json!(previous.to_hex());
+            }
+            if let Some(bench) = &task.bench {
+                value["script"] = json!(bench.script);
+                value["launcher"] = json!(bench.launcher);
+                value["node"] = json!(bench.node);
+                value["result_filename"] = json!(bench.result_filename);
+            }
+            value
+        })
+        .collect();
+    let document = json!({
+        "schema": PLAN_SCHEMA,
+        "ix": env!("CARGO_PKG_VERSION"),
+        "plan": plan.graph.graph_hash.map(|h| h.to_hex()),
+        "summary": {
+            "tasks": plan.graph.tasks.len(),
+            "run": plan.count(Action::Run),
+            "reuse": plan.count(Action::Reuse),
+        },
+        "tasks": tasks,
+    });
+    let mut text = document.to_string();
+    text.push('\n');
+    text
+}
+
+fn entry_line(entry: &ManifestEntry) -> String {
+    match &entry.origin {
+        Some(origin) => format!("{}  {}  ({origin})", entry.name, entry.value),
+        None => format!("{}  {}", entry.name, entry.value),
+    }
+}
+
+/// `--why` for the task at `idx`, given the latest stored record of its id.
+pub fn why(plan: &Plan, idx: usize, latest: Option<&StoredRecord>) -> String {
+    let task = &plan.graph.tasks[idx];
+    let planned = &plan.tasks[idx];
+    let mut out = String::new();
+    let _ = writeln!(out, "{} {}", task.kind.as_str(), task.id);
+    let _ = write!(out, "  hash {}", task.hash.to_hex());
+    match latest {
+        Some(record) if record.hash == task.hash => {
+            let _ = writeln!(out, "  (recorded, {})", record.outcome.as_str());
+        }
+        Some(record) => {
+            let _ = writeln!(out, "  (was {}, {})", record.hash.to_hex(), record.outcome.as_str());
+        }
+        None => {
+            let _ = writeln!(out, "  (no record)");
+        }
+    }
+    let _ = writeln!(out, "  action {}", planned.action.as_str());
+    for reason in &planned.reasons {
+        let _ = writeln!(out, "    {}", reason.describe());
+    }
+    if let Some(bench) = &task.bench {
+        let _ = writeln!(out, "  node {} · script {} · launcher {}", bench.node, bench.script, bench.launcher);
+        let _ = writeln!(out, "  RESULT_FILENAME {}", bench.result_filename);
+    }
+    if let Some(record) = latest.filter(|record| record.hash != task.hash) {
+        let changes = manifest_reasons(&record.manifest, &task.manifest);
+        let old_upstream: BTreeMap<&str, &str> = record
+            .manifest
+            .iter()
+            .filter(|e| e.name.starts_with("upstream "))
+            .map(|e| (e.name.as_str(), e.value.as_str()))
+            .collect();
+        let _ = writeln!(out, "  changed since the last record:");
+        for change in &changes {
+            let _ = writeln!(out, "    {}", change.describe());
+        }
+        for entry in task.manifest.iter().filter(|e| e.name.starts_with("upstream ")) {
+            match old_upstream.get(entry.name.as_str()) {
+                Some(old) if *old == entry.value => {}
+                Some(old) => {
+                    let _ = writeln!(out, "    {}  {old} -> {}", entry.name, entry.value);
+                }
+                None => {
+                    let _ = writeln!(out, "    {}  (none) -> {}", entry.name, entry.value);
+                }
+            }
+        }
+    }
+    let _ = writeln!(out, "  inputs ({}):", task.manifest.len());
+    for entry in &task.manifest {
+        let _ = writeln!(out, "    {}", entry_line(entry));
+    }
+    out
+}

@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# Shared helpers (test fixture).
+check_env_vars() { :; }

@@ -1,0 +1,300 @@
+//! `ix plan`: a temporary copy of a small project, planned, recorded through the test-only
+//! `--record-fake` path, edited, and planned again; each edit must rerun exactly the affected
+//! tasks with the right reasons.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::util::{IxOutput, ix, ix_bin, project_root};
+
+/// A temporary copy of `tests/data/plan/small`.
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+impl Project {
+    fn new() -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(&project_root().join("tests/data/plan/small"), dir.path());
+        Project { dir }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn plan(&self, extra: &[&str]) -> IxOutput {
+        ix(["plan", "sweep.yaml"]).args_from(extra).current_dir(self.dir.path()).run()
+    }
+
+    /// The JSON plan as task id -> (action, reasons).
+    fn json(&self, extra: &[&str]) -> (Value, BTreeMap<String, (String, Vec<Value>)>) {
+        let mut args = vec!["--format", "json"];
+        args.extend_from_slice(extra);
+        let out = self.plan(&args).expect_code(0);
+        let doc: Value = serde_json::from_str(&out.stdout).expect("plan is JSON");
+        let tasks = doc["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|task| {
+                (
+                    task["id"].as_str().unwrap().to_string(),
+                    (task["action"].as_str().unwrap().to_string(), task["reasons"].as_array().unwrap().clone()),
+                )
+            })
+            .collect();
+        (doc, tasks)
+    }
+
+    fn record_all(&self) {
+        let _ = self.plan(&["--record-fake", "success"]).expect_code(0);
+    }
+
+    fn edit(&self, rel: &str, from: &str, to: &str) {
+        let path = self.path(rel);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{rel} lacks {from:?}");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    }
+
+    /// Ids of the tasks that run, sorted.
+    fn running(&self) -> Vec<String> {
+        let (_, tasks) = self.json(&[]);
+        tasks.into_iter().filter(|(_, (action, _))| action == "run").map(|(id, _)| id).collect()
+    }
+}
+
+const H100_C4: &str = "bench/demo-fp8-h100-vllm/1k1k/tp2-ep1-dpa0-none/c4/h100-cr_0";
+const H100_C8: &str = "bench/demo-fp8-h100-vllm/1k1k/tp2-ep1-dpa0-none/c8/h100-cr_0";
+const B200_C16: &str = "bench/demo-fp4-b200-trt/1k8k/tp4-ep1-dpa0-none/c16/b200-nv_0";
+
+fn result_of(bench: &str) -> String {
+    bench.replacen("bench/", "result/", 1)
+}
+
+fn sorted(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids
+}
+
+fn kinds(reasons: &[Value]) -> Vec<&str> {
+    reasons.iter().map(|r| r["kind"].as_str().unwrap()).collect()
+}
+
+#[test]
+fn a_fresh_plan_runs_every_task_as_new() {
+    let project = Project::new();
+    let (doc, tasks) = project.json(&[]);
+    assert_eq!(doc["schema"], "ix.plan/v1");
+    assert_eq!(doc["plan"].as_str().unwrap().len(), 64);
+    assert_eq!(tasks.len(), 12, "{tasks:#?}");
+    for (id, (action, reasons)) in &tasks {
+        assert_eq!(action, "run", "{id}");
+        assert_eq!(kinds(reasons)[0], "new", "{id}");
+    }
+    let bench = doc["tasks"].as_array().unwrap().iter().find(|t| t["id"] == H100_C4).unwrap();
+    assert_eq!(bench["script"], "benchmarks/demo_fp8_h100.sh");
+    assert_eq!(bench["launcher"], "runners/launch_h100-cr.sh");
+    assert_eq!(bench["deps"][0], "launch/h100/vllm/vllm-openai");
+}
+
+#[test]
+fn recorded_tasks_are_all_reused() {
+    let project = Project::new();
+    let before = project.json(&[]).0["plan"].clone();
+    project.record_all();
+    assert!(project.running().is_empty());
+    let (doc, _) = project.json(&[]);
+    assert_eq!(doc["plan"], before, "recording does not change the graph hash");
+    assert_eq!(doc["summary"]["reuse"], 12);
+    let human = project.plan(&[]).expect_code(0);
+    assert!(human.stdout.contains("reuse     12"), "{}", human.stdout);
+}
+
+#[test]
+fn changing_one_image_reruns_exactly_its_tasks() {
+    let project = Project::new();
+    project.record_all();
+    project.edit("sweep.yaml", "vllm-openai:v0.10.0", "vllm-openai:v0.11.0");
+    let expected = sorted(vec![
+        "launch/h100/vllm/vllm-openai".into(),
+        H100_C4.into(),
+        H100_C8.into(),
+        result_of(H100_C4),
+        result_of(H100_C8),
+        "collect/demo-fp8-h100-vllm".into(),
+        "summary".into(),
+        "report".into(),
+    ]);
+    assert_eq!(project.running(), expected);
+    let (_, tasks) = project.json(&[]);
+    let reasons = &tasks[H100_C4].1;
+    let image = reasons.iter().find(|r| r["kind"] == "input_changed").expect("input_changed reason");
+    assert_eq!(image["input"], "image");
+    assert_eq!(image["old"], "vllm/vllm-openai:v0.10.0");
+    assert_eq!(image["new"], "vllm/vllm-openai:v0.11.0");
+    assert_eq!(image["span"]["file"], "sweep.yaml");
+    assert_eq!(image["span"]["line"], 2);
+    assert_eq!(kinds(&tasks[&result_of(H100_C4)].1), vec!["upstream_changed"]);
+    let human = project.plan(&[]).expect_code(0);
+    assert!(
+        human.stdout.contains("input changed: image vllm/vllm-openai:v0.10.0 -> vllm/vllm-openai:v0.11.0 (sweep.yaml:2:10)"),
+        "{}",
+        human.stdout
+    );
+}
+
+#[test]
+fn changing_one_script_line_reruns_only_its_jobs() {
+    let project = Project::new();
+    project.record_all();
+    project.edit("benchmarks/demo_fp4_b200_trt.sh", "check_env_vars MODEL TP CONC", "check_env_vars MODEL TP CONC ISL");
+    let expected = sorted(vec![
+        B200_C16.into(),
+        result_of(B200_C16),
+        "collect/demo-fp4-b200-trt".into(),
+        "summary".into(),
+        "report".into(),
+    ]);
+    assert_eq!(project.running(), expected);
+    let (_, tasks) = project.json(&[]);
+    let reasons = &tasks[B200_C16].1;
+    assert_eq!(kinds(reasons), vec!["script_changed"]);
+    assert_eq!(reasons[0]["file"], "benchmarks/demo_fp4_b200_trt.sh");
+}
+
+#[test]
+fn changing_a_sourced_file_reruns_every_script_that_sources_it() {
+    let project = Project::new();
+    project.record_all();
+    project.edit("benchmarks/benchmark_lib.sh", "check_env_vars() { :; }", "check_env_vars() { true; }");
+    let (_, tasks) = project.json(&[]);
+    for bench in [H100_C4, H100_C8, B200_C16] {
+        assert_eq!(tasks[bench].0, "run");
+        assert_eq!(tasks[bench].1[0]["file"], "benchmarks/benchmark_lib.sh", "{bench}");
+    }
+    assert_eq!(tasks["launch/h100/vllm/vllm-openai"].0, "reuse");
+}
+
+#[test]
+fn changing_one_concurrency_adds_exactly_the_new_point() {
+    let project = Project::new();
+    project.record_all();
+    project.edit("sweep.yaml", "conc-end: 8", "conc-end: 16");
+    let new_bench = "bench/demo-fp8-h100-vllm/1k1k/tp2-ep1-dpa0-none/c16/h100-cr_0";
+    let expected = sorted(vec![
+        new_bench.into(),
+        result_of(new_bench),
+        "collect/demo-fp8-h100-vllm".into(),
+        "summary".into(),
+        "report".into(),
+    ]);
+    assert_eq!(project.running(), expected);
+    let (_, tasks) = project.json(&[]);
+    assert_eq!(kinds(&tasks[new_bench].1), vec!["new"]);
+    assert_eq!(kinds(&tasks["collect/demo-fp8-h100-vllm"].1), vec!["upstream_changed"]);
+}
+
+#[test]
+fn a_failed_record_reruns_with_previous_failed() {
+    let project = Project::new();
+    project.record_all();
+    project.edit("sweep.yaml", "conc-end: 8", "conc-end: 16");
+    let new_bench = "bench/demo-fp8-h100-vllm/1k1k/tp2-ep1-dpa0-none/c16/h100-cr_0";
+    let _ = project.plan(&["--record-fake", "failed", "--record-fake-filter", new_bench]).expect_code(0);
+    let (_, tasks) = project.json(&[]);
+    assert_eq!(kinds(&tasks[new_bench].1), vec!["previous_failed"]);
+}
+
+#[test]
+fn force_selects_tasks_by_id_glob_and_by_input() {
+    let project = Project::new();
+    project.record_all();
+    let (_, tasks) = project.json(&["--force", "bench/demo-fp4*"]);
+    assert_eq!(tasks[B200_C16].0, "run");
+    assert_eq!(tasks[B200_C16].1[0]["kind"], "forced");
+    assert_eq!(tasks[B200_C16].1[0]["selector"], "bench/demo-fp4*");
+    assert_eq!(tasks[H100_C4].0, "reuse");
+    let (_, tasks) = project.json(&["--force", "runner=h100"]);
+    assert_eq!(tasks[H100_C4].1[0]["kind"], "forced");
+    assert_eq!(tasks[B200_C16].0, "reuse");
+}
+
+#[test]
+fn why_shows_the_manifest_diff_with_script_and_launcher() {
+    let project = Project::new();
+    project.record_all();
+    project.edit("sweep.yaml", "tp: 4, conc-list: [16]", "tp: 8, conc-list: [16]");
+    // tp is part of the id, so this is a new task; change the model instead for a diff.
+    project.edit("sweep.yaml", "tp: 8, conc-list: [16]", "tp: 4, conc-list: [16]");
+    project.edit("sweep.yaml", "model: org/demo-fp4", "model: org/demo-fp4-v2");
+    let out = project.plan(&["--why", B200_C16]).expect_code(0);
+    assert!(out.stdout.contains("input changed: model org/demo-fp4 -> org/demo-fp4-v2 (sweep.yaml:16:10)"), "{}", out.stdout);
+    assert!(out.stdout.contains("script benchmarks/demo_fp4_b200_trt.sh  blake3:"), "{}", out.stdout);
+    assert!(out.stdout.contains("launcher runners/launch_b200-nv.sh  blake3:"), "{}", out.stdout);
+    assert!(out.stdout.contains("(was "), "{}", out.stdout);
+    let missing = project.plan(&["--why", "bench/nope"]).expect_code(1);
+    assert!(missing.stderr.contains("no task `bench/nope`"));
+}
+
+#[test]
+fn a_missing_script_is_an_error_at_the_sweep_entry() {
+    let project = Project::new();
+    std::fs::remove_file(project.path("benchmarks/demo_fp4_b200_trt.sh")).unwrap();
+    std::fs::remove_file(project.path("runners/launch_h100-cr.sh")).unwrap();
+    let out = project.plan(&[]).expect_code(1);
+    assert!(out.stderr.contains("ix::plan::missing-script"), "{}", out.stderr);
+    assert!(out.stderr.contains("script `benchmarks/demo_fp4_b200_trt.sh` does not exist"), "{}", out.stderr);
+    assert!(out.stderr.contains("sweep.yaml:14:1"), "{}", out.stderr);
+    assert!(out.stderr.contains("ix::plan::missing-launcher"), "{}", out.stderr);
+    assert!(out.stderr.contains("sweep.yaml:1:1"), "{}", out.stderr);
+}
+
+#[test]
+fn exit_code_flag_reports_pending_work() {
+    let project = Project::new();
+    let _ = project.plan(&["--exit-code"]).expect_code(1);
+    project.record_all();
+    let _ = project.plan(&["--exit-code"]).expect_code(0);
+}
+
+#[test]
+fn watch_replans_after_an_edit_and_reports_the_time() {
+    use std::io::{BufRead, BufReader};
+    let project = Project::new();
+    let mut child = std::process::Command::new(ix_bin())
+        .args(["plan", "sweep.yaml", "--watch", "--watch-limit", "1"])
+        .current_dir(project.dir.path())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.contains("watching for changes"), "{line}");
+    project.edit("benchmarks/demo_fp8_h100.sh", "check_env_vars MODEL TP CONC", "check_env_vars MODEL TP CONC OSL");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    assert!(rest.contains("re-planned in"), "{rest}");
+    assert!(rest.contains("1 project file(s) changed"), "{rest}");
+}

@@ -1,0 +1,626 @@
+//! `ix run`: the local executor end to end on tiny bash benchmark scripts written by each test,
+//! plus the GitHub Actions entry points (`--gha-matrix`, `--task`, `collect-artifacts`).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::util::{IxOutput, ix};
+
+/// A benchmark script that writes its result file, echoing the contract values it got.
+pub(crate) const OK_SCRIPT: &str = r#"#!/usr/bin/env bash
+set -euo pipefail
+sleep "${SLEEP_SECS:-0}"
+printf '{"conc": %s, "tp": %s, "image": "%s", "runner": "%s"}\n' "$CONC" "$TP" "$IMAGE" "$RUNNER_NAME" > "$RESULT_FILENAME.json"
+"#;
+
+/// A temporary project: master config, runners config and benchmark scripts.
+pub(crate) struct Project {
+    pub(crate) dir: tempfile::TempDir,
+}
+
+pub(crate) fn entry(key: &str, framework: &str, image: &str, concs: &str) -> String {
+    format!(
+        "{key}:\n  image: '{image}'\n  model: tiny-model\n  model-prefix: tiny\n  runner: local\n  precision: fp32\n  framework: {framework}\n  multinode: false\n  seq-len-configs:\n  - isl: 1024\n    osl: 1024\n    search-space:\n    - {{ tp: 1, {concs} }}\n"
+    )
+}
+
+impl Project {
+    pub(crate) fn new(master: &str, scripts: &[(&str, &str)]) -> Project {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let project = Project { dir };
+        project.write("configs/master.yaml", master);
+        project.write("configs/runners.yaml", "local:\n- local_0\n- local_1\n");
+        for (name, body) in scripts {
+            project.write(&format!("benchmarks/{name}"), body);
+        }
+        project
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub(crate) fn write(&self, rel: &str, text: &str) {
+        let path = self.path().join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+
+    pub(crate) fn run(&self, extra: &[&str]) -> IxOutput {
+        ix(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+            .args_from(extra)
+            .current_dir(self.path())
+            .env_remove("CI")
+            .run()
+    }
+
+    pub(crate) fn results(&self) -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(self.path().join(".ix/state/results"))
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        found.sort();
+        found
+    }
+}
+
+fn summary_line(out: &IxOutput) -> &str {
+    out.stdout.lines().last().unwrap_or("")
+}
+
+#[test]
+fn runs_everything_then_nothing_then_only_what_changed() {
+    let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 4");
+    let project = Project::new(&master, &[("tiny_fp32_local_sim.sh", OK_SCRIPT)]);
+    let first = project.run(&[]).expect_code(0);
+    assert_eq!(summary_line(&first), "4 done, 0 reused, 0 failed, 0 skipped, 0 cancelled", "{}", first.stderr);
+    // Three benchmark results plus the per-key collect.
+    assert_eq!(project.results().len(), 4);
+    let agg = std::fs::read_dir(project.path().join(".ix/state/work"))
+        .expect("work")
+        .flatten()
+        .find_map(|e| std::fs::read_to_string(e.path().join("agg_tiny-fp32-local-sim.json")).ok())
+        .expect("collect output");
+    let agg: serde_json::Value = serde_json::from_str(&agg).expect("json");
+    let concs: Vec<i64> = agg.as_array().expect("list").iter().map(|r| r["conc"].as_i64().expect("conc")).collect();
+    assert_eq!(concs, [1, 2, 4]);
+
+    let second = project.run(&[]).expect_code(0);
+    assert_eq!(summary_line(&second), "0 done, 4 reused, 0 failed, 0 skipped, 0 cancelled");
+
+    // A new concurrency value: one new job, and the collect that depends on it.
+    project.write("configs/master.yaml", &entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 8"));
+    let third = project.run(&[]).expect_code(0);
+    assert_eq!(summary_line(&third), "2 done, 3 reused, 0 failed, 0 skipped, 0 cancelled", "{}", third.stderr);
+
+    // Editing the benchmark script changes every task that runs it.
+    project.write("benchmarks/tiny_fp32_local_sim.sh", &format!("{OK_SCRIPT}# edited\n"));
+    let fourth = project.run(&[]).expect_code(0);
+    assert_eq!(summary_line(&fourth), "5 done, 0 reused, 0 failed, 0 skipped, 0 cancelled");
+}
+
+const FAIL_ON_CONC_2: &str = r#"#!/usr/bin/env bash
+set -euo pipefail
+if [ "$CONC" = 2 ]; then echo "conc 2 breaks on purpose" >&2; exit 3; fi
+printf '{"conc": %s}\n' "$CONC" > "$RESULT_FILENAME.json"
+"#;
+
+#[test]
+fn a_failing_task_skips_its_dependents_and_the_rest_is_recorded() {
+    let master = format!(
+        "{}{}",
+        entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 4"),
+        entry("tiny-fp32-local-simfail", "simfail", "img", "conc-start: 1, conc-end: 4")
+    );
+    let project = Project::new(
+        &master,
+        &[("tiny_fp32_local_sim.sh", OK_SCRIPT), ("tiny_fp32_local_simfail.sh", FAIL_ON_CONC_2)],
+    );
+    let out = project.run(&[]).expect_code(1);
+    // sim: 3 jobs + collect done; simfail: conc 1 and 4 done, conc 2 failed, its collect skipped.
+    assert_eq!(summary_line(&out), "6 done, 0 reused, 1 failed, 1 skipped, 0 cancelled", "{}", out.stderr);
+    assert!(out.stdout.contains("failed: tiny-fp32-local-simfail 1k1k tp1 conc2: the script exited with status 3"));
+    assert!(out.stderr.contains("skipped collect tiny-fp32-local-simfail"), "{}", out.stderr);
+    let log = std::fs::read_dir(project.path().join(".ix/state/logs"))
+        .expect("logs")
+        .flatten()
+        .any(|e| std::fs::read_to_string(e.path()).is_ok_and(|t| t.contains("conc 2 breaks on purpose")));
+    assert!(log, "the failing task's stderr is in its log file");
+    assert_eq!(project.results().len(), 6);
+    // Rerun: only the failed task runs again (and fails again).
+    let again = project.run(&[]).expect_code(1);
+    assert_eq!(summary_line(&again), "0 done, 6 reused, 1 failed, 1 skipped, 0 cancelled");
+}
+
+const FAIL_ONCE: &str = r#"#!/usr/bin/env bash
+set -euo pipefail
+marker="$MARKER_DIR/$CONC"
+if [ ! -e "$marker" ]; then touch "$marker"; echo "first attempt fails" >&2; exit 1; fi
+printf '{"conc": %s}\n' "$CONC" > "$RESULT_FILENAME.json"
+"#;
+
+#[test]
+fn retries_recover_a_task_that_fails_once() {
+    let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 1");
+    let project = Project::new(&master, &[("tiny_fp32_local_sim.sh", FAIL_ONCE)]);
+    let markers = tempfile::tempdir().expect("tempdir");
+    let without = ix(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+        .current_dir(project.path())
+        .env("MARKER_DIR", markers.path())
+        .run()
+        .expect_code(1);
+    assert!(summary_line(&without).contains("1 failed"));
+    std::fs::remove_dir_all(markers.path()).expect("reset markers");
+    std::fs::create_dir_all(markers.path()).expect("reset markers");
+    let with = ix(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+        .args_from(&["--retries", "2", "--retry-backoff", "0.05"])
+        .current_dir(project.path())
+        .env("MARKER_DIR", markers.path())
+        .run()
+        .expect_code(0);
+    assert_eq!(summary_line(&with), "2 done, 0 reused, 0 failed, 0 skipped, 0 cancelled");
+    assert!(with.stderr.contains("retry   tiny-fp32-local-sim 1k1k tp1 conc1 after attempt 1"), "{}", with.stderr);
+}
+
+#[test]
+fn config_values_reach_scripts_verbatim_and_execute_nothing() {
+    let canary = tempfile::tempdir().expect("tempdir");
+    let canary_file = canary.path().join("pwned");
+    let image = format!("img; rm -rf / $(touch {}) `id` \"q\" \\ end", canary_file.display());
+    let master = entry("tiny-fp32-local-sim", "sim", "IMAGE_PLACEHOLDER", "conc-start: 1, conc-end: 1")
+        .replace("'IMAGE_PLACEHOLDER'", &format!("'{}'", image.replace('\'', "''")));
+    let script = "#!/usr/bin/env bash\nset -euo pipefail\nprintf '%s' \"$IMAGE\" > image.txt\nprintf '{}' > \"$RESULT_FILENAME.json\"\n";
+    let project = Project::new(&master, &[("tiny_fp32_local_sim.sh", script)]);
+    let _ = project.run(&[]).expect_code(0);
+    let seen = std::fs::read_dir(project.path().join(".ix/state/work"))
+        .expect("work")
+        .flatten()
+        .find_map(|e| std::fs::read(e.path().join("image.txt")).ok())
+        .expect("image.txt");
+    assert_eq!(String::from_utf8_lossy(&seen), image);
+    assert!(!canary_file.exists(), "a value was executed by a shell");
+}
+
+#[test]
+fn an_empty_contract_variable_fails_before_the_script_starts() {
+    let master = entry("tiny-fp32-local-sim", "sim", "", "conc-start: 1, conc-end: 1");
+    let script = "#!/usr/bin/env bash\ntouch started\nprintf '{}' > \"$RESULT_FILENAME.json\"\n";
+    let project = Project::new(&master, &[("tiny_fp32_local_sim.sh", script)]);
+    let out = project.run(&["--retries", "3"]).expect_code(1);
+    assert!(out.stdout.contains("missing or empty environment variables: IMAGE"), "{}", out.stdout);
+    assert!(summary_line(&out).contains("1 failed, 1 skipped"));
+}
+
+#[test]
+fn a_timeout_kills_the_whole_process_group() {
+    let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 1");
+    let script = "#!/usr/bin/env bash\n(sleep 31.7; touch survived) &\nsleep 31.7\n";
+    let project = Project::new(&master, &[("tiny_fp32_local_sim.sh", script)]);
+    let started = std::time::Instant::now();
+    let out = project.run(&["--timeout", "0.5"]).expect_code(1);
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(out.stdout.contains("timed out"), "{}", out.stdout);
+    std::thread::sleep(Duration::from_millis(300));
+    let survivors = std::process::Command::new("pgrep").args(["-f", "sleep 31.7"]).output().expect("pgrep");
+    // Nothing else runs `sleep 31.7`; nothing of this group may be left.
+    assert!(String::from_utf8_lossy(&survivors.stdout).trim().is_empty(), "a child survived the timeout");
+}
+
+/// Kills `ix run` with SIGKILL after `delay`, then checks that the store loads and that a rerun
+/// completes exactly the remainder.
+fn kill_and_resume(delay: Duration) {
+    let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 64");
+    let project = Project::new(&master, &[("tiny_fp32_local_sim.sh", OK_SCRIPT)]);
+    let mut child = std::process::Command::new(crate::util::ix_bin())
+        .args(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "-j", "2"])
+        .current_dir(project.path())
+        .env("SLEEP_SECS", "0.4")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(delay);
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let locked = project.path().join(".ix/state/lock").exists();
+    // Let orphaned scripts of the killed run finish: they must not confuse the next run.
+    std::thread::sleep(Duration::from_millis(400));
+    // Finished = recorded (a result written just before the kill, without its record, is not).
+    let finished = std::fs::read_dir(project.path().join(".ix/state/done"))
+        .map(|d| d.flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".json")).count())
+        .unwrap_or(0);
+    let plan = project.run(&["--dry-run"]).expect_code(0);
+    let reused = plan.stdout.lines().filter(|l| l.starts_with("reuse ")).count();
+    assert_eq!(reused, finished, "every stored result is a finished task");
+    let rerun = project.run(&[]).expect_code(0);
+    let expected = format!("{} done, {finished} reused, 0 failed, 0 skipped, 0 cancelled", 8 - finished);
+    assert_eq!(summary_line(&rerun), expected, "{}", rerun.stderr);
+    // Killed after it took the lock: the next run takes the stale lock over and says so.
+    assert_eq!(rerun.stderr.contains("took over a stale lock"), locked, "{}", rerun.stderr);
+}
+
+#[test]
+fn sigkill_early_loses_nothing() {
+    kill_and_resume(Duration::from_millis(150));
+}
+
+#[test]
+fn sigkill_mid_run_loses_nothing() {
+    kill_and_resume(Duration::from_millis(700));
+}
+
+#[test]
+fn sigkill_late_loses_nothing() {
+    kill_and_resume(Duration::from_millis(1300));
+}
+
+#[test]
+fn gha_matrix_chunks_a_600_task_plan() {
+    let concs: Vec<String> = (1..=600).map(|c| c.to_string()).collect();
+    let master = entry("tiny-fp32-local-sim", "sim", "img", &format!("conc-list: [{}]", concs.join(", ")));
+    let project = Project::new(&master, &[("tiny_fp32_local_sim.sh", OK_SCRIPT)]);
+    let output = project.path().join("github_output");
+    let _ = ix(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+        .args_from(&["--config-keys", "tiny-fp32-local-sim", "--gha-matrix"])
+        .current_dir(project.path())
+        .env("GITHUB_OUTPUT", &output)
+        .run()
+        .expect_code(0);
+    let text = std::fs::read_to_string(&output).expect("output");
+    let mut sizes = Vec::new();
+    let mut all = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        if let Some((name, value)) = line.split_once('=')
+            && name.starts_with("matrix_")
+        {
+            let chunk: serde_json::Value = serde_json::from_str(value).expect("chunk json");
+            let include = chunk["include"].as_array().expect("include");
+            sizes.push(include.len());
+            for item in include {
+                all.insert(item["task"].as_str().expect("task").to_string());
+                assert_eq!(item["runner"], "local");
+            }
+        }
+    }
+    assert!(text.starts_with("chunks=[0,1,2]\ncount=600\n"), "{text}");
+    assert_eq!(sizes, [256, 256, 88]);
+    assert_eq!(all.len(), 600);
+}
+
+#[test]
+fn task_artifacts_round_trip_and_tampering_is_rejected() {
+    let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 2");
+    let project = Project::new(&master, &[("tiny_fp32_local_sim.sh", OK_SCRIPT)]);
+    let out = project.run(&["--gha-matrix"]).expect_code(0);
+    let matrix: serde_json::Value =
+        serde_json::from_str(out.stdout.lines().find_map(|l| l.strip_prefix("matrix_0=")).expect("matrix_0"))
+            .expect("json");
+    let tasks: Vec<String> =
+        matrix["include"].as_array().expect("include").iter().map(|e| e["task"].as_str().expect("task").into()).collect();
+    assert_eq!(tasks.len(), 2);
+    // Each matrix job runs one task in its own checkout (here: its own state folder).
+    for (idx, task) in tasks.iter().enumerate() {
+        let _ = project
+            .run(&["--task", task, "--state", &format!("job{idx}"), "--artifact-dir", &format!("artifacts/{idx}")])
+            .expect_code(0);
+    }
+    let collect = ix(["collect-artifacts", "artifacts", "--config-files", "configs/master.yaml"])
+        .args_from(&["--runner-config", "configs/runners.yaml"])
+        .current_dir(project.path())
+        .run()
+        .expect_code(0);
+    assert!(collect.stdout.contains("2 folded, 0 rejected"), "{}", collect.stdout);
+    let plan = project.run(&["--dry-run"]).expect_code(0);
+    assert_eq!(plan.stdout.lines().filter(|l| l.starts_with("reuse ")).count(), 2, "{}", plan.stdout);
+
+    // Tamper with one result: it is rejected and not folded.
+    let tampered = project.path().join(format!("artifacts/0/{}", tasks[0]));
+    let result = std::fs::read_dir(&tampered)
+        .expect("artifact")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().is_some_and(|n| n != "manifest.json"))
+        .expect("result file");
+    std::fs::write(&result, "{\"conc\": 999999}\n").expect("tamper");
+    let rejected = ix(["collect-artifacts", "artifacts", "--state", "fresh"])
+        .current_dir(project.path())
+        .run()
+        .expect_code(1);
+    assert!(rejected.stderr.contains("does not match the manifest"), "{}", rejected.stderr);
+    assert!(rejected.stdout.contains("1 folded, 1 rejected"), "{}", rejected.stdout);
+}
+
+const COUNT_CONCURRENT: &str = r#"#!/usr/bin/env bash
+set -euo pipefail
+touch "$MARKER_DIR/$CONC"
+sleep 0.5
+running=$(find "$MARKER_DIR" -type f | wc -l)
+rm "$MARKER_DIR/$CONC"
+printf '{"conc": %s, "running": %s, "node": "%s"}\n' "$CONC" "$running" "$RUNNER_NAME" > "$RESULT_FILENAME.json"
+"#;
+
+fn max_running(project: &Project, extra: &[&str]) -> (i64, std::collections::BTreeSet<String>) {
+    let markers = tempfile::tempdir().expect("tempdir");
+    let _ = ix(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+        .args_from(extra)
+        .current_dir(project.path())
+        .env("MARKER_DIR", markers.path())
+        .run()
+        .expect_code(0);
+    let mut max = 0;
+    let mut nodes = std::collections::BTreeSet::new();
+    for path in project.results() {
+        let value: serde_json::Value = serde_json::from_slice(&std::fs::read(path).expect("read")).expect("json");
+        if let Some(running) = value.get("running").and_then(serde_json::Value::as_i64) {
+            max = max.max(running);
+            nodes.insert(value["node"].as_str().expect("node").to_string());
+        }
+    }
+    (max, nodes)
+}
+
+#[test]
+fn runner_nodes_and_jobs_bound_concurrency() {
+    let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 32");
+    let project = Project::new(&master, &[("tiny_fp32_local_sim.sh", COUNT_CONCURRENT)]);
+    // Two nodes of runner type `local`: never more than two tasks at once, on both nodes.
+    let (max, nodes) = max_running(&project, &["-j", "8"]);
+    std::fs::remove_dir_all(project.path().join(".ix/state")).expect("reset state");
+    assert_eq!(max, 2);
+    assert_eq!(nodes.into_iter().collect::<Vec<_>>(), ["local_0", "local_1"]);
+    let (max, _) = max_running(&project, &["-j", "1"]);
+    assert_eq!(max, 1);
+}
+
+#[test]
+fn interrupting_stops_running_tasks_and_keeps_finished_ones() {
+    let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 4");
+    let script = r#"#!/usr/bin/env bash
+set -euo pipefail
+if [ "$CONC" = 4 ]; then sleep 45.3; fi
+printf '{"conc": %s}\n' "$CONC" > "$RESULT_FILENAME.json"
+"#;
+    let project = Project::new(&master, &[("tiny_fp32_local_sim.sh", script)]);
+    let child = std::process::Command::new(crate::util::ix_bin())
+        .args(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+        .current_dir(project.path())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while project.results().len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "the quick tasks never finished");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    // SAFETY: signals the ix child this test spawned.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(stdout.lines().last(), Some("2 done, 0 reused, 0 failed, 0 skipped, 2 cancelled (interrupted)"));
+    let survivors = std::process::Command::new("pgrep").args(["-f", "sleep 45.3"]).output().expect("pgrep");
+    assert!(String::from_utf8_lossy(&survivors.stdout).trim().is_empty(), "the running task survived: {}", String::from_utf8_lossy(&survivors.stdout));
+    assert!(!project.path().join(".ix/state/lock").exists(), "the lock is released");
+}
+
+/// A stand-in `docker` that records its argv and environment, then does what `docker run`
+/// would with the mounts it was given: runs the script with the repo mount mapped back.
+const FAKE_DOCKER: &str = r#"#!/usr/bin/env bash
+set -euo pipefail
+if [ "$1" = info ]; then exit 0; fi
+printf '%s\n' "$@" > "$DOCKER_LOG/argv"
+workdir="" repo="" image="" script=""
+prev=""
+for arg in "$@"; do
+  case "$prev" in
+    -v) case "$arg" in
+          *:/workspace/) workdir="${arg%:/workspace/}" ;;
+          *:/ix/repo:ro) repo="${arg%:/ix/repo:ro}" ;;
+        esac ;;
+  esac
+  prev="$arg"
+done
+script="${*: -1}"
+image="${*: -2:1}"
+printf '%s' "$image" > "$DOCKER_LOG/image"
+cd "$workdir"
+exec bash "$repo${script#/ix/repo}"
+"#;
+
+#[test]
+fn docker_executor_builds_the_reference_argv_and_forwards_values_by_name() {
+    let master = entry("tiny-fp32-local-sim", "sim", "img:1; $(id)", "conc-start: 1, conc-end: 1");
+    let project = Project::new(&master, &[("tiny_fp32_local_sim.sh", OK_SCRIPT)]);
+    let fake = tempfile::tempdir().expect("tempdir");
+    let docker = fake.path().join("docker");
+    std::fs::write(&docker, FAKE_DOCKER).expect("write");
+    std::fs::set_permissions(&docker, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    let path = format!("{}:{}", fake.path().display(), std::env::var("PATH").unwrap_or_default());
+    let out = ix(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+        .args_from(&["--executor", "local=docker", "--docker-no-gpus"])
+        .current_dir(project.path())
+        .env("PATH", path)
+        .env("DOCKER_LOG", fake.path())
+        .env_remove("HF_HUB_CACHE")
+        .run()
+        .expect_code(0);
+    assert!(out.stdout.ends_with("2 done, 0 reused, 0 failed, 0 skipped, 0 cancelled\n"), "{}", out.stderr);
+    let argv = std::fs::read_to_string(fake.path().join("argv")).expect("argv");
+    let argv: Vec<&str> = argv.lines().collect();
+    assert_eq!(&argv[..6], ["run", "--rm", "--init", "--network=host", "--ipc=host", argv[5]]);
+    assert!(argv[5].starts_with("--name=ix-"));
+    assert!(argv.windows(2).any(|w| w == ["-e", "RESULT_FILENAME"]));
+    assert!(argv.windows(2).any(|w| w == ["-w", "/workspace/"]));
+    assert_eq!(argv[argv.len() - 3], "--entrypoint=/bin/bash");
+    assert_eq!(argv[argv.len() - 1], "/ix/repo/benchmarks/tiny_fp32_local_sim.sh");
+    assert!(!argv.iter().any(|a| a.contains("conc") || a.contains("tiny-model")), "values are never in argv");
+    assert_eq!(std::fs::read_to_string(fake.path().join("image")).expect("image"), "img:1; $(id)");
+}
+
+/// The engine path: `ix run --engine` executes the engine's plan and records in its store, so
+/// `ix plan` afterwards reuses everything.
+#[test]
+fn engine_plan_runs_and_ix_plan_then_reuses_everything() {
+    let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 4");
+    let project = Project::new(&master, &[("tiny_fp32_local.sh", OK_SCRIPT)]);
+    let launcher = std::fs::read_to_string(crate::util::project_root().join("runners/launch_local.sh")).expect("launcher");
+    project.write("runners/launch_local.sh", &launcher);
+    let run = |extra: &[&str]| {
+        ix(["run", "--engine", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+            .args_from(&["--state", ".ix"])
+            .args_from(extra)
+            .current_dir(project.path())
+            .run()
+    };
+    let first = run(&[]).expect_code(0);
+    let summary = first.stdout.lines().last().unwrap_or("").to_string();
+    assert!(summary.ends_with(" done, 0 reused, 0 failed, 0 skipped, 0 cancelled"), "{summary}\n{}", first.stderr);
+    let n_tasks: usize = summary.split(' ').next().and_then(|n| n.parse().ok()).expect("count");
+    assert!(first.stderr.contains("done    bench/"), "{}", first.stderr);
+
+    let plan = ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--state-dir", ".ix"])
+        .args_from(&["--format", "json"])
+        .current_dir(project.path())
+        .run()
+        .expect_code(0);
+    let doc: serde_json::Value = serde_json::from_str(&plan.stdout).expect("plan json");
+    let actions: Vec<&str> = doc["tasks"].as_array().expect("tasks").iter().map(|t| t["action"].as_str().expect("action")).collect();
+    assert_eq!(actions.len(), n_tasks);
+    assert!(actions.iter().all(|a| *a == "reuse"), "{actions:?}");
+
+    let second = run(&[]).expect_code(0);
+    assert_eq!(second.stdout.lines().last(), Some(format!("0 done, {n_tasks} reused, 0 failed, 0 skipped, 0 cancelled").as_str()));
+
+    // A failing bench task is recorded as failed: `ix plan` says why it reruns.
+    project.write("benchmarks/tiny_fp32_local.sh", "#!/usr/bin/env bash\nexit 4\n");
+    let failing = run(&[]).expect_code(1);
+    assert!(failing.stdout.contains("3 failed"), "{}", failing.stdout);
+    let plan = ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--state-dir", ".ix"])
+        .args_from(&["--format", "json"])
+        .current_dir(project.path())
+        .run()
+        .expect_code(0);
+    assert!(plan.stdout.contains("previous_failed"), "{}", plan.stdout);
+    project.write("benchmarks/tiny_fp32_local.sh", OK_SCRIPT);
+
+    // Forcing the bench tasks reruns them and everything downstream, not the launch task.
+    let forced = run(&["--force", "bench/*"]).expect_code(0);
+    let line = forced.stdout.lines().last().unwrap_or("").to_string();
+    assert_eq!(line, format!("{} done, 1 reused, 0 failed, 0 skipped, 0 cancelled", n_tasks - 1));
+
+    // An edited script reruns its bench tasks and what depends on them, nothing else.
+    project.write("benchmarks/tiny_fp32_local.sh", &format!("{OK_SCRIPT}# edited\n"));
+    let third = run(&[]).expect_code(0);
+    let line = third.stdout.lines().last().unwrap_or("").to_string();
+    assert!(!line.starts_with("0 done") && !line.contains(" 0 reused"), "{line}");
+}
+
+#[test]
+fn engine_gha_matrix_task_and_collect_round_trip() {
+    let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 2");
+    let project = Project::new(&master, &[("tiny_fp32_local.sh", OK_SCRIPT)]);
+    let launcher = std::fs::read_to_string(crate::util::project_root().join("runners/launch_local.sh")).expect("launcher");
+    project.write("runners/launch_local.sh", &launcher);
+    let base = ["--engine", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"];
+    let matrix = ix(["run"]).args_from(&base).args_from(&["--state", ".ix", "--gha-matrix"]).current_dir(project.path()).run();
+    let matrix = matrix.expect_code(0);
+    let chunk: serde_json::Value =
+        serde_json::from_str(matrix.stdout.lines().find_map(|l| l.strip_prefix("matrix_0=")).expect("matrix_0")).expect("json");
+    let tasks: Vec<String> =
+        chunk["include"].as_array().expect("include").iter().map(|e| e["task"].as_str().expect("task").into()).collect();
+    assert_eq!(tasks.len(), 2, "{}", matrix.stdout);
+    for (idx, task) in tasks.iter().enumerate() {
+        let _ = ix(["run"])
+            .args_from(&base)
+            .args_from(&["--task", task, "--state", &format!(".job{idx}"), "--artifact-dir", &format!("artifacts/{idx}")])
+            .current_dir(project.path())
+            .run()
+            .expect_code(0);
+    }
+    // A tampered copy of the first artifact is rejected; the two good ones are folded.
+    let good = project.path().join(format!("artifacts/0/{}", tasks[0]));
+    let bad = project.path().join(format!("artifacts/9/{}", tasks[0]));
+    std::fs::create_dir_all(&bad).expect("mkdir");
+    for file in std::fs::read_dir(&good).expect("artifact").flatten() {
+        let text = std::fs::read_to_string(file.path()).expect("read");
+        let text = if file.file_name() == "manifest.json" { text } else { text.replace("\"conc\": 1", "\"conc\": 7") };
+        std::fs::write(bad.join(file.file_name()), text).expect("write");
+    }
+    let collect = ix(["collect-artifacts", "artifacts", "--engine", "--state", ".ix"])
+        .args_from(&["--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+        .current_dir(project.path())
+        .run()
+        .expect_code(1);
+    assert!(collect.stdout.contains("2 folded, 1 rejected"), "{}\n{}", collect.stdout, collect.stderr);
+    // The collect job then runs the in-process tasks (launch, result, collect, summary, report).
+    let rest = ix(["run"]).args_from(&base).args_from(&["--state", ".ix", "--collect-only"]).current_dir(project.path()).run();
+    let rest = rest.expect_code(0);
+    assert!(rest.stdout.ends_with(" done, 2 reused, 0 failed, 0 skipped, 0 cancelled\n"), "{}", rest.stdout);
+    // The engine's plan now reuses everything.
+    let plan = ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--state-dir", ".ix"])
+        .args_from(&["--format", "json"])
+        .current_dir(project.path())
+        .run()
+        .expect_code(0);
+    let doc: serde_json::Value = serde_json::from_str(&plan.stdout).expect("plan json");
+    let actions: Vec<&str> =
+        doc["tasks"].as_array().expect("tasks").iter().map(|t| t["action"].as_str().expect("action")).collect();
+    assert!(actions.len() > 2 && actions.iter().all(|a| *a == "reuse"), "{actions:?}");
+}
+
+const MULTINODE_SCRIPT: &str = r#"#!/usr/bin/env bash
+set -euo pipefail
+for c in $CONC_LIST; do
+  printf '{"conc": %s, "mode": "%s", "prefill_tp": %s}\n' "$c" "$PREFILL_MODE" "$PREFILL_TP" \
+    > "${RESULT_FILENAME}_conc${c}_gpus_4_ctx_2_gen_2.json"
+done
+"#;
+
+#[test]
+fn engine_runs_multinode_jobs_with_their_contract_and_settings() {
+    let master = "tiny-fp32-local-simmn:\n  image: img\n  model: tiny-model\n  model-prefix: tiny\n  runner: local\n  precision: fp32\n  framework: simmn\n  multinode: true\n  disagg: true\n  seq-len-configs:\n  - isl: 1024\n    osl: 1024\n    search-space:\n    - conc-list: [4, 8]\n      prefill:\n        num-worker: 1\n        tp: 2\n        ep: 2\n        dp-attn: false\n        additional-settings:\n        - \"PREFILL_MODE=fast; $(id)\"\n      decode:\n        num-worker: 1\n        tp: 2\n        ep: 2\n        dp-attn: false\n";
+    let project = Project::new(master, &[("tiny_fp32_local_simmn.sh", MULTINODE_SCRIPT)]);
+    let launcher = std::fs::read_to_string(crate::util::project_root().join("runners/launch_local.sh")).expect("launcher");
+    project.write("runners/launch_local.sh", &launcher);
+    let out = ix(["run", "--engine", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+        .args_from(&["--state", ".ix"])
+        .current_dir(project.path())
+        .run()
+        .expect_code(0);
+    assert!(out.stdout.ends_with(" done, 0 reused, 0 failed, 0 skipped, 0 cancelled\n"), "{}\n{}", out.stdout, out.stderr);
+    let folded = walk_json(&project.path().join(".ix/work"))
+        .into_iter()
+        .filter_map(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .find(|value| value[0]["file"].is_string())
+        .expect("folded multi-node result");
+    let items = folded.as_array().expect("list");
+    let concs: Vec<i64> = items.iter().map(|i| i["result"]["conc"].as_i64().expect("conc")).collect();
+    assert_eq!(concs, [4, 8]);
+    assert_eq!(items[0]["result"]["mode"], "fast; $(id)");
+    assert!(items[0]["file"].as_str().expect("file").contains("_prefill-tp2-ep2-dpfalse-nw1_decode-tp2-ep2-dpfalse-nw1_"));
+    let plan = ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--state-dir", ".ix"])
+        .args_from(&["--format", "json"])
+        .current_dir(project.path())
+        .run()
+        .expect_code(0);
+    let doc: serde_json::Value = serde_json::from_str(&plan.stdout).expect("plan json");
+    assert!(doc["tasks"].as_array().expect("tasks").iter().all(|t| t["action"] == "reuse"), "{}", plan.stdout);
+}
+
+fn walk_json(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk_json(&path));
+        } else if path.extension().is_some_and(|e| e == "json") {
+            found.extend(std::fs::read_to_string(&path).ok());
+        }
+    }
+    found
+}
