@@ -1,14 +1,10 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs on a fresh Debian machine. Idempotent: a second run
-# only checks what is already there.
+# only checks what is already there, and slow builds are cached under ${IX_CACHE:-~/.cache/ix}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-need_apt=()
-command -v shellcheck >/dev/null || need_apt+=(shellcheck)
-if ((${#need_apt[@]})); then
-  echo "ci/setup: installing ${need_apt[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "${need_apt[@]}" >/dev/null
-fi
+bash ci/slurm.sh     # slurm-wlm + munge for the Slurm executor tests (the tests start their own cluster)
+bash ci/results.sh   # chromium for the report test, lm-eval for the eval test
+bash ci/llama.sh     # llama.cpp's llama-server + a tiny model for real-server tests
+# Linters for scripts and workflows (the lint itself runs in ci/test.sh).
+bash ci/lint.sh --install-only
