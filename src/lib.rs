@@ -7,5 +7,6 @@ pub mod diag;
 pub mod expand;
 pub mod ir;
 pub mod source;
+pub mod syntax;
 pub mod workspace;
 pub mod yaml;

@@ -16,6 +16,10 @@ pub(crate) enum Command {
     Matrix(MatrixArgs),
     /// Validate sweep, master-config and runner files and print every diagnostic.
     Check(CheckArgs),
+    /// Print an InferenceX master-config YAML file as an equivalent `.ix` sweep.
+    Lower(LowerArgs),
+    /// Format `.ix` sweep files canonically (in place, or `--check`).
+    Fmt(FmtArgs),
     /// Print the version of `ix`.
     Version,
 }
@@ -162,4 +166,27 @@ pub(crate) struct CheckArgs {
     pub(crate) runners: Vec<String>,
     #[arg(long, value_enum, default_value_t = DiagFormat::Human)]
     pub(crate) format: DiagFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LowerArgs {
+    /// The master-config YAML file.
+    #[arg(value_name = "FILE")]
+    pub(crate) file: String,
+    /// Reference this runners file from the output (`runners "PATH"`), relative to the output.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) runners: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FmtArgs {
+    /// `.ix` files to format.
+    #[arg(required = true, value_name = "FILE")]
+    pub(crate) files: Vec<String>,
+    /// Change nothing; exit 1 and name the files that are not formatted.
+    #[arg(long, conflicts_with = "stdout")]
+    pub(crate) check: bool,
+    /// Print the formatted text instead of rewriting the files.
+    #[arg(long)]
+    pub(crate) stdout: bool,
 }

@@ -4,6 +4,8 @@
 
 mod args;
 mod check;
+mod fmt;
+mod lower;
 mod matrix;
 
 use std::process::ExitCode;
@@ -52,6 +54,8 @@ fn dispatch(cli: Cli) -> ExitStatus {
     match cli.command {
         Command::Matrix(args) => matrix::matrix(&args),
         Command::Check(args) => check::check(&args),
+        Command::Lower(args) => lower::lower(&args),
+        Command::Fmt(args) => fmt::fmt(&args),
         Command::Version => {
             #[allow(clippy::print_stdout)]
             {
