@@ -166,6 +166,13 @@ impl Cx {
 
     /// Closed-record and type checks of a block's own fields; returns them by name.
     fn check_fields<'b>(&mut self, block: &'b Block) -> HashMap<&'b str, &'b Field> {
+        self.check_fields_and_present(block).0
+    }
+
+    /// Like `check_fields`, plus the names of known fields written at all (valid or not), so a
+    /// field with a bad value is not also reported missing.
+    fn check_fields_and_present<'b>(&mut self, block: &'b Block) -> (HashMap<&'b str, &'b Field>, Vec<&'b str>) {
+        let mut present = Vec::new();
         let mut seen: HashMap<&str, &Field> = HashMap::new();
         for item in &block.items {
             let BodyItem::Field(field) = &item.node else { continue };
@@ -188,11 +195,12 @@ impl Cx {
                 );
                 continue;
             }
+            present.push(name);
             if self.field_value_ok(field) {
                 seen.insert(name, field);
             }
         }
-        seen
+        (seen, present)
     }
 
     fn field_value_ok(&mut self, field: &Field) -> bool {
@@ -250,7 +258,7 @@ impl Cx {
         known_runners: Option<&[&str]>,
     ) -> Option<ConfigEntry> {
         let errors_before = self.diags.len();
-        let own = self.check_fields(block);
+        let (own, mut present) = self.check_fields_and_present(block);
         let mut parents: Vec<&Block> = Vec::new();
         for parent in &block.parents {
             match templates.get(parent.value.as_str()) {
@@ -296,6 +304,9 @@ impl Cx {
             if let Some(field) = from {
                 resolved.insert(name, Resolved { field });
             }
+            if parents.iter().any(|parent| block_has_field(parent, name)) {
+                present.push(name);
+            }
         }
         let text = |name: &str| -> Option<Spanned<String>> {
             let field = resolved.get(name)?.field;
@@ -314,7 +325,7 @@ impl Cx {
         };
         let mut required = |name: &str| -> Option<Spanned<String>> {
             let value = text(name);
-            if value.is_none() && !resolved.contains_key(name) {
+            if value.is_none() && !present.contains(&name) {
                 self.diags.push(
                     Diag::error("ix::dsl::missing-field", format!("sweep `{}` does not set `{name}`", block.name.value))
                         .at(block.name.span, format!("`{name}` is required"))
@@ -742,6 +753,10 @@ fn template_field<'b>(block: &'b Block, name: &str) -> Option<&'b Field> {
         BodyItem::Field(field) if field.name.value == name => Some(field),
         _ => None,
     })
+}
+
+fn block_has_field(block: &Block, name: &str) -> bool {
+    template_field(block, name).is_some()
 }
 
 fn at_blocks(block: &Block) -> Vec<&AtBlock> {

@@ -32,15 +32,14 @@ pub fn format_file(file: &File) -> String {
                 let _ = write!(out, "runners {}", quote(&path.value));
             }
             Decl::Template(block) => {
-                let _ = write!(out, "template {} {{", block.name.value);
+                let _ = write!(out, "template {}", block.name.value);
+                parents(&mut out, block);
+                out.push_str(" {");
                 block_body(&mut out, block, stmt.trailing.as_deref());
             }
             Decl::Sweep(block) => {
                 let _ = write!(out, "sweep {}", block.name.value);
-                if !block.parents.is_empty() {
-                    let parents: Vec<&str> = block.parents.iter().map(|p| p.value.as_str()).collect();
-                    let _ = write!(out, " : {}", parents.join(", "));
-                }
+                parents(&mut out, block);
                 out.push_str(" {");
                 block_body(&mut out, block, stmt.trailing.as_deref());
             }
@@ -51,6 +50,13 @@ pub fn format_file(file: &File) -> String {
         out.push('\n');
     }
     out
+}
+
+fn parents(out: &mut String, block: &Block) {
+    if !block.parents.is_empty() {
+        let names: Vec<&str> = block.parents.iter().map(|p| p.value.as_str()).collect();
+        let _ = write!(out, " : {}", names.join(", "));
+    }
 }
 
 fn block_body(out: &mut String, block: &Block, header_comment: Option<&str>) {

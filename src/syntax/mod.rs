@@ -58,7 +58,9 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
         _ => "unexpected end of line".to_string(),
     };
     let mut diag = Diag::error("ix::dsl::syntax", "syntax error in sweep file").at(Span::new(file, start, end), label);
-    if !expected.is_empty() {
+    if found == Some("\"") {
+        diag = diag.help("a string must be closed with `\"` on the same line");
+    } else if !expected.is_empty() {
         diag = diag.help(format!("expected {}", expected.join(", ")));
     }
     diag
@@ -67,7 +69,8 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
 /// Friendly names for the rules pest reports as expected; `None` hides internal rules.
 fn rule_name(rule: Rule) -> Option<&'static str> {
     Some(match rule {
-        Rule::EOI => "end of file",
+        Rule::EOI => "end of line",
+        Rule::parents => "`:` and template names, or `{`",
         Rule::ident | Rule::name => "a name",
         Rule::int => "a number",
         Rule::size => "a length such as `1k` or `128`",
