@@ -120,7 +120,7 @@ fn demo_sweep_expands_to_local_jobs() {
     let jobs = jobs.as_array().unwrap();
     assert_eq!(jobs.len(), 9, "3 engines x 3 concurrencies: {}", out.stdout);
     for job in jobs {
-        assert_eq!(job["runner"], "local_0");
+        assert_eq!(job["runner"], "local");
         assert_eq!(job["isl"], 128);
         assert_eq!(job["osl"], 32);
         assert_eq!(job["model-prefix"], "tiny");
@@ -128,6 +128,24 @@ fn demo_sweep_expands_to_local_jobs() {
     }
     let frameworks: Vec<&str> = jobs.iter().map(|job| job["framework"].as_str().unwrap()).collect();
     assert!(frameworks.contains(&"sim") && frameworks.contains(&"sim-fast") && frameworks.contains(&"sim-slow"));
+}
+
+#[test]
+fn inline_runner_types_join_the_runner_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = "enum precision { fp32 }\nenum framework { sim }\n\nrunner laptop { laptop_0, laptop_1 }\n\n\
+                 sweep tiny-fp32-laptop-sim {\n  image \"i\"\n  model \"m\"\n  prefix tiny\n  precision fp32\n  \
+                 framework sim\n  runner laptop\n  at 1k/1k: tp 1 conc 1..=4\n}\n";
+    std::fs::write(dir.path().join("s.ix"), sweep).unwrap();
+    let runners = project_root().join("sweeps/runners.yaml");
+    let out = ix(["matrix", "runner-model-sweep", "--single-node", "--runner-type", "laptop", "--config-files", "s.ix"])
+        .args_from(&["--runner-config", runners.to_string_lossy().as_ref()])
+        .current_dir(dir.path())
+        .run()
+        .expect_code(0);
+    let jobs: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let nodes: Vec<&str> = jobs.as_array().unwrap().iter().map(|job| job["runner"].as_str().unwrap()).collect();
+    assert_eq!(nodes, ["laptop_0", "laptop_1"], "{}", out.stdout);
 }
 
 #[test]
@@ -511,8 +529,13 @@ fn arb_source() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Cases of the no-panic property: 512 in CI, more with `IX_FUZZ_CASES=N` for a long run.
+fn fuzz_cases() -> u32 {
+    std::env::var("IX_FUZZ_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(512)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: fuzz_cases(), ..ProptestConfig::default() })]
 
     /// Parse, check, format and re-parse never panic; formatting a parsed file is idempotent.
     #[test]
