@@ -534,23 +534,62 @@ fn fuzz_cases() -> u32 {
     std::env::var("IX_FUZZ_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(512)
 }
 
+/// Valid files with random edits: reaches the checker with nearly-right input.
+fn arb_mutated() -> impl Strategy<Value = String> {
+    let seeds: Vec<String> = ["sweeps/nvidia.ix", "sweeps/amd.ix", "sweeps/demo.ix", "tests/data/dsl/ok/single-node.ix"]
+        .iter()
+        .map(|path| std::fs::read_to_string(project_root().join(path)).unwrap())
+        .collect();
+    let edit = (any::<prop::sample::Index>(), 0usize..12, arb_source());
+    (prop::sample::select(seeds), prop::collection::vec(edit, 1..6)).prop_map(|(mut text, edits)| {
+        for (at, delete, insert) in edits {
+            let mut start = at.index(text.len().max(1)).min(text.len());
+            while !text.is_char_boundary(start) {
+                start -= 1;
+            }
+            let mut end = (start + delete).min(text.len());
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
+            let insert: String = insert.chars().take(8).collect();
+            text.replace_range(start..end, &insert);
+        }
+        text
+    })
+}
+
+fn parse_check_format(text: &str) -> Result<(), TestCaseError> {
+    let (ast, diags) = syntax::parse(FileId(0), text);
+    if let Some(ast) = ast {
+        prop_assert!(diags.is_empty());
+        let (_, check_diags) = lower::lower(&ast, &RunnerTable::default());
+        let formatted = format_file(&ast);
+        let (again, diags) = syntax::parse(FileId(0), &formatted);
+        prop_assert!(diags.is_empty(), "{:?}\n{}", diags, formatted);
+        prop_assert_eq!(format_file(&again.unwrap()), formatted);
+        let mut sources = SourceMap::new();
+        sources.add("fuzz.ix".to_string(), text.into());
+        let _ = diag::render(&sources, &check_diags, RenderOptions::plain());
+    } else {
+        let mut sources = SourceMap::new();
+        sources.add("fuzz.ix".to_string(), text.into());
+        let _ = diag::render(&sources, &diags, RenderOptions::plain());
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: fuzz_cases(), ..ProptestConfig::default() })]
+
+    /// Edited valid files: parse, check, format and render never panic.
+    #[test]
+    fn edited_sweeps_never_panic(text in arb_mutated()) {
+        parse_check_format(&text)?;
+    }
 
     /// Parse, check, format and re-parse never panic; formatting a parsed file is idempotent.
     #[test]
     fn parse_and_check_never_panic(text in arb_source()) {
-        let (ast, diags) = syntax::parse(FileId(0), &text);
-        if let Some(ast) = ast {
-            prop_assert!(diags.is_empty());
-            let (_, _) = lower::lower(&ast, &RunnerTable::default());
-            let formatted = format_file(&ast);
-            let (again, diags) = syntax::parse(FileId(0), &formatted);
-            prop_assert!(diags.is_empty(), "{:?}\n{}", diags, formatted);
-            prop_assert_eq!(format_file(&again.unwrap()), formatted);
-        }
-        let mut sources = SourceMap::new();
-        sources.add("fuzz.ix".to_string(), text.into());
-        let _ = diag::render(&sources, &diags, RenderOptions::plain());
+        parse_check_format(&text)?;
     }
 }
