@@ -438,7 +438,7 @@ impl Cx {
                 PointItem::Conc(c) if matches!(c.value, Conc::List(_)) => ("conc [...]", c.span),
                 PointItem::Conc(c) => ("conc range", c.span),
                 PointItem::Worker(w) => (w.role.value.as_str(), w.span),
-                PointItem::Unknown { name, span } => {
+                PointItem::Unknown { name, span, .. } => {
                     let mut diag = Diag::error("ix::dsl::unknown-item", format!("unknown point item `{}`", name.value))
                         .at(*span, "not a point item");
                     diag = match did_you_mean(&name.value, POINT_ITEMS.iter().copied()) {

@@ -133,7 +133,8 @@ pub enum PointItem {
     Conc(Spanned<Conc>),
     Worker(WorkerSpec),
     /// A word the grammar does not know, with its optional argument: the checker reports it.
-    Unknown { name: Spanned<String>, span: Span },
+    /// `text` is the item as written, which the formatter prints verbatim.
+    Unknown { name: Spanned<String>, text: String, span: Span },
 }
 
 /// A concurrency clause.

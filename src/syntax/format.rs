@@ -126,7 +126,11 @@ fn trailing(out: &mut String, comment: Option<&str>) {
 /// The canonical text of one point.
 pub fn point_text(point: &Point) -> String {
     let mut items: Vec<&PointItem> = point.items.iter().collect();
-    items.sort_by_key(|item| match item {
+    // A point with words the grammar does not know keeps its order, so that reprinting cannot
+    // turn an unknown word into a known item (it is an error either way).
+    let has_unknown = items.iter().any(|item| matches!(item, PointItem::Unknown { .. }));
+    if !has_unknown {
+        items.sort_by_key(|item| match item {
         PointItem::Spec(_) => 0,
         PointItem::Tp(_) => 1,
         PointItem::Ep(_) => 2,
@@ -135,7 +139,8 @@ pub fn point_text(point: &Point) -> String {
         PointItem::Worker(_) => 5,
         PointItem::Conc(_) => 6,
         PointItem::Unknown { .. } => 7,
-    });
+        });
+    }
     let parts: Vec<String> = items.into_iter().map(item_text).collect();
     parts.join(" ")
 }
@@ -155,7 +160,7 @@ fn item_text(item: &PointItem) -> String {
             }
             text
         }
-        PointItem::Unknown { name, .. } => name.value.clone(),
+        PointItem::Unknown { text, .. } => text.trim_end().to_string(),
     }
 }
 

@@ -362,6 +362,7 @@ impl Builder<'_> {
         let mut items = Vec::new();
         for item in pair.into_inner() {
             let item_span = self.span(&item);
+            let item_text = item.as_str().to_string();
             let rule = item.as_rule();
             let mut inner: Vec<Pair<'_, Rule>> = item.into_inner().collect();
             let arg = |idx: usize| inner.get(idx);
@@ -377,6 +378,7 @@ impl Builder<'_> {
                 Rule::worker => self.worker(inner, item_span).map(PointItem::Worker),
                 Rule::unknown_item => arg(0).map(|p| PointItem::Unknown {
                     name: self.spanned(p, p.as_str().to_string()),
+                    text: item_text.clone(),
                     span: item_span,
                 }),
                 _ => None,

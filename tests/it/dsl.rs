@@ -109,6 +109,18 @@ fn project_sweeps_check_clean_and_are_formatted() {
 }
 
 #[test]
+fn grammar_md_carries_the_current_grammar() {
+    let grammar = std::fs::read_to_string(project_root().join("grammar/ix.pest")).unwrap();
+    let doc = std::fs::read_to_string(project_root().join("GRAMMAR.md")).unwrap();
+    assert!(doc.contains(&format!("```pest\n{grammar}```")), "GRAMMAR.md's appendix is stale: copy grammar/ix.pest");
+    // Every diagnostic code is documented.
+    let lower = std::fs::read_to_string(project_root().join("src/ir/lower.rs")).unwrap();
+    for code in lower.split('"').filter_map(|s| s.strip_prefix("ix::dsl::")) {
+        assert!(doc.contains(&format!("`{code}`")), "GRAMMAR.md does not list `{code}`");
+    }
+}
+
+#[test]
 fn demo_sweep_expands_to_local_jobs() {
     let root = project_root();
     let out = ix(["matrix", "full-sweep", "--single-node", "--config-files", "sweeps/demo.ix"])
