@@ -42,6 +42,7 @@ fn main() {
     }
     let iterations = 50;
     let mut times: Vec<Duration> = Vec::with_capacity(iterations);
+    let mut stages = [Duration::MAX; 3];
     let mut n_jobs = 0;
     for _ in 0..iterations {
         let started = Instant::now();
@@ -49,11 +50,17 @@ fn main() {
         let file = sources.add("nvidia-master.ix".to_string(), nvidia_ix.as_str().into());
         let (ast, diags) = syntax::parse(file, &sources.get(file).text);
         assert!(diags.is_empty());
+        let parsed = Instant::now();
         let (lowered, diags) = lower::lower(&ast.expect("parses"), &Default::default());
         assert!(diags.iter().all(|d| !d.is_error()));
+        let checked = Instant::now();
         n_jobs = 0;
         for mode in [NodeMode::Single, NodeMode::Multi] {
             n_jobs += expand::full_sweep(&lowered.sweep, &table, &FullSweep::new(mode)).expect("expands").len();
+        }
+        let done = Instant::now();
+        for (stage, time) in stages.iter_mut().zip([parsed - started, checked - parsed, done - checked]) {
+            *stage = (*stage).min(time);
         }
         times.push(started.elapsed());
     }
@@ -65,4 +72,5 @@ fn main() {
         ms(times[iterations / 2]),
         ms(times[iterations - 1])
     );
+    println!("fastest stage times: parse {:.2} ms, check {:.2} ms, expand {:.2} ms", ms(stages[0]), ms(stages[1]), ms(stages[2]));
 }

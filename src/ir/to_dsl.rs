@@ -67,7 +67,9 @@ pub fn to_dsl(sweep: &Sweep, options: &ToDsl) -> File {
             None => groups.push((key, vec![idx])),
         }
     }
-    let mut template_of: HashMap<usize, (String, Vec<&'static str>)> = HashMap::new();
+    let mut template_of: HashMap<usize, (String, Vec<&'static str>, bool)> = HashMap::new();
+    let ats: Vec<Vec<AtBlock>> = sweep.entries.iter().map(at_blocks).collect();
+    let at_texts: Vec<String> = ats.iter().map(|blocks| blocks_text(blocks)).collect();
     let mut used_names: Vec<String> = sweep.entries.iter().map(|e| e.key.value.clone()).collect();
     for (_, members) in groups.iter().filter(|(_, members)| members.len() >= 2) {
         let first = &sweep.entries[members[0]];
@@ -88,16 +90,37 @@ pub fn to_dsl(sweep: &Sweep, options: &ToDsl) -> File {
             n += 1;
         }
         used_names.push(name.clone());
-        let items = shared.iter().filter_map(|field| header_field(first, field)).map(Stmt::new).collect();
+        let mut items: Vec<Stmt<BodyItem>> =
+            shared.iter().filter_map(|field| header_field(first, field)).map(Stmt::new).collect();
+        // The most common `at` blocks of the group move into the template when two or more
+        // members share them; the others keep their own (a body's `at` blocks replace the
+        // template's). Not possible when a member has no blocks: it would inherit them.
+        let mut shared_ats: Option<&str> = None;
+        if members.iter().all(|&idx| !ats[idx].is_empty()) {
+            let mut best: Option<(&str, usize)> = None;
+            for &idx in members {
+                let text = at_texts[idx].as_str();
+                let count = members.iter().filter(|&&other| at_texts[other] == text).count();
+                if count >= 2 && best.is_none_or(|(_, best_count)| count > best_count) {
+                    best = Some((text, count));
+                }
+            }
+            if let Some((text, _)) = best {
+                shared_ats = Some(text);
+                let idx = members.iter().copied().find(|&idx| at_texts[idx] == text).unwrap_or(members[0]);
+                items.extend(ats[idx].iter().cloned().map(|at| Stmt::new(BodyItem::At(at))));
+            }
+        }
         decls.push(Stmt::new(Decl::Template(Block { name: sp(name.clone()), parents: Vec::new(), items, span: detached() })));
         for &idx in members {
-            template_of.insert(idx, (name.clone(), shared.clone()));
+            let inherits_ats = shared_ats.is_some_and(|text| at_texts[idx] == text);
+            template_of.insert(idx, (name.clone(), shared.clone(), inherits_ats));
         }
     }
     for (idx, entry) in sweep.entries.iter().enumerate() {
-        let (parents, covered) = match template_of.get(&idx) {
-            Some((name, shared)) => (vec![sp(name.clone())], shared.clone()),
-            None => (Vec::new(), Vec::new()),
+        let (parents, covered, inherits_ats) = match template_of.get(&idx) {
+            Some((name, shared, inherits_ats)) => (vec![sp(name.clone())], shared.clone(), *inherits_ats),
+            None => (Vec::new(), Vec::new(), false),
         };
         let mut items: Vec<Stmt<BodyItem>> = TEMPLATE_FIELDS
             .iter()
@@ -105,7 +128,9 @@ pub fn to_dsl(sweep: &Sweep, options: &ToDsl) -> File {
             .filter_map(|field| header_field(entry, field))
             .map(Stmt::new)
             .collect();
-        items.extend(at_blocks(entry).into_iter().map(|at| Stmt::new(BodyItem::At(at))));
+        if !inherits_ats {
+            items.extend(ats[idx].iter().cloned().map(|at| Stmt::new(BodyItem::At(at))));
+        }
         decls.push(Stmt::new(Decl::Sweep(Block { name: sp(entry.key.value.clone()), parents, items, span: detached() })));
     }
     File { decls }
@@ -135,6 +160,25 @@ fn header_field(entry: &ConfigEntry, field: &str) -> Option<BodyItem> {
         _ => Some(Value::Str(text)),
     };
     Some(BodyItem::Field(Field { name: sp(field.to_string()), value: value.map(sp), span: detached() }))
+}
+
+/// A comparable rendering of `at` blocks.
+fn blocks_text(blocks: &[AtBlock]) -> String {
+    let mut out = String::new();
+    for at in blocks {
+        for seq in &at.seqs {
+            out.push_str(&format!("{}/{},", seq.isl.value, seq.osl.value));
+        }
+        out.push('{');
+        for line in &at.points {
+            if let PointLine::Point(point) = &line.node {
+                out.push_str(&point_text(point));
+                out.push(';');
+            }
+        }
+        out.push('}');
+    }
+    out
 }
 
 /// The entry's blocks, consecutive blocks with identical points folded together.
