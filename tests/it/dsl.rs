@@ -229,6 +229,28 @@ fn lowered_nvidia_file_is_at_most_15_percent_of_the_yaml() {
 }
 
 #[test]
+fn lowered_file_referencing_runners_yaml_finds_unknown_runner_types() {
+    let Some(reference) = reference_dir() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let runners = reference.join("configs/runners.yaml").to_string_lossy().into_owned();
+    let yaml = reference.join("configs/nvidia-master.yaml").to_string_lossy().into_owned();
+    let out = ix(["lower", "--runners", runners.as_str(), yaml.as_str()]).run().expect_code(0);
+    assert!(out.stdout.contains(&format!("runners \"{runners}\"")), "{}", &out.stdout[..200]);
+    std::fs::write(dir.path().join("nvidia.ix"), &out.stdout).unwrap();
+    let out = ix(["check", "--format", "json", "nvidia.ix"]).current_dir(dir.path()).run().expect_code(1);
+    let diags: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let errors: Vec<&str> = diags
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["severity"] == "error")
+        .map(|d| d["message"].as_str().unwrap())
+        .collect();
+    // The reference only notices this when a job is generated for the runner type (case 44).
+    assert_eq!(errors, ["unknown runner type `h200-multinode-slurm`"; 2], "{}", out.stdout);
+}
+
+#[test]
 fn conformance_cases_match_with_lowered_ix_inputs() {
     let Some(reference) = reference_dir() else { return };
     let dir = tempfile::tempdir().unwrap();
