@@ -460,7 +460,7 @@ impl Cx {
             seen.insert(key, span);
             let wrong_kind = |what: &str| {
                 let (wanted, why) = if multinode {
-                    ("multinode", "multi-node points set `tp`, `ep` and `dpa` per worker: `decode 2 x dep8`")
+                    ("multi-node", "multi-node points set `tp`, `ep` and `dpa` per worker: `decode 2 x dep8`")
                 } else {
                     ("single-node", "workers need a `multinode` sweep; single-node points take `tp`, `ep`, `dpa`")
                 };
@@ -476,11 +476,11 @@ impl Cx {
                 PointItem::Dpa(_) if multinode => self.diags.push(wrong_kind(key)),
                 PointItem::Worker(_) if !multinode => self.diags.push(wrong_kind(key)),
                 PointItem::Tp(v) => {
-                    self.positive(v, "tp");
+                    self.positive(v, "`tp`");
                     tp = Some(v.clone());
                 }
                 PointItem::Ep(v) => {
-                    self.positive(v, "ep");
+                    self.positive(v, "`ep`");
                     ep = Some(v.clone());
                 }
                 PointItem::Dpa(v) => dp_attn = Some(v.clone()),
@@ -553,17 +553,17 @@ impl Cx {
             return true;
         }
         self.diags.push(
-            Diag::error("ix::dsl::invalid-parallelism", format!("`{what}` must be at least 1, found {}", value.value))
+            Diag::error("ix::dsl::invalid-parallelism", format!("{what} must be at least 1, found {}", value.value))
                 .at(value.span, "must be at least 1"),
         );
         false
     }
 
     fn worker_shape(&mut self, w: &WorkerSpec) {
-        self.positive(&w.count, &format!("{} worker count", w.role.value.as_str()));
+        self.positive(&w.count, &format!("the {} worker count", w.role.value.as_str()));
         let shape = w.shape.value;
         for (what, value) in [("tp", shape.tp), ("ep", shape.ep)] {
-            self.positive(&Spanned::new(value, w.shape.span), &format!("{} {what}", w.role.value.as_str()));
+            self.positive(&Spanned::new(value, w.shape.span), &format!("the {} `{what}`", w.role.value.as_str()));
         }
     }
 
