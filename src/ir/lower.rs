@@ -136,11 +136,6 @@ struct Cx {
     frameworks: Vec<String>,
 }
 
-/// A header field resolved through templates: its value and where it was set.
-struct Resolved<'a> {
-    field: &'a Field,
-}
-
 impl Cx {
     fn enum_decl(&mut self, name: &Spanned<String>, values: &[Spanned<String>]) {
         let target = match name.value.as_str() {
@@ -275,10 +270,10 @@ impl Cx {
         }
         // Resolve fields: the body wins; otherwise exactly one template may set a field (or all
         // that set it agree).
-        let mut resolved: HashMap<&str, Resolved<'_>> = HashMap::new();
+        let mut resolved: HashMap<&str, &Field> = HashMap::new();
         for name in FIELDS {
             if let Some(field) = own.get(name) {
-                resolved.insert(name, Resolved { field });
+                resolved.insert(name, field);
                 continue;
             }
             let mut from: Option<&Field> = None;
@@ -302,14 +297,14 @@ impl Cx {
                 }
             }
             if let Some(field) = from {
-                resolved.insert(name, Resolved { field });
+                resolved.insert(name, field);
             }
             if parents.iter().any(|parent| block_has_field(parent, name)) {
                 present.push(name);
             }
         }
         let text = |name: &str| -> Option<Spanned<String>> {
-            let field = resolved.get(name)?.field;
+            let field = *resolved.get(name)?;
             let value = field.value.as_ref()?;
             match &value.value {
                 Value::Str(s) | Value::Ident(s) => Some(Spanned::new(s.clone(), value.span)),
@@ -317,7 +312,7 @@ impl Cx {
             }
         };
         let flag = |name: &str| -> bool {
-            resolved.get(name).is_some_and(|r| match r.field.value.as_ref().map(|v| &v.value) {
+            resolved.get(name).is_some_and(|field| match field.value.as_ref().map(|v| &v.value) {
                 None => true,
                 Some(Value::Bool(b)) => *b,
                 Some(_) => false,
@@ -469,11 +464,7 @@ impl Cx {
                     .help(why)
             };
             match item {
-                PointItem::Tp(v) | PointItem::Ep(v) if multinode => {
-                    let _ = v;
-                    self.diags.push(wrong_kind(key));
-                }
-                PointItem::Dpa(_) if multinode => self.diags.push(wrong_kind(key)),
+                PointItem::Tp(_) | PointItem::Ep(_) | PointItem::Dpa(_) if multinode => self.diags.push(wrong_kind(key)),
                 PointItem::Worker(_) if !multinode => self.diags.push(wrong_kind(key)),
                 PointItem::Tp(v) => {
                     self.positive(v, "`tp`");
@@ -582,13 +573,9 @@ impl Cx {
                 if parsed.gen_workers != decode.count.value {
                     problems.push((decode.count.span, format!("{} decode worker(s) here", decode.count.value)));
                 }
-                let (tp, ep, dp_attn) = match parsed.kind {
-                    ShortShape::Dep => (parsed.width, parsed.width, true),
-                    ShortShape::Tep => (parsed.width, parsed.width, false),
-                    ShortShape::Tp => (parsed.width, 1, false),
-                };
-                let _ = ep;
-                if decode_shape.tp != tp || decode_shape.dp_attn != dp_attn {
+                // The recipe's kind fixes tp and DP attention; ep varies among real recipes.
+                let dp_attn = parsed.kind == ShortShape::Dep;
+                if decode_shape.tp != parsed.width || decode_shape.dp_attn != dp_attn {
                     problems.push((
                         decode.shape.span,
                         format!("decode shape is {}", crate::syntax::format::shape_text(decode_shape)),

@@ -251,6 +251,30 @@ fn lowered_file_referencing_runners_yaml_finds_unknown_runner_types() {
 }
 
 #[test]
+fn ix_and_yaml_files_mix_in_one_matrix_run() {
+    let Some(reference) = reference_dir() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    lower_vendor_files(&reference, dir.path());
+    let runners = reference.join("configs/runners.yaml").to_string_lossy().into_owned();
+    let nvidia_yaml = reference.join("configs/nvidia-master.yaml").to_string_lossy().into_owned();
+    let amd_yaml = reference.join("configs/amd-master.yaml").to_string_lossy().into_owned();
+    let run = |files: &[&str]| {
+        ix(["matrix", "full-sweep", "--multi-node", "--runner-config", runners.as_str(), "--config-files"])
+            .args_from(files)
+            .current_dir(dir.path())
+            .run()
+    };
+    let yaml_only = run(&[nvidia_yaml.as_str(), amd_yaml.as_str()]).expect_code(0);
+    let mixed = run(&[nvidia_yaml.as_str(), "configs/amd-master.ix"]).expect_code(0);
+    assert_eq!(mixed.stdout, yaml_only.stdout);
+    assert!(yaml_only.stdout.len() > 1000);
+    // The same keys from a `.ix` and a `.yaml` file are duplicates.
+    let duplicate = run(&[amd_yaml.as_str(), "configs/amd-master.ix"]).expect_code(1);
+    assert!(duplicate.stderr.contains("ix::config::duplicate-config-key"), "{}", duplicate.stderr);
+    assert!(duplicate.stderr.contains("configs/amd-master.ix"), "{}", duplicate.stderr);
+}
+
+#[test]
 fn conformance_cases_match_with_lowered_ix_inputs() {
     let Some(reference) = reference_dir() else { return };
     let dir = tempfile::tempdir().unwrap();
