@@ -368,8 +368,22 @@ impl Cx {
         } else {
             own_ats
         };
+        if ats.is_empty() {
+            self.diags.push(
+                Diag::warning("ix::dsl::no-points", format!("sweep `{}` has no `at` blocks", block.name.value))
+                    .at(block.name.span, "produces no jobs")
+                    .help("add e.g. `at 1k/1k: tp 8 conc 4..=64`, or a template with `at` blocks"),
+            );
+        }
         let mut seq_len_configs = Vec::new();
         for at in ats {
+            if !at.points.iter().any(|line| matches!(line.node, PointLine::Point(_))) {
+                self.diags.push(
+                    Diag::warning("ix::dsl::no-points", "`at` block has no points")
+                        .at(at.span, "produces no jobs")
+                        .help("add a point such as `tp 8 conc 4..=64`"),
+                );
+            }
             let points: Vec<SearchPoint> = at
                 .points
                 .iter()
