@@ -175,9 +175,13 @@ impl Cx {
             if !FIELDS.contains(&name) {
                 let mut diag = Diag::error("ix::dsl::unknown-field", format!("unknown field `{name}`"))
                     .at(field.name.span, "unknown field");
-                diag = match did_you_mean(name, FIELDS.iter().copied()) {
-                    Some(s) => diag.help(format!("did you mean `{s}`?")),
-                    None => diag.help(format!("valid fields: {}", FIELDS.join(", "))),
+                diag = if POINT_ITEMS.contains(&name) {
+                    diag.help(format!("`{name}` belongs to a point: write it inside an `at` block, e.g. `at 1k/1k: tp 8 conc 4..=64`"))
+                } else {
+                    match did_you_mean(name, FIELDS.iter().copied()) {
+                        Some(s) => diag.help(format!("did you mean `{s}`?")),
+                        None => diag.help(format!("valid fields: {}", FIELDS.join(", "))),
+                    }
                 };
                 self.diags.push(diag);
                 continue;
