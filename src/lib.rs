@@ -14,6 +14,7 @@ pub mod naming;
 pub mod plan;
 pub mod source;
 pub mod state;
+pub mod syntax;
 pub mod workspace;
 pub mod yaml;
 pub mod report;

@@ -2,13 +2,20 @@
 //!
 //! This is the one place before execution that reads sweep and runner files from disk; the
 //! stages it calls see only texts. A missing file is a diagnostic, never a panic.
+//! Config files are dispatched on their extension: `.ix` goes through `syntax` + `ir::lower`
+//! (plus the runners files it references, resolved next to it), anything else through the
+//! InferenceX YAML front end. Both kinds merge into one sweep with one duplicate-key check.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::diag::Diag;
-use crate::ir::{RunnerTable, Sweep, inferencex, runners};
-use crate::source::{FileId, SourceMap};
+use std::collections::HashMap;
+
+use crate::ir::lower::{self, DslFile};
+use crate::ir::{ConfigEntry, RunnerTable, Sweep, inferencex, runners};
+use crate::source::{FileId, SourceMap, Span};
+use crate::syntax;
 
 /// Everything loaded for one command: the sources, the merged sweep, the runners and all
 /// diagnostics found on the way.
@@ -53,16 +60,62 @@ pub fn read_source(sources: &mut SourceMap, path: &str, role: FileRole, diags: &
     }
 }
 
-/// Loads master configs (and optionally a runners file), in the order given.
-pub fn load(config_files: &[String], runner_config: Option<&str>) -> Loaded {
-    let mut loaded = Loaded::default();
-    let mut files = Vec::new();
-    for path in config_files {
-        if let Some(file) = read_source(&mut loaded.sources, path, FileRole::Config, &mut loaded.diags) {
-            files.push(file);
+/// Whether a path names a `.ix` sweep file.
+pub fn is_dsl_path(path: &str) -> bool {
+    Path::new(path).extension().is_some_and(|ext| ext == "ix")
+}
+
+/// Parses and checks one `.ix` file already in `sources`, loading the runners files it
+/// references (relative to its directory). Appends every diagnostic.
+pub fn lower_dsl_file(sources: &mut SourceMap, file: FileId, diags: &mut Vec<Diag>) -> DslFile {
+    let (path, text) = {
+        let source = sources.get(file);
+        (source.path.clone(), source.text.clone())
+    };
+    let (ast, syntax_diags) = syntax::parse(file, &text);
+    diags.extend(syntax_diags);
+    let Some(ast) = ast else { return DslFile::default() };
+    let mut referenced = RunnerTable::default();
+    let base = Path::new(&path).parent().map(Path::to_path_buf).unwrap_or_default();
+    for reference in lower::runner_refs(&ast) {
+        let resolved = base.join(&reference.value);
+        let resolved = resolved.to_string_lossy().into_owned();
+        let mut read_diags = Vec::new();
+        match read_source(sources, &resolved, FileRole::Runners, &mut read_diags) {
+            Some(runners_file) => {
+                let table = runners::lower_runners(sources, runners_file, diags);
+                referenced.types.extend(table.types);
+            }
+            None => diags.push(
+                Diag::error("ix::dsl::runners-file-missing", format!("runners file `{resolved}` cannot be read"))
+                    .at(reference.span, "referenced here")
+                    .help("the path is relative to the directory of the `.ix` file"),
+            ),
         }
     }
-    let (sweep, diags) = inferencex::lower_master_configs(&loaded.sources, &files);
+    let (lowered, lower_diags) = lower::lower(&ast, &referenced);
+    diags.extend(lower_diags);
+    lowered
+}
+
+/// Loads master configs (`.yaml` or `.ix`, and optionally a runners file), in the order given.
+pub fn load(config_files: &[String], runner_config: Option<&str>) -> Loaded {
+    let mut loaded = Loaded::default();
+    let mut per_file: Vec<(FileId, Vec<ConfigEntry>)> = Vec::new();
+    let mut inline_runners = RunnerTable::default();
+    for path in config_files {
+        let Some(file) = read_source(&mut loaded.sources, path, FileRole::Config, &mut loaded.diags) else { continue };
+        if is_dsl_path(path) {
+            let lowered = lower_dsl_file(&mut loaded.sources, file, &mut loaded.diags);
+            inline_runners.types.extend(lowered.runners.types);
+            per_file.push((file, lowered.sweep.entries));
+        } else {
+            let (sweep, diags) = inferencex::lower_master_configs(&loaded.sources, &[file]);
+            loaded.diags.extend(diags);
+            per_file.push((file, sweep.entries));
+        }
+    }
+    let (sweep, diags) = merge(&loaded.sources, per_file);
     loaded.sweep = sweep;
     loaded.diags.extend(diags);
     if let Some(path) = runner_config
@@ -70,5 +123,43 @@ pub fn load(config_files: &[String], runner_config: Option<&str>) -> Loaded {
     {
         loaded.runners = Some(runners::lower_runners(&loaded.sources, file, &mut loaded.diags));
     }
+    if !inline_runners.types.is_empty() {
+        let table = loaded.runners.get_or_insert_with(RunnerTable::default);
+        for runner in inline_runners.types {
+            if table.get(&runner.name.value).is_none() {
+                table.types.push(runner);
+            }
+        }
+    }
     loaded
+}
+
+/// Merges the entries of several files; a key defined by an earlier file is an error.
+fn merge(sources: &SourceMap, per_file: Vec<(FileId, Vec<ConfigEntry>)>) -> (Sweep, Vec<Diag>) {
+    let mut diags = Vec::new();
+    let mut sweep = Sweep::default();
+    let mut seen: HashMap<String, Span> = HashMap::new();
+    for (file, entries) in per_file {
+        let duplicates: Vec<(&ConfigEntry, Span)> =
+            entries.iter().filter_map(|entry| seen.get(&entry.key.value).map(|first| (entry, *first))).collect();
+        if let Some(&(entry, first)) = duplicates.first() {
+            let mut names: Vec<&str> = duplicates.iter().map(|(entry, _)| entry.key.value.as_str()).collect();
+            names.sort_unstable();
+            let path = &sources.get(file).path;
+            diags.push(
+                Diag::error(
+                    "ix::config::duplicate-config-key",
+                    format!("duplicate configuration keys found in `{path}`: {}", names.join(", ")),
+                )
+                .at(entry.key.span, "already defined by an earlier file")
+                .also(first, "first defined here")
+                .help("each config key may be defined by only one of the files given"),
+            );
+        }
+        for entry in entries {
+            seen.entry(entry.key.value.clone()).or_insert(entry.key.span);
+            sweep.entries.push(entry);
+        }
+    }
+    (sweep, diags)
 }

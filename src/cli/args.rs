@@ -28,6 +28,10 @@ pub(crate) enum Command {
     Plan(PlanArgs),
     /// Inspect the state store.
     State(StateArgs),
+    /// Print an InferenceX master-config YAML file as an equivalent `.ix` sweep.
+    Lower(LowerArgs),
+    /// Format `.ix` sweep files canonically (in place, or `--check`).
+    Fmt(FmtArgs),
     /// Print the version of `ix`.
     Version,
     /// Process, collect and summarise benchmark results.
@@ -597,4 +601,27 @@ pub(crate) enum StateCommand {
         #[arg(long, default_value_t = 4096, value_name = "BYTES")]
         artifact_size: usize,
     },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LowerArgs {
+    /// The master-config YAML file.
+    #[arg(value_name = "FILE")]
+    pub(crate) file: String,
+    /// Reference this runners file from the output (`runners "PATH"`), relative to the output.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) runners: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FmtArgs {
+    /// `.ix` files to format.
+    #[arg(required = true, value_name = "FILE")]
+    pub(crate) files: Vec<String>,
+    /// Change nothing; exit 1 and name the files that are not formatted.
+    #[arg(long, conflicts_with = "stdout")]
+    pub(crate) check: bool,
+    /// Print the formatted text instead of rewriting the files.
+    #[arg(long)]
+    pub(crate) stdout: bool,
 }

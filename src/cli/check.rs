@@ -7,7 +7,7 @@ use crate::cli::args::{CheckArgs, DiagFormat};
 use crate::diag::{self, RenderOptions};
 use crate::ir::{inferencex, runners};
 use crate::source::SourceMap;
-use crate::workspace::{FileRole, read_source};
+use crate::workspace::{self, FileRole, read_source};
 use crate::yaml::{self, NodeKind};
 
 pub(crate) fn check(args: &CheckArgs) -> ExitStatus {
@@ -21,7 +21,9 @@ pub(crate) fn check(args: &CheckArgs) -> ExitStatus {
     }
     for path in &args.files {
         let Some(file) = read_source(&mut sources, path, FileRole::Config, &mut diags) else { continue };
-        if looks_like_runners(&sources.get(file).text) {
+        if workspace::is_dsl_path(path) {
+            workspace::lower_dsl_file(&mut sources, file, &mut diags);
+        } else if looks_like_runners(&sources.get(file).text) {
             runners::lower_runners(&sources, file, &mut diags);
         } else {
             configs.push(file);

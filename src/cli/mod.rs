@@ -6,6 +6,8 @@ mod args;
 mod changelog;
 mod check;
 mod collect_artifacts;
+mod fmt;
+mod lower;
 mod matrix;
 mod evals;
 mod report;
@@ -65,6 +67,8 @@ fn dispatch(cli: Cli) -> ExitStatus {
         Command::Changelog(args) => changelog::changelog(&args),
         Command::Plan(args) => plan::plan(&args),
         Command::State(args) => state::state(&args),
+        Command::Lower(args) => lower::lower(&args),
+        Command::Fmt(args) => fmt::fmt(&args),
         Command::Version => {
             #[allow(clippy::print_stdout)]
             {

@@ -9,6 +9,8 @@
 //! reference generator treats them differently and `ix matrix` must produce the same jobs.
 
 pub mod inferencex;
+pub mod lower;
+pub mod to_dsl;
 pub mod runners;
 
 use crate::source::{Span, Spanned};

@@ -3,6 +3,7 @@
 mod util;
 
 mod changelog;
+mod dsl;
 mod matrix;
 mod check;
 mod evals;

@@ -1,0 +1,256 @@
+//! The canonical printer of `.ix` trees (`ix fmt`, `ix lower`).
+//!
+//! Canonical means: two-space indentation, one field or point per line, point items in a fixed
+//! order (`spec`, `tp`, `ep`, `dpa`, workers, `conc`), shapes in their shortest spelling, lengths
+//! divisible by 1024 written as `Nk`, at most one blank line in a row, a blank line before every
+//! template and sweep. Comments are kept. Printing a parsed file and parsing it again gives the
+//! same tree (modulo spans), so formatting is idempotent.
+
+use std::fmt::Write as _;
+
+use super::ast::*;
+
+/// Prints a file canonically.
+pub fn format_file(file: &File) -> String {
+    let mut out = String::new();
+    let mut prev_was_block = false;
+    for (idx, stmt) in file.decls.iter().enumerate() {
+        let is_block = matches!(stmt.node, Decl::Template(_) | Decl::Sweep(_));
+        if idx > 0 && (stmt.blank_before || is_block || prev_was_block) {
+            out.push('\n');
+        }
+        prev_was_block = is_block;
+        match &stmt.node {
+            Decl::Comment(text) => out.push_str(text),
+            Decl::Enum { name, values, .. } => {
+                let _ = write!(out, "enum {} {{ {} }}", name.value, names(values));
+            }
+            Decl::Runner { name, nodes, .. } => {
+                let _ = write!(out, "runner {} {{ {} }}", name_text(&name.value), names(nodes));
+            }
+            Decl::RunnersRef(path) => {
+                let _ = write!(out, "runners {}", quote(&path.value));
+            }
+            Decl::Template(block) => {
+                let _ = write!(out, "template {}", block.name.value);
+                parents(&mut out, block);
+                out.push_str(" {");
+                block_body(&mut out, block, stmt.trailing.as_deref());
+            }
+            Decl::Sweep(block) => {
+                let _ = write!(out, "sweep {}", block.name.value);
+                parents(&mut out, block);
+                out.push_str(" {");
+                block_body(&mut out, block, stmt.trailing.as_deref());
+            }
+        }
+        if !matches!(stmt.node, Decl::Template(_) | Decl::Sweep(_)) {
+            trailing(&mut out, stmt.trailing.as_deref());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn parents(out: &mut String, block: &Block) {
+    if !block.parents.is_empty() {
+        let names: Vec<&str> = block.parents.iter().map(|p| p.value.as_str()).collect();
+        let _ = write!(out, " : {}", names.join(", "));
+    }
+}
+
+fn block_body(out: &mut String, block: &Block, header_comment: Option<&str>) {
+    trailing(out, header_comment);
+    out.push('\n');
+    for (idx, item) in block.items.iter().enumerate() {
+        if idx > 0 && item.blank_before {
+            out.push('\n');
+        }
+        out.push_str("  ");
+        match &item.node {
+            BodyItem::Comment(text) => out.push_str(text),
+            BodyItem::Field(field) => {
+                out.push_str(&field.name.value);
+                if let Some(value) = &field.value {
+                    out.push(' ');
+                    out.push_str(&value_text(&value.value));
+                }
+                trailing(out, item.trailing.as_deref());
+            }
+            BodyItem::At(at) => at_block(out, at, item.trailing.as_deref()),
+        }
+        out.push('\n');
+    }
+    out.push('}');
+}
+
+fn at_block(out: &mut String, at: &AtBlock, header_comment: Option<&str>) {
+    out.push_str("at ");
+    let seqs: Vec<String> = at.seqs.iter().map(|s| format!("{}/{}", size(s.isl.value), size(s.osl.value))).collect();
+    out.push_str(&seqs.join(", "));
+    let only_point = match at.points.as_slice() {
+        [Stmt { node: PointLine::Point(point), trailing: None, .. }] => Some(point),
+        _ => None,
+    };
+    if let Some(point) = only_point {
+        out.push_str(": ");
+        out.push_str(&point_text(point));
+        trailing(out, header_comment);
+        return;
+    }
+    out.push_str(" {");
+    trailing(out, header_comment);
+    out.push('\n');
+    for (idx, line) in at.points.iter().enumerate() {
+        if idx > 0 && line.blank_before {
+            out.push('\n');
+        }
+        out.push_str("    ");
+        match &line.node {
+            PointLine::Comment(text) => out.push_str(text),
+            PointLine::Point(point) => out.push_str(&point_text(point)),
+        }
+        trailing(out, line.trailing.as_deref());
+        out.push('\n');
+    }
+    out.push_str("  }");
+}
+
+fn trailing(out: &mut String, comment: Option<&str>) {
+    if let Some(comment) = comment {
+        out.push_str("  ");
+        out.push_str(comment);
+    }
+}
+
+/// The canonical text of one point.
+pub fn point_text(point: &Point) -> String {
+    let mut items: Vec<&PointItem> = point.items.iter().collect();
+    // A point with words the grammar does not know keeps its order, so that reprinting cannot
+    // turn an unknown word into a known item (it is an error either way).
+    let has_unknown = items.iter().any(|item| matches!(item, PointItem::Unknown { .. }));
+    if !has_unknown {
+        items.sort_by_key(|item| match item {
+        PointItem::Spec(_) => 0,
+        PointItem::Tp(_) => 1,
+        PointItem::Ep(_) => 2,
+        PointItem::Dpa(_) => 3,
+        PointItem::Worker(w) if w.role.value == Role::Prefill => 4,
+        PointItem::Worker(_) => 5,
+        PointItem::Conc(_) => 6,
+        PointItem::Unknown { .. } => 7,
+        });
+    }
+    let parts: Vec<String> = items.into_iter().map(item_text).collect();
+    parts.join(" ")
+}
+
+fn item_text(item: &PointItem) -> String {
+    match item {
+        PointItem::Tp(n) => format!("tp {}", n.value),
+        PointItem::Ep(n) => format!("ep {}", n.value),
+        PointItem::Dpa(b) => if b.value { "dpa".to_string() } else { "dpa false".to_string() },
+        PointItem::Spec(s) => format!("spec {}", s.value),
+        PointItem::Conc(conc) => format!("conc {}", conc_text(&conc.value)),
+        PointItem::Worker(w) => {
+            let mut text = format!("{} {} x {}", w.role.value.as_str(), w.count.value, shape_text(w.shape.value));
+            if let Some(env) = &w.env {
+                let values: Vec<String> = env.value.iter().map(|v| quote(&v.value)).collect();
+                let _ = write!(text, " env [{}]", values.join(", "));
+            }
+            text
+        }
+        PointItem::Unknown { text, .. } => text.trim_end().to_string(),
+    }
+}
+
+fn conc_text(conc: &Conc) -> String {
+    match conc {
+        Conc::List(values) => {
+            let values: Vec<String> = values.iter().map(|v| v.value.to_string()).collect();
+            format!("[{}]", values.join(", "))
+        }
+        Conc::Range { start, end, step } => {
+            let mut text = format!("{}..={}", start.value, end.value);
+            match step.as_ref().map(|s| s.value) {
+                Some(Step::Mul(m)) => {
+                    let _ = write!(text, " step x{m}");
+                }
+                Some(Step::Add(k)) => {
+                    let _ = write!(text, " step +{k}");
+                }
+                None => {}
+            }
+            text
+        }
+        Conc::From(start) => format!("{}..", start.value),
+        Conc::To(end) => format!("..={}", end.value),
+    }
+}
+
+/// The shortest spelling of a shape.
+pub fn shape_text(shape: Shape) -> String {
+    let canonical = Shape::canonical(shape.tp, shape.ep, shape.dp_attn);
+    match canonical.short {
+        Some(ShortShape::Dep) => format!("dep{}", shape.tp),
+        Some(ShortShape::Tep) => format!("tep{}", shape.tp),
+        Some(ShortShape::Tp) => format!("tp{}", shape.tp),
+        None => format!("{{tp {} ep {}{}}}", shape.tp, shape.ep, if shape.dp_attn { " dpa" } else { "" }),
+    }
+}
+
+/// A sequence length: `Nk` when divisible by 1024.
+pub fn size(n: i64) -> String {
+    if n > 0 && n % 1024 == 0 { format!("{}k", n / 1024) } else { n.to_string() }
+}
+
+fn value_text(value: &Value) -> String {
+    match value {
+        Value::Str(s) => quote(s),
+        Value::Ident(s) => s.clone(),
+        Value::Int(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::List(items) => {
+            let items: Vec<String> = items.iter().map(|v| value_text(&v.value)).collect();
+            format!("[{}]", items.join(", "))
+        }
+    }
+}
+
+fn names(values: &[crate::source::Spanned<String>]) -> String {
+    let names: Vec<String> = values.iter().map(|v| name_text(&v.value)).collect();
+    names.join(", ")
+}
+
+/// A name as an identifier when it is one, else as a string.
+pub fn name_text(name: &str) -> String {
+    if is_ident(name) { name.to_string() } else { quote(name) }
+}
+
+/// Whether `text` lexes as an identifier (and not as a boolean).
+pub fn is_ident(text: &str) -> bool {
+    let mut chars = text.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    first_ok
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && text != "true"
+        && text != "false"
+}
+
+/// A string literal with `"`, `\`, newlines and tabs escaped.
+pub fn quote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for ch in text.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            other => out.push(other),
+        }
+    }
+    out.push('"');
+    out
+}
