@@ -2,5 +2,6 @@
 //!
 //! The pipeline and the module that owns each stage are described in `ARCHITECTURE.md`.
 
+pub mod bench;
 pub mod cli;
 pub mod diag;

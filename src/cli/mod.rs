@@ -3,6 +3,7 @@
 //! Only this module (and `report`) prints. Each verb lives in its own file.
 
 mod args;
+mod bench;
 
 use std::process::ExitCode;
 
@@ -55,5 +56,6 @@ fn dispatch(cli: Cli) -> ExitStatus {
             }
             ExitStatus::Success
         }
+        Command::Bench(args) => bench::bench(&args),
     }
 }

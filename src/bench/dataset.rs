@@ -1,0 +1,316 @@
+//! The request datasets: `random` (LOAD-GENERATOR.md §3), a ShareGPT JSON file and a prompts JSONL
+//! file, plus tokenizer loading (a `tokenizer.json`, a folder holding one, or a Hugging Face cache).
+//!
+//! Owns prompt text, client-side prompt lengths and requested output lengths. It does not know
+//! about HTTP, pacing or metrics. The random dataset reproduces NumPy's legacy draws (see
+//! `numpy_rng.rs`) in the reference's order; the per-prompt decode/re-encode work runs on all
+//! cores, and only the rare corrections that draw fresh random ids run in index order, so the
+//! result is the same as a sequential run.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokenizers::Tokenizer;
+
+use super::numpy_rng::NumpyRng;
+
+/// One request of a dataset.
+#[derive(Debug, Clone)]
+pub struct Prompt {
+    pub text: Arc<str>,
+    /// Client-side prompt length in tokens (the reference's `prompt_len`).
+    pub prompt_len: u64,
+    /// Requested output length (`max_tokens`).
+    pub output_len: u64,
+}
+
+/// Dataset errors; each names the file or setting at fault.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum DatasetError {
+    #[error("cannot find a tokenizer for `{spec}`")]
+    #[diagnostic(
+        code(ix::bench::tokenizer_not_found),
+        help("pass a tokenizer.json, a folder holding one, or a model id present in the Hugging Face cache")
+    )]
+    TokenizerNotFound { spec: String },
+    #[error("cannot load tokenizer `{path}`: {message}")]
+    #[diagnostic(code(ix::bench::tokenizer_invalid))]
+    TokenizerInvalid { path: PathBuf, message: String },
+    #[error("cannot read dataset `{path}`")]
+    #[diagnostic(code(ix::bench::dataset_unreadable))]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid dataset `{path}`: {message}")]
+    #[diagnostic(code(ix::bench::dataset_invalid))]
+    Invalid { path: PathBuf, message: String },
+    #[error("tokenizer failed: {0}")]
+    #[diagnostic(code(ix::bench::tokenizer_failed))]
+    Tokenize(String),
+}
+
+/// Finds the `tokenizer.json` for a `--tokenizer`/`--model` value.
+pub fn resolve_tokenizer(spec: &str) -> Result<PathBuf, DatasetError> {
+    let path = Path::new(spec);
+    if path.is_file() {
+        return Ok(path.to_path_buf());
+    }
+    if path.join("tokenizer.json").is_file() {
+        return Ok(path.join("tokenizer.json"));
+    }
+    // Hugging Face hub cache: <cache>/models--<org>--<name>/snapshots/<rev>/tokenizer.json.
+    let mut caches = Vec::new();
+    if let Some(dir) = std::env::var_os("HF_HUB_CACHE") {
+        caches.push(PathBuf::from(dir));
+    }
+    if let Some(dir) = std::env::var_os("HF_HOME") {
+        caches.push(PathBuf::from(dir).join("hub"));
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        caches.push(PathBuf::from(home).join(".cache/huggingface/hub"));
+    }
+    let folder = format!("models--{}", spec.replace('/', "--"));
+    for cache in caches {
+        let snapshots = cache.join(&folder).join("snapshots");
+        let preferred = std::fs::read_to_string(cache.join(&folder).join("refs/main")).ok();
+        if let Some(rev) = preferred {
+            let candidate = snapshots.join(rev.trim()).join("tokenizer.json");
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+        }
+        if let Ok(entries) = std::fs::read_dir(&snapshots) {
+            let mut found: Vec<PathBuf> =
+                entries.flatten().map(|entry| entry.path().join("tokenizer.json")).filter(|p| p.is_file()).collect();
+            found.sort();
+            if let Some(candidate) = found.pop() {
+                return Ok(candidate);
+            }
+        }
+    }
+    Err(DatasetError::TokenizerNotFound { spec: spec.to_owned() })
+}
+
+/// Loads a tokenizer from a resolved `tokenizer.json`.
+pub fn load_tokenizer(path: &Path) -> Result<Tokenizer, DatasetError> {
+    Tokenizer::from_file(path)
+        .map_err(|err| DatasetError::TokenizerInvalid { path: path.to_path_buf(), message: err.to_string() })
+}
+
+/// Settings of the `random` dataset (LOAD-GENERATOR.md §3).
+#[derive(Debug, Clone)]
+pub struct RandomSpec {
+    pub input_len: u64,
+    pub output_len: u64,
+    pub range_ratio: f64,
+    pub prefix_len: u64,
+    pub num_prompts: usize,
+    pub seed: u32,
+}
+
+/// What building a random dataset printed in the reference (length summary).
+#[derive(Debug, Clone, Default)]
+pub struct RandomSummary {
+    /// Mean of (final prompt length − target length).
+    pub avg_token_mismatch: f64,
+}
+
+const CORRECTION_ROUNDS: usize = 10;
+
+/// Where a prompt's correction loop stopped in the parallel phase.
+enum Pending {
+    Done { text: String, prompt_len: Option<u64> },
+    /// Needs fresh random ids: continue sequentially from these ids at this round.
+    NeedsDraws { ids: Vec<u32>, round: usize },
+}
+
+/// Builds the `random` dataset. Deterministic for a seed; uses every available core.
+pub fn random(
+    tokenizer: &Tokenizer,
+    spec: &RandomSpec,
+) -> Result<(Vec<Prompt>, RandomSummary), DatasetError> {
+    let vocab = tokenizer.get_vocab_size(false) as i64;
+    let mut rng = NumpyRng::new(spec.seed);
+    let prefix: Vec<u32> = rng.randint_n(0, vocab, spec.prefix_len as usize).into_iter().map(|id| id as u32).collect();
+    let floor_in = (spec.input_len as f64 * spec.range_ratio).floor() as i64;
+    let floor_out = (spec.output_len as f64 * spec.range_ratio).floor() as i64;
+    let input_lens = rng.randint_n(floor_in, spec.input_len as i64 + 1, spec.num_prompts);
+    let output_lens = rng.randint_n(floor_out, spec.output_len as i64 + 1, spec.num_prompts);
+    let offsets = rng.randint_n(0, vocab, spec.num_prompts);
+
+    let targets: Vec<usize> = input_lens.iter().map(|&len| prefix.len() + len as usize).collect();
+    let build = |idx: usize| -> Result<Pending, DatasetError> {
+        let mut ids = prefix.clone();
+        ids.extend((0..input_lens[idx]).map(|j| ((offsets[idx] + idx as i64 + j) % vocab) as u32));
+        let mut text = decode(tokenizer, &ids)?;
+        for round in 0..CORRECTION_ROUNDS {
+            let mut encoded = encode(tokenizer, &text)?;
+            let target = targets[idx];
+            if encoded.len() == target {
+                return Ok(Pending::Done { text, prompt_len: Some(target as u64) });
+            }
+            if encoded.len() < target {
+                return Ok(Pending::NeedsDraws { ids: encoded, round });
+            }
+            encoded.truncate(target);
+            text = decode(tokenizer, &encoded)?;
+        }
+        Ok(Pending::Done { text, prompt_len: None })
+    };
+    let pending = parallel_map(spec.num_prompts, &build)?;
+
+    let mut prompts = Vec::with_capacity(spec.num_prompts);
+    let mut mismatch_sum = 0i64;
+    for (idx, state) in pending.into_iter().enumerate() {
+        let target = targets[idx];
+        let (text, known_len) = match state {
+            Pending::Done { text, prompt_len } => (text, prompt_len),
+            Pending::NeedsDraws { mut ids, round } => {
+                // Sequential: these draws come from the shared generator, in index order.
+                let mut text = String::new();
+                for step in round..CORRECTION_ROUNDS {
+                    if step > round {
+                        ids = encode(tokenizer, &text)?;
+                        if ids.len() == target {
+                            break;
+                        }
+                    }
+                    if ids.len() < target {
+                        let extra = rng.randint_n(0, vocab, target - ids.len());
+                        ids.extend(extra.into_iter().map(|id| id as u32));
+                    } else {
+                        ids.truncate(target);
+                    }
+                    text = decode(tokenizer, &ids)?;
+                }
+                (text, None)
+            }
+        };
+        let prompt_len = match known_len {
+            Some(len) => len,
+            None => encode(tokenizer, &text)?.len() as u64,
+        };
+        mismatch_sum += prompt_len as i64 - target as i64;
+        prompts.push(Prompt { text: Arc::from(text), prompt_len, output_len: output_lens[idx] as u64 });
+    }
+    let summary = RandomSummary {
+        avg_token_mismatch: if prompts.is_empty() { 0.0 } else { mismatch_sum as f64 / prompts.len() as f64 },
+    };
+    Ok((prompts, summary))
+}
+
+fn decode(tokenizer: &Tokenizer, ids: &[u32]) -> Result<String, DatasetError> {
+    tokenizer.decode(ids, false).map_err(|err| DatasetError::Tokenize(err.to_string()))
+}
+
+fn encode(tokenizer: &Tokenizer, text: &str) -> Result<Vec<u32>, DatasetError> {
+    tokenizer
+        .encode_fast(text, false)
+        .map(|encoding| encoding.get_ids().to_vec())
+        .map_err(|err| DatasetError::Tokenize(err.to_string()))
+}
+
+/// Counts the tokens of a text (no special tokens added).
+pub fn count_tokens(tokenizer: &Tokenizer, text: &str) -> Result<u64, DatasetError> {
+    Ok(encode(tokenizer, text)?.len() as u64)
+}
+
+/// Runs `work(idx)` for `0..n` on every available core, results in index order.
+fn parallel_map<T: Send>(
+    n: usize,
+    work: &(dyn Fn(usize) -> Result<T, DatasetError> + Sync),
+) -> Result<Vec<T>, DatasetError> {
+    let n_threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(n.max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut slots: Vec<Option<Result<T, DatasetError>>> = (0..n).map(|_| None).collect();
+    let results = std::sync::Mutex::new(&mut slots);
+    std::thread::scope(|scope| {
+        for _ in 0..n_threads {
+            scope.spawn(|| {
+                loop {
+                    let idx = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if idx >= n {
+                        break;
+                    }
+                    let value = work(idx);
+                    if let Ok(mut guard) = results.lock() {
+                        guard[idx] = Some(value);
+                    }
+                }
+            });
+        }
+    });
+    slots.into_iter().map(|slot| slot.unwrap_or_else(|| Err(DatasetError::Tokenize("worker panicked".into())))).collect()
+}
+
+/// Reads a ShareGPT-style JSON file: the first human turn is the prompt, the next turn's token
+/// count the output length (unless `fixed_output_len`). Conversations with fewer than two turns
+/// are skipped; the first `num_prompts` usable ones are kept in file order.
+pub fn sharegpt(
+    tokenizer: &Tokenizer,
+    path: &Path,
+    num_prompts: usize,
+    fixed_output_len: Option<u64>,
+) -> Result<Vec<Prompt>, DatasetError> {
+    let bytes = std::fs::read(path).map_err(|source| DatasetError::Unreadable { path: path.to_path_buf(), source })?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|err| DatasetError::Invalid { path: path.to_path_buf(), message: err.to_string() })?;
+    let entries = value
+        .as_array()
+        .ok_or_else(|| DatasetError::Invalid { path: path.to_path_buf(), message: "expected a JSON list".into() })?;
+    let mut prompts = Vec::new();
+    for entry in entries {
+        if prompts.len() >= num_prompts {
+            break;
+        }
+        let Some(turns) = entry.get("conversations").and_then(|turns| turns.as_array()) else { continue };
+        let texts: Vec<&str> = turns.iter().filter_map(|turn| turn.get("value")?.as_str()).collect();
+        if texts.len() < 2 {
+            continue;
+        }
+        let prompt_len = count_tokens(tokenizer, texts[0])?;
+        let output_len = match fixed_output_len {
+            Some(len) => len,
+            None => count_tokens(tokenizer, texts[1])?,
+        };
+        prompts.push(Prompt { text: Arc::from(texts[0]), prompt_len, output_len });
+    }
+    Ok(prompts)
+}
+
+/// Reads a prompts JSONL file: one object per line with `prompt` and optionally `output_len`
+/// (or `max_tokens`); lines without an output length use `default_output_len`.
+pub fn prompts_jsonl(
+    tokenizer: &Tokenizer,
+    path: &Path,
+    num_prompts: usize,
+    default_output_len: u64,
+) -> Result<Vec<Prompt>, DatasetError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|source| DatasetError::Unreadable { path: path.to_path_buf(), source })?;
+    let mut prompts = Vec::new();
+    for (line_idx, line) in text.lines().enumerate() {
+        if prompts.len() >= num_prompts {
+            break;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        let invalid = |message: String| DatasetError::Invalid {
+            path: path.to_path_buf(),
+            message: format!("line {}: {message}", line_idx + 1),
+        };
+        let value: serde_json::Value = serde_json::from_str(line).map_err(|err| invalid(err.to_string()))?;
+        let prompt =
+            value.get("prompt").and_then(|p| p.as_str()).ok_or_else(|| invalid("missing string `prompt`".into()))?;
+        let output_len = value
+            .get("output_len")
+            .or_else(|| value.get("max_tokens"))
+            .and_then(|v| v.as_u64())
+            .unwrap_or(default_output_len);
+        prompts.push(Prompt { text: Arc::from(prompt), prompt_len: count_tokens(tokenizer, prompt)?, output_len });
+    }
+    Ok(prompts)
+}
