@@ -161,10 +161,14 @@ pub async fn send(
     template: &RequestTemplate,
     body: Vec<u8>,
 ) -> RequestOutcome {
-    let mut builder = http.post(&template.url).header("content-type", "application/json").body(body);
-    if let Some(key) = &template.api_key {
-        builder = builder.header("authorization", format!("Bearer {key}"));
-    }
+    let body = bytes::Bytes::from(body);
+    let build = || {
+        let builder = http.post(&template.url).header("content-type", "application/json").body(body.clone());
+        match &template.api_key {
+            Some(key) => builder.header("authorization", format!("Bearer {key}")),
+            None => builder,
+        }
+    };
     let sent_at = Instant::now();
     let mut outcome = RequestOutcome {
         sent_at,
@@ -177,8 +181,18 @@ pub async fn send(
         generated_text: String::new(),
         error: None,
     };
-    let mut response = match builder.send().await {
+    let mut response = match build().send().await {
         Ok(response) => response,
+        // A kept-alive connection the server closed while idle (llama-server closes after a
+        // number of requests per connection) fails before the server saw the request: retry
+        // once on a fresh connection. The clock keeps running from the first attempt.
+        Err(err) if is_stale_connection(&err) => match build().send().await {
+            Ok(response) => response,
+            Err(err) => {
+                outcome.error = Some(classify(&err));
+                return outcome;
+            }
+        },
         Err(err) => {
             outcome.error = Some(classify(&err));
             return outcome;
@@ -277,6 +291,22 @@ fn handle_events(
         }
     }
     Ok(())
+}
+
+/// Whether a send failed because a pooled connection was already closed by the server.
+fn is_stale_connection(err: &reqwest::Error) -> bool {
+    if err.is_connect() || err.is_timeout() {
+        return false;
+    }
+    // hyper's `IncompleteMessage`, recognised by its message (hyper is not a direct dependency).
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        if cause.to_string().contains("connection closed before message completed") {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 fn classify(err: &reqwest::Error) -> RequestError {

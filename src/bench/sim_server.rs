@@ -1,5 +1,5 @@
 //! `ix bench sim-server`: an OpenAI-compatible streaming simulator with configurable pacing and
-//! fault injection that records what it actually sent (`GET /ground-truth`).
+//! fault injection that records what it actually sent (`GET /ground-truth[?skip=N]`).
 //!
 //! Hand-rolled HTTP/1.1 with keep-alive and chunked SSE bodies on tokio. Streams are shaped like
 //! llama.cpp's `llama-server` (REAL-SERVER.md): completions send one chunk per token, then a
@@ -59,25 +59,33 @@ impl Default for SimConfig {
     }
 }
 
-/// What the server sent, accumulated over all streams since start (or the last reset).
+/// What the server sent, since start (or the last reset).
 #[derive(Debug, Default)]
 struct GroundTruth {
-    /// Streams that ran to `[DONE]`.
-    requests: u64,
-    ttfts: Vec<f64>,
+    /// One entry per stream that ran to `[DONE]`.
+    streams: Vec<StreamTruth>,
+    injected_errors: u64,
+    injected_drops: u64,
+    injected_stalls: u64,
+}
+
+/// What one completed stream sent. `idx` is the arrival order of generation requests, so
+/// `GET /ground-truth?skip=N` can leave out warm-up requests that all arrived first.
+#[derive(Debug, Clone)]
+struct StreamTruth {
+    idx: u64,
+    ttft: Option<f64>,
     itl_sum: f64,
     itl_count: u64,
     max_itl: f64,
     tokens: u64,
-    injected_errors: u64,
-    injected_drops: u64,
-    injected_stalls: u64,
 }
 
 struct State {
     config: SimConfig,
     truth: Mutex<GroundTruth>,
     counter: AtomicU64,
+    connections: AtomicU64,
     started: Instant,
 }
 
@@ -96,6 +104,7 @@ pub async fn serve(
         config,
         truth: Mutex::new(GroundTruth::default()),
         counter: AtomicU64::new(0),
+        connections: AtomicU64::new(0),
         started: Instant::now(),
     });
     tokio::pin!(shutdown);
@@ -105,6 +114,7 @@ pub async fn serve(
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
+                state.connections.fetch_add(1, Ordering::Relaxed);
                 tokio::spawn(connection(stream, state.clone()));
             }
         }
@@ -172,13 +182,19 @@ async fn connection(mut stream: TcpStream, state: Arc<State>) {
     let mut buffer = Vec::new();
     while let Some(request) = read_request(&mut stream, &mut buffer).await {
         let received = Instant::now();
-        let keep = match (request.method.as_str(), request.path.as_str()) {
+        let (path, query) = request.path.split_once('?').unwrap_or((&request.path, ""));
+        let skip = query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("skip="))
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(0);
+        let keep = match (request.method.as_str(), path) {
             ("GET", "/health") => respond_json(&mut stream, 200, &json!({"status": "ok"})).await,
             ("GET", "/v1/models") => {
                 let models = json!({"object": "list", "data": [{"id": state.config.model, "object": "model", "owned_by": "ix"}]});
                 respond_json(&mut stream, 200, &models).await
             }
-            ("GET", "/ground-truth") => respond_json(&mut stream, 200, &ground_truth(&state)).await,
+            ("GET", "/ground-truth") => respond_json(&mut stream, 200, &ground_truth(&state, skip)).await,
             ("POST", "/ground-truth/reset") => {
                 if let Ok(mut truth) = state.truth.lock() {
                     *truth = GroundTruth::default();
@@ -214,22 +230,26 @@ async fn respond_json(stream: &mut TcpStream, status: u16, body: &Value) -> bool
     stream.write_all(response.as_bytes()).await.is_ok()
 }
 
-fn ground_truth(state: &State) -> Value {
+fn ground_truth(state: &State, skip: u64) -> Value {
     let Ok(truth) = state.truth.lock() else { return json!({}) };
-    let mut ttfts = truth.ttfts.clone();
+    let streams: Vec<&StreamTruth> = truth.streams.iter().filter(|stream| stream.idx >= skip).collect();
+    let mut ttfts: Vec<f64> = streams.iter().filter_map(|stream| stream.ttft).collect();
     ttfts.sort_by(f64::total_cmp);
+    let itl_sum: f64 = streams.iter().map(|stream| stream.itl_sum).sum();
+    let itl_count: u64 = streams.iter().map(|stream| stream.itl_count).sum();
     let mean = |sum: f64, n: usize| if n == 0 { 0.0 } else { sum / n as f64 };
     json!({
-        "requests": truth.requests,
-        "tokens": truth.tokens,
+        "requests": streams.len(),
+        "tokens": streams.iter().map(|stream| stream.tokens).sum::<u64>(),
         "mean_ttft_ms": mean(ttfts.iter().sum(), ttfts.len()) * 1000.0,
         "p99_ttft_ms": super::metrics::percentile(&ttfts, 99.0) * 1000.0,
-        "mean_itl_ms": mean(truth.itl_sum, truth.itl_count as usize) * 1000.0,
-        "max_itl_ms": truth.max_itl * 1000.0,
-        "itl_samples": truth.itl_count,
+        "mean_itl_ms": mean(itl_sum, itl_count as usize) * 1000.0,
+        "max_itl_ms": streams.iter().map(|stream| stream.max_itl).fold(0.0, f64::max) * 1000.0,
+        "itl_samples": itl_count,
         "injected_errors": truth.injected_errors,
         "injected_drops": truth.injected_drops,
         "injected_stalls": truth.injected_stalls,
+        "connections_accepted": state.connections.load(Ordering::Relaxed),
         "uptime_s": state.started.elapsed().as_secs_f64(),
     })
 }
@@ -374,7 +394,7 @@ async fn generate(stream: &mut TcpStream, state: &State, body: &[u8], chat: bool
     }
     let now = Instant::now();
     choice_times.extend(std::iter::repeat_n(now, choices_in_buffer));
-    record(state, received, &choice_times, n_tokens);
+    record(state, idx, received, &choice_times, n_tokens);
     true
 }
 
@@ -392,18 +412,23 @@ fn push_finish(out: &mut Vec<u8>, chat: bool, id: &str, model: &str, include_usa
     push_event(out, &finish.to_string());
 }
 
-fn record(state: &State, received: Instant, choice_times: &[Instant], n_tokens: u64) {
-    let Ok(mut truth) = state.truth.lock() else { return };
-    truth.requests += 1;
-    truth.tokens += n_tokens;
-    if let Some(first) = choice_times.first() {
-        truth.ttfts.push((*first - received).as_secs_f64());
-    }
+fn record(state: &State, idx: u64, received: Instant, choice_times: &[Instant], n_tokens: u64) {
+    let mut stream = StreamTruth {
+        idx,
+        ttft: choice_times.first().map(|first| (*first - received).as_secs_f64()),
+        itl_sum: 0.0,
+        itl_count: 0,
+        max_itl: 0.0,
+        tokens: n_tokens,
+    };
     for pair in choice_times.windows(2) {
         let gap = (pair[1] - pair[0]).as_secs_f64();
-        truth.itl_sum += gap;
-        truth.itl_count += 1;
-        truth.max_itl = truth.max_itl.max(gap);
+        stream.itl_sum += gap;
+        stream.itl_count += 1;
+        stream.max_itl = stream.max_itl.max(gap);
+    }
+    if let Ok(mut truth) = state.truth.lock() {
+        truth.streams.push(stream);
     }
 }
 

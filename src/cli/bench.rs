@@ -310,38 +310,7 @@ fn spawn_progress(total: usize, progress: Arc<Progress>, done: Arc<AtomicBool>) 
 }
 
 fn print_report(header: &ResultHeader, record: &RunRecord) {
-    let metrics = &record.metrics;
-    let row = |label: &str, value: String| println!("{label:<40} {value:<10}");
-    let float = |value: f64| format!("{value:.2}");
-    println!("{:=^50}", " Serving Benchmark Result ");
-    row("Successful requests:", metrics.completed.to_string());
-    row("Failed requests:", record.failed.to_string());
-    for (kind, count) in &record.errors_by_kind {
-        row(&format!("  {kind}:"), count.to_string());
-    }
-    row("Benchmark duration (s):", float(record.duration.as_secs_f64()));
-    row("Total input tokens:", metrics.total_input_tokens.to_string());
-    row("Total generated tokens:", metrics.total_output_tokens.to_string());
-    row("Request throughput (req/s):", float(metrics.request_throughput));
-    if let Some(goodput) = metrics.request_goodput {
-        row("Request goodput (req/s):", float(goodput));
-    }
-    row("Output token throughput (tok/s):", float(metrics.output_throughput));
-    row("Total Token throughput (tok/s):", float(metrics.total_token_throughput));
-    for metric in Metric::ALL {
-        if !header.selected_metrics.contains(&metric) {
-            continue;
-        }
-        let stats = metrics.stats(metric);
-        let name = metric.key().to_uppercase();
-        println!("{:-^50}", metric.title());
-        row(&format!("Mean {name} (ms):"), float(stats.mean));
-        row(&format!("Median {name} (ms):"), float(stats.median));
-        for (p, value) in &stats.percentiles {
-            row(&format!("P{} {name} (ms):", result::percentile_label(*p)), float(*value));
-        }
-    }
-    println!("{:=^50}", "");
+    let _ = std::io::stdout().lock().write_all(report_text(header, record).as_bytes());
     let diagnostics = &record.diagnostics;
     eprintln!(
         "client: cpu {:.0}%, loop lag p99 {:.3} ms, dispatch lag p99 {:.3} ms, output tokens from {}",
@@ -353,6 +322,47 @@ fn print_report(header: &ResultHeader, record: &RunRecord) {
     if diagnostics.saturated {
         eprintln!("warning: the client was saturated; latencies and throughputs may reflect the client, not the server");
     }
+}
+
+/// The reference's console report (plus failure rows), as text.
+fn report_text(header: &ResultHeader, record: &RunRecord) -> String {
+    use std::fmt::Write as _;
+    let metrics = &record.metrics;
+    let mut out = String::new();
+    let row = |out: &mut String, label: &str, value: String| {
+        let _ = writeln!(out, "{label:<40} {value:<10}");
+    };
+    let float = |value: f64| format!("{value:.2}");
+    let _ = writeln!(out, "{:=^50}", " Serving Benchmark Result ");
+    row(&mut out, "Successful requests:", metrics.completed.to_string());
+    row(&mut out, "Failed requests:", record.failed.to_string());
+    for (kind, count) in &record.errors_by_kind {
+        row(&mut out, &format!("  {kind}:"), count.to_string());
+    }
+    row(&mut out, "Benchmark duration (s):", float(record.duration.as_secs_f64()));
+    row(&mut out, "Total input tokens:", metrics.total_input_tokens.to_string());
+    row(&mut out, "Total generated tokens:", metrics.total_output_tokens.to_string());
+    row(&mut out, "Request throughput (req/s):", float(metrics.request_throughput));
+    if let Some(goodput) = metrics.request_goodput {
+        row(&mut out, "Request goodput (req/s):", float(goodput));
+    }
+    row(&mut out, "Output token throughput (tok/s):", float(metrics.output_throughput));
+    row(&mut out, "Total Token throughput (tok/s):", float(metrics.total_token_throughput));
+    for metric in Metric::ALL {
+        if !header.selected_metrics.contains(&metric) {
+            continue;
+        }
+        let stats = metrics.stats(metric);
+        let name = metric.key().to_uppercase();
+        let _ = writeln!(out, "{:-^50}", metric.title());
+        row(&mut out, &format!("Mean {name} (ms):"), float(stats.mean));
+        row(&mut out, &format!("Median {name} (ms):"), float(stats.median));
+        for (p, value) in &stats.percentiles {
+            row(&mut out, &format!("P{} {name} (ms):", result::percentile_label(*p)), float(*value));
+        }
+    }
+    let _ = writeln!(out, "{:=^50}", "");
+    out
 }
 
 fn sim_config(args: &SimServerArgs) -> SimConfig {

@@ -1,3 +1,4 @@
 //! The single integration-test binary: one module per `ix` verb, all driving the real executable.
 
+mod bench;
 mod util;
