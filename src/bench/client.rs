@@ -82,8 +82,9 @@ pub struct RequestOutcome {
     pub sent_at: Instant,
     /// Time of the first token chunk (TTFT); zero when there was none.
     pub ttft: Duration,
-    /// Gaps between consecutive token chunks.
-    pub itl: Vec<Duration>,
+    /// Gaps between consecutive token chunks, in seconds (f32 keeps ~1 ns resolution at ITL
+    /// scales and a quarter of a `Duration`'s memory; a run can hold tens of millions).
+    pub itl_s: Vec<f32>,
     /// End-to-end latency (last token chunk; chat: last chunk of any kind).
     pub latency: Duration,
     /// `usage.completion_tokens` from any chunk that carried it.
@@ -173,7 +174,7 @@ pub async fn send(
     let mut outcome = RequestOutcome {
         sent_at,
         ttft: Duration::ZERO,
-        itl: Vec::new(),
+        itl_s: Vec::new(),
         latency: Duration::ZERO,
         usage_completion_tokens: None,
         usage_prompt_tokens: None,
@@ -267,7 +268,7 @@ fn handle_events(
             if let Some(first) = choices.first() {
                 match *last_token {
                     None => outcome.ttft = now - outcome.sent_at,
-                    Some(previous) => outcome.itl.push(now - previous),
+                    Some(previous) => outcome.itl_s.push((now - previous).as_secs_f32()),
                 }
                 *last_token = Some(now);
                 outcome.n_chunks += 1;

@@ -52,10 +52,11 @@ pub struct Slos {
 
 /// What metrics need from one successful request.
 #[derive(Debug, Clone)]
-pub struct SuccessSample {
+pub struct SuccessSample<'a> {
     pub ttft: Duration,
     pub latency: Duration,
-    pub itl: Vec<Duration>,
+    /// Inter-chunk gaps in seconds.
+    pub itl_s: &'a [f32],
     pub output_tokens: u64,
     pub prompt_len: u64,
 }
@@ -102,13 +103,13 @@ fn ms(duration: Duration) -> f64 {
 }
 
 /// TPOT of one request in ms, `None` when it has at most one output token.
-pub fn tpot_ms(sample: &SuccessSample) -> Option<f64> {
+pub fn tpot_ms(sample: &SuccessSample<'_>) -> Option<f64> {
     (sample.output_tokens > 1)
         .then(|| (ms(sample.latency) - ms(sample.ttft)) / (sample.output_tokens - 1) as f64)
 }
 
 /// Computes every metric of a run.
-pub fn compute(samples: &[SuccessSample], duration: Duration, percentiles: &[f64], slos: Option<&Slos>) -> Metrics {
+pub fn compute(samples: &[SuccessSample<'_>], duration: Duration, percentiles: &[f64], slos: Option<&Slos>) -> Metrics {
     let dur = duration.as_secs_f64().max(f64::MIN_POSITIVE);
     let completed = samples.len() as u64;
     let total_input_tokens: u64 = samples.iter().map(|s| s.prompt_len).sum();
@@ -116,7 +117,8 @@ pub fn compute(samples: &[SuccessSample], duration: Duration, percentiles: &[f64
     let ttfts: Vec<f64> = samples.iter().map(|s| ms(s.ttft)).collect();
     let e2els: Vec<f64> = samples.iter().map(|s| ms(s.latency)).collect();
     let tpots: Vec<f64> = samples.iter().filter_map(tpot_ms).collect();
-    let itls: Vec<f64> = samples.iter().flat_map(|s| s.itl.iter().map(|gap| ms(*gap))).collect();
+    // Pooled ITL samples stay f32 (in ms) to halve the largest allocation of a big run.
+    let itls: Vec<f32> = samples.iter().flat_map(|s| s.itl_s.iter().map(|gap| gap * 1000.0)).collect();
     let request_goodput = slos.map(|slos| {
         let good = samples
             .iter()
@@ -138,7 +140,7 @@ pub fn compute(samples: &[SuccessSample], duration: Duration, percentiles: &[f64
         total_token_throughput: (total_input_tokens + total_output_tokens) as f64 / dur,
         ttft: stats(ttfts, percentiles),
         tpot: stats(tpots, percentiles),
-        itl: stats(itls, percentiles),
+        itl: stats_f32(itls, percentiles),
         e2el: stats(e2els, percentiles),
     }
 }
@@ -160,6 +162,28 @@ pub fn stats(mut values: Vec<f64>, percentiles: &[f64]) -> Stats {
     }
 }
 
+/// [`stats`] for a large list of f32 values (sums in f64).
+pub fn stats_f32(mut values: Vec<f32>, percentiles: &[f64]) -> Stats {
+    if values.is_empty() {
+        return stats(Vec::new(), percentiles);
+    }
+    values.sort_by(f32::total_cmp);
+    let n = values.len() as f64;
+    let mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+    let variance = values.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n;
+    let at = |p: f64| {
+        let h = (values.len() - 1) as f64 * p / 100.0;
+        let (lower, upper) = (h.floor() as usize, h.ceil() as usize);
+        f64::from(values[lower]) + (h - lower as f64) * (f64::from(values[upper]) - f64::from(values[lower]))
+    };
+    Stats {
+        mean,
+        median: at(50.0),
+        std: variance.sqrt(),
+        percentiles: percentiles.iter().map(|&p| (p, at(p))).collect(),
+    }
+}
+
 /// NumPy's default (linear) percentile of sorted values.
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -175,11 +199,11 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 mod tests {
     use super::*;
 
-    fn sample(ttft_ms: u64, latency_ms: u64, itl_ms: &[u64], output_tokens: u64) -> SuccessSample {
+    fn sample(ttft_ms: u64, latency_ms: u64, itl_s: &'static [f32], output_tokens: u64) -> SuccessSample<'static> {
         SuccessSample {
             ttft: Duration::from_millis(ttft_ms),
             latency: Duration::from_millis(latency_ms),
-            itl: itl_ms.iter().map(|&v| Duration::from_millis(v)).collect(),
+            itl_s,
             output_tokens,
             prompt_len: 10,
         }
@@ -212,10 +236,10 @@ mod tests {
 
     #[test]
     fn tpot_skips_single_token_outputs_and_itl_is_pooled() {
-        let samples = [sample(10, 40, &[10, 20], 4), sample(5, 5, &[], 1)];
+        let samples = [sample(10, 40, &[0.010, 0.020], 4), sample(5, 5, &[], 1)];
         let metrics = compute(&samples, Duration::from_secs(2), &[50.0], None);
         assert_eq!(metrics.tpot.mean, 10.0);
-        assert_eq!(metrics.itl.mean, 15.0);
+        assert!((metrics.itl.mean - 15.0).abs() < 1e-5);
         assert_eq!(metrics.total_output_tokens, 5);
         assert_eq!(metrics.request_throughput, 1.0);
         assert_eq!(metrics.total_token_throughput, 12.5);
@@ -223,7 +247,7 @@ mod tests {
 
     #[test]
     fn goodput_is_inclusive_and_single_token_tpot_passes() {
-        let samples = [sample(10, 40, &[10, 20], 4), sample(5, 5, &[], 1), sample(11, 40, &[], 2)];
+        let samples = [sample(10, 40, &[0.010, 0.020], 4), sample(5, 5, &[], 1), sample(11, 40, &[], 2)];
         let slos = Slos { ttft_ms: Some(10.0), tpot_ms: Some(10.0), e2el_ms: None };
         let metrics = compute(&samples, Duration::from_secs(1), &[99.0], Some(&slos));
         assert_eq!(metrics.request_goodput, Some(2.0));

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod numpy_rng;
 pub mod pacing;
 pub mod result;
+pub mod selftest;
 pub mod sim_server;
 pub mod sse;
 
@@ -61,6 +62,9 @@ pub struct RunConfig {
     /// Reuse connections between requests (the reference opens one per request).
     pub keepalive: bool,
     pub timeout: Duration,
+    /// Keep every generated text (for `--save-detailed`); otherwise a text is dropped as soon as
+    /// the server's usage made it unnecessary for counting.
+    pub keep_text: bool,
     /// Worker threads of the client's runtime; 1 = a single-threaded event loop.
     pub client_threads: usize,
 }
@@ -79,6 +83,7 @@ impl RunConfig {
             slos: None,
             keepalive: true,
             timeout: Duration::from_secs(6 * 3600),
+            keep_text: false,
             client_threads: 1,
         }
     }
@@ -269,9 +274,13 @@ pub async fn run(
         let (http, template, progress) = (http.clone(), template.clone(), progress.clone());
         let body = client::request_body(&template, &prompt.text, prompt.output_len);
         let (prompt_len, requested_output_len) = (prompt.prompt_len, prompt.output_len);
+        let keep_text = config.keep_text;
         handles.push(tokio::spawn(async move {
-            let outcome = client::send(&http, &template, body).await;
+            let mut outcome = client::send(&http, &template, body).await;
             drop(permit);
+            if !keep_text && outcome.usage_completion_tokens.is_some() {
+                outcome.generated_text = String::new();
+            }
             progress.finished.fetch_add(1, Ordering::Relaxed);
             progress.chunks.fetch_add(outcome.n_chunks, Ordering::Relaxed);
             if outcome.error.is_some() {
@@ -335,7 +344,7 @@ pub async fn run(
         .map(|r| metrics::SuccessSample {
             ttft: r.outcome.ttft,
             latency: r.outcome.latency,
-            itl: r.outcome.itl.clone(),
+            itl_s: &r.outcome.itl_s,
             output_tokens: r.output_tokens,
             prompt_len: r.prompt_len,
         })

@@ -106,7 +106,7 @@ pub fn result_json(header: &ResultHeader, record: &RunRecord) -> Value {
             "itls".into(),
             requests
                 .iter()
-                .map(|r| Value::Array(r.outcome.itl.iter().map(|gap| float(gap.as_secs_f64())).collect()))
+                .map(|r| Value::Array(r.outcome.itl_s.iter().map(|gap| float(f64::from(*gap))).collect()))
                 .collect(),
         );
         out.insert(

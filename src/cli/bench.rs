@@ -167,6 +167,7 @@ fn plan(args: &BenchServeArgs) -> Result<ServePlan, FlagError> {
     config.slos = slos;
     config.keepalive = !args.no_keepalive;
     config.client_threads = args.client_threads.max(1);
+    config.keep_text = args.save_detailed;
     let header = ResultHeader {
         date: result::local_date(),
         backend: args.backend.clone(),
@@ -424,6 +425,51 @@ async fn shutdown_signal() {
     }
 }
 
-fn selftest(_args: &SelftestArgs) -> ExitStatus {
-    ExitStatus::Error
+fn selftest(args: &SelftestArgs) -> ExitStatus {
+    use crate::bench::selftest::{SelftestConfig, selftest};
+    let tokenizer = match &args.tokenizer {
+        Some(spec) => match dataset::resolve_tokenizer(spec) {
+            Ok(path) => Some(path),
+            Err(err) => return report_error(err),
+        },
+        None => None,
+    };
+    let config = SelftestConfig {
+        concurrency: args.concurrency.clone(),
+        requests_per_slot: args.requests_per_slot,
+        output_len: args.output_len,
+        tokenizer,
+        dataset_prompts: args.dataset_prompts,
+        dataset_input_len: args.dataset_input_len,
+        server_cpu: args.server_cpu,
+    };
+    let report = match selftest(&config, &mut |phase| eprintln!("selftest: {phase}")) {
+        Ok(report) => report,
+        Err(err) => return report_error(err),
+    };
+    println!("TTFT at concurrency 1, kept-alive, zero-latency server: mean {:.3} ms, median {:.3} ms", report.ttft_c1_mean_ms, report.ttft_c1_p50_ms);
+    println!(
+        "{:>11} {:>12} {:>6} {:>10} {:>6} {:>9} {:>12} {:>11} {:>12} {:>9} {:>10}",
+        "concurrency", "chunks/s", "cpu", "req/s(1tok)", "cpu", "peak MB", "TTFT err ms", "p99 err ms", "ITL err ms", "achieved", "saturated"
+    );
+    for level in &report.levels {
+        println!(
+            "{:>11} {:>12.0} {:>5.0}% {:>10.0} {:>5.0}% {:>9.1} {:>12.3} {:>11.3} {:>12.4} {:>8.2}% {:>10}",
+            level.concurrency,
+            level.chunks_per_s,
+            level.chunk_run_cpu * 100.0,
+            level.requests_per_s,
+            level.request_run_cpu * 100.0,
+            level.peak_rss_mb,
+            level.ttft_mean_error_ms,
+            level.ttft_p99_error_ms,
+            level.itl_mean_error_ms,
+            level.achieved_output_fraction * 100.0,
+            level.paced_saturated
+        );
+    }
+    if let Some((prompts, input_len, seconds)) = report.dataset {
+        println!("random dataset: {prompts} prompts x {input_len} tokens in {seconds:.2} s");
+    }
+    ExitStatus::Success
 }
