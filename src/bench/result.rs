@@ -177,3 +177,38 @@ fn ix_extras(header: &ResultHeader, record: &RunRecord) -> Value {
     }
     Value::Object(extras)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(rate: f64, concurrency: Option<usize>) -> ResultHeader {
+        ResultHeader {
+            date: "20261128-120000".into(),
+            backend: "vllm".into(),
+            model_id: "org/Model-7B".into(),
+            tokenizer_id: "org/Model-7B".into(),
+            best_of: 1,
+            num_prompts: 10,
+            metadata: Vec::new(),
+            request_rate: rate,
+            burstiness: 1.0,
+            max_concurrency: concurrency,
+            selected_metrics: Vec::new(),
+            percentiles: vec![99.0],
+            save_detailed: false,
+        }
+    }
+
+    #[test]
+    fn default_file_name_follows_the_reference() {
+        assert_eq!(default_file_name(&header(f64::INFINITY, Some(64))), "vllm-infqps-concurrency64-Model-7B-20261128-120000.json");
+        assert_eq!(default_file_name(&header(2.0, None)), "vllm-2.0qps-Model-7B-20261128-120000.json");
+    }
+
+    #[test]
+    fn percentile_labels() {
+        assert_eq!(percentile_label(99.0), "99");
+        assert_eq!(percentile_label(99.9), "99.9");
+    }
+}

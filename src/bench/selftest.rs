@@ -34,9 +34,12 @@ pub struct LevelFigures {
     pub concurrency: usize,
     pub chunks_per_s: f64,
     pub chunk_run_cpu: f64,
+    /// The simulator's CPU use during the chunk run (near 100 %: it, not the client, limited).
+    pub chunk_run_server_cpu: f64,
     pub requests_per_s: f64,
     pub request_run_cpu: f64,
     pub peak_rss_mb: f64,
+    pub paced_peak_rss_mb: f64,
     /// Paced run (TTFT 50 ms, ITL 11 ms): client minus server, in ms.
     pub ttft_mean_error_ms: f64,
     pub ttft_p99_error_ms: f64,
@@ -120,6 +123,10 @@ fn get_json(port: u16, path: &str) -> serde_json::Value {
     text.split_once("\r\n\r\n").and_then(|(_, body)| serde_json::from_str(body).ok()).unwrap_or_default()
 }
 
+fn server_cpu(port: u16) -> f64 {
+    get_json(port, "/ground-truth").get("cpu_s").and_then(serde_json::Value::as_f64).unwrap_or(f64::NAN)
+}
+
 fn synthetic_prompts(n: usize, output_len: u64) -> Vec<Prompt> {
     let text: Arc<str> = Arc::from("w1 w2 w3 w4 w5 w6 w7 w8");
     (0..n).map(|_| Prompt { text: text.clone(), prompt_len: 8, output_len }).collect()
@@ -138,6 +145,11 @@ fn run(port: u16, concurrency: usize, prompts: &[Prompt], warmups: usize) -> Res
     config.max_concurrency = Some(concurrency);
     config.num_warmups = warmups;
     Ok(super::run_blocking(&config, prompts, None, Arc::new(Progress::default()))?)
+}
+
+/// Resets this process's peak-RSS mark (`VmHWM`) so the next phase is measured on its own.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 /// Peak resident memory of this process (`VmHWM`), in MB.
@@ -163,7 +175,10 @@ pub fn selftest(config: &SelftestConfig, progress: &mut dyn FnMut(&str)) -> Resu
     for &concurrency in &config.concurrency {
         let n = config.requests_per_slot * concurrency;
         progress(&format!("concurrency {concurrency}: chunk ceiling ({n} requests x {} tokens)", config.output_len));
+        reset_peak_rss();
+        let cpu_before = server_cpu(zero.port);
         let record = run(zero.port, concurrency, &synthetic_prompts(n, config.output_len), concurrency)?;
+        let chunk_run_server_cpu = (server_cpu(zero.port) - cpu_before) / record.duration.as_secs_f64();
         let chunks: u64 = record.requests.iter().map(|r| r.outcome.n_chunks).sum();
         let chunks_per_s = chunks as f64 / record.duration.as_secs_f64();
         let chunk_run_cpu = record.diagnostics.cpu_utilization;
@@ -177,7 +192,9 @@ pub fn selftest(config: &SelftestConfig, progress: &mut dyn FnMut(&str)) -> Resu
         progress(&format!("concurrency {concurrency}: accuracy against a paced server (TTFT 50 ms, ITL 11 ms)"));
         let paced = start_sim(&["--ttft-ms", "50", "--itl-ms", "11"], config.server_cpu)?;
         let paced_prompts = synthetic_prompts(4 * concurrency, 64);
+        reset_peak_rss();
         let record = run(paced.port, concurrency, &paced_prompts, concurrency)?;
+        let paced_peak = peak_rss_mb();
         let truth = get_json(paced.port, &format!("/ground-truth?skip={concurrency}"));
         let field = |key: &str| truth.get(key).and_then(serde_json::Value::as_f64).unwrap_or(f64::NAN);
         // Offered: each slot streams 64 tokens (65 choice chunks, 64 gaps) in the time the server
@@ -188,9 +205,11 @@ pub fn selftest(config: &SelftestConfig, progress: &mut dyn FnMut(&str)) -> Resu
             concurrency,
             chunks_per_s,
             chunk_run_cpu,
+            chunk_run_server_cpu,
             requests_per_s,
             request_run_cpu,
             peak_rss_mb: peak,
+            paced_peak_rss_mb: paced_peak,
             ttft_mean_error_ms: record.metrics.ttft.mean - field("mean_ttft_ms"),
             ttft_p99_error_ms: record.metrics.ttft.percentiles.first().map_or(f64::NAN, |p| p.1) - field("p99_ttft_ms"),
             itl_mean_error_ms: record.metrics.itl.mean - field("mean_itl_ms"),

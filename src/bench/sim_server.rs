@@ -250,8 +250,22 @@ fn ground_truth(state: &State, skip: u64) -> Value {
         "injected_drops": truth.injected_drops,
         "injected_stalls": truth.injected_stalls,
         "connections_accepted": state.connections.load(Ordering::Relaxed),
+        "cpu_s": process_cpu_seconds(),
         "uptime_s": state.started.elapsed().as_secs_f64(),
     })
+}
+
+/// CPU time (user + system) of this process, in seconds.
+fn process_cpu_seconds() -> f64 {
+    // SAFETY: getrusage writes into the zeroed struct we own.
+    unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        if libc::getrusage(libc::RUSAGE_SELF, &mut usage) != 0 {
+            return 0.0;
+        }
+        let seconds = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+        seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
 }
 
 /// A cheap deterministic hash of (seed, request index) to a fraction in [0, 1).
@@ -323,6 +337,30 @@ async fn generate(stream: &mut TcpStream, state: &State, body: &[u8], chat: bool
     let halfway = n_tokens / 2;
     let mut stall_shift = Duration::ZERO;
 
+    // Token events are rendered once per stream and copied per token (the zero-latency
+    // benchmarks need the simulator to be much faster than the client).
+    let frame = |payload: Value| {
+        let mut bytes = Vec::new();
+        push_event(&mut bytes, &payload.to_string());
+        bytes
+    };
+    let token_payload = |text: &str| {
+        if chat {
+            json!({"id": id, "object": "chat.completion.chunk", "created": 0, "model": model,
+                "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]})
+        } else {
+            json!({"id": id, "object": "text_completion", "created": 0, "model": model,
+                "choices": [{"index": 0, "text": text, "logprobs": null, "finish_reason": null}]})
+        }
+    };
+    let first_frame = frame(token_payload(" Hello"));
+    let rest_frame = frame(token_payload(" tok"));
+    let role_frame = frame(json!({"id": id, "object": "chat.completion.chunk", "created": 0, "model": model,
+        "choices": [{"index": 0, "delta": {"role": "assistant", "content": null}, "finish_reason": null}]}));
+    if !paced {
+        out.reserve(rest_frame.len() * n_tokens as usize + 512);
+    }
+
     // Event k (0-based) of n_tokens token events, then the closing events.
     for k in 0..n_tokens {
         if paced {
@@ -343,22 +381,11 @@ async fn generate(stream: &mut TcpStream, state: &State, body: &[u8], chat: bool
             let _ = stream.shutdown().await;
             return false;
         }
-        let text = if k == 0 { " Hello" } else { " tok" };
-        if chat {
-            if k == 0 {
-                let role = json!({"id": id, "object": "chat.completion.chunk", "created": 0, "model": model,
-                    "choices": [{"index": 0, "delta": {"role": "assistant", "content": null}, "finish_reason": null}]});
-                push_event(&mut out, &role.to_string());
-                choices_in_buffer += 1;
-            }
-            let chunk = json!({"id": id, "object": "chat.completion.chunk", "created": 0, "model": model,
-                "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]});
-            push_event(&mut out, &chunk.to_string());
-        } else {
-            let chunk = json!({"id": id, "object": "text_completion", "created": 0, "model": model,
-                "choices": [{"index": 0, "text": text, "logprobs": null, "finish_reason": null}]});
-            push_event(&mut out, &chunk.to_string());
+        if chat && k == 0 {
+            out.extend_from_slice(&role_frame);
+            choices_in_buffer += 1;
         }
+        out.extend_from_slice(if k == 0 { &first_frame } else { &rest_frame });
         choices_in_buffer += 1;
         if k + 1 == n_tokens {
             // The finish chunk goes out with the last token, as llama-server does.

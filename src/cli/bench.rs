@@ -449,18 +449,21 @@ fn selftest(args: &SelftestArgs) -> ExitStatus {
     };
     println!("TTFT at concurrency 1, kept-alive, zero-latency server: mean {:.3} ms, median {:.3} ms", report.ttft_c1_mean_ms, report.ttft_c1_p50_ms);
     println!(
-        "{:>11} {:>12} {:>6} {:>10} {:>6} {:>9} {:>12} {:>11} {:>12} {:>9} {:>10}",
-        "concurrency", "chunks/s", "cpu", "req/s(1tok)", "cpu", "peak MB", "TTFT err ms", "p99 err ms", "ITL err ms", "achieved", "saturated"
+        "{:>11} {:>12} {:>6} {:>6} {:>12} {:>10} {:>6} {:>12} {:>9} {:>12} {:>11} {:>12} {:>9} {:>10}",
+        "concurrency", "chunks/s", "cpu", "server", "chunks/cpu-s", "req/s(1tok)", "cpu", "req/cpu-s", "peak MB", "TTFT err ms", "p99 err ms", "ITL err ms", "achieved", "saturated"
     );
     for level in &report.levels {
         println!(
-            "{:>11} {:>12.0} {:>5.0}% {:>10.0} {:>5.0}% {:>9.1} {:>12.3} {:>11.3} {:>12.4} {:>8.2}% {:>10}",
+            "{:>11} {:>12.0} {:>5.0}% {:>5.0}% {:>12.0} {:>10.0} {:>5.0}% {:>12.0} {:>9} {:>12.3} {:>11.3} {:>12.4} {:>8.2}% {:>10}",
             level.concurrency,
             level.chunks_per_s,
             level.chunk_run_cpu * 100.0,
+            level.chunk_run_server_cpu * 100.0,
+            level.chunks_per_s / level.chunk_run_cpu.max(1e-9),
             level.requests_per_s,
             level.request_run_cpu * 100.0,
-            level.peak_rss_mb,
+            level.requests_per_s / level.request_run_cpu.max(1e-9),
+            format!("{:.0}/{:.0}", level.peak_rss_mb, level.paced_peak_rss_mb),
             level.ttft_mean_error_ms,
             level.ttft_p99_error_ms,
             level.itl_mean_error_ms,
@@ -468,6 +471,7 @@ fn selftest(args: &SelftestArgs) -> ExitStatus {
             level.paced_saturated
         );
     }
+    println!("peak MB = client peak resident memory during the zero-latency runs / during the paced run");
     if let Some((prompts, input_len, seconds)) = report.dataset {
         println!("random dataset: {prompts} prompts x {input_len} tokens in {seconds:.2} s");
     }

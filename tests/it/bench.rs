@@ -305,6 +305,11 @@ fn injected_faults_are_counted_by_category() {
         }
     }
     assert_eq!(result["total_output_tokens"], completed * 8);
+    // Per-request schedule timing and error categories come with --save-detailed.
+    assert_eq!(result["ix"]["scheduled_s"].as_array().map(Vec::len), Some(100));
+    assert_eq!(result["ix"]["slot_wait_s"].as_array().map(Vec::len), Some(100));
+    let kinds = result["ix"]["error_kinds"].as_array().expect("error_kinds");
+    assert_eq!(kinds.iter().filter(|kind| *kind == "http_status").count() as u64, injected_errors);
     assert!(output.stdout.contains("Failed requests:"), "{}", output.stdout);
 }
 
