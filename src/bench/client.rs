@@ -170,18 +170,7 @@ pub async fn send(
             None => builder,
         }
     };
-    let sent_at = Instant::now();
-    let mut outcome = RequestOutcome {
-        sent_at,
-        ttft: Duration::ZERO,
-        itl_s: Vec::new(),
-        latency: Duration::ZERO,
-        usage_completion_tokens: None,
-        usage_prompt_tokens: None,
-        n_chunks: 0,
-        generated_text: String::new(),
-        error: None,
-    };
+    let mut outcome = new_outcome();
     let mut response = match build().send().await {
         Ok(response) => response,
         // A kept-alive connection the server closed while idle (llama-server closes after a
@@ -207,10 +196,7 @@ pub async fn send(
         });
         return outcome;
     }
-    let mut parser = SseParser::new();
-    let mut events = Vec::new();
-    let mut last_token: Option<Instant> = None;
-    let mut last_any: Option<Instant> = None;
+    let mut stream = StreamState::new(template.api);
     loop {
         let piece = match response.chunk().await {
             Ok(Some(piece)) => piece,
@@ -221,32 +207,74 @@ pub async fn send(
             }
         };
         let now = Instant::now();
-        parser.feed(&piece, &mut events);
-        if let Err(error) = handle_events(template.api, &mut events, now, &mut outcome, &mut last_token, &mut last_any) {
+        if let Err(error) = stream.feed(&piece, now, &mut outcome) {
             outcome.error = Some(error);
             return outcome;
         }
     }
-    let now = Instant::now();
-    parser.finish(&mut events);
-    if let Err(error) = handle_events(template.api, &mut events, now, &mut outcome, &mut last_token, &mut last_any) {
-        outcome.error = Some(error);
-        return outcome;
+    stream.finish(&mut outcome);
+    outcome
+}
+
+/// The state of one response body being read: SSE framing plus the token-event clock.
+pub(crate) struct StreamState {
+    api: ApiKind,
+    parser: SseParser,
+    events: Vec<SseEvent>,
+    last_token: Option<Instant>,
+    last_any: Option<Instant>,
+}
+
+impl StreamState {
+    pub(crate) fn new(api: ApiKind) -> Self {
+        StreamState { api, parser: SseParser::new(), events: Vec::new(), last_token: None, last_any: None }
     }
-    let end = match template.api {
-        ApiKind::Completions => last_token,
-        ApiKind::Chat => last_any,
-    };
-    match (last_token, end) {
-        (Some(_), Some(end)) => outcome.latency = end - sent_at,
-        _ => {
-            outcome.error = Some(RequestError {
-                kind: ErrorKind::NoTokens,
-                message: "the stream ended without a token chunk".into(),
-            })
+
+    /// Feeds body bytes that came off the connection at `now`.
+    pub(crate) fn feed(&mut self, bytes: &[u8], now: Instant, outcome: &mut RequestOutcome) -> Result<(), RequestError> {
+        self.parser.feed(bytes, &mut self.events);
+        handle_events(self.api, &mut self.events, now, outcome, &mut self.last_token, &mut self.last_any)
+    }
+
+    /// Ends a body that ended cleanly: sets the latency, or the `no_tokens` error.
+    pub(crate) fn finish(mut self, outcome: &mut RequestOutcome) {
+        let now = Instant::now();
+        self.parser.finish(&mut self.events);
+        if let Err(error) =
+            handle_events(self.api, &mut self.events, now, outcome, &mut self.last_token, &mut self.last_any)
+        {
+            outcome.error = Some(error);
+            return;
+        }
+        let end = match self.api {
+            ApiKind::Completions => self.last_token,
+            ApiKind::Chat => self.last_any,
+        };
+        match (self.last_token, end) {
+            (Some(_), Some(end)) => outcome.latency = end - outcome.sent_at,
+            _ => {
+                outcome.error = Some(RequestError {
+                    kind: ErrorKind::NoTokens,
+                    message: "the stream ended without a token chunk".into(),
+                })
+            }
         }
     }
-    outcome
+}
+
+/// A fresh outcome whose clock starts now.
+pub(crate) fn new_outcome() -> RequestOutcome {
+    RequestOutcome {
+        sent_at: Instant::now(),
+        ttft: Duration::ZERO,
+        itl_s: Vec::new(),
+        latency: Duration::ZERO,
+        usage_completion_tokens: None,
+        usage_prompt_tokens: None,
+        n_chunks: 0,
+        generated_text: String::new(),
+        error: None,
+    }
 }
 
 fn handle_events(

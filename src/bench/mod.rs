@@ -17,6 +17,7 @@ pub mod dataset;
 pub mod metrics;
 pub mod numpy_rng;
 pub mod pacing;
+pub mod raw_http;
 pub mod result;
 pub mod selftest;
 pub mod sim_server;
@@ -67,6 +68,32 @@ pub struct RunConfig {
     pub keep_text: bool,
     /// Worker threads of the client's runtime; 1 = a single-threaded event loop.
     pub client_threads: usize,
+    /// Which HTTP implementation sends the requests.
+    pub http_client: HttpClient,
+}
+
+/// The HTTP implementation behind the requests (same measurements, different costs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpClient {
+    /// `raw_http` for `http://` URLs (one task wake-up per read), reqwest otherwise.
+    Raw,
+    /// reqwest/hyper for everything.
+    Reqwest,
+}
+
+/// One way of sending a request, shared by all request tasks of a run.
+enum Sender {
+    Raw(raw_http::RawPool),
+    Reqwest(reqwest::Client),
+}
+
+impl Sender {
+    async fn send(&self, template: &RequestTemplate, body: Vec<u8>) -> RequestOutcome {
+        match self {
+            Sender::Raw(pool) => raw_http::send(pool, template, &body).await,
+            Sender::Reqwest(http) => client::send(http, template, body).await,
+        }
+    }
 }
 
 impl RunConfig {
@@ -85,6 +112,7 @@ impl RunConfig {
             timeout: Duration::from_secs(6 * 3600),
             keep_text: false,
             client_threads: 1,
+            http_client: HttpClient::Raw,
         }
     }
 }
@@ -216,16 +244,26 @@ pub async fn run(
     // reqwest is built without a default TLS provider; https targets use ring. Already installed
     // (by another caller in this process) is fine.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let pool = if config.keepalive { config.max_concurrency.unwrap_or(prompts.len()).max(1) } else { 0 };
-    let http = reqwest::Client::builder()
-        .http1_only()
-        .pool_max_idle_per_host(pool)
-        .pool_idle_timeout(None)
-        .tcp_nodelay(true)
-        .no_proxy()
-        .timeout(config.timeout)
-        .build()
-        .map_err(|err| BenchError::HttpClient(err.to_string()))?;
+    let raw_pool = match config.http_client {
+        HttpClient::Raw => raw_http::RawPool::new(&config.template.url, config.keepalive),
+        HttpClient::Reqwest => None,
+    };
+    let sender = Arc::new(match raw_pool {
+        Some(pool) => Sender::Raw(pool),
+        None => {
+            let pool = if config.keepalive { config.max_concurrency.unwrap_or(prompts.len()).max(1) } else { 0 };
+            let http = reqwest::Client::builder()
+                .http1_only()
+                .pool_max_idle_per_host(pool)
+                .pool_idle_timeout(None)
+                .tcp_nodelay(true)
+                .no_proxy()
+                .timeout(config.timeout)
+                .build()
+                .map_err(|err| BenchError::HttpClient(err.to_string()))?;
+            Sender::Reqwest(http)
+        }
+    });
     let template = Arc::new(config.template.clone());
 
     // Warm-up: copies of request 0, capped like the run (uncapped without a cap), discarded.
@@ -233,11 +271,11 @@ pub async fn run(
         let cap = Arc::new(tokio::sync::Semaphore::new(config.max_concurrency.unwrap_or(config.num_warmups)));
         let mut handles = Vec::with_capacity(config.num_warmups);
         for _ in 0..config.num_warmups {
-            let (http, template, cap) = (http.clone(), template.clone(), cap.clone());
+            let (sender, template, cap) = (sender.clone(), template.clone(), cap.clone());
             let body = client::request_body(&template, &prompts[0].text, prompts[0].output_len);
             handles.push(tokio::spawn(async move {
                 let _permit = cap.acquire_owned().await;
-                client::send(&http, &template, body).await
+                sender.send(&template, body).await
             }));
         }
         for handle in handles {
@@ -271,12 +309,23 @@ pub async fn run(
         let dispatch_lag = ready.saturating_duration_since(due);
         previous_acquired = acquired;
         dispatch_lags.push(dispatch_lag);
-        let (http, template, progress) = (http.clone(), template.clone(), progress.clone());
+        let (sender, template, progress) = (sender.clone(), template.clone(), progress.clone());
         let body = client::request_body(&template, &prompt.text, prompt.output_len);
         let (prompt_len, requested_output_len) = (prompt.prompt_len, prompt.output_len);
         let keep_text = config.keep_text;
+        let timeout = config.timeout;
         handles.push(tokio::spawn(async move {
-            let mut outcome = client::send(&http, &template, body).await;
+            let mut outcome = match tokio::time::timeout(timeout, sender.send(&template, body)).await {
+                Ok(outcome) => outcome,
+                Err(_) => {
+                    let mut outcome = client::new_outcome();
+                    outcome.error = Some(client::RequestError {
+                        kind: ErrorKind::Timeout,
+                        message: format!("no complete response within {} s", timeout.as_secs()),
+                    });
+                    outcome
+                }
+            };
             drop(permit);
             if !keep_text && outcome.usage_completion_tokens.is_some() {
                 outcome.generated_text = String::new();

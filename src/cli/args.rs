@@ -129,6 +129,9 @@ pub(crate) struct BenchServeArgs {
     /// Worker threads of the client (1 = one event loop on one core).
     #[arg(long, default_value_t = 1)]
     pub(crate) client_threads: usize,
+    /// HTTP implementation: `raw` (ix's own HTTP/1.1 client for http:// URLs) or `reqwest`.
+    #[arg(long, default_value = "raw")]
+    pub(crate) http_client: String,
 }
 
 /// Flags of `ix bench sim-server`.

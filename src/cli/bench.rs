@@ -168,6 +168,11 @@ fn plan(args: &BenchServeArgs) -> Result<ServePlan, FlagError> {
     config.keepalive = !args.no_keepalive;
     config.client_threads = args.client_threads.max(1);
     config.keep_text = args.save_detailed;
+    config.http_client = match args.http_client.as_str() {
+        "raw" => lib::HttpClient::Raw,
+        "reqwest" => lib::HttpClient::Reqwest,
+        other => return Err(value_error("http-client", other, "expected `raw` or `reqwest`")),
+    };
     let header = ResultHeader {
         date: result::local_date(),
         backend: args.backend.clone(),

@@ -197,19 +197,23 @@ fn goodput_metadata_and_rate_are_recorded() {
 }
 
 #[test]
-fn chat_backend_against_sim_counts_usage_chunk() {
+fn chat_backend_against_sim_counts_usage_chunk_with_both_http_clients() {
     let server = sim_server(&[]);
-    let (_, result) = serve(
-        &server.base_url(),
-        &[
-            "--model", "sim", "--tokenizer", &words_tokenizer(), "--backend", "openai-chat",
-            "--endpoint", "/v1/chat/completions", "--random-input-len", "16", "--random-output-len", "8",
-            "--num-prompts", "10", "--max-concurrency", "2", "--ignore-eos",
-        ],
-    );
-    assert_eq!(result["completed"], 10);
-    assert_eq!(result["total_output_tokens"], 80);
-    assert_eq!(result["total_input_tokens"], 160);
+    for http_client in ["raw", "reqwest"] {
+        let (_, result) = serve(
+            &server.base_url(),
+            &[
+                "--model", "sim", "--tokenizer", &words_tokenizer(), "--backend", "openai-chat",
+                "--endpoint", "/v1/chat/completions", "--random-input-len", "16", "--random-output-len", "8",
+                "--num-prompts", "10", "--max-concurrency", "2", "--ignore-eos", "--http-client", http_client,
+            ],
+        );
+        assert_eq!(result["completed"], 10, "{http_client}");
+        assert_eq!(result["total_output_tokens"], 80, "{http_client}");
+        assert_eq!(result["total_input_tokens"], 160, "{http_client}");
+    }
+    // Two clients of 2 connections each: keep-alive reuses them.
+    assert_eq!(server.get_json("/ground-truth")["connections_accepted"], 4);
 }
 
 /// Runs `4·C` requests (after `C` warm-ups that open the connections, as InferenceX's warm-ups
