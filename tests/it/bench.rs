@@ -212,8 +212,8 @@ fn chat_backend_against_sim_counts_usage_chunk_with_both_http_clients() {
         assert_eq!(result["total_output_tokens"], 80, "{http_client}");
         assert_eq!(result["total_input_tokens"], 160, "{http_client}");
     }
-    // Two clients of 2 connections each: keep-alive reuses them.
-    assert_eq!(server.get_json("/ground-truth")["connections_accepted"], 4);
+    // Two clients of 2 connections each (keep-alive reuses them), plus this query's own.
+    assert_eq!(server.get_json("/ground-truth")["connections_accepted"], 5);
 }
 
 /// Runs `4·C` requests (after `C` warm-ups that open the connections, as InferenceX's warm-ups
