@@ -199,6 +199,8 @@ async fn connection(mut stream: TcpStream, state: Arc<State>) {
                 if let Ok(mut truth) = state.truth.lock() {
                     *truth = GroundTruth::default();
                 }
+                // Arrival indices restart too, so `?skip=N` counts from the reset.
+                state.counter.store(0, Ordering::Relaxed);
                 respond_json(&mut stream, 200, &json!({"reset": true})).await
             }
             ("POST", "/v1/completions") => generate(&mut stream, &state, &request.body, false, received).await,
