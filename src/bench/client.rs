@@ -1,7 +1,8 @@
 //! One streamed request to an OpenAI-compatible server, timed chunk by chunk.
 //!
 //! Owns the request bodies of the `completions` and `chat` backends (LOAD-GENERATOR.md §5), the
-//! per-chunk timestamps and the classification of failures. It does not pace, count slots or
+//! token-event rules and per-chunk timestamps ([`StreamState`], shared with `raw_http`), the
+//! classification of failures, and the reqwest transport. It does not pace, count slots or
 //! aggregate: it turns one prompt into one [`RequestOutcome`].
 //!
 //! Timestamps: every chunk's time is read once, right after its bytes come off the connection and

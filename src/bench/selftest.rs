@@ -46,6 +46,9 @@ pub struct LevelFigures {
     pub itl_mean_error_ms: f64,
     pub achieved_output_fraction: f64,
     pub paced_saturated: bool,
+    /// The paced simulator's CPU share (near 100 %: its ground truth starts late, when it
+    /// finally reads a request, so client-minus-server errors then include its backlog).
+    pub paced_server_cpu: f64,
 }
 
 /// Everything the self-test measured.
@@ -193,7 +196,9 @@ pub fn selftest(config: &SelftestConfig, progress: &mut dyn FnMut(&str)) -> Resu
         let paced = start_sim(&["--ttft-ms", "50", "--itl-ms", "11"], config.server_cpu)?;
         let paced_prompts = synthetic_prompts(4 * concurrency, 64);
         reset_peak_rss();
+        let paced_cpu_before = server_cpu(paced.port);
         let record = run(paced.port, concurrency, &paced_prompts, concurrency)?;
+        let paced_server_cpu = (server_cpu(paced.port) - paced_cpu_before) / record.duration.as_secs_f64();
         let paced_peak = peak_rss_mb();
         let truth = get_json(paced.port, &format!("/ground-truth?skip={concurrency}"));
         let field = |key: &str| truth.get(key).and_then(serde_json::Value::as_f64).unwrap_or(f64::NAN);
@@ -215,6 +220,7 @@ pub fn selftest(config: &SelftestConfig, progress: &mut dyn FnMut(&str)) -> Resu
             itl_mean_error_ms: record.metrics.itl.mean - field("mean_itl_ms"),
             achieved_output_fraction: record.metrics.output_throughput / offered,
             paced_saturated: record.diagnostics.saturated,
+            paced_server_cpu,
         });
     }
     drop(zero);

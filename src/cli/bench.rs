@@ -454,12 +454,12 @@ fn selftest(args: &SelftestArgs) -> ExitStatus {
     };
     println!("TTFT at concurrency 1, kept-alive, zero-latency server: mean {:.3} ms, median {:.3} ms", report.ttft_c1_mean_ms, report.ttft_c1_p50_ms);
     println!(
-        "{:>11} {:>12} {:>6} {:>6} {:>12} {:>10} {:>6} {:>12} {:>9} {:>12} {:>11} {:>12} {:>9} {:>10}",
-        "concurrency", "chunks/s", "cpu", "server", "chunks/cpu-s", "req/s(1tok)", "cpu", "req/cpu-s", "peak MB", "TTFT err ms", "p99 err ms", "ITL err ms", "achieved", "saturated"
+        "{:>11} {:>12} {:>6} {:>6} {:>12} {:>10} {:>6} {:>12} {:>9} {:>12} {:>11} {:>12} {:>9} {:>10} {:>7}",
+        "concurrency", "chunks/s", "cpu", "server", "chunks/cpu-s", "req/s(1tok)", "cpu", "req/cpu-s", "peak MB", "TTFT err ms", "p99 err ms", "ITL err ms", "achieved", "saturated", "server"
     );
     for level in &report.levels {
         println!(
-            "{:>11} {:>12.0} {:>5.0}% {:>5.0}% {:>12.0} {:>10.0} {:>5.0}% {:>12.0} {:>9} {:>12.3} {:>11.3} {:>12.4} {:>8.2}% {:>10}",
+            "{:>11} {:>12.0} {:>5.0}% {:>5.0}% {:>12.0} {:>10.0} {:>5.0}% {:>12.0} {:>9} {:>12.3} {:>11.3} {:>12.4} {:>8.2}% {:>10} {:>6.0}%",
             level.concurrency,
             level.chunks_per_s,
             level.chunk_run_cpu * 100.0,
@@ -473,7 +473,8 @@ fn selftest(args: &SelftestArgs) -> ExitStatus {
             level.ttft_p99_error_ms,
             level.itl_mean_error_ms,
             level.achieved_output_fraction * 100.0,
-            level.paced_saturated
+            level.paced_saturated,
+            level.paced_server_cpu * 100.0
         );
     }
     println!("peak MB = client peak resident memory during the zero-latency runs / during the paced run");
