@@ -94,6 +94,9 @@ pub struct RequestOutcome {
     pub usage_prompt_tokens: Option<u64>,
     /// Number of token chunks seen.
     pub n_chunks: u64,
+    /// Time spent opening a new TCP connection for this request (inside TTFT, as in the
+    /// reference); `None` when a kept-alive connection was reused or the transport cannot tell.
+    pub connect: Option<Duration>,
     pub generated_text: String,
     pub error: Option<RequestError>,
 }
@@ -273,6 +276,7 @@ pub(crate) fn new_outcome() -> RequestOutcome {
         usage_completion_tokens: None,
         usage_prompt_tokens: None,
         n_chunks: 0,
+        connect: None,
         generated_text: String::new(),
         error: None,
     }

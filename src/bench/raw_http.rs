@@ -97,8 +97,12 @@ pub async fn send(pool: &RawPool, template: &RequestTemplate, body: &[u8]) -> Re
     let mut stream = match stream {
         Some(stream) => stream,
         None => {
+            let connect_start = Instant::now();
             let mut fresh = match TcpStream::connect(&pool.authority).await {
-                Ok(fresh) => fresh,
+                Ok(fresh) => {
+                    outcome.connect = Some(connect_start.elapsed());
+                    fresh
+                }
                 Err(err) => {
                     outcome.error = Some(error(ErrorKind::Connect, format!("connect to {}: {err}", pool.authority)));
                     return outcome;

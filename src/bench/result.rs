@@ -155,6 +155,13 @@ fn ix_extras(header: &ResultHeader, record: &RunRecord) -> Value {
     extras.insert("loop_lag_p99_ms".into(), ms(diagnostics.loop_lag_p99));
     extras.insert("loop_lag_max_ms".into(), ms(diagnostics.loop_lag_max));
     extras.insert("dispatch_lag_p99_ms".into(), ms(diagnostics.dispatch_lag_p99));
+    let connects: Vec<f64> =
+        record.requests.iter().filter_map(|r| r.outcome.connect).map(|d| d.as_secs_f64() * 1000.0).collect();
+    extras.insert("new_connections".into(), connects.len().into());
+    extras.insert(
+        "mean_connect_ms".into(),
+        if connects.is_empty() { Value::Null } else { float(connects.iter().sum::<f64>() / connects.len() as f64) },
+    );
     let mut waits: Vec<f64> = record.requests.iter().map(|r| r.slot_wait.as_secs_f64() * 1000.0).collect();
     waits.sort_by(f64::total_cmp);
     extras.insert("mean_slot_wait_ms".into(), float(waits.iter().sum::<f64>() / waits.len().max(1) as f64));
@@ -166,6 +173,10 @@ fn ix_extras(header: &ResultHeader, record: &RunRecord) -> Value {
         extras.insert(
             "slot_wait_s".into(),
             requests.iter().map(|r| float(r.slot_wait.as_secs_f64())).collect(),
+        );
+        extras.insert(
+            "connect_s".into(),
+            requests.iter().map(|r| r.outcome.connect.map_or(Value::Null, |d| float(d.as_secs_f64()))).collect(),
         );
         extras.insert(
             "error_kinds".into(),

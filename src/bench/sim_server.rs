@@ -114,6 +114,7 @@ pub async fn serve(
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
+                rx_time::enable(&stream);
                 state.connections.fetch_add(1, Ordering::Relaxed);
                 tokio::spawn(connection(stream, state.clone()));
             }
@@ -127,15 +128,24 @@ struct Request {
     path: String,
     body: Vec<u8>,
     close: bool,
+    /// Kernel receive time of the request's first bytes, if known.
+    arrival: Option<Instant>,
 }
 
 async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<Request> {
+    // The request's arrival is the kernel's receive time of its first bytes, when the kernel
+    // provides one (a request already buffered behind the previous one has none).
+    let mut arrival = None;
     let head_end = loop {
         if let Some(pos) = find(buffer, b"\r\n\r\n") {
             break pos;
         }
         let mut chunk = [0u8; 16 * 1024];
-        let n = stream.read(&mut chunk).await.ok()?;
+        let first = buffer.is_empty();
+        let (n, stamp) = rx_time::read(stream, &mut chunk).await.ok()?;
+        if first && arrival.is_none() {
+            arrival = stamp;
+        }
         if n == 0 {
             return None;
         }
@@ -171,7 +181,7 @@ async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<Re
     }
     let body = buffer[body_start..body_start + content_length].to_vec();
     buffer.drain(..body_start + content_length);
-    Some(Request { method, path, body, close })
+    Some(Request { method, path, body, close, arrival })
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -181,7 +191,13 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 async fn connection(mut stream: TcpStream, state: Arc<State>) {
     let mut buffer = Vec::new();
     while let Some(request) = read_request(&mut stream, &mut buffer).await {
-        let received = Instant::now();
+        let received = request.arrival.map_or_else(Instant::now, |arrival| arrival.min(Instant::now()));
+        if request.method == "POST" {
+            // Let every connection that is ready take its arrival time before any of them does
+            // the (comparatively slow) JSON work: in a burst of requests, ground truth then
+            // starts close to arrival instead of after the other requests' processing.
+            tokio::task::yield_now().await;
+        }
         let (path, query) = request.path.split_once('?').unwrap_or((&request.path, ""));
         let skip = query
             .split('&')
@@ -487,5 +503,92 @@ fn full_response(model: &str, chat: bool, n_tokens: u64, prompt_tokens: u64) -> 
     } else {
         json!({"object": "text_completion", "model": model, "usage": usage,
             "choices": [{"index": 0, "text": text, "finish_reason": "length"}]})
+    }
+}
+
+/// Kernel receive timestamps (`SO_TIMESTAMPNS`) so ground truth starts when a request reached
+/// the socket, not when this single-threaded server got around to reading it.
+#[cfg(target_os = "linux")]
+mod rx_time {
+    use std::os::fd::AsRawFd;
+    use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+    use tokio::io::Interest;
+    use tokio::net::TcpStream;
+
+    /// `SO_TIMESTAMPNS` (= `SCM_TIMESTAMPNS`) on Linux with a 64-bit `time_t`.
+    const SO_TIMESTAMPNS: libc::c_int = 35;
+
+    pub(super) fn enable(stream: &TcpStream) {
+        let on: libc::c_int = 1;
+        // SAFETY: a valid socket and a pointer to an int of the stated size.
+        unsafe {
+            libc::setsockopt(
+                stream.as_raw_fd(),
+                libc::SOL_SOCKET,
+                SO_TIMESTAMPNS,
+                (&on as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+    }
+
+    /// Reads like `read`, also returning the receive time of the data when the kernel gave one.
+    pub(super) async fn read(stream: &TcpStream, buf: &mut [u8]) -> std::io::Result<(usize, Option<Instant>)> {
+        let fd = stream.as_raw_fd();
+        stream.async_io(Interest::READABLE, || recv(fd, buf)).await
+    }
+
+    fn recv(fd: std::os::fd::RawFd, buf: &mut [u8]) -> std::io::Result<(usize, Option<Instant>)> {
+        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+        let mut control = [0u64; 16];
+        // SAFETY: msghdr points at our iovec and control buffer, both alive for the call; the
+        // CMSG_* helpers walk only within msg_controllen as the kernel filled it.
+        unsafe {
+            let mut msg: libc::msghdr = std::mem::zeroed();
+            msg.msg_iov = &mut iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = control.as_mut_ptr().cast();
+            msg.msg_controllen = std::mem::size_of_val(&control) as _;
+            let n = libc::recvmsg(fd, &mut msg, 0);
+            if n < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let mut stamp = None;
+            let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+            while !cmsg.is_null() {
+                if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == SO_TIMESTAMPNS {
+                    let ts: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                    stamp = Some(to_instant(&ts));
+                }
+                cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+            }
+            Ok((n as usize, stamp))
+        }
+    }
+
+    /// Maps a `CLOCK_REALTIME` timestamp onto the monotonic clock via the current offset.
+    fn to_instant(ts: &libc::timespec) -> Instant {
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let at = UNIX_EPOCH + Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
+        match wall.duration_since(at) {
+            Ok(age) if age < Duration::from_secs(60) => now.checked_sub(age).unwrap_or(now),
+            _ => now,
+        }
+    }
+}
+
+/// Without kernel timestamps the arrival is when the server read the request.
+#[cfg(not(target_os = "linux"))]
+mod rx_time {
+    use std::time::Instant;
+
+    use tokio::io::AsyncReadExt;
+    use tokio::net::TcpStream;
+
+    pub(super) fn enable(_stream: &TcpStream) {}
+
+    pub(super) async fn read(stream: &mut TcpStream, buf: &mut [u8]) -> std::io::Result<(usize, Option<Instant>)> {
+        Ok((stream.read(buf).await?, None))
     }
 }

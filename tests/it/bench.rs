@@ -144,6 +144,9 @@ fn sim_server_counts_tokens_exactly_and_writes_the_reference_keys() {
     // Every token the server sent is counted, from usage on the finish chunk (COMPAT.md).
     assert_eq!(result["total_output_tokens"], truth["tokens"]);
     assert_eq!(result["ix"]["output_tokens_source"], "usage");
+    // Keep-alive: 8 connections for 40 requests, each connect timed on its own.
+    assert_eq!(result["ix"]["new_connections"], 8);
+    assert!(number(&result["ix"], "mean_connect_ms") > 0.0);
     // The words tokenizer round-trips exactly, so lengths land in [floor(32·0.5), 32].
     let total_input = number(&result, "total_input_tokens");
     assert!((16.0 * 40.0..=32.0 * 40.0).contains(&total_input), "{total_input}");
