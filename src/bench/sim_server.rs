@@ -7,8 +7,9 @@
 //! role-only first delta, content deltas, a finish chunk with an empty delta and then a separate
 //! `choices: []` usage chunk; both end with `data: [DONE]`.
 //!
-//! Ground truth: a stream's start is when its request was fully read; a chunk's time is when
-//! the write holding it returned. TTFT = first choice chunk − start; ITL = gaps between
+//! Ground truth: a stream's start is the kernel's receive time of its request's first bytes
+//! (`SO_TIMESTAMPNS`; elsewhere, when the request was read); a chunk's time is when the write
+//! holding it returned. TTFT = first choice chunk − start; ITL = gaps between
 //! consecutive choice chunks (chunks sharing a write have a zero gap). Timers are absolute
 //! (`start + ttft + k·itl`), so tokio's millisecond rounding does not accumulate.
 //! It is a fixture and demo backend: it does not tokenize (prompt tokens = whitespace words).
