@@ -93,10 +93,19 @@ pub fn resolve_tokenizer(spec: &str) -> Result<PathBuf, DatasetError> {
     Err(DatasetError::TokenizerNotFound { spec: spec.to_owned() })
 }
 
+/// Word cache size for BPE models: bigger than any vocabulary, so that after warming up nearly
+/// every word of a random prompt (decoded vocabulary entries) is a cache hit. The library's
+/// default (10 000) stops inserting when full, so with a 50 k vocabulary most words miss.
+const BPE_CACHE_WORDS: usize = 1 << 18;
+
 /// Loads a tokenizer from a resolved `tokenizer.json`.
 pub fn load_tokenizer(path: &Path) -> Result<Tokenizer, DatasetError> {
-    Tokenizer::from_file(path)
-        .map_err(|err| DatasetError::TokenizerInvalid { path: path.to_path_buf(), message: err.to_string() })
+    let mut tokenizer = Tokenizer::from_file(path)
+        .map_err(|err| DatasetError::TokenizerInvalid { path: path.to_path_buf(), message: err.to_string() })?;
+    let mut model = tokenizer.get_model().clone();
+    model.resize_cache(BPE_CACHE_WORDS);
+    tokenizer.with_model(model);
+    Ok(tokenizer)
 }
 
 /// Settings of the `random` dataset (LOAD-GENERATOR.md §3).
