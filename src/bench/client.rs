@@ -297,21 +297,19 @@ fn handle_events(
             message: format!("invalid JSON chunk: {err}"),
         })?;
         *last_any = Some(now);
-        if let Some(choices) = &chunk.choices {
-            if let Some(first) = choices.first() {
-                match *last_token {
-                    None => outcome.ttft = now - outcome.sent_at,
-                    Some(previous) => outcome.itl_s.push((now - previous).as_secs_f32()),
-                }
-                *last_token = Some(now);
-                outcome.n_chunks += 1;
-                let text = match api {
-                    ApiKind::Completions => first.text.as_deref(),
-                    ApiKind::Chat => first.delta.as_ref().and_then(|delta| delta.content.as_deref()),
-                };
-                if let Some(text) = text {
-                    outcome.generated_text.push_str(text);
-                }
+        if let Some(first) = chunk.choices.as_ref().and_then(|choices| choices.first()) {
+            match *last_token {
+                None => outcome.ttft = now - outcome.sent_at,
+                Some(previous) => outcome.itl_s.push((now - previous).as_secs_f32()),
+            }
+            *last_token = Some(now);
+            outcome.n_chunks += 1;
+            let text = match api {
+                ApiKind::Completions => first.text.as_deref(),
+                ApiKind::Chat => first.delta.as_ref().and_then(|delta| delta.content.as_deref()),
+            };
+            if let Some(text) = text {
+                outcome.generated_text.push_str(text);
             }
         }
         // Deliberate fix (COMPAT.md): usage is read from every chunk, also from one with choices.

@@ -15,7 +15,7 @@ pub fn schedule(n: usize, request_rate: f64, burstiness: f64, seed: u64) -> Vec<
     if !request_rate.is_finite() || request_rate <= 0.0 {
         return vec![Duration::ZERO; n];
     }
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5eed_0f_a771_7a1);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x0005_eed0_fa77_17a1);
     let shape = burstiness;
     let scale = 1.0 / (request_rate * burstiness);
     let gamma = Gamma::new(shape, scale).ok();

@@ -73,7 +73,7 @@ impl Server {
 /// Starts `ix bench sim-server --port 0 <args>` and reads the bound port from its first line.
 fn sim_server(args: &[&str]) -> Server {
     let mut child = Command::new(ix_bin())
-        .args(&["bench", "sim-server", "--port", "0"])
+        .args(["bench", "sim-server", "--port", "0"])
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -395,9 +395,9 @@ fn llama_server() -> (Server, PathBuf) {
     }
     let port = free_port();
     let child = Command::new(&binary)
-        .args(&["-m"])
+        .arg("-m")
         .arg(&model)
-        .args(&["--alias", "tiny", "--host", "127.0.0.1", "--port", &port.to_string(), "-c", "16384", "-np", "8", "-t", "1"])
+        .args(["--alias", "tiny", "--host", "127.0.0.1", "--port", &port.to_string(), "-c", "16384", "-np", "8", "-t", "1"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
