@@ -323,3 +323,54 @@ pub fn prompts_jsonl(
     }
     Ok(prompts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words() -> Tokenizer {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bench/words-tokenizer.json");
+        load_tokenizer(&path).expect("test tokenizer")
+    }
+
+    fn spec(seed: u32) -> RandomSpec {
+        RandomSpec { input_len: 40, output_len: 10, range_ratio: 0.5, prefix_len: 3, num_prompts: 50, seed }
+    }
+
+    #[test]
+    fn random_is_deterministic_and_respects_the_windows() {
+        let tokenizer = words();
+        let (first, summary) = random(&tokenizer, &spec(7)).expect("dataset");
+        let (again, _) = random(&tokenizer, &spec(7)).expect("dataset");
+        let (other, _) = random(&tokenizer, &spec(8)).expect("dataset");
+        let texts = |prompts: &[Prompt]| prompts.iter().map(|p| p.text.to_string()).collect::<Vec<_>>();
+        assert_eq!(texts(&first), texts(&again));
+        assert_ne!(texts(&first), texts(&other));
+        assert_eq!(summary.avg_token_mismatch, 0.0);
+        // The shared prefix (3 tokens, not scaled by the ratio) starts every prompt.
+        let prefix: Vec<&str> = first[0].text.split(' ').take(3).collect();
+        for prompt in &first {
+            assert!((3 + 20..=3 + 40).contains(&prompt.prompt_len), "{}", prompt.prompt_len);
+            assert!((5..=10).contains(&prompt.output_len), "{}", prompt.output_len);
+            assert_eq!(prompt.text.split(' ').take(3).collect::<Vec<_>>(), prefix);
+        }
+    }
+
+    #[test]
+    fn bodies_are_consecutive_ids() {
+        // No prefix: prompt i is ids (offset_i + i + j) mod V for j = 0..len.
+        let tokenizer = words();
+        let spec = RandomSpec { input_len: 4, output_len: 1, range_ratio: 1.0, prefix_len: 0, num_prompts: 3, seed: 0 };
+        let (prompts, _) = random(&tokenizer, &spec).expect("dataset");
+        for (idx, prompt) in prompts.iter().enumerate() {
+            let ids: Vec<u32> = prompt.text.split(' ').map(|w| w[1..].parse().expect("wN")).collect();
+            for pair in ids.windows(2) {
+                assert_eq!((pair[0] + 1) % 1000, pair[1], "prompt {idx}: {:?}", prompt.text);
+            }
+        }
+        // np.random.seed(0): lengths [4,4,4] draw nothing, outputs [1,1,1] nothing, then offsets.
+        let mut rng = NumpyRng::new(0);
+        let first_offset = rng.randint(0, 1000) as u32;
+        assert!(prompts[0].text.starts_with(&format!("w{first_offset} ")));
+    }
+}
