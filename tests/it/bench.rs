@@ -186,8 +186,11 @@ fn goodput_metadata_and_rate_are_recorded() {
         &server.base_url(),
         &["--model", "org/sim-model", "--tokenizer", &words_tokenizer(), "--random-input-len", "4",
           "--random-output-len", "4", "--num-prompts", "20", "--request-rate", "200", "--burstiness", "2",
-          "--goodput", "ttft:1000", "e2el:1000", "--metadata", "gpu=none", "run=a=b", "--ignore-eos"],
+          "--goodput", "ttft:1000", "e2el:1000", "--metadata", "gpu=none", "run=a=b", "--ignore-eos",
+          // Warm-ups without a concurrency cap run uncapped (the reference crashes here).
+          "--num-warmups", "4"],
     );
+    assert_eq!(server.get_json("/ground-truth")["requests"], 24);
     assert_eq!(result["request_rate"], 200.0);
     assert_eq!(result["burstiness"], 2.0);
     assert_eq!(result["max_concurrency"], Value::Null);
