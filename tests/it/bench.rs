@@ -322,6 +322,24 @@ fn injected_faults_are_counted_by_category() {
 }
 
 #[test]
+fn injected_stalls_show_in_itl_but_do_not_fail() {
+    let server = sim_server(&["--itl-ms", "1", "--stall-rate", "0.5", "--stall-ms", "150", "--seed", "1"]);
+    let (_, result) = serve(
+        &server.base_url(),
+        &["--model", "sim", "--tokenizer", &words_tokenizer(), "--random-input-len", "4", "--random-output-len", "6",
+          "--num-prompts", "12", "--max-concurrency", "12", "--ignore-eos", "--percentile-metrics", "itl",
+          "--metric-percentiles", "100"],
+    );
+    let truth = server.get_json("/ground-truth");
+    assert!(truth["injected_stalls"].as_u64().expect("stalls") > 0, "{truth}");
+    assert_eq!(result["completed"], 12);
+    // The longest gap the client saw is the stall the server made.
+    let max_itl = number(&result, "p100_itl_ms");
+    assert!((max_itl - number(&truth, "max_itl_ms")).abs() < 5.0, "{max_itl} vs {truth}");
+    assert!(max_itl >= 140.0, "{max_itl}");
+}
+
+#[test]
 fn sim_server_answers_health_and_models_and_stops_on_sigterm() {
     let mut server = sim_server(&["--model", "demo"]);
     assert_eq!(server.get_json("/health")["status"], "ok");
