@@ -49,7 +49,77 @@ pub enum DatasetError {
     #[error("tokenizer failed: {0}")]
     #[diagnostic(code(ix::bench::tokenizer_failed))]
     Tokenize(String),
+    #[error("no chat template next to `{path}`")]
+    #[diagnostic(
+        code(ix::bench::chat_template_missing),
+        help("`--use-chat-template` reads `chat_template.jinja` or the `chat_template` of `tokenizer_config.json`")
+    )]
+    ChatTemplateMissing { path: PathBuf },
+    #[error("cannot apply the chat template: {0}")]
+    #[diagnostic(code(ix::bench::chat_template_invalid))]
+    ChatTemplate(String),
 }
+
+/// A Hugging Face chat template (Jinja), rendered the way `apply_chat_template` does for one user
+/// message with the generation prompt (`trim_blocks`, `lstrip_blocks`, `bos_token`/`eos_token`,
+/// `raise_exception`).
+#[derive(Debug, Clone)]
+pub struct ChatTemplate {
+    source: String,
+    bos_token: String,
+    eos_token: String,
+}
+
+impl ChatTemplate {
+    /// Reads the template next to a resolved `tokenizer.json`.
+    pub fn load(tokenizer_json: &Path) -> Result<ChatTemplate, DatasetError> {
+        let dir = tokenizer_json.parent().unwrap_or(Path::new("."));
+        let config: serde_json::Value = std::fs::read(dir.join("tokenizer_config.json"))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        let token = |key: &str| match config.get(key) {
+            Some(serde_json::Value::String(text)) => text.clone(),
+            Some(value) => value.get("content").and_then(|c| c.as_str()).unwrap_or_default().to_owned(),
+            None => String::new(),
+        };
+        let from_config = match config.get("chat_template") {
+            Some(serde_json::Value::String(text)) => Some(text.clone()),
+            Some(serde_json::Value::Array(named)) => named
+                .iter()
+                .find(|entry| entry.get("name").and_then(|n| n.as_str()) == Some("default"))
+                .or_else(|| named.first())
+                .and_then(|entry| entry.get("template")?.as_str().map(str::to_owned)),
+            _ => None,
+        };
+        let source = match std::fs::read_to_string(dir.join("chat_template.jinja")) {
+            Ok(text) => text,
+            Err(_) => from_config.ok_or_else(|| DatasetError::ChatTemplateMissing { path: tokenizer_json.to_path_buf() })?,
+        };
+        Ok(ChatTemplate { source, bos_token: token("bos_token"), eos_token: token("eos_token") })
+    }
+
+    /// The text for one user message followed by the generation prompt.
+    pub fn apply(&self, user_text: &str) -> Result<String, DatasetError> {
+        let mut env = minijinja::Environment::new();
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
+        env.add_function("raise_exception", |message: String| -> Result<String, minijinja::Error> {
+            Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, message))
+        });
+        let template = env.template_from_str(&self.source).map_err(|err| DatasetError::ChatTemplate(err.to_string()))?;
+        let messages = vec![std::collections::BTreeMap::from([("role", "user"), ("content", user_text)])];
+        template
+            .render(minijinja::context! {
+                messages => messages,
+                add_generation_prompt => true,
+                bos_token => self.bos_token,
+                eos_token => self.eos_token,
+            })
+            .map_err(|err| DatasetError::ChatTemplate(err.to_string()))
+    }
+}
+
 
 /// Finds the `tokenizer.json` for a `--tokenizer`/`--model` value.
 pub fn resolve_tokenizer(spec: &str) -> Result<PathBuf, DatasetError> {
@@ -117,6 +187,9 @@ pub struct RandomSpec {
     pub prefix_len: u64,
     pub num_prompts: usize,
     pub seed: u32,
+    /// `--use-chat-template`: the input length makes room for the template, and the final text
+    /// is wrapped in it (LOAD-GENERATOR.md §3, steps 2 and 7).
+    pub chat_template: Option<ChatTemplate>,
 }
 
 /// What building a random dataset printed in the reference (length summary).
@@ -143,9 +216,16 @@ pub fn random(
     let vocab = tokenizer.get_vocab_size(false) as i64;
     let mut rng = NumpyRng::new(spec.seed);
     let prefix: Vec<u32> = rng.randint_n(0, vocab, spec.prefix_len as usize).into_iter().map(|id| id as u32).collect();
-    let floor_in = (spec.input_len as f64 * spec.range_ratio).floor() as i64;
+    let input_len = match &spec.chat_template {
+        Some(template) => {
+            let allowance = encode(tokenizer, &template.apply("a")?)?.len() as u64;
+            spec.input_len.saturating_sub(allowance.saturating_sub(1))
+        }
+        None => spec.input_len,
+    };
+    let floor_in = (input_len as f64 * spec.range_ratio).floor() as i64;
     let floor_out = (spec.output_len as f64 * spec.range_ratio).floor() as i64;
-    let input_lens = rng.randint_n(floor_in, spec.input_len as i64 + 1, spec.num_prompts);
+    let input_lens = rng.randint_n(floor_in, input_len as i64 + 1, spec.num_prompts);
     let output_lens = rng.randint_n(floor_out, spec.output_len as i64 + 1, spec.num_prompts);
     let offsets = rng.randint_n(0, vocab, spec.num_prompts);
 
@@ -196,6 +276,10 @@ pub fn random(
                 }
                 (text, None)
             }
+        };
+        let (text, known_len) = match &spec.chat_template {
+            Some(template) => (template.apply(&text)?, None),
+            None => (text, known_len),
         };
         let prompt_len = match known_len {
             Some(len) => len,
@@ -334,7 +418,7 @@ mod tests {
     }
 
     fn spec(seed: u32) -> RandomSpec {
-        RandomSpec { input_len: 40, output_len: 10, range_ratio: 0.5, prefix_len: 3, num_prompts: 50, seed }
+        RandomSpec { input_len: 40, output_len: 10, range_ratio: 0.5, prefix_len: 3, num_prompts: 50, seed, chat_template: None }
     }
 
     #[test]
@@ -360,7 +444,7 @@ mod tests {
     fn bodies_are_consecutive_ids() {
         // No prefix: prompt i is ids (offset_i + i + j) mod V for j = 0..len.
         let tokenizer = words();
-        let spec = RandomSpec { input_len: 4, output_len: 1, range_ratio: 1.0, prefix_len: 0, num_prompts: 3, seed: 0 };
+        let spec = RandomSpec { input_len: 4, output_len: 1, range_ratio: 1.0, prefix_len: 0, num_prompts: 3, seed: 0, chat_template: None };
         let (prompts, _) = random(&tokenizer, &spec).expect("dataset");
         for (idx, prompt) in prompts.iter().enumerate() {
             let ids: Vec<u32> = prompt.text.split(' ').map(|w| w[1..].parse().expect("wN")).collect();
@@ -372,5 +456,37 @@ mod tests {
         let mut rng = NumpyRng::new(0);
         let first_offset = rng.randint(0, 1000) as u32;
         assert!(prompts[0].text.starts_with(&format!("w{first_offset} ")));
+    }
+
+    #[test]
+    fn chat_template_wraps_prompts_and_shrinks_the_input_window() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let tokenizer_json = dir.path().join("tokenizer.json");
+        std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bench/words-tokenizer.json"), &tokenizer_json)
+            .expect("copy");
+        let template = "{{ bos_token }}{% for m in messages %}\n<{{ m['role'] }}> {{ m['content'] }} </{{ m['role'] }}>\n{% endfor %}\n{% if add_generation_prompt %}<assistant>{% endif %}";
+        let config = serde_json::json!({"bos_token": {"content": "<s>"}, "chat_template": template});
+        std::fs::write(dir.path().join("tokenizer_config.json"), config.to_string()).expect("config");
+        let chat = ChatTemplate::load(&tokenizer_json).expect("template");
+        // trim_blocks removes the newline after a block tag, as Hugging Face renders it.
+        assert_eq!(chat.apply("w1 w2").expect("render"), "<s><user> w1 w2 </user>\n<assistant>");
+        // "a" renders to 4 words, so the window [floor(I·r), I] shrinks by 3 before the draws: 17
+        // body words, plus the template's 3 others.
+        let tokenizer = load_tokenizer(&tokenizer_json).expect("tokenizer");
+        let spec = RandomSpec {
+            input_len: 20,
+            output_len: 4,
+            range_ratio: 1.0,
+            prefix_len: 0,
+            num_prompts: 4,
+            seed: 0,
+            chat_template: Some(chat),
+        };
+        let (prompts, summary) = random(&tokenizer, &spec).expect("dataset");
+        for prompt in &prompts {
+            assert_eq!(prompt.prompt_len, 17 + 3, "{}", prompt.text);
+            assert!(prompt.text.ends_with("<assistant>"));
+        }
+        assert_eq!(summary.avg_token_mismatch, 3.0);
     }
 }

@@ -239,6 +239,7 @@ pub fn selftest(config: &SelftestConfig, progress: &mut dyn FnMut(&str)) -> Resu
                 prefix_len: 0,
                 num_prompts: config.dataset_prompts,
                 seed: 0,
+                chat_template: None,
             };
             let start = Instant::now();
             let _ = dataset::random(&tokenizer, &spec)?;

@@ -96,7 +96,7 @@ pub(crate) struct BenchServeArgs {
     pub(crate) random_range_ratio: f64,
     #[arg(long, default_value_t = 0)]
     pub(crate) random_prefix_len: u64,
-    /// Wrap prompts in the model's chat template (not supported yet: fails with a message).
+    /// Wrap random prompts in the tokenizer's chat template (sent as plain prompts).
     #[arg(long)]
     pub(crate) use_chat_template: bool,
     /// Output length for ShareGPT prompts instead of the reference answer's length.

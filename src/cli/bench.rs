@@ -43,9 +43,6 @@ pub(crate) enum FlagError {
     #[error("`--dataset-name {0}` needs `--dataset-path`")]
     #[diagnostic(code(ix::bench::dataset_path))]
     DatasetPath(String),
-    #[error("`--use-chat-template` is not supported yet")]
-    #[diagnostic(code(ix::bench::chat_template), help("send plain prompts, or use `--backend openai-chat` to let the server apply its template"))]
-    ChatTemplate,
 }
 
 pub(crate) fn bench(args: &BenchArgs) -> ExitStatus {
@@ -83,9 +80,6 @@ fn plan(args: &BenchServeArgs) -> Result<ServePlan, FlagError> {
     };
     if !endpoint_ok {
         return Err(FlagError::Endpoint { backend: args.backend.clone(), endpoint: args.endpoint.clone() });
-    }
-    if args.use_chat_template {
-        return Err(FlagError::ChatTemplate);
     }
     let base = match &args.base_url {
         Some(base) => base.trim_end_matches('/').to_owned(),
@@ -197,8 +191,12 @@ fn serve(args: &BenchServeArgs) -> ExitStatus {
         Err(err) => return report_error(err),
     };
     let tokenizer_spec = args.tokenizer.as_deref().unwrap_or(&args.model);
-    let tokenizer = match dataset::resolve_tokenizer(tokenizer_spec).and_then(|path| dataset::load_tokenizer(&path)) {
-        Ok(tokenizer) => Arc::new(tokenizer),
+    let loaded = dataset::resolve_tokenizer(tokenizer_spec).and_then(|path| {
+        let template = if args.use_chat_template { Some(dataset::ChatTemplate::load(&path)?) } else { None };
+        Ok((dataset::load_tokenizer(&path)?, template))
+    });
+    let (tokenizer, chat_template) = match loaded {
+        Ok((tokenizer, template)) => (Arc::new(tokenizer), template),
         Err(err) => return report_error(err),
     };
     let built = Instant::now();
@@ -211,6 +209,7 @@ fn serve(args: &BenchServeArgs) -> ExitStatus {
                 prefix_len: args.random_prefix_len,
                 num_prompts: args.num_prompts,
                 seed: args.seed,
+                chat_template,
             };
             match dataset::random(&tokenizer, &spec) {
                 Ok((prompts, summary)) => {

@@ -478,4 +478,24 @@ fn real_llama_server_completions_and_chat() {
         }
         assert!(number(&result, "mean_tpot_ms") > 0.0);
     }
+    // --use-chat-template: the ChatML template of the tiny model wraps each prompt; REAL-SERVER.md
+    // saw the reference's prompts land at 104–128 tokens with a mismatch of ~9 (the template).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = ix(["bench", "serve", "--base-url", &server.base_url(), "--disable-tqdm", "--save-detailed"])
+        .args(&["--model", "tiny", "--tokenizer", &tokenizer, "--random-input-len", "128", "--random-output-len", "8"])
+        .args(&["--random-range-ratio", "0.8", "--num-prompts", "16", "--max-concurrency", "4", "--ignore-eos"])
+        .args(&["--use-chat-template", "--result-filename", "chat-template.json"])
+        .arg("--result-dir")
+        .arg(dir.path())
+        .run()
+        .expect_code(0);
+    assert!(output.stdout.contains("avg_token_mismatch=9.00"), "{}", output.stdout);
+    let result: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("chat-template.json")).expect("result"))
+        .expect("JSON");
+    assert_eq!(result["completed"], 16);
+    for len in result["input_lens"].as_array().expect("input_lens") {
+        assert!((104..=128).contains(&len.as_u64().expect("int")), "input length {len}");
+    }
+    // The server counts the same tokens: the template's markers are special tokens it parses.
+    assert_eq!(result["ix"]["server_prompt_tokens"], result["total_input_tokens"]);
 }
