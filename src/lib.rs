@@ -3,6 +3,7 @@
 //! The pipeline and the module that owns each stage are described in `ARCHITECTURE.md`.
 
 pub mod changelog;
+pub mod bench;
 pub mod cli;
 pub mod dag;
 pub mod db;

@@ -15,6 +15,7 @@ mod results;
 mod run;
 mod plan;
 mod state;
+mod bench;
 
 use std::process::ExitCode;
 
@@ -79,5 +80,6 @@ fn dispatch(cli: Cli) -> ExitStatus {
         Command::Results(command) => results::results(command),
         Command::Evals(command) => evals::evals(command),
         Command::Report(args) => report::report(&args),
+        Command::Bench(args) => bench::bench(&args),
     }
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::ExitStatus;
-use super::args::{BenchArgs, CollectArgs, ProcessArgs, ResultsCommand, SuccessRateArgs, SummaryArgs, TableFormat};
+use super::args::{CollectArgs, ResultsBenchArgs, ProcessArgs, ResultsCommand, SuccessRateArgs, SummaryArgs, TableFormat};
 use crate::report::summary::{to_csv, to_json, to_markdown};
 use crate::report::table::github_table;
 use crate::results::collect::read_json;
@@ -187,7 +187,7 @@ fn success_rate(args: &SuccessRateArgs) -> ExitStatus {
 
 /// Processes, collects and summarises `--records` synthetic results through the same library
 /// calls and file layout as the real commands, and prints the time of each phase.
-fn bench(args: &BenchArgs) -> ExitStatus {
+fn bench(args: &ResultsBenchArgs) -> ExitStatus {
     let dir = std::env::temp_dir().join(format!("ix-results-bench-{}", std::process::id()));
     let outcome = bench_in(&dir, args.records);
     let _ = std::fs::remove_dir_all(&dir);

@@ -1,5 +1,6 @@
 //! The single integration-test binary: one module per `ix` verb, all driving the real executable.
 
+mod bench;
 mod util;
 
 mod changelog;

@@ -1,0 +1,168 @@
+//! An incremental Server-Sent Events parser for streamed completions.
+//!
+//! It owns framing only: bytes in (in whatever pieces the socket delivers them), complete event
+//! payloads out. It does not parse JSON and does not read clocks; the caller stamps each payload
+//! with the time the bytes that completed it came off the socket.
+//!
+//! Robust where the reference client is not: `:` comments, `event:`/`id:`/`retry:` fields,
+//! `data:` with or without the space, CRLF or CR line ends, events split across reads, multi-line
+//! `data` fields (joined with `\n`, as the SSE specification says).
+
+/// What one complete event carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SseEvent {
+    /// A `data` payload (the `data:` lines of one event, joined with `\n`).
+    Data(String),
+    /// The OpenAI end-of-stream marker `data: [DONE]`.
+    Done,
+}
+
+/// Incremental parser state: a partial line and the data lines of the event being read.
+#[derive(Debug, Default)]
+pub struct SseParser {
+    line: Vec<u8>,
+    data: String,
+    has_data: bool,
+    last_was_cr: bool,
+}
+
+impl SseParser {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds the next bytes of the body; complete events are appended to `out`.
+    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<SseEvent>) {
+        let mut start = 0;
+        for (idx, &byte) in bytes.iter().enumerate() {
+            if byte == b'\n' || byte == b'\r' {
+                let skip_lf = byte == b'\n' && self.last_was_cr && start == idx && self.line.is_empty();
+                self.last_was_cr = byte == b'\r';
+                if skip_lf {
+                    // Second half of a CRLF whose CR ended the previous line.
+                    start = idx + 1;
+                    continue;
+                }
+                self.line.extend_from_slice(&bytes[start..idx]);
+                self.end_line(out);
+                start = idx + 1;
+            } else if self.last_was_cr {
+                self.last_was_cr = false;
+            }
+        }
+        self.line.extend_from_slice(&bytes[start..]);
+    }
+
+    /// Ends the stream: a pending line and a pending event without a trailing blank line are
+    /// still delivered (a server that closes right after its last `data:` line loses nothing).
+    pub fn finish(&mut self, out: &mut Vec<SseEvent>) {
+        if !self.line.is_empty() {
+            self.end_line(out);
+        }
+        self.dispatch(out);
+    }
+
+    fn end_line(&mut self, out: &mut Vec<SseEvent>) {
+        let line = std::mem::take(&mut self.line);
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim_end_matches([' ', '\t']);
+        if text.is_empty() {
+            self.dispatch(out);
+        } else if let Some(value) = text.strip_prefix("data:") {
+            let value = value.strip_prefix(' ').unwrap_or(value);
+            if self.has_data {
+                self.data.push('\n');
+            }
+            self.data.push_str(value);
+            self.has_data = true;
+        }
+        // Comments (`:`), `event:`, `id:`, `retry:` and unknown fields carry nothing we measure.
+        self.line = line;
+        self.line.clear();
+    }
+
+    fn dispatch(&mut self, out: &mut Vec<SseEvent>) {
+        if !self.has_data {
+            return;
+        }
+        self.has_data = false;
+        let data = std::mem::take(&mut self.data);
+        if data.trim() == "[DONE]" {
+            out.push(SseEvent::Done);
+        } else {
+            out.push(SseEvent::Data(data));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_pieces(pieces: &[&[u8]]) -> Vec<SseEvent> {
+        let mut parser = SseParser::new();
+        let mut out = Vec::new();
+        for piece in pieces {
+            parser.feed(piece, &mut out);
+        }
+        parser.finish(&mut out);
+        out
+    }
+
+    fn data(text: &str) -> SseEvent {
+        SseEvent::Data(text.to_owned())
+    }
+
+    #[test]
+    fn plain_events_and_done() {
+        let events = parse_pieces(&[b"data: {\"a\":1}\n\ndata: {\"a\":2}\n\ndata: [DONE]\n\n"]);
+        assert_eq!(events, vec![data("{\"a\":1}"), data("{\"a\":2}"), SseEvent::Done]);
+    }
+
+    #[test]
+    fn comments_and_event_lines_are_ignored() {
+        let events = parse_pieces(&[b": keep-alive\n\nevent: message\nid: 7\nretry: 10\ndata: {\"x\":true}\n\n"]);
+        assert_eq!(events, vec![data("{\"x\":true}")]);
+    }
+
+    #[test]
+    fn data_without_space() {
+        assert_eq!(parse_pieces(&[b"data:{\"x\":1}\n\n"]), vec![data("{\"x\":1}")]);
+    }
+
+    #[test]
+    fn crlf_and_cr_line_ends() {
+        let events = parse_pieces(&[b"data: 1\r\n\r\ndata: 2\r\rdata: [DONE]\r\n\r\n"]);
+        assert_eq!(events, vec![data("1"), data("2"), SseEvent::Done]);
+    }
+
+    #[test]
+    fn crlf_split_between_reads() {
+        let events = parse_pieces(&[b"data: 1\r", b"\n\r", b"\ndata: 2\r\n", b"\r\n"]);
+        assert_eq!(events, vec![data("1"), data("2")]);
+    }
+
+    #[test]
+    fn event_split_at_every_byte() {
+        let body = b"data: {\"choices\":[{\"text\":\"hi\"}]}\n\ndata: [DONE]\n\n";
+        let pieces: Vec<&[u8]> = body.chunks(1).collect();
+        assert_eq!(parse_pieces(&pieces), vec![data("{\"choices\":[{\"text\":\"hi\"}]}"), SseEvent::Done]);
+    }
+
+    #[test]
+    fn multi_line_data_is_joined() {
+        assert_eq!(parse_pieces(&[b"data: {\"a\":\ndata: 1}\n\n"]), vec![data("{\"a\":\n1}")]);
+    }
+
+    #[test]
+    fn missing_final_blank_line_still_delivers() {
+        assert_eq!(parse_pieces(&[b"data: last"]), vec![data("last")]);
+    }
+
+    #[test]
+    fn usage_on_a_token_chunk_is_one_event() {
+        let body = b"data: {\"choices\":[{\"text\":\"\",\"finish_reason\":\"length\"}],\"usage\":{\"completion_tokens\":4}}\n\n";
+        let events = parse_pieces(&[body]);
+        assert_eq!(events.len(), 1);
+    }
+}
