@@ -288,7 +288,8 @@ serve_single_node() {
   esac
   SERVER_PID=$!
   trap 'stop_server "$SERVER_PID"' EXIT
-  wait_for_server_ready --port "$PORT" --server-log "$log" --server-pid "$SERVER_PID"
+  wait_for_server_ready --port "$PORT" --server-log "$log" --server-pid "$SERVER_PID" \
+    --sleep-interval "${HEALTH_POLL_INTERVAL:-5}"
   run_benchmark_serving --model "$MODEL" --port "$PORT" --backend vllm \
     --input-len "$ISL" --output-len "$OSL" --random-range-ratio "$RANDOM_RANGE_RATIO" \
     --num-prompts "$((CONC * 10))" --max-concurrency "$CONC" \

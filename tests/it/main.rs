@@ -14,4 +14,5 @@ mod run;
 mod slurm;
 mod workflows;
 mod plan;
+mod project;
 mod state;

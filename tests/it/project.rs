@@ -1,0 +1,440 @@
+//! The project's own sweeps (`sweeps/{nvidia,amd}.ix`), benchmark scripts and node launchers:
+//! every job resolves to an existing script and launcher, no script in `benchmarks/` is dead,
+//! and the scripts and launchers do what their engines and sites need — checked by running
+//! them with stand-in engines (`ix bench sim-server` behind a `vllm`/`trtllm-serve`/`python3`
+//! shim) and stand-in `docker`/`sbatch`/`srtctl` commands that record their argv.
+
+use crate::util::{ix, ix_bin, project_root};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Pre-existing single-node examples no project sweep runs (no dsr1-fp8-h200 or gptoss-fp4-b200
+/// sweep exists). Listed so the dead-script check can pass without deleting another helper's
+/// files; the test below fails as soon as one of them becomes used or disappears, so the list
+/// cannot go stale. The lead decides whether to sweep or delete them.
+const UNSWEPT_EXAMPLES: &[&str] = &["dsr1_fp8_h200.sh", "gptoss_fp4_b200.sh", "gptoss_fp4_b200_trt.sh"];
+
+/// `ix plan FILES --format json` against the project, with a fresh state store.
+fn plan_json(files: &[&str], runners: &str) -> (Value, String) {
+    let state = tempfile::tempdir().expect("tempdir");
+    let root = project_root();
+    let mut cmd = ix(["plan"]);
+    for file in files {
+        cmd = cmd.arg(root.join(file));
+    }
+    let out = cmd
+        .arg("--runner-config")
+        .arg(root.join(runners))
+        .arg("--project-dir")
+        .arg(&root)
+        .arg("--state-dir")
+        .arg(state.path())
+        .args_from(&["--format", "json"])
+        .run()
+        .expect_code(0);
+    (serde_json::from_str(&out.stdout).expect("plan JSON"), out.stderr)
+}
+
+fn bench_tasks(plan: &Value) -> Vec<&Value> {
+    plan["tasks"].as_array().expect("tasks").iter().filter(|t| t["kind"] == "bench").collect()
+}
+
+#[test]
+fn project_sweeps_resolve_every_script_and_launcher() {
+    let (plan, stderr) = plan_json(&["sweeps/nvidia.ix", "sweeps/amd.ix"], "sweeps/runners.yaml");
+    assert!(!stderr.contains("missing-script"), "missing scripts:\n{stderr}");
+    assert!(!stderr.contains("missing-launcher"), "missing launchers:\n{stderr}");
+    let benches = bench_tasks(&plan);
+    assert!(benches.len() > 300, "the project sweeps expand to hundreds of jobs, got {}", benches.len());
+    let root = project_root();
+    let mut scripts = BTreeSet::new();
+    let mut launchers = BTreeSet::new();
+    for task in &benches {
+        let script = task["script"].as_str().unwrap_or_else(|| panic!("no script in {task}"));
+        let launcher = task["launcher"].as_str().unwrap_or_else(|| panic!("no launcher in {task}"));
+        assert!(root.join(script).is_file(), "{script} of {} is missing", task["id"]);
+        assert!(root.join(launcher).is_file(), "{launcher} of {} is missing", task["id"]);
+        scripts.insert(script.to_string());
+        launchers.insert(launcher.to_string());
+    }
+    // One script per model x precision x GPU x engine family of the sweeps (13) and one
+    // launcher per node prefix of sweeps/runners.yaml (5).
+    assert_eq!(scripts.len(), 13, "{scripts:?}");
+    assert_eq!(
+        launchers.into_iter().collect::<Vec<_>>(),
+        [
+            "runners/launch_b200-lab.sh",
+            "runners/launch_gb200-rack.sh",
+            "runners/launch_h200-lab.sh",
+            "runners/launch_mi300x-lab.sh",
+            "runners/launch_mi355x-lab.sh"
+        ]
+    );
+}
+
+#[test]
+fn every_benchmark_script_is_used_by_a_job_or_is_a_library() {
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    for (files, runners) in [
+        (&["sweeps/nvidia.ix", "sweeps/amd.ix"][..], "sweeps/runners.yaml"),
+        (&["sweeps/demo.ix"][..], "runners/runners.yaml"),
+    ] {
+        let (plan, _) = plan_json(files, runners);
+        for task in bench_tasks(&plan) {
+            let script = task["script"].as_str().expect("script");
+            used.insert(script.trim_start_matches("benchmarks/").to_string());
+        }
+    }
+    let dir = project_root().join("benchmarks");
+    let all: BTreeSet<String> = fs::read_dir(&dir)
+        .expect("benchmarks/")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".sh"))
+        .collect();
+    // A script a used script runs or sources by name (the demo's dispatcher, the library) is live.
+    let mut live = used.clone();
+    live.insert("benchmark_lib.sh".into());
+    loop {
+        let before = live.len();
+        for name in live.clone() {
+            let text = fs::read_to_string(dir.join(&name)).unwrap_or_default();
+            live.extend(all.iter().filter(|other| text.contains(other.as_str())).cloned());
+        }
+        if live.len() == before {
+            break;
+        }
+    }
+    for example in UNSWEPT_EXAMPLES {
+        assert!(all.contains(*example), "{example} is gone: drop it from UNSWEPT_EXAMPLES");
+        assert!(!live.contains(*example), "{example} is used now: drop it from UNSWEPT_EXAMPLES");
+    }
+    let dead: Vec<&String> =
+        all.iter().filter(|s| !live.contains(*s) && !UNSWEPT_EXAMPLES.contains(&s.as_str())).collect();
+    assert!(dead.is_empty(), "scripts no job uses: {dead:?}");
+}
+
+// ---- running the scripts with stand-in engines ------------------------------------------
+
+/// The stand-in engine: records its argv, then serves `ix bench sim-server` on the port flag
+/// (`--port`, or ATOM's `--server-port`). `python3 -m <module>` runs it for the Python-module
+/// engines. With `ENGINE_FAIL=1` it exits at once, like a server that crashes on start.
+const ENGINE_SHIM: &str = r#"#!/usr/bin/env bash
+if [ "$(basename "$0")" = python3 ]; then
+  [ "$1" = -m ] || exit 127
+  printf '%s\n' "$2" > "$PWD/engine-module.txt"
+  shift 2
+fi
+printf '%s\n' "$@" > "$PWD/engine-argv.txt"
+[ "${ENGINE_FAIL:-0}" = 1 ] && { echo "engine: out of memory" >&2; exit 3; }
+port=""
+while [ $# -gt 0 ]; do
+  case "$1" in --port|--server-port) port="$2"; shift 2 ;; *) shift ;; esac
+done
+exec "$IX_BIN" bench sim-server --port "$port" --model "$MODEL"
+"#;
+
+struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        let sandbox = Sandbox { dir: tempfile::tempdir().expect("tempdir") };
+        for sub in ["bin", "work", "model"] {
+            fs::create_dir(sandbox.path(sub)).expect("mkdir");
+        }
+        fs::copy(
+            project_root().join("tests/data/bench/words-tokenizer.json"),
+            sandbox.path("model/tokenizer.json"),
+        )
+        .expect("tokenizer");
+        for name in ["vllm", "trtllm-serve", "python3"] {
+            sandbox.tool(name, ENGINE_SHIM);
+        }
+        sandbox
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn tool(&self, name: &str, text: &str) {
+        let path = self.path("bin").join(name);
+        fs::write(&path, text).expect("write tool");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+
+    fn read(&self, rel: &str) -> String {
+        fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+
+    /// Runs `bash FILE` in `work/` with the stand-ins first on PATH and `env` on top of a
+    /// complete single-node contract.
+    fn run(&self, file: &Path, env: &[(&str, &str)]) -> Output {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        let path = format!("{}:{}", self.path("bin").display(), std::env::var("PATH").unwrap_or_default());
+        let mut cmd = Command::new("bash");
+        cmd.arg(file).current_dir(self.path("work")).env("PATH", path).env("IX_BIN", ix_bin());
+        let model = self.path("model");
+        let port = port.to_string();
+        let contract = [
+            ("MODEL", model.to_str().expect("utf-8")),
+            ("TP", "8"),
+            ("EP_SIZE", "1"),
+            ("DP_ATTENTION", "false"),
+            ("CONC", "2"),
+            ("ISL", "64"),
+            ("OSL", "8"),
+            ("MAX_MODEL_LEN", "200"),
+            ("RANDOM_RANGE_RATIO", "0.8"),
+            ("RESULT_FILENAME", "res"),
+            ("PORT", &port),
+            ("SPEC_DECODING", "none"),
+            ("RUN_EVAL", "false"),
+            ("HEALTH_POLL_INTERVAL", "0.1"),
+        ];
+        for (key, value) in contract.iter().chain(env) {
+            cmd.env(key, value);
+        }
+        cmd.output().expect("run bash")
+    }
+}
+
+fn script(name: &str) -> PathBuf {
+    project_root().join("benchmarks").join(name)
+}
+
+fn argv(sandbox: &Sandbox) -> Vec<String> {
+    sandbox.read("work/engine-argv.txt").lines().map(str::to_string).collect()
+}
+
+fn has_pair(argv: &[String], flag: &str, value: &str) -> bool {
+    argv.windows(2).any(|w| w[0] == flag && w[1] == value)
+}
+
+fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The result file the client wrote holds the run's concurrency and every prompt completed.
+fn assert_result(sandbox: &Sandbox, conc: u64) {
+    let result: Value = serde_json::from_str(&sandbox.read("work/res.json")).expect("result JSON");
+    assert_eq!(result["max_concurrency"], conc);
+    assert_eq!(result["completed"], conc * 10);
+}
+
+#[test]
+fn vllm_script_serves_benchmarks_and_maps_dp_attention() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.run(&script("qwen3_bf16_b200.sh"), &[("FRAMEWORK", "vllm"), ("EP_SIZE", "8"), ("DP_ATTENTION", "true")]);
+    assert_ok(&out);
+    let argv = argv(&sandbox);
+    assert_eq!(argv[0], "serve");
+    assert!(has_pair(&argv, "--data-parallel-size", "8"), "{argv:?}");
+    assert!(has_pair(&argv, "--tensor-parallel-size", "1"), "{argv:?}");
+    assert!(argv.contains(&"--enable-expert-parallel".to_string()), "{argv:?}");
+    assert!(has_pair(&argv, "--max-num-seqs", "2") && has_pair(&argv, "--max-model-len", "200"), "{argv:?}");
+    assert_result(&sandbox, 2);
+}
+
+#[test]
+fn shared_script_picks_the_engine_from_framework() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.run(&script("llama70b_fp8_b200.sh"), &[("FRAMEWORK", "sglang"), ("CONC", "3")]);
+    assert_ok(&out);
+    assert_eq!(sandbox.read("work/engine-module.txt").trim(), "sglang.launch_server");
+    let argv = argv(&sandbox);
+    assert!(has_pair(&argv, "--tp-size", "8") && has_pair(&argv, "--max-running-requests", "3"), "{argv:?}");
+    assert!(has_pair(&argv, "--kv-cache-dtype", "fp8_e4m3"), "{argv:?}");
+    assert_result(&sandbox, 3);
+
+    let other = Sandbox::new();
+    let out = other.run(&script("llama70b_fp8_b200.sh"), &[("FRAMEWORK", "trt")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not serve framework 'trt'"));
+}
+
+#[test]
+fn trt_script_writes_its_llm_api_options_at_run_time() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.run(&script("llama70b_fp8_b200_trt.sh"), &[("FRAMEWORK", "trt"), ("TP", "4")]);
+    assert_ok(&out);
+    let argv = argv(&sandbox);
+    assert!(has_pair(&argv, "--backend", "pytorch") && has_pair(&argv, "--tp_size", "4"), "{argv:?}");
+    let options = sandbox.path("work/extra-llm-api-options.yaml");
+    assert!(has_pair(&argv, "--extra_llm_api_options", options.to_str().expect("utf-8")), "{argv:?}");
+    let yaml = sandbox.read("work/extra-llm-api-options.yaml");
+    assert!(yaml.contains("enable_attention_dp: false\n"), "{yaml}");
+    assert!(yaml.contains("  max_batch_size: 2\n"), "{yaml}");
+    assert!(!yaml.contains("speculative_config"), "{yaml}");
+    assert_result(&sandbox, 2);
+}
+
+#[test]
+fn atom_script_uses_atoms_server_port_flag() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.run(&script("gptoss_fp4_mi355x_atom.sh"), &[("FRAMEWORK", "atom"), ("TP", "1")]);
+    assert_ok(&out);
+    assert_eq!(sandbox.read("work/engine-module.txt").trim(), "atom.entrypoints.openai_server");
+    let argv = argv(&sandbox);
+    assert!(argv.contains(&"--server-port".to_string()) && has_pair(&argv, "--tensor-parallel-size", "1"), "{argv:?}");
+    assert_result(&sandbox, 2);
+}
+
+#[test]
+fn a_dying_server_stops_the_script_with_its_log() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.run(&script("dsr1_fp8_mi355x.sh"), &[("FRAMEWORK", "sglang"), ("ENGINE_FAIL", "1")]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("exited before it was ready") && stderr.contains("engine: out of memory"), "{stderr}");
+    assert!(!sandbox.path("work/res.json").exists());
+}
+
+#[test]
+fn a_missing_contract_variable_is_named_before_anything_starts() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.run(&script("gptoss_fp4_mi300x.sh"), &[("FRAMEWORK", "vllm"), ("CONC", ""), ("MAX_MODEL_LEN", "")]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("  - CONC\n") && stderr.contains("  - MAX_MODEL_LEN\n"), "{stderr}");
+    assert!(!sandbox.path("work/engine-argv.txt").exists());
+}
+
+// ---- multi-node scripts: the srtctl recipe path --------------------------------------------
+
+const MULTI_NODE: &[(&str, &str)] = &[
+    ("FRAMEWORK", "dynamo-trt"),
+    ("PRECISION", "fp4"),
+    ("CONC_LIST", "8 16"),
+    ("PREFILL_NUM_WORKERS", "1"),
+    ("PREFILL_TP", "4"),
+    ("PREFILL_EP", "4"),
+    ("PREFILL_DP_ATTN", "true"),
+    ("DECODE_NUM_WORKERS", "4"),
+    ("DECODE_TP", "8"),
+    ("DECODE_EP", "8"),
+    ("DECODE_DP_ATTN", "false"),
+    ("SPEC_DECODING", "mtp"),
+    ("IS_MULTINODE", "true"),
+    ("ISL", "1024"),
+    ("OSL", "1024"),
+];
+
+/// `srtctl apply -f R` records R, "submits" job 4242 and leaves its results where srt-slurm
+/// puts them; `squeue` reports the job finished.
+const SRTCTL_SHIM: &str = r#"#!/usr/bin/env bash
+printf '%s\n' "$@" > "$PWD/srtctl-argv.txt"
+mkdir -p logs/4242_1P_4D_20261128/results
+echo '{"conc": 8}' > logs/4242_1P_4D_20261128/results/results_concurrency_8_isl_1024.json
+echo '{"conc": 16}' > logs/4242_1P_4D_20261128/results/results_concurrency_16_isl_1024.json
+echo "Submitted batch job 4242"
+"#;
+
+#[test]
+fn dynamo_trt_script_submits_the_conventional_srtctl_recipe_and_names_results() {
+    let sandbox = Sandbox::new();
+    sandbox.tool("srtctl", SRTCTL_SHIM);
+    sandbox.tool("squeue", "#!/usr/bin/env bash\nexit 0\n");
+    let recipes = sandbox.path("recipes");
+    let recipe = recipes.join("dynamo-trt/gb200-fp4/1024_1024/mtp/ctx1_gen4_tep8.yaml");
+    fs::create_dir_all(recipe.parent().expect("parent")).expect("mkdir");
+    fs::write(&recipe, "name: test\n").expect("recipe");
+    let mut env = MULTI_NODE.to_vec();
+    env.push(("SRT_RECIPES_DIR", recipes.to_str().expect("utf-8")));
+    let out = sandbox.run(&script("dsr1_fp4_gb200_dynamo-trt.sh"), &env);
+    assert_ok(&out);
+    assert_eq!(sandbox.read("work/srtctl-argv.txt"), format!("apply\n-f\n{}\n", recipe.display()));
+    for conc in [8, 16] {
+        let name = format!("work/res_results_conc{conc}_gpus_36_ctx_4_gen_32.json");
+        assert_eq!(sandbox.read(&name).trim(), format!("{{\"conc\": {conc}}}"));
+    }
+
+    // CONFIG_FILE wins over the convention; a recipe that does not exist is an error.
+    let other = Sandbox::new();
+    let mut env = MULTI_NODE.to_vec();
+    env.push(("FRAMEWORK", "dynamo-sglang"));
+    env.push(("CONFIG_FILE", "/nonexistent/recipe.yaml"));
+    let out = other.run(&script("dsr1_fp8_gb200_dynamo-sglang.sh"), &env);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("srtctl recipe /nonexistent/recipe.yaml does not exist"));
+}
+
+// ---- launchers ------------------------------------------------------------------------------
+
+/// Runs `runners/<launcher>` on benchmark `script` with a recording stand-in for `tool` and returns its argv.
+fn launch(launcher: &str, script: &str, tool: &str, env: &[(&str, &str)]) -> (Output, Vec<String>, Sandbox) {
+    let sandbox = Sandbox::new();
+    // `docker rm` (the launchers' cleanup) is not the call under test.
+    sandbox.tool(tool, "#!/usr/bin/env bash\n[ \"$1\" = rm ] && exit 0\nprintf '%s\\n' \"$@\" > \"$LAUNCH_ARGV\"\n");
+    let root = project_root();
+    let record = sandbox.path("argv.txt");
+    let script = root.join("benchmarks").join(script);
+    let squash = sandbox.path("squash");
+    let mut all = vec![
+        ("IX_SQUASH_DIR", squash.to_str().expect("utf-8")),
+        ("IX_BENCHMARK_SCRIPT", script.to_str().expect("utf-8")),
+        ("IX_REPO", root.to_str().expect("utf-8")),
+        ("IMAGE", "vllm/vllm-openai:v0.11.0"),
+        ("LAUNCH_ARGV", record.to_str().expect("utf-8")),
+        ("HF_HUB_CACHE", ""),
+    ];
+    all.extend_from_slice(env);
+    let out = sandbox.run(&root.join("runners").join(launcher), &all);
+    let argv = fs::read_to_string(&record).unwrap_or_default().lines().map(str::to_string).collect();
+    (out, argv, sandbox)
+}
+
+#[test]
+fn nvidia_lab_launchers_run_docker_with_all_gpus_and_the_site_cache() {
+    for launcher in ["launch_h200-lab.sh", "launch_b200-lab.sh"] {
+        let (out, argv, _sandbox) = launch(launcher, "qwen3_bf16_b200.sh", "docker", &[]);
+        assert_ok(&out);
+        assert!(argv.contains(&"--gpus=all".to_string()), "{launcher}: {argv:?}");
+        assert!(has_pair(&argv, "-v", "/mnt/hf_hub_cache/:/mnt/hf_hub_cache/"), "{launcher}: {argv:?}");
+        assert_eq!(argv.last().map(String::as_str), Some("/ix/repo/benchmarks/qwen3_bf16_b200.sh"));
+    }
+    let (out, argv, _sandbox) = launch("launch_h200-lab.sh", "qwen3_bf16_b200.sh", "docker", &[("IS_MULTINODE", "true")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(argv.is_empty());
+}
+
+#[test]
+fn amd_lab_launchers_pass_rocm_devices_and_send_multi_node_jobs_to_slurm() {
+    for launcher in ["launch_mi300x-lab.sh", "launch_mi355x-lab.sh"] {
+        let (out, argv, _sandbox) = launch(launcher, "qwen3_bf16_b200.sh", "docker", &[]);
+        assert_ok(&out);
+        assert!(argv.contains(&"--device=/dev/kfd".to_string()), "{launcher}: {argv:?}");
+        assert!(!argv.iter().any(|a| a.starts_with("--gpus")), "{launcher}: {argv:?}");
+        assert!(has_pair(&argv, "-e", "FRAMEWORK"), "{launcher}: {argv:?}");
+    }
+    let env = [("IS_MULTINODE", "true"), ("PREFILL_NUM_WORKERS", "1"), ("DECODE_NUM_WORKERS", "1")];
+    let (out, argv, _sandbox) = launch("launch_mi355x-lab.sh", "dsr1_fp8_mi355x_sglang-disagg.sh", "sbatch", &env);
+    assert_ok(&out);
+    assert!(argv.contains(&"--nodes=2".to_string()) && has_pair(&argv, "--partition", "mi355x"), "{argv:?}");
+}
+
+#[test]
+fn gb200_launcher_runs_recipes_in_place_and_single_node_jobs_through_slurm() {
+    // Multi-node: the script itself runs on the login node (srtctl submits the Slurm job).
+    let (out, _argv, sandbox) = launch("launch_gb200-rack.sh", "dsr1_fp4_gb200_dynamo-trt.sh", "srtctl", &[("IS_MULTINODE", "true")]);
+    assert_eq!(out.status.code(), Some(1), "the script ran and checked the multi-node contract");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("  - CONC_LIST\n"));
+    drop(sandbox);
+    // Single-node: at most the 4 GPUs of one GB200 node, then salloc through the Slurm launcher.
+    let (out, argv, _sandbox) = launch("launch_gb200-rack.sh", "qwen3_bf16_b200.sh", "salloc", &[("TP", "8")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(argv.is_empty() && String::from_utf8_lossy(&out.stderr).contains("at most 4 GPUs"));
+    let (_out, argv, _sandbox) = launch("launch_gb200-rack.sh", "qwen3_bf16_b200.sh", "salloc", &[("TP", "4")]);
+    assert!(argv.contains(&"--gres=gpu:4".to_string()) && has_pair(&argv, "--partition", "gb200"), "{argv:?}");
+}
