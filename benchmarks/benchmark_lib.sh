@@ -321,7 +321,7 @@ wait_for_url() {
       tail -n 50 "$log" >&2 || true
       exit 1
     fi
-    sleep 10
+    sleep "${HEALTH_POLL_INTERVAL:-10}"
   done
 }
 
@@ -435,7 +435,8 @@ run_sglang_disagg() {
     --host 0.0.0.0 --port "$port" >"$router_log" 2>&1 &
   local router_pid=$!
   MULTINODE_PIDS+=("$router_pid")
-  wait_for_server_ready --port "$port" --server-log "$router_log" --server-pid "$router_pid"
+  wait_for_server_ready --port "$port" --server-log "$router_log" --server-pid "$router_pid" \
+    --sleep-interval "${HEALTH_POLL_INTERVAL:-5}"
   bench_conc_list "$port" "$router_pid"
 }
 

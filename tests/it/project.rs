@@ -120,7 +120,7 @@ fn every_benchmark_script_is_used_by_a_job_or_is_a_library() {
 // ---- running the scripts with stand-in engines ------------------------------------------
 
 /// The stand-in engine: records its argv, then serves `ix bench sim-server` on the port flag
-/// (`--port`, or ATOM's `--server-port`). `python3 -m <module>` runs it for the Python-module
+/// (`--port`, or ATOM's `--server-port`) of the host the `srun` stand-in placed it on. `python3 -m <module>` runs it for the Python-module
 /// engines. With `ENGINE_FAIL=1` it exits at once, like a server that crashes on start.
 const ENGINE_SHIM: &str = r#"#!/usr/bin/env bash
 if [ "$(basename "$0")" = python3 ]; then
@@ -134,7 +134,7 @@ port=""
 while [ $# -gt 0 ]; do
   case "$1" in --port|--server-port) port="$2"; shift 2 ;; *) shift ;; esac
 done
-exec "$IX_BIN" bench sim-server --port "$port" --model "$MODEL"
+exec "$IX_BIN" bench sim-server --host "${SHIM_HOST:-127.0.0.1}" --port "$port" --model "$MODEL"
 "#;
 
 struct Sandbox {
@@ -368,6 +368,74 @@ fn dynamo_trt_script_submits_the_conventional_srtctl_recipe_and_names_results() 
     let out = other.run(&script("dsr1_fp8_gb200_dynamo-sglang.sh"), &env);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("srtctl recipe /nonexistent/recipe.yaml does not exist"));
+}
+
+/// `srun [OPTION...] COMMAND...`: runs COMMAND here, on the loopback address named by
+/// `--nodelist` (127.0.0.x stand in for the nodes), and records the options.
+const SRUN_SHIM: &str = r#"#!/usr/bin/env bash
+node=127.0.0.1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --nodelist=*) node="${1#--nodelist=}"; shift ;;
+    -*) printf '%s\n' "$1" >> "$PWD/srun-options.txt"; shift ;;
+    *) break ;;
+  esac
+done
+printf '%s %s\n' "$node" "$*" >> "$PWD/srun-commands.txt"
+SHIM_HOST="$node" exec "$@"
+"#;
+
+#[test]
+fn sglang_disagg_script_places_workers_per_node_behind_the_pd_router() {
+    let sandbox = Sandbox::new();
+    sandbox.tool("srun", SRUN_SHIM);
+    sandbox.tool("scontrol", "#!/usr/bin/env bash\nprintf '127.0.0.1\\n127.0.0.2\\n127.0.0.3\\n'\n");
+    sandbox.tool("unsquashfs", "#!/usr/bin/env bash\nexit 0\n");
+    let worker_port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let worker_port = worker_port.to_string();
+    let squash = sandbox.path("image.sqsh");
+    let mut env = MULTI_NODE.to_vec();
+    env.extend_from_slice(&[
+        ("FRAMEWORK", "sglang-disagg"),
+        ("PRECISION", "fp8"),
+        ("SPEC_DECODING", "none"),
+        ("IMAGE", "lmsysorg/sglang:v0.5.4-rocm700-mi35x"),
+        ("IX_SQUASH_FILE", squash.to_str().expect("utf-8")),
+        ("SLURM_JOB_NODELIST", "node[1-3]"),
+        ("PREFILL_TP", "8"),
+        ("DECODE_NUM_WORKERS", "2"),
+        ("DECODE_DP_ATTN", "true"),
+        ("CONC_LIST", "2 4"),
+        ("ISL", "64"),
+        ("OSL", "8"),
+        ("WORKER_PORT", &worker_port),
+    ]);
+    let out = sandbox.run(&script("dsr1_fp8_mi355x_sglang-disagg.sh"), &env);
+    assert_ok(&out);
+    let commands = sandbox.read("work/srun-commands.txt");
+    let lines: Vec<&str> = commands.lines().collect();
+    assert_eq!(lines.len(), 4, "{commands}");
+    let expect = [("127.0.0.1", "prefill"), ("127.0.0.2", "decode"), ("127.0.0.3", "decode")];
+    for (line, (node, role)) in lines.iter().zip(expect) {
+        assert!(line.starts_with(&format!("{node} python3 -m sglang.launch_server")), "{line}");
+        assert!(line.contains(&format!("--disaggregation-mode {role}")), "{line}");
+    }
+    assert!(lines[1].contains("--enable-dp-attention --dp-size 8"), "{}", lines[1]);
+    let router = lines[3];
+    assert!(router.starts_with("127.0.0.1 python3 -m sglang_router.launch_router --pd-disaggregation"), "{router}");
+    let p = format!("--prefill http://127.0.0.1:{worker_port} 8998");
+    let d = format!("--decode http://127.0.0.2:{worker_port} --decode http://127.0.0.3:{worker_port}");
+    assert!(router.contains(&p) && router.contains(&d), "{router}");
+    let options = sandbox.read("work/srun-options.txt");
+    assert!(options.contains(&format!("--container-image={}", squash.display())), "{options}");
+    // One client run per CONC_LIST value, named for the multi-node result step
+    // (prefill 1 x tp8, decode 2 x tp8: 24 GPUs).
+    for conc in [2u64, 4] {
+        let name = format!("work/res_conc{conc}_gpus_24_ctx_8_gen_16.json");
+        let result: Value = serde_json::from_str(&sandbox.read(&name)).expect("result JSON");
+        assert_eq!(result["max_concurrency"], conc);
+        assert_eq!(result["completed"], conc * 10);
+    }
 }
 
 // ---- launchers ------------------------------------------------------------------------------
