@@ -413,15 +413,21 @@ fn sglang_disagg_script_places_workers_per_node_behind_the_pd_router() {
     let out = sandbox.run(&script("dsr1_fp8_mi355x_sglang-disagg.sh"), &env);
     assert_ok(&out);
     let commands = sandbox.read("work/srun-commands.txt");
+    // The workers start in the background, so their lines come in any order.
     let lines: Vec<&str> = commands.lines().collect();
     assert_eq!(lines.len(), 4, "{commands}");
-    let expect = [("127.0.0.1", "prefill"), ("127.0.0.2", "decode"), ("127.0.0.3", "decode")];
-    for (line, (node, role)) in lines.iter().zip(expect) {
-        assert!(line.starts_with(&format!("{node} python3 -m sglang.launch_server")), "{line}");
+    let worker = |node: &str| -> &str {
+        let prefix = format!("{node} python3 -m sglang.launch_server");
+        let found: Vec<&&str> = lines.iter().filter(|l| l.starts_with(&prefix)).collect();
+        assert_eq!(found.len(), 1, "one worker on {node}:\n{commands}");
+        found[0]
+    };
+    for (node, role) in [("127.0.0.1", "prefill"), ("127.0.0.2", "decode"), ("127.0.0.3", "decode")] {
+        let line = worker(node);
         assert!(line.contains(&format!("--disaggregation-mode {role}")), "{line}");
     }
-    assert!(lines[1].contains("--enable-dp-attention --dp-size 8"), "{}", lines[1]);
-    let router = lines[3];
+    assert!(worker("127.0.0.2").contains("--enable-dp-attention --dp-size 8"), "{commands}");
+    let router = lines.iter().find(|l| l.contains("sglang_router")).expect("router line");
     assert!(router.starts_with("127.0.0.1 python3 -m sglang_router.launch_router --pd-disaggregation"), "{router}");
     let p = format!("--prefill http://127.0.0.1:{worker_port} 8998");
     let d = format!("--decode http://127.0.0.2:{worker_port} --decode http://127.0.0.3:{worker_port}");
