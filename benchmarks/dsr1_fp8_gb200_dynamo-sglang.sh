@@ -2,8 +2,8 @@
 # DeepSeek-R1-0528 FP8 on GB200, disaggregated with Dynamo + SGLang (sweep
 # dsr1-fp8-gb200-dynamo-sglang), through an srtctl recipe (the CONFIG_FILE additional setting,
 # else the conventional path of srtctl_recipe). Per-worker settings such as
-# SGLANG_DEEPEP_MODE arrive as environment variables and are passed on by srtctl's --export.
-# The image must carry the Dynamo runtime srtctl expects (see benchmarks/README.md).
+# SGLANG_DEEPEP_MODE arrive as environment variables of srtctl; the recipe decides what the
+# workers get. The recipe names the container (with the Dynamo runtime srtctl expects).
 set -euo pipefail
 # Under sbatch this file runs from Slurm's spool folder, so the library is found through the
 # repository (IX_REPO, set by ix run) when it is there.

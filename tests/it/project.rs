@@ -278,6 +278,33 @@ fn trt_script_writes_its_llm_api_options_at_run_time() {
     assert!(yaml.contains("  max_batch_size: 2\n"), "{yaml}");
     assert!(!yaml.contains("speculative_config"), "{yaml}");
     assert_result(&sandbox, 2);
+
+    // MTP and attention DP as the library writes them for a spec-decoding job.
+    let lib = project_root().join("benchmarks/benchmark_lib.sh");
+    let file = sandbox.path("mtp.yaml");
+    let out = Command::new("bash")
+        .args(["-c", "source \"$1\" && write_trtllm_options \"$2\"", "_"])
+        .arg(&lib)
+        .arg(&file)
+        .env("SPEC_DECODING", "mtp")
+        .env("DP_ATTENTION", "true")
+        .env("CONC", "64")
+        .output()
+        .expect("bash");
+    assert_ok(&out);
+    let yaml = fs::read_to_string(&file).expect("mtp.yaml");
+    assert!(yaml.contains("enable_attention_dp: true\n") && yaml.contains("  max_batch_size: 64\n"), "{yaml}");
+    assert!(yaml.contains("speculative_config:\n  decoding_type: MTP\n  num_nextn_predict_layers: 3\n"), "{yaml}");
+    // A non-numeric value never reaches the YAML.
+    let out = Command::new("bash")
+        .args(["-c", "source \"$1\" && write_trtllm_options \"$2\"", "_"])
+        .arg(&lib)
+        .arg(sandbox.path("bad.yaml"))
+        .env("CONC", "4\nevil: true")
+        .output()
+        .expect("bash");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!sandbox.path("bad.yaml").exists());
 }
 
 #[test]
