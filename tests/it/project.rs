@@ -539,3 +539,64 @@ fn gb200_launcher_runs_recipes_in_place_and_single_node_jobs_through_slurm() {
     let (_out, argv, _sandbox) = launch("launch_gb200-rack.sh", "qwen3_bf16_b200.sh", "salloc", &[("TP", "4")]);
     assert!(argv.contains(&"--gres=gpu:4".to_string()) && has_pair(&argv, "--partition", "gb200"), "{argv:?}");
 }
+
+// ---- the whole chain: ix run -> site launcher -> Docker launcher -> script -> engine ---------
+
+/// `docker run ... IMAGE /ix/repo/<script>` run on the host instead: the script from the
+/// repository, in the working folder, with the forwarded environment.
+const DOCKER_SHIM: &str = r#"#!/usr/bin/env bash
+[ "$1" = rm ] && exit 0
+printf '%s\n' "$@" > "$PWD/docker-argv.txt"
+script="${!#}"
+exec bash "$IX_REPO/${script#/ix/repo/}"
+"#;
+
+#[test]
+fn ix_run_executes_a_project_task_through_its_site_launcher() {
+    let sandbox = Sandbox::new();
+    sandbox.tool("docker", DOCKER_SHIM);
+    // The client finds the model's tokenizer in the Hugging Face cache.
+    let snapshot = sandbox.path("hf/models--Qwen--Qwen3-235B-A22B/snapshots/0");
+    fs::create_dir_all(&snapshot).expect("mkdir");
+    fs::copy(sandbox.path("model/tokenizer.json"), snapshot.join("tokenizer.json")).expect("tokenizer");
+    // Nodes whose digit gives a port (8888 + 7) no other test uses.
+    let runners = sandbox.path("runners.yaml");
+    fs::write(&runners, "h200:\n- h200-lab_7\nb200:\n- b200-lab_7\ngb200:\n- gb200-rack_7\n").expect("runners");
+    let state = sandbox.path("state");
+    let root = project_root();
+    let run = |extra: &[&str]| {
+        let path = format!("{}:{}", sandbox.path("bin").display(), std::env::var("PATH").unwrap_or_default());
+        ix(["run", "--engine", "--config-files", "sweeps/nvidia.ix", "--runner-config"])
+            .arg(&runners)
+            .arg("--state")
+            .arg(&state)
+            .args_from(extra)
+            .current_dir(&root)
+            .env("PATH", path)
+            .env("IX_BIN", ix_bin())
+            .env("HF_HUB_CACHE", sandbox.path("hf"))
+            .env("HEALTH_POLL_INTERVAL", "0.1")
+            .run()
+    };
+    let listing = run(&["--dry-run"]).expect_code(0);
+    let id = "bench/qwen3-bf16-b200-vllm/1k1k/tp8-ep8-dpa1-none/c16/b200-lab_7";
+    let line = format!("{}{}", listing.stdout, listing.stderr);
+    let hash = line
+        .lines()
+        .find(|l| l.ends_with(id))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or_else(|| panic!("no {id} in:\n{line}"))
+        .to_string();
+    let out = run(&["--task", &hash]).expect_code(0);
+    assert!(format!("{}{}", out.stdout, out.stderr).contains("1 done"), "{}\n{}", out.stdout, out.stderr);
+    let work: Vec<PathBuf> = fs::read_dir(state.join("work")).expect("work").map(|e| e.expect("entry").path()).collect();
+    assert_eq!(work.len(), 1, "{work:?}");
+    let result = work[0].join("qwen3_1k1k_bf16_vllm_tp8-ep8-dpatrue_disagg-false_spec-none_conc16_b200-lab_7.json");
+    let result: Value = serde_json::from_str(&fs::read_to_string(&result).expect("result file")).expect("JSON");
+    assert_eq!(result["max_concurrency"], 16);
+    assert_eq!(result["completed"], 160);
+    let docker = fs::read_to_string(work[0].join("docker-argv.txt")).expect("docker argv");
+    assert!(docker.contains("--gpus=all\n") && docker.contains("vllm/vllm-openai:v0.11.0\n"), "{docker}");
+    let engine = fs::read_to_string(work[0].join("engine-argv.txt")).expect("engine argv");
+    assert!(engine.contains("--data-parallel-size\n8\n") && engine.contains("--port\n8895\n"), "{engine}");
+}
