@@ -77,6 +77,8 @@ pub(crate) fn plan(args: &PlanArgs) -> ExitStatus {
     let planned = plan_project(&request, &db, store.as_ref());
     let status = show(args, &planned, store.as_ref());
     if !args.watch {
+        // The process exits next; freeing a 100,000-task plan piece by piece costs ~10% of the run.
+        std::mem::forget(planned);
         return status;
     }
     watch(args, &request, &mut db, store.as_ref())

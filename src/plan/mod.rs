@@ -145,8 +145,8 @@ fn selector_matches(selector: &str, id: &str, manifest: &[ManifestEntry]) -> boo
 
 /// Compares a stored manifest with a new one, as reasons (upstream entries left out).
 pub fn manifest_reasons(old: &[ManifestEntry], new: &[ManifestEntry]) -> Vec<Reason> {
-    let old_map: HashMap<&str, &ManifestEntry> = old.iter().map(|entry| (entry.name.as_str(), entry)).collect();
-    let new_names: std::collections::HashSet<&str> = new.iter().map(|entry| entry.name.as_str()).collect();
+    let old_map: HashMap<&str, &ManifestEntry> = old.iter().map(|entry| (&*entry.name, entry)).collect();
+    let new_names: std::collections::HashSet<&str> = new.iter().map(|entry| &*entry.name).collect();
     let mut reasons = Vec::new();
     let file_of = |name: &str| -> Option<String> {
         FILE_ROLES.iter().find_map(|role| name.strip_prefix(role).and_then(|rest| rest.strip_prefix(' ')).map(str::to_string))
@@ -157,7 +157,7 @@ pub fn manifest_reasons(old: &[ManifestEntry], new: &[ManifestEntry]) -> Vec<Rea
         if entry.name.starts_with(UPSTREAM_PREFIX) {
             continue;
         }
-        match old_map.get(entry.name.as_str()) {
+        match old_map.get(&*entry.name) {
             Some(previous) if previous.value == entry.value => {}
             Some(previous) => match file_of(&entry.name) {
                 Some(file) => reasons.push(Reason::ScriptChanged {
@@ -166,7 +166,7 @@ pub fn manifest_reasons(old: &[ManifestEntry], new: &[ManifestEntry]) -> Vec<Rea
                     new: entry.value.clone(),
                 }),
                 None => reasons.push(Reason::InputChanged {
-                    input: entry.name.clone(),
+                    input: entry.name.to_string(),
                     old: previous.value.clone(),
                     new: entry.value.clone(),
                     origin: entry.origin.clone(),
@@ -175,12 +175,12 @@ pub fn manifest_reasons(old: &[ManifestEntry], new: &[ManifestEntry]) -> Vec<Rea
             None => match file_of(&entry.name) {
                 Some(file) => {
                     let role = role_of(&entry.name);
-                    let old_file = old.iter().find(|o| role_of(&o.name) == role && !new_names.contains(o.name.as_str()));
+                    let old_file = old.iter().find(|o| role_of(&o.name) == role && !new_names.contains(&*o.name));
                     let old_value = old_file.map_or("(none)".to_string(), |o| format!("{} {}", o.name, o.value));
                     reasons.push(Reason::ScriptChanged { file, old: old_value, new: entry.value.clone() });
                 }
                 None => reasons.push(Reason::InputChanged {
-                    input: entry.name.clone(),
+                    input: entry.name.to_string(),
                     old: "(none)".into(),
                     new: entry.value.clone(),
                     origin: entry.origin.clone(),
@@ -189,7 +189,7 @@ pub fn manifest_reasons(old: &[ManifestEntry], new: &[ManifestEntry]) -> Vec<Rea
         }
     }
     for entry in old {
-        if entry.name.starts_with(UPSTREAM_PREFIX) || new_names.contains(entry.name.as_str()) {
+        if entry.name.starts_with(UPSTREAM_PREFIX) || new_names.contains(&*entry.name) {
             continue;
         }
         if entry.name.starts_with("sourced ") {
@@ -200,7 +200,7 @@ pub fn manifest_reasons(old: &[ManifestEntry], new: &[ManifestEntry]) -> Vec<Rea
             });
         } else if file_of(&entry.name).is_none() {
             reasons.push(Reason::InputChanged {
-                input: entry.name.clone(),
+                input: entry.name.to_string(),
                 old: entry.value.clone(),
                 new: "(none)".into(),
                 origin: entry.origin.clone(),

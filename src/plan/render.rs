@@ -181,14 +181,14 @@ pub fn why(plan: &Plan, idx: usize, latest: Option<&StoredRecord>) -> String {
             .manifest
             .iter()
             .filter(|e| e.name.starts_with("upstream "))
-            .map(|e| (e.name.as_str(), e.value.as_str()))
+            .map(|e| (&*e.name, e.value.as_str()))
             .collect();
         let _ = writeln!(out, "  changed since the last record:");
         for change in &changes {
             let _ = writeln!(out, "    {}", change.describe());
         }
         for entry in task.manifest.iter().filter(|e| e.name.starts_with("upstream ")) {
-            match old_upstream.get(entry.name.as_str()) {
+            match old_upstream.get(&*entry.name) {
                 Some(old) if *old == entry.value => {}
                 Some(old) => {
                     let _ = writeln!(out, "    {}  {old} -> {}", entry.name, entry.value);
