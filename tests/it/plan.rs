@@ -298,3 +298,65 @@ fn watch_replans_after_an_edit_and_reports_the_time() {
     assert!(rest.contains("re-planned in"), "{rest}");
     assert!(rest.contains("1 project file(s) changed"), "{rest}");
 }
+
+/// Creates a stub for every script and launcher `ix plan` reports missing; returns how many.
+fn stub_missing(dir: &Path, args: &[&str]) -> usize {
+    let out = ix(["plan"]).args_from(args).current_dir(dir).run();
+    let mut created = 0;
+    for line in out.stderr.lines() {
+        for what in ["script `", "launcher `"] {
+            let Some(start) = line.find(what) else { continue };
+            let rest = &line[start + what.len()..];
+            let Some(end) = rest.find("` does not exist") else { continue };
+            let path = dir.join(&rest[..end]);
+            if !path.exists() {
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(&path, format!("#!/usr/bin/env bash\necho {}\n", &rest[..end])).unwrap();
+                created += 1;
+            }
+        }
+    }
+    created
+}
+
+#[test]
+fn plans_both_vendor_files_with_single_multi_node_and_eval_tasks() {
+    let Some(reference) = crate::util::reference_dir() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["nvidia-master.yaml", "amd-master.yaml", "runners.yaml"] {
+        std::fs::copy(reference.join("configs").join(name), dir.path().join(name)).unwrap();
+    }
+    let args = ["nvidia-master.yaml", "amd-master.yaml", "--run-evals"];
+    // One runner type of the nvidia file has no nodes in the vendor runners file.
+    let out = ix(["plan"]).args_from(&args).current_dir(dir.path()).run().expect_code(1);
+    assert!(out.stderr.contains("ix::plan::unknown-runner"), "{}", out.stderr);
+    let mut runners = std::fs::read_to_string(dir.path().join("runners.yaml")).unwrap();
+    runners.push_str("h200-multinode-slurm:\n- 'h200-dgxc-slurm_0'\n");
+    std::fs::write(dir.path().join("runners.yaml"), runners).unwrap();
+    assert!(stub_missing(dir.path(), &args) > 10);
+    assert_eq!(stub_missing(dir.path(), &args), 0);
+    let out = ix(["plan", "--format", "json"]).args_from(&args).current_dir(dir.path()).run().expect_code(0);
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    let tasks = doc["tasks"].as_array().unwrap();
+    let count = |kind: &str| tasks.iter().filter(|t| t["kind"] == kind).count();
+    assert_eq!(count("bench"), count("result"));
+    assert!(count("bench") > 1000, "{}", count("bench"));
+    assert!(count("eval") > 0);
+    assert_eq!((count("summary"), count("report")), (1, 1));
+    let multi = tasks
+        .iter()
+        .find(|t| t["kind"] == "bench" && t["id"].as_str().unwrap().contains("_d"))
+        .expect("a multi-node bench task");
+    assert!(multi["script"].as_str().unwrap().starts_with("benchmarks/"), "{multi}");
+    let ids: std::collections::HashSet<&str> = tasks.iter().map(|t| t["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), tasks.len(), "task ids are unique");
+    for task in tasks {
+        for dep in task["deps"].as_array().unwrap() {
+            assert!(ids.contains(dep.as_str().unwrap()));
+        }
+    }
+    // Deterministic: the same inputs give the same graph hash.
+    let again = ix(["plan", "--format", "json"]).args_from(&args).current_dir(dir.path()).run().expect_code(0);
+    let again: Value = serde_json::from_str(&again.stdout).unwrap();
+    assert_eq!(doc["plan"], again["plan"]);
+}
