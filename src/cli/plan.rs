@@ -10,10 +10,10 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::cli::ExitStatus;
 use crate::cli::args::{FakeOutcome, PlanArgs, PlanFormat, SeqLen};
 use crate::cli::matrix::fail;
-use crate::db::ProjectDb;
 use crate::expand::{EvalMode, FullSweep, NodeMode};
 use crate::plan::jobs::JobSelection;
-use crate::plan::pipeline::{PlanRequest, Planned, plan_project};
+use crate::plan::pipeline::{PlanSession, Planned};
+use crate::plan::pipeline::PlanRequest;
 use crate::plan::{Action, PlanOptions, glob_match, render};
 use crate::state::{ArtifactSource, Outcome, StateStore, TaskRecord};
 
@@ -73,15 +73,15 @@ pub(crate) fn plan(args: &PlanArgs) -> ExitStatus {
         Ok(store) => store,
         Err(error) => return crate::cli::state::error(&error),
     };
-    let mut db = ProjectDb::new(&args.project_dir);
-    let planned = plan_project(&request, &db, store.as_ref());
+    let mut session = PlanSession::new(request, &args.project_dir);
+    let planned = session.plan(store.as_ref());
     let status = show(args, &planned, store.as_ref());
     if !args.watch {
         // The process exits next; freeing a 100,000-task plan piece by piece costs ~10% of the run.
         std::mem::forget(planned);
         return status;
     }
-    watch(args, &request, &mut db, store.as_ref())
+    watch(args, &mut session, store.as_ref())
 }
 
 /// Prints one plan; records fake completions when asked. Returns the exit status.
@@ -177,15 +177,8 @@ fn stamps(paths: &[PathBuf]) -> Vec<Option<(SystemTime, u64)>> {
 }
 
 /// Polls every input's mtime and size; re-plans on change, printing how long it took.
-fn watch(args: &PlanArgs, request: &PlanRequest, db: &mut ProjectDb, store: Option<&StateStore>) -> ExitStatus {
-    let watched = |db: &ProjectDb| {
-        let mut paths: Vec<PathBuf> = request.config_files.iter().map(PathBuf::from).collect();
-        paths.push(PathBuf::from(&request.runner_config));
-        paths.extend(db.known_paths());
-        paths.sort();
-        paths
-    };
-    let mut paths = watched(db);
+fn watch(args: &PlanArgs, session: &mut PlanSession, store: Option<&StateStore>) -> ExitStatus {
+    let mut paths = session.watched_paths();
     let mut last = stamps(&paths);
     let mut n_replans = 0;
     err("watching for changes (Ctrl-C to stop)\n");
@@ -199,8 +192,8 @@ fn watch(args: &PlanArgs, request: &PlanRequest, db: &mut ProjectDb, store: Opti
             continue;
         }
         let started = Instant::now();
-        let n_changed = db.refresh();
-        let planned = plan_project(request, db, store);
+        let n_changed = session.refresh();
+        let planned = session.plan(store);
         let elapsed = started.elapsed();
         let _ = show(args, &planned, store);
         err(&format!(
@@ -210,7 +203,7 @@ fn watch(args: &PlanArgs, request: &PlanRequest, db: &mut ProjectDb, store: Opti
             ms(planned.timings.total())
         ));
         n_replans += 1;
-        paths = watched(db);
+        paths = session.watched_paths();
         last = stamps(&paths);
     }
 }
