@@ -12,8 +12,8 @@ use crate::cli::args::{FakeOutcome, PlanArgs, PlanFormat, SeqLen};
 use crate::cli::matrix::fail;
 use crate::expand::{EvalMode, FullSweep, NodeMode};
 use crate::plan::jobs::JobSelection;
-use crate::plan::pipeline::{PlanSession, Planned};
 use crate::plan::pipeline::PlanRequest;
+use crate::plan::pipeline::{PlanSession, Planned};
 use crate::plan::{Action, PlanOptions, glob_match, render};
 use crate::state::{ArtifactSource, Outcome, StateStore, TaskRecord};
 
@@ -102,7 +102,8 @@ fn show(args: &PlanArgs, planned: &Planned, store: Option<&StateStore>) -> ExitS
         return fail(&planned.sources, &planned.diags);
     };
     if !planned.diags.is_empty() {
-        let rendered = crate::diag::render(&planned.sources, &planned.diags, crate::diag::RenderOptions::for_terminal());
+        let rendered =
+            crate::diag::render(&planned.sources, &planned.diags, crate::diag::RenderOptions::for_terminal());
         err(&rendered);
     }
     if let Some(selector) = &args.why {
@@ -113,7 +114,9 @@ fn show(args: &PlanArgs, planned: &Planned, store: Option<&StateStore>) -> ExitS
             (matches.len() == 1).then(|| matches[0])
         });
         let Some(idx) = found else {
-            err(&format!("error: no task `{selector}` in this plan\nhelp: use a task id from `ix plan --format json`, or a unique hash prefix\n"));
+            err(&format!(
+                "error: no task `{selector}` in this plan\nhelp: use a task id from `ix plan --format json`, or a unique hash prefix\n"
+            ));
             return ExitStatus::Failure;
         };
         let latest = store.and_then(|store| store.latest_for_id(&plan.graph.tasks[idx].id).ok().flatten());
@@ -151,8 +154,11 @@ fn show(args: &PlanArgs, planned: &Planned, store: Option<&StateStore>) -> ExitS
                 id: task.id.clone(),
                 kind: task.kind.as_str().to_string(),
                 outcome,
-                manifest: task.manifest.clone(),
-                artifacts: vec![("fake.json".into(), ArtifactSource::Bytes(format!("{{\"task\":\"{}\"}}", task.id).into_bytes()))],
+                manifest: task.manifest.to_vec(),
+                artifacts: vec![(
+                    "fake.json".into(),
+                    ArtifactSource::Bytes(format!("{{\"task\":\"{}\"}}", task.id).into_bytes()),
+                )],
             };
             if let Err(error) = store.record(task.hash, record) {
                 return crate::cli::state::error(&error);
@@ -170,10 +176,7 @@ fn ms(duration: Duration) -> f64 {
 }
 
 fn stamps(paths: &[PathBuf]) -> Vec<Option<(SystemTime, u64)>> {
-    paths
-        .iter()
-        .map(|path| std::fs::metadata(path).ok().and_then(|m| Some((m.modified().ok()?, m.len()))))
-        .collect()
+    paths.iter().map(|path| std::fs::metadata(path).ok().and_then(|m| Some((m.modified().ok()?, m.len())))).collect()
 }
 
 /// Polls every input's mtime and size; re-plans on change, printing how long it took.

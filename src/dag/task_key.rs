@@ -328,7 +328,10 @@ mod tests {
         vec![
             ("launch", TaskKey::Launch(launch())),
             ("bench", TaskKey::Bench(Box::new(bench()))),
-            ("result", TaskKey::Result(ResultKey { format_version: RESULT_FORMAT_VERSION, upstream_bench: bench_hash })),
+            (
+                "result",
+                TaskKey::Result(ResultKey { format_version: RESULT_FORMAT_VERSION, upstream_bench: bench_hash }),
+            ),
             ("eval", TaskKey::Eval(EvalKey { harness_version: EVAL_HARNESS_VERSION, upstream_bench: bench_hash })),
             (
                 "collect",

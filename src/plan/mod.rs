@@ -10,9 +10,9 @@ pub mod render;
 
 use std::collections::HashMap;
 
+use crate::dag::TaskGraph;
 use crate::dag::hash::Digest;
 use crate::dag::task_key::{FILE_ROLES, ManifestEntry, Origin, UPSTREAM_PREFIX};
-use crate::dag::TaskGraph;
 use crate::state::{Outcome, StateError, StateStore, StoredRecord};
 
 /// Run or reuse.
@@ -149,7 +149,9 @@ pub fn manifest_reasons(old: &[ManifestEntry], new: &[ManifestEntry]) -> Vec<Rea
     let new_names: std::collections::HashSet<&str> = new.iter().map(|entry| &*entry.name).collect();
     let mut reasons = Vec::new();
     let file_of = |name: &str| -> Option<String> {
-        FILE_ROLES.iter().find_map(|role| name.strip_prefix(role).and_then(|rest| rest.strip_prefix(' ')).map(str::to_string))
+        FILE_ROLES
+            .iter()
+            .find_map(|role| name.strip_prefix(role).and_then(|rest| rest.strip_prefix(' ')).map(str::to_string))
     };
     // Files are matched by role, so a renamed script shows as "script changed".
     let role_of = |name: &str| FILE_ROLES.iter().find(|role| name.starts_with(&format!("{role} "))).copied();
@@ -160,11 +162,9 @@ pub fn manifest_reasons(old: &[ManifestEntry], new: &[ManifestEntry]) -> Vec<Rea
         match old_map.get(&*entry.name) {
             Some(previous) if previous.value == entry.value => {}
             Some(previous) => match file_of(&entry.name) {
-                Some(file) => reasons.push(Reason::ScriptChanged {
-                    file,
-                    old: previous.value.clone(),
-                    new: entry.value.clone(),
-                }),
+                Some(file) => {
+                    reasons.push(Reason::ScriptChanged { file, old: previous.value.clone(), new: entry.value.clone() })
+                }
                 None => reasons.push(Reason::InputChanged {
                     input: entry.name.to_string(),
                     old: previous.value.clone(),

@@ -70,11 +70,13 @@ pub struct PlanSession {
     request: PlanRequest,
     db: ProjectDb,
     expanded: Option<(Vec<Stamp>, Arc<Expanded>)>,
+    /// Task keys per job of `expanded`; emptied whenever `expanded` is recomputed.
+    memo: dag::BuildMemo,
 }
 
 impl PlanSession {
     pub fn new(request: PlanRequest, project_dir: &std::path::Path) -> PlanSession {
-        PlanSession { request, db: ProjectDb::new(project_dir), expanded: None }
+        PlanSession { request, db: ProjectDb::new(project_dir), expanded: None, memo: dag::BuildMemo::default() }
     }
 
     fn config_stamps(&self) -> Vec<Stamp> {
@@ -116,6 +118,7 @@ impl PlanSession {
                 };
                 timings.expand = started.elapsed();
                 let expanded = Arc::new(Expanded { loaded, jobs });
+                self.memo = dag::BuildMemo::default();
                 self.expanded = Some((stamps, expanded.clone()));
                 expanded
             }
@@ -133,13 +136,10 @@ impl PlanSession {
         planned.n_jobs = jobs.len();
         let runners = loaded.runners.clone().unwrap_or_default();
         let started = Instant::now();
-        let (graph, diags) = dag::build(&BuildInput {
-            sources: &loaded.sources,
-            sweep: &loaded.sweep,
-            runners: &runners,
-            jobs,
-            files: &self.db,
-        });
+        let (graph, diags) = dag::build_with_memo(
+            &BuildInput { sources: &loaded.sources, sweep: &loaded.sweep, runners: &runners, jobs, files: &self.db },
+            &mut self.memo,
+        );
         planned.timings.build = started.elapsed();
         let has_errors = diags.iter().any(Diag::is_error);
         planned.diags.extend(diags);

@@ -200,7 +200,7 @@ pub fn why(plan: &Plan, idx: usize, latest: Option<&StoredRecord>) -> String {
         }
     }
     let _ = writeln!(out, "  inputs ({}):", task.manifest.len());
-    for entry in &task.manifest {
+    for entry in task.manifest.iter() {
         let _ = writeln!(out, "    {}", entry_line(entry));
     }
     out

@@ -154,7 +154,9 @@ fn changing_one_image_reruns_exactly_its_tasks() {
     assert_eq!(kinds(&tasks[&result_of(H100_C4)].1), vec!["upstream_changed"]);
     let human = project.plan(&[]).expect_code(0);
     assert!(
-        human.stdout.contains("input changed: image vllm/vllm-openai:v0.10.0 -> vllm/vllm-openai:v0.11.0 (sweep.yaml:2:10)"),
+        human
+            .stdout
+            .contains("input changed: image vllm/vllm-openai:v0.10.0 -> vllm/vllm-openai:v0.11.0 (sweep.yaml:2:10)"),
         "{}",
         human.stdout
     );
@@ -245,7 +247,11 @@ fn why_shows_the_manifest_diff_with_script_and_launcher() {
     project.edit("sweep.yaml", "tp: 8, conc-list: [16]", "tp: 4, conc-list: [16]");
     project.edit("sweep.yaml", "model: org/demo-fp4", "model: org/demo-fp4-v2");
     let out = project.plan(&["--why", B200_C16]).expect_code(0);
-    assert!(out.stdout.contains("input changed: model org/demo-fp4 -> org/demo-fp4-v2 (sweep.yaml:16:10)"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("input changed: model org/demo-fp4 -> org/demo-fp4-v2 (sweep.yaml:16:10)"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("script benchmarks/demo_fp4_b200_trt.sh  blake3:"), "{}", out.stdout);
     assert!(out.stdout.contains("launcher runners/launch_b200-nv.sh  blake3:"), "{}", out.stdout);
     assert!(out.stdout.contains("(was "), "{}", out.stdout);
