@@ -300,3 +300,19 @@ pub fn plan(graph: TaskGraph, store: Option<&StateStore>, opts: &PlanOptions) ->
 fn root_label(reason: &Reason) -> String {
     reason.describe()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn globs_match_whole_ids() {
+        assert!(glob_match("bench/*", "bench/a/c4"));
+        assert!(glob_match("*c4*", "bench/a/c4/node"));
+        assert!(glob_match("bench/a/c4", "bench/a/c4"));
+        assert!(!glob_match("bench/a", "bench/a/c4"));
+        assert!(!glob_match("result/*", "bench/a"));
+        assert!(glob_match("a*b*c", "aXbYc"));
+        assert!(!glob_match("a*b*c", "aXcYb"));
+    }
+}

@@ -366,3 +366,23 @@ fn plans_both_vendor_files_with_single_multi_node_and_eval_tasks() {
     let again: Value = serde_json::from_str(&again.stdout).unwrap();
     assert_eq!(doc["plan"], again["plan"]);
 }
+
+/// The human plan after an image edit, against a golden file (written when missing; re-bless
+/// with `IX_BLESS=1`). Paths are relative and hashes are content-derived, so it is stable.
+#[test]
+fn human_plan_groups_reruns_by_root_cause() {
+    let project = Project::new();
+    project.record_all();
+    project.edit("sweep.yaml", "vllm-openai:v0.10.0", "vllm-openai:v0.11.0");
+    project.edit("benchmarks/demo_fp4_b200_trt.sh", "check_env_vars MODEL TP CONC", "check_env_vars MODEL TP");
+    let out = project.plan(&[]).expect_code(0);
+    let golden = project_root().join("tests/data/plan/human-image-and-script-edit.txt");
+    match std::fs::read_to_string(&golden) {
+        Ok(expected) if std::env::var("IX_BLESS").as_deref() != Ok("1") => assert_eq!(
+            out.stdout, expected,
+            "human plan differs from {}; re-bless with IX_BLESS=1 if intended",
+            golden.display()
+        ),
+        _ => std::fs::write(&golden, &out.stdout).unwrap(),
+    }
+}
