@@ -14,7 +14,7 @@ use crate::expand::{EvalMode, FullSweep, NodeMode};
 use crate::plan::jobs::JobSelection;
 use crate::plan::pipeline::PlanRequest;
 use crate::plan::pipeline::{PlanSession, Planned};
-use crate::plan::{Action, PlanOptions, glob_match, render};
+use crate::plan::{Action, ForceRule, PlanOptions, glob_match, render};
 use crate::state::{ArtifactSource, Outcome, StateStore, TaskRecord};
 
 fn request(args: &PlanArgs) -> PlanRequest {
@@ -54,7 +54,7 @@ fn request(args: &PlanArgs) -> PlanRequest {
         config_files: args.files.clone(),
         runner_config: args.runner_config.clone(),
         selection: JobSelection { filters, mode, evals },
-        options: PlanOptions { force: args.force.clone() },
+        options: PlanOptions { force: args.force.iter().map(|selector| ForceRule::from_flag(selector)).collect() },
     }
 }
 

@@ -44,8 +44,8 @@ pub enum Reason {
     UpstreamChanged { dep: String },
     /// The record for this exact hash says the task failed.
     PreviousFailed,
-    /// `--force SELECTOR` matched.
-    Forced { selector: String },
+    /// A force rule matched (`--force SELECTOR`, or a perf-changelog entry).
+    Forced { selector: String, by: String },
     /// The key is the same as last time but the record is missing or unreadable.
     CacheMissing { detail: String },
 }
@@ -74,7 +74,7 @@ impl Reason {
             Reason::ScriptChanged { file, old, new } => format!("script changed: {file} ({old} -> {new})"),
             Reason::UpstreamChanged { dep } => format!("upstream changed: {dep}"),
             Reason::PreviousFailed => "previous run failed".to_string(),
-            Reason::Forced { selector } => format!("forced: --force {selector}"),
+            Reason::Forced { by, .. } => format!("forced by {by}"),
             Reason::CacheMissing { detail } => format!("cache missing: {detail}"),
         }
     }
@@ -109,8 +109,26 @@ impl Plan {
 /// Plan options.
 #[derive(Clone, Debug, Default)]
 pub struct PlanOptions {
-    /// `--force` selectors: a task-id glob (`*` matches anything) or `INPUT=VALUE`.
-    pub force: Vec<String>,
+    /// Tasks to rerun whatever the store says.
+    pub force: Vec<ForceRule>,
+}
+
+/// A rule forcing reruns: a selector plus who asked, for the reason text.
+///
+/// The selector is a task-id glob (`bench/dsr1-fp8-*`, `*` matches anything; a plain prefix
+/// also matches) or `INPUT=GLOB` against the task's manifest (`runner=h100`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForceRule {
+    pub selector: String,
+    /// Shown as "forced by …": `--force 'runner=h100'`, `perf-changelog entry at line 12`.
+    pub by: String,
+}
+
+impl ForceRule {
+    /// A rule from the command line.
+    pub fn from_flag(selector: &str) -> ForceRule {
+        ForceRule { selector: selector.to_string(), by: format!("--force {selector}") }
+    }
 }
 
 /// Whether `pattern` (with `*` wildcards) matches all of `text`.
@@ -232,9 +250,9 @@ pub fn plan(graph: TaskGraph, store: Option<&StateStore>, opts: &PlanOptions) ->
         let mut reasons = Vec::new();
         let mut previous = None;
         let mut root = None;
-        for selector in &opts.force {
-            if selector_matches(selector, &task.id, &task.manifest) {
-                reasons.push(Reason::Forced { selector: selector.clone() });
+        for rule in &opts.force {
+            if selector_matches(&rule.selector, &task.id, &task.manifest) {
+                reasons.push(Reason::Forced { selector: rule.selector.clone(), by: rule.by.clone() });
             }
         }
         let (exact, exact_err) = match store {

@@ -51,12 +51,22 @@ pub struct Planned {
     pub diags: Vec<Diag>,
     pub n_jobs: usize,
     pub timings: Timings,
+    /// The sweep and jobs the plan was built from (the executor reads job fields here).
+    pub expanded: Arc<Expanded>,
 }
 
 /// Loaded sweep and its jobs (or the expansion errors).
-struct Expanded {
-    loaded: Loaded,
-    jobs: Result<Vec<Job>, Vec<Diag>>,
+#[derive(Debug)]
+pub struct Expanded {
+    pub loaded: Loaded,
+    pub jobs: Result<Vec<Job>, Vec<Diag>>,
+}
+
+impl Expanded {
+    /// The jobs (empty when expansion failed); a bench task's `BenchInfo::job_idx` indexes it.
+    pub fn jobs(&self) -> &[Job] {
+        self.jobs.as_deref().unwrap_or(&[])
+    }
 }
 
 type Stamp = Option<(SystemTime, u64)>;
@@ -124,8 +134,14 @@ impl PlanSession {
             }
         };
         let loaded = &expanded.loaded;
-        let mut planned =
-            Planned { sources: loaded.sources.clone(), plan: None, diags: loaded.diags.clone(), n_jobs: 0, timings };
+        let mut planned = Planned {
+            sources: loaded.sources.clone(),
+            plan: None,
+            diags: loaded.diags.clone(),
+            n_jobs: 0,
+            timings,
+            expanded: expanded.clone(),
+        };
         let jobs = match &expanded.jobs {
             Ok(jobs) => jobs,
             Err(diags) => {

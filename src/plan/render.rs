@@ -92,7 +92,10 @@ fn reason_json(reason: &Reason) -> Value {
             value["new"] = json!(new);
         }
         Reason::UpstreamChanged { dep } => value["dep"] = json!(dep),
-        Reason::Forced { selector } => value["selector"] = json!(selector),
+        Reason::Forced { selector, by } => {
+            value["selector"] = json!(selector);
+            value["by"] = json!(by);
+        }
         Reason::CacheMissing { detail } => value["detail"] = json!(detail),
     }
     value

@@ -232,6 +232,7 @@ fn force_selects_tasks_by_id_glob_and_by_input() {
     assert_eq!(tasks[B200_C16].0, "run");
     assert_eq!(tasks[B200_C16].1[0]["kind"], "forced");
     assert_eq!(tasks[B200_C16].1[0]["selector"], "bench/demo-fp4*");
+    assert_eq!(tasks[B200_C16].1[0]["by"], "--force bench/demo-fp4*");
     assert_eq!(tasks[H100_C4].0, "reuse");
     let (_, tasks) = project.json(&["--force", "runner=h100"]);
     assert_eq!(tasks[H100_C4].1[0]["kind"], "forced");
