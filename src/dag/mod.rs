@@ -513,7 +513,7 @@ fn bench_key(
             conc: Input::new(conc.clone(), conc_origin.clone()),
         },
     };
-    let key = TaskKey::Bench(Box::new(BenchKey {
+    TaskKey::Bench(Box::new(BenchKey {
         image,
         model: Input::new(job.model.clone(), at(entry.model.span)),
         model_prefix: Input::new(job.model_prefix.clone(), at(entry.model_prefix.span)),
@@ -532,6 +532,5 @@ fn bench_key(
         launcher: launcher.clone(),
         client_version: BENCH_CLIENT_VERSION,
         upstream_launch: launch_hash,
-    }));
-    key
+    }))
 }
