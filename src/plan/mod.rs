@@ -236,7 +236,9 @@ fn lookup<T>(result: Result<Option<T>, StateError>, warnings: &mut Vec<String>) 
                 StateError::Corrupt { path, reason } => format!("{}: {reason}", path.display()),
                 other => other.to_string(),
             };
-            warnings.push(text.clone());
+            if !warnings.contains(&text) {
+                warnings.push(text.clone());
+            }
             (None, Some(text))
         }
     }

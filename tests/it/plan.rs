@@ -387,3 +387,21 @@ fn human_plan_groups_reruns_by_root_cause() {
         _ => std::fs::write(&golden, &out.stdout).unwrap(),
     }
 }
+
+#[test]
+fn a_corrupt_record_is_a_cache_miss_never_a_reuse() {
+    let project = Project::new();
+    project.record_all();
+    let (doc, _) = project.json(&[]);
+    let bench = doc["tasks"].as_array().unwrap().iter().find(|t| t["id"] == B200_C16).unwrap();
+    let record = project.path(".ix/tasks").join(format!("{}.json", bench["hash"].as_str().unwrap()));
+    let text = std::fs::read_to_string(&record).unwrap();
+    std::fs::write(&record, text.replace("\"success\"", "\"failed!\"")).unwrap();
+    let (_, tasks) = project.json(&[]);
+    assert_eq!(tasks[B200_C16].0, "run");
+    assert_eq!(kinds(&tasks[B200_C16].1), vec!["cache_missing"]);
+    assert!(tasks[B200_C16].1[0]["detail"].as_str().unwrap().contains("checksum mismatch"));
+    assert_eq!(tasks[H100_C4].0, "reuse");
+    let human = project.plan(&[]).expect_code(0);
+    assert!(human.stdout.contains("warning: state store:"), "{}", human.stdout);
+}
