@@ -263,7 +263,9 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
         sources.files().map(|(_, file)| std::sync::Arc::from(file.path.as_str())).collect();
     let mut script_cache: HashMap<String, Option<(FileInput, Vec<FileInput>)>> = HashMap::new();
     let mut launcher_cache: HashMap<String, Option<FileFacts>> = HashMap::new();
-    let mut launch_ids: HashMap<(String, String), usize> = HashMap::new();
+    // One launch per image x runner type x launcher: node expansion can put one runner type's
+    // jobs on clusters with different launchers, and each imports the image on its own.
+    let mut launch_ids: HashMap<(String, String, String), usize> = HashMap::new();
     // Per config key: the result and eval task indices, in job order.
     let mut per_key: Vec<(String, Option<Span>, Vec<usize>)> = Vec::new();
     let mut key_slot: HashMap<String, usize> = HashMap::new();
@@ -305,7 +307,8 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
         let runner_type = Input::new(entry.runner.value.clone(), at(entry.runner.span));
         let image = Input::new(job.image.clone(), at(entry.image.span));
 
-        let launch_idx = *launch_ids.entry((job.image.clone(), entry.runner.value.clone())).or_insert_with(|| {
+        let launch_slot = (job.image.clone(), entry.runner.value.clone(), launcher_path.clone());
+        let launch_idx = *launch_ids.entry(launch_slot).or_insert_with(|| {
             let key = TaskKey::Launch(LaunchKey {
                 image: image.clone(),
                 runner_type: runner_type.clone(),
@@ -313,7 +316,12 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
             });
             let (hash, manifest) = key.hash_and_manifest();
             ctx.push(Task {
-                id: format!("launch/{}/{}", entry.runner.value, image_repository(&job.image)),
+                id: format!(
+                    "launch/{}/{}/{}",
+                    entry.runner.value,
+                    naming::node_prefix(&node),
+                    image_repository(&job.image)
+                ),
                 kind: TaskKind::Launch,
                 hash,
                 manifest: manifest.into(),

@@ -111,7 +111,7 @@ fn a_fresh_plan_runs_every_task_as_new() {
     let bench = doc["tasks"].as_array().unwrap().iter().find(|t| t["id"] == H100_C4).unwrap();
     assert_eq!(bench["script"], "benchmarks/demo_fp8_h100.sh");
     assert_eq!(bench["launcher"], "runners/launch_h100-cr.sh");
-    assert_eq!(bench["deps"][0], "launch/h100/vllm/vllm-openai");
+    assert_eq!(bench["deps"][0], "launch/h100/h100-cr/vllm/vllm-openai");
 }
 
 #[test]
@@ -133,7 +133,7 @@ fn changing_one_image_reruns_exactly_its_tasks() {
     project.record_all();
     project.edit("sweep.yaml", "vllm-openai:v0.10.0", "vllm-openai:v0.11.0");
     let expected = sorted(vec![
-        "launch/h100/vllm/vllm-openai".into(),
+        "launch/h100/h100-cr/vllm/vllm-openai".into(),
         H100_C4.into(),
         H100_C8.into(),
         result_of(H100_C4),
@@ -191,7 +191,7 @@ fn changing_a_sourced_file_reruns_every_script_that_sources_it() {
         assert_eq!(tasks[bench].0, "run");
         assert_eq!(tasks[bench].1[0]["file"], "benchmarks/benchmark_lib.sh", "{bench}");
     }
-    assert_eq!(tasks["launch/h100/vllm/vllm-openai"].0, "reuse");
+    assert_eq!(tasks["launch/h100/h100-cr/vllm/vllm-openai"].0, "reuse");
 }
 
 #[test]
