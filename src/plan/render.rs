@@ -55,10 +55,16 @@ pub fn human(plan: &Plan, n_jobs: usize, state_dir: &str) -> String {
     for (root, members) in &groups {
         let _ = writeln!(out, "  {:>6}  {root}", members.len());
         let _ = writeln!(out, "          {}", kind_counts(members.iter().map(|idx| plan.graph.tasks[*idx].kind)));
-        let leaders: Vec<&usize> = members
-            .iter()
-            .filter(|idx| !plan.tasks[**idx].reasons.iter().all(|r| matches!(r, Reason::UpstreamChanged { .. })))
-            .collect();
+        // List the tasks a reviewer cares about: launches, benches and evals that run for a
+        // reason of their own; results and aggregates follow from them.
+        let primary = |idx: &&usize| {
+            matches!(plan.graph.tasks[**idx].kind, TaskKind::Launch | TaskKind::Bench | TaskKind::Eval)
+                && !plan.tasks[**idx].reasons.iter().all(|r| matches!(r, Reason::UpstreamChanged { .. }))
+        };
+        let mut leaders: Vec<&usize> = members.iter().filter(primary).collect();
+        if leaders.is_empty() {
+            leaders = members.iter().collect();
+        }
         for idx in leaders.iter().take(GROUP_LIST) {
             let _ = writeln!(out, "          {}", plan.graph.tasks[**idx].id);
         }

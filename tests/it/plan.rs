@@ -405,3 +405,17 @@ fn a_corrupt_record_is_a_cache_miss_never_a_reuse() {
     let human = project.plan(&[]).expect_code(0);
     assert!(human.stdout.contains("warning: state store:"), "{}", human.stdout);
 }
+
+#[test]
+fn node_expansion_gives_one_launch_per_cluster_launcher() {
+    let project = Project::new();
+    std::fs::write(project.path("runners.yaml"), "h100:\n- 'h100-cr_0'\n- 'h100-cw_0'\nb200:\n- 'b200-nv_0'\n").unwrap();
+    let out = project.plan(&["--runner-node-filter", "h100"]).expect_code(1);
+    assert!(out.stderr.contains("launcher `runners/launch_h100-cw.sh` does not exist"), "{}", out.stderr);
+    std::fs::write(project.path("runners/launch_h100-cw.sh"), "#!/usr/bin/env bash\n").unwrap();
+    let (_, tasks) = project.json(&["--runner-node-filter", "h100"]);
+    let launches: Vec<&String> = tasks.keys().filter(|id| id.starts_with("launch/")).collect();
+    assert_eq!(launches, ["launch/h100/h100-cr/vllm/vllm-openai", "launch/h100/h100-cw/vllm/vllm-openai"]);
+    assert!(tasks.contains_key("bench/demo-fp8-h100-vllm/1k1k/tp2-ep1-dpa0-none/c4/h100-cw_0"));
+    assert!(!tasks.keys().any(|id| id.contains("b200")), "the filter drops the b200 entry");
+}
