@@ -4,8 +4,7 @@
 //! and some task would run; 2 `ix` could not do the job (state store locked or unreadable).
 
 use std::io::Write;
-use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use crate::cli::ExitStatus;
 use crate::cli::args::{FakeOutcome, PlanArgs, PlanFormat, SeqLen};
@@ -175,14 +174,7 @@ fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-fn stamps(paths: &[PathBuf]) -> Vec<Option<(SystemTime, u64)>> {
-    paths.iter().map(|path| std::fs::metadata(path).ok().and_then(|m| Some((m.modified().ok()?, m.len())))).collect()
-}
-
-/// Polls every input's mtime and size; re-plans on change, printing how long it took.
 fn watch(args: &PlanArgs, session: &mut PlanSession, store: Option<&StateStore>) -> ExitStatus {
-    let mut paths = session.watched_paths();
-    let mut last = stamps(&paths);
     let mut n_replans = 0;
     err("watching for changes (Ctrl-C to stop)\n");
     loop {
@@ -190,8 +182,7 @@ fn watch(args: &PlanArgs, session: &mut PlanSession, store: Option<&StateStore>)
             return ExitStatus::Success;
         }
         std::thread::sleep(Duration::from_millis(100));
-        let now = stamps(&paths);
-        if now == last {
+        if !session.changed() {
             continue;
         }
         let started = Instant::now();
@@ -206,7 +197,5 @@ fn watch(args: &PlanArgs, session: &mut PlanSession, store: Option<&StateStore>)
             ms(planned.timings.total())
         ));
         n_replans += 1;
-        paths = session.watched_paths();
-        last = stamps(&paths);
     }
 }

@@ -104,6 +104,9 @@ pub type Manifest = std::sync::Arc<[ManifestEntry]>;
 /// What `build_with_memo` inputs of one job looked like, and the tasks they gave.
 #[derive(Clone, Debug)]
 struct JobMemo {
+    /// The job as expanded, origins (spans) included: an edit that shifts this job's text
+    /// changes its spans, so its manifest origins are rebuilt too.
+    job: Job,
     script: FileInput,
     sourced: Vec<FileInput>,
     launcher: Digest,
@@ -114,13 +117,15 @@ struct JobMemo {
     eval: Option<(Digest, Manifest)>,
 }
 
-/// Per-job memo of bench, result and eval keys between builds over the **same job list**.
+/// Per-job memo of bench, result and eval keys between builds, by bench task id.
 ///
-/// A job's tasks are reused when its script (and sourced files), launcher and launch hash are
-/// unchanged. The caller must drop the memo whenever the job list changes.
+/// A job's tasks are reused when the job (fields and spans), its script (and sourced files),
+/// launcher and launch hash are all unchanged. Entries of jobs that disappear are dropped.
+/// Known limit: an edit that keeps every byte offset but moves newlines before a job leaves
+/// that job's manifest line numbers stale (hashes are unaffected).
 #[derive(Debug, Default)]
 pub struct BuildMemo {
-    jobs: HashMap<usize, JobMemo>,
+    jobs: HashMap<String, JobMemo>,
 }
 
 /// The task DAG: tasks in a deterministic order (dependencies first) plus the petgraph view.
@@ -187,15 +192,20 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn push(&mut self, mut task: Task) -> usize {
-        if self.by_id.contains_key(&task.id) {
-            let base = task.id.clone();
-            let mut n = 2;
-            while self.by_id.contains_key(&format!("{base}~{n}")) {
-                n += 1;
-            }
-            task.id = format!("{base}~{n}");
+    /// `base`, or `base~2`, `base~3`, … when taken (the reference never de-duplicates jobs).
+    fn unique_id(&self, base: String) -> String {
+        if !self.by_id.contains_key(&base) {
+            return base;
         }
+        let mut n = 2;
+        while self.by_id.contains_key(&format!("{base}~{n}")) {
+            n += 1;
+        }
+        format!("{base}~{n}")
+    }
+
+    fn push(&mut self, mut task: Task) -> usize {
+        task.id = self.unique_id(std::mem::take(&mut task.id));
         let idx = self.tasks.len();
         self.by_id.insert(task.id.clone(), idx);
         self.tasks.push(task);
@@ -259,6 +269,8 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
         reported: std::collections::HashSet::new(),
     };
     let sources = input.sources;
+    let mut previous = std::mem::take(&mut memo.jobs);
+    let mut next_memo: HashMap<String, JobMemo> = HashMap::with_capacity(input.jobs.len());
     let paths: Vec<std::sync::Arc<str>> =
         sources.files().map(|(_, file)| std::sync::Arc::from(file.path.as_str())).collect();
     let mut script_cache: HashMap<String, Option<(FileInput, Vec<FileInput>)>> = HashMap::new();
@@ -352,15 +364,19 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
             ),
         };
         let launch_hash = ctx.tasks[launch_idx].hash;
-        let remembered = memo.jobs.get(&job_idx).filter(|m| {
-            m.script == script
+        let suffix =
+            format!("{}/{}/{}/{}/{}", job.origin.key, seq_len_name(job.isl, job.osl), shape_label, conc_label, node);
+        let bench_id = ctx.unique_id(format!("bench/{suffix}"));
+        let remembered = previous.remove(&bench_id).filter(|m| {
+            m.job == *job
+                && m.script == script
                 && m.sourced == sourced
                 && m.launcher == launcher.digest
                 && m.launch_hash == launch_hash
                 && m.run_eval == job.run_eval
         });
         let job_memo = match remembered {
-            Some(remembered) => remembered.clone(),
+            Some(remembered) => remembered,
             None => {
                 let key = bench_key(job, entry, &at, image, runner_type, &script, &sourced, &launcher, launch_hash);
                 let (bench_hash, manifest) = key.hash_and_manifest();
@@ -373,7 +389,8 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
                     let (hash, manifest) = eval.hash_and_manifest();
                     (hash, Manifest::from(manifest))
                 });
-                let fresh = JobMemo {
+                JobMemo {
+                    job: job.clone(),
                     script: script.clone(),
                     sourced: sourced.clone(),
                     launcher: launcher.digest,
@@ -382,16 +399,12 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
                     bench: (bench_hash, manifest.into()),
                     result: (result_hash, result_manifest.into()),
                     eval,
-                };
-                memo.jobs.insert(job_idx, fresh.clone());
-                fresh
+                }
             }
         };
         let bench_hash = job_memo.bench.0;
-        let suffix =
-            format!("{}/{}/{}/{}/{}", job.origin.key, seq_len_name(job.isl, job.osl), shape_label, conc_label, node);
         let bench_idx = ctx.push(Task {
-            id: format!("bench/{suffix}"),
+            id: bench_id.clone(),
             kind: TaskKind::Bench,
             hash: bench_hash,
             manifest: job_memo.bench.1.clone(),
@@ -433,7 +446,9 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
             });
             per_key[slot].2.push(eval_idx);
         }
+        next_memo.insert(bench_id, job_memo);
     }
+    memo.jobs = next_memo;
     let mut collect_ids = Vec::new();
     for (key_name, span, deps) in per_key {
         let idx =

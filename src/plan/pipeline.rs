@@ -3,7 +3,9 @@
 //! [`PlanSession`] keeps what can be reused between plans (`ix plan --watch`, later `ix run`):
 //! project-file digests live in the salsa database (`db`), and the loaded sweep plus its job list
 //! are kept until a sweep or runners file changes (by mtime and size), so editing a script
-//! re-plans without re-parsing the sweeps. Timings of each stage are returned for `--timings`.
+//! re-plans without re-parsing the sweeps; a `dag::BuildMemo` keeps each job's task keys, so
+//! only jobs whose entry or files changed are re-keyed. Timings of each stage are returned for
+//! `--timings`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -80,7 +82,7 @@ pub struct PlanSession {
     request: PlanRequest,
     db: ProjectDb,
     expanded: Option<(Vec<Stamp>, Arc<Expanded>)>,
-    /// Task keys per job of `expanded`; emptied whenever `expanded` is recomputed.
+    /// Task keys per job, reused for jobs whose fields, spans and files are unchanged.
     memo: dag::BuildMemo,
 }
 
@@ -102,6 +104,17 @@ impl PlanSession {
         paths.extend(self.db.known_paths());
         paths.sort();
         paths
+    }
+
+    /// Whether any input changed since it was read: a sweep or runners file since the last
+    /// load, or a project file since the database read it. Race-free for `--watch`: an edit
+    /// made while planning is still a difference afterwards.
+    pub fn changed(&self) -> bool {
+        let configs_changed = match &self.expanded {
+            Some((stamps, _)) => *stamps != self.config_stamps(),
+            None => true,
+        };
+        configs_changed || self.db.changed()
     }
 
     /// Picks up changed project files; returns how many changed.
@@ -128,7 +141,6 @@ impl PlanSession {
                 };
                 timings.expand = started.elapsed();
                 let expanded = Arc::new(Expanded { loaded, jobs });
-                self.memo = dag::BuildMemo::default();
                 self.expanded = Some((stamps, expanded.clone()));
                 expanded
             }

@@ -419,3 +419,49 @@ fn node_expansion_gives_one_launch_per_cluster_launcher() {
     assert!(tasks.contains_key("bench/demo-fp8-h100-vllm/1k1k/tp2-ep1-dpa0-none/c4/h100-cw_0"));
     assert!(!tasks.keys().any(|id| id.contains("b200")), "the filter drops the b200 entry");
 }
+
+/// Runs `ix plan --watch --format json` across `edits` (one re-plan each) and returns every plan
+/// it printed.
+fn watch_plans(project: &Project, edits: &[(&str, &str, &str)]) -> Vec<String> {
+    use std::io::{BufRead, BufReader};
+    let limit = edits.len().to_string();
+    let mut child = std::process::Command::new(ix_bin())
+        .args(["plan", "sweep.yaml", "--format", "json", "--watch", "--watch-limit", &limit])
+        .current_dir(project.dir.path())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut plans = Vec::new();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    plans.push(std::mem::take(&mut line));
+    for (file, from, to) in edits {
+        project.edit(file, from, to);
+        stdout.read_line(&mut line).unwrap();
+        plans.push(std::mem::take(&mut line));
+    }
+    assert!(child.wait().unwrap().success());
+    plans
+}
+
+#[test]
+fn watch_replans_equal_fresh_plans_after_sweep_and_script_edits() {
+    let project = Project::new();
+    project.record_all();
+    let edits = [
+        ("sweep.yaml", "vllm-openai:v0.10.0", "vllm-openai:v0.11.0"),
+        ("benchmarks/demo_fp4_b200_trt.sh", "check_env_vars MODEL TP CONC", "check_env_vars MODEL"),
+        ("sweep.yaml", "model: org/demo\n", "# a new line shifts every later span\n  model: org/demo\n"),
+    ];
+    let plans = watch_plans(&project, &edits);
+    assert_eq!(plans.len(), 4);
+    let fresh = project.plan(&["--format", "json"]).expect_code(0);
+    assert_eq!(plans[3], fresh.stdout, "the memoized re-plan equals a fresh plan");
+    let doc: Value = serde_json::from_str(&plans[1]).unwrap();
+    let running: Vec<&str> =
+        doc["tasks"].as_array().unwrap().iter().filter(|t| t["action"] == "run").map(|t| t["id"].as_str().unwrap()).collect();
+    assert!(running.contains(&H100_C4) && !running.contains(&B200_C16), "{running:?}");
+}
