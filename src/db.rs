@@ -133,6 +133,11 @@ impl ProjectDb {
         changed.len()
     }
 
+    /// Whether any file read so far differs (mtime, size, existence) from when it was read.
+    pub fn changed(&self) -> bool {
+        self.files.borrow().iter().any(|(path, (_, old))| stamp(&self.root.join(path)) != *old)
+    }
+
     /// The paths of every file read so far (what `--watch` polls).
     pub fn known_paths(&self) -> Vec<PathBuf> {
         self.files.borrow().keys().map(|path| self.root.join(path)).collect()

@@ -90,12 +90,42 @@ pub struct Task {
     pub id: String,
     pub kind: TaskKind,
     pub hash: Digest,
-    pub manifest: Vec<ManifestEntry>,
+    pub manifest: Manifest,
     /// Indices of the tasks this one needs.
     pub deps: Vec<usize>,
     /// The sweep entry that produced it (aggregates of a sweep point at the key).
     pub origin: Option<Span>,
     pub bench: Option<BenchInfo>,
+}
+
+/// A task's manifest, shared (tasks reused from a [`BuildMemo`] share it with the old graph).
+pub type Manifest = std::sync::Arc<[ManifestEntry]>;
+
+/// What `build_with_memo` inputs of one job looked like, and the tasks they gave.
+#[derive(Clone, Debug)]
+struct JobMemo {
+    /// The job as expanded, origins (spans) included: an edit that shifts this job's text
+    /// changes its spans, so its manifest origins are rebuilt too.
+    job: Job,
+    script: FileInput,
+    sourced: Vec<FileInput>,
+    launcher: Digest,
+    launch_hash: Digest,
+    run_eval: bool,
+    bench: (Digest, Manifest),
+    result: (Digest, Manifest),
+    eval: Option<(Digest, Manifest)>,
+}
+
+/// Per-job memo of bench, result and eval keys between builds, by bench task id.
+///
+/// A job's tasks are reused when the job (fields and spans), its script (and sourced files),
+/// launcher and launch hash are all unchanged. Entries of jobs that disappear are dropped.
+/// Known limit: an edit that keeps every byte offset but moves newlines before a job leaves
+/// that job's manifest line numbers stale (hashes are unaffected).
+#[derive(Debug, Default)]
+pub struct BuildMemo {
+    jobs: HashMap<String, JobMemo>,
 }
 
 /// The task DAG: tasks in a deterministic order (dependencies first) plus the petgraph view.
@@ -162,15 +192,20 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn push(&mut self, mut task: Task) -> usize {
-        if self.by_id.contains_key(&task.id) {
-            let base = task.id.clone();
-            let mut n = 2;
-            while self.by_id.contains_key(&format!("{base}~{n}")) {
-                n += 1;
-            }
-            task.id = format!("{base}~{n}");
+    /// `base`, or `base~2`, `base~3`, … when taken (the reference never de-duplicates jobs).
+    fn unique_id(&self, base: String) -> String {
+        if !self.by_id.contains_key(&base) {
+            return base;
         }
+        let mut n = 2;
+        while self.by_id.contains_key(&format!("{base}~{n}")) {
+            n += 1;
+        }
+        format!("{base}~{n}")
+    }
+
+    fn push(&mut self, mut task: Task) -> usize {
+        task.id = self.unique_id(std::mem::take(&mut task.id));
         let idx = self.tasks.len();
         self.by_id.insert(task.id.clone(), idx);
         self.tasks.push(task);
@@ -221,6 +256,11 @@ fn resolve_node(runners: &RunnerTable, runner: &str) -> Option<String> {
 
 /// Builds the task graph of `input.jobs`.
 pub fn build(input: &BuildInput<'_>) -> (TaskGraph, Vec<Diag>) {
+    build_with_memo(input, &mut BuildMemo::default())
+}
+
+/// [`build`], reusing the keys of jobs whose files did not change since the memo was filled.
+pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGraph, Vec<Diag>) {
     let mut ctx = Ctx {
         input,
         tasks: Vec::new(),
@@ -229,10 +269,15 @@ pub fn build(input: &BuildInput<'_>) -> (TaskGraph, Vec<Diag>) {
         reported: std::collections::HashSet::new(),
     };
     let sources = input.sources;
-    let paths: Vec<std::sync::Arc<str>> = sources.files().map(|(_, file)| std::sync::Arc::from(file.path.as_str())).collect();
+    let mut previous = std::mem::take(&mut memo.jobs);
+    let mut next_memo: HashMap<String, JobMemo> = HashMap::with_capacity(input.jobs.len());
+    let paths: Vec<std::sync::Arc<str>> =
+        sources.files().map(|(_, file)| std::sync::Arc::from(file.path.as_str())).collect();
     let mut script_cache: HashMap<String, Option<(FileInput, Vec<FileInput>)>> = HashMap::new();
     let mut launcher_cache: HashMap<String, Option<FileFacts>> = HashMap::new();
-    let mut launch_ids: HashMap<(String, String), usize> = HashMap::new();
+    // One launch per image x runner type x launcher: node expansion can put one runner type's
+    // jobs on clusters with different launchers, and each imports the image on its own.
+    let mut launch_ids: HashMap<(String, String, String), usize> = HashMap::new();
     // Per config key: the result and eval task indices, in job order.
     let mut per_key: Vec<(String, Option<Span>, Vec<usize>)> = Vec::new();
     let mut key_slot: HashMap<String, usize> = HashMap::new();
@@ -241,8 +286,11 @@ pub fn build(input: &BuildInput<'_>) -> (TaskGraph, Vec<Diag>) {
         let Some(node) = resolve_node(input.runners, &job.runner) else {
             if ctx.reported.insert((format!("runner:{}", job.runner), job.origin.entry_idx)) {
                 ctx.diags.push(
-                    Diag::error("ix::plan::unknown-runner", format!("runner `{}` has no nodes in the runners config", job.runner))
-                        .at(entry.runner.span, "no node to run on"),
+                    Diag::error(
+                        "ix::plan::unknown-runner",
+                        format!("runner `{}` has no nodes in the runners config", job.runner),
+                    )
+                    .at(entry.runner.span, "no node to run on"),
                 );
             }
             continue;
@@ -257,10 +305,8 @@ pub fn build(input: &BuildInput<'_>) -> (TaskGraph, Vec<Diag>) {
                 found
             }
         };
-        let launcher = launcher_cache
-            .entry(launcher_path.clone())
-            .or_insert_with(|| input.files.facts(&launcher_path))
-            .clone();
+        let launcher =
+            launcher_cache.entry(launcher_path.clone()).or_insert_with(|| input.files.facts(&launcher_path)).clone();
         if script.is_none() {
             ctx.missing(job_idx, job, "script", &script_path, &node);
         }
@@ -273,7 +319,8 @@ pub fn build(input: &BuildInput<'_>) -> (TaskGraph, Vec<Diag>) {
         let runner_type = Input::new(entry.runner.value.clone(), at(entry.runner.span));
         let image = Input::new(job.image.clone(), at(entry.image.span));
 
-        let launch_idx = *launch_ids.entry((job.image.clone(), entry.runner.value.clone())).or_insert_with(|| {
+        let launch_slot = (job.image.clone(), entry.runner.value.clone(), launcher_path.clone());
+        let launch_idx = *launch_ids.entry(launch_slot).or_insert_with(|| {
             let key = TaskKey::Launch(LaunchKey {
                 image: image.clone(),
                 runner_type: runner_type.clone(),
@@ -281,53 +328,26 @@ pub fn build(input: &BuildInput<'_>) -> (TaskGraph, Vec<Diag>) {
             });
             let (hash, manifest) = key.hash_and_manifest();
             ctx.push(Task {
-                id: format!("launch/{}/{}", entry.runner.value, image_repository(&job.image)),
+                id: format!(
+                    "launch/{}/{}/{}",
+                    entry.runner.value,
+                    naming::node_prefix(&node),
+                    image_repository(&job.image)
+                ),
                 kind: TaskKind::Launch,
                 hash,
-                manifest,
+                manifest: manifest.into(),
                 deps: Vec::new(),
                 origin: Some(entry.image.span),
                 bench: None,
             })
         });
 
-        let seq = entry.seq_len_configs.get(job.origin.seq_idx);
-        let point = seq.and_then(|seq| seq.search_space.get(job.origin.point_idx));
-        let seq_origin = |pick: fn(&crate::ir::SeqLenConfig) -> Span| seq.and_then(|seq| at(pick(seq)));
-        let point_origin = point.and_then(|point| at(point.span()));
-        let conc_origin = point
-            .and_then(|point| {
-                let conc = point.concurrency();
-                conc.list.as_ref().map(|list| list.span).or_else(|| conc.start.as_ref().map(|start| start.span))
-            })
-            .and_then(at);
-        let (shape, shape_label, conc_label) = match &job.shape {
+        let (shape_label, conc_label) = match &job.shape {
             JobShape::Single { tp, ep, dp_attn, conc } => {
-                let single = match point {
-                    Some(SearchPoint::Single(single)) => Some(single),
-                    _ => None,
-                };
-                let tp_origin = single.and_then(|s| at(s.tp.span)).or_else(|| point_origin.clone());
-                let ep_origin = single.and_then(|s| s.ep.as_ref()).and_then(|ep| at(ep.span)).or_else(|| point_origin.clone());
-                let dpa_origin =
-                    single.and_then(|s| s.dp_attn.as_ref()).and_then(|d| at(d.span)).or_else(|| point_origin.clone());
-                (
-                    BenchShape::Single {
-                        tp: Input::new(*tp, tp_origin),
-                        ep: Input::new(*ep, ep_origin),
-                        dp_attn: Input::new(*dp_attn, dpa_origin),
-                        conc: Input::new(*conc, conc_origin.clone()),
-                    },
-                    format!("tp{tp}-ep{ep}-dpa{}-{}", u8::from(*dp_attn), job.spec_decoding.as_str()),
-                    format!("c{conc}"),
-                )
+                (format!("tp{tp}-ep{ep}-dpa{}-{}", u8::from(*dp_attn), job.spec_decoding.as_str()), format!("c{conc}"))
             }
             JobShape::Multi { prefill, decode, conc } => (
-                BenchShape::Multi {
-                    prefill: Input::new(worker_text(prefill), point_origin.clone()),
-                    decode: Input::new(worker_text(decode), point_origin.clone()),
-                    conc: Input::new(conc.clone(), conc_origin.clone()),
-                },
                 format!(
                     "p{}x{}-ep{}-dpa{}_d{}x{}-ep{}-dpa{}-{}",
                     prefill.num_worker,
@@ -343,40 +363,51 @@ pub fn build(input: &BuildInput<'_>) -> (TaskGraph, Vec<Diag>) {
                 format!("c{}", conc.iter().map(i64::to_string).collect::<Vec<_>>().join("x")),
             ),
         };
-        let key = TaskKey::Bench(Box::new(BenchKey {
-            image,
-            model: Input::new(job.model.clone(), at(entry.model.span)),
-            model_prefix: Input::new(job.model_prefix.clone(), at(entry.model_prefix.span)),
-            precision: Input::new(job.precision.clone(), at(entry.precision.span)),
-            framework: Input::new(job.framework.clone(), at(entry.framework.span)),
-            runner_type,
-            isl: Input::new(job.isl, seq_origin(|s| s.isl.span)),
-            osl: Input::new(job.osl, seq_origin(|s| s.osl.span)),
-            max_model_len: Input::new(job.max_model_len, seq_origin(|s| s.span)),
-            exp_name: Input::new(job.exp_name.clone(), at(entry.model_prefix.span)),
-            spec_decoding: Input::new(job.spec_decoding.as_str().to_string(), point_origin.clone()),
-            disagg: Input::new(job.disagg, at(entry.span)),
-            shape,
-            script: script.clone(),
-            sourced,
-            launcher: launcher.clone(),
-            client_version: BENCH_CLIENT_VERSION,
-            upstream_launch: ctx.tasks[launch_idx].hash,
-        }));
-        let (bench_hash, manifest) = key.hash_and_manifest();
-        let suffix = format!(
-            "{}/{}/{}/{}/{}",
-            job.origin.key,
-            seq_len_name(job.isl, job.osl),
-            shape_label,
-            conc_label,
-            node
-        );
+        let launch_hash = ctx.tasks[launch_idx].hash;
+        let suffix =
+            format!("{}/{}/{}/{}/{}", job.origin.key, seq_len_name(job.isl, job.osl), shape_label, conc_label, node);
+        let bench_id = ctx.unique_id(format!("bench/{suffix}"));
+        let remembered = previous.remove(&bench_id).filter(|m| {
+            m.job == *job
+                && m.script == script
+                && m.sourced == sourced
+                && m.launcher == launcher.digest
+                && m.launch_hash == launch_hash
+                && m.run_eval == job.run_eval
+        });
+        let job_memo = match remembered {
+            Some(remembered) => remembered,
+            None => {
+                let key = bench_key(job, entry, &at, image, runner_type, &script, &sourced, &launcher, launch_hash);
+                let (bench_hash, manifest) = key.hash_and_manifest();
+                let result =
+                    TaskKey::Result(ResultKey { format_version: RESULT_FORMAT_VERSION, upstream_bench: bench_hash });
+                let (result_hash, result_manifest) = result.hash_and_manifest();
+                let eval = job.run_eval.then(|| {
+                    let eval =
+                        TaskKey::Eval(EvalKey { harness_version: EVAL_HARNESS_VERSION, upstream_bench: bench_hash });
+                    let (hash, manifest) = eval.hash_and_manifest();
+                    (hash, Manifest::from(manifest))
+                });
+                JobMemo {
+                    job: job.clone(),
+                    script: script.clone(),
+                    sourced: sourced.clone(),
+                    launcher: launcher.digest,
+                    launch_hash,
+                    run_eval: job.run_eval,
+                    bench: (bench_hash, manifest.into()),
+                    result: (result_hash, result_manifest.into()),
+                    eval,
+                }
+            }
+        };
+        let bench_hash = job_memo.bench.0;
         let bench_idx = ctx.push(Task {
-            id: format!("bench/{suffix}"),
+            id: bench_id.clone(),
             kind: TaskKind::Bench,
             hash: bench_hash,
-            manifest,
+            manifest: job_memo.bench.1.clone(),
             deps: vec![launch_idx],
             origin: Some(job.origin.point_span),
             bench: Some(BenchInfo {
@@ -393,40 +424,40 @@ pub fn build(input: &BuildInput<'_>) -> (TaskGraph, Vec<Diag>) {
             per_key.push((job.origin.key.clone(), Some(job.origin.entry_span), Vec::new()));
             per_key.len() - 1
         });
-        let result = TaskKey::Result(ResultKey { format_version: RESULT_FORMAT_VERSION, upstream_bench: bench_hash });
-        let (hash, manifest) = result.hash_and_manifest();
         let result_idx = ctx.push(Task {
             id: format!("result/{suffix}"),
             kind: TaskKind::Result,
-            hash,
-            manifest,
+            hash: job_memo.result.0,
+            manifest: job_memo.result.1.clone(),
             deps: vec![bench_idx],
             origin: Some(job.origin.point_span),
             bench: None,
         });
         per_key[slot].2.push(result_idx);
-        if job.run_eval {
-            let eval = TaskKey::Eval(EvalKey { harness_version: EVAL_HARNESS_VERSION, upstream_bench: bench_hash });
-            let (hash, manifest) = eval.hash_and_manifest();
+        if let Some((hash, manifest)) = &job_memo.eval {
             let eval_idx = ctx.push(Task {
                 id: format!("eval/{suffix}"),
                 kind: TaskKind::Eval,
-                hash,
-                manifest,
+                hash: *hash,
+                manifest: manifest.clone(),
                 deps: vec![bench_idx],
                 origin: Some(job.origin.point_span),
                 bench: None,
             });
             per_key[slot].2.push(eval_idx);
         }
+        next_memo.insert(bench_id, job_memo);
     }
+    memo.jobs = next_memo;
     let mut collect_ids = Vec::new();
     for (key_name, span, deps) in per_key {
-        let idx = aggregate(&mut ctx, TaskKind::Collect, "collect", format!("collect/{key_name}"), key_name, deps, span);
+        let idx =
+            aggregate(&mut ctx, TaskKind::Collect, "collect", format!("collect/{key_name}"), key_name, deps, span);
         collect_ids.push(idx);
     }
     if !collect_ids.is_empty() {
-        let summary = aggregate(&mut ctx, TaskKind::Summary, "summary", "summary".into(), "summary".into(), collect_ids, None);
+        let summary =
+            aggregate(&mut ctx, TaskKind::Summary, "summary", "summary".into(), "summary".into(), collect_ids, None);
         aggregate(&mut ctx, TaskKind::Report, "report", "report".into(), "report".into(), vec![summary], None);
     }
     let Ctx { tasks, by_id, diags, .. } = ctx;
@@ -455,5 +486,74 @@ fn aggregate(
     let upstream = deps.iter().map(|dep| (ctx.tasks[*dep].id.clone(), ctx.tasks[*dep].hash)).collect();
     let key = TaskKey::Aggregate(AggregateKey { stage, name, version: AGGREGATE_VERSION, upstream });
     let (hash, manifest) = key.hash_and_manifest();
-    ctx.push(Task { id, kind, hash, manifest, deps, origin, bench: None })
+    ctx.push(Task { id, kind, hash, manifest: manifest.into(), deps, origin, bench: None })
+}
+
+/// The key of one job's bench task, with origins for every field.
+#[allow(clippy::too_many_arguments)]
+fn bench_key(
+    job: &Job,
+    entry: &crate::ir::ConfigEntry,
+    at: &dyn Fn(Span) -> Option<Origin>,
+    image: Input<String>,
+    runner_type: Input<String>,
+    script: &FileInput,
+    sourced: &[FileInput],
+    launcher: &FileInput,
+    launch_hash: Digest,
+) -> TaskKey {
+    let seq = entry.seq_len_configs.get(job.origin.seq_idx);
+    let point = seq.and_then(|seq| seq.search_space.get(job.origin.point_idx));
+    let seq_origin = |pick: fn(&crate::ir::SeqLenConfig) -> Span| seq.and_then(|seq| at(pick(seq)));
+    let point_origin = point.and_then(|point| at(point.span()));
+    let conc_origin = point
+        .and_then(|point| {
+            let conc = point.concurrency();
+            conc.list.as_ref().map(|list| list.span).or_else(|| conc.start.as_ref().map(|start| start.span))
+        })
+        .and_then(at);
+    let shape = match &job.shape {
+        JobShape::Single { tp, ep, dp_attn, conc } => {
+            let single = match point {
+                Some(SearchPoint::Single(single)) => Some(single),
+                _ => None,
+            };
+            let tp_origin = single.and_then(|s| at(s.tp.span)).or_else(|| point_origin.clone());
+            let ep_origin =
+                single.and_then(|s| s.ep.as_ref()).and_then(|ep| at(ep.span)).or_else(|| point_origin.clone());
+            let dpa_origin =
+                single.and_then(|s| s.dp_attn.as_ref()).and_then(|d| at(d.span)).or_else(|| point_origin.clone());
+            BenchShape::Single {
+                tp: Input::new(*tp, tp_origin),
+                ep: Input::new(*ep, ep_origin),
+                dp_attn: Input::new(*dp_attn, dpa_origin),
+                conc: Input::new(*conc, conc_origin.clone()),
+            }
+        }
+        JobShape::Multi { prefill, decode, conc } => BenchShape::Multi {
+            prefill: Input::new(worker_text(prefill), point_origin.clone()),
+            decode: Input::new(worker_text(decode), point_origin.clone()),
+            conc: Input::new(conc.clone(), conc_origin.clone()),
+        },
+    };
+    TaskKey::Bench(Box::new(BenchKey {
+        image,
+        model: Input::new(job.model.clone(), at(entry.model.span)),
+        model_prefix: Input::new(job.model_prefix.clone(), at(entry.model_prefix.span)),
+        precision: Input::new(job.precision.clone(), at(entry.precision.span)),
+        framework: Input::new(job.framework.clone(), at(entry.framework.span)),
+        runner_type,
+        isl: Input::new(job.isl, seq_origin(|s| s.isl.span)),
+        osl: Input::new(job.osl, seq_origin(|s| s.osl.span)),
+        max_model_len: Input::new(job.max_model_len, seq_origin(|s| s.span)),
+        exp_name: Input::new(job.exp_name.clone(), at(entry.model_prefix.span)),
+        spec_decoding: Input::new(job.spec_decoding.as_str().to_string(), point_origin.clone()),
+        disagg: Input::new(job.disagg, at(entry.span)),
+        shape,
+        script: script.clone(),
+        sourced: sourced.to_vec(),
+        launcher: launcher.clone(),
+        client_version: BENCH_CLIENT_VERSION,
+        upstream_launch: launch_hash,
+    }))
 }
