@@ -151,7 +151,7 @@ fn plain_error(message: &str) -> ExitStatus {
 fn warn_uncovered(args: &crate::cli::args::ChangelogCheckArgs, state: &str, covered: &[String]) {
     use crate::expand::{FullSweep, NodeMode};
     use crate::plan::jobs::JobSelection;
-    use crate::plan::pipeline::{PlanRequest, plan_project};
+    use crate::plan::pipeline::{PlanRequest, PlanSession};
     use crate::plan::{Action, PlanOptions, Reason};
 
     let store = crate::state::StateStore::open_existing(Path::new(state)).ok().flatten();
@@ -162,8 +162,7 @@ fn warn_uncovered(args: &crate::cli::args::ChangelogCheckArgs, state: &str, cove
         selection: JobSelection { filters: FullSweep::new(NodeMode::Single), mode: None, evals: None },
         options: PlanOptions::default(),
     };
-    let db = crate::db::ProjectDb::new(Path::new("."));
-    let Some(plan) = plan_project(&request, &db, Some(&store)).plan else { return };
+    let Some(plan) = PlanSession::new(request, Path::new(".")).plan(Some(&store)).plan else { return };
     let mut text = String::new();
     for (task, planned) in plan.graph.tasks.iter().zip(&plan.tasks) {
         if task.kind != crate::dag::TaskKind::Bench || planned.action != Action::Run {
