@@ -52,7 +52,7 @@ fn collect_engine(args: &CollectArtifactsArgs) -> ExitStatus {
             .ok_or_else(|| gha::ArtifactError::UnknownTask { folder: String::new(), task: manifest.task.clone() })?;
         let name = Path::new(&manifest.result_file).file_name().map(|n| n.to_owned()).unwrap_or_default();
         let path = work.join(&manifest.task).join(name);
-        crate::exec::store::write_atomic(&path, bytes)?;
+        crate::exec::atomic::write_atomic(&path, bytes)?;
         let outcome = TaskOutcome {
             outcome: Outcome::Done { result: path },
             attempts: 1,
@@ -63,12 +63,12 @@ fn collect_engine(args: &CollectArtifactsArgs) -> ExitStatus {
         engine.recorder.record(task, &outcome)?;
         Ok(())
     };
-    fold_all(args, Some(&is_known), &fold)
+    fold_all(args, &is_known, &fold)
 }
 
 type FoldFn<'a> = &'a dyn Fn(&gha::Manifest, &[u8]) -> Result<(), gha::ArtifactError>;
 
-fn fold_all(args: &CollectArtifactsArgs, is_known: Option<&dyn Fn(&str) -> bool>, fold: FoldFn<'_>) -> ExitStatus {
+fn fold_all(args: &CollectArtifactsArgs, is_known: &dyn Fn(&str) -> bool, fold: FoldFn<'_>) -> ExitStatus {
     let mut folders = Vec::new();
     manifests(Path::new(&args.dir), &mut folders);
     let mut out = String::new();

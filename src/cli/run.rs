@@ -74,7 +74,7 @@ pub(crate) fn runner_config(input: &SweepInputArgs) -> Result<String, String> {
         return Ok(default.to_string());
     }
     let empty = PathBuf::from(&input.state).join("work").join("no-runners.yaml");
-    crate::exec::store::write_atomic(&empty, b"{}\n").map_err(|e| e.to_string())?;
+    crate::exec::atomic::write_atomic(&empty, b"{}\n").map_err(|e| e.to_string())?;
     Ok(empty.to_string_lossy().into_owned())
 }
 

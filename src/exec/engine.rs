@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::contract;
-use super::store::StoreError;
+use super::atomic::StoreError;
 use super::task::{BenchWork, ExecutorKind, InProcessFn, Task, TaskOutcome, Work};
 use crate::dag::TaskKind;
 use crate::dag::hash::Digest;
@@ -75,7 +75,7 @@ fn fold_inputs(kind: &'static str) -> InProcessFn {
         }
         let out = dir.join(format!("{kind}.json"));
         let bytes = serde_json::to_vec_pretty(&serde_json::Value::Array(items)).unwrap_or_default();
-        super::store::write_atomic(&out, &bytes).map_err(|e| e.to_string())?;
+        super::atomic::write_atomic(&out, &bytes).map_err(|e| e.to_string())?;
         Ok(out)
     })
 }
@@ -88,7 +88,7 @@ fn read_value(path: &Path) -> Result<serde_json::Value, String> {
 
 fn write_output(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, String> {
     let out = dir.join(name);
-    super::store::write_atomic(&out, bytes).map_err(|e| e.to_string())?;
+    super::atomic::write_atomic(&out, bytes).map_err(|e| e.to_string())?;
     Ok(out)
 }
 
@@ -280,6 +280,6 @@ fn materialize(store: &StateStore, digest: Digest, hash: &str, work_dir: &Path) 
         None => ("result.json".to_string(), b"null".to_vec()),
     };
     let path = work_dir.join(hash).join(Path::new(&name).file_name().unwrap_or_default());
-    super::store::write_atomic(&path, &bytes).map_err(|e| e.to_string())?;
+    super::atomic::write_atomic(&path, &bytes).map_err(|e| e.to_string())?;
     Ok(Some(path))
 }
