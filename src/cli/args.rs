@@ -409,6 +409,13 @@ pub(crate) struct RunArgs {
     /// `ix plan --force` does.
     #[arg(long, value_name = "SELECTOR")]
     pub(crate) force: Vec<String>,
+    /// Force the bench tasks of every config key that perf-changelog entries added since this
+    /// git ref name ("forced by perf-changelog entry at line N").
+    #[arg(long, value_name = "REF")]
+    pub(crate) changelog_base: Option<String>,
+    /// The perf-changelog file, with `--changelog-base`.
+    #[arg(long, default_value = "perf-changelog.yaml", value_name = "FILE")]
+    pub(crate) changelog_file: String,
     /// Run only in-process tasks (collect; with `--engine` also launch, result, summary,
     /// report) whose benchmark inputs are all finished: the collect job of a GitHub Actions
     /// sweep, after `ix collect-artifacts`.

@@ -21,6 +21,26 @@ struct Request<'a> {
     require_newline: bool,
 }
 
+/// Force rules for the config keys that perf-changelog entries added between `base` and `head`
+/// name: `bench/<key>/*`, "forced by perf-changelog entry at line N" (for `ix run` and `ix plan`).
+pub(crate) fn forced_rules(
+    base: &str,
+    head: &str,
+    changelog_file: &str,
+    config_files: &[String],
+) -> Result<Vec<crate::plan::ForceRule>, ExitStatus> {
+    let request = Request { base, head, file: changelog_file, config_files, base_tip: false, require_newline: false };
+    let (_, entries, resolved) = load(&request)?;
+    let head_text = changelog::git_show(Path::new("."), head, changelog_file).unwrap_or_default();
+    Ok(changelog::forced(&entries, &resolved, &head_text)
+        .into_iter()
+        .map(|f| crate::plan::ForceRule {
+            selector: format!("bench/{}/*", f.config_key),
+            by: format!("perf-changelog entry at line {}", f.line),
+        })
+        .collect())
+}
+
 pub(crate) fn changelog(args: &ChangelogArgs) -> ExitStatus {
     match &args.command {
         ChangelogCommand::Check(a) => {

@@ -329,7 +329,7 @@ fn in_process_only(
 /// The engine's plan for `input` as scheduler tasks, with the runners and the store lock.
 pub(crate) fn load_engine(
     input: &SweepInputArgs,
-    force: &[String],
+    force: &[crate::plan::ForceRule],
     executor_for: &dyn Fn(&str) -> ExecutorKind,
     trust_recorded_bench: bool,
 ) -> Result<(crate::exec::engine::EngineTasks, RunnerTable, crate::state::StoreLock), ExitStatus> {
@@ -348,7 +348,7 @@ pub(crate) fn load_engine(
         config_files: input.config_files.clone(),
         runner_config: runner_config(input).map_err(fail)?,
         selection,
-        options: PlanOptions { force: force.iter().map(|s| crate::plan::ForceRule::from_flag(s)).collect() },
+        options: PlanOptions { force: force.to_vec() },
     };
     let state = PathBuf::from(&input.state);
     let store = StateStore::open(&state).map_err(|err| fail(err.to_string()))?;
@@ -369,7 +369,19 @@ pub(crate) fn load_engine(
 
 /// `ix run`: the engine's plan and state store, this module's scheduler.
 fn run_engine(args: &RunArgs, input: &SweepInputArgs, executor_for: &dyn Fn(&str) -> ExecutorKind) -> ExitStatus {
-    let (engine, runners, lock) = match load_engine(input, &args.force, executor_for, args.collect_only) {
+    let mut force: Vec<crate::plan::ForceRule> = args.force.iter().map(|s| crate::plan::ForceRule::from_flag(s)).collect();
+    if let Some(base) = &args.changelog_base {
+        match super::changelog::forced_rules(base, "HEAD", &args.changelog_file, &input.config_files) {
+            Ok(rules) => {
+                for rule in &rules {
+                    eprint(&format!("forcing {} (forced by {})", rule.selector, rule.by));
+                }
+                force.extend(rules);
+            }
+            Err(status) => return status,
+        }
+    }
+    let (engine, runners, lock) = match load_engine(input, &force, executor_for, args.collect_only) {
         Ok(loaded) => loaded,
         Err(status) => return status,
     };
@@ -393,7 +405,14 @@ fn run_engine(args: &RunArgs, input: &SweepInputArgs, executor_for: &dyn Fn(&str
     if args.dry_run {
         let mut out = String::new();
         for (task, done) in tasks.iter().zip(&reused) {
-            out.push_str(&format!("{} {} {}\n", if done.is_some() { "reuse" } else { "run" }, task.hash, task.label));
+            let verb = if done.is_some() { "reuse" } else { "run" };
+            out.push_str(&format!("{verb} {} {}", task.hash, task.label));
+            if done.is_none()
+                && let Some(reason) = engine.reasons.get(&task.hash)
+            {
+                out.push_str(&format!(" ({reason})"));
+            }
+            out.push('\n');
         }
         let _ = std::io::stdout().write_all(out.as_bytes());
         return ExitStatus::Success;

@@ -29,6 +29,8 @@ use crate::state::{ArtifactSource, Outcome as StateOutcome, StateStore, TaskReco
 pub struct EngineTasks {
     pub tasks: Vec<Task>,
     pub reused: Vec<Option<PathBuf>>,
+    /// Why each task runs (the plan's first reason, described), by task hash.
+    pub reasons: HashMap<String, String>,
     pub recorder: StateRecorder,
 }
 
@@ -205,9 +207,13 @@ pub fn tasks_from_plan(
     // The environment of each bench task (by index), for its result task.
     let mut bench_env: HashMap<usize, Vec<(String, String)>> = HashMap::new();
     let mut collect_outputs = Vec::new();
+    let mut reasons = HashMap::new();
     for (idx, (graph_task, planned)) in plan.graph.tasks.iter().zip(&plan.tasks).enumerate() {
         let hash = graph_task.hash.to_hex();
         let kind = graph_task.kind.as_str();
+        if let Some(reason) = planned.reasons.first() {
+            reasons.insert(hash.clone(), reason.describe());
+        }
         meta.insert(hash.clone(), (graph_task.id.clone(), kind, graph_task.manifest.to_vec()));
         let mut runner_type = None;
         let work = match (&graph_task.bench, graph_task.kind) {
@@ -265,7 +271,7 @@ pub fn tasks_from_plan(
         reused.push(stored);
         tasks.push(Task { hash, label: graph_task.id.clone(), deps: graph_task.deps.clone(), runner_type, work });
     }
-    Ok(EngineTasks { tasks, reused, recorder: StateRecorder { store, meta } })
+    Ok(EngineTasks { tasks, reused, reasons, recorder: StateRecorder { store, meta } })
 }
 
 /// Writes a reused task's first stored artifact to `work_dir/<hash>/<name>` (or `null` when it

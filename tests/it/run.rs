@@ -628,3 +628,45 @@ fn walk_json(dir: &Path) -> Vec<String> {
     }
     found
 }
+
+/// `--changelog-base REF`: the config keys of perf-changelog entries added since REF force their
+/// bench tasks, and the dry run says which entry forced them.
+#[test]
+fn perf_changelog_entries_force_their_keys_with_the_entry_line() {
+    let master = format!(
+        "{}{}",
+        entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 2"),
+        entry("tiny-fp32-local-other", "other", "img", "conc-start: 1, conc-end: 1")
+    );
+    let project = Project::new(&master, &[(SCRIPT, OK_SCRIPT)]);
+    let dir = project.path();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=ix", "-c", "user.email=ix@example.invalid", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("git");
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    project.write(".gitignore", ".ix/\nreport.html\n");
+    project.write("perf-changelog.yaml", "# changelog\n");
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "base"]);
+    let _ = project.run(&[]).expect_code(0);
+    let entry_text = "- config-keys:\n    - tiny-fp32-local-sim\n  description:\n    - \"faster\"\n  pr-link: https://e/pull/1\n";
+    project.write("perf-changelog.yaml", &format!("# changelog\n{entry_text}"));
+    git(&["commit", "-q", "-am", "entry"]);
+
+    let plan = project.run(&["--changelog-base", "HEAD~1", "--dry-run"]).expect_code(0);
+    let forced: Vec<&str> = plan.stdout.lines().filter(|l| l.ends_with("(forced by perf-changelog entry at line 2)")).collect();
+    assert_eq!(forced.len(), 2, "the two bench tasks of the named key:\n{}", plan.stdout);
+    assert!(forced.iter().all(|l| l.contains(" bench/tiny-fp32-local-sim/")), "{forced:?}");
+    assert!(plan.stdout.lines().any(|l| l.starts_with("reuse ") && l.contains("bench/tiny-fp32-local-other/")), "{}", plan.stdout);
+    assert!(plan.stderr.contains("forcing bench/tiny-fp32-local-sim/* (forced by perf-changelog entry at line 2)"), "{}", plan.stderr);
+
+    let run = project.run(&["--changelog-base", "HEAD~1"]).expect_code(0);
+    let benches = run.stderr.lines().filter(|l| l.starts_with("done    bench/")).count();
+    assert_eq!(benches, 2, "{}", run.stderr);
+}
