@@ -55,6 +55,10 @@ pub(crate) fn run(args: &RunArgs) -> ExitStatus {
     };
     let mut input = args.input.clone();
     input.config_files = args.files.iter().chain(&args.input.config_files).cloned().collect();
+    if input.config_keys.is_some() {
+        eprint("error: `ix run` plans with the engine, which has no config-key filter yet: select with `--force 'bench/<key>/*'` or a sweep file holding only those keys");
+        return ExitStatus::Error;
+    }
     if input.config_files.is_empty() {
         eprint("error: no sweep file given (for example `ix run sweeps/demo.ix`)");
         return ExitStatus::Error;
