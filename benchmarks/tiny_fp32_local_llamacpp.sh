@@ -21,6 +21,7 @@ LLAMA_TOKENIZER="${LLAMA_TOKENIZER:-$(dirname "$LLAMA_MODEL")/tokenizer/tokenize
 check_env_vars MODEL CONC ISL OSL RANDOM_RANGE_RATIO RESULT_FILENAME PORT LLAMA_SERVER LLAMA_MODEL LLAMA_TOKENIZER
 
 SERVER_LOG="$PWD/server.log"
+: > "$SERVER_LOG"  # exists before the background server's redirection opens it
 "$LLAMA_SERVER" -m "$LLAMA_MODEL" --alias "$MODEL" --host 127.0.0.1 --port "$PORT" \
   -c 4096 -np "$CONC" -t "${LLAMA_THREADS:-1}" > "$SERVER_LOG" 2>&1 &
 SERVER_PID=$!

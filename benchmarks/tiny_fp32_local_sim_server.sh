@@ -16,6 +16,7 @@ case "$FRAMEWORK" in
 esac
 
 SERVER_LOG="$PWD/server.log"
+: > "$SERVER_LOG"  # exists before the background server's redirection opens it
 "$IX_BIN" bench sim-server --host 127.0.0.1 --port 0 --model "$MODEL" "${speed[@]}" > "$SERVER_LOG" 2>&1 &
 SERVER_PID=$!
 trap 'stop_server "$SERVER_PID"' EXIT

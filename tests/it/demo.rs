@@ -33,6 +33,19 @@ fn fresh_project() -> tempfile::TempDir {
     dir
 }
 
+/// Runs `ix run ARGS` in `dir`; on a non-zero exit, panics with both streams and every task log.
+fn run_ix(dir: &Path, args: &[&str]) -> crate::util::IxOutput {
+    let out = ix(["run"]).args_from(args).current_dir(dir).env("CI", "1").run();
+    if out.code != 0 {
+        let mut logs = String::new();
+        for entry in std::fs::read_dir(dir.join(".ix/logs")).into_iter().flatten().flatten() {
+            logs.push_str(&format!("--- {}\n{}\n", entry.path().display(), std::fs::read_to_string(entry.path()).unwrap_or_default()));
+        }
+        panic!("ix run exited {}\n--- stdout\n{}\n--- stderr\n{}\n{logs}", out.code, out.stdout, out.stderr);
+    }
+    out
+}
+
 /// Task ids that ran (`done <id> (…s)` lines on stderr).
 fn ran(stderr: &str) -> Vec<String> {
     let mut ids: Vec<String> = stderr
@@ -66,7 +79,7 @@ fn demo_sweep_runs_end_to_end_then_incrementally() {
     let project = fresh_project();
     let dir = project.path();
 
-    let first = ix(["run", "sweeps/demo.ix"]).current_dir(dir).env("CI", "1").run().expect_code(0);
+    let first = run_ix(dir, &["sweeps/demo.ix"]);
     assert!(first.stdout.contains("24 done, 0 reused, 0 failed, 0 skipped, 0 cancelled"), "{}", first.stdout);
     let rows = summary_rows(&first.stdout);
     assert_eq!(rows.len(), POINTS.len(), "one summary row per point:\n{}", first.stdout);
@@ -125,7 +138,7 @@ out[svg.getAttribute('data-chart')]=s;});var pre=document.createElement('pre');p
     }
 
     // Again: nothing runs, and one line says so.
-    let second = ix(["run", "sweeps/demo.ix"]).current_dir(dir).env("CI", "1").run().expect_code(0);
+    let second = run_ix(dir, &["sweeps/demo.ix"]);
     assert!(ran(&second.stderr).is_empty(), "{}", second.stderr);
     assert!(second.stdout.starts_with("nothing to run: all 24 tasks are up to date (state .ix)\n"), "{}", second.stdout);
     assert_eq!(summary_rows(&second.stdout).len(), POINTS.len());
@@ -136,7 +149,7 @@ out[svg.getAttribute('data-chart')]=s;});var pre=document.createElement('pre');p
     let edited = text.replacen("  framework sim-slow\n", "  framework sim-slow\n  image \"ix/sim:v2\"\n", 1);
     assert_ne!(text, edited);
     std::fs::write(&sweep, edited).unwrap();
-    let third = ix(["run", "sweeps/demo.ix"]).current_dir(dir).env("CI", "1").run().expect_code(0);
+    let third = run_ix(dir, &["sweeps/demo.ix"]);
     let benches: Vec<String> = ran(&third.stderr).into_iter().filter(|id| id.starts_with("bench/")).collect();
     assert_eq!(
         benches,
@@ -164,7 +177,7 @@ fn demo_report_goes_where_dash_o_says() {
     let out = ix(["run", "sweeps/demo.ix", "-o", "out/r.html"]).current_dir(dir).env("CI", "1").run();
     assert_eq!(out.code, 2, "a missing folder is an error\n{}{}", out.stdout, out.stderr);
     std::fs::create_dir(dir.join("out")).unwrap();
-    let out = ix(["run", "sweeps/demo.ix", "-o", "out/r.html"]).current_dir(dir).env("CI", "1").run().expect_code(0);
+    let out = run_ix(dir, &["sweeps/demo.ix", "-o", "out/r.html"]);
     assert!(out.stdout.contains("report:  out/r.html"), "{}", out.stdout);
     assert!(std::fs::read_to_string(dir.join("out/r.html")).unwrap().contains("<svg"));
     assert!(!dir.join("report.html").exists());
@@ -187,7 +200,7 @@ fn demo_llama_sweep_runs_against_llama_cpp() {
     );
     let project = fresh_project();
     let dir = project.path();
-    let out = ix(["run", "sweeps/demo-llama.ix"]).current_dir(dir).env("CI", "1").run().expect_code(0);
+    let out = run_ix(dir, &["sweeps/demo-llama.ix"]);
     assert!(out.stdout.contains("8 done, 0 reused, 0 failed"), "{}\n{}", out.stdout, out.stderr);
     let rows = summary_rows(&out.stdout);
     assert_eq!(rows.len(), 2, "{}", out.stdout);
