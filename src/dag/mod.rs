@@ -105,8 +105,8 @@ pub type Manifest = std::sync::Arc<[ManifestEntry]>;
 #[derive(Clone, Debug)]
 struct JobMemo {
     /// The job as expanded, origins (spans) included: an edit that shifts this job's text
-    /// changes its spans, so its manifest origins are rebuilt too.
-    job: Job,
+    /// changes its spans, so its manifest origins are rebuilt too. `None` when not memoizing.
+    job: Option<Job>,
     script: FileInput,
     sourced: Vec<FileInput>,
     launcher: Digest,
@@ -126,6 +126,14 @@ struct JobMemo {
 #[derive(Debug, Default)]
 pub struct BuildMemo {
     jobs: HashMap<String, JobMemo>,
+    enabled: bool,
+}
+
+impl BuildMemo {
+    /// A memo that remembers (for repeated builds: `--watch`, long-lived sessions).
+    pub fn enabled() -> BuildMemo {
+        BuildMemo { jobs: HashMap::new(), enabled: true }
+    }
 }
 
 /// The task DAG: tasks in a deterministic order (dependencies first) plus the petgraph view.
@@ -270,7 +278,7 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
     };
     let sources = input.sources;
     let mut previous = std::mem::take(&mut memo.jobs);
-    let mut next_memo: HashMap<String, JobMemo> = HashMap::with_capacity(input.jobs.len());
+    let mut next_memo: HashMap<String, JobMemo> = HashMap::new();
     let paths: Vec<std::sync::Arc<str>> =
         sources.files().map(|(_, file)| std::sync::Arc::from(file.path.as_str())).collect();
     let mut script_cache: HashMap<String, Option<(FileInput, Vec<FileInput>)>> = HashMap::new();
@@ -368,7 +376,7 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
             format!("{}/{}/{}/{}/{}", job.origin.key, seq_len_name(job.isl, job.osl), shape_label, conc_label, node);
         let bench_id = ctx.unique_id(format!("bench/{suffix}"));
         let remembered = previous.remove(&bench_id).filter(|m| {
-            m.job == *job
+            m.job.as_ref() == Some(job)
                 && m.script == script
                 && m.sourced == sourced
                 && m.launcher == launcher.digest
@@ -390,7 +398,7 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
                     (hash, Manifest::from(manifest))
                 });
                 JobMemo {
-                    job: job.clone(),
+                    job: memo.enabled.then(|| job.clone()),
                     script: script.clone(),
                     sourced: sourced.clone(),
                     launcher: launcher.digest,
@@ -446,7 +454,9 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
             });
             per_key[slot].2.push(eval_idx);
         }
-        next_memo.insert(bench_id, job_memo);
+        if memo.enabled {
+            next_memo.insert(bench_id, job_memo);
+        }
     }
     memo.jobs = next_memo;
     let mut collect_ids = Vec::new();

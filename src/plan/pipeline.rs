@@ -91,6 +91,12 @@ impl PlanSession {
         PlanSession { request, db: ProjectDb::new(project_dir), expanded: None, memo: dag::BuildMemo::default() }
     }
 
+    /// Remember task keys between plans (worth it only when planning more than once).
+    pub fn with_memo(mut self) -> PlanSession {
+        self.memo = dag::BuildMemo::enabled();
+        self
+    }
+
     fn config_stamps(&self) -> Vec<Stamp> {
         let mut stamps: Vec<Stamp> = self.request.config_files.iter().map(|path| stamp(path)).collect();
         stamps.push(stamp(&self.request.runner_config));
