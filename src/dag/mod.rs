@@ -324,14 +324,15 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
         let (Some((script, sourced)), Some(launcher)) = (script, launcher) else { continue };
         let launcher = FileInput { path: launcher_path.clone(), digest: launcher.digest };
         let at = |span: Span| origin(sources, &paths, span);
-        let runner_type = Input::new(entry.runner.value.clone(), at(entry.runner.span));
-        let image = Input::new(job.image.clone(), at(entry.image.span));
+        // Built only when a key is (re)computed: a memo hit needs neither.
+        let runner_type = || Input::new(entry.runner.value.clone(), at(entry.runner.span));
+        let image = || Input::new(job.image.clone(), at(entry.image.span));
 
         let launch_slot = (job.image.clone(), entry.runner.value.clone(), launcher_path.clone());
         let launch_idx = *launch_ids.entry(launch_slot).or_insert_with(|| {
             let key = TaskKey::Launch(LaunchKey {
-                image: image.clone(),
-                runner_type: runner_type.clone(),
+                image: image(),
+                runner_type: runner_type(),
                 launcher: launcher.clone(),
             });
             let (hash, manifest) = key.hash_and_manifest();
@@ -386,7 +387,7 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
         let job_memo = match remembered {
             Some(remembered) => remembered,
             None => {
-                let key = bench_key(job, entry, &at, image, runner_type, &script, &sourced, &launcher, launch_hash);
+                let key = bench_key(job, entry, &at, image(), runner_type(), &script, &sourced, &launcher, launch_hash);
                 let (bench_hash, manifest) = key.hash_and_manifest();
                 let result =
                     TaskKey::Result(ResultKey { format_version: RESULT_FORMAT_VERSION, upstream_bench: bench_hash });
