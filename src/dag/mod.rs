@@ -14,9 +14,8 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::dag::hash::Digest;
 use crate::dag::task_key::{
-    AGGREGATE_VERSION, AggregateKey, BENCH_CLIENT_VERSION, BenchKey, BenchShape,
-    EVAL_HARNESS_VERSION, EvalKey, FileInput, Input, LaunchKey, ManifestEntry, Origin,
-    RESULT_FORMAT_VERSION, ResultKey, TaskKey,
+    AGGREGATE_VERSION, AggregateKey, BENCH_CLIENT_VERSION, BenchKey, BenchShape, EVAL_HARNESS_VERSION, EvalKey,
+    FileInput, Input, LaunchKey, ManifestEntry, Origin, RESULT_FORMAT_VERSION, ResultKey, TaskKey,
 };
 use crate::diag::Diag;
 use crate::expand::{Job, JobShape};
@@ -135,15 +134,19 @@ struct JobMemo {
 pub struct BuildMemo {
     jobs: HashMap<String, JobMemo>,
     enabled: bool,
+    /// How many jobs the last build keyed (built and hashed their keys) rather than reused.
+    keyed: usize,
 }
 
 impl BuildMemo {
     /// A memo that remembers (for repeated builds: `--watch`, long-lived sessions).
     pub fn enabled() -> BuildMemo {
-        BuildMemo {
-            jobs: HashMap::new(),
-            enabled: true,
-        }
+        BuildMemo { jobs: HashMap::new(), enabled: true, keyed: 0 }
+    }
+
+    /// How many jobs the last build keyed rather than reused from the memo.
+    pub fn keyed(&self) -> usize {
+        self.keyed
     }
 }
 
@@ -179,11 +182,7 @@ pub struct BuildInput<'a> {
 fn origin(sources: &SourceMap, paths: &[std::sync::Arc<str>], span: Span) -> Option<Origin> {
     let path = paths.get(span.file.0 as usize)?;
     let (line, col) = sources.get(span.file).line_col(span.start);
-    Some(Origin {
-        file: path.clone(),
-        line: line as u32,
-        col: col as u32,
-    })
+    Some(Origin { file: path.clone(), line: line as u32, col: col as u32 })
 }
 
 /// An image reference without its tag or digest, so a tag bump shows as "image changed" on the
@@ -197,10 +196,7 @@ fn image_repository(image: &str) -> &str {
 }
 
 fn worker_text(worker: &Worker) -> String {
-    let mut text = format!(
-        "nw{} tp{} ep{} dpa{}",
-        worker.num_worker, worker.tp, worker.ep, worker.dp_attn
-    );
+    let mut text = format!("nw{} tp{} ep{} dpa{}", worker.num_worker, worker.tp, worker.ep, worker.dp_attn);
     if let Some(settings) = &worker.additional_settings {
         let mut settings = settings.clone();
         settings.sort();
@@ -241,8 +237,7 @@ impl Ctx<'_> {
     /// The digest of a file plus, recursively, the files it sources (sorted, deduplicated).
     fn file_with_sources(&self, path: &str) -> Option<(FileInput, Vec<FileInput>)> {
         let facts = self.input.files.facts(path)?;
-        let mut seen: std::collections::BTreeMap<String, Digest> =
-            std::collections::BTreeMap::new();
+        let mut seen: std::collections::BTreeMap<String, Digest> = std::collections::BTreeMap::new();
         let mut stack = facts.sourced.clone();
         while let Some(next) = stack.pop() {
             if next == path || seen.contains_key(&next) {
@@ -253,43 +248,22 @@ impl Ctx<'_> {
                 stack.extend(sub.sourced);
             }
         }
-        let sourced = seen
-            .into_iter()
-            .map(|(path, digest)| FileInput { path, digest })
-            .collect();
-        Some((
-            FileInput {
-                path: path.to_string(),
-                digest: facts.digest,
-            },
-            sourced,
-        ))
+        let sourced = seen.into_iter().map(|(path, digest)| FileInput { path, digest }).collect();
+        Some((FileInput { path: path.to_string(), digest: facts.digest }, sourced))
     }
 
     fn missing(&mut self, job_idx: usize, job: &Job, what: &str, path: &str, node: &str) {
-        if !self
-            .reported
-            .insert((path.to_string(), job.origin.entry_idx))
-        {
+        if !self.reported.insert((path.to_string(), job.origin.entry_idx)) {
             return;
         }
         let _ = job_idx;
         self.diags.push(
             Diag::error(
-                if what == "script" {
-                    "ix::plan::missing-script"
-                } else {
-                    "ix::plan::missing-launcher"
-                },
+                if what == "script" { "ix::plan::missing-script" } else { "ix::plan::missing-launcher" },
                 format!("{what} `{path}` does not exist"),
             )
-            .at(
-                job.origin.entry_span,
-                format!("`{}` on node `{node}` needs `{path}`", job.origin.key),
-            )
-            .help(format!(
-                "create `{path}` in the project, or change the sweep entry"
-            )),
+            .at(job.origin.entry_span, format!("`{}` on node `{node}` needs `{path}`", job.origin.key))
+            .help(format!("create `{path}` in the project, or change the sweep entry")),
         );
     }
 }
@@ -299,12 +273,7 @@ fn resolve_node(runners: &RunnerTable, runner: &str) -> Option<String> {
     if let Some(runner_type) = runners.get(runner) {
         return runner_type.nodes.first().map(|node| node.value.clone());
     }
-    runners
-        .types
-        .iter()
-        .flat_map(|t| t.nodes.iter())
-        .find(|node| node.value == runner)
-        .map(|node| node.value.clone())
+    runners.types.iter().flat_map(|t| t.nodes.iter()).find(|node| node.value == runner).map(|node| node.value.clone())
 }
 
 /// `job` with its spans relative to its entry's first byte: equal for two builds exactly when
@@ -354,11 +323,10 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
     };
     let sources = input.sources;
     let mut previous = std::mem::take(&mut memo.jobs);
+    let mut keyed = 0;
     let mut next_memo: HashMap<String, JobMemo> = HashMap::new();
-    let paths: Vec<std::sync::Arc<str>> = sources
-        .files()
-        .map(|(_, file)| std::sync::Arc::from(file.path.as_str()))
-        .collect();
+    let paths: Vec<std::sync::Arc<str>> =
+        sources.files().map(|(_, file)| std::sync::Arc::from(file.path.as_str())).collect();
     let mut script_cache: HashMap<String, Option<(FileInput, Vec<FileInput>)>> = HashMap::new();
     let mut launcher_cache: HashMap<String, Option<FileFacts>> = HashMap::new();
     // One launch per image x runner type x launcher: node expansion can put one runner type's
@@ -372,10 +340,7 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
             continue;
         };
         let Some(node) = resolve_node(input.runners, &job.runner) else {
-            if ctx
-                .reported
-                .insert((format!("runner:{}", job.runner), job.origin.entry_idx))
-            {
+            if ctx.reported.insert((format!("runner:{}", job.runner), job.origin.entry_idx)) {
                 ctx.diags.push(
                     Diag::error(
                         "ix::plan::unknown-runner",
@@ -396,10 +361,8 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
                 found
             }
         };
-        let launcher = launcher_cache
-            .entry(launcher_path.clone())
-            .or_insert_with(|| input.files.facts(&launcher_path))
-            .clone();
+        let launcher =
+            launcher_cache.entry(launcher_path.clone()).or_insert_with(|| input.files.facts(&launcher_path)).clone();
         if script.is_none() {
             ctx.missing(job_idx, job, "script", &script_path, &node);
         }
@@ -409,26 +372,16 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
         let (Some((script, sourced)), Some(launcher)) = (script, launcher) else {
             continue;
         };
-        let launcher = FileInput {
-            path: launcher_path.clone(),
-            digest: launcher.digest,
-        };
+        let launcher = FileInput { path: launcher_path.clone(), digest: launcher.digest };
         let at = |span: Span| origin(sources, &paths, span);
         // Built only when a key is (re)computed: a memo hit needs neither.
         let runner_type = || Input::new(entry.runner.value.clone(), at(entry.runner.span));
         let image = || Input::new(job.image.clone(), at(entry.image.span));
 
-        let launch_slot = (
-            job.image.clone(),
-            entry.runner.value.clone(),
-            launcher_path.clone(),
-        );
+        let launch_slot = (job.image.clone(), entry.runner.value.clone(), launcher_path.clone());
         let launch_idx = *launch_ids.entry(launch_slot).or_insert_with(|| {
-            let key = TaskKey::Launch(LaunchKey {
-                image: image(),
-                runner_type: runner_type(),
-                launcher: launcher.clone(),
-            });
+            let key =
+                TaskKey::Launch(LaunchKey { image: image(), runner_type: runner_type(), launcher: launcher.clone() });
             let (hash, manifest) = key.hash_and_manifest();
             ctx.push(Task {
                 id: format!(
@@ -447,24 +400,10 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
         });
 
         let (shape_label, conc_label) = match &job.shape {
-            JobShape::Single {
-                tp,
-                ep,
-                dp_attn,
-                conc,
-            } => (
-                format!(
-                    "tp{tp}-ep{ep}-dpa{}-{}",
-                    u8::from(*dp_attn),
-                    job.spec_decoding.as_str()
-                ),
-                format!("c{conc}"),
-            ),
-            JobShape::Multi {
-                prefill,
-                decode,
-                conc,
-            } => (
+            JobShape::Single { tp, ep, dp_attn, conc } => {
+                (format!("tp{tp}-ep{ep}-dpa{}-{}", u8::from(*dp_attn), job.spec_decoding.as_str()), format!("c{conc}"))
+            }
+            JobShape::Multi { prefill, decode, conc } => (
                 format!(
                     "p{}x{}-ep{}-dpa{}_d{}x{}-ep{}-dpa{}-{}",
                     prefill.num_worker,
@@ -477,30 +416,15 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
                     u8::from(decode.dp_attn),
                     job.spec_decoding.as_str()
                 ),
-                format!(
-                    "c{}",
-                    conc.iter()
-                        .map(i64::to_string)
-                        .collect::<Vec<_>>()
-                        .join("x")
-                ),
+                format!("c{}", conc.iter().map(i64::to_string).collect::<Vec<_>>().join("x")),
             ),
         };
         let launch_hash = ctx.tasks[launch_idx].hash;
-        let suffix = format!(
-            "{}/{}/{}/{}/{}",
-            job.origin.key,
-            seq_len_name(job.isl, job.osl),
-            shape_label,
-            conc_label,
-            node
-        );
+        let suffix =
+            format!("{}/{}/{}/{}/{}", job.origin.key, seq_len_name(job.isl, job.osl), shape_label, conc_label, node);
         let bench_id = ctx.unique_id(format!("bench/{suffix}"));
         let relative = memo.enabled.then(|| relative_job(job));
-        let entry_line = sources
-            .get(job.origin.entry_span.file)
-            .line_col(job.origin.entry_span.start)
-            .0 as u32;
+        let entry_line = sources.get(job.origin.entry_span.file).line_col(job.origin.entry_span.start).0 as u32;
         let remembered = previous.remove(&bench_id).filter(|m| {
             m.job.is_some()
                 && m.job == relative
@@ -524,28 +448,15 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
                 moved
             }
             None => {
-                let key = bench_key(
-                    job,
-                    entry,
-                    &at,
-                    image(),
-                    runner_type(),
-                    &script,
-                    &sourced,
-                    &launcher,
-                    launch_hash,
-                );
+                keyed += 1;
+                let key = bench_key(job, entry, &at, image(), runner_type(), &script, &sourced, &launcher, launch_hash);
                 let (bench_hash, manifest) = key.hash_and_manifest();
-                let result = TaskKey::Result(ResultKey {
-                    format_version: RESULT_FORMAT_VERSION,
-                    upstream_bench: bench_hash,
-                });
+                let result =
+                    TaskKey::Result(ResultKey { format_version: RESULT_FORMAT_VERSION, upstream_bench: bench_hash });
                 let (result_hash, result_manifest) = result.hash_and_manifest();
                 let eval = job.run_eval.then(|| {
-                    let eval = TaskKey::Eval(EvalKey {
-                        harness_version: EVAL_HARNESS_VERSION,
-                        upstream_bench: bench_hash,
-                    });
+                    let eval =
+                        TaskKey::Eval(EvalKey { harness_version: EVAL_HARNESS_VERSION, upstream_bench: bench_hash });
                     let (hash, manifest) = eval.hash_and_manifest();
                     (hash, Manifest::from(manifest))
                 });
@@ -582,11 +493,7 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
         // The bench id may have been made unique; derived ids follow it.
         let suffix = ctx.tasks[bench_idx].id["bench/".len()..].to_string();
         let slot = *key_slot.entry(job.origin.key.clone()).or_insert_with(|| {
-            per_key.push((
-                job.origin.key.clone(),
-                Some(job.origin.entry_span),
-                Vec::new(),
-            ));
+            per_key.push((job.origin.key.clone(), Some(job.origin.entry_span), Vec::new()));
             per_key.len() - 1
         });
         let result_idx = ctx.push(Task {
@@ -616,45 +523,19 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
         }
     }
     memo.jobs = next_memo;
+    memo.keyed = keyed;
     let mut collect_ids = Vec::new();
     for (key_name, span, deps) in per_key {
-        let idx = aggregate(
-            &mut ctx,
-            TaskKind::Collect,
-            "collect",
-            format!("collect/{key_name}"),
-            key_name,
-            deps,
-            span,
-        );
+        let idx =
+            aggregate(&mut ctx, TaskKind::Collect, "collect", format!("collect/{key_name}"), key_name, deps, span);
         collect_ids.push(idx);
     }
     if !collect_ids.is_empty() {
-        let summary = aggregate(
-            &mut ctx,
-            TaskKind::Summary,
-            "summary",
-            "summary".into(),
-            "summary".into(),
-            collect_ids,
-            None,
-        );
-        aggregate(
-            &mut ctx,
-            TaskKind::Report,
-            "report",
-            "report".into(),
-            "report".into(),
-            vec![summary],
-            None,
-        );
+        let summary =
+            aggregate(&mut ctx, TaskKind::Summary, "summary", "summary".into(), "summary".into(), collect_ids, None);
+        aggregate(&mut ctx, TaskKind::Report, "report", "report".into(), "report".into(), vec![summary], None);
     }
-    let Ctx {
-        tasks,
-        by_id,
-        diags,
-        ..
-    } = ctx;
+    let Ctx { tasks, by_id, diags, .. } = ctx;
     let mut graph = DiGraph::with_capacity(tasks.len(), tasks.len() * 2);
     for idx in 0..tasks.len() {
         graph.add_node(idx);
@@ -664,18 +545,8 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
             graph.add_edge(NodeIndex::new(*dep), NodeIndex::new(idx), ());
         }
     }
-    let graph_hash = Some(hash::graph_hash(
-        tasks.iter().map(|task| (task.id.as_str(), task.hash)),
-    ));
-    (
-        TaskGraph {
-            tasks,
-            graph,
-            by_id,
-            graph_hash,
-        },
-        diags,
-    )
+    let graph_hash = Some(hash::graph_hash(tasks.iter().map(|task| (task.id.as_str(), task.hash))));
+    (TaskGraph { tasks, graph, by_id, graph_hash }, diags)
 }
 
 fn aggregate(
@@ -687,26 +558,10 @@ fn aggregate(
     deps: Vec<usize>,
     origin: Option<Span>,
 ) -> usize {
-    let upstream = deps
-        .iter()
-        .map(|dep| (ctx.tasks[*dep].id.clone(), ctx.tasks[*dep].hash))
-        .collect();
-    let key = TaskKey::Aggregate(AggregateKey {
-        stage,
-        name,
-        version: AGGREGATE_VERSION,
-        upstream,
-    });
+    let upstream = deps.iter().map(|dep| (ctx.tasks[*dep].id.clone(), ctx.tasks[*dep].hash)).collect();
+    let key = TaskKey::Aggregate(AggregateKey { stage, name, version: AGGREGATE_VERSION, upstream });
     let (hash, manifest) = key.hash_and_manifest();
-    ctx.push(Task {
-        id,
-        kind,
-        hash,
-        manifest: manifest.into(),
-        deps,
-        origin,
-        bench: None,
-    })
+    ctx.push(Task { id, kind, hash, manifest: manifest.into(), deps, origin, bench: None })
 }
 
 /// The key of one job's bench task, with origins for every field.
@@ -729,34 +584,20 @@ fn bench_key(
     let conc_origin = point
         .and_then(|point| {
             let conc = point.concurrency();
-            conc.list
-                .as_ref()
-                .map(|list| list.span)
-                .or_else(|| conc.start.as_ref().map(|start| start.span))
+            conc.list.as_ref().map(|list| list.span).or_else(|| conc.start.as_ref().map(|start| start.span))
         })
         .and_then(at);
     let shape = match &job.shape {
-        JobShape::Single {
-            tp,
-            ep,
-            dp_attn,
-            conc,
-        } => {
+        JobShape::Single { tp, ep, dp_attn, conc } => {
             let single = match point {
                 Some(SearchPoint::Single(single)) => Some(single),
                 _ => None,
             };
-            let tp_origin = single
-                .and_then(|s| at(s.tp.span))
-                .or_else(|| point_origin.clone());
-            let ep_origin = single
-                .and_then(|s| s.ep.as_ref())
-                .and_then(|ep| at(ep.span))
-                .or_else(|| point_origin.clone());
-            let dpa_origin = single
-                .and_then(|s| s.dp_attn.as_ref())
-                .and_then(|d| at(d.span))
-                .or_else(|| point_origin.clone());
+            let tp_origin = single.and_then(|s| at(s.tp.span)).or_else(|| point_origin.clone());
+            let ep_origin =
+                single.and_then(|s| s.ep.as_ref()).and_then(|ep| at(ep.span)).or_else(|| point_origin.clone());
+            let dpa_origin =
+                single.and_then(|s| s.dp_attn.as_ref()).and_then(|d| at(d.span)).or_else(|| point_origin.clone());
             BenchShape::Single {
                 tp: Input::new(*tp, tp_origin),
                 ep: Input::new(*ep, ep_origin),
@@ -764,11 +605,7 @@ fn bench_key(
                 conc: Input::new(*conc, conc_origin.clone()),
             }
         }
-        JobShape::Multi {
-            prefill,
-            decode,
-            conc,
-        } => BenchShape::Multi {
+        JobShape::Multi { prefill, decode, conc } => BenchShape::Multi {
             prefill: Input::new(worker_text(prefill), point_origin.clone()),
             decode: Input::new(worker_text(decode), point_origin.clone()),
             conc: Input::new(conc.clone(), conc_origin.clone()),

@@ -14,12 +14,13 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::dag::{self, BuildInput};
 use crate::db::ProjectDb;
 use crate::diag::Diag;
-use crate::expand::Job;
-use crate::plan::jobs::{JobSelection, sweep_jobs};
+use crate::expand::{self, Job};
+use crate::ir::{Sweep, runners};
+use crate::plan::jobs::{self, JobSelection, sweep_jobs};
 use crate::plan::{Plan, PlanOptions, plan};
 use crate::source::SourceMap;
 use crate::state::StateStore;
-use crate::workspace::{self, Loaded};
+use crate::workspace::{self, FileRole, Loaded};
 
 /// What to plan.
 #[derive(Clone, Debug)]
@@ -128,10 +129,83 @@ impl PlanSession {
         self.db.refresh()
     }
 
+    /// How many jobs the last plan keyed (built and hashed task keys) rather than reused.
+    pub fn last_keyed(&self) -> usize {
+        self.memo.keyed()
+    }
+
+    /// The queries the database executed since the last call (with [`PlanSession::with_query_log`]).
+    pub fn take_query_log(&self) -> Vec<String> {
+        self.db.take_query_log()
+    }
+
+    /// Records which salsa queries execute (for tests of incrementality).
+    pub fn with_query_log(mut self, project_dir: &std::path::Path) -> PlanSession {
+        self.db = ProjectDb::with_query_log(project_dir);
+        self
+    }
+
+    /// Loads and expands through the salsa queries (`db`): only entries whose text changed are
+    /// lowered and expanded again. `None` when the fast path does not apply (a file is
+    /// missing, cannot be split into entries, or anything has diagnostics): the caller then
+    /// loads everything with `workspace::load`, which reports the diagnostics with positions.
+    fn load_incremental(&mut self) -> Option<Arc<Expanded>> {
+        let mut diags = Vec::new();
+        let mut sources = SourceMap::default();
+        for (idx, path) in self.request.config_files.iter().enumerate() {
+            let file = workspace::read_source(&mut sources, path, FileRole::Config, &mut diags)?;
+            self.db.set_config(idx, &sources.get(file).text);
+        }
+        let runners_file =
+            workspace::read_source(&mut sources, &self.request.runner_config, FileRole::Runners, &mut diags)?;
+        let runners = runners::lower_runners(&sources, runners_file, &mut diags);
+        if diags.iter().any(Diag::is_error) {
+            return None;
+        }
+        self.db.set_context(&runners, &self.request.selection);
+        let mut sweep = Sweep::default();
+        let mut per_entry = Vec::new();
+        let mut keys = std::collections::HashSet::new();
+        for idx in 0..self.request.config_files.len() {
+            for view in self.db.config_entries(idx)? {
+                if !keys.insert(view.key) {
+                    return None;
+                }
+                let mut entry = view.entry.clone();
+                entry.shift_spans(view.start);
+                sweep.entries.push(entry);
+                per_entry.push((view.start, view.jobs));
+            }
+        }
+        let modes = jobs::modes(&self.request.selection).len();
+        let mut all = Vec::new();
+        for mode in 0..modes {
+            for (entry_idx, (start, jobs)) in per_entry.iter().enumerate() {
+                for job in jobs.get(mode).into_iter().flatten() {
+                    let mut job = job.clone();
+                    jobs::place_job(&mut job, entry_idx, *start);
+                    all.push(job);
+                }
+            }
+        }
+        if let Some(mode) = self.request.selection.evals {
+            expand::mark_evals(&mut all, mode);
+        }
+        let loaded = Loaded { sources, sweep, runners: Some(runners), diags };
+        Some(Arc::new(Expanded { loaded, jobs: Ok(all) }))
+    }
+
     /// Plans against `store`.
     pub fn plan(&mut self, store: Option<&StateStore>) -> Planned {
         let mut timings = Timings::default();
         let stamps = self.config_stamps();
+        if !matches!(&self.expanded, Some((old, _)) if *old == stamps) {
+            let started = Instant::now();
+            if let Some(expanded) = self.load_incremental() {
+                timings.load = started.elapsed();
+                self.expanded = Some((stamps.clone(), expanded));
+            }
+        }
         let expanded = match &self.expanded {
             Some((old, expanded)) if *old == stamps => expanded.clone(),
             _ => {
