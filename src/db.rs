@@ -356,6 +356,18 @@ impl ProjectFiles for ProjectDb {
 #[cfg(test)]
 mod tests {
     use super::source_candidates;
+    use crate::ir::inferencex::split_master_entries;
+
+    #[test]
+    fn master_configs_split_into_entry_blocks_or_refuse() {
+        let text = "# header\na:\n  image: x # & not an anchor\n\n# about b\nb:\n  image: y\n";
+        let blocks = split_master_entries(text).unwrap();
+        let keys: Vec<(&str, &str)> = blocks.iter().map(|b| (b.key.as_str(), &text[b.start..b.end])).collect();
+        assert_eq!(keys, [("a", "a:\n  image: x # & not an anchor\n\n# about b\n"), ("b", "b:\n  image: y\n")]);
+        for refused in ["a: &base\n  image: x\nb: *base\n", "---\na:\n  x: 1\n", "\"a\":\n  x: 1\n", "a: {x: 1}\n"] {
+            assert_eq!(split_master_entries(refused), None, "{refused}");
+        }
+    }
 
     #[test]
     fn source_lines_are_found_relative_to_the_script_and_the_root() {

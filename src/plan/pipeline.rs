@@ -260,3 +260,123 @@ impl PlanSession {
         planned
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::{PlanRequest, PlanSession};
+    use crate::expand::{EvalMode, FullSweep, NodeMode};
+    use crate::plan::PlanOptions;
+    use crate::plan::jobs::{JobSelection, sweep_jobs};
+    use crate::workspace;
+
+    fn manifest_dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+
+    fn request(dir: &Path, configs: &[&str], evals: Option<EvalMode>) -> PlanRequest {
+        PlanRequest {
+            config_files: configs.iter().map(|c| dir.join(c).to_string_lossy().into_owned()).collect(),
+            runner_config: dir.join("runners.yaml").to_string_lossy().into_owned(),
+            selection: JobSelection { filters: FullSweep::new(NodeMode::Single), mode: None, evals },
+            options: PlanOptions::default(),
+        }
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                copy_dir(&entry.path(), &to.join(entry.file_name()));
+            } else {
+                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+            }
+        }
+    }
+
+    fn count(log: &[String], query: &str) -> usize {
+        log.iter().filter(|line| line.starts_with(&format!("{query}("))).count()
+    }
+
+    /// Every (id, hash, manifest) of a plan, to compare a re-plan with a fresh one.
+    fn tasks(session: &mut PlanSession) -> Vec<(String, String, String)> {
+        let planned = session.plan(None);
+        assert!(planned.diags.is_empty(), "{:?}", planned.diags);
+        let plan = planned.plan.expect("a plan");
+        plan.graph.tasks.iter().map(|t| (t.id.clone(), format!("{:?}", t.hash), format!("{:?}", t.manifest))).collect()
+    }
+
+    fn edit(path: &Path, from: &str, to: &str) {
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(text.contains(from), "{from:?} not in {}", path.display());
+        std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+    }
+
+    /// The per-entry salsa path gives exactly the sweep and jobs of whole-file lowering.
+    #[test]
+    fn incremental_load_equals_whole_file_load_on_the_vendor_files() {
+        let configs = manifest_dir().join("../shared/reference/configs");
+        if !configs.join("nvidia-master.yaml").is_file() {
+            assert_eq!(std::env::var("IX_ALLOW_MISSING_REFERENCE").as_deref(), Ok("1"), "reference data missing");
+            return;
+        }
+        for evals in [None, Some(EvalMode::Mark)] {
+            let request = request(&configs, &["nvidia-master.yaml", "amd-master.yaml"], evals);
+            let mut session = PlanSession::new(request.clone(), &configs);
+            let fast = session.load_incremental().expect("the vendor files split into entries");
+            let whole = workspace::load(&request.config_files, Some(&request.runner_config));
+            assert!(!whole.has_errors());
+            let jobs = sweep_jobs(&whole.sweep, whole.runners.as_ref().unwrap(), &request.selection).unwrap();
+            assert_eq!(fast.loaded.sweep, whole.sweep);
+            assert_eq!(fast.jobs(), jobs.as_slice());
+            assert!(jobs.len() > 1000);
+        }
+    }
+
+    #[test]
+    fn an_edit_recomputes_only_the_entry_it_touches() {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(&manifest_dir().join("tests/data/plan/small"), dir.path());
+        let sweep = dir.path().join("sweep.yaml");
+        let mut session = PlanSession::new(request(dir.path(), &["sweep.yaml"], None), dir.path())
+            .with_memo()
+            .with_query_log(dir.path());
+        let first = tasks(&mut session);
+        let log = session.take_query_log();
+        assert_eq!((count(&log, "lowered_entry"), count(&log, "entry_jobs")), (2, 2), "{log:?}");
+        assert_eq!(session.last_keyed(), 3, "two concurrencies of the first entry, one of the second");
+
+        // A comment above the first entry moves both entries: nothing is lowered or keyed.
+        edit(&sweep, "demo-fp8-h100-vllm:\n", "# moved\n\ndemo-fp8-h100-vllm:\n");
+        let moved = tasks(&mut session);
+        let log = session.take_query_log();
+        assert_eq!((count(&log, "lowered_entry"), count(&log, "entry_jobs")), (0, 0), "{log:?}");
+        assert_eq!(session.last_keyed(), 0);
+        assert_eq!(first.iter().map(|t| &t.1).collect::<Vec<_>>(), moved.iter().map(|t| &t.1).collect::<Vec<_>>());
+
+        // Whitespace at the end of the first entry: it is lowered again, to the same value, so
+        // nothing downstream runs.
+        edit(
+            &sweep,
+            "    - { tp: 2, conc-start: 4, conc-end: 8 }\n",
+            "    - { tp: 2, conc-start: 4, conc-end: 8 }\n\n\n",
+        );
+        tasks(&mut session);
+        let log = session.take_query_log();
+        assert_eq!((count(&log, "lowered_entry"), count(&log, "entry_jobs")), (1, 0), "{log:?}");
+        assert_eq!(session.last_keyed(), 0);
+
+        // A real edit of the second entry: only it is lowered, expanded and keyed again.
+        edit(&sweep, "release:1.0", "release:1.0.1");
+        let edited = tasks(&mut session);
+        let log = session.take_query_log();
+        assert_eq!((count(&log, "lowered_entry"), count(&log, "entry_jobs")), (1, 1), "{log:?}");
+        assert_eq!(session.last_keyed(), 1);
+
+        // The memoized re-plan equals a fresh plan, manifest origins included.
+        let mut fresh = PlanSession::new(request(dir.path(), &["sweep.yaml"], None), dir.path());
+        assert_eq!(edited, tasks(&mut fresh));
+    }
+}
