@@ -111,6 +111,8 @@ struct JobMemo {
     /// The line of the entry's first byte when the manifests were built: a moved entry's
     /// manifests are reused with their sweep-file origins shifted by the line difference.
     entry_line: u32,
+    /// `naming::result_filename` of the job on its node (the node is part of the bench id).
+    result_filename: String,
     script: FileInput,
     sourced: Vec<FileInput>,
     launcher: Digest,
@@ -291,6 +293,47 @@ fn relative_job(job: &Job) -> Job {
     relative
 }
 
+/// Whether `relative` (a [`relative_job`]) is `job` with its spans made relative, without
+/// building the relative job (the memo-hit path of every re-plan).
+fn same_relative(relative: &Job, job: &Job) -> bool {
+    // Exhaustive, so a new job field cannot be forgotten here.
+    let Job {
+        image,
+        model,
+        model_prefix,
+        precision,
+        framework,
+        runner,
+        isl,
+        osl,
+        shape,
+        spec_decoding,
+        max_model_len,
+        exp_name,
+        disagg,
+        run_eval,
+        origin,
+    } = job;
+    let start = origin.entry_span.start;
+    let rebase =
+        |span: Span| Span { file: span.file, start: span.start.wrapping_sub(start), end: span.end.wrapping_sub(start) };
+    let r = &relative.origin;
+    r.entry_span == rebase(origin.entry_span)
+        && r.point_span == rebase(origin.point_span)
+        && (r.entry_idx, r.seq_idx, r.point_idx) == (origin.entry_idx, origin.seq_idx, origin.point_idx)
+        && r.key == origin.key
+        && (relative.isl, relative.osl, relative.max_model_len) == (*isl, *osl, *max_model_len)
+        && (relative.disagg, relative.run_eval, relative.spec_decoding) == (*disagg, *run_eval, *spec_decoding)
+        && relative.shape == *shape
+        && relative.image == *image
+        && relative.model == *model
+        && relative.model_prefix == *model_prefix
+        && relative.precision == *precision
+        && relative.framework == *framework
+        && relative.runner == *runner
+        && relative.exp_name == *exp_name
+}
+
 /// `manifest` with the line of every origin in `file` moved by `delta`.
 fn shift_origins(manifest: &Manifest, file: &str, delta: i64) -> Manifest {
     manifest
@@ -316,8 +359,8 @@ pub fn build(input: &BuildInput<'_>) -> (TaskGraph, Vec<Diag>) {
 pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGraph, Vec<Diag>) {
     let mut ctx = Ctx {
         input,
-        tasks: Vec::new(),
-        by_id: HashMap::new(),
+        tasks: Vec::with_capacity(input.jobs.len() * 2 + 64),
+        by_id: HashMap::with_capacity(input.jobs.len() * 2 + 64),
         diags: Vec::new(),
         reported: std::collections::HashSet::new(),
     };
@@ -325,21 +368,34 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
     let mut previous = std::mem::take(&mut memo.jobs);
     let mut keyed = 0;
     let mut next_memo: HashMap<String, JobMemo> = HashMap::new();
+    if memo.enabled {
+        next_memo.reserve(input.jobs.len());
+    }
     let paths: Vec<std::sync::Arc<str>> =
         sources.files().map(|(_, file)| std::sync::Arc::from(file.path.as_str())).collect();
     let mut script_cache: HashMap<String, Option<(FileInput, Vec<FileInput>)>> = HashMap::new();
     let mut launcher_cache: HashMap<String, Option<FileFacts>> = HashMap::new();
     // One launch per image x runner type x launcher: node expansion can put one runner type's
     // jobs on clusters with different launchers, and each imports the image on its own.
-    let mut launch_ids: HashMap<(String, String, String), usize> = HashMap::new();
+    let mut launch_ids: HashMap<String, usize> = HashMap::new();
     // Per config key: the result and eval task indices, in job order.
     let mut per_key: Vec<(String, Option<Span>, Vec<usize>)> = Vec::new();
-    let mut key_slot: HashMap<String, usize> = HashMap::new();
+    let mut key_slot: HashMap<&str, usize> = HashMap::new();
+    // Node of each runner name (resolving scans the runners table).
+    let mut node_cache: HashMap<&str, Option<String>> = HashMap::new();
     for (job_idx, job) in input.jobs.iter().enumerate() {
         let Some(entry) = input.sweep.entries.get(job.origin.entry_idx) else {
             continue;
         };
-        let Some(node) = resolve_node(input.runners, &job.runner) else {
+        let resolved = match node_cache.get(job.runner.as_str()) {
+            Some(node) => node.clone(),
+            None => {
+                let node = resolve_node(input.runners, &job.runner);
+                node_cache.insert(job.runner.as_str(), node.clone());
+                node
+            }
+        };
+        let Some(node) = resolved else {
             if ctx.reported.insert((format!("runner:{}", job.runner), job.origin.entry_idx)) {
                 ctx.diags.push(
                     Diag::error(
@@ -361,8 +417,14 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
                 found
             }
         };
-        let launcher =
-            launcher_cache.entry(launcher_path.clone()).or_insert_with(|| input.files.facts(&launcher_path)).clone();
+        let launcher = match launcher_cache.get(&launcher_path) {
+            Some(facts) => facts.clone(),
+            None => {
+                let facts = input.files.facts(&launcher_path);
+                launcher_cache.insert(launcher_path.clone(), facts.clone());
+                facts
+            }
+        };
         if script.is_none() {
             ctx.missing(job_idx, job, "script", &script_path, &node);
         }
@@ -378,7 +440,7 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
         let runner_type = || Input::new(entry.runner.value.clone(), at(entry.runner.span));
         let image = || Input::new(job.image.clone(), at(entry.image.span));
 
-        let launch_slot = (job.image.clone(), entry.runner.value.clone(), launcher_path.clone());
+        let launch_slot = format!("{}\0{}\0{}", job.image, entry.runner.value, launcher_path);
         let launch_idx = *launch_ids.entry(launch_slot).or_insert_with(|| {
             let key =
                 TaskKey::Launch(LaunchKey { image: image(), runner_type: runner_type(), launcher: launcher.clone() });
@@ -423,11 +485,9 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
         let suffix =
             format!("{}/{}/{}/{}/{}", job.origin.key, seq_len_name(job.isl, job.osl), shape_label, conc_label, node);
         let bench_id = ctx.unique_id(format!("bench/{suffix}"));
-        let relative = memo.enabled.then(|| relative_job(job));
         let entry_line = sources.get(job.origin.entry_span.file).line_col(job.origin.entry_span.start).0 as u32;
         let remembered = previous.remove(&bench_id).filter(|m| {
-            m.job.is_some()
-                && m.job == relative
+            m.job.as_ref().is_some_and(|relative| same_relative(relative, job))
                 && m.script == script
                 && m.sourced == sourced
                 && m.launcher == launcher.digest
@@ -461,8 +521,9 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
                     (hash, Manifest::from(manifest))
                 });
                 JobMemo {
-                    job: relative,
+                    job: memo.enabled.then(|| relative_job(job)),
                     entry_line,
+                    result_filename: naming::result_filename(job, &node),
                     script: script.clone(),
                     sourced: sourced.clone(),
                     launcher: launcher.digest,
@@ -487,15 +548,19 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
                 node: node.clone(),
                 script: script.path.clone(),
                 launcher: launcher_path,
-                result_filename: naming::result_filename(job, &node),
+                result_filename: job_memo.result_filename.clone(),
             }),
         });
         // The bench id may have been made unique; derived ids follow it.
         let suffix = ctx.tasks[bench_idx].id["bench/".len()..].to_string();
-        let slot = *key_slot.entry(job.origin.key.clone()).or_insert_with(|| {
-            per_key.push((job.origin.key.clone(), Some(job.origin.entry_span), Vec::new()));
-            per_key.len() - 1
-        });
+        let slot = match key_slot.get(job.origin.key.as_str()) {
+            Some(slot) => *slot,
+            None => {
+                per_key.push((job.origin.key.clone(), Some(job.origin.entry_span), Vec::new()));
+                key_slot.insert(job.origin.key.as_str(), per_key.len() - 1);
+                per_key.len() - 1
+            }
+        };
         let result_idx = ctx.push(Task {
             id: format!("result/{suffix}"),
             kind: TaskKind::Result,
