@@ -334,6 +334,42 @@ fn same_relative(relative: &Job, job: &Job) -> bool {
         && relative.exp_name == *exp_name
 }
 
+/// `bench/<config key>/<seq-len>/<shape>/c<conc>/<node>`, written into one string.
+fn bench_id_of(job: &Job, node: &str) -> String {
+    use std::fmt::Write;
+    let mut id = String::with_capacity(96);
+    let _ = write!(id, "bench/{}/{}/", job.origin.key, seq_len_name(job.isl, job.osl));
+    let spec = job.spec_decoding.as_str();
+    let _ = match &job.shape {
+        JobShape::Single { tp, ep, dp_attn, conc } => {
+            write!(id, "tp{tp}-ep{ep}-dpa{}-{spec}/c{conc}", u8::from(*dp_attn))
+        }
+        JobShape::Multi { prefill, decode, conc } => {
+            let _ = write!(
+                id,
+                "p{}x{}-ep{}-dpa{}_d{}x{}-ep{}-dpa{}-{spec}/c",
+                prefill.num_worker,
+                prefill.tp,
+                prefill.ep,
+                u8::from(prefill.dp_attn),
+                decode.num_worker,
+                decode.tp,
+                decode.ep,
+                u8::from(decode.dp_attn),
+            );
+            for (idx, value) in conc.iter().enumerate() {
+                if idx > 0 {
+                    id.push('x');
+                }
+                let _ = write!(id, "{value}");
+            }
+            Ok(())
+        }
+    };
+    let _ = write!(id, "/{node}");
+    id
+}
+
 /// `manifest` with the line of every origin in `file` moved by `delta`.
 fn shift_origins(manifest: &Manifest, file: &str, delta: i64) -> Manifest {
     manifest
@@ -409,22 +445,16 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
         };
         let script_path = naming::script_path(job, &node);
         let launcher_path = naming::launcher_path(&node);
-        let script = match script_cache.get(&script_path) {
-            Some(cached) => cached.clone(),
-            None => {
-                let found = ctx.file_with_sources(&script_path);
-                script_cache.insert(script_path.clone(), found.clone());
-                found
-            }
-        };
-        let launcher = match launcher_cache.get(&launcher_path) {
-            Some(facts) => facts.clone(),
-            None => {
-                let facts = input.files.facts(&launcher_path);
-                launcher_cache.insert(launcher_path.clone(), facts.clone());
-                facts
-            }
-        };
+        // Borrowed from the caches: a memo hit clones nothing of them.
+        if !script_cache.contains_key(&script_path) {
+            let found = ctx.file_with_sources(&script_path);
+            script_cache.insert(script_path.clone(), found);
+        }
+        if !launcher_cache.contains_key(&launcher_path) {
+            launcher_cache.insert(launcher_path.clone(), input.files.facts(&launcher_path));
+        }
+        let script = &script_cache[&script_path];
+        let launcher = &launcher_cache[&launcher_path];
         if script.is_none() {
             ctx.missing(job_idx, job, "script", &script_path, &node);
         }
@@ -461,35 +491,13 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
             })
         });
 
-        let (shape_label, conc_label) = match &job.shape {
-            JobShape::Single { tp, ep, dp_attn, conc } => {
-                (format!("tp{tp}-ep{ep}-dpa{}-{}", u8::from(*dp_attn), job.spec_decoding.as_str()), format!("c{conc}"))
-            }
-            JobShape::Multi { prefill, decode, conc } => (
-                format!(
-                    "p{}x{}-ep{}-dpa{}_d{}x{}-ep{}-dpa{}-{}",
-                    prefill.num_worker,
-                    prefill.tp,
-                    prefill.ep,
-                    u8::from(prefill.dp_attn),
-                    decode.num_worker,
-                    decode.tp,
-                    decode.ep,
-                    u8::from(decode.dp_attn),
-                    job.spec_decoding.as_str()
-                ),
-                format!("c{}", conc.iter().map(i64::to_string).collect::<Vec<_>>().join("x")),
-            ),
-        };
         let launch_hash = ctx.tasks[launch_idx].hash;
-        let suffix =
-            format!("{}/{}/{}/{}/{}", job.origin.key, seq_len_name(job.isl, job.osl), shape_label, conc_label, node);
-        let bench_id = ctx.unique_id(format!("bench/{suffix}"));
+        let bench_id = ctx.unique_id(bench_id_of(job, &node));
         let entry_line = sources.get(job.origin.entry_span.file).line_col(job.origin.entry_span.start).0 as u32;
         let remembered = previous.remove(&bench_id).filter(|m| {
             m.job.as_ref().is_some_and(|relative| same_relative(relative, job))
-                && m.script == script
-                && m.sourced == sourced
+                && m.script == *script
+                && m.sourced == *sourced
                 && m.launcher == launcher.digest
                 && m.launch_hash == launch_hash
                 && m.run_eval == job.run_eval
