@@ -517,7 +517,7 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
             }
             None => {
                 keyed += 1;
-                let key = bench_key(job, entry, &at, image(), runner_type(), &script, &sourced, &launcher, launch_hash);
+                let key = bench_key(job, entry, &at, image(), runner_type(), script, sourced, &launcher, launch_hash);
                 let (bench_hash, manifest) = key.hash_and_manifest();
                 let result =
                     TaskKey::Result(ResultKey { format_version: RESULT_FORMAT_VERSION, upstream_bench: bench_hash });
