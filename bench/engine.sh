@@ -59,7 +59,7 @@ for _ in 1 2 3 4 5 6 7; do
 done | awk '{ print ($1 + $2) * 1000 }' | median_ms | awk '{ printf "cold plan, CPU time user+sys (median of 7): %.0f ms (10 ms resolution)\n", $1 }'
 
 echo "== 2. re-plan in --watch mode after a one-line edit"
-(cd "$vendor" && "$ix" plan nvidia-master.yaml amd-master.yaml --watch --watch-limit 8 >/dev/null 2>"$work/watch.err") &
+(cd "$vendor" && "$ix" plan nvidia-master.yaml amd-master.yaml --watch --watch-limit 8 --timings >/dev/null 2>"$work/watch.err") &
 watcher=$!
 sleep 1.5
 script="$(find "$vendor/benchmarks" -name '*.sh' ! -name benchmark_lib.sh | sort | head -1)"
@@ -74,7 +74,7 @@ for round in 1 2 3 4; do
   sleep 0.7
 done
 wait "$watcher"
-grep 're-planned' "$work/watch.err" | sed 's/^/  /'
+grep -E "re-planned|timings" "$work/watch.err" | tail -n 16 | sed 's/^/  /'
 echo "  (alternating: one line appended to a benchmark script; the first \`model:\` line of nvidia-master.yaml changed)"
 
 echo "== 3. a generated sweep of about 100,000 tasks"

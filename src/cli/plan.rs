@@ -73,6 +73,9 @@ pub(crate) fn plan(args: &PlanArgs) -> ExitStatus {
         Err(error) => return crate::cli::state::error(&error),
     };
     let mut session = PlanSession::new(request, &args.project_dir);
+    if args.watch {
+        session = session.with_memo();
+    }
     let planned = session.plan(store.as_ref());
     let status = show(args, &planned, store.as_ref());
     if !args.watch {

@@ -51,7 +51,12 @@ impl Digest {
 
     /// The first 8 hex digits, for display.
     pub fn short(self) -> String {
-        self.to_hex()[..8].to_string()
+        let mut out = String::with_capacity(8);
+        for byte in &self.0[..4] {
+            out.push(char::from_digit(u32::from(byte >> 4), 16).unwrap_or('0'));
+            out.push(char::from_digit(u32::from(byte & 0xf), 16).unwrap_or('0'));
+        }
+        out
     }
 }
 

@@ -104,9 +104,15 @@ pub type Manifest = std::sync::Arc<[ManifestEntry]>;
 /// What `build_with_memo` inputs of one job looked like, and the tasks they gave.
 #[derive(Clone, Debug)]
 struct JobMemo {
-    /// The job as expanded, origins (spans) included: an edit that shifts this job's text
-    /// changes its spans, so its manifest origins are rebuilt too.
-    job: Job,
+    /// The job as expanded with its spans made relative to its entry ([`relative_job`]), so an
+    /// edit elsewhere in the file that only moves this entry leaves it equal. `None` when not
+    /// memoizing.
+    job: Option<Job>,
+    /// The line of the entry's first byte when the manifests were built: a moved entry's
+    /// manifests are reused with their sweep-file origins shifted by the line difference.
+    entry_line: u32,
+    /// `naming::result_filename` of the job on its node (the node is part of the bench id).
+    result_filename: String,
     script: FileInput,
     sourced: Vec<FileInput>,
     launcher: Digest,
@@ -119,13 +125,31 @@ struct JobMemo {
 
 /// Per-job memo of bench, result and eval keys between builds, by bench task id.
 ///
-/// A job's tasks are reused when the job (fields and spans), its script (and sourced files),
-/// launcher and launch hash are all unchanged. Entries of jobs that disappear are dropped.
-/// Known limit: an edit that keeps every byte offset but moves newlines before a job leaves
-/// that job's manifest line numbers stale (hashes are unaffected).
+/// A job's tasks are reused when the job (fields, and spans relative to its entry), its script
+/// (and sourced files), launcher and launch hash are all unchanged; when only the entry moved
+/// (an edit earlier in the file), the hashes are reused and the manifests' sweep origins are
+/// shifted by the entry's line difference. Entries of jobs that disappear are dropped.
+/// Known limit: an edit inside an entry after a job's search-space point (a later point, a
+/// comment) keeps that job's relative spans, so manifest origins of the entry's fields that
+/// follow the edit may be stale (hashes are unaffected).
 #[derive(Debug, Default)]
 pub struct BuildMemo {
     jobs: HashMap<String, JobMemo>,
+    enabled: bool,
+    /// How many jobs the last build keyed (built and hashed their keys) rather than reused.
+    keyed: usize,
+}
+
+impl BuildMemo {
+    /// A memo that remembers (for repeated builds: `--watch`, long-lived sessions).
+    pub fn enabled() -> BuildMemo {
+        BuildMemo { jobs: HashMap::new(), enabled: true, keyed: 0 }
+    }
+
+    /// How many jobs the last build keyed rather than reused from the memo.
+    pub fn keyed(&self) -> usize {
+        self.keyed
+    }
 }
 
 /// The task DAG: tasks in a deterministic order (dependencies first) plus the petgraph view.
@@ -254,6 +278,114 @@ fn resolve_node(runners: &RunnerTable, runner: &str) -> Option<String> {
     runners.types.iter().flat_map(|t| t.nodes.iter()).find(|node| node.value == runner).map(|node| node.value.clone())
 }
 
+/// `job` with its spans relative to its entry's first byte: equal for two builds exactly when
+/// the job's fields and its place inside the entry are.
+fn relative_job(job: &Job) -> Job {
+    let mut relative = job.clone();
+    let entry = job.origin.entry_span;
+    let rebase = |span: Span| Span {
+        file: span.file,
+        start: span.start.wrapping_sub(entry.start),
+        end: span.end.wrapping_sub(entry.start),
+    };
+    relative.origin.entry_span = rebase(entry);
+    relative.origin.point_span = rebase(job.origin.point_span);
+    relative
+}
+
+/// Whether `relative` (a [`relative_job`]) is `job` with its spans made relative, without
+/// building the relative job (the memo-hit path of every re-plan).
+fn same_relative(relative: &Job, job: &Job) -> bool {
+    // Exhaustive, so a new job field cannot be forgotten here.
+    let Job {
+        image,
+        model,
+        model_prefix,
+        precision,
+        framework,
+        runner,
+        isl,
+        osl,
+        shape,
+        spec_decoding,
+        max_model_len,
+        exp_name,
+        disagg,
+        run_eval,
+        origin,
+    } = job;
+    let start = origin.entry_span.start;
+    let rebase =
+        |span: Span| Span { file: span.file, start: span.start.wrapping_sub(start), end: span.end.wrapping_sub(start) };
+    let r = &relative.origin;
+    r.entry_span == rebase(origin.entry_span)
+        && r.point_span == rebase(origin.point_span)
+        && (r.entry_idx, r.seq_idx, r.point_idx) == (origin.entry_idx, origin.seq_idx, origin.point_idx)
+        && r.key == origin.key
+        && (relative.isl, relative.osl, relative.max_model_len) == (*isl, *osl, *max_model_len)
+        && (relative.disagg, relative.run_eval, relative.spec_decoding) == (*disagg, *run_eval, *spec_decoding)
+        && relative.shape == *shape
+        && relative.image == *image
+        && relative.model == *model
+        && relative.model_prefix == *model_prefix
+        && relative.precision == *precision
+        && relative.framework == *framework
+        && relative.runner == *runner
+        && relative.exp_name == *exp_name
+}
+
+/// `bench/<config key>/<seq-len>/<shape>/c<conc>/<node>`, written into one string.
+fn bench_id_of(job: &Job, node: &str) -> String {
+    use std::fmt::Write;
+    let mut id = String::with_capacity(96);
+    let _ = write!(id, "bench/{}/{}/", job.origin.key, seq_len_name(job.isl, job.osl));
+    let spec = job.spec_decoding.as_str();
+    let _ = match &job.shape {
+        JobShape::Single { tp, ep, dp_attn, conc } => {
+            write!(id, "tp{tp}-ep{ep}-dpa{}-{spec}/c{conc}", u8::from(*dp_attn))
+        }
+        JobShape::Multi { prefill, decode, conc } => {
+            let _ = write!(
+                id,
+                "p{}x{}-ep{}-dpa{}_d{}x{}-ep{}-dpa{}-{spec}/c",
+                prefill.num_worker,
+                prefill.tp,
+                prefill.ep,
+                u8::from(prefill.dp_attn),
+                decode.num_worker,
+                decode.tp,
+                decode.ep,
+                u8::from(decode.dp_attn),
+            );
+            for (idx, value) in conc.iter().enumerate() {
+                if idx > 0 {
+                    id.push('x');
+                }
+                let _ = write!(id, "{value}");
+            }
+            Ok(())
+        }
+    };
+    let _ = write!(id, "/{node}");
+    id
+}
+
+/// `manifest` with the line of every origin in `file` moved by `delta`.
+fn shift_origins(manifest: &Manifest, file: &str, delta: i64) -> Manifest {
+    manifest
+        .iter()
+        .map(|entry| {
+            let mut entry = entry.clone();
+            if let Some(origin) = &mut entry.origin
+                && &*origin.file == file
+            {
+                origin.line = u32::try_from(i64::from(origin.line) + delta).unwrap_or(origin.line);
+            }
+            entry
+        })
+        .collect()
+}
+
 /// Builds the task graph of `input.jobs`.
 pub fn build(input: &BuildInput<'_>) -> (TaskGraph, Vec<Diag>) {
     build_with_memo(input, &mut BuildMemo::default())
@@ -263,27 +395,43 @@ pub fn build(input: &BuildInput<'_>) -> (TaskGraph, Vec<Diag>) {
 pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGraph, Vec<Diag>) {
     let mut ctx = Ctx {
         input,
-        tasks: Vec::new(),
-        by_id: HashMap::new(),
+        tasks: Vec::with_capacity(input.jobs.len() * 2 + 64),
+        by_id: HashMap::with_capacity(input.jobs.len() * 2 + 64),
         diags: Vec::new(),
         reported: std::collections::HashSet::new(),
     };
     let sources = input.sources;
     let mut previous = std::mem::take(&mut memo.jobs);
-    let mut next_memo: HashMap<String, JobMemo> = HashMap::with_capacity(input.jobs.len());
+    let mut keyed = 0;
+    let mut next_memo: HashMap<String, JobMemo> = HashMap::new();
+    if memo.enabled {
+        next_memo.reserve(input.jobs.len());
+    }
     let paths: Vec<std::sync::Arc<str>> =
         sources.files().map(|(_, file)| std::sync::Arc::from(file.path.as_str())).collect();
     let mut script_cache: HashMap<String, Option<(FileInput, Vec<FileInput>)>> = HashMap::new();
     let mut launcher_cache: HashMap<String, Option<FileFacts>> = HashMap::new();
     // One launch per image x runner type x launcher: node expansion can put one runner type's
     // jobs on clusters with different launchers, and each imports the image on its own.
-    let mut launch_ids: HashMap<(String, String, String), usize> = HashMap::new();
+    let mut launch_ids: HashMap<String, usize> = HashMap::new();
     // Per config key: the result and eval task indices, in job order.
     let mut per_key: Vec<(String, Option<Span>, Vec<usize>)> = Vec::new();
-    let mut key_slot: HashMap<String, usize> = HashMap::new();
+    let mut key_slot: HashMap<&str, usize> = HashMap::new();
+    // Node of each runner name (resolving scans the runners table).
+    let mut node_cache: HashMap<&str, Option<String>> = HashMap::new();
     for (job_idx, job) in input.jobs.iter().enumerate() {
-        let Some(entry) = input.sweep.entries.get(job.origin.entry_idx) else { continue };
-        let Some(node) = resolve_node(input.runners, &job.runner) else {
+        let Some(entry) = input.sweep.entries.get(job.origin.entry_idx) else {
+            continue;
+        };
+        let resolved = match node_cache.get(job.runner.as_str()) {
+            Some(node) => node.clone(),
+            None => {
+                let node = resolve_node(input.runners, &job.runner);
+                node_cache.insert(job.runner.as_str(), node.clone());
+                node
+            }
+        };
+        let Some(node) = resolved else {
             if ctx.reported.insert((format!("runner:{}", job.runner), job.origin.entry_idx)) {
                 ctx.diags.push(
                     Diag::error(
@@ -297,35 +445,35 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
         };
         let script_path = naming::script_path(job, &node);
         let launcher_path = naming::launcher_path(&node);
-        let script = match script_cache.get(&script_path) {
-            Some(cached) => cached.clone(),
-            None => {
-                let found = ctx.file_with_sources(&script_path);
-                script_cache.insert(script_path.clone(), found.clone());
-                found
-            }
-        };
-        let launcher =
-            launcher_cache.entry(launcher_path.clone()).or_insert_with(|| input.files.facts(&launcher_path)).clone();
+        // Borrowed from the caches: a memo hit clones nothing of them.
+        if !script_cache.contains_key(&script_path) {
+            let found = ctx.file_with_sources(&script_path);
+            script_cache.insert(script_path.clone(), found);
+        }
+        if !launcher_cache.contains_key(&launcher_path) {
+            launcher_cache.insert(launcher_path.clone(), input.files.facts(&launcher_path));
+        }
+        let script = &script_cache[&script_path];
+        let launcher = &launcher_cache[&launcher_path];
         if script.is_none() {
             ctx.missing(job_idx, job, "script", &script_path, &node);
         }
         if launcher.is_none() {
             ctx.missing(job_idx, job, "launcher", &launcher_path, &node);
         }
-        let (Some((script, sourced)), Some(launcher)) = (script, launcher) else { continue };
+        let (Some((script, sourced)), Some(launcher)) = (script, launcher) else {
+            continue;
+        };
         let launcher = FileInput { path: launcher_path.clone(), digest: launcher.digest };
         let at = |span: Span| origin(sources, &paths, span);
-        let runner_type = Input::new(entry.runner.value.clone(), at(entry.runner.span));
-        let image = Input::new(job.image.clone(), at(entry.image.span));
+        // Built only when a key is (re)computed: a memo hit needs neither.
+        let runner_type = || Input::new(entry.runner.value.clone(), at(entry.runner.span));
+        let image = || Input::new(job.image.clone(), at(entry.image.span));
 
-        let launch_slot = (job.image.clone(), entry.runner.value.clone(), launcher_path.clone());
+        let launch_slot = format!("{}\0{}\0{}", job.image, entry.runner.value, launcher_path);
         let launch_idx = *launch_ids.entry(launch_slot).or_insert_with(|| {
-            let key = TaskKey::Launch(LaunchKey {
-                image: image.clone(),
-                runner_type: runner_type.clone(),
-                launcher: launcher.clone(),
-            });
+            let key =
+                TaskKey::Launch(LaunchKey { image: image(), runner_type: runner_type(), launcher: launcher.clone() });
             let (hash, manifest) = key.hash_and_manifest();
             ctx.push(Task {
                 id: format!(
@@ -343,42 +491,33 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
             })
         });
 
-        let (shape_label, conc_label) = match &job.shape {
-            JobShape::Single { tp, ep, dp_attn, conc } => {
-                (format!("tp{tp}-ep{ep}-dpa{}-{}", u8::from(*dp_attn), job.spec_decoding.as_str()), format!("c{conc}"))
-            }
-            JobShape::Multi { prefill, decode, conc } => (
-                format!(
-                    "p{}x{}-ep{}-dpa{}_d{}x{}-ep{}-dpa{}-{}",
-                    prefill.num_worker,
-                    prefill.tp,
-                    prefill.ep,
-                    u8::from(prefill.dp_attn),
-                    decode.num_worker,
-                    decode.tp,
-                    decode.ep,
-                    u8::from(decode.dp_attn),
-                    job.spec_decoding.as_str()
-                ),
-                format!("c{}", conc.iter().map(i64::to_string).collect::<Vec<_>>().join("x")),
-            ),
-        };
         let launch_hash = ctx.tasks[launch_idx].hash;
-        let suffix =
-            format!("{}/{}/{}/{}/{}", job.origin.key, seq_len_name(job.isl, job.osl), shape_label, conc_label, node);
-        let bench_id = ctx.unique_id(format!("bench/{suffix}"));
+        let bench_id = ctx.unique_id(bench_id_of(job, &node));
+        let entry_line = sources.get(job.origin.entry_span.file).line_col(job.origin.entry_span.start).0 as u32;
         let remembered = previous.remove(&bench_id).filter(|m| {
-            m.job == *job
-                && m.script == script
-                && m.sourced == sourced
+            m.job.as_ref().is_some_and(|relative| same_relative(relative, job))
+                && m.script == *script
+                && m.sourced == *sourced
                 && m.launcher == launcher.digest
                 && m.launch_hash == launch_hash
                 && m.run_eval == job.run_eval
         });
         let job_memo = match remembered {
-            Some(remembered) => remembered,
+            Some(remembered) if remembered.entry_line == entry_line => remembered,
+            Some(mut moved) => {
+                let delta = i64::from(entry_line) - i64::from(moved.entry_line);
+                let file = &paths[job.origin.entry_span.file.0 as usize];
+                moved.bench.1 = shift_origins(&moved.bench.1, file, delta);
+                moved.result.1 = shift_origins(&moved.result.1, file, delta);
+                if let Some(eval) = &mut moved.eval {
+                    eval.1 = shift_origins(&eval.1, file, delta);
+                }
+                moved.entry_line = entry_line;
+                moved
+            }
             None => {
-                let key = bench_key(job, entry, &at, image, runner_type, &script, &sourced, &launcher, launch_hash);
+                keyed += 1;
+                let key = bench_key(job, entry, &at, image(), runner_type(), script, sourced, &launcher, launch_hash);
                 let (bench_hash, manifest) = key.hash_and_manifest();
                 let result =
                     TaskKey::Result(ResultKey { format_version: RESULT_FORMAT_VERSION, upstream_bench: bench_hash });
@@ -390,7 +529,9 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
                     (hash, Manifest::from(manifest))
                 });
                 JobMemo {
-                    job: job.clone(),
+                    job: memo.enabled.then(|| relative_job(job)),
+                    entry_line,
+                    result_filename: naming::result_filename(job, &node),
                     script: script.clone(),
                     sourced: sourced.clone(),
                     launcher: launcher.digest,
@@ -415,15 +556,19 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
                 node: node.clone(),
                 script: script.path.clone(),
                 launcher: launcher_path,
-                result_filename: naming::result_filename(job, &node),
+                result_filename: job_memo.result_filename.clone(),
             }),
         });
         // The bench id may have been made unique; derived ids follow it.
         let suffix = ctx.tasks[bench_idx].id["bench/".len()..].to_string();
-        let slot = *key_slot.entry(job.origin.key.clone()).or_insert_with(|| {
-            per_key.push((job.origin.key.clone(), Some(job.origin.entry_span), Vec::new()));
-            per_key.len() - 1
-        });
+        let slot = match key_slot.get(job.origin.key.as_str()) {
+            Some(slot) => *slot,
+            None => {
+                per_key.push((job.origin.key.clone(), Some(job.origin.entry_span), Vec::new()));
+                key_slot.insert(job.origin.key.as_str(), per_key.len() - 1);
+                per_key.len() - 1
+            }
+        };
         let result_idx = ctx.push(Task {
             id: format!("result/{suffix}"),
             kind: TaskKind::Result,
@@ -446,9 +591,12 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
             });
             per_key[slot].2.push(eval_idx);
         }
-        next_memo.insert(bench_id, job_memo);
+        if memo.enabled {
+            next_memo.insert(bench_id, job_memo);
+        }
     }
     memo.jobs = next_memo;
+    memo.keyed = keyed;
     let mut collect_ids = Vec::new();
     for (key_name, span, deps) in per_key {
         let idx =

@@ -14,12 +14,13 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::dag::{self, BuildInput};
 use crate::db::ProjectDb;
 use crate::diag::Diag;
-use crate::expand::Job;
-use crate::plan::jobs::{JobSelection, sweep_jobs};
+use crate::expand::{self, Job};
+use crate::ir::{Sweep, runners};
+use crate::plan::jobs::{self, JobSelection, sweep_jobs};
 use crate::plan::{Plan, PlanOptions, plan};
 use crate::source::SourceMap;
 use crate::state::StateStore;
-use crate::workspace::{self, Loaded};
+use crate::workspace::{self, FileRole, Loaded};
 
 /// What to plan.
 #[derive(Clone, Debug)]
@@ -91,6 +92,12 @@ impl PlanSession {
         PlanSession { request, db: ProjectDb::new(project_dir), expanded: None, memo: dag::BuildMemo::default() }
     }
 
+    /// Remember task keys between plans (worth it only when planning more than once).
+    pub fn with_memo(mut self) -> PlanSession {
+        self.memo = dag::BuildMemo::enabled();
+        self
+    }
+
     fn config_stamps(&self) -> Vec<Stamp> {
         let mut stamps: Vec<Stamp> = self.request.config_files.iter().map(|path| stamp(path)).collect();
         stamps.push(stamp(&self.request.runner_config));
@@ -122,10 +129,83 @@ impl PlanSession {
         self.db.refresh()
     }
 
+    /// How many jobs the last plan keyed (built and hashed task keys) rather than reused.
+    pub fn last_keyed(&self) -> usize {
+        self.memo.keyed()
+    }
+
+    /// The queries the database executed since the last call (with [`PlanSession::with_query_log`]).
+    pub fn take_query_log(&self) -> Vec<String> {
+        self.db.take_query_log()
+    }
+
+    /// Records which salsa queries execute (for tests of incrementality).
+    pub fn with_query_log(mut self, project_dir: &std::path::Path) -> PlanSession {
+        self.db = ProjectDb::with_query_log(project_dir);
+        self
+    }
+
+    /// Loads and expands through the salsa queries (`db`): only entries whose text changed are
+    /// lowered and expanded again. `None` when the fast path does not apply (a file is
+    /// missing, cannot be split into entries, or anything has diagnostics): the caller then
+    /// loads everything with `workspace::load`, which reports the diagnostics with positions.
+    fn load_incremental(&mut self) -> Option<Arc<Expanded>> {
+        let mut diags = Vec::new();
+        let mut sources = SourceMap::default();
+        for (idx, path) in self.request.config_files.iter().enumerate() {
+            let file = workspace::read_source(&mut sources, path, FileRole::Config, &mut diags)?;
+            self.db.set_config(idx, &sources.get(file).text);
+        }
+        let runners_file =
+            workspace::read_source(&mut sources, &self.request.runner_config, FileRole::Runners, &mut diags)?;
+        let runners = runners::lower_runners(&sources, runners_file, &mut diags);
+        if diags.iter().any(Diag::is_error) {
+            return None;
+        }
+        self.db.set_context(&runners, &self.request.selection);
+        let mut sweep = Sweep::default();
+        let mut per_entry = Vec::new();
+        let mut keys = std::collections::HashSet::new();
+        for idx in 0..self.request.config_files.len() {
+            for view in self.db.config_entries(idx)? {
+                if !keys.insert(view.key) {
+                    return None;
+                }
+                let mut entry = view.entry.clone();
+                entry.shift_spans(view.start);
+                sweep.entries.push(entry);
+                per_entry.push((view.start, view.jobs));
+            }
+        }
+        let modes = jobs::modes(&self.request.selection).len();
+        let mut all = Vec::new();
+        for mode in 0..modes {
+            for (entry_idx, (start, jobs)) in per_entry.iter().enumerate() {
+                for job in jobs.get(mode).into_iter().flatten() {
+                    let mut job = job.clone();
+                    jobs::place_job(&mut job, entry_idx, *start);
+                    all.push(job);
+                }
+            }
+        }
+        if let Some(mode) = self.request.selection.evals {
+            expand::mark_evals(&mut all, mode);
+        }
+        let loaded = Loaded { sources, sweep, runners: Some(runners), diags };
+        Some(Arc::new(Expanded { loaded, jobs: Ok(all) }))
+    }
+
     /// Plans against `store`.
     pub fn plan(&mut self, store: Option<&StateStore>) -> Planned {
         let mut timings = Timings::default();
         let stamps = self.config_stamps();
+        if !matches!(&self.expanded, Some((old, _)) if *old == stamps) {
+            let started = Instant::now();
+            if let Some(expanded) = self.load_incremental() {
+                timings.load = started.elapsed();
+                self.expanded = Some((stamps.clone(), expanded));
+            }
+        }
         let expanded = match &self.expanded {
             Some((old, expanded)) if *old == stamps => expanded.clone(),
             _ => {
@@ -178,5 +258,125 @@ impl PlanSession {
         planned.plan = Some(plan(graph, store, &self.request.options));
         planned.timings.plan = started.elapsed();
         planned
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::{PlanRequest, PlanSession};
+    use crate::expand::{EvalMode, FullSweep, NodeMode};
+    use crate::plan::PlanOptions;
+    use crate::plan::jobs::{JobSelection, sweep_jobs};
+    use crate::workspace;
+
+    fn manifest_dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+
+    fn request(dir: &Path, configs: &[&str], evals: Option<EvalMode>) -> PlanRequest {
+        PlanRequest {
+            config_files: configs.iter().map(|c| dir.join(c).to_string_lossy().into_owned()).collect(),
+            runner_config: dir.join("runners.yaml").to_string_lossy().into_owned(),
+            selection: JobSelection { filters: FullSweep::new(NodeMode::Single), mode: None, evals },
+            options: PlanOptions::default(),
+        }
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                copy_dir(&entry.path(), &to.join(entry.file_name()));
+            } else {
+                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+            }
+        }
+    }
+
+    fn count(log: &[String], query: &str) -> usize {
+        log.iter().filter(|line| line.starts_with(&format!("{query}("))).count()
+    }
+
+    /// Every (id, hash, manifest) of a plan, to compare a re-plan with a fresh one.
+    fn tasks(session: &mut PlanSession) -> Vec<(String, String, String)> {
+        let planned = session.plan(None);
+        assert!(planned.diags.is_empty(), "{:?}", planned.diags);
+        let plan = planned.plan.expect("a plan");
+        plan.graph.tasks.iter().map(|t| (t.id.clone(), format!("{:?}", t.hash), format!("{:?}", t.manifest))).collect()
+    }
+
+    fn edit(path: &Path, from: &str, to: &str) {
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(text.contains(from), "{from:?} not in {}", path.display());
+        std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+    }
+
+    /// The per-entry salsa path gives exactly the sweep and jobs of whole-file lowering.
+    #[test]
+    fn incremental_load_equals_whole_file_load_on_the_vendor_files() {
+        let configs = manifest_dir().join("../shared/reference/configs");
+        if !configs.join("nvidia-master.yaml").is_file() {
+            assert_eq!(std::env::var("IX_ALLOW_MISSING_REFERENCE").as_deref(), Ok("1"), "reference data missing");
+            return;
+        }
+        for evals in [None, Some(EvalMode::Mark)] {
+            let request = request(&configs, &["nvidia-master.yaml", "amd-master.yaml"], evals);
+            let mut session = PlanSession::new(request.clone(), &configs);
+            let fast = session.load_incremental().expect("the vendor files split into entries");
+            let whole = workspace::load(&request.config_files, Some(&request.runner_config));
+            assert!(!whole.has_errors());
+            let jobs = sweep_jobs(&whole.sweep, whole.runners.as_ref().unwrap(), &request.selection).unwrap();
+            assert_eq!(fast.loaded.sweep, whole.sweep);
+            assert_eq!(fast.jobs(), jobs.as_slice());
+            assert!(jobs.len() > 1000);
+        }
+    }
+
+    #[test]
+    fn an_edit_recomputes_only_the_entry_it_touches() {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(&manifest_dir().join("tests/data/plan/small"), dir.path());
+        let sweep = dir.path().join("sweep.yaml");
+        let mut session = PlanSession::new(request(dir.path(), &["sweep.yaml"], None), dir.path())
+            .with_memo()
+            .with_query_log(dir.path());
+        let first = tasks(&mut session);
+        let log = session.take_query_log();
+        assert_eq!((count(&log, "lowered_entry"), count(&log, "entry_jobs")), (2, 2), "{log:?}");
+        assert_eq!(session.last_keyed(), 3, "two concurrencies of the first entry, one of the second");
+
+        // A comment above the first entry moves both entries: nothing is lowered or keyed.
+        edit(&sweep, "demo-fp8-h100-vllm:\n", "# moved\n\ndemo-fp8-h100-vllm:\n");
+        let moved = tasks(&mut session);
+        let log = session.take_query_log();
+        assert_eq!((count(&log, "lowered_entry"), count(&log, "entry_jobs")), (0, 0), "{log:?}");
+        assert_eq!(session.last_keyed(), 0);
+        assert_eq!(first.iter().map(|t| &t.1).collect::<Vec<_>>(), moved.iter().map(|t| &t.1).collect::<Vec<_>>());
+
+        // Whitespace at the end of the first entry: it is lowered again, to the same value, so
+        // nothing downstream runs.
+        edit(
+            &sweep,
+            "    - { tp: 2, conc-start: 4, conc-end: 8 }\n",
+            "    - { tp: 2, conc-start: 4, conc-end: 8 }\n\n\n",
+        );
+        tasks(&mut session);
+        let log = session.take_query_log();
+        assert_eq!((count(&log, "lowered_entry"), count(&log, "entry_jobs")), (1, 0), "{log:?}");
+        assert_eq!(session.last_keyed(), 0);
+
+        // A real edit of the second entry: only it is lowered, expanded and keyed again.
+        edit(&sweep, "release:1.0", "release:1.0.1");
+        let edited = tasks(&mut session);
+        let log = session.take_query_log();
+        assert_eq!((count(&log, "lowered_entry"), count(&log, "entry_jobs")), (1, 1), "{log:?}");
+        assert_eq!(session.last_keyed(), 1);
+
+        // The memoized re-plan equals a fresh plan, manifest origins included.
+        let mut fresh = PlanSession::new(request(dir.path(), &["sweep.yaml"], None), dir.path());
+        assert_eq!(edited, tasks(&mut fresh));
     }
 }

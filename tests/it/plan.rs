@@ -465,3 +465,16 @@ fn watch_replans_equal_fresh_plans_after_sweep_and_script_edits() {
         doc["tasks"].as_array().unwrap().iter().filter(|t| t["action"] == "run").map(|t| t["id"].as_str().unwrap()).collect();
     assert!(running.contains(&H100_C4) && !running.contains(&B200_C16), "{running:?}");
 }
+
+/// An invalid entry makes the per-entry (salsa) load fall back to whole-file lowering, so the
+/// diagnostic points at the right line of the file, not of the entry.
+#[test]
+fn an_invalid_second_entry_is_reported_at_its_file_position() {
+    let project = Project::new();
+    let sweep = project.path("sweep.yaml");
+    let text = std::fs::read_to_string(&sweep).unwrap();
+    std::fs::write(&sweep, text.replace("tp: 4, conc-list", "tp: four, conc-list")).unwrap();
+    let out = project.plan(&[]).expect_code(1);
+    assert!(out.stderr.contains("ix::config::invalid-type"), "{}", out.stderr);
+    assert!(out.stderr.contains("sweep.yaml:26:13"), "{}", out.stderr);
+}
