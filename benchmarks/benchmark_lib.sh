@@ -51,11 +51,11 @@ wait_for_server_ready() {
 
 # run_benchmark_serving --model M --port P --backend B --input-len I --output-len O
 #   --random-range-ratio R --num-prompts N --max-concurrency C --result-filename F
-#   --result-dir D [--use-chat-template] [--server-pid PID]
+#   --result-dir D [--use-chat-template] [--tokenizer T] [--server-pid PID]
 # Runs `ix bench serve`; with --server-pid the client is stopped if the server dies.
 run_benchmark_serving() {
   local model="" port="" backend="" isl="" osl="" ratio="" prompts="" conc="" file="" dir=""
-  local chat=() server_pid=""
+  local chat=() tok=() server_pid=""
   while [ "$#" -gt 0 ]; do
     case "$1" in
       --model) model="$2"; shift 2 ;;
@@ -69,6 +69,7 @@ run_benchmark_serving() {
       --result-filename) file="$2"; shift 2 ;;
       --result-dir) dir="$2"; shift 2 ;;
       --use-chat-template) chat=(--use-chat-template); shift ;;
+      --tokenizer) tok=(--tokenizer "$2"); shift 2 ;;
       --server-pid) server_pid="$2"; shift 2 ;;
       --bench-serving-dir) shift 2 ;;
       *) echo "run_benchmark_serving: unknown flag $1" >&2; return 1 ;;
@@ -87,7 +88,7 @@ run_benchmark_serving() {
     --random-range-ratio "$ratio" --num-prompts "$prompts" --max-concurrency "$conc" \
     --request-rate inf --ignore-eos --save-result --num-warmups "$((2 * conc))" \
     --percentile-metrics ttft,tpot,itl,e2el \
-    --result-dir "$dir" --result-filename "${file}.json" "${chat[@]}" &
+    --result-dir "$dir" --result-filename "${file}.json" "${chat[@]}" "${tok[@]}" &
   local client=$!
   if [ -n "$server_pid" ]; then
     while kill -0 "$client" 2>/dev/null; do
@@ -96,7 +97,7 @@ run_benchmark_serving() {
         kill "$client" 2>/dev/null || true
         return 1
       fi
-      sleep 2
+      sleep 0.2
     done
   fi
   wait "$client"

@@ -1,20 +1,139 @@
-//! The salsa database: project files as inputs, their digests and `source` edges as memoized
-//! queries, so a re-plan after an edit rehashes only the files that changed.
+//! The salsa database: project files and master-config texts as inputs, and the queries over
+//! them, so a re-plan after an edit recomputes only what the edit touched.
 //!
-//! `db` holds no pipeline logic; it wires inputs to `dag::hash` and implements
-//! [`ProjectFiles`] for `dag::build`. The only IO is reading and `stat`ing project files, done
-//! outside the tracked functions (which stay pure) when an input is created or refreshed.
-//! Sweep parsing is not a salsa query yet (see docs/engine.md, "Not done").
+//! - Project files (scripts, sourced files, launchers): [`file_facts`] (digest and `source`
+//!   edges), read by `dag::build` through [`ProjectFiles`].
+//! - Master configs: [`ConfigSource`] (one per file) -> [`sweep_entries`] (one tracked
+//!   [`SweepEntry`] per top-level key, identified by file and key; its block text and offset are
+//!   separate tracked fields) -> [`lowered_entry`] (the entry lowered from its block alone, so
+//!   spans are relative to the block) -> [`entry_jobs`] (its expansion under the request's
+//!   [`PlanContext`]). An edit re-lowers only the entries whose block text changed; an entry
+//!   that lowers to the same value (a comment, trailing blank lines) is backdated and its jobs
+//!   are not re-expanded; entries that only moved are not recomputed at all.
+//!
+//! `db` holds no pipeline logic: it wires inputs to `ir`, `plan::jobs` and `dag::hash`. The only
+//! IO is reading and `stat`ing project files, done outside the tracked functions (which stay
+//! pure) when an input is created or refreshed.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use salsa::Setter;
+use salsa::{Durability, Setter};
 
 use crate::dag::hash::file_digest;
 use crate::dag::{FileFacts, ProjectFiles};
+use crate::expand::Job;
+use crate::ir::inferencex::{lower_master_entry, split_master_entries};
+use crate::ir::{ConfigEntry, RunnerTable};
+use crate::plan::jobs::{JobSelection, entry_jobs as expand_entry};
+use crate::source::FileId;
+
+/// The salsa database, optionally logging which queries execute (for tests and `--timings`).
+#[salsa::db]
+#[derive(Clone)]
+pub struct IxDb {
+    storage: salsa::Storage<Self>,
+}
+
+#[salsa::db]
+impl salsa::Database for IxDb {}
+
+/// Names of the queries that executed, in order (`lowered_entry(Id(..))`, …).
+pub type QueryLog = Arc<Mutex<Vec<String>>>;
+
+impl IxDb {
+    fn new(log: Option<QueryLog>) -> IxDb {
+        let callback = log.map(|log| {
+            Box::new(move |event: salsa::Event| {
+                if let salsa::EventKind::WillExecute { database_key } = event.kind
+                    && let Ok(mut log) = log.lock()
+                {
+                    log.push(format!("{database_key:?}"));
+                }
+            }) as Box<dyn Fn(salsa::Event) + Send + Sync + 'static>
+        });
+        IxDb { storage: salsa::Storage::new(callback) }
+    }
+}
+
+/// One master-config file: its index in the source map and its text.
+#[salsa::input]
+pub struct ConfigSource {
+    pub file: u32,
+    #[returns(ref)]
+    pub text: String,
+}
+
+/// What expansion depends on besides the entry: the runners and the job selection.
+#[salsa::input]
+pub struct PlanContext {
+    #[returns(ref)]
+    pub runners: RunnerTable,
+    #[returns(ref)]
+    pub selection: JobSelection,
+}
+
+/// One top-level entry of a master config. Identity: file and key; the block text and its
+/// byte offset are tracked separately, so moving an entry changes only `start`.
+#[salsa::tracked]
+pub struct SweepEntry<'db> {
+    pub file: u32,
+    #[returns(ref)]
+    pub key: String,
+    #[tracked]
+    #[returns(ref)]
+    pub block: String,
+    #[tracked]
+    pub start: u32,
+}
+
+/// The entries of a master config, in file order; `None` when the text cannot be split safely
+/// (the caller lowers the whole file).
+#[salsa::tracked(returns(ref))]
+pub fn sweep_entries<'db>(db: &'db dyn salsa::Database, source: ConfigSource) -> Option<Vec<SweepEntry<'db>>> {
+    let text = source.text(db);
+    let blocks = split_master_entries(text)?;
+    let file = *source.file(db);
+    Some(
+        blocks
+            .into_iter()
+            .map(|block| {
+                let start = u32::try_from(block.start).unwrap_or(u32::MAX);
+                SweepEntry::new(db, file, block.key, text[block.start..block.end].to_string(), start)
+            })
+            .collect(),
+    )
+}
+
+/// The entry lowered from its block alone (spans relative to the block); `None` when it has
+/// any diagnostic (the caller lowers the whole file, for positioned diagnostics).
+#[salsa::tracked(returns(ref))]
+pub fn lowered_entry<'db>(db: &'db dyn salsa::Database, entry: SweepEntry<'db>) -> Option<ConfigEntry> {
+    lower_master_entry(FileId(*entry.file(db)), entry.block(db)).ok()
+}
+
+/// The entry's jobs, one list per node mode (spans relative to the block, `entry_idx` 0);
+/// `None` when the entry did not lower or expansion reported errors.
+#[salsa::tracked(returns(ref))]
+pub fn entry_jobs<'db>(
+    db: &'db dyn salsa::Database,
+    entry: SweepEntry<'db>,
+    context: PlanContext,
+) -> Option<Vec<Vec<Job>>> {
+    let lowered = lowered_entry(db, entry).as_ref()?;
+    expand_entry(lowered, context.runners(db), context.selection(db)).ok()
+}
+
+/// One entry of a master config as the pipeline assembles it (borrowed from the database).
+pub struct EntryView<'a> {
+    pub key: &'a str,
+    pub start: u32,
+    pub entry: &'a ConfigEntry,
+    pub jobs: &'a [Vec<Job>],
+}
 
 /// One project file: its project-relative path and bytes (`None` when it does not exist).
 #[salsa::input]
@@ -105,14 +224,86 @@ fn stamp(path: &Path) -> Stamp {
 
 /// The project's files under one root, as salsa inputs.
 pub struct ProjectDb {
-    db: salsa::DatabaseImpl,
+    db: IxDb,
     root: PathBuf,
     files: RefCell<HashMap<String, (ProjectFile, Stamp)>>,
+    configs: Vec<ConfigSource>,
+    context: Option<PlanContext>,
+    log: Option<QueryLog>,
 }
 
 impl ProjectDb {
     pub fn new(root: &Path) -> ProjectDb {
-        ProjectDb { db: salsa::DatabaseImpl::new(), root: root.to_path_buf(), files: RefCell::new(HashMap::new()) }
+        ProjectDb::build(root, None)
+    }
+
+    /// A database that records every query execution (see [`ProjectDb::take_query_log`]).
+    pub fn with_query_log(root: &Path) -> ProjectDb {
+        ProjectDb::build(root, Some(QueryLog::default()))
+    }
+
+    fn build(root: &Path, log: Option<QueryLog>) -> ProjectDb {
+        ProjectDb {
+            db: IxDb::new(log.clone()),
+            root: root.to_path_buf(),
+            files: RefCell::new(HashMap::new()),
+            configs: Vec::new(),
+            context: None,
+            log,
+        }
+    }
+
+    /// The queries executed since the last call (empty without a query log).
+    pub fn take_query_log(&self) -> Vec<String> {
+        self.log.as_ref().and_then(|log| log.lock().ok().map(|mut log| std::mem::take(&mut *log))).unwrap_or_default()
+    }
+
+    /// Sets the text of master config number `idx` (its `FileId`); unchanged texts keep the
+    /// input untouched, so nothing downstream is even revalidated.
+    pub fn set_config(&mut self, idx: usize, text: &str) {
+        if let Some(source) = self.configs.get(idx).copied() {
+            if source.text(&self.db) != text {
+                source.set_text(&mut self.db).with_durability(Durability::LOW).to(text.to_string());
+            }
+            return;
+        }
+        let file = u32::try_from(idx).unwrap_or(u32::MAX);
+        let source = ConfigSource::builder(file, text.to_string()).file_durability(Durability::HIGH).new(&self.db);
+        self.configs.push(source);
+    }
+
+    /// Sets the runners and selection expansion runs under (untouched when equal).
+    pub fn set_context(&mut self, runners: &RunnerTable, selection: &JobSelection) {
+        match self.context {
+            Some(context) => {
+                if context.runners(&self.db) != runners {
+                    context.set_runners(&mut self.db).to(runners.clone());
+                }
+            }
+            None => {
+                self.context = Some(PlanContext::new(&self.db, runners.clone(), selection.clone()));
+            }
+        }
+    }
+
+    /// The entries of master config `idx` with their lowered value and jobs; `None` when the
+    /// file cannot be split, or some entry has diagnostics (lower the whole file instead).
+    pub fn config_entries(&self, idx: usize) -> Option<Vec<EntryView<'_>>> {
+        let source = *self.configs.get(idx)?;
+        let context = self.context?;
+        let db = &self.db;
+        sweep_entries(db, source)
+            .as_ref()?
+            .iter()
+            .map(|entry| {
+                Some(EntryView {
+                    key: entry.key(db),
+                    start: *entry.start(db),
+                    entry: lowered_entry(db, *entry).as_ref()?,
+                    jobs: entry_jobs(db, *entry, context).as_ref()?,
+                })
+            })
+            .collect()
     }
 
     /// Re-`stat`s every known file and updates the inputs that changed; returns how many did.
@@ -131,6 +322,11 @@ impl ProjectDb {
             file.set_bytes(&mut self.db).to(bytes);
         }
         changed.len()
+    }
+
+    /// Whether any file read so far differs (mtime, size, existence) from when it was read.
+    pub fn changed(&self) -> bool {
+        self.files.borrow().iter().any(|(path, (_, old))| stamp(&self.root.join(path)) != *old)
     }
 
     /// The paths of every file read so far (what `--watch` polls).
@@ -160,6 +356,18 @@ impl ProjectFiles for ProjectDb {
 #[cfg(test)]
 mod tests {
     use super::source_candidates;
+    use crate::ir::inferencex::split_master_entries;
+
+    #[test]
+    fn master_configs_split_into_entry_blocks_or_refuse() {
+        let text = "# header\na:\n  image: x # & not an anchor\n\n# about b\nb:\n  image: y\n";
+        let blocks = split_master_entries(text).unwrap();
+        let keys: Vec<(&str, &str)> = blocks.iter().map(|b| (b.key.as_str(), &text[b.start..b.end])).collect();
+        assert_eq!(keys, [("a", "a:\n  image: x # & not an anchor\n\n# about b\n"), ("b", "b:\n  image: y\n")]);
+        for refused in ["a: &base\n  image: x\nb: *base\n", "---\na:\n  x: 1\n", "\"a\":\n  x: 1\n", "a: {x: 1}\n"] {
+            assert_eq!(split_master_entries(refused), None, "{refused}");
+        }
+    }
 
     #[test]
     fn source_lines_are_found_relative_to_the_script_and_the_root() {

@@ -112,7 +112,14 @@ mod tests {
             exp_name: "dsr1_1k1k".into(),
             disagg: false,
             run_eval: false,
-            origin: JobOrigin { key: "k".into(), entry_idx: 0, seq_idx: 0, point_idx: 0, entry_span: span, point_span: span },
+            origin: JobOrigin {
+                key: "k".into(),
+                entry_idx: 0,
+                seq_idx: 0,
+                point_idx: 0,
+                entry_span: span,
+                point_span: span,
+            },
         }
     }
 
@@ -125,9 +132,18 @@ mod tests {
         let trt_mtp = job("trt", SpecDecoding::Mtp, single(4));
         assert_eq!(script_path(&trt_mtp, "b200-nv_0"), "benchmarks/dsr1_fp8_b200_trt_mtp.sh");
         assert_eq!(script_path(&trt_mtp, "h100-cr_0"), "benchmarks/dsr1_fp8_h100.sh");
-        assert_eq!(script_path(&job("atom", SpecDecoding::None, single(4)), "mi355x-amds_0"), "benchmarks/dsr1_fp8_mi355x_atom.sh");
-        assert_eq!(script_path(&job("trt", SpecDecoding::None, single(4)), "mi355x-amds_0"), "benchmarks/dsr1_fp8_mi355x.sh");
-        assert_eq!(script_path(&job("vllm", SpecDecoding::None, single(4)), "b200-dgxc_1"), "benchmarks/dsr1_fp8_b200.sh");
+        assert_eq!(
+            script_path(&job("atom", SpecDecoding::None, single(4)), "mi355x-amds_0"),
+            "benchmarks/dsr1_fp8_mi355x_atom.sh"
+        );
+        assert_eq!(
+            script_path(&job("trt", SpecDecoding::None, single(4)), "mi355x-amds_0"),
+            "benchmarks/dsr1_fp8_mi355x.sh"
+        );
+        assert_eq!(
+            script_path(&job("vllm", SpecDecoding::None, single(4)), "b200-dgxc_1"),
+            "benchmarks/dsr1_fp8_b200.sh"
+        );
         let worker = Worker { num_worker: 1, tp: 4, ep: 4, dp_attn: true, additional_settings: None };
         let multi = job(
             "dynamo-sglang",

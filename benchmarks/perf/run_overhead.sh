@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Prints the scheduling overhead of `ix run`: N no-op benchmark tasks on 8 local nodes,
-# then the same plan again (everything reused), then the GitHub Actions matrix of N tasks.
+# Prints the overhead of `ix run` (engine plan, scheduler, state store, result processing): N
+# benchmark tasks whose script only writes a canned raw result, on 8 local nodes, then the same
+# plan again (everything reused), then the GitHub Actions matrix of N tasks.
 # Usage: benchmarks/perf/run_overhead.sh [N=256] [IX=target/debug/ix]
 set -euo pipefail
 n="${1:-256}"
 ix="$(realpath "${2:-target/debug/ix}")"
 dir="$(mktemp -d)"
 trap 'rm -rf "$dir"' EXIT
-mkdir -p "$dir/configs" "$dir/benchmarks"
+mkdir -p "$dir/configs" "$dir/benchmarks" "$dir/runners"
+cp "$(dirname "$0")/../../runners/launch_local.sh" "$dir/runners/"
 concs=$(seq -s, 1 "$n")
 cat > "$dir/configs/master.yaml" <<YAML
 tiny-fp32-local-sim:
@@ -26,12 +28,12 @@ tiny-fp32-local-sim:
 YAML
 printf 'local:\n' > "$dir/configs/runners.yaml"
 for i in 0 1 2 3 4 5 6 7; do printf -- '- local_%s\n' "$i" >> "$dir/configs/runners.yaml"; done
-cat > "$dir/benchmarks/tiny_fp32_local_sim.sh" <<'SCRIPT'
+cat > "$dir/benchmarks/tiny_fp32_local.sh" <<'SCRIPT'
 #!/usr/bin/env bash
-printf '{}' > "$RESULT_FILENAME.json"
+printf '{"max_concurrency": %s, "model_id": "tiny", "total_token_throughput": 2.0, "output_throughput": 1.0, "median_tpot_ms": 1.0}' "$CONC" > "$RESULT_FILENAME.json"
 SCRIPT
 cd "$dir"
-args=(--config-files configs/master.yaml --runner-config configs/runners.yaml --config-keys tiny-fp32-local-sim)
+args=(--config-files configs/master.yaml --runner-config configs/runners.yaml)
 timed() {
   local start end
   start=$(date +%s.%N)
@@ -39,7 +41,7 @@ timed() {
   end=$(date +%s.%N)
   echo "$end - $start" | bc
 }
-echo "tasks: $n (+1 collect), nodes: 8, -j 8"
+echo "bench tasks: $n (+ $n result, launch, collect, summary, report), nodes: 8, -j 8"
 echo "first run (all run):      $(timed "$ix" run "${args[@]}" -j 8) s"
 echo "second run (all reused):  $(timed "$ix" run "${args[@]}" -j 8) s"
 rm -rf .ix

@@ -335,26 +335,33 @@ pub(crate) struct CheckArgs {
 }
 
 /// Which tasks `ix run` builds: the master configs and runners to expand.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub(crate) struct SweepInputArgs {
-    /// Master config files, merged in order.
-    #[arg(long, num_args = 1.., required = true, value_name = "FILE")]
+    /// Master config files (`.yaml` or `.ix`), merged in order, after the positional ones.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
     pub(crate) config_files: Vec<String>,
-    /// The runners config (runner types and their nodes).
-    #[arg(long, default_value = ".github/configs/runners.yaml", value_name = "FILE")]
-    pub(crate) runner_config: String,
-    /// Only these config keys (all single-node keys when absent).
-    #[arg(long, num_args = 1.., value_name = "KEY")]
+    /// The runners config (runner types and their nodes) [default:
+    /// .github/configs/runners.yaml when it exists; `.ix` sweeps may declare their runners inline].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) runner_config: Option<String>,
+    /// Only these config keys: refused for now (the engine has no config-key filter yet).
+    #[arg(long, num_args = 1.., value_name = "KEY", hide = true)]
     pub(crate) config_keys: Option<Vec<String>>,
     /// The state store folder.
-    #[arg(long, default_value = ".ix/state", value_name = "DIR")]
+    #[arg(long, default_value = ".ix", value_name = "DIR")]
     pub(crate) state: String,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
+    /// Sweep files (`.ix` or `.yaml` master configs), merged in order.
+    #[arg(value_name = "FILES")]
+    pub(crate) files: Vec<String>,
     #[command(flatten)]
     pub(crate) input: SweepInputArgs,
+    /// Where the HTML report of the run goes.
+    #[arg(long, short = 'o', default_value = "report.html", value_name = "FILE")]
+    pub(crate) output: String,
     /// At most this many tasks at once.
     #[arg(long, short = 'j', default_value_t = 4, value_name = "N")]
     pub(crate) jobs: usize,
@@ -395,14 +402,20 @@ pub(crate) struct RunArgs {
     /// List what would run, run nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
-    /// Plan with the engine (`ix plan`'s task DAG and state store) instead of the stop-gap
-    /// task builder.
-    #[arg(long)]
+    /// Accepted for compatibility: the engine's plan and state store are always used.
+    #[arg(long, hide = true)]
     pub(crate) engine: bool,
-    /// With `--engine`: rerun tasks matching a task-id glob (`bench/dsr1*`) or an input
-    /// (`runner=h100`), as `ix plan --force` does.
-    #[arg(long, value_name = "SELECTOR", requires = "engine")]
+    /// Rerun tasks matching a task-id glob (`bench/dsr1*`) or an input (`runner=h100`), as
+    /// `ix plan --force` does.
+    #[arg(long, value_name = "SELECTOR")]
     pub(crate) force: Vec<String>,
+    /// Force the bench tasks of every config key that perf-changelog entries added since this
+    /// git ref name ("forced by perf-changelog entry at line N").
+    #[arg(long, value_name = "REF")]
+    pub(crate) changelog_base: Option<String>,
+    /// The perf-changelog file, with `--changelog-base`.
+    #[arg(long, default_value = "perf-changelog.yaml", value_name = "FILE")]
+    pub(crate) changelog_file: String,
     /// Run only in-process tasks (collect; with `--engine` also launch, result, summary,
     /// report) whose benchmark inputs are all finished: the collect job of a GitHub Actions
     /// sweep, after `ix collect-artifacts`.
@@ -416,15 +429,15 @@ pub(crate) struct CollectArtifactsArgs {
     #[arg(value_name = "DIR")]
     pub(crate) dir: String,
     /// The state store folder.
-    #[arg(long, default_value = ".ix/state", value_name = "DIR")]
+    #[arg(long, default_value = ".ix", value_name = "DIR")]
     pub(crate) state: String,
-    /// Master configs: when given, artifacts of tasks not in the current plan are rejected.
-    #[arg(long, num_args = 1.., value_name = "FILE")]
+    /// Master configs: artifacts of tasks not in their current plan are rejected.
+    #[arg(long, num_args = 1.., required = true, value_name = "FILE")]
     pub(crate) config_files: Option<Vec<String>>,
     #[arg(long, default_value = ".github/configs/runners.yaml", value_name = "FILE")]
     pub(crate) runner_config: String,
-    /// Verify against the engine's plan and fold into its state store (needs `--config-files`).
-    #[arg(long, requires = "config_files")]
+    /// Accepted for compatibility: artifacts always go to the engine's state store.
+    #[arg(long, hide = true)]
     pub(crate) engine: bool,
 }
 

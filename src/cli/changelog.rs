@@ -21,6 +21,26 @@ struct Request<'a> {
     require_newline: bool,
 }
 
+/// Force rules for the config keys that perf-changelog entries added between `base` and `head`
+/// name: `bench/<key>/*`, "forced by perf-changelog entry at line N" (for `ix run` and `ix plan`).
+pub(crate) fn forced_rules(
+    base: &str,
+    head: &str,
+    changelog_file: &str,
+    config_files: &[String],
+) -> Result<Vec<crate::plan::ForceRule>, ExitStatus> {
+    let request = Request { base, head, file: changelog_file, config_files, base_tip: false, require_newline: false };
+    let (_, entries, resolved) = load(&request)?;
+    let head_text = changelog::git_show(Path::new("."), head, changelog_file).unwrap_or_default();
+    Ok(changelog::forced(&entries, &resolved, &head_text)
+        .into_iter()
+        .map(|f| crate::plan::ForceRule {
+            selector: format!("bench/{}/*", f.config_key),
+            by: format!("perf-changelog entry at line {}", f.line),
+        })
+        .collect())
+}
+
 pub(crate) fn changelog(args: &ChangelogArgs) -> ExitStatus {
     match &args.command {
         ChangelogCommand::Check(a) => {
@@ -151,7 +171,7 @@ fn plain_error(message: &str) -> ExitStatus {
 fn warn_uncovered(args: &crate::cli::args::ChangelogCheckArgs, state: &str, covered: &[String]) {
     use crate::expand::{FullSweep, NodeMode};
     use crate::plan::jobs::JobSelection;
-    use crate::plan::pipeline::{PlanRequest, plan_project};
+    use crate::plan::pipeline::{PlanRequest, PlanSession};
     use crate::plan::{Action, PlanOptions, Reason};
 
     let store = crate::state::StateStore::open_existing(Path::new(state)).ok().flatten();
@@ -162,8 +182,7 @@ fn warn_uncovered(args: &crate::cli::args::ChangelogCheckArgs, state: &str, cove
         selection: JobSelection { filters: FullSweep::new(NodeMode::Single), mode: None, evals: None },
         options: PlanOptions::default(),
     };
-    let db = crate::db::ProjectDb::new(Path::new("."));
-    let Some(plan) = plan_project(&request, &db, Some(&store)).plan else { return };
+    let Some(plan) = PlanSession::new(request, Path::new(".")).plan(Some(&store)).plan else { return };
     let mut text = String::new();
     for (task, planned) in plan.graph.tasks.iter().zip(&plan.tasks) {
         if task.kind != crate::dag::TaskKind::Bench || planned.action != Action::Run {

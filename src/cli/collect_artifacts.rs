@@ -1,5 +1,6 @@
 //! `ix collect-artifacts DIR`: folds downloaded per-task artifacts into the state store, each
-//! verified against its task hash; tampered or unknown ones are rejected (exit 1).
+//! verified against the engine's plan (a bench task of it, result matching its blake3) and
+//! recorded in the engine's state store; tampered or unknown ones are rejected (exit 1).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -8,7 +9,6 @@ use crate::cli::ExitStatus;
 use crate::cli::args::{CollectArtifactsArgs, SweepInputArgs};
 use crate::exec::ExecutorKind;
 use crate::exec::gha;
-use crate::exec::store::DirStore;
 
 fn manifests(dir: &Path, found: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
@@ -26,28 +26,7 @@ fn manifests(dir: &Path, found: &mut Vec<PathBuf>) {
 }
 
 pub(crate) fn collect_artifacts(args: &CollectArtifactsArgs) -> ExitStatus {
-    if args.engine {
-        return collect_engine(args);
-    }
-    let known: Option<Vec<String>> = match &args.config_files {
-        Some(files) => {
-            let input = SweepInputArgs {
-                config_files: files.clone(),
-                runner_config: args.runner_config.clone(),
-                config_keys: None,
-                state: args.state.clone(),
-            };
-            // The executor is part of the key; artifacts come from local runs inside matrix jobs.
-            match super::run::load_tasks(&input, &|_| ExecutorKind::Local) {
-                Ok((tasks, _)) => Some(tasks.into_iter().map(|k| k.task.hash).collect()),
-                Err(status) => return status,
-            }
-        }
-        None => None,
-    };
-    let is_known = |hash: &str| known.as_ref().is_none_or(|k| k.iter().any(|h| h == hash));
-    let store = DirStore::new(Path::new(&args.state));
-    fold_all(args, Some(&is_known), &|manifest, bytes| gha::fold(&store, manifest, bytes).map_err(gha::ArtifactError::from))
+    collect_engine(args)
 }
 
 /// Verifies against the engine's plan and records in the engine's state store.
@@ -55,7 +34,7 @@ fn collect_engine(args: &CollectArtifactsArgs) -> ExitStatus {
     use crate::exec::{Outcome, Recorder, TaskOutcome};
     let input = SweepInputArgs {
         config_files: args.config_files.clone().unwrap_or_default(),
-        runner_config: args.runner_config.clone(),
+        runner_config: Some(args.runner_config.clone()),
         config_keys: None,
         state: args.state.clone(),
     };
@@ -73,7 +52,7 @@ fn collect_engine(args: &CollectArtifactsArgs) -> ExitStatus {
             .ok_or_else(|| gha::ArtifactError::UnknownTask { folder: String::new(), task: manifest.task.clone() })?;
         let name = Path::new(&manifest.result_file).file_name().map(|n| n.to_owned()).unwrap_or_default();
         let path = work.join(&manifest.task).join(name);
-        crate::exec::store::write_atomic(&path, bytes)?;
+        crate::exec::atomic::write_atomic(&path, bytes)?;
         let outcome = TaskOutcome {
             outcome: Outcome::Done { result: path },
             attempts: 1,
@@ -84,12 +63,12 @@ fn collect_engine(args: &CollectArtifactsArgs) -> ExitStatus {
         engine.recorder.record(task, &outcome)?;
         Ok(())
     };
-    fold_all(args, Some(&is_known), &fold)
+    fold_all(args, &is_known, &fold)
 }
 
 type FoldFn<'a> = &'a dyn Fn(&gha::Manifest, &[u8]) -> Result<(), gha::ArtifactError>;
 
-fn fold_all(args: &CollectArtifactsArgs, is_known: Option<&dyn Fn(&str) -> bool>, fold: FoldFn<'_>) -> ExitStatus {
+fn fold_all(args: &CollectArtifactsArgs, is_known: &dyn Fn(&str) -> bool, fold: FoldFn<'_>) -> ExitStatus {
     let mut folders = Vec::new();
     manifests(Path::new(&args.dir), &mut folders);
     let mut out = String::new();

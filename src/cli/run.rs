@@ -15,39 +15,12 @@ use crate::exec::docker::DockerOpts;
 use crate::exec::gha::{self, Manifest, MatrixEntry};
 use crate::exec::scheduler::Event;
 use crate::exec::slurm::SlurmOpts;
-use crate::exec::store::DirStore;
-use crate::exec::tasks::{self, KeyedTask};
 use crate::exec::{ExecConfig, ExecutorKind, Outcome, Recorder, Work};
-use crate::expand::{self, FullSweep, NodeMode, TestConfig};
+use crate::expand::{FullSweep, NodeMode};
 use crate::ir::RunnerTable;
-use crate::workspace;
 
 fn eprint(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
-}
-
-/// The tasks of a sweep input plus the runners, or the exit status to return.
-pub(crate) fn load_tasks(
-    input: &SweepInputArgs,
-    executor_for: &dyn Fn(&str) -> ExecutorKind,
-) -> Result<(Vec<KeyedTask>, RunnerTable), ExitStatus> {
-    let loaded = workspace::load(&input.config_files, Some(&input.runner_config));
-    if loaded.has_errors() {
-        return Err(super::matrix::fail(&loaded.sources, &loaded.diags));
-    }
-    let runners = loaded.runners.clone().unwrap_or_default();
-    let jobs = match &input.config_keys {
-        Some(keys) => expand::test_config(&loaded.sweep, &TestConfig { config_keys: keys.clone(), conc: None }),
-        None => expand::full_sweep(&loaded.sweep, &runners, &FullSweep::new(NodeMode::Single)),
-    };
-    let jobs = jobs.map_err(|diags| super::matrix::fail(&loaded.sources, &diags))?;
-    let repo = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    tasks::build(&jobs, &repo, &runners, executor_for).map(|t| (t, runners)).map_err(|errors| {
-        for error in errors {
-            eprint(&format!("error: {error}"));
-        }
-        ExitStatus::Error
-    })
 }
 
 fn executor_map(specs: &[String]) -> Result<Vec<(Option<String>, ExecutorKind)>, String> {
@@ -80,98 +53,40 @@ pub(crate) fn run(args: &RunArgs) -> ExitStatus {
             .find(|(t, _)| t.as_deref().is_none_or(|t| t == runner_type))
             .map_or(ExecutorKind::Local, |(_, kind)| *kind)
     };
-    if args.engine {
-        return run_engine(args, &executor_for);
-    }
-    let (keyed, runners) = match load_tasks(&args.input, &executor_for) {
-        Ok(loaded) => loaded,
-        Err(status) => return status,
-    };
-    let store = DirStore::new(Path::new(&args.input.state));
-    let reused: Vec<Option<PathBuf>> =
-        keyed.iter().map(|k| store.get(&k.task.hash).map(|_| store.result_path(&k.task.hash))).collect();
-
-    if args.gha_matrix {
-        return write_gha_matrix(&keyed, &reused);
-    }
-    let (keyed, reused) = match &args.task {
-        Some(hash) => match keyed.iter().find(|k| &k.task.hash == hash && matches!(k.task.work, Work::Bench(_))) {
-            Some(found) => {
-                let mut found = found.clone();
-                found.task.deps.clear();
-                let done = reused[keyed.iter().position(|k| &k.task.hash == hash).unwrap_or(0)].clone();
-                (vec![found], vec![done])
-            }
-            None => {
-                eprint(&format!("error: no benchmark task `{hash}` in the plan"));
-                return ExitStatus::Error;
-            }
-        },
-        None if args.collect_only => collect_only(&keyed, &reused),
-        None => (keyed, reused),
-    };
-    if args.dry_run {
-        let mut out = String::new();
-        for (keyed_task, done) in keyed.iter().zip(&reused) {
-            let verb = if done.is_some() { "reuse" } else { "run" };
-            out.push_str(&format!("{verb} {} {}\n", keyed_task.task.hash, keyed_task.task.label));
-        }
-        let _ = std::io::stdout().write_all(out.as_bytes());
-        return ExitStatus::Success;
-    }
-    let lock = match store.lock() {
-        Ok((lock, stale)) => {
-            if let Some(pid) = stale {
-                eprint(&format!("note: took over a stale lock of `{}` left by process {pid}", args.input.state));
-            }
-            lock
-        }
-        Err(err) => {
-            eprint(&format!("error: {err}"));
-            return ExitStatus::Error;
-        }
-    };
-    let tasks: Vec<_> = keyed.iter().map(|k| k.task.clone()).collect();
-    let recorder: Arc<dyn Recorder> = Arc::new(store.clone());
-    let Some(summary) = execute(args, &runners, &tasks, &reused, recorder) else { return ExitStatus::Error };
-    drop(lock);
-
-    if let Some(dir) = &args.artifact_dir
-        && !write_artifact(Path::new(dir), &keyed[0].task, &keyed[0].key, &summary, || store.result_path(&keyed[0].task.hash))
-    {
+    let mut input = args.input.clone();
+    input.config_files = args.files.iter().chain(&args.input.config_files).cloned().collect();
+    if input.config_keys.is_some() {
+        eprint("error: `ix run` plans with the engine, which has no config-key filter yet: select with `--force 'bench/<key>/*'` or a sweep file holding only those keys");
         return ExitStatus::Error;
     }
-    print_summary(&tasks, &summary);
-    if summary.any_failed() { ExitStatus::Failure } else { ExitStatus::Success }
+    if input.config_files.is_empty() {
+        eprint("error: no sweep file given (for example `ix run sweeps/demo.ix`)");
+        return ExitStatus::Error;
+    }
+    run_engine(args, &input, &executor_for)
 }
 
-/// The collect tasks whose dependencies are all finished, with those dependencies (reused).
-fn collect_only(keyed: &[KeyedTask], reused: &[Option<PathBuf>]) -> (Vec<KeyedTask>, Vec<Option<PathBuf>>) {
-    let mut keep = vec![false; keyed.len()];
-    for (idx, k) in keyed.iter().enumerate() {
-        if matches!(k.task.work, Work::Collect { .. }) && k.task.deps.iter().all(|&d| reused[d].is_some()) {
-            keep[idx] = true;
-            for &dep in &k.task.deps {
-                keep[dep] = true;
-            }
-        }
+/// The runners file to plan with: the one given, else `.github/configs/runners.yaml` when it
+/// exists, else an empty table (written under the state folder) for `.ix` sweeps that declare
+/// their runners inline.
+pub(crate) fn runner_config(input: &SweepInputArgs) -> Result<String, String> {
+    if let Some(path) = &input.runner_config {
+        return Ok(path.clone());
     }
-    let mut new_idx = vec![usize::MAX; keyed.len()];
-    let mut out = (Vec::new(), Vec::new());
-    for (idx, k) in keyed.iter().enumerate().filter(|(idx, _)| keep[*idx]) {
-        new_idx[idx] = out.0.len();
-        let mut k = k.clone();
-        k.task.deps = k.task.deps.iter().map(|&d| new_idx[d]).collect();
-        out.0.push(k);
-        out.1.push(reused[idx].clone());
+    let default = ".github/configs/runners.yaml";
+    if Path::new(default).is_file() {
+        return Ok(default.to_string());
     }
-    out
+    let empty = PathBuf::from(&input.state).join("work").join("no-runners.yaml");
+    crate::exec::atomic::write_atomic(&empty, b"{}\n").map_err(|e| e.to_string())?;
+    Ok(empty.to_string_lossy().into_owned())
 }
 
 /// Runs `tasks` with the limits and executors of `args`, rendering progress; `None` when the
 /// async runtime cannot start.
 fn execute(
     args: &RunArgs,
+    input: &SweepInputArgs,
     runners: &RunnerTable,
     tasks: &[crate::exec::Task],
     reused: &[Option<PathBuf>],
@@ -181,7 +96,7 @@ fn execute(
     for runner_type in &runners.types {
         node_pools.insert(runner_type.name.value.clone(), runner_type.nodes.iter().map(|n| n.value.clone()).collect());
     }
-    let state = PathBuf::from(&args.input.state);
+    let state = PathBuf::from(&input.state);
     let config = ExecConfig {
         jobs: args.jobs,
         node_pools,
@@ -260,11 +175,6 @@ fn write_artifact(
         eprint(&format!("error: cannot write the artifact: {error}"));
     }
     written.is_ok()
-}
-
-fn write_gha_matrix(keyed: &[KeyedTask], reused: &[Option<PathBuf>]) -> ExitStatus {
-    let tasks: Vec<crate::exec::Task> = keyed.iter().map(|k| k.task.clone()).collect();
-    write_matrix(&tasks, reused)
 }
 
 /// The unfinished bench tasks as matrix chunks, to `$GITHUB_OUTPUT` or stdout.
@@ -374,7 +284,7 @@ impl Drop for Progress<'_> {
     }
 }
 
-fn print_summary(tasks: &[crate::exec::Task], summary: &crate::exec::Summary) {
+fn print_summary(tasks: &[crate::exec::Task], summary: &crate::exec::Summary, input: &SweepInputArgs) {
     let done = summary.count(|o| matches!(o, Outcome::Done { .. }));
     let reused = summary.count(|o| matches!(o, Outcome::Reused));
     let failed = summary.count(|o| matches!(o, Outcome::Failed { .. }));
@@ -386,10 +296,14 @@ fn print_summary(tasks: &[crate::exec::Task], summary: &crate::exec::Summary) {
             out.push_str(&format!("failed: {}: {error}\n", task.label));
         }
     }
-    out.push_str(&format!(
-        "{done} done, {reused} reused, {failed} failed, {skipped} skipped, {cancelled} cancelled{}\n",
-        if summary.interrupted { " (interrupted)" } else { "" }
-    ));
+    if done + failed + skipped + cancelled == 0 && !summary.interrupted {
+        out.push_str(&format!("nothing to run: all {reused} tasks are up to date (state {})\n", input.state));
+    } else {
+        out.push_str(&format!(
+            "{done} done, {reused} reused, {failed} failed, {skipped} skipped, {cancelled} cancelled{}\n",
+            if summary.interrupted { " (interrupted)" } else { "" }
+        ));
+    }
     let _ = std::io::stdout().write_all(out.as_bytes());
 }
 
@@ -419,49 +333,59 @@ fn in_process_only(
 /// The engine's plan for `input` as scheduler tasks, with the runners and the store lock.
 pub(crate) fn load_engine(
     input: &SweepInputArgs,
-    force: &[String],
+    force: &[crate::plan::ForceRule],
     executor_for: &dyn Fn(&str) -> ExecutorKind,
     trust_recorded_bench: bool,
 ) -> Result<(crate::exec::engine::EngineTasks, RunnerTable, crate::state::StoreLock), ExitStatus> {
     use crate::plan::PlanOptions;
-    use crate::plan::jobs::{JobSelection, sweep_jobs};
-    use crate::plan::pipeline::{PlanRequest, plan_project};
+    use crate::plan::jobs::JobSelection;
+    use crate::plan::pipeline::{PlanRequest, PlanSession};
     use crate::state::StateStore;
 
     let project = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let selection = JobSelection { filters: FullSweep::new(NodeMode::Single), mode: None, evals: None };
-    let request = PlanRequest {
-        config_files: input.config_files.clone(),
-        runner_config: input.runner_config.clone(),
-        selection: selection.clone(),
-        options: PlanOptions { force: force.to_vec() },
-    };
-    let state = PathBuf::from(&input.state);
     let fail = |message: String| {
         eprint(&format!("error: {message}"));
         ExitStatus::Error
     };
+    let request = PlanRequest {
+        config_files: input.config_files.clone(),
+        runner_config: runner_config(input).map_err(fail)?,
+        selection,
+        options: PlanOptions { force: force.to_vec() },
+    };
+    let state = PathBuf::from(&input.state);
     let store = StateStore::open(&state).map_err(|err| fail(err.to_string()))?;
-    let db = crate::db::ProjectDb::new(&project);
-    let planned = plan_project(&request, &db, Some(&store));
+    let planned = PlanSession::new(request, &project).plan(Some(&store));
     let Some(plan) = planned.plan.filter(|_| !planned.diags.iter().any(crate::diag::Diag::is_error)) else {
         return Err(super::matrix::fail(&planned.sources, &planned.diags));
     };
-    let loaded = workspace::load(&request.config_files, Some(&request.runner_config));
-    let runners = loaded.runners.clone().unwrap_or_default();
-    let jobs = sweep_jobs(&loaded.sweep, &runners, &selection).map_err(|diags| super::matrix::fail(&loaded.sources, &diags))?;
+    let runners = planned.expanded.loaded.runners.clone().unwrap_or_default();
+    let jobs = planned.expanded.jobs();
     let lock = store.lock().map_err(|err| fail(err.to_string()))?;
     if let Some(pid) = lock.took_over_from {
         eprint(&format!("note: took over a stale lock of `{}` left by process {pid}", input.state));
     }
-    let engine = crate::exec::engine::tasks_from_plan(&plan, &jobs, &project, store, &state.join("work"), executor_for, trust_recorded_bench)
+    let engine = crate::exec::engine::tasks_from_plan(&plan, jobs, &project, store, &state.join("work"), executor_for, trust_recorded_bench)
         .map_err(fail)?;
     Ok((engine, runners, lock))
 }
 
-/// `ix run --engine`: the engine's plan and state store, this module's scheduler.
-fn run_engine(args: &RunArgs, executor_for: &dyn Fn(&str) -> ExecutorKind) -> ExitStatus {
-    let (engine, runners, lock) = match load_engine(&args.input, &args.force, executor_for, args.collect_only) {
+/// `ix run`: the engine's plan and state store, this module's scheduler.
+fn run_engine(args: &RunArgs, input: &SweepInputArgs, executor_for: &dyn Fn(&str) -> ExecutorKind) -> ExitStatus {
+    let mut force: Vec<crate::plan::ForceRule> = args.force.iter().map(|s| crate::plan::ForceRule::from_flag(s)).collect();
+    if let Some(base) = &args.changelog_base {
+        match super::changelog::forced_rules(base, "HEAD", &args.changelog_file, &input.config_files) {
+            Ok(rules) => {
+                for rule in &rules {
+                    eprint(&format!("forcing {} (forced by {})", rule.selector, rule.by));
+                }
+                force.extend(rules);
+            }
+            Err(status) => return status,
+        }
+    }
+    let (engine, runners, lock) = match load_engine(input, &force, executor_for, args.collect_only) {
         Ok(loaded) => loaded,
         Err(status) => return status,
     };
@@ -485,13 +409,20 @@ fn run_engine(args: &RunArgs, executor_for: &dyn Fn(&str) -> ExecutorKind) -> Ex
     if args.dry_run {
         let mut out = String::new();
         for (task, done) in tasks.iter().zip(&reused) {
-            out.push_str(&format!("{} {} {}\n", if done.is_some() { "reuse" } else { "run" }, task.hash, task.label));
+            let verb = if done.is_some() { "reuse" } else { "run" };
+            out.push_str(&format!("{verb} {} {}", task.hash, task.label));
+            if done.is_none()
+                && let Some(reason) = engine.reasons.get(&task.hash)
+            {
+                out.push_str(&format!(" ({reason})"));
+            }
+            out.push('\n');
         }
         let _ = std::io::stdout().write_all(out.as_bytes());
         return ExitStatus::Success;
     }
     let recorder: Arc<dyn Recorder> = Arc::new(engine.recorder);
-    let Some(summary) = execute(args, &runners, &tasks, &reused, recorder) else { return ExitStatus::Error };
+    let Some(summary) = execute(args, input, &runners, &tasks, &reused, recorder) else { return ExitStatus::Error };
     drop(lock);
     if let Some(dir) = &args.artifact_dir {
         let fallback = reused[0].clone().unwrap_or_default();
@@ -499,6 +430,42 @@ fn run_engine(args: &RunArgs, executor_for: &dyn Fn(&str) -> ExecutorKind) -> Ex
             return ExitStatus::Error;
         }
     }
-    print_summary(&tasks, &summary);
+    print_summary(&tasks, &summary, input);
+    if args.task.is_none() && !print_outputs(args, &tasks, &reused, &summary) {
+        return ExitStatus::Error;
+    }
     if summary.any_failed() { ExitStatus::Failure } else { ExitStatus::Success }
+}
+
+/// The output file of the task labelled `label`, when it finished now or earlier.
+fn output_of(label: &str, tasks: &[crate::exec::Task], reused: &[Option<PathBuf>], summary: &crate::exec::Summary) -> Option<PathBuf> {
+    let idx = tasks.iter().position(|t| t.label == label)?;
+    match &summary.outcomes.get(idx)?.outcome {
+        Outcome::Done { result } => Some(result.clone()),
+        Outcome::Reused => reused[idx].clone(),
+        _ => None,
+    }
+}
+
+/// Prints the summary table and copies the report to `-o`, saying where both are; false when
+/// the report cannot be written.
+fn print_outputs(args: &RunArgs, tasks: &[crate::exec::Task], reused: &[Option<PathBuf>], summary: &crate::exec::Summary) -> bool {
+    let mut out = String::new();
+    let summary_file = output_of("summary", tasks, reused, summary);
+    if let Some(path) = &summary_file {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            out.push('\n');
+            out.push_str(&text);
+        }
+        out.push_str(&format!("summary: {}\n", path.display()));
+    }
+    if let Some(report) = output_of("report", tasks, reused, summary) {
+        if let Err(err) = std::fs::copy(&report, &args.output) {
+            eprint(&format!("error: cannot write the report to `{}`: {err}", args.output));
+            return false;
+        }
+        out.push_str(&format!("report:  {}\n", args.output));
+    }
+    let _ = std::io::stdout().write_all(out.as_bytes());
+    true
 }

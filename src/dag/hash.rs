@@ -51,7 +51,12 @@ impl Digest {
 
     /// The first 8 hex digits, for display.
     pub fn short(self) -> String {
-        self.to_hex()[..8].to_string()
+        let mut out = String::with_capacity(8);
+        for byte in &self.0[..4] {
+            out.push(char::from_digit(u32::from(byte >> 4), 16).unwrap_or('0'));
+            out.push(char::from_digit(u32::from(byte & 0xf), 16).unwrap_or('0'));
+        }
+        out
     }
 }
 
@@ -154,11 +159,14 @@ fn write_framed(out: &mut Vec<u8>, value: &Value) {
     out.extend_from_slice(&bytes);
 }
 
+/// A field or manifest name: usually a static string, owned when built from a path or an id.
+pub type Name = std::borrow::Cow<'static, str>;
+
 /// One field of a key: a stable tag, a stable name (shown in manifests) and its value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Field {
     pub tag: u16,
-    pub name: String,
+    pub name: Name,
     pub value: Value,
 }
 
@@ -222,7 +230,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn field(tag: u16, name: &str, value: Value) -> Field {
-        Field { tag, name: name.to_string(), value }
+        Field { tag, name: name.to_string().into(), value }
     }
 
     #[test]

@@ -90,12 +90,66 @@ pub struct Task {
     pub id: String,
     pub kind: TaskKind,
     pub hash: Digest,
-    pub manifest: Vec<ManifestEntry>,
+    pub manifest: Manifest,
     /// Indices of the tasks this one needs.
     pub deps: Vec<usize>,
     /// The sweep entry that produced it (aggregates of a sweep point at the key).
     pub origin: Option<Span>,
     pub bench: Option<BenchInfo>,
+}
+
+/// A task's manifest, shared (tasks reused from a [`BuildMemo`] share it with the old graph).
+pub type Manifest = std::sync::Arc<[ManifestEntry]>;
+
+/// What `build_with_memo` inputs of one job looked like, and the tasks they gave.
+#[derive(Clone, Debug)]
+struct JobMemo {
+    /// The job as expanded with its spans made relative to its entry ([`relative_job`]), so an
+    /// edit elsewhere in the file that only moves this entry leaves it equal. `None` when not
+    /// memoizing.
+    job: Option<Job>,
+    /// The line of the entry's first byte when the manifests were built: a moved entry's
+    /// manifests are reused with their sweep-file origins shifted by the line difference.
+    entry_line: u32,
+    /// `naming::result_filename` of the job on its node (the node is part of the bench id).
+    result_filename: String,
+    script: FileInput,
+    sourced: Vec<FileInput>,
+    launcher: Digest,
+    launch_hash: Digest,
+    run_eval: bool,
+    bench: (Digest, Manifest),
+    result: (Digest, Manifest),
+    eval: Option<(Digest, Manifest)>,
+}
+
+/// Per-job memo of bench, result and eval keys between builds, by bench task id.
+///
+/// A job's tasks are reused when the job (fields, and spans relative to its entry), its script
+/// (and sourced files), launcher and launch hash are all unchanged; when only the entry moved
+/// (an edit earlier in the file), the hashes are reused and the manifests' sweep origins are
+/// shifted by the entry's line difference. Entries of jobs that disappear are dropped.
+/// Known limit: an edit inside an entry after a job's search-space point (a later point, a
+/// comment) keeps that job's relative spans, so manifest origins of the entry's fields that
+/// follow the edit may be stale (hashes are unaffected).
+#[derive(Debug, Default)]
+pub struct BuildMemo {
+    jobs: HashMap<String, JobMemo>,
+    enabled: bool,
+    /// How many jobs the last build keyed (built and hashed their keys) rather than reused.
+    keyed: usize,
+}
+
+impl BuildMemo {
+    /// A memo that remembers (for repeated builds: `--watch`, long-lived sessions).
+    pub fn enabled() -> BuildMemo {
+        BuildMemo { jobs: HashMap::new(), enabled: true, keyed: 0 }
+    }
+
+    /// How many jobs the last build keyed rather than reused from the memo.
+    pub fn keyed(&self) -> usize {
+        self.keyed
+    }
 }
 
 /// The task DAG: tasks in a deterministic order (dependencies first) plus the petgraph view.
@@ -162,15 +216,20 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn push(&mut self, mut task: Task) -> usize {
-        if self.by_id.contains_key(&task.id) {
-            let base = task.id.clone();
-            let mut n = 2;
-            while self.by_id.contains_key(&format!("{base}~{n}")) {
-                n += 1;
-            }
-            task.id = format!("{base}~{n}");
+    /// `base`, or `base~2`, `base~3`, … when taken (the reference never de-duplicates jobs).
+    fn unique_id(&self, base: String) -> String {
+        if !self.by_id.contains_key(&base) {
+            return base;
         }
+        let mut n = 2;
+        while self.by_id.contains_key(&format!("{base}~{n}")) {
+            n += 1;
+        }
+        format!("{base}~{n}")
+    }
+
+    fn push(&mut self, mut task: Task) -> usize {
+        task.id = self.unique_id(std::mem::take(&mut task.id));
         let idx = self.tasks.len();
         self.by_id.insert(task.id.clone(), idx);
         self.tasks.push(task);
@@ -219,164 +278,277 @@ fn resolve_node(runners: &RunnerTable, runner: &str) -> Option<String> {
     runners.types.iter().flat_map(|t| t.nodes.iter()).find(|node| node.value == runner).map(|node| node.value.clone())
 }
 
+/// `job` with its spans relative to its entry's first byte: equal for two builds exactly when
+/// the job's fields and its place inside the entry are.
+fn relative_job(job: &Job) -> Job {
+    let mut relative = job.clone();
+    let entry = job.origin.entry_span;
+    let rebase = |span: Span| Span {
+        file: span.file,
+        start: span.start.wrapping_sub(entry.start),
+        end: span.end.wrapping_sub(entry.start),
+    };
+    relative.origin.entry_span = rebase(entry);
+    relative.origin.point_span = rebase(job.origin.point_span);
+    relative
+}
+
+/// Whether `relative` (a [`relative_job`]) is `job` with its spans made relative, without
+/// building the relative job (the memo-hit path of every re-plan).
+fn same_relative(relative: &Job, job: &Job) -> bool {
+    // Exhaustive, so a new job field cannot be forgotten here.
+    let Job {
+        image,
+        model,
+        model_prefix,
+        precision,
+        framework,
+        runner,
+        isl,
+        osl,
+        shape,
+        spec_decoding,
+        max_model_len,
+        exp_name,
+        disagg,
+        run_eval,
+        origin,
+    } = job;
+    let start = origin.entry_span.start;
+    let rebase =
+        |span: Span| Span { file: span.file, start: span.start.wrapping_sub(start), end: span.end.wrapping_sub(start) };
+    let r = &relative.origin;
+    r.entry_span == rebase(origin.entry_span)
+        && r.point_span == rebase(origin.point_span)
+        && (r.entry_idx, r.seq_idx, r.point_idx) == (origin.entry_idx, origin.seq_idx, origin.point_idx)
+        && r.key == origin.key
+        && (relative.isl, relative.osl, relative.max_model_len) == (*isl, *osl, *max_model_len)
+        && (relative.disagg, relative.run_eval, relative.spec_decoding) == (*disagg, *run_eval, *spec_decoding)
+        && relative.shape == *shape
+        && relative.image == *image
+        && relative.model == *model
+        && relative.model_prefix == *model_prefix
+        && relative.precision == *precision
+        && relative.framework == *framework
+        && relative.runner == *runner
+        && relative.exp_name == *exp_name
+}
+
+/// `bench/<config key>/<seq-len>/<shape>/c<conc>/<node>`, written into one string.
+fn bench_id_of(job: &Job, node: &str) -> String {
+    use std::fmt::Write;
+    let mut id = String::with_capacity(96);
+    let _ = write!(id, "bench/{}/{}/", job.origin.key, seq_len_name(job.isl, job.osl));
+    let spec = job.spec_decoding.as_str();
+    let _ = match &job.shape {
+        JobShape::Single { tp, ep, dp_attn, conc } => {
+            write!(id, "tp{tp}-ep{ep}-dpa{}-{spec}/c{conc}", u8::from(*dp_attn))
+        }
+        JobShape::Multi { prefill, decode, conc } => {
+            let _ = write!(
+                id,
+                "p{}x{}-ep{}-dpa{}_d{}x{}-ep{}-dpa{}-{spec}/c",
+                prefill.num_worker,
+                prefill.tp,
+                prefill.ep,
+                u8::from(prefill.dp_attn),
+                decode.num_worker,
+                decode.tp,
+                decode.ep,
+                u8::from(decode.dp_attn),
+            );
+            for (idx, value) in conc.iter().enumerate() {
+                if idx > 0 {
+                    id.push('x');
+                }
+                let _ = write!(id, "{value}");
+            }
+            Ok(())
+        }
+    };
+    let _ = write!(id, "/{node}");
+    id
+}
+
+/// `manifest` with the line of every origin in `file` moved by `delta`.
+fn shift_origins(manifest: &Manifest, file: &str, delta: i64) -> Manifest {
+    manifest
+        .iter()
+        .map(|entry| {
+            let mut entry = entry.clone();
+            if let Some(origin) = &mut entry.origin
+                && &*origin.file == file
+            {
+                origin.line = u32::try_from(i64::from(origin.line) + delta).unwrap_or(origin.line);
+            }
+            entry
+        })
+        .collect()
+}
+
 /// Builds the task graph of `input.jobs`.
 pub fn build(input: &BuildInput<'_>) -> (TaskGraph, Vec<Diag>) {
+    build_with_memo(input, &mut BuildMemo::default())
+}
+
+/// [`build`], reusing the keys of jobs whose files did not change since the memo was filled.
+pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGraph, Vec<Diag>) {
     let mut ctx = Ctx {
         input,
-        tasks: Vec::new(),
-        by_id: HashMap::new(),
+        tasks: Vec::with_capacity(input.jobs.len() * 2 + 64),
+        by_id: HashMap::with_capacity(input.jobs.len() * 2 + 64),
         diags: Vec::new(),
         reported: std::collections::HashSet::new(),
     };
     let sources = input.sources;
-    let paths: Vec<std::sync::Arc<str>> = sources.files().map(|(_, file)| std::sync::Arc::from(file.path.as_str())).collect();
+    let mut previous = std::mem::take(&mut memo.jobs);
+    let mut keyed = 0;
+    let mut next_memo: HashMap<String, JobMemo> = HashMap::new();
+    if memo.enabled {
+        next_memo.reserve(input.jobs.len());
+    }
+    let paths: Vec<std::sync::Arc<str>> =
+        sources.files().map(|(_, file)| std::sync::Arc::from(file.path.as_str())).collect();
     let mut script_cache: HashMap<String, Option<(FileInput, Vec<FileInput>)>> = HashMap::new();
     let mut launcher_cache: HashMap<String, Option<FileFacts>> = HashMap::new();
-    let mut launch_ids: HashMap<(String, String), usize> = HashMap::new();
+    // One launch per image x runner type x launcher: node expansion can put one runner type's
+    // jobs on clusters with different launchers, and each imports the image on its own.
+    let mut launch_ids: HashMap<String, usize> = HashMap::new();
     // Per config key: the result and eval task indices, in job order.
     let mut per_key: Vec<(String, Option<Span>, Vec<usize>)> = Vec::new();
-    let mut key_slot: HashMap<String, usize> = HashMap::new();
+    let mut key_slot: HashMap<&str, usize> = HashMap::new();
+    // Node of each runner name (resolving scans the runners table).
+    let mut node_cache: HashMap<&str, Option<String>> = HashMap::new();
     for (job_idx, job) in input.jobs.iter().enumerate() {
-        let Some(entry) = input.sweep.entries.get(job.origin.entry_idx) else { continue };
-        let Some(node) = resolve_node(input.runners, &job.runner) else {
+        let Some(entry) = input.sweep.entries.get(job.origin.entry_idx) else {
+            continue;
+        };
+        let resolved = match node_cache.get(job.runner.as_str()) {
+            Some(node) => node.clone(),
+            None => {
+                let node = resolve_node(input.runners, &job.runner);
+                node_cache.insert(job.runner.as_str(), node.clone());
+                node
+            }
+        };
+        let Some(node) = resolved else {
             if ctx.reported.insert((format!("runner:{}", job.runner), job.origin.entry_idx)) {
                 ctx.diags.push(
-                    Diag::error("ix::plan::unknown-runner", format!("runner `{}` has no nodes in the runners config", job.runner))
-                        .at(entry.runner.span, "no node to run on"),
+                    Diag::error(
+                        "ix::plan::unknown-runner",
+                        format!("runner `{}` has no nodes in the runners config", job.runner),
+                    )
+                    .at(entry.runner.span, "no node to run on"),
                 );
             }
             continue;
         };
         let script_path = naming::script_path(job, &node);
         let launcher_path = naming::launcher_path(&node);
-        let script = match script_cache.get(&script_path) {
-            Some(cached) => cached.clone(),
-            None => {
-                let found = ctx.file_with_sources(&script_path);
-                script_cache.insert(script_path.clone(), found.clone());
-                found
-            }
-        };
-        let launcher = launcher_cache
-            .entry(launcher_path.clone())
-            .or_insert_with(|| input.files.facts(&launcher_path))
-            .clone();
+        // Borrowed from the caches: a memo hit clones nothing of them.
+        if !script_cache.contains_key(&script_path) {
+            let found = ctx.file_with_sources(&script_path);
+            script_cache.insert(script_path.clone(), found);
+        }
+        if !launcher_cache.contains_key(&launcher_path) {
+            launcher_cache.insert(launcher_path.clone(), input.files.facts(&launcher_path));
+        }
+        let script = &script_cache[&script_path];
+        let launcher = &launcher_cache[&launcher_path];
         if script.is_none() {
             ctx.missing(job_idx, job, "script", &script_path, &node);
         }
         if launcher.is_none() {
             ctx.missing(job_idx, job, "launcher", &launcher_path, &node);
         }
-        let (Some((script, sourced)), Some(launcher)) = (script, launcher) else { continue };
+        let (Some((script, sourced)), Some(launcher)) = (script, launcher) else {
+            continue;
+        };
         let launcher = FileInput { path: launcher_path.clone(), digest: launcher.digest };
         let at = |span: Span| origin(sources, &paths, span);
-        let runner_type = Input::new(entry.runner.value.clone(), at(entry.runner.span));
-        let image = Input::new(job.image.clone(), at(entry.image.span));
+        // Built only when a key is (re)computed: a memo hit needs neither.
+        let runner_type = || Input::new(entry.runner.value.clone(), at(entry.runner.span));
+        let image = || Input::new(job.image.clone(), at(entry.image.span));
 
-        let launch_idx = *launch_ids.entry((job.image.clone(), entry.runner.value.clone())).or_insert_with(|| {
-            let key = TaskKey::Launch(LaunchKey {
-                image: image.clone(),
-                runner_type: runner_type.clone(),
-                launcher: launcher.clone(),
-            });
+        let launch_slot = format!("{}\0{}\0{}", job.image, entry.runner.value, launcher_path);
+        let launch_idx = *launch_ids.entry(launch_slot).or_insert_with(|| {
+            let key =
+                TaskKey::Launch(LaunchKey { image: image(), runner_type: runner_type(), launcher: launcher.clone() });
             let (hash, manifest) = key.hash_and_manifest();
             ctx.push(Task {
-                id: format!("launch/{}/{}", entry.runner.value, image_repository(&job.image)),
+                id: format!(
+                    "launch/{}/{}/{}",
+                    entry.runner.value,
+                    naming::node_prefix(&node),
+                    image_repository(&job.image)
+                ),
                 kind: TaskKind::Launch,
                 hash,
-                manifest,
+                manifest: manifest.into(),
                 deps: Vec::new(),
                 origin: Some(entry.image.span),
                 bench: None,
             })
         });
 
-        let seq = entry.seq_len_configs.get(job.origin.seq_idx);
-        let point = seq.and_then(|seq| seq.search_space.get(job.origin.point_idx));
-        let seq_origin = |pick: fn(&crate::ir::SeqLenConfig) -> Span| seq.and_then(|seq| at(pick(seq)));
-        let point_origin = point.and_then(|point| at(point.span()));
-        let conc_origin = point
-            .and_then(|point| {
-                let conc = point.concurrency();
-                conc.list.as_ref().map(|list| list.span).or_else(|| conc.start.as_ref().map(|start| start.span))
-            })
-            .and_then(at);
-        let (shape, shape_label, conc_label) = match &job.shape {
-            JobShape::Single { tp, ep, dp_attn, conc } => {
-                let single = match point {
-                    Some(SearchPoint::Single(single)) => Some(single),
-                    _ => None,
-                };
-                let tp_origin = single.and_then(|s| at(s.tp.span)).or_else(|| point_origin.clone());
-                let ep_origin = single.and_then(|s| s.ep.as_ref()).and_then(|ep| at(ep.span)).or_else(|| point_origin.clone());
-                let dpa_origin =
-                    single.and_then(|s| s.dp_attn.as_ref()).and_then(|d| at(d.span)).or_else(|| point_origin.clone());
-                (
-                    BenchShape::Single {
-                        tp: Input::new(*tp, tp_origin),
-                        ep: Input::new(*ep, ep_origin),
-                        dp_attn: Input::new(*dp_attn, dpa_origin),
-                        conc: Input::new(*conc, conc_origin.clone()),
-                    },
-                    format!("tp{tp}-ep{ep}-dpa{}-{}", u8::from(*dp_attn), job.spec_decoding.as_str()),
-                    format!("c{conc}"),
-                )
+        let launch_hash = ctx.tasks[launch_idx].hash;
+        let bench_id = ctx.unique_id(bench_id_of(job, &node));
+        let entry_line = sources.get(job.origin.entry_span.file).line_col(job.origin.entry_span.start).0 as u32;
+        let remembered = previous.remove(&bench_id).filter(|m| {
+            m.job.as_ref().is_some_and(|relative| same_relative(relative, job))
+                && m.script == *script
+                && m.sourced == *sourced
+                && m.launcher == launcher.digest
+                && m.launch_hash == launch_hash
+                && m.run_eval == job.run_eval
+        });
+        let job_memo = match remembered {
+            Some(remembered) if remembered.entry_line == entry_line => remembered,
+            Some(mut moved) => {
+                let delta = i64::from(entry_line) - i64::from(moved.entry_line);
+                let file = &paths[job.origin.entry_span.file.0 as usize];
+                moved.bench.1 = shift_origins(&moved.bench.1, file, delta);
+                moved.result.1 = shift_origins(&moved.result.1, file, delta);
+                if let Some(eval) = &mut moved.eval {
+                    eval.1 = shift_origins(&eval.1, file, delta);
+                }
+                moved.entry_line = entry_line;
+                moved
             }
-            JobShape::Multi { prefill, decode, conc } => (
-                BenchShape::Multi {
-                    prefill: Input::new(worker_text(prefill), point_origin.clone()),
-                    decode: Input::new(worker_text(decode), point_origin.clone()),
-                    conc: Input::new(conc.clone(), conc_origin.clone()),
-                },
-                format!(
-                    "p{}x{}-ep{}-dpa{}_d{}x{}-ep{}-dpa{}-{}",
-                    prefill.num_worker,
-                    prefill.tp,
-                    prefill.ep,
-                    u8::from(prefill.dp_attn),
-                    decode.num_worker,
-                    decode.tp,
-                    decode.ep,
-                    u8::from(decode.dp_attn),
-                    job.spec_decoding.as_str()
-                ),
-                format!("c{}", conc.iter().map(i64::to_string).collect::<Vec<_>>().join("x")),
-            ),
+            None => {
+                keyed += 1;
+                let key = bench_key(job, entry, &at, image(), runner_type(), script, sourced, &launcher, launch_hash);
+                let (bench_hash, manifest) = key.hash_and_manifest();
+                let result =
+                    TaskKey::Result(ResultKey { format_version: RESULT_FORMAT_VERSION, upstream_bench: bench_hash });
+                let (result_hash, result_manifest) = result.hash_and_manifest();
+                let eval = job.run_eval.then(|| {
+                    let eval =
+                        TaskKey::Eval(EvalKey { harness_version: EVAL_HARNESS_VERSION, upstream_bench: bench_hash });
+                    let (hash, manifest) = eval.hash_and_manifest();
+                    (hash, Manifest::from(manifest))
+                });
+                JobMemo {
+                    job: memo.enabled.then(|| relative_job(job)),
+                    entry_line,
+                    result_filename: naming::result_filename(job, &node),
+                    script: script.clone(),
+                    sourced: sourced.clone(),
+                    launcher: launcher.digest,
+                    launch_hash,
+                    run_eval: job.run_eval,
+                    bench: (bench_hash, manifest.into()),
+                    result: (result_hash, result_manifest.into()),
+                    eval,
+                }
+            }
         };
-        let key = TaskKey::Bench(Box::new(BenchKey {
-            image,
-            model: Input::new(job.model.clone(), at(entry.model.span)),
-            model_prefix: Input::new(job.model_prefix.clone(), at(entry.model_prefix.span)),
-            precision: Input::new(job.precision.clone(), at(entry.precision.span)),
-            framework: Input::new(job.framework.clone(), at(entry.framework.span)),
-            runner_type,
-            isl: Input::new(job.isl, seq_origin(|s| s.isl.span)),
-            osl: Input::new(job.osl, seq_origin(|s| s.osl.span)),
-            max_model_len: Input::new(job.max_model_len, seq_origin(|s| s.span)),
-            exp_name: Input::new(job.exp_name.clone(), at(entry.model_prefix.span)),
-            spec_decoding: Input::new(job.spec_decoding.as_str().to_string(), point_origin.clone()),
-            disagg: Input::new(job.disagg, at(entry.span)),
-            shape,
-            script: script.clone(),
-            sourced,
-            launcher: launcher.clone(),
-            client_version: BENCH_CLIENT_VERSION,
-            upstream_launch: ctx.tasks[launch_idx].hash,
-        }));
-        let (bench_hash, manifest) = key.hash_and_manifest();
-        let suffix = format!(
-            "{}/{}/{}/{}/{}",
-            job.origin.key,
-            seq_len_name(job.isl, job.osl),
-            shape_label,
-            conc_label,
-            node
-        );
+        let bench_hash = job_memo.bench.0;
         let bench_idx = ctx.push(Task {
-            id: format!("bench/{suffix}"),
+            id: bench_id.clone(),
             kind: TaskKind::Bench,
             hash: bench_hash,
-            manifest,
+            manifest: job_memo.bench.1.clone(),
             deps: vec![launch_idx],
             origin: Some(job.origin.point_span),
             bench: Some(BenchInfo {
@@ -384,49 +556,56 @@ pub fn build(input: &BuildInput<'_>) -> (TaskGraph, Vec<Diag>) {
                 node: node.clone(),
                 script: script.path.clone(),
                 launcher: launcher_path,
-                result_filename: naming::result_filename(job, &node),
+                result_filename: job_memo.result_filename.clone(),
             }),
         });
         // The bench id may have been made unique; derived ids follow it.
         let suffix = ctx.tasks[bench_idx].id["bench/".len()..].to_string();
-        let slot = *key_slot.entry(job.origin.key.clone()).or_insert_with(|| {
-            per_key.push((job.origin.key.clone(), Some(job.origin.entry_span), Vec::new()));
-            per_key.len() - 1
-        });
-        let result = TaskKey::Result(ResultKey { format_version: RESULT_FORMAT_VERSION, upstream_bench: bench_hash });
-        let (hash, manifest) = result.hash_and_manifest();
+        let slot = match key_slot.get(job.origin.key.as_str()) {
+            Some(slot) => *slot,
+            None => {
+                per_key.push((job.origin.key.clone(), Some(job.origin.entry_span), Vec::new()));
+                key_slot.insert(job.origin.key.as_str(), per_key.len() - 1);
+                per_key.len() - 1
+            }
+        };
         let result_idx = ctx.push(Task {
             id: format!("result/{suffix}"),
             kind: TaskKind::Result,
-            hash,
-            manifest,
+            hash: job_memo.result.0,
+            manifest: job_memo.result.1.clone(),
             deps: vec![bench_idx],
             origin: Some(job.origin.point_span),
             bench: None,
         });
         per_key[slot].2.push(result_idx);
-        if job.run_eval {
-            let eval = TaskKey::Eval(EvalKey { harness_version: EVAL_HARNESS_VERSION, upstream_bench: bench_hash });
-            let (hash, manifest) = eval.hash_and_manifest();
+        if let Some((hash, manifest)) = &job_memo.eval {
             let eval_idx = ctx.push(Task {
                 id: format!("eval/{suffix}"),
                 kind: TaskKind::Eval,
-                hash,
-                manifest,
+                hash: *hash,
+                manifest: manifest.clone(),
                 deps: vec![bench_idx],
                 origin: Some(job.origin.point_span),
                 bench: None,
             });
             per_key[slot].2.push(eval_idx);
         }
+        if memo.enabled {
+            next_memo.insert(bench_id, job_memo);
+        }
     }
+    memo.jobs = next_memo;
+    memo.keyed = keyed;
     let mut collect_ids = Vec::new();
     for (key_name, span, deps) in per_key {
-        let idx = aggregate(&mut ctx, TaskKind::Collect, "collect", format!("collect/{key_name}"), key_name, deps, span);
+        let idx =
+            aggregate(&mut ctx, TaskKind::Collect, "collect", format!("collect/{key_name}"), key_name, deps, span);
         collect_ids.push(idx);
     }
     if !collect_ids.is_empty() {
-        let summary = aggregate(&mut ctx, TaskKind::Summary, "summary", "summary".into(), "summary".into(), collect_ids, None);
+        let summary =
+            aggregate(&mut ctx, TaskKind::Summary, "summary", "summary".into(), "summary".into(), collect_ids, None);
         aggregate(&mut ctx, TaskKind::Report, "report", "report".into(), "report".into(), vec![summary], None);
     }
     let Ctx { tasks, by_id, diags, .. } = ctx;
@@ -455,5 +634,74 @@ fn aggregate(
     let upstream = deps.iter().map(|dep| (ctx.tasks[*dep].id.clone(), ctx.tasks[*dep].hash)).collect();
     let key = TaskKey::Aggregate(AggregateKey { stage, name, version: AGGREGATE_VERSION, upstream });
     let (hash, manifest) = key.hash_and_manifest();
-    ctx.push(Task { id, kind, hash, manifest, deps, origin, bench: None })
+    ctx.push(Task { id, kind, hash, manifest: manifest.into(), deps, origin, bench: None })
+}
+
+/// The key of one job's bench task, with origins for every field.
+#[allow(clippy::too_many_arguments)]
+fn bench_key(
+    job: &Job,
+    entry: &crate::ir::ConfigEntry,
+    at: &dyn Fn(Span) -> Option<Origin>,
+    image: Input<String>,
+    runner_type: Input<String>,
+    script: &FileInput,
+    sourced: &[FileInput],
+    launcher: &FileInput,
+    launch_hash: Digest,
+) -> TaskKey {
+    let seq = entry.seq_len_configs.get(job.origin.seq_idx);
+    let point = seq.and_then(|seq| seq.search_space.get(job.origin.point_idx));
+    let seq_origin = |pick: fn(&crate::ir::SeqLenConfig) -> Span| seq.and_then(|seq| at(pick(seq)));
+    let point_origin = point.and_then(|point| at(point.span()));
+    let conc_origin = point
+        .and_then(|point| {
+            let conc = point.concurrency();
+            conc.list.as_ref().map(|list| list.span).or_else(|| conc.start.as_ref().map(|start| start.span))
+        })
+        .and_then(at);
+    let shape = match &job.shape {
+        JobShape::Single { tp, ep, dp_attn, conc } => {
+            let single = match point {
+                Some(SearchPoint::Single(single)) => Some(single),
+                _ => None,
+            };
+            let tp_origin = single.and_then(|s| at(s.tp.span)).or_else(|| point_origin.clone());
+            let ep_origin =
+                single.and_then(|s| s.ep.as_ref()).and_then(|ep| at(ep.span)).or_else(|| point_origin.clone());
+            let dpa_origin =
+                single.and_then(|s| s.dp_attn.as_ref()).and_then(|d| at(d.span)).or_else(|| point_origin.clone());
+            BenchShape::Single {
+                tp: Input::new(*tp, tp_origin),
+                ep: Input::new(*ep, ep_origin),
+                dp_attn: Input::new(*dp_attn, dpa_origin),
+                conc: Input::new(*conc, conc_origin.clone()),
+            }
+        }
+        JobShape::Multi { prefill, decode, conc } => BenchShape::Multi {
+            prefill: Input::new(worker_text(prefill), point_origin.clone()),
+            decode: Input::new(worker_text(decode), point_origin.clone()),
+            conc: Input::new(conc.clone(), conc_origin.clone()),
+        },
+    };
+    TaskKey::Bench(Box::new(BenchKey {
+        image,
+        model: Input::new(job.model.clone(), at(entry.model.span)),
+        model_prefix: Input::new(job.model_prefix.clone(), at(entry.model_prefix.span)),
+        precision: Input::new(job.precision.clone(), at(entry.precision.span)),
+        framework: Input::new(job.framework.clone(), at(entry.framework.span)),
+        runner_type,
+        isl: Input::new(job.isl, seq_origin(|s| s.isl.span)),
+        osl: Input::new(job.osl, seq_origin(|s| s.osl.span)),
+        max_model_len: Input::new(job.max_model_len, seq_origin(|s| s.span)),
+        exp_name: Input::new(job.exp_name.clone(), at(entry.model_prefix.span)),
+        spec_decoding: Input::new(job.spec_decoding.as_str().to_string(), point_origin.clone()),
+        disagg: Input::new(job.disagg, at(entry.span)),
+        shape,
+        script: script.clone(),
+        sourced: sourced.to_vec(),
+        launcher: launcher.clone(),
+        client_version: BENCH_CLIENT_VERSION,
+        upstream_launch: launch_hash,
+    }))
 }

@@ -40,7 +40,7 @@ pub struct FileInput {
 /// One input of a task as recorded in its manifest.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ManifestEntry {
-    pub name: String,
+    pub name: crate::dag::hash::Name,
     pub value: String,
     pub origin: Option<Origin>,
 }
@@ -138,29 +138,29 @@ pub enum TaskKey {
     Aggregate(AggregateKey),
 }
 
-fn str_input(out: &mut Vec<KeyInput>, tag: u16, name: &str, input: &Input<String>) {
+fn str_input(out: &mut Vec<KeyInput>, tag: u16, name: &'static str, input: &Input<String>) {
     out.push(KeyInput {
-        field: Field { tag, name: name.to_string(), value: Value::Str(input.value.clone()) },
+        field: Field { tag, name: name.into(), value: Value::Str(input.value.clone()) },
         origin: input.origin.clone(),
     });
 }
 
-fn int_input(out: &mut Vec<KeyInput>, tag: u16, name: &str, input: &Input<i64>) {
+fn int_input(out: &mut Vec<KeyInput>, tag: u16, name: &'static str, input: &Input<i64>) {
     out.push(KeyInput {
-        field: Field { tag, name: name.to_string(), value: Value::Int(input.value) },
+        field: Field { tag, name: name.into(), value: Value::Int(input.value) },
         origin: input.origin.clone(),
     });
 }
 
-fn bool_input(out: &mut Vec<KeyInput>, tag: u16, name: &str, input: &Input<bool>) {
+fn bool_input(out: &mut Vec<KeyInput>, tag: u16, name: &'static str, input: &Input<bool>) {
     out.push(KeyInput {
-        field: Field { tag, name: name.to_string(), value: Value::Bool(input.value) },
+        field: Field { tag, name: name.into(), value: Value::Bool(input.value) },
         origin: input.origin.clone(),
     });
 }
 
-fn plain(out: &mut Vec<KeyInput>, tag: u16, name: String, value: Value) {
-    out.push(KeyInput { field: Field { tag, name, value }, origin: None });
+fn plain(out: &mut Vec<KeyInput>, tag: u16, name: impl Into<crate::dag::hash::Name>, value: Value) {
+    out.push(KeyInput { field: Field { tag, name: name.into(), value }, origin: None });
 }
 
 fn file_input(out: &mut Vec<KeyInput>, tag: u16, role: &str, file: &FileInput) {
@@ -219,7 +219,7 @@ impl TaskKey {
                         out.push(KeyInput {
                             field: Field {
                                 tag: 32,
-                                name: "conc".to_string(),
+                                name: "conc".into(),
                                 value: Value::List(conc.value.iter().map(|c| Value::Int(*c)).collect()),
                             },
                             origin: conc.origin.clone(),
@@ -231,20 +231,20 @@ impl TaskKey {
                     file_input(&mut out, 41, "sourced", file);
                 }
                 file_input(&mut out, 42, "launcher", &key.launcher);
-                plain(&mut out, 50, "bench-client".into(), Value::Str(key.client_version.into()));
-                plain(&mut out, 60, "upstream launch".into(), Value::Digest(key.upstream_launch));
+                plain(&mut out, 50, "bench-client", Value::Str(key.client_version.into()));
+                plain(&mut out, 60, "upstream launch", Value::Digest(key.upstream_launch));
             }
             TaskKey::Eval(key) => {
-                plain(&mut out, 1, "eval-harness".into(), Value::Str(key.harness_version.into()));
-                plain(&mut out, 60, "upstream bench".into(), Value::Digest(key.upstream_bench));
+                plain(&mut out, 1, "eval-harness", Value::Str(key.harness_version.into()));
+                plain(&mut out, 60, "upstream bench", Value::Digest(key.upstream_bench));
             }
             TaskKey::Result(key) => {
-                plain(&mut out, 1, "result-format".into(), Value::Str(key.format_version.into()));
-                plain(&mut out, 60, "upstream bench".into(), Value::Digest(key.upstream_bench));
+                plain(&mut out, 1, "result-format", Value::Str(key.format_version.into()));
+                plain(&mut out, 60, "upstream bench", Value::Digest(key.upstream_bench));
             }
             TaskKey::Aggregate(key) => {
-                plain(&mut out, 1, "name".into(), Value::Str(key.name.clone()));
-                plain(&mut out, 2, "aggregate".into(), Value::Str(key.version.into()));
+                plain(&mut out, 1, "name", Value::Str(key.name.clone()));
+                plain(&mut out, 2, "aggregate", Value::Str(key.version.into()));
                 for (id, digest) in &key.upstream {
                     plain(&mut out, 60, format!("{UPSTREAM_PREFIX}{id}"), Value::Digest(*digest));
                 }
@@ -328,7 +328,10 @@ mod tests {
         vec![
             ("launch", TaskKey::Launch(launch())),
             ("bench", TaskKey::Bench(Box::new(bench()))),
-            ("result", TaskKey::Result(ResultKey { format_version: RESULT_FORMAT_VERSION, upstream_bench: bench_hash })),
+            (
+                "result",
+                TaskKey::Result(ResultKey { format_version: RESULT_FORMAT_VERSION, upstream_bench: bench_hash }),
+            ),
             ("eval", TaskKey::Eval(EvalKey { harness_version: EVAL_HARNESS_VERSION, upstream_bench: bench_hash })),
             (
                 "collect",

@@ -3,8 +3,11 @@
 //! engine's [`StateStore`].
 //!
 //! Bench tasks run their benchmark script (through the node's launcher) under the environment
-//! contract; every other kind (launch, result, eval, collect, summary, report) is an in-process
-//! fold of its inputs into a JSON list, until those stages get real implementations.
+//! contract, with `IX_BIN` naming the running `ix` executable. The other kinds run in process:
+//! `result` turns the bench's raw result into the aggregate record (`results::process`),
+//! `collect` gathers a config key's records into one list (`agg_<key>.json`), `summary` renders
+//! the summary markdown table (`summary.md`) and `report` the HTML report (`report.html`), each
+//! stored as the task's artifact. `launch` and `eval` fold their inputs into a JSON list.
 //! Multi-node bench tasks get the multi-node contract (`IS_MULTINODE=true`, worker settings).
 
 use std::collections::HashMap;
@@ -12,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::contract;
-use super::store::StoreError;
+use super::atomic::StoreError;
 use super::task::{BenchWork, ExecutorKind, InProcessFn, Task, TaskOutcome, Work};
 use crate::dag::TaskKind;
 use crate::dag::hash::Digest;
@@ -26,6 +29,8 @@ use crate::state::{ArtifactSource, Outcome as StateOutcome, StateStore, TaskReco
 pub struct EngineTasks {
     pub tasks: Vec<Task>,
     pub reused: Vec<Option<PathBuf>>,
+    /// Why each task runs (the plan's first reason, described), by task hash.
+    pub reasons: HashMap<String, String>,
     pub recorder: StateRecorder,
 }
 
@@ -72,8 +77,112 @@ fn fold_inputs(kind: &'static str) -> InProcessFn {
         }
         let out = dir.join(format!("{kind}.json"));
         let bytes = serde_json::to_vec_pretty(&serde_json::Value::Array(items)).unwrap_or_default();
-        super::store::write_atomic(&out, &bytes).map_err(|e| e.to_string())?;
+        super::atomic::write_atomic(&out, &bytes).map_err(|e| e.to_string())?;
         Ok(out)
+    })
+}
+
+/// Reads a JSON file (an unreadable input is an error, never skipped).
+fn read_value(path: &Path) -> Result<serde_json::Value, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("`{}` is not JSON: {e}", path.display()))
+}
+
+fn write_output(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, String> {
+    let out = dir.join(name);
+    super::atomic::write_atomic(&out, bytes).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// `result`: the bench's raw result (`<RESULT_FILENAME>.json`; multi-node: a list of
+/// `{"file", "result"}`) to aggregate records, written as `agg_<RESULT_FILENAME>.json`.
+fn process_result(env: Vec<(String, String)>) -> InProcessFn {
+    Arc::new(move |inputs: &[PathBuf], dir: &Path| {
+        let raw_path = inputs.first().ok_or("the result task has no bench input")?;
+        let stem = raw_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let lookup = |name: &str| {
+            let get = |n: &str| env.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+            let gpus = |side: &str| {
+                let int = |n: String| get(&n).and_then(|v| v.parse::<i64>().ok());
+                Some((int(format!("{side}_NUM_WORKERS"))? * int(format!("{side}_TP"))?).to_string())
+            };
+            match name {
+                "RESULT_FILENAME" => Some(stem.clone()),
+                "PREFILL_GPUS" => get(name).or_else(|| gpus("PREFILL")),
+                "DECODE_GPUS" => get(name).or_else(|| gpus("DECODE")),
+                _ => get(name),
+            }
+        };
+        let (job, _) = crate::results::job_from_env(&lookup).map_err(|e| e.to_string())?;
+        let options = crate::results::ProcessOptions { lenient: true };
+        let raw = read_value(raw_path)?;
+        let record = match &raw {
+            serde_json::Value::Array(parts) => {
+                let mut records = Vec::new();
+                for part in parts {
+                    let result = part.get("result").unwrap_or(part);
+                    records.push(serde_json::Value::Object(crate::results::process(&job, result, options).map_err(|e| e.to_string())?));
+                }
+                serde_json::Value::Array(records)
+            }
+            _ => serde_json::Value::Object(crate::results::process(&job, &raw, options).map_err(|e| e.to_string())?),
+        };
+        let bytes = serde_json::to_vec_pretty(&record).map_err(|e| e.to_string())?;
+        write_output(dir, &format!("agg_{stem}.json"), &bytes)
+    })
+}
+
+/// Every aggregate record in `inputs` (objects with `is_multinode`, lists flattened).
+fn records_of(inputs: &[PathBuf]) -> Result<Vec<serde_json::Value>, String> {
+    let mut records = Vec::new();
+    for input in inputs {
+        let mut stack = vec![read_value(input)?];
+        while let Some(value) = stack.pop() {
+            match value {
+                serde_json::Value::Array(items) => stack.extend(items.into_iter().rev()),
+                serde_json::Value::Object(map) if map.contains_key("is_multinode") => records.push(serde_json::Value::Object(map)),
+                _ => {}
+            }
+        }
+    }
+    Ok(records)
+}
+
+/// `collect`: the config key's records as one list, `agg_<key>.json`.
+fn collect_records(key: String) -> InProcessFn {
+    Arc::new(move |inputs: &[PathBuf], dir: &Path| {
+        let records = records_of(inputs)?;
+        let bytes = serde_json::to_vec_pretty(&serde_json::Value::Array(records)).map_err(|e| e.to_string())?;
+        write_output(dir, &format!("agg_{key}.json"), &bytes)
+    })
+}
+
+fn as_report_records(values: Vec<serde_json::Value>, origin: &Path) -> Vec<crate::results::Record> {
+    values
+        .into_iter()
+        .filter_map(|value| match value {
+            serde_json::Value::Object(fields) => Some(crate::results::Record { path: origin.to_path_buf(), fields }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `summary`: the summary tables of every collected record, as markdown (`summary.md`).
+fn summarize_records() -> InProcessFn {
+    Arc::new(move |inputs: &[PathBuf], dir: &Path| {
+        let records = as_report_records(records_of(inputs)?, dir);
+        let table = crate::results::summarize(&records, crate::results::SummaryOptions { lenient: true })
+            .map_err(|e| e.to_string())?;
+        write_output(dir, "summary.md", crate::report::summary::to_markdown(&table).as_bytes())
+    })
+}
+
+/// `report`: `report.html` over the records of the collect tasks (read from their work folders,
+/// where fresh and reused outputs both live).
+fn render_report(collect_outputs: Vec<PathBuf>) -> InProcessFn {
+    Arc::new(move |_: &[PathBuf], dir: &Path| {
+        let records = as_report_records(records_of(&collect_outputs)?, dir);
+        write_output(dir, "report.html", crate::report::html::render_html(&records).as_bytes())
     })
 }
 
@@ -94,18 +203,28 @@ pub fn tasks_from_plan(
     let mut tasks = Vec::with_capacity(plan.graph.tasks.len());
     let mut reused = Vec::with_capacity(plan.graph.tasks.len());
     let mut meta = HashMap::new();
-    for (graph_task, planned) in plan.graph.tasks.iter().zip(&plan.tasks) {
+    let ix_bin = std::env::current_exe().map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| "ix".to_string());
+    // The environment of each bench task (by index), for its result task.
+    let mut bench_env: HashMap<usize, Vec<(String, String)>> = HashMap::new();
+    let mut collect_outputs = Vec::new();
+    let mut reasons = HashMap::new();
+    for (idx, (graph_task, planned)) in plan.graph.tasks.iter().zip(&plan.tasks).enumerate() {
         let hash = graph_task.hash.to_hex();
         let kind = graph_task.kind.as_str();
-        meta.insert(hash.clone(), (graph_task.id.clone(), kind, graph_task.manifest.clone()));
+        if let Some(reason) = planned.reasons.first() {
+            reasons.insert(hash.clone(), reason.describe());
+        }
+        meta.insert(hash.clone(), (graph_task.id.clone(), kind, graph_task.manifest.to_vec()));
         let mut runner_type = None;
         let work = match (&graph_task.bench, graph_task.kind) {
             (Some(bench), TaskKind::Bench) => {
                 let job = jobs.get(bench.job_idx).ok_or_else(|| format!("{}: job {} is missing", graph_task.id, bench.job_idx))?;
                 let env = contract::job_env(job).or_else(|| contract::multinode_env(job));
                 match env {
-                    Some(env) => {
+                    Some(mut env) => {
                         runner_type = Some(job.runner.clone());
+                        bench_env.insert(idx, env.clone());
+                        env.push(("IX_BIN".to_string(), ix_bin.clone()));
                         // The naming rules end RESULT_FILENAME with `_<node>`; the scheduler
                         // appends the node the task actually runs on.
                         let stem = crate::naming::result_filename(job, "");
@@ -123,6 +242,17 @@ pub fn tasks_from_plan(
                     None => Work::InProcess(refuse(format!("{}: no environment contract for this job", graph_task.id))),
                 }
             }
+            (_, TaskKind::Result) => match graph_task.deps.iter().find_map(|dep| bench_env.get(dep)) {
+                Some(env) => Work::InProcess(process_result(env.clone())),
+                None => Work::InProcess(refuse(format!("{}: its bench task has no environment contract", graph_task.id))),
+            },
+            (_, TaskKind::Collect) => {
+                let key = graph_task.id.strip_prefix("collect/").unwrap_or(&graph_task.id).replace('/', "_");
+                collect_outputs.push(work_dir.join(&hash).join(format!("agg_{key}.json")));
+                Work::InProcess(collect_records(key))
+            }
+            (_, TaskKind::Summary) => Work::InProcess(summarize_records()),
+            (_, TaskKind::Report) => Work::InProcess(render_report(collect_outputs.clone())),
             _ => Work::InProcess(fold_inputs(kind)),
         };
         // A success recorded under the exact hash is a cache hit unless the task is forced or a
@@ -141,7 +271,7 @@ pub fn tasks_from_plan(
         reused.push(stored);
         tasks.push(Task { hash, label: graph_task.id.clone(), deps: graph_task.deps.clone(), runner_type, work });
     }
-    Ok(EngineTasks { tasks, reused, recorder: StateRecorder { store, meta } })
+    Ok(EngineTasks { tasks, reused, reasons, recorder: StateRecorder { store, meta } })
 }
 
 /// Writes a reused task's first stored artifact to `work_dir/<hash>/<name>` (or `null` when it
@@ -156,6 +286,10 @@ fn materialize(store: &StateStore, digest: Digest, hash: &str, work_dir: &Path) 
         None => ("result.json".to_string(), b"null".to_vec()),
     };
     let path = work_dir.join(hash).join(Path::new(&name).file_name().unwrap_or_default());
-    super::store::write_atomic(&path, &bytes).map_err(|e| e.to_string())?;
+    // Already there from an earlier run (the common case): no rewrite, no fsync.
+    let current = std::fs::metadata(&path).ok().filter(|m| m.len() == bytes.len() as u64).and_then(|_| std::fs::read(&path).ok());
+    if current.as_deref() != Some(bytes.as_slice()) {
+        super::atomic::write_atomic(&path, &bytes).map_err(|e| e.to_string())?;
+    }
     Ok(Some(path))
 }

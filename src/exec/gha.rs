@@ -7,8 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::store::{DirStore, StoreError, write_atomic};
-use super::tasks::hash_key;
+use super::atomic::{StoreError, write_atomic};
 
 /// GitHub's limit of jobs per matrix.
 pub const MAX_MATRIX_JOBS: usize = 256;
@@ -48,7 +47,8 @@ pub fn output_lines(chunks: &[Value], n_tasks: usize) -> String {
 pub struct Manifest {
     pub task: String,
     pub label: String,
-    /// The task key's text; its hash must equal `task`.
+    /// Unused (kept empty): the plan membership of `task` vouches for the hash.
+    #[serde(default)]
     pub key: String,
     pub result_file: String,
     pub result_blake3: String,
@@ -66,8 +66,6 @@ pub fn write_artifact(dir: &Path, manifest: &Manifest, result: &[u8]) -> Result<
 pub enum ArtifactError {
     #[error("`{0}` has no readable manifest.json")]
     NoManifest(String),
-    #[error("`{folder}`: the key does not hash to task {task}")]
-    KeyMismatch { folder: String, task: String },
     #[error("`{folder}`: the result file does not match the manifest's blake3 (tampered or truncated)")]
     ResultMismatch { folder: String },
     #[error("`{folder}`: task {task} is not in the current plan")]
@@ -77,19 +75,14 @@ pub enum ArtifactError {
 }
 
 /// Verifies one artifact folder and returns its manifest and result bytes.
-pub fn verify(folder: &Path, known: Option<&dyn Fn(&str) -> bool>) -> Result<(Manifest, Vec<u8>), ArtifactError> {
+pub fn verify(folder: &Path, known: &dyn Fn(&str) -> bool) -> Result<(Manifest, Vec<u8>), ArtifactError> {
     let name = folder.display().to_string();
     let manifest: Manifest = std::fs::read(folder.join("manifest.json"))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or_else(|| ArtifactError::NoManifest(name.clone()))?;
-    // Engine artifacts carry no key text: the plan membership below vouches for the hash.
-    if (!manifest.key.is_empty() || known.is_none()) && hash_key(&manifest.key) != manifest.task {
-        return Err(ArtifactError::KeyMismatch { folder: name, task: manifest.task });
-    }
-    if let Some(known) = known
-        && !known(&manifest.task)
-    {
+    // Artifacts carry no key text: the plan membership vouches for the hash.
+    if !known(&manifest.task) {
         return Err(ArtifactError::UnknownTask { folder: name, task: manifest.task });
     }
     let file_name = Path::new(&manifest.result_file).file_name().map(|n| n.to_owned()).unwrap_or_default();
@@ -98,26 +91,6 @@ pub fn verify(folder: &Path, known: Option<&dyn Fn(&str) -> bool>) -> Result<(Ma
         return Err(ArtifactError::ResultMismatch { folder: name });
     }
     Ok((manifest, result))
-}
-
-/// Stores a verified artifact.
-pub fn fold(store: &DirStore, manifest: &Manifest, result: &[u8]) -> Result<(), StoreError> {
-    use super::task::{Outcome, Task, TaskOutcome, Work};
-    let task = Task {
-        hash: manifest.task.clone(),
-        label: manifest.label.clone(),
-        deps: Vec::new(),
-        runner_type: None,
-        work: Work::Collect { output_name: String::new() },
-    };
-    let outcome = TaskOutcome {
-        outcome: Outcome::Reused,
-        attempts: 1,
-        elapsed: std::time::Duration::ZERO,
-        log: None,
-        node: None,
-    };
-    store.put(&task, &outcome, result)
 }
 
 #[cfg(test)]

@@ -263,7 +263,6 @@ async fn run_task(
         attempt += 1;
         let _ = ctx.events.send(Event::Started { task_idx: ctx.task_idx, node: node.clone(), attempt });
         let result = match &ctx.task.work {
-            Work::Collect { output_name } => collect(ctx, output_name, &inputs),
             Work::InProcess(function) => {
                 let dir = ctx.config.work_dir.join(&ctx.task.hash);
                 std::fs::create_dir_all(&dir)
@@ -299,22 +298,6 @@ enum AttemptError {
     Cancelled,
 }
 
-/// Folds the dependencies' result files into one JSON list.
-fn collect(ctx: &AttemptCtx<'_>, output_name: &str, inputs: &[PathBuf]) -> Result<PathBuf, AttemptError> {
-    let mut items = Vec::new();
-    for input in inputs {
-        let text = std::fs::read(input).map_err(|e| AttemptError::Fatal(format!("cannot read `{}`: {e}", input.display())))?;
-        let value: serde_json::Value = serde_json::from_slice(&text)
-            .map_err(|e| AttemptError::Fatal(format!("`{}` is not JSON: {e}", input.display())))?;
-        items.push(value);
-    }
-    let dir = ctx.config.work_dir.join(&ctx.task.hash);
-    let out = dir.join(format!("{output_name}.json"));
-    let bytes = serde_json::to_vec_pretty(&serde_json::Value::Array(items)).unwrap_or_default();
-    super::store::write_atomic(&out, &bytes).map_err(|e| AttemptError::Fatal(e.to_string()))?;
-    Ok(out)
-}
-
 /// Folds the `<RESULT_FILENAME>_*.json` files of a multi-node task (in name order) into one
 /// list at `result`, each item `{"file": name, "result": content}`.
 fn fold_multinode(workdir: &Path, result_filename: &str, result: &Path) -> Result<PathBuf, AttemptError> {
@@ -337,7 +320,7 @@ fn fold_multinode(workdir: &Path, result_filename: &str, result: &Path) -> Resul
         items.push(serde_json::json!({ "file": name, "result": value }));
     }
     let bytes = serde_json::to_vec_pretty(&serde_json::Value::Array(items)).unwrap_or_default();
-    super::store::write_atomic(result, &bytes).map_err(|e| AttemptError::Fatal(e.to_string()))?;
+    super::atomic::write_atomic(result, &bytes).map_err(|e| AttemptError::Fatal(e.to_string()))?;
     Ok(result.to_path_buf())
 }
 
@@ -413,7 +396,7 @@ async fn run_bench(
             let container = config.slurm.container;
             let wrapper = workdir.join("ix-wrapper.sh");
             let text = if container { slurm::WRAPPER_CONTAINER } else { slurm::WRAPPER_PLAIN };
-            super::store::write_atomic(&wrapper, text.as_bytes()).map_err(|e| AttemptError::Fatal(e.to_string()))?;
+            super::atomic::write_atomic(&wrapper, text.as_bytes()).map_err(|e| AttemptError::Fatal(e.to_string()))?;
             env.push(("IX_WORKDIR".into(), workdir.to_string_lossy().into_owned()));
             env.push(("IX_ENTRY".into(), entry.to_string_lossy().into_owned()));
             let squash_dir = config.slurm.squash_dir.clone().unwrap_or_else(|| config.work_dir.to_string_lossy().into_owned());
@@ -450,7 +433,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::exec::store::StoreError;
+    use crate::exec::atomic::StoreError;
     use crate::exec::task::InProcessFn;
 
     /// Records the order of recorded tasks.

@@ -52,8 +52,6 @@ pub struct Task {
 pub enum Work {
     /// A benchmark script run under the environment contract.
     Bench(BenchWork),
-    /// Folds the result files of the dependencies into one JSON list named `output_name`.
-    Collect { output_name: String },
     /// Any other in-process step (result processing, summaries, reports): called with the
     /// dependencies' result files and the task's work folder, returns the file it produced.
     InProcess(InProcessFn),
@@ -113,7 +111,6 @@ impl std::fmt::Debug for Work {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Work::Bench(bench) => f.debug_tuple("Bench").field(bench).finish(),
-            Work::Collect { output_name } => f.debug_struct("Collect").field("output_name", output_name).finish(),
             Work::InProcess(_) => f.write_str("InProcess(..)"),
         }
     }

@@ -199,3 +199,61 @@ pub fn seq_len_name(isl: i64, osl: i64) -> String {
         _ => format!("{isl}_{osl}"),
     }
 }
+
+/// Moves a span `delta` bytes later in its file.
+fn shift_span(span: &mut Span, delta: u32) {
+    span.start += delta;
+    span.end += delta;
+}
+
+fn shift_concurrency(conc: &mut Concurrency, delta: u32) {
+    for bound in [&mut conc.start, &mut conc.end].into_iter().flatten() {
+        shift_span(&mut bound.span, delta);
+    }
+    if let Some(list) = &mut conc.list {
+        shift_span(&mut list.span, delta);
+    }
+}
+
+impl ConfigEntry {
+    /// Moves every span of the entry `delta` bytes later: an entry lowered from its own block
+    /// (spans relative to the block) placed back at the block's offset in the file.
+    pub fn shift_spans(&mut self, delta: u32) {
+        for field in [
+            &mut self.key,
+            &mut self.image,
+            &mut self.model,
+            &mut self.model_prefix,
+            &mut self.precision,
+            &mut self.framework,
+            &mut self.runner,
+        ] {
+            shift_span(&mut field.span, delta);
+        }
+        shift_span(&mut self.span, delta);
+        for seq in &mut self.seq_len_configs {
+            shift_span(&mut seq.isl.span, delta);
+            shift_span(&mut seq.osl.span, delta);
+            shift_span(&mut seq.span, delta);
+            for point in &mut seq.search_space {
+                match point {
+                    SearchPoint::Single(single) => {
+                        shift_span(&mut single.tp.span, delta);
+                        if let Some(ep) = &mut single.ep {
+                            shift_span(&mut ep.span, delta);
+                        }
+                        if let Some(dp_attn) = &mut single.dp_attn {
+                            shift_span(&mut dp_attn.span, delta);
+                        }
+                        shift_concurrency(&mut single.conc, delta);
+                        shift_span(&mut single.span, delta);
+                    }
+                    SearchPoint::Multi(multi) => {
+                        shift_concurrency(&mut multi.conc, delta);
+                        shift_span(&mut multi.span, delta);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -9,7 +9,7 @@
 
 use crate::diag::Diag;
 use crate::expand::{self, EvalMode, FullSweep, Job, NodeMode};
-use crate::ir::{Concurrency, RunnerTable, SearchPoint, Sweep};
+use crate::ir::{Concurrency, ConfigEntry, RunnerTable, SearchPoint, Sweep};
 use crate::source::Spanned;
 
 /// What to plan: full-sweep filters, which node kinds, and eval marking.
@@ -54,12 +54,8 @@ pub fn sweep_jobs(sweep: &Sweep, runners: &RunnerTable, selection: &JobSelection
         }
         original_point.push(per_seq);
     }
-    let modes = match selection.mode {
-        Some(mode) => vec![mode],
-        None => vec![NodeMode::Single, NodeMode::Multi],
-    };
     let mut jobs = Vec::new();
-    for mode in modes {
+    for mode in modes(selection) {
         let opts = FullSweep { mode, ..selection.filters.clone() };
         jobs.extend(expand::full_sweep(&rewritten, runners, &opts)?);
     }
@@ -77,4 +73,39 @@ pub fn sweep_jobs(sweep: &Sweep, runners: &RunnerTable, selection: &JobSelection
         expand::mark_evals(&mut jobs, mode);
     }
     Ok(jobs)
+}
+
+/// The node modes a selection plans, in job order (single-node jobs first).
+pub fn modes(selection: &JobSelection) -> Vec<NodeMode> {
+    match selection.mode {
+        Some(mode) => vec![mode],
+        None => vec![NodeMode::Single, NodeMode::Multi],
+    }
+}
+
+/// The jobs of one entry on its own, one list per mode of [`modes`], before eval marking.
+///
+/// Concatenating, mode by mode, the lists of every entry in sweep order (with `entry_idx` set)
+/// and then marking evals gives exactly [`sweep_jobs`] of the whole sweep: expansion never
+/// looks across entries.
+pub fn entry_jobs(
+    entry: &ConfigEntry,
+    runners: &RunnerTable,
+    selection: &JobSelection,
+) -> Result<Vec<Vec<Job>>, Vec<Diag>> {
+    let sweep = Sweep { entries: vec![entry.clone()] };
+    modes(selection)
+        .into_iter()
+        .map(|mode| sweep_jobs(&sweep, runners, &JobSelection { mode: Some(mode), evals: None, ..selection.clone() }))
+        .collect()
+}
+
+/// Places a job expanded from an entry lowered on its own (spans relative to the entry's
+/// block, `entry_idx` 0) at the entry's place in the sweep.
+pub fn place_job(job: &mut Job, entry_idx: usize, delta: u32) {
+    job.origin.entry_idx = entry_idx;
+    for span in [&mut job.origin.entry_span, &mut job.origin.point_span] {
+        span.start += delta;
+        span.end += delta;
+    }
 }

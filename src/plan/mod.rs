@@ -10,9 +10,9 @@ pub mod render;
 
 use std::collections::HashMap;
 
+use crate::dag::TaskGraph;
 use crate::dag::hash::Digest;
 use crate::dag::task_key::{FILE_ROLES, ManifestEntry, Origin, UPSTREAM_PREFIX};
-use crate::dag::TaskGraph;
 use crate::state::{Outcome, StateError, StateStore, StoredRecord};
 
 /// Run or reuse.
@@ -44,8 +44,8 @@ pub enum Reason {
     UpstreamChanged { dep: String },
     /// The record for this exact hash says the task failed.
     PreviousFailed,
-    /// `--force SELECTOR` matched.
-    Forced { selector: String },
+    /// A force rule matched (`--force SELECTOR`, or a perf-changelog entry).
+    Forced { selector: String, by: String },
     /// The key is the same as last time but the record is missing or unreadable.
     CacheMissing { detail: String },
 }
@@ -74,7 +74,7 @@ impl Reason {
             Reason::ScriptChanged { file, old, new } => format!("script changed: {file} ({old} -> {new})"),
             Reason::UpstreamChanged { dep } => format!("upstream changed: {dep}"),
             Reason::PreviousFailed => "previous run failed".to_string(),
-            Reason::Forced { selector } => format!("forced: --force {selector}"),
+            Reason::Forced { by, .. } => format!("forced by {by}"),
             Reason::CacheMissing { detail } => format!("cache missing: {detail}"),
         }
     }
@@ -109,8 +109,26 @@ impl Plan {
 /// Plan options.
 #[derive(Clone, Debug, Default)]
 pub struct PlanOptions {
-    /// `--force` selectors: a task-id glob (`*` matches anything) or `INPUT=VALUE`.
-    pub force: Vec<String>,
+    /// Tasks to rerun whatever the store says.
+    pub force: Vec<ForceRule>,
+}
+
+/// A rule forcing reruns: a selector plus who asked, for the reason text.
+///
+/// The selector is a task-id glob (`bench/dsr1-fp8-*`, `*` matches anything; a plain prefix
+/// also matches) or `INPUT=GLOB` against the task's manifest (`runner=h100`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForceRule {
+    pub selector: String,
+    /// Shown as "forced by …": `--force 'runner=h100'`, `perf-changelog entry at line 12`.
+    pub by: String,
+}
+
+impl ForceRule {
+    /// A rule from the command line.
+    pub fn from_flag(selector: &str) -> ForceRule {
+        ForceRule { selector: selector.to_string(), by: format!("--force {selector}") }
+    }
 }
 
 /// Whether `pattern` (with `*` wildcards) matches all of `text`.
@@ -145,11 +163,13 @@ fn selector_matches(selector: &str, id: &str, manifest: &[ManifestEntry]) -> boo
 
 /// Compares a stored manifest with a new one, as reasons (upstream entries left out).
 pub fn manifest_reasons(old: &[ManifestEntry], new: &[ManifestEntry]) -> Vec<Reason> {
-    let old_map: HashMap<&str, &ManifestEntry> = old.iter().map(|entry| (entry.name.as_str(), entry)).collect();
-    let new_names: std::collections::HashSet<&str> = new.iter().map(|entry| entry.name.as_str()).collect();
+    let old_map: HashMap<&str, &ManifestEntry> = old.iter().map(|entry| (&*entry.name, entry)).collect();
+    let new_names: std::collections::HashSet<&str> = new.iter().map(|entry| &*entry.name).collect();
     let mut reasons = Vec::new();
     let file_of = |name: &str| -> Option<String> {
-        FILE_ROLES.iter().find_map(|role| name.strip_prefix(role).and_then(|rest| rest.strip_prefix(' ')).map(str::to_string))
+        FILE_ROLES
+            .iter()
+            .find_map(|role| name.strip_prefix(role).and_then(|rest| rest.strip_prefix(' ')).map(str::to_string))
     };
     // Files are matched by role, so a renamed script shows as "script changed".
     let role_of = |name: &str| FILE_ROLES.iter().find(|role| name.starts_with(&format!("{role} "))).copied();
@@ -157,16 +177,14 @@ pub fn manifest_reasons(old: &[ManifestEntry], new: &[ManifestEntry]) -> Vec<Rea
         if entry.name.starts_with(UPSTREAM_PREFIX) {
             continue;
         }
-        match old_map.get(entry.name.as_str()) {
+        match old_map.get(&*entry.name) {
             Some(previous) if previous.value == entry.value => {}
             Some(previous) => match file_of(&entry.name) {
-                Some(file) => reasons.push(Reason::ScriptChanged {
-                    file,
-                    old: previous.value.clone(),
-                    new: entry.value.clone(),
-                }),
+                Some(file) => {
+                    reasons.push(Reason::ScriptChanged { file, old: previous.value.clone(), new: entry.value.clone() })
+                }
                 None => reasons.push(Reason::InputChanged {
-                    input: entry.name.clone(),
+                    input: entry.name.to_string(),
                     old: previous.value.clone(),
                     new: entry.value.clone(),
                     origin: entry.origin.clone(),
@@ -175,12 +193,12 @@ pub fn manifest_reasons(old: &[ManifestEntry], new: &[ManifestEntry]) -> Vec<Rea
             None => match file_of(&entry.name) {
                 Some(file) => {
                     let role = role_of(&entry.name);
-                    let old_file = old.iter().find(|o| role_of(&o.name) == role && !new_names.contains(o.name.as_str()));
+                    let old_file = old.iter().find(|o| role_of(&o.name) == role && !new_names.contains(&*o.name));
                     let old_value = old_file.map_or("(none)".to_string(), |o| format!("{} {}", o.name, o.value));
                     reasons.push(Reason::ScriptChanged { file, old: old_value, new: entry.value.clone() });
                 }
                 None => reasons.push(Reason::InputChanged {
-                    input: entry.name.clone(),
+                    input: entry.name.to_string(),
                     old: "(none)".into(),
                     new: entry.value.clone(),
                     origin: entry.origin.clone(),
@@ -189,7 +207,7 @@ pub fn manifest_reasons(old: &[ManifestEntry], new: &[ManifestEntry]) -> Vec<Rea
         }
     }
     for entry in old {
-        if entry.name.starts_with(UPSTREAM_PREFIX) || new_names.contains(entry.name.as_str()) {
+        if entry.name.starts_with(UPSTREAM_PREFIX) || new_names.contains(&*entry.name) {
             continue;
         }
         if entry.name.starts_with("sourced ") {
@@ -200,7 +218,7 @@ pub fn manifest_reasons(old: &[ManifestEntry], new: &[ManifestEntry]) -> Vec<Rea
             });
         } else if file_of(&entry.name).is_none() {
             reasons.push(Reason::InputChanged {
-                input: entry.name.clone(),
+                input: entry.name.to_string(),
                 old: entry.value.clone(),
                 new: "(none)".into(),
                 origin: entry.origin.clone(),
@@ -218,7 +236,9 @@ fn lookup<T>(result: Result<Option<T>, StateError>, warnings: &mut Vec<String>) 
                 StateError::Corrupt { path, reason } => format!("{}: {reason}", path.display()),
                 other => other.to_string(),
             };
-            warnings.push(text.clone());
+            if !warnings.contains(&text) {
+                warnings.push(text.clone());
+            }
             (None, Some(text))
         }
     }
@@ -232,9 +252,9 @@ pub fn plan(graph: TaskGraph, store: Option<&StateStore>, opts: &PlanOptions) ->
         let mut reasons = Vec::new();
         let mut previous = None;
         let mut root = None;
-        for selector in &opts.force {
-            if selector_matches(selector, &task.id, &task.manifest) {
-                reasons.push(Reason::Forced { selector: selector.clone() });
+        for rule in &opts.force {
+            if selector_matches(&rule.selector, &task.id, &task.manifest) {
+                reasons.push(Reason::Forced { selector: rule.selector.clone(), by: rule.by.clone() });
             }
         }
         let (exact, exact_err) = match store {
@@ -299,4 +319,20 @@ pub fn plan(graph: TaskGraph, store: Option<&StateStore>, opts: &PlanOptions) ->
 /// The grouping label of a reason: what a reviewer would call "one cause".
 fn root_label(reason: &Reason) -> String {
     reason.describe()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn globs_match_whole_ids() {
+        assert!(glob_match("bench/*", "bench/a/c4"));
+        assert!(glob_match("*c4*", "bench/a/c4/node"));
+        assert!(glob_match("bench/a/c4", "bench/a/c4"));
+        assert!(!glob_match("bench/a", "bench/a/c4"));
+        assert!(!glob_match("result/*", "bench/a"));
+        assert!(glob_match("a*b*c", "aXbYc"));
+        assert!(!glob_match("a*b*c", "aXcYb"));
+    }
 }

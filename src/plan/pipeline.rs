@@ -1,18 +1,26 @@
 //! The whole planning chain for one request: load files, select jobs, build the DAG, plan.
 //!
-//! Shared by `ix plan` (once, or on every change with `--watch`) and, later, `ix run`.
-//! Timings of each stage are returned so `--timings` and the benchmarks can print them.
+//! [`PlanSession`] keeps what can be reused between plans (`ix plan --watch`, later `ix run`):
+//! project-file digests live in the salsa database (`db`), and the loaded sweep plus its job list
+//! are kept until a sweep or runners file changes (by mtime and size), so editing a script
+//! re-plans without re-parsing the sweeps; a `dag::BuildMemo` keeps each job's task keys, so
+//! only jobs whose entry or files changed are re-keyed. Timings of each stage are returned for
+//! `--timings`.
 
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::dag::{self, BuildInput};
 use crate::db::ProjectDb;
 use crate::diag::Diag;
-use crate::plan::jobs::{JobSelection, sweep_jobs};
+use crate::expand::{self, Job};
+use crate::ir::{Sweep, runners};
+use crate::plan::jobs::{self, JobSelection, sweep_jobs};
 use crate::plan::{Plan, PlanOptions, plan};
 use crate::source::SourceMap;
 use crate::state::StateStore;
-use crate::workspace;
+use crate::workspace::{self, FileRole, Loaded};
 
 /// What to plan.
 #[derive(Clone, Debug)]
@@ -46,46 +54,329 @@ pub struct Planned {
     pub diags: Vec<Diag>,
     pub n_jobs: usize,
     pub timings: Timings,
+    /// The sweep and jobs the plan was built from (the executor reads job fields here).
+    pub expanded: Arc<Expanded>,
 }
 
-/// Runs the chain. Project files are read through `db` (memoized across calls).
-pub fn plan_project(request: &PlanRequest, db: &ProjectDb, store: Option<&StateStore>) -> Planned {
-    let mut timings = Timings::default();
-    let started = Instant::now();
-    let loaded = workspace::load(&request.config_files, Some(&request.runner_config));
-    timings.load = started.elapsed();
-    let mut planned =
-        Planned { sources: loaded.sources.clone(), plan: None, diags: loaded.diags.clone(), n_jobs: 0, timings };
-    if loaded.has_errors() {
-        return planned;
+/// Loaded sweep and its jobs (or the expansion errors).
+#[derive(Debug)]
+pub struct Expanded {
+    pub loaded: Loaded,
+    pub jobs: Result<Vec<Job>, Vec<Diag>>,
+}
+
+impl Expanded {
+    /// The jobs (empty when expansion failed); a bench task's `BenchInfo::job_idx` indexes it.
+    pub fn jobs(&self) -> &[Job] {
+        self.jobs.as_deref().unwrap_or(&[])
     }
-    let runners = loaded.runners.clone().unwrap_or_default();
-    let started = Instant::now();
-    let jobs = match sweep_jobs(&loaded.sweep, &runners, &request.selection) {
-        Ok(jobs) => jobs,
-        Err(diags) => {
-            planned.diags.extend(diags);
+}
+
+type Stamp = Option<(SystemTime, u64)>;
+
+fn stamp(path: &str) -> Stamp {
+    std::fs::metadata(path).ok().and_then(|meta| Some((meta.modified().ok()?, meta.len())))
+}
+
+/// A planning session over one request: reuses unchanged work between plans.
+pub struct PlanSession {
+    request: PlanRequest,
+    db: ProjectDb,
+    expanded: Option<(Vec<Stamp>, Arc<Expanded>)>,
+    /// Task keys per job, reused for jobs whose fields, spans and files are unchanged.
+    memo: dag::BuildMemo,
+}
+
+impl PlanSession {
+    pub fn new(request: PlanRequest, project_dir: &std::path::Path) -> PlanSession {
+        PlanSession { request, db: ProjectDb::new(project_dir), expanded: None, memo: dag::BuildMemo::default() }
+    }
+
+    /// Remember task keys between plans (worth it only when planning more than once).
+    pub fn with_memo(mut self) -> PlanSession {
+        self.memo = dag::BuildMemo::enabled();
+        self
+    }
+
+    fn config_stamps(&self) -> Vec<Stamp> {
+        let mut stamps: Vec<Stamp> = self.request.config_files.iter().map(|path| stamp(path)).collect();
+        stamps.push(stamp(&self.request.runner_config));
+        stamps
+    }
+
+    /// Every file the plan depends on (what `--watch` polls).
+    pub fn watched_paths(&self) -> Vec<PathBuf> {
+        let mut paths: Vec<PathBuf> = self.request.config_files.iter().map(PathBuf::from).collect();
+        paths.push(PathBuf::from(&self.request.runner_config));
+        paths.extend(self.db.known_paths());
+        paths.sort();
+        paths
+    }
+
+    /// Whether any input changed since it was read: a sweep or runners file since the last
+    /// load, or a project file since the database read it. Race-free for `--watch`: an edit
+    /// made while planning is still a difference afterwards.
+    pub fn changed(&self) -> bool {
+        let configs_changed = match &self.expanded {
+            Some((stamps, _)) => *stamps != self.config_stamps(),
+            None => true,
+        };
+        configs_changed || self.db.changed()
+    }
+
+    /// Picks up changed project files; returns how many changed.
+    pub fn refresh(&mut self) -> usize {
+        self.db.refresh()
+    }
+
+    /// How many jobs the last plan keyed (built and hashed task keys) rather than reused.
+    pub fn last_keyed(&self) -> usize {
+        self.memo.keyed()
+    }
+
+    /// The queries the database executed since the last call (with [`PlanSession::with_query_log`]).
+    pub fn take_query_log(&self) -> Vec<String> {
+        self.db.take_query_log()
+    }
+
+    /// Records which salsa queries execute (for tests of incrementality).
+    pub fn with_query_log(mut self, project_dir: &std::path::Path) -> PlanSession {
+        self.db = ProjectDb::with_query_log(project_dir);
+        self
+    }
+
+    /// Loads and expands through the salsa queries (`db`): only entries whose text changed are
+    /// lowered and expanded again. `None` when the fast path does not apply (a file is
+    /// missing, cannot be split into entries, or anything has diagnostics): the caller then
+    /// loads everything with `workspace::load`, which reports the diagnostics with positions.
+    fn load_incremental(&mut self) -> Option<Arc<Expanded>> {
+        let mut diags = Vec::new();
+        let mut sources = SourceMap::default();
+        for (idx, path) in self.request.config_files.iter().enumerate() {
+            let file = workspace::read_source(&mut sources, path, FileRole::Config, &mut diags)?;
+            self.db.set_config(idx, &sources.get(file).text);
+        }
+        let runners_file =
+            workspace::read_source(&mut sources, &self.request.runner_config, FileRole::Runners, &mut diags)?;
+        let runners = runners::lower_runners(&sources, runners_file, &mut diags);
+        if diags.iter().any(Diag::is_error) {
+            return None;
+        }
+        self.db.set_context(&runners, &self.request.selection);
+        let mut sweep = Sweep::default();
+        let mut per_entry = Vec::new();
+        let mut keys = std::collections::HashSet::new();
+        for idx in 0..self.request.config_files.len() {
+            for view in self.db.config_entries(idx)? {
+                if !keys.insert(view.key) {
+                    return None;
+                }
+                let mut entry = view.entry.clone();
+                entry.shift_spans(view.start);
+                sweep.entries.push(entry);
+                per_entry.push((view.start, view.jobs));
+            }
+        }
+        let modes = jobs::modes(&self.request.selection).len();
+        let mut all = Vec::new();
+        for mode in 0..modes {
+            for (entry_idx, (start, jobs)) in per_entry.iter().enumerate() {
+                for job in jobs.get(mode).into_iter().flatten() {
+                    let mut job = job.clone();
+                    jobs::place_job(&mut job, entry_idx, *start);
+                    all.push(job);
+                }
+            }
+        }
+        if let Some(mode) = self.request.selection.evals {
+            expand::mark_evals(&mut all, mode);
+        }
+        let loaded = Loaded { sources, sweep, runners: Some(runners), diags };
+        Some(Arc::new(Expanded { loaded, jobs: Ok(all) }))
+    }
+
+    /// Plans against `store`.
+    pub fn plan(&mut self, store: Option<&StateStore>) -> Planned {
+        let mut timings = Timings::default();
+        let stamps = self.config_stamps();
+        if !matches!(&self.expanded, Some((old, _)) if *old == stamps) {
+            let started = Instant::now();
+            if let Some(expanded) = self.load_incremental() {
+                timings.load = started.elapsed();
+                self.expanded = Some((stamps.clone(), expanded));
+            }
+        }
+        let expanded = match &self.expanded {
+            Some((old, expanded)) if *old == stamps => expanded.clone(),
+            _ => {
+                let started = Instant::now();
+                let loaded = workspace::load(&self.request.config_files, Some(&self.request.runner_config));
+                timings.load = started.elapsed();
+                let started = Instant::now();
+                let jobs = if loaded.has_errors() {
+                    Err(Vec::new())
+                } else {
+                    let runners = loaded.runners.clone().unwrap_or_default();
+                    sweep_jobs(&loaded.sweep, &runners, &self.request.selection)
+                };
+                timings.expand = started.elapsed();
+                let expanded = Arc::new(Expanded { loaded, jobs });
+                self.expanded = Some((stamps, expanded.clone()));
+                expanded
+            }
+        };
+        let loaded = &expanded.loaded;
+        let mut planned = Planned {
+            sources: loaded.sources.clone(),
+            plan: None,
+            diags: loaded.diags.clone(),
+            n_jobs: 0,
+            timings,
+            expanded: expanded.clone(),
+        };
+        let jobs = match &expanded.jobs {
+            Ok(jobs) => jobs,
+            Err(diags) => {
+                planned.diags.extend(diags.iter().cloned());
+                return planned;
+            }
+        };
+        planned.n_jobs = jobs.len();
+        let runners = loaded.runners.clone().unwrap_or_default();
+        let started = Instant::now();
+        let (graph, diags) = dag::build_with_memo(
+            &BuildInput { sources: &loaded.sources, sweep: &loaded.sweep, runners: &runners, jobs, files: &self.db },
+            &mut self.memo,
+        );
+        planned.timings.build = started.elapsed();
+        let has_errors = diags.iter().any(Diag::is_error);
+        planned.diags.extend(diags);
+        if has_errors {
             return planned;
         }
-    };
-    planned.timings.expand = started.elapsed();
-    planned.n_jobs = jobs.len();
-    let started = Instant::now();
-    let (graph, diags) = dag::build(&BuildInput {
-        sources: &loaded.sources,
-        sweep: &loaded.sweep,
-        runners: &runners,
-        jobs: &jobs,
-        files: db,
-    });
-    planned.timings.build = started.elapsed();
-    let has_errors = diags.iter().any(Diag::is_error);
-    planned.diags.extend(diags);
-    if has_errors {
-        return planned;
+        let started = Instant::now();
+        planned.plan = Some(plan(graph, store, &self.request.options));
+        planned.timings.plan = started.elapsed();
+        planned
     }
-    let started = Instant::now();
-    planned.plan = Some(plan(graph, store, &request.options));
-    planned.timings.plan = started.elapsed();
-    planned
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::{PlanRequest, PlanSession};
+    use crate::expand::{EvalMode, FullSweep, NodeMode};
+    use crate::plan::PlanOptions;
+    use crate::plan::jobs::{JobSelection, sweep_jobs};
+    use crate::workspace;
+
+    fn manifest_dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+
+    fn request(dir: &Path, configs: &[&str], evals: Option<EvalMode>) -> PlanRequest {
+        PlanRequest {
+            config_files: configs.iter().map(|c| dir.join(c).to_string_lossy().into_owned()).collect(),
+            runner_config: dir.join("runners.yaml").to_string_lossy().into_owned(),
+            selection: JobSelection { filters: FullSweep::new(NodeMode::Single), mode: None, evals },
+            options: PlanOptions::default(),
+        }
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                copy_dir(&entry.path(), &to.join(entry.file_name()));
+            } else {
+                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+            }
+        }
+    }
+
+    fn count(log: &[String], query: &str) -> usize {
+        log.iter().filter(|line| line.starts_with(&format!("{query}("))).count()
+    }
+
+    /// Every (id, hash, manifest) of a plan, to compare a re-plan with a fresh one.
+    fn tasks(session: &mut PlanSession) -> Vec<(String, String, String)> {
+        let planned = session.plan(None);
+        assert!(planned.diags.is_empty(), "{:?}", planned.diags);
+        let plan = planned.plan.expect("a plan");
+        plan.graph.tasks.iter().map(|t| (t.id.clone(), format!("{:?}", t.hash), format!("{:?}", t.manifest))).collect()
+    }
+
+    fn edit(path: &Path, from: &str, to: &str) {
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(text.contains(from), "{from:?} not in {}", path.display());
+        std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+    }
+
+    /// The per-entry salsa path gives exactly the sweep and jobs of whole-file lowering.
+    #[test]
+    fn incremental_load_equals_whole_file_load_on_the_vendor_files() {
+        let configs = manifest_dir().join("../shared/reference/configs");
+        if !configs.join("nvidia-master.yaml").is_file() {
+            assert_eq!(std::env::var("IX_ALLOW_MISSING_REFERENCE").as_deref(), Ok("1"), "reference data missing");
+            return;
+        }
+        for evals in [None, Some(EvalMode::Mark)] {
+            let request = request(&configs, &["nvidia-master.yaml", "amd-master.yaml"], evals);
+            let mut session = PlanSession::new(request.clone(), &configs);
+            let fast = session.load_incremental().expect("the vendor files split into entries");
+            let whole = workspace::load(&request.config_files, Some(&request.runner_config));
+            assert!(!whole.has_errors());
+            let jobs = sweep_jobs(&whole.sweep, whole.runners.as_ref().unwrap(), &request.selection).unwrap();
+            assert_eq!(fast.loaded.sweep, whole.sweep);
+            assert_eq!(fast.jobs(), jobs.as_slice());
+            assert!(jobs.len() > 1000);
+        }
+    }
+
+    #[test]
+    fn an_edit_recomputes_only_the_entry_it_touches() {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(&manifest_dir().join("tests/data/plan/small"), dir.path());
+        let sweep = dir.path().join("sweep.yaml");
+        let mut session = PlanSession::new(request(dir.path(), &["sweep.yaml"], None), dir.path())
+            .with_memo()
+            .with_query_log(dir.path());
+        let first = tasks(&mut session);
+        let log = session.take_query_log();
+        assert_eq!((count(&log, "lowered_entry"), count(&log, "entry_jobs")), (2, 2), "{log:?}");
+        assert_eq!(session.last_keyed(), 3, "two concurrencies of the first entry, one of the second");
+
+        // A comment above the first entry moves both entries: nothing is lowered or keyed.
+        edit(&sweep, "demo-fp8-h100-vllm:\n", "# moved\n\ndemo-fp8-h100-vllm:\n");
+        let moved = tasks(&mut session);
+        let log = session.take_query_log();
+        assert_eq!((count(&log, "lowered_entry"), count(&log, "entry_jobs")), (0, 0), "{log:?}");
+        assert_eq!(session.last_keyed(), 0);
+        assert_eq!(first.iter().map(|t| &t.1).collect::<Vec<_>>(), moved.iter().map(|t| &t.1).collect::<Vec<_>>());
+
+        // Whitespace at the end of the first entry: it is lowered again, to the same value, so
+        // nothing downstream runs.
+        edit(
+            &sweep,
+            "    - { tp: 2, conc-start: 4, conc-end: 8 }\n",
+            "    - { tp: 2, conc-start: 4, conc-end: 8 }\n\n\n",
+        );
+        tasks(&mut session);
+        let log = session.take_query_log();
+        assert_eq!((count(&log, "lowered_entry"), count(&log, "entry_jobs")), (1, 0), "{log:?}");
+        assert_eq!(session.last_keyed(), 0);
+
+        // A real edit of the second entry: only it is lowered, expanded and keyed again.
+        edit(&sweep, "release:1.0", "release:1.0.1");
+        let edited = tasks(&mut session);
+        let log = session.take_query_log();
+        assert_eq!((count(&log, "lowered_entry"), count(&log, "entry_jobs")), (1, 1), "{log:?}");
+        assert_eq!(session.last_keyed(), 1);
+
+        // The memoized re-plan equals a fresh plan, manifest origins included.
+        let mut fresh = PlanSession::new(request(dir.path(), &["sweep.yaml"], None), dir.path());
+        assert_eq!(edited, tasks(&mut fresh));
+    }
 }

@@ -55,10 +55,16 @@ pub fn human(plan: &Plan, n_jobs: usize, state_dir: &str) -> String {
     for (root, members) in &groups {
         let _ = writeln!(out, "  {:>6}  {root}", members.len());
         let _ = writeln!(out, "          {}", kind_counts(members.iter().map(|idx| plan.graph.tasks[*idx].kind)));
-        let leaders: Vec<&usize> = members
-            .iter()
-            .filter(|idx| !plan.tasks[**idx].reasons.iter().all(|r| matches!(r, Reason::UpstreamChanged { .. })))
-            .collect();
+        // List the tasks a reviewer cares about: launches, benches and evals that run for a
+        // reason of their own; results and aggregates follow from them.
+        let primary = |idx: &&usize| {
+            matches!(plan.graph.tasks[**idx].kind, TaskKind::Launch | TaskKind::Bench | TaskKind::Eval)
+                && !plan.tasks[**idx].reasons.iter().all(|r| matches!(r, Reason::UpstreamChanged { .. }))
+        };
+        let mut leaders: Vec<&usize> = members.iter().filter(primary).collect();
+        if leaders.is_empty() {
+            leaders = members.iter().collect();
+        }
         for idx in leaders.iter().take(GROUP_LIST) {
             let _ = writeln!(out, "          {}", plan.graph.tasks[**idx].id);
         }
@@ -92,7 +98,10 @@ fn reason_json(reason: &Reason) -> Value {
             value["new"] = json!(new);
         }
         Reason::UpstreamChanged { dep } => value["dep"] = json!(dep),
-        Reason::Forced { selector } => value["selector"] = json!(selector),
+        Reason::Forced { selector, by } => {
+            value["selector"] = json!(selector);
+            value["by"] = json!(by);
+        }
         Reason::CacheMissing { detail } => value["detail"] = json!(detail),
     }
     value
@@ -181,14 +190,14 @@ pub fn why(plan: &Plan, idx: usize, latest: Option<&StoredRecord>) -> String {
             .manifest
             .iter()
             .filter(|e| e.name.starts_with("upstream "))
-            .map(|e| (e.name.as_str(), e.value.as_str()))
+            .map(|e| (&*e.name, e.value.as_str()))
             .collect();
         let _ = writeln!(out, "  changed since the last record:");
         for change in &changes {
             let _ = writeln!(out, "    {}", change.describe());
         }
         for entry in task.manifest.iter().filter(|e| e.name.starts_with("upstream ")) {
-            match old_upstream.get(entry.name.as_str()) {
+            match old_upstream.get(&*entry.name) {
                 Some(old) if *old == entry.value => {}
                 Some(old) => {
                     let _ = writeln!(out, "    {}  {old} -> {}", entry.name, entry.value);
@@ -200,7 +209,7 @@ pub fn why(plan: &Plan, idx: usize, latest: Option<&StoredRecord>) -> String {
         }
     }
     let _ = writeln!(out, "  inputs ({}):", task.manifest.len());
-    for entry in &task.manifest {
+    for entry in task.manifest.iter() {
         let _ = writeln!(out, "    {}", entry_line(entry));
     }
     out

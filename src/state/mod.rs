@@ -317,9 +317,7 @@ impl StateStore {
                     Ok(None) => {}
                     Err(err) => report.corrupt.push(err),
                 },
-                None => report
-                    .corrupt
-                    .push(StateError::Corrupt { path, reason: "unexpected file name".into() }),
+                None => report.corrupt.push(StateError::Corrupt { path, reason: "unexpected file name".into() }),
             }
         }
         for path in list("by-id")? {

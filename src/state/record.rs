@@ -118,7 +118,7 @@ impl StoredRecord {
                     })
                 });
                 Some(ManifestEntry {
-                    name: entry.get("name")?.as_str()?.to_string(),
+                    name: entry.get("name")?.as_str()?.to_string().into(),
                     value: entry.get("value")?.as_str()?.to_string(),
                     origin,
                 })

@@ -7,6 +7,7 @@ mod changelog;
 mod dsl;
 mod matrix;
 mod check;
+mod demo;
 mod evals;
 mod report;
 mod results;

@@ -20,7 +20,7 @@ fn fixture_records() -> Vec<Value> {
 
 /// Debian's `chromium`, which `ci/results.sh` installs. Missing is a failure unless
 /// `IX_ALLOW_MISSING_CHROMIUM=1` says skipping is deliberate.
-fn chromium() -> Option<PathBuf> {
+pub(crate) fn chromium() -> Option<PathBuf> {
     let found = std::env::var_os("PATH")
         .and_then(|paths| std::env::split_paths(&paths).map(|dir| dir.join("chromium")).find(|path| path.is_file()));
     if found.is_none() {
@@ -32,7 +32,7 @@ fn chromium() -> Option<PathBuf> {
     found
 }
 
-fn chromium_command(chromium: &Path, profile: &Path) -> Command {
+pub(crate) fn chromium_command(chromium: &Path, profile: &Path) -> Command {
     let mut cmd = Command::new(chromium);
     cmd.args([
         "--headless",

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::run::{OK_SCRIPT, Project, entry};
+use crate::run::{OK_SCRIPT, Project, SCRIPT, entry, summary_line};
 
 /// A running cluster; dropping it kills its daemons by the pids in their pid files.
 struct Cluster {
@@ -126,7 +126,7 @@ impl Drop for Cluster {
 fn slurm_executor_runs_records_and_scancels_on_a_real_cluster() {
     let Some(cluster) = Cluster::start() else { return };
     let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 2");
-    let project = Project::new(&master, &[("tiny_fp32_local_sim.sh", OK_SCRIPT)]);
+    let project = Project::new(&master, &[(SCRIPT, OK_SCRIPT)]);
     let args = ["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"];
     let spawn = |sleep: &str| {
         Command::new(crate::util::ix_bin())
@@ -154,12 +154,14 @@ fn slurm_executor_runs_records_and_scancels_on_a_real_cluster() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}\n{}", cluster.logs());
-    assert!(stdout.ends_with("3 done, 0 reused, 0 failed, 0 skipped, 0 cancelled\n"), "{stdout}");
+    // launch, two bench + two result tasks, collect, summary, report.
+    let line = stdout.lines().find(|l| l.contains(" done, ")).unwrap_or("");
+    assert_eq!(line, "8 done, 0 reused, 0 failed, 0 skipped, 0 cancelled", "{stdout}");
     assert!(stderr.contains("is job "), "{stderr}");
-    assert_eq!(project.results().len(), 3);
+    assert_eq!(project.results().len(), 2);
 
     // Interrupting ix cancels its running jobs.
-    project.write("benchmarks/tiny_fp32_local_sim.sh", &format!("{OK_SCRIPT}# slow\n"));
+    project.write(&format!("benchmarks/{SCRIPT}"), &format!("{OK_SCRIPT}# slow\n"));
     let child = spawn("120");
     let deadline = Instant::now() + Duration::from_secs(30);
     while !cluster.queue().iter().any(|j| j.starts_with("ix-") && j.ends_with("RUNNING")) {
@@ -180,21 +182,16 @@ fn slurm_executor_runs_records_and_scancels_on_a_real_cluster() {
         std::thread::sleep(Duration::from_millis(200));
     }
 
-    // The engine's plan through the Slurm executor: recorded in the engine's store.
-    project.write("benchmarks/tiny_fp32_local.sh", OK_SCRIPT);
-    let launcher = std::fs::read_to_string(crate::util::project_root().join("runners/launch_local.sh")).expect("launcher");
-    project.write("runners/launch_local.sh", &launcher);
-    let out = Command::new(crate::util::ix_bin())
-        .args(args)
-        .args(["--engine", "--executor", "slurm", "--state", ".ix"])
+    // Back to the recorded script: the next run completes what the interrupted one left, and
+    // the engine's plan then reuses everything.
+    project.write(&format!("benchmarks/{SCRIPT}"), OK_SCRIPT);
+    let out = crate::util::ix(args)
+        .args_from(&["--executor", "slurm"])
         .current_dir(project.path())
         .env("SLURM_CONF", &cluster.conf)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("ix run --engine");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("is job "));
+        .run()
+        .expect_code(0);
+    assert_eq!(summary_line(&out), "nothing to run: all 8 tasks are up to date (state .ix)", "{}", out.stderr);
     let plan = crate::util::ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--state-dir", ".ix"])
         .args_from(&["--format", "json"])
         .current_dir(project.path())

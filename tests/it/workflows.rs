@@ -9,7 +9,7 @@ use std::process::Command;
 
 use ix::yaml::{Node, NodeKind};
 
-use crate::run::{OK_SCRIPT, Project, entry};
+use crate::run::{OK_SCRIPT, Project, SCRIPT, entry};
 use crate::util::project_root;
 
 fn get<'a>(node: &'a Node, key: &str) -> Option<&'a Node> {
@@ -79,9 +79,7 @@ fn run_step(script: &str, dir: &Path, env: &BTreeMap<&str, String>) -> String {
 #[test]
 fn run_sweep_steps_run_locally_in_order() {
     let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 4");
-    let project = Project::new(&master, &[("tiny_fp32_local.sh", OK_SCRIPT)]);
-    let launcher = std::fs::read_to_string(project_root().join("runners/launch_local.sh")).expect("launcher");
-    project.write("runners/launch_local.sh", &launcher);
+    let project = Project::new(&master, &[(SCRIPT, OK_SCRIPT)]);
     let dir = project.path();
     let bin_dir = crate::util::ix_bin().parent().expect("bin dir").to_path_buf();
     let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
@@ -118,7 +116,8 @@ fn run_sweep_steps_run_locally_in_order() {
     // launch, 3 bench, 3 result, collect, summary, report.
     assert!(summary.contains("10 tasks finished, 0 not finished."), "{summary}");
     assert!(summary.contains("| done | `"), "{summary}");
-    assert!(dir.join("report/report.json").is_file());
+    let report = std::fs::read_to_string(dir.join("report/report.html")).expect("report.html");
+    assert!(report.contains("<svg"), "the report has charts");
 
     // `ix plan` agrees: everything is reused.
     let plan = crate::util::ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--state-dir", ".ix/state"])
