@@ -317,9 +317,16 @@ mod tests {
     /// The per-entry salsa path gives exactly the sweep and jobs of whole-file lowering.
     #[test]
     fn incremental_load_equals_whole_file_load_on_the_vendor_files() {
-        let configs = manifest_dir().join("../shared/reference/configs");
+        let reference = std::env::var_os("IX_REFERENCE_DIR")
+            .map_or_else(|| manifest_dir().join("../shared/reference"), std::path::PathBuf::from);
+        let configs = reference.join("configs");
         if !configs.join("nvidia-master.yaml").is_file() {
-            assert_eq!(std::env::var("IX_ALLOW_MISSING_REFERENCE").as_deref(), Ok("1"), "reference data missing");
+            assert_eq!(
+                std::env::var("IX_ALLOW_MISSING_REFERENCE").as_deref(),
+                Ok("1"),
+                "reference data missing at {} (set IX_REFERENCE_DIR)",
+                reference.display()
+            );
             return;
         }
         for evals in [None, Some(EvalMode::Mark)] {

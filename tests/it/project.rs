@@ -12,12 +12,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// Pre-existing single-node examples no project sweep runs (no dsr1-fp8-h200 or gptoss-fp4-b200
-/// sweep exists). Listed so the dead-script check can pass without deleting another helper's
-/// files; the test below fails as soon as one of them becomes used or disappears, so the list
-/// cannot go stale. The lead decides whether to sweep or delete them.
-const UNSWEPT_EXAMPLES: &[&str] = &["dsr1_fp8_h200.sh", "gptoss_fp4_b200.sh", "gptoss_fp4_b200_trt.sh"];
-
 /// `ix plan FILES --format json` against the project, with a fresh state store.
 fn plan_json(files: &[&str], runners: &str) -> (Value, String) {
     let state = tempfile::tempdir().expect("tempdir");
@@ -108,12 +102,7 @@ fn every_benchmark_script_is_used_by_a_job_or_is_a_library() {
             break;
         }
     }
-    for example in UNSWEPT_EXAMPLES {
-        assert!(all.contains(*example), "{example} is gone: drop it from UNSWEPT_EXAMPLES");
-        assert!(!live.contains(*example), "{example} is used now: drop it from UNSWEPT_EXAMPLES");
-    }
-    let dead: Vec<&String> =
-        all.iter().filter(|s| !live.contains(*s) && !UNSWEPT_EXAMPLES.contains(&s.as_str())).collect();
+    let dead: Vec<&String> = all.iter().filter(|s| !live.contains(*s)).collect();
     assert!(dead.is_empty(), "scripts no job uses: {dead:?}");
 }
 
@@ -583,7 +572,7 @@ fn ix_run_executes_a_project_task_through_its_site_launcher() {
     let line = format!("{}{}", listing.stdout, listing.stderr);
     let hash = line
         .lines()
-        .find(|l| l.ends_with(id))
+        .find(|l| l.split_whitespace().nth(2) == Some(id))
         .and_then(|l| l.split_whitespace().nth(1))
         .unwrap_or_else(|| panic!("no {id} in:\n{line}"))
         .to_string();
