@@ -503,6 +503,9 @@ pub(crate) enum PlanFormat {
     Human,
     /// The versioned `ix.plan/v1` document.
     Json,
+    /// The benchmark tasks to run as GitHub Actions matrix chunks (at most 256 entries each), to
+    /// `$GITHUB_OUTPUT` (stdout when unset), as `ix run --gha-matrix` writes them.
+    GhaMatrix,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -127,6 +127,7 @@ fn show(args: &PlanArgs, planned: &Planned, store: Option<&StateStore>) -> ExitS
         let text = match args.format {
             PlanFormat::Human => render::human(plan, planned.n_jobs, &args.state_dir.display().to_string()),
             PlanFormat::Json => render::json(plan),
+            PlanFormat::GhaMatrix => return gha_matrix(planned, plan),
         };
         if !out(&text) {
             return ExitStatus::Success;
@@ -171,6 +172,38 @@ fn show(args: &PlanArgs, planned: &Planned, store: Option<&StateStore>) -> ExitS
         err(&format!("recorded {n_recorded} fake completions ({})\n", outcome.as_str()));
     }
     if args.exit_code && plan.count(Action::Run) > 0 { ExitStatus::Failure } else { ExitStatus::Success }
+}
+
+/// `--format gha-matrix`: the benchmark tasks that would run, as matrix chunks, and a summary
+/// on stderr.
+fn gha_matrix(planned: &Planned, plan: &crate::plan::Plan) -> ExitStatus {
+    let jobs = planned.expanded.jobs();
+    let mut entries = Vec::new();
+    let mut n_reused = 0;
+    for (task, planned_task) in plan.graph.tasks.iter().zip(&plan.tasks) {
+        let Some(bench) = task.bench.as_ref().filter(|_| task.kind == crate::dag::TaskKind::Bench) else { continue };
+        if planned_task.action != Action::Run {
+            n_reused += 1;
+            continue;
+        }
+        entries.push(crate::exec::gha::MatrixEntry {
+            task: task.hash.to_hex(),
+            label: task.id.clone(),
+            runner: jobs.get(bench.job_idx).map(|job| job.runner.clone()).unwrap_or_default(),
+        });
+    }
+    match crate::cli::run::emit_matrix(&entries) {
+        Ok(n_chunks) => {
+            let target = if std::env::var_os("GITHUB_OUTPUT").is_some() { "$GITHUB_OUTPUT" } else { "stdout" };
+            err(&format!(
+                "matrix: {} benchmark task(s) to run in {n_chunks} chunk(s) of at most {} ({n_reused} reused), written to {target}\n",
+                entries.len(),
+                crate::exec::gha::MAX_MATRIX_JOBS
+            ));
+            ExitStatus::Success
+        }
+        Err(status) => status,
+    }
 }
 
 fn ms(duration: Duration) -> f64 {

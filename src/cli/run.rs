@@ -189,7 +189,18 @@ fn write_matrix(tasks: &[crate::exec::Task], reused: &[Option<PathBuf>]) -> Exit
             runner: task.runner_type.clone().unwrap_or_default(),
         })
         .collect();
-    let lines = gha::output_lines(&gha::chunks(&entries), entries.len());
+    match emit_matrix(&entries) {
+        Ok(_) => ExitStatus::Success,
+        Err(status) => status,
+    }
+}
+
+/// Writes `entries` as matrix chunks (`exec::gha`'s shape) to `$GITHUB_OUTPUT` when set, else
+/// to stdout; the one writer behind `ix run --gha-matrix` and `ix plan --format gha-matrix`.
+/// Returns the number of chunks.
+pub(crate) fn emit_matrix(entries: &[MatrixEntry]) -> Result<usize, ExitStatus> {
+    let chunks = gha::chunks(entries);
+    let lines = gha::output_lines(&chunks, entries.len());
     let written = match std::env::var_os("GITHUB_OUTPUT") {
         Some(path) => std::fs::OpenOptions::new()
             .create(true)
@@ -199,10 +210,10 @@ fn write_matrix(tasks: &[crate::exec::Task], reused: &[Option<PathBuf>]) -> Exit
         None => std::io::stdout().write_all(lines.as_bytes()),
     };
     match written {
-        Ok(()) => ExitStatus::Success,
+        Ok(()) => Ok(chunks.len()),
         Err(err) => {
             eprint(&format!("error: cannot write the matrix: {err}"));
-            ExitStatus::Error
+            Err(ExitStatus::Error)
         }
     }
 }

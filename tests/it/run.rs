@@ -344,6 +344,44 @@ fn gha_matrix_chunks_a_600_task_plan() {
     assert_eq!(all.len(), 600);
 }
 
+/// `ix plan --format gha-matrix` writes what `ix run --gha-matrix` writes (one implementation),
+/// in chunks of at most 256, and sums it up on stderr.
+#[test]
+fn plan_gha_matrix_equals_run_gha_matrix_in_chunks_of_256() {
+    let concs: Vec<String> = (1..=300).map(|c| c.to_string()).collect();
+    let master = entry("tiny-fp32-local-sim", "sim", "img", &format!("conc-list: [{}]", concs.join(", ")));
+    let project = Project::new(&master, &[(SCRIPT, OK_SCRIPT)]);
+    let run_output = project.path().join("run_output");
+    let _ = ix(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--gha-matrix"])
+        .current_dir(project.path())
+        .env("GITHUB_OUTPUT", &run_output)
+        .run()
+        .expect_code(0);
+    let plan_output = project.path().join("plan_output");
+    let plan = ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--format", "gha-matrix"])
+        .current_dir(project.path())
+        .env("GITHUB_OUTPUT", &plan_output)
+        .run()
+        .expect_code(0);
+    assert!(
+        plan.stderr.contains("matrix: 300 benchmark task(s) to run in 2 chunk(s) of at most 256 (0 reused), written to $GITHUB_OUTPUT"),
+        "{}",
+        plan.stderr
+    );
+    let text = std::fs::read_to_string(&plan_output).expect("plan output");
+    assert!(text.starts_with("chunks=[0,1]\ncount=300\n"), "{text}");
+    let sizes: Vec<usize> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("matrix_"))
+        .map(|line| {
+            let chunk: serde_json::Value = serde_json::from_str(line.split_once('=').expect("=").1).expect("json");
+            chunk["include"].as_array().expect("include").len()
+        })
+        .collect();
+    assert_eq!(sizes, [256, 44]);
+    assert_eq!(text, std::fs::read_to_string(&run_output).expect("run output"));
+}
+
 const COUNT_CONCURRENT: &str = concat!(
     "#!/usr/bin/env bash\nset -euo pipefail\n",
     write_raw_fn!(),
