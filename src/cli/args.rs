@@ -539,6 +539,14 @@ pub(crate) struct PlanArgs {
     /// Rerun tasks matching a task-id glob (`bench/dsr1*`) or an input (`runner=h100`).
     #[arg(long, value_name = "SELECTOR")]
     pub(crate) force: Vec<String>,
+    /// Force the bench tasks of every config key that perf-changelog entries added since this
+    /// git ref name ("forced by perf-changelog entry at line N"), and warn about bench tasks that
+    /// rerun for changed inputs while no added entry covers their key.
+    #[arg(long, value_name = "REF")]
+    pub(crate) changelog_base: Option<String>,
+    /// The perf-changelog file, with `--changelog-base`.
+    #[arg(long, default_value = "perf-changelog.yaml", value_name = "FILE")]
+    pub(crate) changelog_file: String,
     /// Re-plan whenever an input file changes.
     #[arg(long)]
     pub(crate) watch: bool,

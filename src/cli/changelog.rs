@@ -29,16 +29,28 @@ pub(crate) fn forced_rules(
     changelog_file: &str,
     config_files: &[String],
 ) -> Result<Vec<crate::plan::ForceRule>, ExitStatus> {
+    Ok(forced_keys(base, head, changelog_file, config_files)?.iter().map(force_rule).collect())
+}
+
+/// The config keys the entries added between `base` and `head` name, each with its entry line.
+pub(crate) fn forced_keys(
+    base: &str,
+    head: &str,
+    changelog_file: &str,
+    config_files: &[String],
+) -> Result<Vec<changelog::Forced>, ExitStatus> {
     let request = Request { base, head, file: changelog_file, config_files, base_tip: false, require_newline: false };
     let (_, entries, resolved) = load(&request)?;
     let head_text = changelog::git_show(Path::new("."), head, changelog_file).unwrap_or_default();
-    Ok(changelog::forced(&entries, &resolved, &head_text)
-        .into_iter()
-        .map(|f| crate::plan::ForceRule {
-            selector: format!("bench/{}/*", f.config_key),
-            by: format!("perf-changelog entry at line {}", f.line),
-        })
-        .collect())
+    Ok(changelog::forced(&entries, &resolved, &head_text))
+}
+
+/// The force rule of one added entry's config key: its bench tasks.
+pub(crate) fn force_rule(forced: &changelog::Forced) -> crate::plan::ForceRule {
+    crate::plan::ForceRule {
+        selector: format!("bench/{}/*", forced.config_key),
+        by: format!("perf-changelog entry at line {}", forced.line),
+    }
 }
 
 pub(crate) fn changelog(args: &ChangelogArgs) -> ExitStatus {
@@ -172,7 +184,7 @@ fn warn_uncovered(args: &crate::cli::args::ChangelogCheckArgs, state: &str, cove
     use crate::expand::{FullSweep, NodeMode};
     use crate::plan::jobs::JobSelection;
     use crate::plan::pipeline::{PlanRequest, PlanSession};
-    use crate::plan::{Action, PlanOptions, Reason};
+    use crate::plan::PlanOptions;
 
     let store = crate::state::StateStore::open_existing(Path::new(state)).ok().flatten();
     let Some(store) = store else { return };
@@ -183,6 +195,14 @@ fn warn_uncovered(args: &crate::cli::args::ChangelogCheckArgs, state: &str, cove
         options: PlanOptions::default(),
     };
     let Some(plan) = PlanSession::new(request, Path::new(".")).plan(Some(&store)).plan else { return };
+    let _ = std::io::stderr().write_all(uncovered_warnings(&plan, covered).as_bytes());
+}
+
+/// One warning line per bench task that reruns because an input or script changed while no
+/// added changelog entry covers its config key (`covered`).
+pub(crate) fn uncovered_warnings(plan: &crate::plan::Plan, covered: &[String]) -> String {
+    use crate::plan::{Action, Reason};
+
     let mut text = String::new();
     for (task, planned) in plan.graph.tasks.iter().zip(&plan.tasks) {
         if task.kind != crate::dag::TaskKind::Bench || planned.action != Action::Run {
@@ -203,5 +223,5 @@ fn warn_uncovered(args: &crate::cli::args::ChangelogCheckArgs, state: &str, cove
             ));
         }
     }
-    let _ = std::io::stderr().write_all(text.as_bytes());
+    text
 }

@@ -67,7 +67,19 @@ fn err(text: &str) {
 }
 
 pub(crate) fn plan(args: &PlanArgs) -> ExitStatus {
-    let request = request(args);
+    let mut request = request(args);
+    // With `--changelog-base`: the config keys of the added perf-changelog entries.
+    let covered = match &args.changelog_base {
+        Some(base) => match crate::cli::changelog::forced_keys(base, "HEAD", &args.changelog_file, &args.files) {
+            Ok(forced) => {
+                request.options.force.extend(forced.iter().map(crate::cli::changelog::force_rule));
+                Some(forced.into_iter().map(|f| f.config_key).collect::<Vec<_>>())
+            }
+            Err(status) => return status,
+        },
+        None => None,
+    };
+    let covered = covered.as_deref();
     let store = match StateStore::open_existing(&args.state_dir) {
         Ok(store) => store,
         Err(error) => return crate::cli::state::error(&error),
@@ -77,17 +89,19 @@ pub(crate) fn plan(args: &PlanArgs) -> ExitStatus {
         session = session.with_memo();
     }
     let planned = session.plan(store.as_ref());
-    let status = show(args, &planned, store.as_ref());
+    let status = show(args, &planned, store.as_ref(), covered);
     if !args.watch {
         // The process exits next; freeing a 100,000-task plan piece by piece costs ~10% of the run.
         std::mem::forget(planned);
         return status;
     }
-    watch(args, &mut session, store.as_ref())
+    watch(args, &mut session, store.as_ref(), covered)
 }
 
-/// Prints one plan; records fake completions when asked. Returns the exit status.
-fn show(args: &PlanArgs, planned: &Planned, store: Option<&StateStore>) -> ExitStatus {
+/// Prints one plan; records fake completions when asked. Returns the exit status. `covered`
+/// (with `--changelog-base`): the config keys of the added perf-changelog entries, to warn
+/// about bench tasks that rerun for changed inputs without one.
+fn show(args: &PlanArgs, planned: &Planned, store: Option<&StateStore>, covered: Option<&[String]>) -> ExitStatus {
     if args.timings {
         let t = planned.timings;
         err(&format!(
@@ -107,6 +121,9 @@ fn show(args: &PlanArgs, planned: &Planned, store: Option<&StateStore>) -> ExitS
         let rendered =
             crate::diag::render(&planned.sources, &planned.diags, crate::diag::RenderOptions::for_terminal());
         err(&rendered);
+    }
+    if let Some(covered) = covered {
+        err(&crate::cli::changelog::uncovered_warnings(plan, covered));
     }
     if let Some(selector) = &args.why {
         let found = plan.graph.by_id.get(selector.as_str()).copied().or_else(|| {
@@ -210,7 +227,7 @@ fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-fn watch(args: &PlanArgs, session: &mut PlanSession, store: Option<&StateStore>) -> ExitStatus {
+fn watch(args: &PlanArgs, session: &mut PlanSession, store: Option<&StateStore>, covered: Option<&[String]>) -> ExitStatus {
     let mut n_replans = 0;
     err("watching for changes (Ctrl-C to stop)\n");
     loop {
@@ -225,7 +242,7 @@ fn watch(args: &PlanArgs, session: &mut PlanSession, store: Option<&StateStore>)
         let n_changed = session.refresh();
         let planned = session.plan(store);
         let elapsed = started.elapsed();
-        let _ = show(args, &planned, store);
+        let _ = show(args, &planned, store, covered);
         err(&format!(
             "re-planned in {:.2} ms ({} project file(s) changed; stages {:.2} ms)\n",
             ms(elapsed),

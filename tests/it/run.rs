@@ -708,3 +708,68 @@ fn perf_changelog_entries_force_their_keys_with_the_entry_line() {
     let benches = run.stderr.lines().filter(|l| l.starts_with("done    bench/")).count();
     assert_eq!(benches, 2, "{}", run.stderr);
 }
+
+/// `ix plan --changelog-base REF` forces the keys of added perf-changelog entries (the same rules
+/// as `ix run`) and warns about bench tasks that rerun for changed inputs with no entry.
+#[test]
+fn plan_changelog_base_forces_entries_and_warns_about_uncovered_reruns() {
+    let master = format!(
+        "{}{}",
+        entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 2"),
+        entry("tiny-fp32-local-other", "other", "img", "conc-start: 1, conc-end: 1")
+    );
+    let project = Project::new(&master, &[(SCRIPT, OK_SCRIPT)]);
+    let dir = project.path();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=ix", "-c", "user.email=ix@example.invalid", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("git");
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    project.write(".gitignore", ".ix/\nreport.html\n");
+    project.write("perf-changelog.yaml", "# changelog\n");
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "base"]);
+    let _ = project.run(&[]).expect_code(0);
+    let entry_text = "- config-keys:\n    - tiny-fp32-local-sim\n  description:\n    - \"faster\"\n  pr-link: https://e/pull/1\n";
+    project.write("perf-changelog.yaml", &format!("# changelog\n{entry_text}"));
+    let changed = format!(
+        "{}{}",
+        entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 2"),
+        entry("tiny-fp32-local-other", "other", "img2", "conc-start: 1, conc-end: 1")
+    );
+    project.write("configs/master.yaml", &changed);
+    git(&["commit", "-q", "-am", "entry"]);
+
+    let plan = ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--changelog-base", "HEAD~1"])
+        .args_from(&["--format", "json"])
+        .current_dir(dir)
+        .run()
+        .expect_code(0);
+    let doc: serde_json::Value = serde_json::from_str(&plan.stdout).expect("plan json");
+    let mut forced = Vec::new();
+    for task in doc["tasks"].as_array().expect("tasks") {
+        let id = task["id"].as_str().expect("id");
+        let reasons = task["reasons"].to_string();
+        if reasons.contains("perf-changelog entry at line 2") {
+            forced.push(id.to_string());
+        }
+    }
+    forced.sort();
+    assert_eq!(forced, ["bench/tiny-fp32-local-sim/1k1k/tp1-ep1-dpa0-none/c1/local_0", "bench/tiny-fp32-local-sim/1k1k/tp1-ep1-dpa0-none/c2/local_0"], "{}", plan.stdout);
+    let warnings: Vec<&str> = plan.stderr.lines().filter(|l| l.starts_with("warning: ")).collect();
+    assert_eq!(warnings.len(), 1, "{}", plan.stderr);
+    assert!(warnings[0].contains("bench/tiny-fp32-local-other/") && warnings[0].ends_with("but no new perf-changelog entry covers `tiny-fp32-local-other`"), "{}", warnings[0]);
+
+    let human = ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--changelog-base", "HEAD~1"])
+        .current_dir(dir)
+        .run()
+        .expect_code(0);
+    assert!(human.stdout.contains("forced by perf-changelog entry at line 2"), "{}", human.stdout);
+    let without = ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml"]).current_dir(dir).run().expect_code(0);
+    assert!(!without.stderr.contains("warning:") && !without.stdout.contains("perf-changelog"), "{}{}", without.stdout, without.stderr);
+}
