@@ -522,9 +522,10 @@ pub(crate) struct PlanArgs {
     /// Sweep files (master configs), merged in order.
     #[arg(required = true, value_name = "FILE")]
     pub(crate) files: Vec<String>,
-    /// The runners config.
-    #[arg(long, default_value = "runners.yaml", value_name = "FILE")]
-    pub(crate) runner_config: String,
+    /// The runners config (default: `runners.yaml` when it exists; `.ix` sweeps that declare
+    /// their runner types inline need none).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) runner_config: Option<String>,
     /// Project root: where `benchmarks/` and `runners/` live.
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub(crate) project_dir: std::path::PathBuf,

@@ -190,7 +190,7 @@ fn warn_uncovered(args: &crate::cli::args::ChangelogCheckArgs, state: &str, cove
     let Some(store) = store else { return };
     let request = PlanRequest {
         config_files: args.config_files.clone(),
-        runner_config: args.runner_config.clone(),
+        runner_config: Some(args.runner_config.clone()),
         selection: JobSelection { filters: FullSweep::new(NodeMode::Single), mode: None, evals: None },
         options: PlanOptions::default(),
     };

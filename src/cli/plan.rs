@@ -51,7 +51,11 @@ fn request(args: &PlanArgs) -> PlanRequest {
     };
     PlanRequest {
         config_files: args.files.clone(),
-        runner_config: args.runner_config.clone(),
+        // Given, else `runners.yaml` when it exists, else none (`.ix` sweeps declare runners inline).
+        runner_config: args.runner_config.clone().or_else(|| {
+            let default = "runners.yaml";
+            std::path::Path::new(default).is_file().then(|| default.to_string())
+        }),
         selection: JobSelection { filters, mode, evals },
         options: PlanOptions { force: args.force.iter().map(|selector| ForceRule::from_flag(selector)).collect() },
     }

@@ -67,19 +67,13 @@ pub(crate) fn run(args: &RunArgs) -> ExitStatus {
 }
 
 /// The runners file to plan with: the one given, else `.github/configs/runners.yaml` when it
-/// exists, else an empty table (written under the state folder) for `.ix` sweeps that declare
-/// their runners inline.
-pub(crate) fn runner_config(input: &SweepInputArgs) -> Result<String, String> {
+/// exists, else none (`.ix` sweeps declare their runners inline).
+pub(crate) fn runner_config(input: &SweepInputArgs) -> Option<String> {
     if let Some(path) = &input.runner_config {
-        return Ok(path.clone());
+        return Some(path.clone());
     }
     let default = ".github/configs/runners.yaml";
-    if Path::new(default).is_file() {
-        return Ok(default.to_string());
-    }
-    let empty = PathBuf::from(&input.state).join("work").join("no-runners.yaml");
-    crate::exec::atomic::write_atomic(&empty, b"{}\n").map_err(|e| e.to_string())?;
-    Ok(empty.to_string_lossy().into_owned())
+    Path::new(default).is_file().then(|| default.to_string())
 }
 
 /// Runs `tasks` with the limits and executors of `args`, rendering progress; `None` when the
@@ -361,7 +355,7 @@ pub(crate) fn load_engine(
     };
     let request = PlanRequest {
         config_files: input.config_files.clone(),
-        runner_config: runner_config(input).map_err(fail)?,
+        runner_config: runner_config(input),
         selection,
         options: PlanOptions { force: force.to_vec() },
     };

@@ -26,7 +26,8 @@ use crate::workspace::{self, FileRole, Loaded};
 #[derive(Clone, Debug)]
 pub struct PlanRequest {
     pub config_files: Vec<String>,
-    pub runner_config: String,
+    /// The runners file; `None` when the sweeps declare their runner types inline (`.ix`).
+    pub runner_config: Option<String>,
     pub selection: JobSelection,
     pub options: PlanOptions,
 }
@@ -100,14 +101,14 @@ impl PlanSession {
 
     fn config_stamps(&self) -> Vec<Stamp> {
         let mut stamps: Vec<Stamp> = self.request.config_files.iter().map(|path| stamp(path)).collect();
-        stamps.push(stamp(&self.request.runner_config));
+        stamps.extend(self.request.runner_config.iter().map(|path| stamp(path)));
         stamps
     }
 
     /// Every file the plan depends on (what `--watch` polls).
     pub fn watched_paths(&self) -> Vec<PathBuf> {
         let mut paths: Vec<PathBuf> = self.request.config_files.iter().map(PathBuf::from).collect();
-        paths.push(PathBuf::from(&self.request.runner_config));
+        paths.extend(self.request.runner_config.iter().map(PathBuf::from));
         paths.extend(self.db.known_paths());
         paths.sort();
         paths
@@ -150,6 +151,8 @@ impl PlanSession {
     /// missing, cannot be split into entries, or anything has diagnostics): the caller then
     /// loads everything with `workspace::load`, which reports the diagnostics with positions.
     fn load_incremental(&mut self) -> Option<Arc<Expanded>> {
+        // Without a runners file the runner types come from the sweeps: load them whole.
+        let runner_config = self.request.runner_config.clone()?;
         let mut diags = Vec::new();
         let mut sources = SourceMap::default();
         for (idx, path) in self.request.config_files.iter().enumerate() {
@@ -157,7 +160,7 @@ impl PlanSession {
             self.db.set_config(idx, &sources.get(file).text);
         }
         let runners_file =
-            workspace::read_source(&mut sources, &self.request.runner_config, FileRole::Runners, &mut diags)?;
+            workspace::read_source(&mut sources, &runner_config, FileRole::Runners, &mut diags)?;
         let runners = runners::lower_runners(&sources, runners_file, &mut diags);
         if diags.iter().any(Diag::is_error) {
             return None;
@@ -210,7 +213,7 @@ impl PlanSession {
             Some((old, expanded)) if *old == stamps => expanded.clone(),
             _ => {
                 let started = Instant::now();
-                let loaded = workspace::load(&self.request.config_files, Some(&self.request.runner_config));
+                let loaded = workspace::load(&self.request.config_files, self.request.runner_config.as_deref());
                 timings.load = started.elapsed();
                 let started = Instant::now();
                 let jobs = if loaded.has_errors() {
@@ -278,7 +281,7 @@ mod tests {
     fn request(dir: &Path, configs: &[&str], evals: Option<EvalMode>) -> PlanRequest {
         PlanRequest {
             config_files: configs.iter().map(|c| dir.join(c).to_string_lossy().into_owned()).collect(),
-            runner_config: dir.join("runners.yaml").to_string_lossy().into_owned(),
+            runner_config: Some(dir.join("runners.yaml").to_string_lossy().into_owned()),
             selection: JobSelection { filters: FullSweep::new(NodeMode::Single), mode: None, evals },
             options: PlanOptions::default(),
         }
@@ -333,7 +336,7 @@ mod tests {
             let request = request(&configs, &["nvidia-master.yaml", "amd-master.yaml"], evals);
             let mut session = PlanSession::new(request.clone(), &configs);
             let fast = session.load_incremental().expect("the vendor files split into entries");
-            let whole = workspace::load(&request.config_files, Some(&request.runner_config));
+            let whole = workspace::load(&request.config_files, request.runner_config.as_deref());
             assert!(!whole.has_errors());
             let jobs = sweep_jobs(&whole.sweep, whole.runners.as_ref().unwrap(), &request.selection).unwrap();
             assert_eq!(fast.loaded.sweep, whole.sweep);

@@ -478,3 +478,24 @@ fn an_invalid_second_entry_is_reported_at_its_file_position() {
     assert!(out.stderr.contains("ix::config::invalid-type"), "{}", out.stderr);
     assert!(out.stderr.contains("sweep.yaml:26:13"), "{}", out.stderr);
 }
+
+/// A `.ix` sweep that declares its runner types inline plans without any runners file (none
+/// given, no `runners.yaml` in the working folder), and with `--watch`'s memo too.
+#[test]
+fn an_ix_sweep_with_inline_runners_needs_no_runners_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = project_root();
+    let sweep = root.join("sweeps/demo.ix");
+    let project = root.to_string_lossy().into_owned();
+    let out = ix(["plan", sweep.to_str().unwrap(), "--project-dir", &project, "--state-dir", ".ix"])
+        .current_dir(dir.path())
+        .run()
+        .expect_code(0);
+    assert!(out.stdout.starts_with("plan ") && out.stdout.contains(" · 24 tasks from 9 jobs "), "{}{}", out.stdout, out.stderr);
+    assert!(!dir.path().join("runners.yaml").exists() && !dir.path().join(".ix/work").exists());
+    let missing = ix(["plan", sweep.to_str().unwrap(), "--project-dir", &project, "--runner-config", "nope.yaml"])
+        .current_dir(dir.path())
+        .run()
+        .expect_code(1);
+    assert!(missing.stderr.contains("nope.yaml"), "{}", missing.stderr);
+}
