@@ -344,8 +344,8 @@ pub(crate) struct SweepInputArgs {
     /// .github/configs/runners.yaml when it exists; `.ix` sweeps may declare their runners inline].
     #[arg(long, value_name = "FILE")]
     pub(crate) runner_config: Option<String>,
-    /// Only these config keys: refused for now (the engine has no config-key filter yet).
-    #[arg(long, num_args = 1.., value_name = "KEY", hide = true)]
+    /// Only the jobs of these config keys (each must exist in the sweeps).
+    #[arg(long, num_args = 1.., value_name = "KEY")]
     pub(crate) config_keys: Option<Vec<String>>,
     /// The state store folder.
     #[arg(long, default_value = ".ix", value_name = "DIR")]
@@ -572,6 +572,9 @@ pub(crate) struct PlanArgs {
     /// Only multi-node jobs.
     #[arg(long)]
     pub(crate) multi_node: bool,
+    /// Only the jobs of these config keys (each must exist in the sweeps).
+    #[arg(long, num_args = 1.., value_name = "KEY")]
+    pub(crate) config_keys: Option<Vec<String>>,
     /// Keep config keys starting with one of these prefixes.
     #[arg(long, num_args = 1.., value_name = "P")]
     pub(crate) model_prefix: Option<Vec<String>>,

@@ -181,7 +181,6 @@ fn plain_error(message: &str) -> ExitStatus {
 /// Warns (stderr) about bench tasks that rerun for changed inputs or scripts while no added
 /// changelog entry covers their config key: published numbers would change without a reason.
 fn warn_uncovered(args: &crate::cli::args::ChangelogCheckArgs, state: &str, covered: &[String]) {
-    use crate::expand::{FullSweep, NodeMode};
     use crate::plan::jobs::JobSelection;
     use crate::plan::pipeline::{PlanRequest, PlanSession};
     use crate::plan::PlanOptions;
@@ -191,7 +190,7 @@ fn warn_uncovered(args: &crate::cli::args::ChangelogCheckArgs, state: &str, cove
     let request = PlanRequest {
         config_files: args.config_files.clone(),
         runner_config: Some(args.runner_config.clone()),
-        selection: JobSelection { filters: FullSweep::new(NodeMode::Single), mode: None, evals: None },
+        selection: JobSelection::all(),
         options: PlanOptions::default(),
     };
     let Some(plan) = PlanSession::new(request, Path::new(".")).plan(Some(&store)).plan else { return };

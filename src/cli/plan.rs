@@ -56,7 +56,7 @@ fn request(args: &PlanArgs) -> PlanRequest {
             let default = "runners.yaml";
             std::path::Path::new(default).is_file().then(|| default.to_string())
         }),
-        selection: JobSelection { filters, mode, evals },
+        selection: JobSelection { filters, mode, evals, config_keys: args.config_keys.clone() },
         options: PlanOptions { force: args.force.iter().map(|selector| ForceRule::from_flag(selector)).collect() },
     }
 }

@@ -16,7 +16,6 @@ use crate::exec::gha::{self, Manifest, MatrixEntry};
 use crate::exec::scheduler::Event;
 use crate::exec::slurm::SlurmOpts;
 use crate::exec::{ExecConfig, ExecutorKind, Outcome, Recorder, Work};
-use crate::expand::{FullSweep, NodeMode};
 use crate::ir::RunnerTable;
 
 fn eprint(line: &str) {
@@ -55,10 +54,6 @@ pub(crate) fn run(args: &RunArgs) -> ExitStatus {
     };
     let mut input = args.input.clone();
     input.config_files = args.files.iter().chain(&args.input.config_files).cloned().collect();
-    if input.config_keys.is_some() {
-        eprint("error: `ix run` plans with the engine, which has no config-key filter yet: select with `--force 'bench/<key>/*'` or a sweep file holding only those keys");
-        return ExitStatus::Error;
-    }
     if input.config_files.is_empty() {
         eprint("error: no sweep file given (for example `ix run sweeps/demo.ix`)");
         return ExitStatus::Error;
@@ -348,7 +343,7 @@ pub(crate) fn load_engine(
     use crate::state::StateStore;
 
     let project = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let selection = JobSelection { filters: FullSweep::new(NodeMode::Single), mode: None, evals: None };
+    let selection = JobSelection { config_keys: input.config_keys.clone(), ..JobSelection::all() };
     let fail = |message: String| {
         eprint(&format!("error: {message}"));
         ExitStatus::Error

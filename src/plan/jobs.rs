@@ -7,7 +7,7 @@
 //! concurrency filters apply to it exactly as they do to ranges; job origins still point at the
 //! original point.
 
-use crate::diag::Diag;
+use crate::diag::{Diag, did_you_mean};
 use crate::expand::{self, EvalMode, FullSweep, Job, NodeMode};
 use crate::ir::{Concurrency, ConfigEntry, RunnerTable, SearchPoint, Sweep};
 use crate::source::Spanned;
@@ -19,10 +19,46 @@ pub struct JobSelection {
     /// `None`: both single- and multi-node jobs.
     pub mode: Option<NodeMode>,
     pub evals: Option<EvalMode>,
+    /// Only the jobs of these config keys (`--config-keys`); every key must exist.
+    pub config_keys: Option<Vec<String>>,
+}
+
+impl JobSelection {
+    /// Every job of every entry: no filter, both node kinds, no evals.
+    pub fn all() -> JobSelection {
+        JobSelection { filters: FullSweep::new(NodeMode::Single), mode: None, evals: None, config_keys: None }
+    }
+}
+
+/// The `--config-keys` of `selection` that name no entry of `sweep`, as one error (with a
+/// did-you-mean, or the available keys); empty when all exist.
+pub fn check_config_keys(sweep: &Sweep, selection: &JobSelection) -> Vec<Diag> {
+    let Some(keys) = &selection.config_keys else { return Vec::new() };
+    let missing: Vec<&str> = keys.iter().map(String::as_str).filter(|key| sweep.entry(key).is_none()).collect();
+    if missing.is_empty() {
+        return Vec::new();
+    }
+    let mut available: Vec<&str> = sweep.entries.iter().map(|e| e.key.value.as_str()).collect();
+    available.sort_unstable();
+    let diag = Diag::error("ix::plan::unknown-config-key", format!("config key(s) not found: {}", missing.join(", ")));
+    let diag = match did_you_mean(missing[0], available.iter().copied()) {
+        Some(suggestion) => diag.help(format!("did you mean `{suggestion}`?")),
+        None => diag.help(format!("available keys: {}", available.join(", "))),
+    };
+    vec![diag]
 }
 
 /// Every job of `sweep` that passes the selection, single-node first, then multi-node.
 pub fn sweep_jobs(sweep: &Sweep, runners: &RunnerTable, selection: &JobSelection) -> Result<Vec<Job>, Vec<Diag>> {
+    let unknown = check_config_keys(sweep, selection);
+    if !unknown.is_empty() {
+        return Err(unknown);
+    }
+    selected_jobs(sweep, runners, selection)
+}
+
+/// [`sweep_jobs`] without the check that the `--config-keys` exist (an entry on its own).
+fn selected_jobs(sweep: &Sweep, runners: &RunnerTable, selection: &JobSelection) -> Result<Vec<Job>, Vec<Diag>> {
     // Rewrite single-node list points into one-value range points; remember original indices.
     let mut rewritten = sweep.clone();
     let mut original_point: Vec<Vec<Vec<usize>>> = Vec::with_capacity(sweep.entries.len());
@@ -58,6 +94,11 @@ pub fn sweep_jobs(sweep: &Sweep, runners: &RunnerTable, selection: &JobSelection
     for mode in modes(selection) {
         let opts = FullSweep { mode, ..selection.filters.clone() };
         jobs.extend(expand::full_sweep(&rewritten, runners, &opts)?);
+    }
+    if let Some(keys) = &selection.config_keys {
+        jobs.retain(|job| {
+            sweep.entries.get(job.origin.entry_idx).is_some_and(|entry| keys.contains(&entry.key.value))
+        });
     }
     for job in &mut jobs {
         let origin = &mut job.origin;
@@ -96,7 +137,7 @@ pub fn entry_jobs(
     let sweep = Sweep { entries: vec![entry.clone()] };
     modes(selection)
         .into_iter()
-        .map(|mode| sweep_jobs(&sweep, runners, &JobSelection { mode: Some(mode), evals: None, ..selection.clone() }))
+        .map(|mode| selected_jobs(&sweep, runners, &JobSelection { mode: Some(mode), evals: None, ..selection.clone() }))
         .collect()
 }
 

@@ -180,6 +180,10 @@ impl PlanSession {
                 per_entry.push((view.start, view.jobs));
             }
         }
+        if !jobs::check_config_keys(&sweep, &self.request.selection).is_empty() {
+            // The whole load reports it.
+            return None;
+        }
         let modes = jobs::modes(&self.request.selection).len();
         let mut all = Vec::new();
         for mode in 0..modes {
@@ -269,7 +273,7 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use super::{PlanRequest, PlanSession};
-    use crate::expand::{EvalMode, FullSweep, NodeMode};
+    use crate::expand::EvalMode;
     use crate::plan::PlanOptions;
     use crate::plan::jobs::{JobSelection, sweep_jobs};
     use crate::workspace;
@@ -282,7 +286,7 @@ mod tests {
         PlanRequest {
             config_files: configs.iter().map(|c| dir.join(c).to_string_lossy().into_owned()).collect(),
             runner_config: Some(dir.join("runners.yaml").to_string_lossy().into_owned()),
-            selection: JobSelection { filters: FullSweep::new(NodeMode::Single), mode: None, evals },
+            selection: JobSelection { evals, ..JobSelection::all() },
             options: PlanOptions::default(),
         }
     }

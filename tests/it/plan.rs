@@ -499,3 +499,23 @@ fn an_ix_sweep_with_inline_runners_needs_no_runners_file() {
         .expect_code(1);
     assert!(missing.stderr.contains("nope.yaml"), "{}", missing.stderr);
 }
+
+/// `--config-keys` keeps only the jobs of the named entries (in the fast and the whole load);
+/// an unknown key is an error naming it, with a did-you-mean.
+#[test]
+fn config_keys_select_entries_and_unknown_keys_are_diagnosed() {
+    let project = Project::new();
+    let (_, all) = project.json(&[]);
+    let (_, only) = project.json(&["--config-keys", "demo-fp4-b200-trt"]);
+    let benches = |tasks: &BTreeMap<String, (String, Vec<Value>)>, key: &str| {
+        tasks.keys().filter(|id| id.starts_with("bench/") && id.contains(key)).count()
+    };
+    assert!(benches(&all, "demo-fp8-h100-vllm") > 0 && benches(&all, "demo-fp4-b200-trt") > 0);
+    assert_eq!(benches(&only, "demo-fp8-h100-vllm"), 0, "{only:?}");
+    assert_eq!(benches(&only, "demo-fp4-b200-trt"), benches(&all, "demo-fp4-b200-trt"));
+    assert!(only.keys().all(|id| !id.contains("demo-fp8-h100-vllm")), "{only:?}");
+
+    let wrong = project.plan(&["--config-keys", "demo-fp4-b200-trt", "demo-fp8-h100-vlm"]).expect_code(1);
+    assert!(wrong.stderr.contains("config key(s) not found: demo-fp8-h100-vlm"), "{}", wrong.stderr);
+    assert!(wrong.stderr.contains("did you mean `demo-fp8-h100-vllm`?"), "{}", wrong.stderr);
+}

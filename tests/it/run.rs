@@ -773,3 +773,28 @@ fn plan_changelog_base_forces_entries_and_warns_about_uncovered_reruns() {
     let without = ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml"]).current_dir(dir).run().expect_code(0);
     assert!(!without.stderr.contains("warning:") && !without.stdout.contains("perf-changelog"), "{}{}", without.stdout, without.stderr);
 }
+
+/// `ix run --config-keys K`: only the named entry's tasks run; an unknown key is refused with
+/// a did-you-mean before anything runs.
+#[test]
+fn run_config_keys_runs_only_the_named_entries() {
+    let master = format!(
+        "{}{}",
+        entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 2"),
+        entry("tiny-fp32-local-other", "other", "img", "conc-start: 1, conc-end: 1")
+    );
+    let project = Project::new(&master, &[(SCRIPT, OK_SCRIPT)]);
+    let wrong = project.run(&["--config-keys", "tiny-fp32-local-otter"]).expect_code(1);
+    assert!(wrong.stderr.contains("config key(s) not found: tiny-fp32-local-otter"), "{}", wrong.stderr);
+    assert!(wrong.stderr.contains("did you mean `tiny-fp32-local-other`?"), "{}", wrong.stderr);
+    assert!(project.results().is_empty());
+
+    let run = project.run(&["--config-keys", "tiny-fp32-local-other"]).expect_code(0);
+    let benches: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with("done    bench/")).collect();
+    assert_eq!(benches.len(), 1, "{}", run.stderr);
+    assert!(benches[0].contains("bench/tiny-fp32-local-other/"), "{benches:?}");
+    let dry = project.run(&["--dry-run"]).expect_code(0);
+    let pending: Vec<&str> = dry.stdout.lines().filter(|l| l.starts_with("run ") && l.contains(" bench/")).collect();
+    assert_eq!(pending.len(), 2, "the other entry's two points are still to run:\n{}", dry.stdout);
+    assert!(pending.iter().all(|l| l.contains(" bench/tiny-fp32-local-sim/")), "{pending:?}");
+}
