@@ -187,6 +187,8 @@ pub struct BuildMemo {
     aggregates: HashMap<String, AggregateMemo>,
     /// The sorted order of the last graph's task ids (for [`hash::graph_hash_in_order`]).
     graph_order: Vec<usize>,
+    /// The last graph's petgraph view, reused while the edges are the same.
+    graph: DiGraph<usize, ()>,
 }
 
 /// One aggregate task of the previous build.
@@ -202,7 +204,14 @@ struct AggregateMemo {
 impl BuildMemo {
     /// A memo that remembers (for repeated builds: `--watch`, long-lived sessions).
     pub fn enabled() -> BuildMemo {
-        BuildMemo { jobs: HashMap::default(), enabled: true, keyed: 0, aggregates: HashMap::default(), graph_order: Vec::new() }
+        BuildMemo {
+            jobs: HashMap::default(),
+            enabled: true,
+            keyed: 0,
+            aggregates: HashMap::default(),
+            graph_order: Vec::new(),
+            graph: DiGraph::default(),
+        }
     }
 
     /// How many jobs the last build keyed rather than reused from the memo.
@@ -656,11 +665,8 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
     }
     memo.jobs = next_memo;
     memo.keyed = keyed;
-    let mut aggregates = Aggregates {
-        previous: std::mem::take(&mut memo.aggregates),
-        next: HashMap::default(),
-        enabled: memo.enabled,
-    };
+    let mut aggregates =
+        Aggregates { previous: std::mem::take(&mut memo.aggregates), next: HashMap::default(), enabled: memo.enabled };
     let mut collect_ids = Vec::new();
     for (key_name, span, deps) in per_key {
         let idx = aggregate(
@@ -699,15 +705,33 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
     }
     memo.aggregates = aggregates.next;
     let Ctx { tasks, by_id, diags, .. } = ctx;
-    let mut graph = DiGraph::with_capacity(tasks.len(), tasks.len() * 2);
-    for idx in 0..tasks.len() {
-        graph.add_node(idx);
-    }
-    for (idx, task) in tasks.iter().enumerate() {
-        for dep in &task.deps {
-            graph.add_edge(NodeIndex::new(*dep), NodeIndex::new(idx), ());
+    // The previous graph when its edges are exactly these (edges are added in task order, so
+    // the edge list is compared in that order): a copy instead of thousands of `add_edge`s.
+    let same_edges = memo.graph.node_count() == tasks.len() && {
+        let mut edges = memo.graph.raw_edges().iter();
+        tasks.iter().enumerate().all(|(idx, task)| {
+            task.deps.iter().all(|dep| {
+                edges.next().is_some_and(|edge| edge.source().index() == *dep && edge.target().index() == idx)
+            })
+        }) && edges.next().is_none()
+    };
+    let graph = if same_edges {
+        memo.graph.clone()
+    } else {
+        let mut graph = DiGraph::with_capacity(tasks.len(), tasks.len() * 2);
+        for idx in 0..tasks.len() {
+            graph.add_node(idx);
         }
-    }
+        for (idx, task) in tasks.iter().enumerate() {
+            for dep in &task.deps {
+                graph.add_edge(NodeIndex::new(*dep), NodeIndex::new(idx), ());
+            }
+        }
+        if memo.enabled {
+            memo.graph = graph.clone();
+        }
+        graph
+    };
     let graph_hash = Some(hash::graph_hash_in_order(
         &tasks.iter().map(|task| (task.id.as_str(), task.hash)).collect::<Vec<_>>(),
         &mut memo.graph_order,
