@@ -224,10 +224,57 @@ pub fn graph_hash<'a>(tasks: impl Iterator<Item = (&'a str, Digest)>) -> Digest 
     Digest(*hasher.finalize().as_bytes())
 }
 
+/// [`graph_hash`] of `pairs` (ids unique), reusing `order`: the sorted order of a previous
+/// graph's ids. When it still sorts `pairs` (the usual re-plan: same ids), checking it takes
+/// n - 1 comparisons instead of a sort; otherwise it is recomputed. Same digest as
+/// [`graph_hash`].
+pub fn graph_hash_in_order(pairs: &[(&str, Digest)], order: &mut Vec<usize>) -> Digest {
+    let still_sorted = order.len() == pairs.len()
+        && order.iter().all(|idx| *idx < pairs.len())
+        && order.windows(2).all(|two| pairs[two[0]] < pairs[two[1]]);
+    if !still_sorted {
+        order.clear();
+        order.extend(0..pairs.len());
+        order.sort_by(|a, b| pairs[*a].cmp(&pairs[*b]));
+    }
+    // One buffer, one update: the same bytes as `graph_hash`'s many small updates.
+    let mut bytes = Vec::with_capacity(8 + pairs.iter().map(|(id, _)| id.len() + 40).sum::<usize>());
+    bytes.extend_from_slice(&(pairs.len() as u64).to_le_bytes());
+    for idx in order.iter() {
+        let (id, digest) = pairs[*idx];
+        bytes.extend_from_slice(&(id.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(id.as_bytes());
+        bytes.extend_from_slice(&digest.0);
+    }
+    let mut hasher = blake3::Hasher::new_derive_key(GRAPH_CONTEXT);
+    hasher.update(&bytes);
+    Digest(*hasher.finalize().as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{Digest, Field, Value, hash_fields};
+    use super::{Digest, Field, Value, graph_hash, graph_hash_in_order, hash_fields};
     use proptest::prelude::*;
+
+    #[test]
+    fn graph_hash_in_order_equals_graph_hash_with_a_stale_or_reused_order() {
+        let digest = |byte: u8| Digest([byte; 32]);
+        let first = [("bench/b", digest(1)), ("bench/a", digest(2)), ("collect/x", digest(3))];
+        let mut order = Vec::new();
+        assert_eq!(graph_hash_in_order(&first, &mut order), graph_hash(first.iter().copied()));
+        assert_eq!(order, vec![1, 0, 2]);
+        // Same ids, one hash changed: the order is reused.
+        let changed = [("bench/b", digest(9)), ("bench/a", digest(2)), ("collect/x", digest(3))];
+        assert_eq!(graph_hash_in_order(&changed, &mut order), graph_hash(changed.iter().copied()));
+        assert_ne!(graph_hash(changed.iter().copied()), graph_hash(first.iter().copied()));
+        // Ids changed and one added: the stale order is replaced.
+        let other = [("bench/c", digest(1)), ("bench/a", digest(2)), ("a", digest(4)), ("collect/x", digest(3))];
+        assert_eq!(graph_hash_in_order(&other, &mut order), graph_hash(other.iter().copied()));
+        assert_eq!(order, vec![2, 1, 0, 3]);
+        // A stale order of the right length that no longer sorts is replaced too.
+        let swapped = [("bench/a", digest(1)), ("bench/c", digest(2)), ("a", digest(4)), ("collect/x", digest(3))];
+        assert_eq!(graph_hash_in_order(&swapped, &mut order), graph_hash(swapped.iter().copied()));
+    }
 
     fn field(tag: u16, name: &str, value: Value) -> Field {
         Field { tag, name: name.to_string().into(), value }

@@ -8,7 +8,51 @@
 pub mod hash;
 pub mod task_key;
 
-use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// The maps of this module hash short strings (task ids, paths) thousands of times per build:
+/// a multiply-rotate hasher (FxHash's) instead of SipHash. Keys are the project's own names,
+/// so resistance to crafted collisions is not needed.
+pub type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FastHasher>>;
+
+/// FxHash: `hash = (hash.rotl(5) ^ word) * K` over 8-byte words.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FastHasher(u64);
+
+impl FastHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 56));
+        }
+    }
+
+    fn write_u8(&mut self, value: u8) {
+        self.add(u64::from(value));
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        self.add(value as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
@@ -138,12 +182,36 @@ pub struct BuildMemo {
     enabled: bool,
     /// How many jobs the last build keyed (built and hashed their keys) rather than reused.
     keyed: usize,
+    /// Aggregate tasks of the last build by id: their upstream (id, hash) list, hash and
+    /// manifest. An aggregate whose upstream list is unchanged is not re-keyed (early cutoff).
+    aggregates: HashMap<String, AggregateMemo>,
+    /// The sorted order of the last graph's task ids (for [`hash::graph_hash_in_order`]).
+    graph_order: Vec<usize>,
+    /// The last graph's petgraph view, reused while the edges are the same.
+    graph: DiGraph<usize, ()>,
+}
+
+/// One aggregate task of the previous build.
+#[derive(Clone, Debug)]
+struct AggregateMemo {
+    kind: TaskKind,
+    name: String,
+    upstream: Vec<(String, Digest)>,
+    hash: Digest,
+    manifest: Manifest,
 }
 
 impl BuildMemo {
     /// A memo that remembers (for repeated builds: `--watch`, long-lived sessions).
     pub fn enabled() -> BuildMemo {
-        BuildMemo { jobs: HashMap::new(), enabled: true, keyed: 0 }
+        BuildMemo {
+            jobs: HashMap::default(),
+            enabled: true,
+            keyed: 0,
+            aggregates: HashMap::default(),
+            graph_order: Vec::new(),
+            graph: DiGraph::default(),
+        }
     }
 
     /// How many jobs the last build keyed rather than reused from the memo.
@@ -396,29 +464,29 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
     let mut ctx = Ctx {
         input,
         tasks: Vec::with_capacity(input.jobs.len() * 2 + 64),
-        by_id: HashMap::with_capacity(input.jobs.len() * 2 + 64),
+        by_id: HashMap::with_capacity_and_hasher(input.jobs.len() * 2 + 64, Default::default()),
         diags: Vec::new(),
         reported: std::collections::HashSet::new(),
     };
     let sources = input.sources;
     let mut previous = std::mem::take(&mut memo.jobs);
     let mut keyed = 0;
-    let mut next_memo: HashMap<String, JobMemo> = HashMap::new();
+    let mut next_memo: HashMap<String, JobMemo> = HashMap::default();
     if memo.enabled {
         next_memo.reserve(input.jobs.len());
     }
     let paths: Vec<std::sync::Arc<str>> =
         sources.files().map(|(_, file)| std::sync::Arc::from(file.path.as_str())).collect();
-    let mut script_cache: HashMap<String, Option<(FileInput, Vec<FileInput>)>> = HashMap::new();
-    let mut launcher_cache: HashMap<String, Option<FileFacts>> = HashMap::new();
+    let mut script_cache: HashMap<String, Option<(FileInput, Vec<FileInput>)>> = HashMap::default();
+    let mut launcher_cache: HashMap<String, Option<FileFacts>> = HashMap::default();
     // One launch per image x runner type x launcher: node expansion can put one runner type's
     // jobs on clusters with different launchers, and each imports the image on its own.
-    let mut launch_ids: HashMap<String, usize> = HashMap::new();
+    let mut launch_ids: HashMap<String, usize> = HashMap::default();
     // Per config key: the result and eval task indices, in job order.
     let mut per_key: Vec<(String, Option<Span>, Vec<usize>)> = Vec::new();
-    let mut key_slot: HashMap<&str, usize> = HashMap::new();
+    let mut key_slot: HashMap<&str, usize> = HashMap::default();
     // Node of each runner name (resolving scans the runners table).
-    let mut node_cache: HashMap<&str, Option<String>> = HashMap::new();
+    let mut node_cache: HashMap<&str, Option<String>> = HashMap::default();
     for (job_idx, job) in input.jobs.iter().enumerate() {
         let Some(entry) = input.sweep.entries.get(job.origin.entry_idx) else {
             continue;
@@ -597,33 +665,91 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
     }
     memo.jobs = next_memo;
     memo.keyed = keyed;
+    let mut aggregates =
+        Aggregates { previous: std::mem::take(&mut memo.aggregates), next: HashMap::default(), enabled: memo.enabled };
     let mut collect_ids = Vec::new();
     for (key_name, span, deps) in per_key {
-        let idx =
-            aggregate(&mut ctx, TaskKind::Collect, "collect", format!("collect/{key_name}"), key_name, deps, span);
+        let idx = aggregate(
+            &mut ctx,
+            &mut aggregates,
+            TaskKind::Collect,
+            "collect",
+            format!("collect/{key_name}"),
+            key_name,
+            deps,
+            span,
+        );
         collect_ids.push(idx);
     }
     if !collect_ids.is_empty() {
-        let summary =
-            aggregate(&mut ctx, TaskKind::Summary, "summary", "summary".into(), "summary".into(), collect_ids, None);
-        aggregate(&mut ctx, TaskKind::Report, "report", "report".into(), "report".into(), vec![summary], None);
+        let summary = aggregate(
+            &mut ctx,
+            &mut aggregates,
+            TaskKind::Summary,
+            "summary",
+            "summary".into(),
+            "summary".into(),
+            collect_ids,
+            None,
+        );
+        aggregate(
+            &mut ctx,
+            &mut aggregates,
+            TaskKind::Report,
+            "report",
+            "report".into(),
+            "report".into(),
+            vec![summary],
+            None,
+        );
     }
+    memo.aggregates = aggregates.next;
     let Ctx { tasks, by_id, diags, .. } = ctx;
-    let mut graph = DiGraph::with_capacity(tasks.len(), tasks.len() * 2);
-    for idx in 0..tasks.len() {
-        graph.add_node(idx);
-    }
-    for (idx, task) in tasks.iter().enumerate() {
-        for dep in &task.deps {
-            graph.add_edge(NodeIndex::new(*dep), NodeIndex::new(idx), ());
+    // The previous graph when its edges are exactly these (edges are added in task order, so
+    // the edge list is compared in that order): a copy instead of thousands of `add_edge`s.
+    let same_edges = memo.graph.node_count() == tasks.len() && {
+        let mut edges = memo.graph.raw_edges().iter();
+        tasks.iter().enumerate().all(|(idx, task)| {
+            task.deps.iter().all(|dep| {
+                edges.next().is_some_and(|edge| edge.source().index() == *dep && edge.target().index() == idx)
+            })
+        }) && edges.next().is_none()
+    };
+    let graph = if same_edges {
+        memo.graph.clone()
+    } else {
+        let mut graph = DiGraph::with_capacity(tasks.len(), tasks.len() * 2);
+        for idx in 0..tasks.len() {
+            graph.add_node(idx);
         }
-    }
-    let graph_hash = Some(hash::graph_hash(tasks.iter().map(|task| (task.id.as_str(), task.hash))));
+        for (idx, task) in tasks.iter().enumerate() {
+            for dep in &task.deps {
+                graph.add_edge(NodeIndex::new(*dep), NodeIndex::new(idx), ());
+            }
+        }
+        if memo.enabled {
+            memo.graph = graph.clone();
+        }
+        graph
+    };
+    let graph_hash = Some(hash::graph_hash_in_order(
+        &tasks.iter().map(|task| (task.id.as_str(), task.hash)).collect::<Vec<_>>(),
+        &mut memo.graph_order,
+    ));
     (TaskGraph { tasks, graph, by_id, graph_hash }, diags)
 }
 
+/// The aggregate memo of one build: the previous build's aggregates and this build's.
+struct Aggregates {
+    previous: HashMap<String, AggregateMemo>,
+    next: HashMap<String, AggregateMemo>,
+    enabled: bool,
+}
+
+#[allow(clippy::too_many_arguments)]
 fn aggregate(
     ctx: &mut Ctx<'_>,
+    memo: &mut Aggregates,
     kind: TaskKind,
     stage: &'static str,
     id: String,
@@ -631,10 +757,47 @@ fn aggregate(
     deps: Vec<usize>,
     origin: Option<Span>,
 ) -> usize {
-    let upstream = deps.iter().map(|dep| (ctx.tasks[*dep].id.clone(), ctx.tasks[*dep].hash)).collect();
-    let key = TaskKey::Aggregate(AggregateKey { stage, name, version: AGGREGATE_VERSION, upstream });
-    let (hash, manifest) = key.hash_and_manifest();
-    ctx.push(Task { id, kind, hash, manifest: manifest.into(), deps, origin, bench: None })
+    // Reused when kind, name and every upstream (id, hash) are those of the previous build:
+    // the key, and so its hash and manifest, are then the same.
+    let remembered = memo.previous.remove(&id).filter(|old| {
+        old.kind == kind
+            && old.name == name
+            && old.upstream.len() == deps.len()
+            && old.upstream.iter().zip(&deps).all(|((old_id, old_hash), dep)| {
+                let task = &ctx.tasks[*dep];
+                task.hash == *old_hash && task.id == *old_id
+            })
+    });
+    let remembered = match remembered {
+        Some(old) => old,
+        None => {
+            let upstream: Vec<(String, Digest)> =
+                deps.iter().map(|dep| (ctx.tasks[*dep].id.clone(), ctx.tasks[*dep].hash)).collect();
+            let key = TaskKey::Aggregate(AggregateKey {
+                stage,
+                name: name.clone(),
+                version: AGGREGATE_VERSION,
+                upstream: upstream.clone(),
+            });
+            let (hash, manifest) = key.hash_and_manifest();
+            AggregateMemo { kind, name, upstream, hash, manifest: manifest.into() }
+        }
+    };
+    let task = Task {
+        id: id.clone(),
+        kind,
+        hash: remembered.hash,
+        manifest: remembered.manifest.clone(),
+        deps,
+        origin,
+        bench: None,
+    };
+    let idx = ctx.push(task);
+    if memo.enabled {
+        // Keyed by the id the task got (unique), like the job memo.
+        memo.next.insert(ctx.tasks[idx].id.clone(), remembered);
+    }
+    idx
 }
 
 /// The key of one job's bench task, with origins for every field.
