@@ -421,6 +421,52 @@ mod tests {
         RandomSpec { input_len: 40, output_len: 10, range_ratio: 0.5, prefix_len: 3, num_prompts: 50, seed, chat_template: None }
     }
 
+    /// The GPT-2 byte-level BPE tokenizer `ci/llama.sh` writes.
+    fn gpt2() -> Tokenizer {
+        let dir = match std::env::var_os("IX_LLAMA_DIR") {
+            Some(dir) => PathBuf::from(dir),
+            None => std::env::var_os("IX_CACHE")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/ix"))
+                .join("llama-0.3.36"),
+        };
+        let path = dir.join("model/tokenizer/tokenizer.json");
+        assert!(path.is_file(), "{} is missing: run `ci/llama.sh` first (or set IX_LLAMA_DIR)", path.display());
+        load_tokenizer(&path).expect("gpt2 tokenizer")
+    }
+
+    /// A digest of every generated prompt (text, client-side length, output length) and the mismatch.
+    fn digest(prompts: &[Prompt], summary: &RandomSummary) -> String {
+        let mut hasher = blake3::Hasher::new();
+        for prompt in prompts {
+            hasher.update(&(prompt.text.len() as u64).to_le_bytes());
+            hasher.update(prompt.text.as_bytes());
+            hasher.update(&prompt.prompt_len.to_le_bytes());
+            hasher.update(&prompt.output_len.to_le_bytes());
+        }
+        hasher.update(&summary.avg_token_mismatch.to_le_bytes());
+        hasher.finalize().to_hex().to_string()
+    }
+
+    /// Pins the random dataset for the GPT-2 vocabulary (pinned before the encode fast path), so that
+    /// speed work cannot change a single prompt: long windows cross `<|endoftext|>` (id 50256) and
+    /// the correction rounds (truncation and fresh draws) both run.
+    #[test]
+    fn random_gpt2_prompts_are_pinned() {
+        let tokenizer = gpt2();
+        let spec = RandomSpec {
+            input_len: 1024,
+            output_len: 64,
+            range_ratio: 0.5,
+            prefix_len: 7,
+            num_prompts: 256,
+            seed: 0,
+            chat_template: None,
+        };
+        let (prompts, summary) = random(&tokenizer, &spec).expect("dataset");
+        assert_eq!(digest(&prompts, &summary), "37358415201ec18c039c9946d5a9348cb054d5e8a66741402b7b9b0caf3176e5");
+    }
+
     #[test]
     fn random_is_deterministic_and_respects_the_windows() {
         let tokenizer = words();
