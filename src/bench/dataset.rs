@@ -14,6 +14,9 @@ use tokenizers::Tokenizer;
 
 use super::numpy_rng::NumpyRng;
 
+mod fast_encode;
+use fast_encode::FastEncoder;
+
 /// One request of a dataset.
 #[derive(Debug, Clone)]
 pub struct Prompt {
@@ -214,6 +217,14 @@ pub fn random(
     spec: &RandomSpec,
 ) -> Result<(Vec<Prompt>, RandomSummary), DatasetError> {
     let vocab = tokenizer.get_vocab_size(false) as i64;
+    let fast = FastEncoder::new(tokenizer);
+    let encode = |tokenizer: &Tokenizer, text: &str| -> Result<Vec<u32>, DatasetError> {
+        let mut ids = Vec::new();
+        match &fast {
+            Some(fast) if fast.encode_into(text, &mut ids) => Ok(ids),
+            _ => encode(tokenizer, text),
+        }
+    };
     let mut rng = NumpyRng::new(spec.seed);
     let prefix: Vec<u32> = rng.randint_n(0, vocab, spec.prefix_len as usize).into_iter().map(|id| id as u32).collect();
     let input_len = match &spec.chat_template {
@@ -409,10 +420,10 @@ pub fn prompts_jsonl(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn words() -> Tokenizer {
+    pub(super) fn words() -> Tokenizer {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bench/words-tokenizer.json");
         load_tokenizer(&path).expect("test tokenizer")
     }
@@ -422,7 +433,7 @@ mod tests {
     }
 
     /// The GPT-2 byte-level BPE tokenizer `ci/llama.sh` writes.
-    fn gpt2() -> Tokenizer {
+    pub(super) fn gpt2() -> Tokenizer {
         let dir = match std::env::var_os("IX_LLAMA_DIR") {
             Some(dir) => PathBuf::from(dir),
             None => std::env::var_os("IX_CACHE")

@@ -1,0 +1,172 @@
+//! A fast path for counting and encoding random prompts with a GPT-2-style byte-level BPE
+//! tokenizer, giving exactly the ids of `Tokenizer::encode_fast(text, false)`.
+//!
+//! The `tokenizers` pipeline builds an `Encoding` per call (a `String` per token, offsets, byte
+//! alignments per split), which dominates the random dataset's cost. For a tokenizer without a
+//! normalizer, truncation or padding, with a `ByteLevel` pre-tokenizer (GPT-2 regex, no prefix
+//! space), a deterministic BPE model and an id-neutral post-processor, the ids are the
+//! concatenation of the BPE ids of each regex piece. This module splits with the same regex
+//! (the same `fancy-regex` engine as the library), maps bytes the same way, and caches the ids of
+//! each piece per thread; cache misses ask the library's own model. Texts holding an added
+//! token's content, or any regex error, fall back to the library (`None`).
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use tokenizers::{Model, ModelWrapper, PostProcessorWrapper, PreTokenizerWrapper, Tokenizer};
+
+/// The GPT-2 split pattern, as `tokenizers`' `ByteLevel` pre-tokenizer spells it.
+const GPT2_PATTERN: &str = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+
+static GPT2_RE: LazyLock<Option<fancy_regex::Regex>> = LazyLock::new(|| fancy_regex::Regex::new(GPT2_PATTERN).ok());
+
+/// GPT-2's byte → char table (printable bytes map to themselves, the rest to 256 + n).
+static BYTE_CHARS: LazyLock<[char; 256]> = LazyLock::new(|| {
+    let mut table = ['\0'; 256];
+    let printable = |b: u8| matches!(b, b'!'..=b'~' | 0xA1..=0xAC | 0xAE..=0xFF);
+    let mut n = 0u32;
+    for b in 0..=255u8 {
+        table[b as usize] = if printable(b) {
+            char::from(b)
+        } else {
+            n += 1;
+            char::from_u32(256 + n - 1).unwrap_or('\0')
+        };
+    }
+    table
+});
+
+/// Keys of encoders (never reused; 0 means none).
+static NEXT_KEY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+
+/// Per-thread cache: regex piece (original text) → its BPE ids.
+type PieceCache = HashMap<Box<str>, Box<[u32]>>;
+
+thread_local! {
+    static CACHE: RefCell<PieceCache> = RefCell::new(HashMap::new());
+    /// The `key` of the encoder whose pieces `CACHE` holds.
+    static CACHE_OWNER: Cell<usize> = const { Cell::new(0) };
+}
+
+/// The fast encoder for one tokenizer, when its pipeline allows it.
+pub(super) struct FastEncoder<'t> {
+    model: &'t ModelWrapper,
+    regex: &'static fancy_regex::Regex,
+    added: Vec<String>,
+    /// Distinguishes tokenizers in the per-thread cache.
+    key: usize,
+}
+
+impl<'t> FastEncoder<'t> {
+    /// `Some` when `tokenizer`'s `encode_fast(text, false)` ids are the concatenation of the BPE
+    /// ids of the GPT-2 regex pieces.
+    pub(super) fn new(tokenizer: &'t Tokenizer) -> Option<FastEncoder<'t>> {
+        if tokenizer.get_normalizer().is_some() || tokenizer.get_truncation().is_some() || tokenizer.get_padding().is_some()
+        {
+            return None;
+        }
+        match tokenizer.get_pre_tokenizer() {
+            Some(PreTokenizerWrapper::ByteLevel(byte_level)) if byte_level.use_regex && !byte_level.add_prefix_space => {}
+            _ => return None,
+        }
+        match tokenizer.get_post_processor() {
+            None | Some(PostProcessorWrapper::ByteLevel(_)) => {}
+            _ => return None,
+        }
+        let model = tokenizer.get_model();
+        match model {
+            ModelWrapper::BPE(bpe) if bpe.dropout.is_none() => {}
+            _ => return None,
+        }
+        let regex = GPT2_RE.as_ref()?;
+        let added = tokenizer.get_added_tokens_decoder().into_values().map(|token| token.content).collect();
+        Some(FastEncoder { model, regex, added, key: NEXT_KEY.fetch_add(1, std::sync::atomic::Ordering::Relaxed) })
+    }
+
+    /// The ids of `text`, appended to `out`; `false` (with `out` unspecified) when the library
+    /// must do it.
+    pub(super) fn encode_into(&self, text: &str, out: &mut Vec<u32>) -> bool {
+        out.clear();
+        if text.is_empty() || self.added.iter().any(|content| !content.is_empty() && text.contains(content.as_str())) {
+            return false;
+        }
+        CACHE.with(|cell| {
+            let mut cache = cell.borrow_mut();
+            if CACHE_OWNER.with(|owner| owner.replace(self.key)) != self.key {
+                // A different tokenizer used this thread before: start over.
+                cache.clear();
+            }
+            let mut mapped = String::new();
+            let mut prev = 0;
+            for found in self.regex.find_iter(text) {
+                let Ok(found) = found else { return false };
+                if found.start() != prev {
+                    // Cannot happen with this pattern (it matches every character); be safe.
+                    return false;
+                }
+                prev = found.end();
+                let piece = found.as_str();
+                if let Some(ids) = cache.get(piece) {
+                    out.extend_from_slice(ids);
+                    continue;
+                }
+                mapped.clear();
+                mapped.extend(piece.bytes().map(|b| BYTE_CHARS[b as usize]));
+                let Ok(tokens) = self.model.tokenize(&mapped) else { return false };
+                let ids: Box<[u32]> = tokens.iter().map(|token| token.id).collect();
+                out.extend_from_slice(&ids);
+                cache.insert(piece.into(), ids);
+            }
+            prev == text.len()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::dataset::tests::{gpt2, words};
+    use crate::bench::numpy_rng::NumpyRng;
+
+    fn library(tokenizer: &Tokenizer, text: &str) -> Vec<u32> {
+        tokenizer.encode_fast(text, false).expect("encode").get_ids().to_vec()
+    }
+
+    #[test]
+    fn gpt2_ids_equal_the_library_and_added_tokens_fall_back() {
+        let tokenizer = gpt2();
+        let fast = FastEncoder::new(&tokenizer).expect("GPT-2 takes the fast path");
+        let mut texts: Vec<String> = [
+            "Hello world", "  two  spaces\n\n\tand tabs   ", "it's we'll they're I'm", "数字 123 ４５６ ½ émigré",
+            "a\u{a0}b\u{2028}c", "🙂🙂 x", " ", "\n", "x<|im_start|", "tail   ",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let mut rng = NumpyRng::new(3);
+        let vocab = tokenizer.get_vocab_size(false) as i64;
+        for _ in 0..40 {
+            let start = rng.randint(0, vocab);
+            let ids: Vec<u32> = (0..300).map(|j| ((start + j) % 50256) as u32).collect();
+            texts.push(tokenizer.decode(&ids, false).expect("decode"));
+            let random: Vec<u32> = rng.randint_n(0, 50256, 300).into_iter().map(|id| id as u32).collect();
+            texts.push(tokenizer.decode(&random, false).expect("decode"));
+        }
+        let mut out = Vec::new();
+        for text in &texts {
+            assert!(fast.encode_into(text, &mut out), "{text:?}");
+            assert_eq!(out, library(&tokenizer, text), "{text:?}");
+            // Second time from the cache.
+            assert!(fast.encode_into(text, &mut out));
+            assert_eq!(out, library(&tokenizer, text), "{text:?}");
+        }
+        assert!(!fast.encode_into("a <|endoftext|> b", &mut out));
+        assert!(!fast.encode_into("", &mut out));
+    }
+
+    #[test]
+    fn other_pipelines_take_the_library_path() {
+        assert!(FastEncoder::new(&words()).is_none());
+    }
+}
