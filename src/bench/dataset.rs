@@ -15,7 +15,7 @@ use tokenizers::Tokenizer;
 use super::numpy_rng::NumpyRng;
 
 mod fast_encode;
-use fast_encode::FastEncoder;
+use fast_encode::{FastDecoder, FastEncoder};
 
 /// One request of a dataset.
 #[derive(Debug, Clone)]
@@ -223,6 +223,13 @@ pub fn random(
         match &fast {
             Some(fast) if fast.encode_into(text, &mut ids) => Ok(ids),
             _ => encode(tokenizer, text),
+        }
+    };
+    let fast_decoder = FastDecoder::new(tokenizer);
+    let decode = |tokenizer: &Tokenizer, ids: &[u32]| -> Result<String, DatasetError> {
+        match fast_decoder.as_ref().and_then(|fast| fast.decode(ids, &mut Vec::new())) {
+            Some(text) => Ok(text),
+            None => decode(tokenizer, ids),
         }
     };
     let mut rng = NumpyRng::new(spec.seed);

@@ -9,12 +9,16 @@
 //! (the same `fancy-regex` engine as the library), maps bytes the same way, and caches the ids of
 //! each piece per thread; cache misses ask the library's own model. Texts holding an added
 //! token's content, or any regex error, fall back to the library (`None`).
+//!
+//! `FastDecoder` does the same for `Tokenizer::decode(ids, false)` with a `ByteLevel` decoder: a
+//! table of each id's bytes, built once with the library's own `id_to_token` and the decoder's
+//! char → byte rule, then one lossy UTF-8 conversion.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use tokenizers::{Model, ModelWrapper, PostProcessorWrapper, PreTokenizerWrapper, Tokenizer};
+use tokenizers::{DecoderWrapper, Model, ModelWrapper, PostProcessorWrapper, PreTokenizerWrapper, Tokenizer};
 
 /// The GPT-2 split pattern, as `tokenizers`' `ByteLevel` pre-tokenizer spells it.
 const GPT2_PATTERN: &str = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
@@ -40,11 +44,32 @@ static BYTE_CHARS: LazyLock<[char; 256]> = LazyLock::new(|| {
 /// Keys of encoders (never reused; 0 means none).
 static NEXT_KEY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
 
+/// FxHash (rustc's): the cache's keys are short, trusted strings.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+            self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(SEED);
+        }
+        for &byte in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(byte)).wrapping_mul(SEED);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// Per-thread cache: regex piece (original text) → its BPE ids.
-type PieceCache = HashMap<Box<str>, Box<[u32]>>;
+type PieceCache = HashMap<Box<str>, Box<[u32]>, std::hash::BuildHasherDefault<FxHasher>>;
 
 thread_local! {
-    static CACHE: RefCell<PieceCache> = RefCell::new(HashMap::new());
+    static CACHE: RefCell<PieceCache> = RefCell::new(HashMap::default());
     /// The `key` of the encoder whose pieces `CACHE` holds.
     static CACHE_OWNER: Cell<usize> = const { Cell::new(0) };
 }
@@ -54,6 +79,8 @@ pub(super) struct FastEncoder<'t> {
     model: &'t ModelWrapper,
     regex: &'static fancy_regex::Regex,
     added: Vec<String>,
+    /// First bytes of the added tokens' contents.
+    added_first: [bool; 256],
     /// Distinguishes tokenizers in the per-thread cache.
     key: usize,
 }
@@ -81,14 +108,30 @@ impl<'t> FastEncoder<'t> {
         }
         let regex = GPT2_RE.as_ref()?;
         let added = tokenizer.get_added_tokens_decoder().into_values().map(|token| token.content).collect();
-        Some(FastEncoder { model, regex, added, key: NEXT_KEY.fetch_add(1, std::sync::atomic::Ordering::Relaxed) })
+        let added: Vec<String> = added;
+        let mut added_first = [false; 256];
+        for content in &added {
+            if let Some(&first) = content.as_bytes().first() {
+                added_first[first as usize] = true;
+            }
+        }
+        Some(FastEncoder { model, regex, added, added_first, key: NEXT_KEY.fetch_add(1, std::sync::atomic::Ordering::Relaxed) })
+    }
+
+    /// Whether an added token's content occurs in `text` (the library would split it out).
+    fn holds_added_token(&self, text: &str) -> bool {
+        let bytes = text.as_bytes();
+        bytes.iter().enumerate().any(|(at, &byte)| {
+            self.added_first[byte as usize]
+                && self.added.iter().any(|content| !content.is_empty() && bytes[at..].starts_with(content.as_bytes()))
+        })
     }
 
     /// The ids of `text`, appended to `out`; `false` (with `out` unspecified) when the library
     /// must do it.
     pub(super) fn encode_into(&self, text: &str, out: &mut Vec<u32>) -> bool {
         out.clear();
-        if text.is_empty() || self.added.iter().any(|content| !content.is_empty() && text.contains(content.as_str())) {
+        if text.is_empty() || self.holds_added_token(text) {
             return false;
         }
         CACHE.with(|cell| {
@@ -120,6 +163,46 @@ impl<'t> FastEncoder<'t> {
             }
             prev == text.len()
         })
+    }
+}
+
+/// The fast decoder for one tokenizer, when its decoder is `ByteLevel`.
+pub(super) struct FastDecoder {
+    /// Each id's decoded bytes; `None` for ids the library skips.
+    bytes: Vec<Option<Box<[u8]>>>,
+}
+
+impl FastDecoder {
+    /// `Some` when `tokenizer.decode(ids, false)` is the lossy UTF-8 of the ids' byte-level bytes.
+    pub(super) fn new(tokenizer: &Tokenizer) -> Option<FastDecoder> {
+        if !matches!(tokenizer.get_decoder(), Some(DecoderWrapper::ByteLevel(_))) {
+            return None;
+        }
+        let mut char_bytes = HashMap::new();
+        for (byte, &ch) in BYTE_CHARS.iter().enumerate() {
+            char_bytes.insert(ch, byte as u8);
+        }
+        let added_max = tokenizer.get_added_tokens_decoder().keys().max().map_or(0, |&id| id as usize + 1);
+        let len = tokenizer.get_model().get_vocab_size().max(added_max);
+        let bytes = (0..len as u32)
+            .map(|id| {
+                let token = tokenizer.id_to_token(id)?;
+                let mapped: Option<Vec<u8>> = token.chars().map(|ch| char_bytes.get(&ch).copied()).collect();
+                Some(mapped.unwrap_or_else(|| token.as_bytes().to_vec()).into_boxed_slice())
+            })
+            .collect();
+        Some(FastDecoder { bytes })
+    }
+
+    /// The text of `ids`; `None` when an id lies beyond the table (the library decides).
+    pub(super) fn decode(&self, ids: &[u32], buf: &mut Vec<u8>) -> Option<String> {
+        buf.clear();
+        for &id in ids {
+            if let Some(bytes) = self.bytes.get(id as usize)? {
+                buf.extend_from_slice(bytes);
+            }
+        }
+        Some(String::from_utf8_lossy(buf).into_owned())
     }
 }
 
@@ -162,11 +245,28 @@ mod tests {
             assert_eq!(out, library(&tokenizer, text), "{text:?}");
         }
         assert!(!fast.encode_into("a <|endoftext|> b", &mut out));
+        assert!(!fast.encode_into("<|im_end|>", &mut out));
         assert!(!fast.encode_into("", &mut out));
+    }
+
+    #[test]
+    fn gpt2_decode_equals_the_library() {
+        let tokenizer = gpt2();
+        let fast = FastDecoder::new(&tokenizer).expect("GPT-2 takes the fast path");
+        let mut rng = NumpyRng::new(5);
+        let mut buf = Vec::new();
+        let all: Vec<u32> = (0..tokenizer.get_vocab_size(true) as u32 + 5).collect();
+        assert_eq!(fast.decode(&all[..50259], &mut buf), Some(tokenizer.decode(&all[..50259], false).expect("decode")));
+        assert_eq!(fast.decode(&all, &mut buf), None, "ids beyond the table go to the library");
+        for _ in 0..50 {
+            let ids: Vec<u32> = rng.randint_n(0, 50259, 200).into_iter().map(|id| id as u32).collect();
+            assert_eq!(fast.decode(&ids, &mut buf), Some(tokenizer.decode(&ids, false).expect("decode")));
+        }
     }
 
     #[test]
     fn other_pipelines_take_the_library_path() {
         assert!(FastEncoder::new(&words()).is_none());
+        assert!(FastDecoder::new(&words()).is_none());
     }
 }
