@@ -65,11 +65,58 @@ impl std::hash::Hasher for FxHasher {
     }
 }
 
-/// Per-thread cache: regex piece (original text) → its BPE ids.
-type PieceCache = HashMap<Box<str>, Box<[u32]>, std::hash::BuildHasherDefault<FxHasher>>;
+type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+
+/// Pieces up to this many bytes are keyed inline (no pointer to chase on a lookup).
+const SHORT: usize = 23;
+
+/// Per-thread cache: regex piece (original text) → its BPE ids, as a (start, len) range of
+/// `arena`. Short pieces are keyed by their bytes plus length in one array.
+#[derive(Default)]
+struct PieceCache {
+    short: FxMap<[u8; SHORT + 1], (u32, u32)>,
+    long: FxMap<Box<str>, (u32, u32)>,
+    arena: Vec<u32>,
+}
+
+impl PieceCache {
+    fn short_key(piece: &str) -> Option<[u8; SHORT + 1]> {
+        let bytes = piece.as_bytes();
+        if bytes.len() > SHORT {
+            return None;
+        }
+        let mut key = [0u8; SHORT + 1];
+        key[..bytes.len()].copy_from_slice(bytes);
+        key[SHORT] = bytes.len() as u8;
+        Some(key)
+    }
+
+    fn get(&self, piece: &str) -> Option<&[u32]> {
+        let (start, len) = match PieceCache::short_key(piece) {
+            Some(key) => *self.short.get(&key)?,
+            None => *self.long.get(piece)?,
+        };
+        self.arena.get(start as usize..(start + len) as usize)
+    }
+
+    fn insert(&mut self, piece: &str, ids: &[u32]) {
+        let range = (self.arena.len() as u32, ids.len() as u32);
+        self.arena.extend_from_slice(ids);
+        match PieceCache::short_key(piece) {
+            Some(key) => self.short.insert(key, range),
+            None => self.long.insert(piece.into(), range),
+        };
+    }
+
+    fn clear(&mut self) {
+        self.short.clear();
+        self.long.clear();
+        self.arena.clear();
+    }
+}
 
 thread_local! {
-    static CACHE: RefCell<PieceCache> = RefCell::new(HashMap::default());
+    static CACHE: RefCell<PieceCache> = RefCell::new(PieceCache::default());
     /// The `key` of the encoder whose pieces `CACHE` holds.
     static CACHE_OWNER: Cell<usize> = const { Cell::new(0) };
 }
@@ -157,9 +204,9 @@ impl<'t> FastEncoder<'t> {
                 mapped.clear();
                 mapped.extend(piece.bytes().map(|b| BYTE_CHARS[b as usize]));
                 let Ok(tokens) = self.model.tokenize(&mapped) else { return false };
-                let ids: Box<[u32]> = tokens.iter().map(|token| token.id).collect();
-                out.extend_from_slice(&ids);
-                cache.insert(piece.into(), ids);
+                let start = out.len();
+                out.extend(tokens.iter().map(|token| token.id));
+                cache.insert(piece, &out[start..]);
             }
             prev == text.len()
         })
