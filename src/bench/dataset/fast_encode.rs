@@ -125,7 +125,8 @@ thread_local! {
 pub(super) struct FastEncoder<'t> {
     model: &'t ModelWrapper,
     regex: &'static fancy_regex::Regex,
-    added: Vec<String>,
+    /// Added tokens' contents and ids, longest first.
+    added: Vec<(String, u32)>,
     /// First bytes of the added tokens' contents.
     added_first: [bool; 256],
     /// Distinguishes tokenizers in the per-thread cache.
@@ -154,10 +155,20 @@ impl<'t> FastEncoder<'t> {
             _ => return None,
         }
         let regex = GPT2_RE.as_ref()?;
-        let added = tokenizer.get_added_tokens_decoder().into_values().map(|token| token.content).collect();
-        let added: Vec<String> = added;
+        let added_tokens = tokenizer.get_added_tokens_decoder();
+        // The library splits added tokens out before pre-tokenizing. With no strip or word-boundary
+        // options and one kind (all normalized or none; there is no normalizer), that split is a
+        // leftmost-longest search, done here.
+        let plain = added_tokens.values().all(|t| !t.lstrip && !t.rstrip && !t.single_word && !t.content.is_empty());
+        let one_kind = added_tokens.values().all(|t| t.normalized) || added_tokens.values().all(|t| !t.normalized);
+        if !plain || !one_kind {
+            return None;
+        }
+        let mut added: Vec<(String, u32)> = added_tokens.into_iter().map(|(id, token)| (token.content, id)).collect();
+        // Longest first, so the first match at a position is the longest.
+        added.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
         let mut added_first = [false; 256];
-        for content in &added {
+        for (content, _) in &added {
             if let Some(&first) = content.as_bytes().first() {
                 added_first[first as usize] = true;
             }
@@ -165,12 +176,17 @@ impl<'t> FastEncoder<'t> {
         Some(FastEncoder { model, regex, added, added_first, key: NEXT_KEY.fetch_add(1, std::sync::atomic::Ordering::Relaxed) })
     }
 
-    /// Whether an added token's content occurs in `text` (the library would split it out).
-    fn holds_added_token(&self, text: &str) -> bool {
+    /// The leftmost added token in `text[from..]` (longest at that position): start, end, id.
+    fn next_added(&self, text: &str, from: usize) -> Option<(usize, usize, u32)> {
         let bytes = text.as_bytes();
-        bytes.iter().enumerate().any(|(at, &byte)| {
-            self.added_first[byte as usize]
-                && self.added.iter().any(|content| !content.is_empty() && bytes[at..].starts_with(content.as_bytes()))
+        (from..bytes.len()).find_map(|at| {
+            if !self.added_first[bytes[at] as usize] {
+                return None;
+            }
+            self.added
+                .iter()
+                .find(|(content, _)| bytes[at..].starts_with(content.as_bytes()))
+                .map(|(content, id)| (at, at + content.len(), *id))
         })
     }
 
@@ -178,7 +194,7 @@ impl<'t> FastEncoder<'t> {
     /// must do it.
     pub(super) fn encode_into(&self, text: &str, out: &mut Vec<u32>) -> bool {
         out.clear();
-        if text.is_empty() || self.holds_added_token(text) {
+        if text.is_empty() {
             return false;
         }
         CACHE.with(|cell| {
@@ -188,27 +204,41 @@ impl<'t> FastEncoder<'t> {
                 cache.clear();
             }
             let mut mapped = String::new();
-            let mut prev = 0;
-            for found in self.regex.find_iter(text) {
-                let Ok(found) = found else { return false };
-                if found.start() != prev {
-                    // Cannot happen with this pattern (it matches every character); be safe.
+            let mut from = 0;
+            loop {
+                let next = self.next_added(text, from);
+                let segment = &text[from..next.map_or(text.len(), |(start, _, _)| start)];
+                let mut prev = 0;
+                for found in self.regex.find_iter(segment) {
+                    let Ok(found) = found else { return false };
+                    if found.start() != prev {
+                        // Cannot happen with this pattern (it matches every character); be safe.
+                        return false;
+                    }
+                    prev = found.end();
+                    let piece = found.as_str();
+                    if let Some(ids) = cache.get(piece) {
+                        out.extend_from_slice(ids);
+                        continue;
+                    }
+                    mapped.clear();
+                    mapped.extend(piece.bytes().map(|b| BYTE_CHARS[b as usize]));
+                    let Ok(tokens) = self.model.tokenize(&mapped) else { return false };
+                    let start = out.len();
+                    out.extend(tokens.iter().map(|token| token.id));
+                    cache.insert(piece, &out[start..]);
+                }
+                if prev != segment.len() {
                     return false;
                 }
-                prev = found.end();
-                let piece = found.as_str();
-                if let Some(ids) = cache.get(piece) {
-                    out.extend_from_slice(ids);
-                    continue;
+                match next {
+                    Some((_, end, id)) => {
+                        out.push(id);
+                        from = end;
+                    }
+                    None => return true,
                 }
-                mapped.clear();
-                mapped.extend(piece.bytes().map(|b| BYTE_CHARS[b as usize]));
-                let Ok(tokens) = self.model.tokenize(&mapped) else { return false };
-                let start = out.len();
-                out.extend(tokens.iter().map(|token| token.id));
-                cache.insert(piece, &out[start..]);
             }
-            prev == text.len()
         })
     }
 }
@@ -269,7 +299,7 @@ mod tests {
         let fast = FastEncoder::new(&tokenizer).expect("GPT-2 takes the fast path");
         let mut texts: Vec<String> = [
             "Hello world", "  two  spaces\n\n\tand tabs   ", "it's we'll they're I'm", "数字 123 ４５６ ½ émigré",
-            "a\u{a0}b\u{2028}c", "🙂🙂 x", " ", "\n", "x<|im_start|", "tail   ",
+            "a\u{a0}b\u{2028}c", "🙂🙂 x", " ", "\n", "x<|im_start|", "tail   ", "<|endoftext|>",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -278,9 +308,9 @@ mod tests {
         let vocab = tokenizer.get_vocab_size(false) as i64;
         for _ in 0..40 {
             let start = rng.randint(0, vocab);
-            let ids: Vec<u32> = (0..300).map(|j| ((start + j) % 50256) as u32).collect();
+            let ids: Vec<u32> = (0..300).map(|j| ((start + j) % 50259) as u32).collect();
             texts.push(tokenizer.decode(&ids, false).expect("decode"));
-            let random: Vec<u32> = rng.randint_n(0, 50256, 300).into_iter().map(|id| id as u32).collect();
+            let random: Vec<u32> = rng.randint_n(0, 50259, 300).into_iter().map(|id| id as u32).collect();
             texts.push(tokenizer.decode(&random, false).expect("decode"));
         }
         let mut out = Vec::new();
@@ -291,8 +321,10 @@ mod tests {
             assert!(fast.encode_into(text, &mut out));
             assert_eq!(out, library(&tokenizer, text), "{text:?}");
         }
-        assert!(!fast.encode_into("a <|endoftext|> b", &mut out));
-        assert!(!fast.encode_into("<|im_end|>", &mut out));
+        for text in ["a <|endoftext|> b", "<|im_end|>", "<|im_start|><|im_end|>x <|endoftext|", "  <|endoftext|>\n\n"] {
+            assert!(fast.encode_into(text, &mut out), "{text:?}");
+            assert_eq!(out, library(&tokenizer, text), "{text:?}");
+        }
         assert!(!fast.encode_into("", &mut out));
     }
 
