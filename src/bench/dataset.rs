@@ -14,6 +14,9 @@ use tokenizers::Tokenizer;
 
 use super::numpy_rng::NumpyRng;
 
+mod fast_encode;
+use fast_encode::{FastDecoder, FastEncoder};
+
 /// One request of a dataset.
 #[derive(Debug, Clone)]
 pub struct Prompt {
@@ -214,6 +217,21 @@ pub fn random(
     spec: &RandomSpec,
 ) -> Result<(Vec<Prompt>, RandomSummary), DatasetError> {
     let vocab = tokenizer.get_vocab_size(false) as i64;
+    let fast = FastEncoder::new(tokenizer);
+    let encode = |tokenizer: &Tokenizer, text: &str| -> Result<Vec<u32>, DatasetError> {
+        let mut ids = Vec::new();
+        match &fast {
+            Some(fast) if fast.encode_into(text, &mut ids) => Ok(ids),
+            _ => encode(tokenizer, text),
+        }
+    };
+    let fast_decoder = FastDecoder::new(tokenizer);
+    let decode = |tokenizer: &Tokenizer, ids: &[u32]| -> Result<String, DatasetError> {
+        match fast_decoder.as_ref().and_then(|fast| fast.decode(ids, &mut Vec::new())) {
+            Some(text) => Ok(text),
+            None => decode(tokenizer, ids),
+        }
+    };
     let mut rng = NumpyRng::new(spec.seed);
     let prefix: Vec<u32> = rng.randint_n(0, vocab, spec.prefix_len as usize).into_iter().map(|id| id as u32).collect();
     let input_len = match &spec.chat_template {
@@ -409,16 +427,62 @@ pub fn prompts_jsonl(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn words() -> Tokenizer {
+    pub(super) fn words() -> Tokenizer {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bench/words-tokenizer.json");
         load_tokenizer(&path).expect("test tokenizer")
     }
 
     fn spec(seed: u32) -> RandomSpec {
         RandomSpec { input_len: 40, output_len: 10, range_ratio: 0.5, prefix_len: 3, num_prompts: 50, seed, chat_template: None }
+    }
+
+    /// The GPT-2 byte-level BPE tokenizer `ci/llama.sh` writes.
+    pub(super) fn gpt2() -> Tokenizer {
+        let dir = match std::env::var_os("IX_LLAMA_DIR") {
+            Some(dir) => PathBuf::from(dir),
+            None => std::env::var_os("IX_CACHE")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/ix"))
+                .join("llama-0.3.36"),
+        };
+        let path = dir.join("model/tokenizer/tokenizer.json");
+        assert!(path.is_file(), "{} is missing: run `ci/llama.sh` first (or set IX_LLAMA_DIR)", path.display());
+        load_tokenizer(&path).expect("gpt2 tokenizer")
+    }
+
+    /// A digest of every generated prompt (text, client-side length, output length) and the mismatch.
+    fn digest(prompts: &[Prompt], summary: &RandomSummary) -> String {
+        let mut hasher = blake3::Hasher::new();
+        for prompt in prompts {
+            hasher.update(&(prompt.text.len() as u64).to_le_bytes());
+            hasher.update(prompt.text.as_bytes());
+            hasher.update(&prompt.prompt_len.to_le_bytes());
+            hasher.update(&prompt.output_len.to_le_bytes());
+        }
+        hasher.update(&summary.avg_token_mismatch.to_le_bytes());
+        hasher.finalize().to_hex().to_string()
+    }
+
+    /// Pins the random dataset for the GPT-2 vocabulary (pinned before the encode fast path), so that
+    /// speed work cannot change a single prompt: long windows cross `<|endoftext|>` (id 50256) and
+    /// the correction rounds (truncation and fresh draws) both run.
+    #[test]
+    fn random_gpt2_prompts_are_pinned() {
+        let tokenizer = gpt2();
+        let spec = RandomSpec {
+            input_len: 1024,
+            output_len: 64,
+            range_ratio: 0.5,
+            prefix_len: 7,
+            num_prompts: 256,
+            seed: 0,
+            chat_template: None,
+        };
+        let (prompts, summary) = random(&tokenizer, &spec).expect("dataset");
+        assert_eq!(digest(&prompts, &summary), "37358415201ec18c039c9946d5a9348cb054d5e8a66741402b7b9b0caf3176e5");
     }
 
     #[test]
