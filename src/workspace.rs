@@ -10,11 +10,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::diag::Diag;
-use std::collections::HashMap;
 
 use crate::ir::lower::{self, DslFile};
 use crate::ir::{ConfigEntry, RunnerTable, Sweep, inferencex, runners};
-use crate::source::{FileId, SourceMap, Span};
+use crate::source::{FileId, SourceMap};
 use crate::syntax;
 
 /// Everything loaded for one command: the sources, the merged sweep, the runners and all
@@ -136,30 +135,5 @@ pub fn load(config_files: &[String], runner_config: Option<&str>) -> Loaded {
 
 /// Merges the entries of several files; a key defined by an earlier file is an error.
 fn merge(sources: &SourceMap, per_file: Vec<(FileId, Vec<ConfigEntry>)>) -> (Sweep, Vec<Diag>) {
-    let mut diags = Vec::new();
-    let mut sweep = Sweep::default();
-    let mut seen: HashMap<String, Span> = HashMap::new();
-    for (file, entries) in per_file {
-        let duplicates: Vec<(&ConfigEntry, Span)> =
-            entries.iter().filter_map(|entry| seen.get(&entry.key.value).map(|first| (entry, *first))).collect();
-        if let Some(&(entry, first)) = duplicates.first() {
-            let mut names: Vec<&str> = duplicates.iter().map(|(entry, _)| entry.key.value.as_str()).collect();
-            names.sort_unstable();
-            let path = &sources.get(file).path;
-            diags.push(
-                Diag::error(
-                    "ix::config::duplicate-config-key",
-                    format!("duplicate configuration keys found in `{path}`: {}", names.join(", ")),
-                )
-                .at(entry.key.span, "already defined by an earlier file")
-                .also(first, "first defined here")
-                .help("each config key may be defined by only one of the files given"),
-            );
-        }
-        for entry in entries {
-            seen.entry(entry.key.value.clone()).or_insert(entry.key.span);
-            sweep.entries.push(entry);
-        }
-    }
-    (sweep, diags)
+    crate::ir::merge_files(sources, per_file)
 }

@@ -33,36 +33,9 @@ pub struct MasterFile {
 /// entry. The sweep holds every entry that validated.
 pub fn lower_master_configs(sources: &SourceMap, files: &[FileId]) -> (Sweep, Vec<Diag>) {
     let mut diags = Vec::new();
-    let mut sweep = Sweep::default();
-    let mut seen: HashMap<String, Span> = HashMap::new();
-    for &file in files {
-        let lowered = lower_master_file(sources, file, &mut diags);
-        let mut duplicates: Vec<(&ConfigEntry, Span)> = Vec::new();
-        for entry in &lowered {
-            if let Some(first) = seen.get(&entry.key.value) {
-                duplicates.push((entry, *first));
-            }
-        }
-        if !duplicates.is_empty() {
-            let mut names: Vec<&str> = duplicates.iter().map(|(entry, _)| entry.key.value.as_str()).collect();
-            names.sort_unstable();
-            let (entry, first) = duplicates[0];
-            let path = &sources.get(file).path;
-            diags.push(
-                Diag::error(
-                    "ix::config::duplicate-config-key",
-                    format!("duplicate configuration keys found in `{path}`: {}", names.join(", ")),
-                )
-                .at(entry.key.span, "already defined by an earlier file")
-                .also(first, "first defined here")
-                .help("each config key may be defined by only one of the files given"),
-            );
-        }
-        for entry in lowered {
-            seen.entry(entry.key.value.clone()).or_insert(entry.key.span);
-            sweep.entries.push(entry);
-        }
-    }
+    let per_file: Vec<_> = files.iter().map(|&file| (file, lower_master_file(sources, file, &mut diags))).collect();
+    let (sweep, merge_diags) = crate::ir::merge_files(sources, per_file);
+    diags.extend(merge_diags);
     (sweep, diags)
 }
 

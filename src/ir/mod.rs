@@ -257,3 +257,34 @@ impl ConfigEntry {
         }
     }
 }
+
+/// Merges the entries of several files in order; a key defined by an earlier file is an error
+/// (`ix::config::duplicate-config-key`), reported once per file with every repeated key.
+pub fn merge_files(sources: &crate::source::SourceMap, per_file: Vec<(crate::source::FileId, Vec<ConfigEntry>)>) -> (Sweep, Vec<crate::diag::Diag>) {
+    let mut diags = Vec::new();
+    let mut sweep = Sweep::default();
+    let mut seen: std::collections::HashMap<String, Span> = std::collections::HashMap::new();
+    for (file, entries) in per_file {
+        let duplicates: Vec<(&ConfigEntry, Span)> =
+            entries.iter().filter_map(|entry| seen.get(&entry.key.value).map(|first| (entry, *first))).collect();
+        if let Some(&(entry, first)) = duplicates.first() {
+            let mut names: Vec<&str> = duplicates.iter().map(|(entry, _)| entry.key.value.as_str()).collect();
+            names.sort_unstable();
+            let path = &sources.get(file).path;
+            diags.push(
+                crate::diag::Diag::error(
+                    "ix::config::duplicate-config-key",
+                    format!("duplicate configuration keys found in `{path}`: {}", names.join(", ")),
+                )
+                .at(entry.key.span, "already defined by an earlier file")
+                .also(first, "first defined here")
+                .help("each config key may be defined by only one of the files given"),
+            );
+        }
+        for entry in entries {
+            seen.entry(entry.key.value.clone()).or_insert(entry.key.span);
+            sweep.entries.push(entry);
+        }
+    }
+    (sweep, diags)
+}
