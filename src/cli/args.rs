@@ -256,6 +256,13 @@ pub(crate) struct FullSweepArgs {
     pub(crate) common: CommonMatrixArgs,
     #[command(flatten)]
     pub(crate) node: NodeArgs,
+    #[command(flatten)]
+    pub(crate) filters: SweepFilterArgs,
+}
+
+/// The job filters of `full-sweep`, shared by `ix matrix full-sweep` and `ix plan`.
+#[derive(Clone, Debug, Args)]
+pub(crate) struct SweepFilterArgs {
     /// Keep config keys starting with one of these prefixes.
     #[arg(long, num_args = 1.., value_name = "P")]
     pub(crate) model_prefix: Option<Vec<String>>,
@@ -575,27 +582,8 @@ pub(crate) struct PlanArgs {
     /// Only the jobs of these config keys (each must exist in the sweeps).
     #[arg(long, num_args = 1.., value_name = "KEY")]
     pub(crate) config_keys: Option<Vec<String>>,
-    /// Keep config keys starting with one of these prefixes.
-    #[arg(long, num_args = 1.., value_name = "P")]
-    pub(crate) model_prefix: Option<Vec<String>>,
-    #[arg(long, num_args = 1.., value_name = "P")]
-    pub(crate) precision: Option<Vec<String>>,
-    #[arg(long, num_args = 1.., value_name = "F")]
-    pub(crate) framework: Option<Vec<String>>,
-    #[arg(long, num_args = 1.., value_name = "T")]
-    pub(crate) runner_type: Option<Vec<String>>,
-    #[arg(long, num_args = 1.., value_enum)]
-    pub(crate) seq_lens: Option<Vec<SeqLen>>,
-    #[arg(long, default_value_t = 2, value_name = "N")]
-    pub(crate) step_size: i64,
-    #[arg(long, value_name = "N")]
-    pub(crate) min_conc: Option<i64>,
-    #[arg(long, value_name = "N")]
-    pub(crate) max_conc: Option<i64>,
-    #[arg(long, value_name = "N")]
-    pub(crate) max_tp: Option<i64>,
-    #[arg(long, value_name = "N")]
-    pub(crate) max_ep: Option<i64>,
+    #[command(flatten)]
+    pub(crate) filters: SweepFilterArgs,
     #[arg(long, value_name = "S")]
     pub(crate) runner_node_filter: Option<String>,
     /// Mark eval jobs (adds eval tasks).
@@ -834,4 +822,32 @@ pub(crate) struct SelftestArgs {
     /// Pin the simulator to this CPU (taskset); the client then runs on the others.
     #[arg(long)]
     pub(crate) server_cpu: Option<usize>,
+}
+
+impl SweepFilterArgs {
+    /// The filters as the expander's options (`runner_node_filter` is set by the caller).
+    pub(crate) fn to_full_sweep(&self, mode: crate::expand::NodeMode) -> crate::expand::FullSweep {
+        crate::expand::FullSweep {
+            mode,
+            model_prefix: self.model_prefix.clone(),
+            precision: self.precision.clone(),
+            framework: self.framework.clone(),
+            runner_type: self.runner_type.clone(),
+            seq_lens: self.seq_lens.as_ref().map(|lens| {
+                lens.iter()
+                    .map(|len| match len {
+                        SeqLen::OneKOneK => (1024, 1024),
+                        SeqLen::OneKEightK => (1024, 8192),
+                        SeqLen::EightKOneK => (8192, 1024),
+                    })
+                    .collect()
+            }),
+            step_size: self.step_size,
+            min_conc: self.min_conc,
+            max_conc: self.max_conc,
+            max_tp: self.max_tp,
+            max_ep: self.max_ep,
+            runner_node_filter: None,
+        }
+    }
 }

@@ -3,9 +3,9 @@
 use std::io::Write;
 
 use crate::cli::ExitStatus;
-use crate::cli::args::{CommonMatrixArgs, MatrixArgs, MatrixCommand, NodeArgs, SeqLen};
+use crate::cli::args::{CommonMatrixArgs, MatrixArgs, MatrixCommand, NodeArgs};
 use crate::diag::{self, Diag, RenderOptions};
-use crate::expand::{self, EvalMode, FullSweep, KeyOrder, NodeMode, RunnerModelSweep, TestConfig};
+use crate::expand::{self, EvalMode, KeyOrder, NodeMode, RunnerModelSweep, TestConfig};
 use crate::source::SourceMap;
 use crate::workspace;
 
@@ -22,28 +22,8 @@ pub(crate) fn matrix(args: &MatrixArgs) -> ExitStatus {
     let runners = loaded.runners.unwrap_or_default();
     let (result, order) = match &args.command {
         MatrixCommand::FullSweep(a) => {
-            let opts = FullSweep {
-                mode: node_mode(&a.node),
-                model_prefix: a.model_prefix.clone(),
-                precision: a.precision.clone(),
-                framework: a.framework.clone(),
-                runner_type: a.runner_type.clone(),
-                seq_lens: a.seq_lens.as_ref().map(|lens| {
-                    lens.iter()
-                        .map(|len| match len {
-                            SeqLen::OneKOneK => (1024, 1024),
-                            SeqLen::OneKEightK => (1024, 8192),
-                            SeqLen::EightKOneK => (8192, 1024),
-                        })
-                        .collect()
-                }),
-                step_size: a.step_size,
-                min_conc: a.min_conc,
-                max_conc: a.max_conc,
-                max_tp: a.max_tp,
-                max_ep: a.max_ep,
-                runner_node_filter: a.common.runner_node_filter.clone(),
-            };
+            let mut opts = a.filters.to_full_sweep(node_mode(&a.node));
+            opts.runner_node_filter = a.common.runner_node_filter.clone();
             (expand::full_sweep(&loaded.sweep, &runners, &opts), KeyOrder::Sweep)
         }
         MatrixCommand::TestConfig(a) => {

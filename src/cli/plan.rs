@@ -7,9 +7,9 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use crate::cli::ExitStatus;
-use crate::cli::args::{FakeOutcome, PlanArgs, PlanFormat, SeqLen};
+use crate::cli::args::{FakeOutcome, PlanArgs, PlanFormat};
 use crate::cli::matrix::fail;
-use crate::expand::{EvalMode, FullSweep, NodeMode};
+use crate::expand::{EvalMode, NodeMode};
 use crate::plan::jobs::JobSelection;
 use crate::plan::pipeline::PlanRequest;
 use crate::plan::pipeline::{PlanSession, Planned};
@@ -17,25 +17,7 @@ use crate::plan::{Action, ForceRule, PlanOptions, glob_match, render};
 use crate::state::{ArtifactSource, Outcome, StateStore, TaskRecord};
 
 fn request(args: &PlanArgs) -> PlanRequest {
-    let mut filters = FullSweep::new(NodeMode::Single);
-    filters.model_prefix = args.model_prefix.clone();
-    filters.precision = args.precision.clone();
-    filters.framework = args.framework.clone();
-    filters.runner_type = args.runner_type.clone();
-    filters.seq_lens = args.seq_lens.as_ref().map(|lens| {
-        lens.iter()
-            .map(|len| match len {
-                SeqLen::OneKOneK => (1024, 1024),
-                SeqLen::OneKEightK => (1024, 8192),
-                SeqLen::EightKOneK => (8192, 1024),
-            })
-            .collect()
-    });
-    filters.step_size = args.step_size;
-    filters.min_conc = args.min_conc;
-    filters.max_conc = args.max_conc;
-    filters.max_tp = args.max_tp;
-    filters.max_ep = args.max_ep;
+    let mut filters = args.filters.to_full_sweep(NodeMode::Single);
     filters.runner_node_filter = args.runner_node_filter.clone();
     let mode = match (args.single_node, args.multi_node) {
         (true, _) => Some(NodeMode::Single),
