@@ -4,4 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/lint.sh
+if cargo fmt --version >/dev/null 2>&1; then
+  cargo fmt --check
+else
+  echo "ci/test: rustfmt is not part of this toolchain; formatting not checked" >&2
+fi
 cargo test --locked

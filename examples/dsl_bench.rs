@@ -28,7 +28,10 @@ fn main() {
         let file = sources.add(format!("{name}.yaml"), yaml.clone().into());
         let (sweep, diags) = inferencex::lower_master_configs(&sources, &[file]);
         assert!(diags.iter().all(|d| !d.is_error()), "{name}.yaml does not validate");
-        let text = format_file(&to_dsl(&sweep, &ToDsl { header: Some(format!("lowered from {name}.yaml")), runners_path: None }));
+        let text = format_file(&to_dsl(
+            &sweep,
+            &ToDsl { header: Some(format!("lowered from {name}.yaml")), runners_path: None },
+        ));
         let (yaml_lines, ix_lines) = (yaml.lines().count(), text.lines().count());
         println!(
             "{name}: yaml {yaml_lines} lines -> ix {ix_lines} lines ({:.1}%), {} bytes -> {} bytes",
@@ -72,5 +75,10 @@ fn main() {
         ms(times[iterations / 2]),
         ms(times[iterations - 1])
     );
-    println!("fastest stage times: parse {:.2} ms, check {:.2} ms, expand {:.2} ms", ms(stages[0]), ms(stages[1]), ms(stages[2]));
+    println!(
+        "fastest stage times: parse {:.2} ms, check {:.2} ms, expand {:.2} ms",
+        ms(stages[0]),
+        ms(stages[1]),
+        ms(stages[2])
+    );
 }

@@ -94,12 +94,11 @@ pub fn render(sources: &SourceMap, diags: &[Diag], options: RenderOptions) -> St
     let handler = GraphicalReportHandler::new_themed(theme).with_width(options.width).with_links(false);
     let mut out = String::new();
     for diag in diags {
-        let mut report = MietteDiagnostic::new(diag.message.clone()).with_code(diag.code).with_severity(
-            match diag.level {
+        let mut report =
+            MietteDiagnostic::new(diag.message.clone()).with_code(diag.code).with_severity(match diag.level {
                 Level::Error => Severity::Error,
                 Level::Warning => Severity::Warning,
-            },
-        );
+            });
         if let Some(help) = &diag.help {
             report = report.with_help(help.clone());
         }
@@ -243,7 +242,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[(i - 1) * width + j] + 1).min(d[i * width + j - 1] + 1).min(d[(i - 1) * width + j - 1] + cost);
+            let mut best =
+                (d[(i - 1) * width + j] + 1).min(d[i * width + j - 1] + 1).min(d[(i - 1) * width + j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 best = best.min(d[(i - 2) * width + j - 2] + 1);
             }

@@ -2,8 +2,8 @@
 //!
 //! The pipeline and the module that owns each stage are described in `ARCHITECTURE.md`.
 
-pub mod changelog;
 pub mod bench;
+pub mod changelog;
 pub mod cli;
 pub mod dag;
 pub mod db;
@@ -13,10 +13,10 @@ pub mod expand;
 pub mod ir;
 pub mod naming;
 pub mod plan;
+pub mod report;
+pub mod results;
 pub mod source;
 pub mod state;
 pub mod syntax;
 pub mod workspace;
 pub mod yaml;
-pub mod report;
-pub mod results;

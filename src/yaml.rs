@@ -90,7 +90,11 @@ impl CharOffsets {
     }
 
     fn byte(&self, char_idx: usize) -> usize {
-        if self.table.is_empty() { char_idx.min(self.len) } else { self.table.get(char_idx).copied().unwrap_or(self.len) }
+        if self.table.is_empty() {
+            char_idx.min(self.len)
+        } else {
+            self.table.get(char_idx).copied().unwrap_or(self.len)
+        }
     }
 }
 
@@ -162,11 +166,7 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
                 };
                 self.push_node(node, 0);
             }
-            Event::Nothing
-            | Event::StreamStart
-            | Event::StreamEnd
-            | Event::DocumentStart(_)
-            | Event::DocumentEnd => {}
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) | Event::DocumentEnd => {}
         }
     }
 }

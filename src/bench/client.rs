@@ -161,11 +161,7 @@ pub fn request_body(template: &RequestTemplate, prompt: &str, max_tokens: u64) -
 }
 
 /// Sends one request and reads its stream to the end.
-pub async fn send(
-    http: &reqwest::Client,
-    template: &RequestTemplate,
-    body: Vec<u8>,
-) -> RequestOutcome {
+pub async fn send(http: &reqwest::Client, template: &RequestTemplate, body: Vec<u8>) -> RequestOutcome {
     let body = bytes::Bytes::from(body);
     let build = || {
         let builder = http.post(&template.url).header("content-type", "application/json").body(body.clone());
@@ -194,10 +190,8 @@ pub async fn send(
     };
     if response.status() != reqwest::StatusCode::OK {
         let status = response.status();
-        outcome.error = Some(RequestError {
-            kind: ErrorKind::HttpStatus,
-            message: format!("HTTP {}", status.as_u16()),
-        });
+        outcome.error =
+            Some(RequestError { kind: ErrorKind::HttpStatus, message: format!("HTTP {}", status.as_u16()) });
         return outcome;
     }
     let mut stream = StreamState::new(template.api);
@@ -235,7 +229,12 @@ impl StreamState {
     }
 
     /// Feeds body bytes that came off the connection at `now`.
-    pub(crate) fn feed(&mut self, bytes: &[u8], now: Instant, outcome: &mut RequestOutcome) -> Result<(), RequestError> {
+    pub(crate) fn feed(
+        &mut self,
+        bytes: &[u8],
+        now: Instant,
+        outcome: &mut RequestOutcome,
+    ) -> Result<(), RequestError> {
         self.parser.feed(bytes, &mut self.events);
         handle_events(self.api, &mut self.events, now, outcome, &mut self.last_token, &mut self.last_any)
     }
@@ -292,10 +291,8 @@ fn handle_events(
 ) -> Result<(), RequestError> {
     for event in events.drain(..) {
         let SseEvent::Data(payload) = event else { continue };
-        let chunk: Chunk<'_> = serde_json::from_str(&payload).map_err(|err| RequestError {
-            kind: ErrorKind::Parse,
-            message: format!("invalid JSON chunk: {err}"),
-        })?;
+        let chunk: Chunk<'_> = serde_json::from_str(&payload)
+            .map_err(|err| RequestError { kind: ErrorKind::Parse, message: format!("invalid JSON chunk: {err}") })?;
         *last_any = Some(now);
         if let Some(first) = chunk.choices.as_ref().and_then(|choices| choices.first()) {
             match *last_token {

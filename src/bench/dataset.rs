@@ -97,7 +97,9 @@ impl ChatTemplate {
         };
         let source = match std::fs::read_to_string(dir.join("chat_template.jinja")) {
             Ok(text) => text,
-            Err(_) => from_config.ok_or_else(|| DatasetError::ChatTemplateMissing { path: tokenizer_json.to_path_buf() })?,
+            Err(_) => {
+                from_config.ok_or_else(|| DatasetError::ChatTemplateMissing { path: tokenizer_json.to_path_buf() })?
+            }
         };
         Ok(ChatTemplate { source, bos_token: token("bos_token"), eos_token: token("eos_token") })
     }
@@ -110,7 +112,8 @@ impl ChatTemplate {
         env.add_function("raise_exception", |message: String| -> Result<String, minijinja::Error> {
             Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, message))
         });
-        let template = env.template_from_str(&self.source).map_err(|err| DatasetError::ChatTemplate(err.to_string()))?;
+        let template =
+            env.template_from_str(&self.source).map_err(|err| DatasetError::ChatTemplate(err.to_string()))?;
         let messages = vec![std::collections::BTreeMap::from([("role", "user"), ("content", user_text)])];
         template
             .render(minijinja::context! {
@@ -122,7 +125,6 @@ impl ChatTemplate {
             .map_err(|err| DatasetError::ChatTemplate(err.to_string()))
     }
 }
-
 
 /// Finds the `tokenizer.json` for a `--tokenizer`/`--model` value.
 pub fn resolve_tokenizer(spec: &str) -> Result<PathBuf, DatasetError> {
@@ -206,16 +208,19 @@ const CORRECTION_ROUNDS: usize = 10;
 
 /// Where a prompt's correction loop stopped in the parallel phase.
 enum Pending {
-    Done { text: String, prompt_len: Option<u64> },
+    Done {
+        text: String,
+        prompt_len: Option<u64>,
+    },
     /// Needs fresh random ids: continue sequentially from these ids at this round.
-    NeedsDraws { ids: Vec<u32>, round: usize },
+    NeedsDraws {
+        ids: Vec<u32>,
+        round: usize,
+    },
 }
 
 /// Builds the `random` dataset. Deterministic for a seed; uses every available core.
-pub fn random(
-    tokenizer: &Tokenizer,
-    spec: &RandomSpec,
-) -> Result<(Vec<Prompt>, RandomSummary), DatasetError> {
+pub fn random(tokenizer: &Tokenizer, spec: &RandomSpec) -> Result<(Vec<Prompt>, RandomSummary), DatasetError> {
     let vocab = tokenizer.get_vocab_size(false) as i64;
     let fast = FastEncoder::new(tokenizer);
     let encode = |tokenizer: &Tokenizer, text: &str| -> Result<Vec<u32>, DatasetError> {
@@ -353,7 +358,10 @@ fn parallel_map<T: Send>(
             });
         }
     });
-    slots.into_iter().map(|slot| slot.unwrap_or_else(|| Err(DatasetError::Tokenize("worker panicked".into())))).collect()
+    slots
+        .into_iter()
+        .map(|slot| slot.unwrap_or_else(|| Err(DatasetError::Tokenize("worker panicked".into()))))
+        .collect()
 }
 
 /// Reads a ShareGPT-style JSON file: the first human turn is the prompt, the next turn's token
@@ -399,8 +407,8 @@ pub fn prompts_jsonl(
     num_prompts: usize,
     default_output_len: u64,
 ) -> Result<Vec<Prompt>, DatasetError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|source| DatasetError::Unreadable { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| DatasetError::Unreadable { path: path.to_path_buf(), source })?;
     let mut prompts = Vec::new();
     for (line_idx, line) in text.lines().enumerate() {
         if prompts.len() >= num_prompts {
@@ -436,7 +444,15 @@ pub(super) mod tests {
     }
 
     fn spec(seed: u32) -> RandomSpec {
-        RandomSpec { input_len: 40, output_len: 10, range_ratio: 0.5, prefix_len: 3, num_prompts: 50, seed, chat_template: None }
+        RandomSpec {
+            input_len: 40,
+            output_len: 10,
+            range_ratio: 0.5,
+            prefix_len: 3,
+            num_prompts: 50,
+            seed,
+            chat_template: None,
+        }
     }
 
     /// The GPT-2 byte-level BPE tokenizer `ci/llama.sh` writes.
@@ -508,7 +524,15 @@ pub(super) mod tests {
     fn bodies_are_consecutive_ids() {
         // No prefix: prompt i is ids (offset_i + i + j) mod V for j = 0..len.
         let tokenizer = words();
-        let spec = RandomSpec { input_len: 4, output_len: 1, range_ratio: 1.0, prefix_len: 0, num_prompts: 3, seed: 0, chat_template: None };
+        let spec = RandomSpec {
+            input_len: 4,
+            output_len: 1,
+            range_ratio: 1.0,
+            prefix_len: 0,
+            num_prompts: 3,
+            seed: 0,
+            chat_template: None,
+        };
         let (prompts, _) = random(&tokenizer, &spec).expect("dataset");
         for (idx, prompt) in prompts.iter().enumerate() {
             let ids: Vec<u32> = prompt.text.split(' ').map(|w| w[1..].parse().expect("wN")).collect();
@@ -526,8 +550,11 @@ pub(super) mod tests {
     fn chat_template_wraps_prompts_and_shrinks_the_input_window() {
         let dir = tempfile::tempdir().expect("tempdir");
         let tokenizer_json = dir.path().join("tokenizer.json");
-        std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bench/words-tokenizer.json"), &tokenizer_json)
-            .expect("copy");
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bench/words-tokenizer.json"),
+            &tokenizer_json,
+        )
+        .expect("copy");
         let template = "{{ bos_token }}{% for m in messages %}\n<{{ m['role'] }}> {{ m['content'] }} </{{ m['role'] }}>\n{% endfor %}\n{% if add_generation_prompt %}<assistant>{% endif %}";
         let config = serde_json::json!({"bos_token": {"content": "<s>"}, "chat_template": template});
         std::fs::write(dir.path().join("tokenizer_config.json"), config.to_string()).expect("config");

@@ -104,8 +104,7 @@ fn ms(duration: Duration) -> f64 {
 
 /// TPOT of one request in ms, `None` when it has at most one output token.
 pub fn tpot_ms(sample: &SuccessSample<'_>) -> Option<f64> {
-    (sample.output_tokens > 1)
-        .then(|| (ms(sample.latency) - ms(sample.ttft)) / (sample.output_tokens - 1) as f64)
+    (sample.output_tokens > 1).then(|| (ms(sample.latency) - ms(sample.ttft)) / (sample.output_tokens - 1) as f64)
 }
 
 /// Computes every metric of a run.
@@ -148,7 +147,12 @@ pub fn compute(samples: &[SuccessSample<'_>], duration: Duration, percentiles: &
 /// Statistics of a list in the reference's conventions (empty list → all zeros).
 pub fn stats(mut values: Vec<f64>, percentiles: &[f64]) -> Stats {
     if values.is_empty() {
-        return Stats { mean: 0.0, median: 0.0, std: 0.0, percentiles: percentiles.iter().map(|&p| (p, 0.0)).collect() };
+        return Stats {
+            mean: 0.0,
+            median: 0.0,
+            std: 0.0,
+            percentiles: percentiles.iter().map(|&p| (p, 0.0)).collect(),
+        };
     }
     values.sort_by(f64::total_cmp);
     let n = values.len() as f64;

@@ -222,7 +222,8 @@ async fn read_response(
             let mut data = Vec::new();
             let mut stamp = now;
             loop {
-                let consumed = decoder.decode(buffer, &mut data).map_err(|message| error(ErrorKind::Stream, message))?;
+                let consumed =
+                    decoder.decode(buffer, &mut data).map_err(|message| error(ErrorKind::Stream, message))?;
                 buffer.drain(..consumed);
                 if !data.is_empty() {
                     body.feed(&data, stamp, outcome)?;
@@ -288,7 +289,8 @@ impl ChunkedDecoder {
                     }
                     let text = std::str::from_utf8(line).map_err(|_| "malformed chunk size".to_string())?;
                     let size_text = text.split(';').next().unwrap_or("").trim();
-                    let size = u64::from_str_radix(size_text, 16).map_err(|_| format!("bad chunk size {size_text:?}"))?;
+                    let size =
+                        u64::from_str_radix(size_text, 16).map_err(|_| format!("bad chunk size {size_text:?}"))?;
                     if size == 0 {
                         self.trailer = true;
                     } else {

@@ -170,10 +170,7 @@ fn ix_extras(header: &ResultHeader, record: &RunRecord) -> Value {
         let requests = &record.requests;
         extras.insert("scheduled_s".into(), requests.iter().map(|r| float(r.scheduled.as_secs_f64())).collect());
         extras.insert("sent_s".into(), requests.iter().map(|r| float(r.sent.as_secs_f64())).collect());
-        extras.insert(
-            "slot_wait_s".into(),
-            requests.iter().map(|r| float(r.slot_wait.as_secs_f64())).collect(),
-        );
+        extras.insert("slot_wait_s".into(), requests.iter().map(|r| float(r.slot_wait.as_secs_f64())).collect());
         extras.insert(
             "connect_s".into(),
             requests.iter().map(|r| r.outcome.connect.map_or(Value::Null, |d| float(d.as_secs_f64()))).collect(),
@@ -213,7 +210,10 @@ mod tests {
 
     #[test]
     fn default_file_name_follows_the_reference() {
-        assert_eq!(default_file_name(&header(f64::INFINITY, Some(64))), "vllm-infqps-concurrency64-Model-7B-20261128-120000.json");
+        assert_eq!(
+            default_file_name(&header(f64::INFINITY, Some(64))),
+            "vllm-infqps-concurrency64-Model-7B-20261128-120000.json"
+        );
         assert_eq!(default_file_name(&header(2.0, None)), "vllm-2.0qps-Model-7B-20261128-120000.json");
     }
 

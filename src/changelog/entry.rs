@@ -70,10 +70,10 @@ fn line_starts(text: &str) -> Vec<usize> {
 
 fn string_list(node: &Node, field: &str, diags: &mut Vec<Diag>) -> Vec<Spanned<String>> {
     let NodeKind::Seq(items) = &node.kind else {
-        diags.push(Diag::error("ix::changelog::invalid-field", format!("`{field}` must be a list of strings")).at(
-            node.span,
-            format!("found {}", node.type_name()),
-        ));
+        diags.push(
+            Diag::error("ix::changelog::invalid-field", format!("`{field}` must be a list of strings"))
+                .at(node.span, format!("found {}", node.type_name())),
+        );
         return Vec::new();
     };
     if items.is_empty() {
@@ -129,7 +129,9 @@ fn entry(node: &Node, diags: &mut Vec<Diag>) -> Option<Entry> {
             ),
         }
     }
-    for (present, field) in [(keys.is_some(), "config-keys"), (description.is_some(), "description"), (pr_link.is_some(), "pr-link")] {
+    for (present, field) in
+        [(keys.is_some(), "config-keys"), (description.is_some(), "description"), (pr_link.is_some(), "pr-link")]
+    {
         if !present {
             diags.push(
                 Diag::error("ix::changelog::missing-field", format!("the entry has no `{field}`"))
@@ -175,10 +177,12 @@ pub fn parse_entries(added: &AddedLines, file: FileId, head_text: &str) -> Resul
         }
         NodeKind::Seq(items) => items,
         _ => {
-            return Err(vec![map.diag(
-                Diag::error("ix::changelog::not-a-list", "the changelog additions must be list entries")
-                    .at(root.span, format!("found {}", root.type_name())),
-            )]);
+            return Err(vec![
+                map.diag(
+                    Diag::error("ix::changelog::not-a-list", "the changelog additions must be list entries")
+                        .at(root.span, format!("found {}", root.type_name())),
+                ),
+            ]);
         }
     };
     let mut diags = Vec::new();

@@ -32,7 +32,12 @@ pub(crate) enum FlagError {
     )]
     Backend(String),
     #[error("endpoint `{endpoint}` does not fit backend `{backend}`")]
-    #[diagnostic(code(ix::bench::endpoint), help("completions backends need an endpoint ending in `completions`, openai-chat one ending in `chat/completions`"))]
+    #[diagnostic(
+        code(ix::bench::endpoint),
+        help(
+            "completions backends need an endpoint ending in `completions`, openai-chat one ending in `chat/completions`"
+        )
+    )]
     Endpoint { backend: String, endpoint: String },
     #[error("invalid `--{flag}` value `{value}`: {reason}")]
     #[diagnostic(code(ix::bench::flag))]
@@ -103,8 +108,8 @@ fn plan(args: &BenchServeArgs) -> Result<ServePlan, FlagError> {
     }
     let mut selected_metrics = Vec::new();
     for name in args.percentile_metrics.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let metric =
-            Metric::parse(name).ok_or_else(|| value_error("percentile-metrics", name, "expected ttft, tpot, itl or e2el"))?;
+        let metric = Metric::parse(name)
+            .ok_or_else(|| value_error("percentile-metrics", name, "expected ttft, tpot, itl or e2el"))?;
         selected_metrics.push(metric);
     }
     let mut percentiles = Vec::new();
@@ -239,7 +244,10 @@ fn serve(args: &BenchServeArgs) -> ExitStatus {
         other => return report_error(FlagError::DatasetName(other.to_owned())),
     };
     eprintln!("dataset: {} prompts built in {:.2} s", prompts.len(), built.elapsed().as_secs_f64());
-    println!("Traffic request rate: {}", if config.request_rate.is_finite() { config.request_rate.to_string() } else { "inf".into() });
+    println!(
+        "Traffic request rate: {}",
+        if config.request_rate.is_finite() { config.request_rate.to_string() } else { "inf".into() }
+    );
     let process = if config.burstiness == 1.0 { "Poisson process" } else { "Gamma distribution" };
     println!("Burstiness factor: {:?} ({process})", config.burstiness);
     println!("Maximum request concurrency: {}", config.max_concurrency.map_or("None".into(), |c| c.to_string()));
@@ -325,7 +333,9 @@ fn print_report(header: &ResultHeader, record: &RunRecord) {
         record.output_tokens_source.name()
     );
     if diagnostics.saturated {
-        eprintln!("warning: the client was saturated; latencies and throughputs may reflect the client, not the server");
+        eprintln!(
+            "warning: the client was saturated; latencies and throughputs may reflect the client, not the server"
+        );
     }
 }
 
@@ -451,10 +461,27 @@ fn selftest(args: &SelftestArgs) -> ExitStatus {
         Ok(report) => report,
         Err(err) => return report_error(err),
     };
-    println!("TTFT at concurrency 1, kept-alive, zero-latency server: mean {:.3} ms, median {:.3} ms", report.ttft_c1_mean_ms, report.ttft_c1_p50_ms);
+    println!(
+        "TTFT at concurrency 1, kept-alive, zero-latency server: mean {:.3} ms, median {:.3} ms",
+        report.ttft_c1_mean_ms, report.ttft_c1_p50_ms
+    );
     println!(
         "{:>11} {:>12} {:>6} {:>6} {:>12} {:>10} {:>6} {:>12} {:>9} {:>12} {:>11} {:>12} {:>9} {:>10} {:>7}",
-        "concurrency", "chunks/s", "cpu", "server", "chunks/cpu-s", "req/s(1tok)", "cpu", "req/cpu-s", "peak MB", "TTFT err ms", "p99 err ms", "ITL err ms", "achieved", "saturated", "server"
+        "concurrency",
+        "chunks/s",
+        "cpu",
+        "server",
+        "chunks/cpu-s",
+        "req/s(1tok)",
+        "cpu",
+        "req/cpu-s",
+        "peak MB",
+        "TTFT err ms",
+        "p99 err ms",
+        "ITL err ms",
+        "achieved",
+        "saturated",
+        "server"
     );
     for level in &report.levels {
         println!(

@@ -67,12 +67,20 @@ pub(crate) fn changelog(args: &ChangelogArgs) -> ExitStatus {
             match load(&request) {
                 Ok((_, entries, resolved)) => {
                     if let Some(state) = &a.warn_uncovered {
-                        let head_text = changelog::git_show(Path::new("."), &a.head, &a.changelog_file).unwrap_or_default();
-                        let covered: Vec<String> =
-                            changelog::forced(&entries, &resolved, &head_text).into_iter().map(|f| f.config_key).collect();
+                        let head_text =
+                            changelog::git_show(Path::new("."), &a.head, &a.changelog_file).unwrap_or_default();
+                        let covered: Vec<String> = changelog::forced(&entries, &resolved, &head_text)
+                            .into_iter()
+                            .map(|f| f.config_key)
+                            .collect();
                         warn_uncovered(a, state, &covered);
                     }
-                    let _ = writeln!(std::io::stdout(), "ok: {} changelog entr{} added", entries.len(), if entries.len() == 1 { "y" } else { "ies" });
+                    let _ = writeln!(
+                        std::io::stdout(),
+                        "ok: {} changelog entr{} added",
+                        entries.len(),
+                        if entries.len() == 1 { "y" } else { "ies" }
+                    );
                     ExitStatus::Success
                 }
                 Err(status) => status,
@@ -141,9 +149,12 @@ fn load(request: &Request<'_>) -> Result<Loaded, ExitStatus> {
         return Err(fail(
             &sources,
             vec![
-                Diag::error("ix::changelog::missing-final-newline", format!("`{}` does not end with a newline", request.file))
-                    .at(Span::new(file, end, end), "add a newline here")
-                    .help("the next entry appended would otherwise change this line"),
+                Diag::error(
+                    "ix::changelog::missing-final-newline",
+                    format!("`{}` does not end with a newline", request.file),
+                )
+                .at(Span::new(file, end, end), "add a newline here")
+                .help("the next entry appended would otherwise change this line"),
             ],
         ));
     }
@@ -156,7 +167,9 @@ fn load(request: &Request<'_>) -> Result<Loaded, ExitStatus> {
             let start = start.min(head_text.len());
             let diag = Diag::error(
                 "ix::changelog::deletion",
-                format!("deletions are not allowed in `{path}`; only additions are permitted. Found deleted line: {content}"),
+                format!(
+                    "deletions are not allowed in `{path}`; only additions are permitted. Found deleted line: {content}"
+                ),
             )
             .at(Span::new(file, start, start), "a line was deleted or changed here")
             .help("restore the line and add a new entry at the end instead");
@@ -181,9 +194,9 @@ fn plain_error(message: &str) -> ExitStatus {
 /// Warns (stderr) about bench tasks that rerun for changed inputs or scripts while no added
 /// changelog entry covers their config key: published numbers would change without a reason.
 fn warn_uncovered(args: &crate::cli::args::ChangelogCheckArgs, state: &str, covered: &[String]) {
+    use crate::plan::PlanOptions;
     use crate::plan::jobs::JobSelection;
     use crate::plan::pipeline::{PlanRequest, PlanSession};
-    use crate::plan::PlanOptions;
 
     let store = crate::state::StateStore::open_existing(Path::new(state)).ok().flatten();
     let Some(store) = store else { return };
@@ -208,10 +221,8 @@ pub(crate) fn uncovered_warnings(plan: &crate::plan::Plan, covered: &[String]) -
             continue;
         }
         let key = task.id.split('/').nth(1).unwrap_or_default();
-        let changed = planned
-            .reasons
-            .iter()
-            .find(|r| matches!(r, Reason::InputChanged { .. } | Reason::ScriptChanged { .. }));
+        let changed =
+            planned.reasons.iter().find(|r| matches!(r, Reason::InputChanged { .. } | Reason::ScriptChanged { .. }));
         if let Some(reason) = changed
             && !covered.iter().any(|k| k == key)
         {

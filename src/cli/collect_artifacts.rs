@@ -42,9 +42,8 @@ fn collect_engine(args: &CollectArtifactsArgs) -> ExitStatus {
         Ok(loaded) => loaded,
         Err(status) => return status,
     };
-    let bench = |hash: &str| {
-        engine.tasks.iter().find(|t| t.hash == hash && matches!(t.work, crate::exec::Work::Bench(_)))
-    };
+    let bench =
+        |hash: &str| engine.tasks.iter().find(|t| t.hash == hash && matches!(t.work, crate::exec::Work::Bench(_)));
     let is_known = |hash: &str| bench(hash).is_some();
     let work = PathBuf::from(&args.state).join("work");
     let fold = |manifest: &gha::Manifest, bytes: &[u8]| -> Result<(), gha::ArtifactError> {

@@ -22,8 +22,10 @@ pub(crate) fn lower(args: &LowerArgs) -> ExitStatus {
     if diags.iter().any(|d| d.is_error()) {
         return fail(&sources, &diags);
     }
-    let name = std::path::Path::new(&args.file).file_name().map_or(args.file.clone(), |n| n.to_string_lossy().into_owned());
-    let options = ToDsl { header: Some(format!("lowered from {name} by `ix lower`")), runners_path: args.runners.clone() };
+    let name =
+        std::path::Path::new(&args.file).file_name().map_or(args.file.clone(), |n| n.to_string_lossy().into_owned());
+    let options =
+        ToDsl { header: Some(format!("lowered from {name} by `ix lower`")), runners_path: args.runners.clone() };
     let text = format_file(&to_dsl(&sweep, &options));
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());

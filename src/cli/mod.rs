@@ -3,19 +3,19 @@
 //! Only this module (and `report`) prints. Each verb lives in its own file.
 
 mod args;
+mod bench;
 mod changelog;
 mod check;
 mod collect_artifacts;
+mod evals;
 mod fmt;
 mod lower;
 mod matrix;
-mod evals;
+mod plan;
 mod report;
 mod results;
 mod run;
-mod plan;
 mod state;
-mod bench;
 
 use std::process::ExitCode;
 

@@ -213,7 +213,12 @@ fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-fn watch(args: &PlanArgs, session: &mut PlanSession, store: Option<&StateStore>, covered: Option<&[String]>) -> ExitStatus {
+fn watch(
+    args: &PlanArgs,
+    session: &mut PlanSession,
+    store: Option<&StateStore>,
+    covered: Option<&[String]>,
+) -> ExitStatus {
     let mut n_replans = 0;
     err("watching for changes (Ctrl-C to stop)\n");
     loop {

@@ -8,7 +8,9 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::ExitStatus;
-use super::args::{CollectArgs, ResultsBenchArgs, ProcessArgs, ResultsCommand, SuccessRateArgs, SummaryArgs, TableFormat};
+use super::args::{
+    CollectArgs, ProcessArgs, ResultsBenchArgs, ResultsCommand, SuccessRateArgs, SummaryArgs, TableFormat,
+};
 use crate::report::summary::{to_csv, to_json, to_markdown};
 use crate::report::table::github_table;
 use crate::results::collect::read_json;

@@ -219,7 +219,9 @@ impl<'a> Progress<'a> {
         let interactive = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
         let bar = interactive.then(|| {
             let bar = ProgressBar::with_draw_target(Some(to_run), ProgressDrawTarget::stderr());
-            if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} eta {eta} {msg}") {
+            if let Ok(style) =
+                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} eta {eta} {msg}")
+            {
                 bar.set_style(style);
             }
             bar.enable_steady_tick(Duration::from_millis(200));
@@ -366,14 +368,23 @@ pub(crate) fn load_engine(
     if let Some(pid) = lock.took_over_from {
         eprint(&format!("note: took over a stale lock of `{}` left by process {pid}", input.state));
     }
-    let engine = crate::exec::engine::tasks_from_plan(&plan, jobs, &project, store, &state.join("work"), executor_for, trust_recorded_bench)
-        .map_err(fail)?;
+    let engine = crate::exec::engine::tasks_from_plan(
+        &plan,
+        jobs,
+        &project,
+        store,
+        &state.join("work"),
+        executor_for,
+        trust_recorded_bench,
+    )
+    .map_err(fail)?;
     Ok((engine, runners, lock))
 }
 
 /// `ix run`: the engine's plan and state store, this module's scheduler.
 fn run_engine(args: &RunArgs, input: &SweepInputArgs, executor_for: &dyn Fn(&str) -> ExecutorKind) -> ExitStatus {
-    let mut force: Vec<crate::plan::ForceRule> = args.force.iter().map(|s| crate::plan::ForceRule::from_flag(s)).collect();
+    let mut force: Vec<crate::plan::ForceRule> =
+        args.force.iter().map(|s| crate::plan::ForceRule::from_flag(s)).collect();
     if let Some(base) = &args.changelog_base {
         match super::changelog::forced_rules(base, "HEAD", &args.changelog_file, &input.config_files) {
             Ok(rules) => {
@@ -438,7 +449,12 @@ fn run_engine(args: &RunArgs, input: &SweepInputArgs, executor_for: &dyn Fn(&str
 }
 
 /// The output file of the task labelled `label`, when it finished now or earlier.
-fn output_of(label: &str, tasks: &[crate::exec::Task], reused: &[Option<PathBuf>], summary: &crate::exec::Summary) -> Option<PathBuf> {
+fn output_of(
+    label: &str,
+    tasks: &[crate::exec::Task],
+    reused: &[Option<PathBuf>],
+    summary: &crate::exec::Summary,
+) -> Option<PathBuf> {
     let idx = tasks.iter().position(|t| t.label == label)?;
     match &summary.outcomes.get(idx)?.outcome {
         Outcome::Done { result } => Some(result.clone()),
@@ -449,7 +465,12 @@ fn output_of(label: &str, tasks: &[crate::exec::Task], reused: &[Option<PathBuf>
 
 /// Prints the summary table and copies the report to `-o`, saying where both are; false when
 /// the report cannot be written.
-fn print_outputs(args: &RunArgs, tasks: &[crate::exec::Task], reused: &[Option<PathBuf>], summary: &crate::exec::Summary) -> bool {
+fn print_outputs(
+    args: &RunArgs,
+    tasks: &[crate::exec::Task],
+    reused: &[Option<PathBuf>],
+    summary: &crate::exec::Summary,
+) -> bool {
     let mut out = String::new();
     let summary_file = output_of("summary", tasks, reused, summary);
     if let Some(path) = &summary_file {

@@ -175,8 +175,7 @@ mod tests {
 
     #[test]
     fn missing_lists_empty_and_absent_in_order() {
-        let mut env: Vec<(String, String)> =
-            REQUIRED.iter().map(|k| ((*k).to_string(), "x".to_string())).collect();
+        let mut env: Vec<(String, String)> = REQUIRED.iter().map(|k| ((*k).to_string(), "x".to_string())).collect();
         env.retain(|(k, _)| k != "TP");
         env.push(("IMAGE".into(), String::new()));
         assert_eq!(missing(&env), vec!["IMAGE", "TP"]);

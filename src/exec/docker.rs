@@ -30,7 +30,8 @@ pub fn argv(
     script_rel: &Path,
     env_names: &[&str],
 ) -> Vec<OsString> {
-    let mut argv: Vec<OsString> = ["run", "--rm", "--init", "--network=host", "--ipc=host"].map(OsString::from).to_vec();
+    let mut argv: Vec<OsString> =
+        ["run", "--rm", "--init", "--network=host", "--ipc=host"].map(OsString::from).to_vec();
     argv.push(format!("--name={name}").into());
     if opts.gpus {
         argv.push("--runtime=nvidia".into());
@@ -94,10 +95,34 @@ mod tests {
         assert_eq!(
             text,
             [
-                "run", "--rm", "--init", "--network=host", "--ipc=host", "--name=ix-abc", "--runtime=nvidia",
-                "--gpus=all", "--privileged", "--shm-size=16g", "--ulimit", "memlock=-1", "--ulimit",
-                "stack=67108864", "-v", "/mnt/hf:/mnt/hf", "-v", "/w/t:/workspace/", "-v", "/repo:/ix/repo:ro", "-w",
-                "/workspace/", "-e", "MODEL", "-e", "TP", "--entrypoint=/bin/bash", "img; rm -rf /",
+                "run",
+                "--rm",
+                "--init",
+                "--network=host",
+                "--ipc=host",
+                "--name=ix-abc",
+                "--runtime=nvidia",
+                "--gpus=all",
+                "--privileged",
+                "--shm-size=16g",
+                "--ulimit",
+                "memlock=-1",
+                "--ulimit",
+                "stack=67108864",
+                "-v",
+                "/mnt/hf:/mnt/hf",
+                "-v",
+                "/w/t:/workspace/",
+                "-v",
+                "/repo:/ix/repo:ro",
+                "-w",
+                "/workspace/",
+                "-e",
+                "MODEL",
+                "-e",
+                "TP",
+                "--entrypoint=/bin/bash",
+                "img; rm -rf /",
                 "/ix/repo/benchmarks/x.sh"
             ]
         );

@@ -14,8 +14,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::contract;
 use super::atomic::StoreError;
+use super::contract;
 use super::task::{BenchWork, ExecutorKind, InProcessFn, Task, TaskOutcome, Work};
 use crate::dag::TaskKind;
 use crate::dag::hash::Digest;
@@ -44,15 +44,20 @@ impl super::Recorder for StateRecorder {
     fn record(&self, task: &Task, outcome: &TaskOutcome) -> Result<(), StoreError> {
         let (state_outcome, artifacts) = match &outcome.outcome {
             super::Outcome::Done { result } => {
-                let name = result.file_name().map_or_else(|| "result.json".to_string(), |n| n.to_string_lossy().into_owned());
+                let name =
+                    result.file_name().map_or_else(|| "result.json".to_string(), |n| n.to_string_lossy().into_owned());
                 (StateOutcome::Success, vec![(name, ArtifactSource::Path(result.clone()))])
             }
-            super::Outcome::Failed { error } => {
-                (StateOutcome::Failed, vec![("error.txt".to_string(), ArtifactSource::Bytes(error.clone().into_bytes()))])
-            }
+            super::Outcome::Failed { error } => (
+                StateOutcome::Failed,
+                vec![("error.txt".to_string(), ArtifactSource::Bytes(error.clone().into_bytes()))],
+            ),
             _ => return Ok(()),
         };
-        let engine_error = |reason: String| StoreError::Io { path: self.store.dir().to_path_buf(), source: std::io::Error::other(reason) };
+        let engine_error = |reason: String| StoreError::Io {
+            path: self.store.dir().to_path_buf(),
+            source: std::io::Error::other(reason),
+        };
         let Some((id, kind, manifest)) = self.meta.get(&task.hash) else {
             return Err(engine_error(format!("task {} is not in the plan", task.hash)));
         };
@@ -121,7 +126,9 @@ fn process_result(env: Vec<(String, String)>) -> InProcessFn {
                 let mut records = Vec::new();
                 for part in parts {
                     let result = part.get("result").unwrap_or(part);
-                    records.push(serde_json::Value::Object(crate::results::process(&job, result, options).map_err(|e| e.to_string())?));
+                    records.push(serde_json::Value::Object(
+                        crate::results::process(&job, result, options).map_err(|e| e.to_string())?,
+                    ));
                 }
                 serde_json::Value::Array(records)
             }
@@ -140,7 +147,9 @@ fn records_of(inputs: &[PathBuf]) -> Result<Vec<serde_json::Value>, String> {
         while let Some(value) = stack.pop() {
             match value {
                 serde_json::Value::Array(items) => stack.extend(items.into_iter().rev()),
-                serde_json::Value::Object(map) if map.contains_key("is_multinode") => records.push(serde_json::Value::Object(map)),
+                serde_json::Value::Object(map) if map.contains_key("is_multinode") => {
+                    records.push(serde_json::Value::Object(map))
+                }
                 _ => {}
             }
         }
@@ -218,7 +227,9 @@ pub fn tasks_from_plan(
         let mut runner_type = None;
         let work = match (&graph_task.bench, graph_task.kind) {
             (Some(bench), TaskKind::Bench) => {
-                let job = jobs.get(bench.job_idx).ok_or_else(|| format!("{}: job {} is missing", graph_task.id, bench.job_idx))?;
+                let job = jobs
+                    .get(bench.job_idx)
+                    .ok_or_else(|| format!("{}: job {} is missing", graph_task.id, bench.job_idx))?;
                 let env = contract::job_env(job).or_else(|| contract::multinode_env(job));
                 match env {
                     Some(mut env) => {
@@ -244,7 +255,9 @@ pub fn tasks_from_plan(
             }
             (_, TaskKind::Result) => match graph_task.deps.iter().find_map(|dep| bench_env.get(dep)) {
                 Some(env) => Work::InProcess(process_result(env.clone())),
-                None => Work::InProcess(refuse(format!("{}: its bench task has no environment contract", graph_task.id))),
+                None => {
+                    Work::InProcess(refuse(format!("{}: its bench task has no environment contract", graph_task.id)))
+                }
             },
             (_, TaskKind::Collect) => {
                 let key = graph_task.id.strip_prefix("collect/").unwrap_or(&graph_task.id).replace('/', "_");
@@ -259,7 +272,8 @@ pub fn tasks_from_plan(
         // dependency runs in this run (its output may change). With `trust_recorded_bench`
         // (the collect job of a sweep, after the matrix jobs recorded their bench tasks) a
         // recorded bench task is done whatever its upstream in-process tasks do.
-        let recorded = matches!(store.get(graph_task.hash), Ok(Some(record)) if record.outcome == StateOutcome::Success);
+        let recorded =
+            matches!(store.get(graph_task.hash), Ok(Some(record)) if record.outcome == StateOutcome::Success);
         let forced = planned.reasons.iter().any(|r| matches!(r, crate::plan::Reason::Forced { .. }));
         let deps_done = graph_task.deps.iter().all(|&dep| reused.get(dep).is_some_and(Option::is_some));
         let trusted = trust_recorded_bench && graph_task.kind == TaskKind::Bench;
@@ -287,7 +301,8 @@ fn materialize(store: &StateStore, digest: Digest, hash: &str, work_dir: &Path) 
     };
     let path = work_dir.join(hash).join(Path::new(&name).file_name().unwrap_or_default());
     // Already there from an earlier run (the common case): no rewrite, no fsync.
-    let current = std::fs::metadata(&path).ok().filter(|m| m.len() == bytes.len() as u64).and_then(|_| std::fs::read(&path).ok());
+    let current =
+        std::fs::metadata(&path).ok().filter(|m| m.len() == bytes.len() as u64).and_then(|_| std::fs::read(&path).ok());
     if current.as_deref() != Some(bytes.as_slice()) {
         super::atomic::write_atomic(&path, &bytes).map_err(|e| e.to_string())?;
     }

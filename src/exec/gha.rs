@@ -86,7 +86,8 @@ pub fn verify(folder: &Path, known: &dyn Fn(&str) -> bool) -> Result<(Manifest, 
         return Err(ArtifactError::UnknownTask { folder: name, task: manifest.task });
     }
     let file_name = Path::new(&manifest.result_file).file_name().map(|n| n.to_owned()).unwrap_or_default();
-    let result = std::fs::read(folder.join(file_name)).map_err(|_| ArtifactError::ResultMismatch { folder: name.clone() })?;
+    let result =
+        std::fs::read(folder.join(file_name)).map_err(|_| ArtifactError::ResultMismatch { folder: name.clone() })?;
     if blake3::hash(&result).to_hex().as_str() != manifest.result_blake3 {
         return Err(ArtifactError::ResultMismatch { folder: name });
     }

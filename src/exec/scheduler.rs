@@ -168,7 +168,9 @@ pub async fn run(
                         };
                         if let Some(error) = error {
                             let error = match &outcome.outcome {
-                                Outcome::Failed { error: failure } => format!("{failure}; recording the failure also failed: {error}"),
+                                Outcome::Failed { error: failure } => {
+                                    format!("{failure}; recording the failure also failed: {error}")
+                                }
                                 _ => format!("cannot record the result: {error}"),
                             };
                             outcome.outcome = Outcome::Failed { error };
@@ -302,9 +304,8 @@ enum AttemptError {
 /// list at `result`, each item `{"file": name, "result": content}`.
 fn fold_multinode(workdir: &Path, result_filename: &str, result: &Path) -> Result<PathBuf, AttemptError> {
     let prefix = format!("{result_filename}_");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(workdir)
-        .map(|dir| dir.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(workdir).map(|dir| dir.flatten().map(|e| e.path()).collect()).unwrap_or_default();
     files.retain(|p| {
         p.file_name().map(|n| n.to_string_lossy()).is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".json"))
     });
@@ -314,7 +315,8 @@ fn fold_multinode(workdir: &Path, result_filename: &str, result: &Path) -> Resul
     }
     let mut items = Vec::new();
     for file in &files {
-        let bytes = std::fs::read(file).map_err(|e| AttemptError::Retryable(format!("cannot read `{}`: {e}", file.display())))?;
+        let bytes = std::fs::read(file)
+            .map_err(|e| AttemptError::Retryable(format!("cannot read `{}`: {e}", file.display())))?;
         let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
         let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         items.push(serde_json::json!({ "file": name, "result": value }));
@@ -369,7 +371,10 @@ async fn run_bench(
     let entry = bench.launcher.as_ref().unwrap_or(&bench.script);
     env.push(("IX_BENCHMARK_SCRIPT".into(), bench.script.to_string_lossy().into_owned()));
     env.push(("IX_REPO".into(), config.repo_root.to_string_lossy().into_owned()));
-    append_log(log, &format!("ix: task {} on {node} via {} ({})", ctx.task.label, bench.executor.as_str(), entry.display()));
+    append_log(
+        log,
+        &format!("ix: task {} on {node} via {} ({})", ctx.task.label, bench.executor.as_str(), entry.display()),
+    );
     let end = match bench.executor {
         ExecutorKind::Local => {
             let mut cmd = Command::new("bash");
@@ -383,7 +388,8 @@ async fn run_bench(
             let script_rel = bench.script.strip_prefix(&config.repo_root).unwrap_or(&bench.script);
             let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
             let name = format!("ix-{}", &ctx.task.hash[..12.min(ctx.task.hash.len())]);
-            let argv = docker::argv(&config.docker, &name, &bench.image, &workdir, &config.repo_root, script_rel, &names);
+            let argv =
+                docker::argv(&config.docker, &name, &bench.image, &workdir, &config.repo_root, script_rel, &names);
             let mut cmd = Command::new("docker");
             cmd.args(argv).current_dir(&workdir).envs(env.iter().cloned());
             let end = process::run_child(cmd, log, config.timeout, cancel).await;
@@ -399,11 +405,13 @@ async fn run_bench(
             super::atomic::write_atomic(&wrapper, text.as_bytes()).map_err(|e| AttemptError::Fatal(e.to_string()))?;
             env.push(("IX_WORKDIR".into(), workdir.to_string_lossy().into_owned()));
             env.push(("IX_ENTRY".into(), entry.to_string_lossy().into_owned()));
-            let squash_dir = config.slurm.squash_dir.clone().unwrap_or_else(|| config.work_dir.to_string_lossy().into_owned());
+            let squash_dir =
+                config.slurm.squash_dir.clone().unwrap_or_else(|| config.work_dir.to_string_lossy().into_owned());
             env.push(("IX_SQUASH_FILE".into(), format!("{squash_dir}/{}", slurm::squash_name(&bench.image))));
             let job_name = format!("ix-{}", &ctx.task.hash[..12.min(ctx.task.hash.len())]);
             let log_abs = std::path::absolute(log).unwrap_or_else(|_| log.to_path_buf());
-            let argv = slurm::sbatch_argv(&config.slurm, &job_name, bench.tp, &log_abs, &workdir, &wrapper, config.timeout);
+            let argv =
+                slurm::sbatch_argv(&config.slurm, &job_name, bench.tp, &log_abs, &workdir, &wrapper, config.timeout);
             let events = ctx.events.clone();
             let task_idx = ctx.task_idx;
             let on_job_id = move |job_id| {
@@ -417,12 +425,13 @@ async fn run_bench(
     }
     match end {
         End::Exited(0) if result.is_file() => Ok(result),
-        End::Exited(0) => Err(AttemptError::Retryable(format!("the script exited 0 but wrote no `{result_filename}.json`"))),
+        End::Exited(0) => {
+            Err(AttemptError::Retryable(format!("the script exited 0 but wrote no `{result_filename}.json`")))
+        }
         End::Exited(code) => Err(AttemptError::Retryable(format!("the script exited with status {code}"))),
-        End::TimedOut => Err(AttemptError::Retryable(format!(
-            "timed out after {}s",
-            config.timeout.map_or(0, |t| t.as_secs())
-        ))),
+        End::TimedOut => {
+            Err(AttemptError::Retryable(format!("timed out after {}s", config.timeout.map_or(0, |t| t.as_secs()))))
+        }
         End::Cancelled => Err(AttemptError::Cancelled),
         End::SpawnFailed(error) => Err(AttemptError::Retryable(error)),
     }
@@ -457,7 +466,13 @@ mod tests {
             std::fs::write(&out, inputs.len().to_string()).map_err(|e| e.to_string())?;
             Ok(out)
         });
-        Task { hash: format!("h-{label}"), label: label.into(), deps, runner_type: None, work: Work::InProcess(function) }
+        Task {
+            hash: format!("h-{label}"),
+            label: label.into(),
+            deps,
+            runner_type: None,
+            work: Work::InProcess(function),
+        }
     }
 
     fn run_tasks(tasks: &[Task], reused: &[Option<PathBuf>]) -> (Summary, Vec<String>) {

@@ -120,9 +120,19 @@ mod tests {
         assert_eq!(
             text,
             [
-                "--parsable", "--job-name=ix-1", "--nodes=1", "--ntasks=1", "--partition=gpu", "--gres=gpu:8",
-                "--exclusive", "--time=2", "--output=/l/x.log", "--chdir=/w", "--open-mode=append",
-                "--export=ALL", "/w/ix-wrapper.sh"
+                "--parsable",
+                "--job-name=ix-1",
+                "--nodes=1",
+                "--ntasks=1",
+                "--partition=gpu",
+                "--gres=gpu:8",
+                "--exclusive",
+                "--time=2",
+                "--output=/l/x.log",
+                "--chdir=/w",
+                "--open-mode=append",
+                "--export=ALL",
+                "/w/ix-wrapper.sh"
             ]
         );
     }

@@ -130,8 +130,11 @@ pub fn full_sweep(sweep: &Sweep, runners: &RunnerTable, opts: &FullSweep) -> Res
     let mut errors = Vec::new();
     if opts.step_size < 2 {
         errors.push(
-            Diag::error("ix::matrix::invalid-step-size", format!("`--step-size` must be at least 2, got {}", opts.step_size))
-                .help("the concurrency range is multiplied by the step size; 1 or less never reaches its end"),
+            Diag::error(
+                "ix::matrix::invalid-step-size",
+                format!("`--step-size` must be at least 2, got {}", opts.step_size),
+            )
+            .help("the concurrency range is multiplied by the step size; 1 or less never reaches its end"),
         );
     }
     if let Some(types) = &opts.runner_type {
@@ -208,7 +211,10 @@ pub fn full_sweep(sweep: &Sweep, runners: &RunnerTable, opts: &FullSweep) -> Res
                             errors.push(
                                 Diag::error(
                                     "ix::matrix::conc-list-in-full-sweep",
-                                    format!("`{}`: full-sweep cannot expand a single-node `conc-list`", entry.key.value),
+                                    format!(
+                                        "`{}`: full-sweep cannot expand a single-node `conc-list`",
+                                        entry.key.value
+                                    ),
                                 )
                                 .at(span, "single-node point with a concurrency list")
                                 .help(
@@ -288,8 +294,11 @@ pub fn full_sweep(sweep: &Sweep, runners: &RunnerTable, opts: &FullSweep) -> Res
                             }
                         }
                         job.spec_decoding = point.spec_decoding;
-                        job.shape =
-                            JobShape::Multi { prefill: point.prefill.clone(), decode: point.decode.clone(), conc: values };
+                        job.shape = JobShape::Multi {
+                            prefill: point.prefill.clone(),
+                            decode: point.decode.clone(),
+                            conc: values,
+                        };
                         emit(&job, &mut jobs);
                     }
                     _ => {}
@@ -356,8 +365,11 @@ pub fn test_config(sweep: &Sweep, opts: &TestConfig) -> Result<Vec<Job>, Vec<Dia
                     }
                     SearchPoint::Multi(point) => {
                         job.spec_decoding = point.spec_decoding;
-                        job.shape =
-                            JobShape::Multi { prefill: point.prefill.clone(), decode: point.decode.clone(), conc: values };
+                        job.shape = JobShape::Multi {
+                            prefill: point.prefill.clone(),
+                            decode: point.decode.clone(),
+                            conc: values,
+                        };
                         jobs.push(job);
                     }
                 }
@@ -368,7 +380,11 @@ pub fn test_config(sweep: &Sweep, opts: &TestConfig) -> Result<Vec<Job>, Vec<Dia
 }
 
 /// `runner-model-sweep` (§4.3).
-pub fn runner_model_sweep(sweep: &Sweep, runners: &RunnerTable, opts: &RunnerModelSweep) -> Result<Vec<Job>, Vec<Diag>> {
+pub fn runner_model_sweep(
+    sweep: &Sweep,
+    runners: &RunnerTable,
+    opts: &RunnerModelSweep,
+) -> Result<Vec<Job>, Vec<Diag>> {
     let Some(runner) = runners.get(&opts.runner_type) else {
         let names: Vec<&str> = runners.names().collect();
         let mut diag = Diag::error(
@@ -479,8 +495,11 @@ pub fn runner_model_sweep(sweep: &Sweep, runners: &RunnerTable, opts: &RunnerMod
                 job.origin.point_idx = point_idx;
                 job.origin.point_span = point.span;
                 job.spec_decoding = point.spec_decoding;
-                job.shape =
-                    JobShape::Multi { prefill: rebuild(&point.prefill), decode: rebuild(&point.decode), conc: vec![conc] };
+                job.shape = JobShape::Multi {
+                    prefill: rebuild(&point.prefill),
+                    decode: rebuild(&point.decode),
+                    conc: vec![conc],
+                };
             }
         }
         for node in &nodes {

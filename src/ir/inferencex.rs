@@ -77,9 +77,12 @@ pub fn lower_master_file(sources: &SourceMap, file: FileId, diags: &mut Vec<Diag
         keys_seen.insert(name, key.span);
         if name.contains('*') {
             cx.error(
-                Diag::error("ix::config::wildcard-key", format!("wildcard `*` is not allowed in config keys: `{name}`"))
-                    .at(key.span, "contains `*`")
-                    .help("`*` is reserved for perf-changelog patterns"),
+                Diag::error(
+                    "ix::config::wildcard-key",
+                    format!("wildcard `*` is not allowed in config keys: `{name}`"),
+                )
+                .at(key.span, "contains `*`")
+                .help("`*` is reserved for perf-changelog patterns"),
             );
             continue;
         }
@@ -159,8 +162,9 @@ impl Cx<'_> {
                             .help(why.to_string()),
                     );
                 } else {
-                    let mut diag = Diag::error("ix::config::unknown-field", format!("unknown field `{name}` in {what}"))
-                        .at(key.span, "unknown field");
+                    let mut diag =
+                        Diag::error("ix::config::unknown-field", format!("unknown field `{name}` in {what}"))
+                            .at(key.span, "unknown field");
                     diag = match did_you_mean(name, allowed.iter().copied()) {
                         Some(suggestion) => diag.help(format!("did you mean `{suggestion}`?")),
                         None => diag.help(format!("valid fields: {}", allowed.join(", "))),
@@ -183,15 +187,15 @@ impl Cx<'_> {
     }
 
     fn type_error(&mut self, name: &str, node: &Node, expected: &str) {
-        let mut diag = Diag::error(
-            "ix::config::invalid-type",
-            format!("`{name}` must be {expected}, found {}", node.type_name()),
-        )
-        .at(node.span, format!("expected {expected}"));
+        let mut diag =
+            Diag::error("ix::config::invalid-type", format!("`{name}` must be {expected}, found {}", node.type_name()))
+                .at(node.span, format!("expected {expected}"));
         if let NodeKind::Str(text) = &node.kind {
             if expected.contains("integer") && text.trim().parse::<i64>().is_ok() {
                 diag = diag.help(format!("write `{}` without quotes", text.trim()));
-            } else if expected.contains("boolean") && ["true", "false", "yes", "no", "on", "off"].contains(&text.as_str()) {
+            } else if expected.contains("boolean")
+                && ["true", "false", "yes", "no", "on", "off"].contains(&text.as_str())
+            {
                 diag = diag.help("write `true` or `false` without quotes");
             }
         }
@@ -285,11 +289,9 @@ impl Cx<'_> {
             Some(spec) => Ok(spec),
             None => {
                 let names = SpecDecoding::ALL.map(SpecDecoding::as_str);
-                let mut diag = Diag::error(
-                    "ix::config::invalid-spec-decoding",
-                    format!("unknown spec-decoding `{text}`"),
-                )
-                .at(node.span, "expected `mtp`, `draft_model` or `none`");
+                let mut diag =
+                    Diag::error("ix::config::invalid-spec-decoding", format!("unknown spec-decoding `{text}`"))
+                        .at(node.span, "expected `mtp`, `draft_model` or `none`");
                 if let Some(suggestion) = did_you_mean(text, names) {
                     diag = diag.help(format!("did you mean `{suggestion}`?"));
                 }
@@ -404,13 +406,18 @@ impl Cx<'_> {
     fn multi_point(&mut self, what: &str, node: &Node) -> Option<MultiPoint> {
         let why = "multi-node entries (`multinode: true`) set `tp`, `ep` and `dp-attn` per worker, \
                    inside `prefill` and `decode`";
-        let fields =
-            self.fields(node, what, MULTI_FIELDS, &[("tp", why), ("ep", why), ("dp-attn", why)])?;
+        let fields = self.fields(node, what, MULTI_FIELDS, &[("tp", why), ("ep", why), ("dp-attn", why)])?;
         let spec_decoding = self.spec_decoding(&fields);
         let prefill = self.worker(&fields, "prefill", what, node.span);
         let decode = self.worker(&fields, "decode", what, node.span);
         let conc = self.concurrency(&fields, what, node.span);
-        Some(MultiPoint { spec_decoding: spec_decoding.ok()?, prefill: prefill?, decode: decode?, conc: conc?, span: node.span })
+        Some(MultiPoint {
+            spec_decoding: spec_decoding.ok()?,
+            prefill: prefill?,
+            decode: decode?,
+            conc: conc?,
+            span: node.span,
+        })
     }
 
     fn worker(&mut self, parent: &Fields<'_>, name: &str, what: &str, at: Span) -> Option<Worker> {
@@ -574,11 +581,7 @@ pub struct EntryBlock {
 /// caller then lowers the whole file with [`lower_master_file`].
 pub fn split_master_entries(text: &str) -> Option<Vec<EntryBlock>> {
     let risky = |line: &str| {
-        let code = if line.starts_with('#') {
-            ""
-        } else {
-            line.split(" #").next().unwrap_or(line)
-        };
+        let code = if line.starts_with('#') { "" } else { line.split(" #").next().unwrap_or(line) };
         code.contains(['&', '*', '!', '\t']) || code.contains("<<")
     };
     if text.lines().any(risky) {
@@ -594,30 +597,21 @@ pub fn split_master_entries(text: &str) -> Option<Vec<EntryBlock>> {
             continue;
         };
         if first == ' ' || first == '#' {
-            if blocks.is_empty()
-                && !content.trim_start().is_empty()
-                && !content.trim_start().starts_with('#')
-            {
+            if blocks.is_empty() && !content.trim_start().is_empty() && !content.trim_start().starts_with('#') {
                 return None;
             }
             continue;
         }
         let (key, rest) = content.split_once(':')?;
         let rest = rest.trim();
-        let plain = key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        let plain = key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
         if key.is_empty() || !plain || !(rest.is_empty() || rest.starts_with('#')) {
             return None;
         }
         if let Some(last) = blocks.last_mut() {
             last.end = start;
         }
-        blocks.push(EntryBlock {
-            key: key.to_string(),
-            start,
-            end: text.len(),
-        });
+        blocks.push(EntryBlock { key: key.to_string(), start, end: text.len() });
     }
     Some(blocks)
 }
@@ -657,7 +651,10 @@ mod tests {
     fn fragment() -> impl Strategy<Value = String> {
         prop_oneof![
             Just("k:\n".to_string()),
-            Just("  image: i\n  model: m\n  model-prefix: p\n  precision: fp8\n  framework: f\n  runner: r\n".to_string()),
+            Just(
+                "  image: i\n  model: m\n  model-prefix: p\n  precision: fp8\n  framework: f\n  runner: r\n"
+                    .to_string()
+            ),
             Just("  multinode: false\n".to_string()),
             Just("  multinode: true\n".to_string()),
             Just("  seq-len-configs:\n  - isl: 1024\n    osl: 1024\n    search-space:\n".to_string()),

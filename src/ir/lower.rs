@@ -61,9 +61,12 @@ pub fn lower(file: &File, referenced: &RunnerTable) -> (DslFile, Vec<Diag>) {
                 has_runner_info = true;
                 if let Some(first) = out.runners.get(&name.value).or_else(|| referenced.get(&name.value)) {
                     cx.diags.push(
-                        Diag::error("ix::dsl::duplicate-runner-type", format!("runner type `{}` is defined twice", name.value))
-                            .at(name.span, "defined again here")
-                            .also(first.name.span, "first defined here"),
+                        Diag::error(
+                            "ix::dsl::duplicate-runner-type",
+                            format!("runner type `{}` is defined twice", name.value),
+                        )
+                        .at(name.span, "defined again here")
+                        .also(first.name.span, "first defined here"),
                     );
                     continue;
                 }
@@ -80,9 +83,12 @@ pub fn lower(file: &File, referenced: &RunnerTable) -> (DslFile, Vec<Diag>) {
             Decl::Template(block) => {
                 if let Some(first) = templates.get(block.name.value.as_str()) {
                     cx.diags.push(
-                        Diag::error("ix::dsl::duplicate-template", format!("template `{}` is defined twice", block.name.value))
-                            .at(block.name.span, "defined again here")
-                            .also(first.name.span, "first defined here"),
+                        Diag::error(
+                            "ix::dsl::duplicate-template",
+                            format!("template `{}` is defined twice", block.name.value),
+                        )
+                        .at(block.name.span, "defined again here")
+                        .also(first.name.span, "first defined here"),
                     );
                     continue;
                 }
@@ -108,10 +114,13 @@ pub fn lower(file: &File, referenced: &RunnerTable) -> (DslFile, Vec<Diag>) {
             Decl::Sweep(block) => {
                 if let Some(first) = sweep_names.get(block.name.value.as_str()) {
                     cx.diags.push(
-                        Diag::error("ix::dsl::duplicate-sweep", format!("sweep `{}` is defined twice", block.name.value))
-                            .at(block.name.span, "defined again here")
-                            .also(*first, "first defined here")
-                            .help("sweep names are config keys and must be unique"),
+                        Diag::error(
+                            "ix::dsl::duplicate-sweep",
+                            format!("sweep `{}` is defined twice", block.name.value),
+                        )
+                        .at(block.name.span, "defined again here")
+                        .also(*first, "first defined here")
+                        .help("sweep names are config keys and must be unique"),
                     );
                     continue;
                 }
@@ -145,7 +154,9 @@ impl Cx {
                 let mut diag = Diag::error("ix::dsl::unknown-enum", format!("there is no enum `{other}` to extend"))
                     .at(name.span, "unknown enum");
                 diag = match did_you_mean(other, ["precision", "framework"]) {
-                    Some(s) => diag.help(format!("did you mean `{s}`? (`spec` values are fixed: none, mtp, draft_model)")),
+                    Some(s) => {
+                        diag.help(format!("did you mean `{s}`? (`spec` values are fixed: none, mtp, draft_model)"))
+                    }
                     None => diag.help("declarable enums: `precision`, `framework`"),
                 };
                 self.diags.push(diag);
@@ -176,7 +187,9 @@ impl Cx {
                 let mut diag = Diag::error("ix::dsl::unknown-field", format!("unknown field `{name}`"))
                     .at(field.name.span, "unknown field");
                 diag = if POINT_ITEMS.contains(&name) {
-                    diag.help(format!("`{name}` belongs to a point: write it inside an `at` block, e.g. `at 1k/1k: tp 8 conc 4..=64`"))
+                    diag.help(format!(
+                        "`{name}` belongs to a point: write it inside an `at` block, e.g. `at 1k/1k: tp 8 conc 4..=64`"
+                    ))
                 } else {
                     match did_you_mean(name, FIELDS.iter().copied()) {
                         Some(s) => diag.help(format!("did you mean `{s}`?")),
@@ -244,7 +257,9 @@ impl Cx {
             .at(value.span, format!("not a declared {what}"));
         diag = match did_you_mean(text, values.iter().map(String::as_str)) {
             Some(s) => diag.help(format!("did you mean `{s}`? (or declare it: `enum {what} {{ {text} }}`)")),
-            None => diag.help(format!("known values: {}; declare more with `enum {what} {{ {text} }}`", values.join(", "))),
+            None => {
+                diag.help(format!("known values: {}; declare more with `enum {what} {{ {text} }}`", values.join(", ")))
+            }
         };
         self.diags.push(diag);
         false
@@ -263,8 +278,9 @@ impl Cx {
             match templates.get(parent.value.as_str()) {
                 Some(template) => parents.push(template),
                 None => {
-                    let mut diag = Diag::error("ix::dsl::unknown-template", format!("unknown template `{}`", parent.value))
-                        .at(parent.span, "no such template");
+                    let mut diag =
+                        Diag::error("ix::dsl::unknown-template", format!("unknown template `{}`", parent.value))
+                            .at(parent.span, "no such template");
                     if let Some(s) = did_you_mean(&parent.value, templates.keys().copied()) {
                         diag = diag.help(format!("did you mean `{s}`?"));
                     }
@@ -326,9 +342,12 @@ impl Cx {
             let value = text(name);
             if value.is_none() && !present.contains(&name) {
                 self.diags.push(
-                    Diag::error("ix::dsl::missing-field", format!("sweep `{}` does not set `{name}`", block.name.value))
-                        .at(block.name.span, format!("`{name}` is required"))
-                        .help(format!("set `{name}` in the sweep or in one of its templates")),
+                    Diag::error(
+                        "ix::dsl::missing-field",
+                        format!("sweep `{}` does not set `{name}`", block.name.value),
+                    )
+                    .at(block.name.span, format!("`{name}` is required"))
+                    .help(format!("set `{name}` in the sweep or in one of its templates")),
                 );
             }
             value
@@ -344,8 +363,9 @@ impl Cx {
         if let (Some(runner), Some(known)) = (&runner, known_runners)
             && !known.contains(&runner.value.as_str())
         {
-            let mut diag = Diag::error("ix::dsl::unknown-runner-type", format!("unknown runner type `{}`", runner.value))
-                .at(runner.span, "not declared");
+            let mut diag =
+                Diag::error("ix::dsl::unknown-runner-type", format!("unknown runner type `{}`", runner.value))
+                    .at(runner.span, "not declared");
             diag = match did_you_mean(&runner.value, known.iter().copied()) {
                 Some(s) => diag.help(format!("did you mean `{s}`?")),
                 None => diag.help("declare it with `runner NAME { nodes }` or in the referenced runners file"),
@@ -482,7 +502,9 @@ impl Cx {
                     .help(why)
             };
             match item {
-                PointItem::Tp(_) | PointItem::Ep(_) | PointItem::Dpa(_) if multinode => self.diags.push(wrong_kind(key)),
+                PointItem::Tp(_) | PointItem::Ep(_) | PointItem::Dpa(_) if multinode => {
+                    self.diags.push(wrong_kind(key))
+                }
                 PointItem::Worker(_) if !multinode => self.diags.push(wrong_kind(key)),
                 PointItem::Tp(v) => {
                     self.positive(v, "`tp`");
@@ -628,8 +650,11 @@ impl Cx {
                 if value.value < 1 {
                     ok = false;
                     self.diags.push(
-                        Diag::error("ix::dsl::invalid-concurrency", format!("concurrency must be at least 1, found {}", value.value))
-                            .at(value.span, "not a valid concurrency"),
+                        Diag::error(
+                            "ix::dsl::invalid-concurrency",
+                            format!("concurrency must be at least 1, found {}", value.value),
+                        )
+                        .at(value.span, "not a valid concurrency"),
                     );
                 }
             }
@@ -641,32 +666,44 @@ impl Cx {
                     if start.value < 1 {
                         ok = false;
                         self.diags.push(
-                            Diag::error("ix::dsl::invalid-range", format!("a range must start at 1 or more, found {}", start.value))
-                                .at(start.span, "start")
-                                .help("a geometric range starting at 0 never grows"),
+                            Diag::error(
+                                "ix::dsl::invalid-range",
+                                format!("a range must start at 1 or more, found {}", start.value),
+                            )
+                            .at(start.span, "start")
+                            .help("a geometric range starting at 0 never grows"),
                         );
                     } else if start.value > end.value {
                         ok = false;
                         self.diags.push(
-                            Diag::error("ix::dsl::invalid-range", format!("range start {} is greater than its end {}", start.value, end.value))
-                                .at(start.span, "start")
-                                .also(end.span, "end"),
+                            Diag::error(
+                                "ix::dsl::invalid-range",
+                                format!("range start {} is greater than its end {}", start.value, end.value),
+                            )
+                            .at(start.span, "start")
+                            .also(end.span, "end"),
                         );
                     }
                     match step.as_ref().map(|s| (s.value, s.span)) {
                         Some((Step::Mul(m), span)) if m < 2 => {
                             ok = false;
                             self.diags.push(
-                                Diag::error("ix::dsl::invalid-range", format!("a geometric step must be at least x2, found x{m}"))
-                                    .at(span, "never grows")
-                                    .help("use `step x2` or larger, or a list `[...]`"),
+                                Diag::error(
+                                    "ix::dsl::invalid-range",
+                                    format!("a geometric step must be at least x2, found x{m}"),
+                                )
+                                .at(span, "never grows")
+                                .help("use `step x2` or larger, or a list `[...]`"),
                             );
                         }
                         Some((Step::Add(k), span)) if k < 1 => {
                             ok = false;
                             self.diags.push(
-                                Diag::error("ix::dsl::invalid-range", format!("an additive step must be at least +1, found +{k}"))
-                                    .at(span, "never grows"),
+                                Diag::error(
+                                    "ix::dsl::invalid-range",
+                                    format!("an additive step must be at least +1, found +{k}"),
+                                )
+                                .at(span, "never grows"),
                             );
                         }
                         _ => {}
@@ -711,7 +748,8 @@ impl Cx {
             return None;
         }
         if !has_range && !has_list {
-            let mut diag = Diag::error("ix::dsl::missing-conc", "a point needs a concurrency range or a non-empty list");
+            let mut diag =
+                Diag::error("ix::dsl::missing-conc", "a point needs a concurrency range or a non-empty list");
             diag = match (range, list) {
                 (Some(r), _) => diag.at(r.span, "only one end of the range"),
                 (None, Some(l)) => diag.at(l.span, "empty list"),

@@ -10,8 +10,8 @@
 
 pub mod inferencex;
 pub mod lower;
-pub mod to_dsl;
 pub mod runners;
+pub mod to_dsl;
 
 use crate::source::{Span, Spanned};
 
@@ -260,7 +260,10 @@ impl ConfigEntry {
 
 /// Merges the entries of several files in order; a key defined by an earlier file is an error
 /// (`ix::config::duplicate-config-key`), reported once per file with every repeated key.
-pub fn merge_files(sources: &crate::source::SourceMap, per_file: Vec<(crate::source::FileId, Vec<ConfigEntry>)>) -> (Sweep, Vec<crate::diag::Diag>) {
+pub fn merge_files(
+    sources: &crate::source::SourceMap,
+    per_file: Vec<(crate::source::FileId, Vec<ConfigEntry>)>,
+) -> (Sweep, Vec<crate::diag::Diag>) {
     let mut diags = Vec::new();
     let mut sweep = Sweep::default();
     let mut seen: std::collections::HashMap<String, Span> = std::collections::HashMap::new();

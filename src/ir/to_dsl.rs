@@ -22,7 +22,8 @@ pub struct ToDsl {
 }
 
 /// Header fields a template can carry, in print order.
-const TEMPLATE_FIELDS: &[&str] = &["image", "model", "prefix", "precision", "framework", "runner", "multinode", "disagg"];
+const TEMPLATE_FIELDS: &[&str] =
+    &["image", "model", "prefix", "precision", "framework", "runner", "multinode", "disagg"];
 
 /// Builds the `.ix` tree of a sweep.
 pub fn to_dsl(sweep: &Sweep, options: &ToDsl) -> File {
@@ -76,10 +77,17 @@ pub fn to_dsl(sweep: &Sweep, options: &ToDsl) -> File {
         let shared: Vec<&'static str> = TEMPLATE_FIELDS
             .iter()
             .copied()
-            .filter(|field| members.iter().all(|&idx| field_value(&sweep.entries[idx], field) == field_value(first, field)))
+            .filter(|field| {
+                members.iter().all(|&idx| field_value(&sweep.entries[idx], field) == field_value(first, field))
+            })
             .filter(|field| field_value(first, field).is_some())
             .collect();
-        let mut name = format!("{}-{}{}", first.model_prefix.value, first.precision.value, if first.multinode { "-multinode" } else { "" });
+        let mut name = format!(
+            "{}-{}{}",
+            first.model_prefix.value,
+            first.precision.value,
+            if first.multinode { "-multinode" } else { "" }
+        );
         if !is_ident(&name) {
             name = format!("t-{}", used_names.len());
         }
@@ -111,7 +119,12 @@ pub fn to_dsl(sweep: &Sweep, options: &ToDsl) -> File {
                 items.extend(ats[idx].iter().cloned().map(|at| Stmt::new(BodyItem::At(at))));
             }
         }
-        decls.push(Stmt::new(Decl::Template(Block { name: sp(name.clone()), parents: Vec::new(), items, span: detached() })));
+        decls.push(Stmt::new(Decl::Template(Block {
+            name: sp(name.clone()),
+            parents: Vec::new(),
+            items,
+            span: detached(),
+        })));
         for &idx in members {
             let inherits_ats = shared_ats.is_some_and(|text| at_texts[idx] == text);
             template_of.insert(idx, (name.clone(), shared.clone(), inherits_ats));
@@ -131,7 +144,12 @@ pub fn to_dsl(sweep: &Sweep, options: &ToDsl) -> File {
         if !inherits_ats {
             items.extend(ats[idx].iter().cloned().map(|at| Stmt::new(BodyItem::At(at))));
         }
-        decls.push(Stmt::new(Decl::Sweep(Block { name: sp(entry.key.value.clone()), parents, items, span: detached() })));
+        decls.push(Stmt::new(Decl::Sweep(Block {
+            name: sp(entry.key.value.clone()),
+            parents,
+            items,
+            span: detached(),
+        })));
     }
     File { decls }
 }

@@ -96,9 +96,7 @@ fn selected_jobs(sweep: &Sweep, runners: &RunnerTable, selection: &JobSelection)
         jobs.extend(expand::full_sweep(&rewritten, runners, &opts)?);
     }
     if let Some(keys) = &selection.config_keys {
-        jobs.retain(|job| {
-            sweep.entries.get(job.origin.entry_idx).is_some_and(|entry| keys.contains(&entry.key.value))
-        });
+        jobs.retain(|job| sweep.entries.get(job.origin.entry_idx).is_some_and(|entry| keys.contains(&entry.key.value)));
     }
     for job in &mut jobs {
         let origin = &mut job.origin;
@@ -137,7 +135,9 @@ pub fn entry_jobs(
     let sweep = Sweep { entries: vec![entry.clone()] };
     modes(selection)
         .into_iter()
-        .map(|mode| selected_jobs(&sweep, runners, &JobSelection { mode: Some(mode), evals: None, ..selection.clone() }))
+        .map(|mode| {
+            selected_jobs(&sweep, runners, &JobSelection { mode: Some(mode), evals: None, ..selection.clone() })
+        })
         .collect()
 }
 

@@ -159,8 +159,7 @@ impl PlanSession {
             let file = workspace::read_source(&mut sources, path, FileRole::Config, &mut diags)?;
             self.db.set_config(idx, &sources.get(file).text);
         }
-        let runners_file =
-            workspace::read_source(&mut sources, &runner_config, FileRole::Runners, &mut diags)?;
+        let runners_file = workspace::read_source(&mut sources, &runner_config, FileRole::Runners, &mut diags)?;
         let runners = runners::lower_runners(&sources, runners_file, &mut diags);
         if diags.iter().any(Diag::is_error) {
             return None;

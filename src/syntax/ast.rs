@@ -34,9 +34,17 @@ pub enum Decl {
     /// A whole-line comment (text includes the `#`).
     Comment(String),
     /// `enum precision { fp4, fp8 }`: extends a built-in enum with more values.
-    Enum { name: Spanned<String>, values: Vec<Spanned<String>>, span: Span },
+    Enum {
+        name: Spanned<String>,
+        values: Vec<Spanned<String>>,
+        span: Span,
+    },
     /// `runner local { local_0 }`: a runner type and its nodes.
-    Runner { name: Spanned<String>, nodes: Vec<Spanned<String>>, span: Span },
+    Runner {
+        name: Spanned<String>,
+        nodes: Vec<Spanned<String>>,
+        span: Span,
+    },
     /// `runners "runners.yaml"`: runner types from an InferenceX runners file.
     RunnersRef(Spanned<String>),
     Template(Block),
@@ -134,7 +142,11 @@ pub enum PointItem {
     Worker(WorkerSpec),
     /// A word the grammar does not know, with its optional argument: the checker reports it.
     /// `text` is the item as written, which the formatter prints verbatim.
-    Unknown { name: Spanned<String>, text: String, span: Span },
+    Unknown {
+        name: Spanned<String>,
+        text: String,
+        span: Span,
+    },
 }
 
 /// A concurrency clause.

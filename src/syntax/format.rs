@@ -131,14 +131,14 @@ pub fn point_text(point: &Point) -> String {
     let has_unknown = items.iter().any(|item| matches!(item, PointItem::Unknown { .. }));
     if !has_unknown {
         items.sort_by_key(|item| match item {
-        PointItem::Spec(_) => 0,
-        PointItem::Tp(_) => 1,
-        PointItem::Ep(_) => 2,
-        PointItem::Dpa(_) => 3,
-        PointItem::Worker(w) if w.role.value == Role::Prefill => 4,
-        PointItem::Worker(_) => 5,
-        PointItem::Conc(_) => 6,
-        PointItem::Unknown { .. } => 7,
+            PointItem::Spec(_) => 0,
+            PointItem::Tp(_) => 1,
+            PointItem::Ep(_) => 2,
+            PointItem::Dpa(_) => 3,
+            PointItem::Worker(w) if w.role.value == Role::Prefill => 4,
+            PointItem::Worker(_) => 5,
+            PointItem::Conc(_) => 6,
+            PointItem::Unknown { .. } => 7,
         });
     }
     let parts: Vec<String> = items.into_iter().map(item_text).collect();
@@ -149,7 +149,13 @@ fn item_text(item: &PointItem) -> String {
     match item {
         PointItem::Tp(n) => format!("tp {}", n.value),
         PointItem::Ep(n) => format!("ep {}", n.value),
-        PointItem::Dpa(b) => if b.value { "dpa".to_string() } else { "dpa false".to_string() },
+        PointItem::Dpa(b) => {
+            if b.value {
+                "dpa".to_string()
+            } else {
+                "dpa false".to_string()
+            }
+        }
         PointItem::Spec(s) => format!("spec {}", s.value),
         PointItem::Conc(conc) => format!("conc {}", conc_text(&conc.value)),
         PointItem::Worker(w) => {
@@ -231,10 +237,7 @@ pub fn name_text(name: &str) -> String {
 pub fn is_ident(text: &str) -> bool {
     let mut chars = text.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-    first_ok
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        && text != "true"
-        && text != "false"
+    first_ok && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') && text != "true" && text != "false"
 }
 
 /// A string literal with `"`, `\`, newlines and tabs escaped.

@@ -96,7 +96,9 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::step_mul | Rule::step_add => "a step `xM` or `+K`",
         Rule::worker | Rule::role => "a worker (`prefill`/`decode`)",
         Rule::kw_x => "`x`",
-        Rule::shape | Rule::shape_short | Rule::shape_long => "a worker shape (`dep8`, `tep8`, `tp8`, `{tp 8 ep 4 dpa}`)",
+        Rule::shape | Rule::shape_short | Rule::shape_long => {
+            "a worker shape (`dep8`, `tep8`, `tp8`, `{tp 8 ep 4 dpa}`)"
+        }
         Rule::env | Rule::kw_env => "`env`",
         Rule::boolean => "`true` or `false`",
         Rule::trailing | Rule::comment | Rule::line_comment => "a comment",
@@ -398,7 +400,8 @@ impl Builder<'_> {
                 let ints: Vec<Spanned<i64>> =
                     parts.iter().filter(|p| p.as_rule() == Rule::int).map(|p| self.int(p)).collect();
                 let step = parts.iter().find(|p| p.as_rule() == Rule::step).and_then(|step| {
-                    let kind = step.clone().into_inner().find(|p| matches!(p.as_rule(), Rule::step_mul | Rule::step_add))?;
+                    let kind =
+                        step.clone().into_inner().find(|p| matches!(p.as_rule(), Rule::step_mul | Rule::step_add))?;
                     let amount = kind.clone().into_inner().next().map_or(i64::MAX, |p| self.int(&p).value);
                     let value = if kind.as_rule() == Rule::step_mul { Step::Mul(amount) } else { Step::Add(amount) };
                     Some(self.spanned(&kind, value))
@@ -424,7 +427,8 @@ impl Builder<'_> {
         let shape = self.shape(shape_pair)?;
         let env = parts.next().map(|env| {
             let env_span = self.span(&env);
-            let values = env.into_inner().filter(|p| p.as_rule() == Rule::string).map(|p| self.spanned(&p, self.string(&p)));
+            let values =
+                env.into_inner().filter(|p| p.as_rule() == Rule::string).map(|p| self.spanned(&p, self.string(&p)));
             Spanned::new(values.collect(), env_span)
         });
         Some(WorkerSpec { role, count, shape, env, span })

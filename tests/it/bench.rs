@@ -29,13 +29,44 @@ impl ArgsExt for IxCmd {
 /// The reference's result keys, in order, for `--percentile-metrics ttft,tpot,itl,e2el` and
 /// `--metric-percentiles 50,99.9` without metadata or detail.
 const RESULT_KEYS: &[&str] = &[
-    "date", "backend", "model_id", "tokenizer_id", "best_of", "num_prompts", "request_rate", "burstiness",
-    "max_concurrency", "duration", "completed", "total_input_tokens", "total_output_tokens",
-    "request_throughput", "request_goodput:", "output_throughput", "total_token_throughput",
-    "mean_ttft_ms", "median_ttft_ms", "std_ttft_ms", "p50_ttft_ms", "p99.9_ttft_ms",
-    "mean_tpot_ms", "median_tpot_ms", "std_tpot_ms", "p50_tpot_ms", "p99.9_tpot_ms",
-    "mean_itl_ms", "median_itl_ms", "std_itl_ms", "p50_itl_ms", "p99.9_itl_ms",
-    "mean_e2el_ms", "median_e2el_ms", "std_e2el_ms", "p50_e2el_ms", "p99.9_e2el_ms", "ix",
+    "date",
+    "backend",
+    "model_id",
+    "tokenizer_id",
+    "best_of",
+    "num_prompts",
+    "request_rate",
+    "burstiness",
+    "max_concurrency",
+    "duration",
+    "completed",
+    "total_input_tokens",
+    "total_output_tokens",
+    "request_throughput",
+    "request_goodput:",
+    "output_throughput",
+    "total_token_throughput",
+    "mean_ttft_ms",
+    "median_ttft_ms",
+    "std_ttft_ms",
+    "p50_ttft_ms",
+    "p99.9_ttft_ms",
+    "mean_tpot_ms",
+    "median_tpot_ms",
+    "std_tpot_ms",
+    "p50_tpot_ms",
+    "p99.9_tpot_ms",
+    "mean_itl_ms",
+    "median_itl_ms",
+    "std_itl_ms",
+    "p50_itl_ms",
+    "p99.9_itl_ms",
+    "mean_e2el_ms",
+    "median_e2el_ms",
+    "std_e2el_ms",
+    "p50_e2el_ms",
+    "p99.9_e2el_ms",
+    "ix",
 ];
 
 /// Timing-sensitive tests (and the real server) run one at a time: the machine has 2 cores.
@@ -127,10 +158,29 @@ fn sim_server_counts_tokens_exactly_and_writes_the_reference_keys() {
     let (stdout, result) = serve(
         &server.base_url(),
         &[
-            "--model", "sim", "--tokenizer", &words_tokenizer(), "--dataset-name", "random",
-            "--random-input-len", "32", "--random-output-len", "16", "--random-range-ratio", "0.5",
-            "--num-prompts", "40", "--max-concurrency", "8", "--ignore-eos", "--num-warmups", "0",
-            "--percentile-metrics", "ttft,tpot,itl,e2el", "--metric-percentiles", "50,99.9",
+            "--model",
+            "sim",
+            "--tokenizer",
+            &words_tokenizer(),
+            "--dataset-name",
+            "random",
+            "--random-input-len",
+            "32",
+            "--random-output-len",
+            "16",
+            "--random-range-ratio",
+            "0.5",
+            "--num-prompts",
+            "40",
+            "--max-concurrency",
+            "8",
+            "--ignore-eos",
+            "--num-warmups",
+            "0",
+            "--percentile-metrics",
+            "ttft,tpot,itl,e2el",
+            "--metric-percentiles",
+            "50,99.9",
         ],
     );
     let keys: Vec<&str> = result.as_object().expect("object").keys().map(String::as_str).collect();
@@ -162,8 +212,21 @@ fn jsonl_and_sharegpt_datasets() {
     let jsonl = data.join("prompts.jsonl").display().to_string();
     let (stdout, result) = serve(
         &server.base_url(),
-        &["--model", "sim", "--tokenizer", &words_tokenizer(), "--dataset-name", "jsonl", "--dataset-path", &jsonl,
-          "--num-prompts", "10", "--random-output-len", "2", "--ignore-eos"],
+        &[
+            "--model",
+            "sim",
+            "--tokenizer",
+            &words_tokenizer(),
+            "--dataset-name",
+            "jsonl",
+            "--dataset-path",
+            &jsonl,
+            "--num-prompts",
+            "10",
+            "--random-output-len",
+            "2",
+            "--ignore-eos",
+        ],
     );
     assert_eq!(result["completed"], 3, "{stdout}");
     assert_eq!(result["total_input_tokens"], 4 + 6 + 4);
@@ -171,8 +234,19 @@ fn jsonl_and_sharegpt_datasets() {
     let sharegpt = data.join("sharegpt.json").display().to_string();
     let (stdout, result) = serve(
         &server.base_url(),
-        &["--model", "sim", "--tokenizer", &words_tokenizer(), "--dataset-name", "sharegpt", "--dataset-path",
-          &sharegpt, "--num-prompts", "10", "--ignore-eos"],
+        &[
+            "--model",
+            "sim",
+            "--tokenizer",
+            &words_tokenizer(),
+            "--dataset-name",
+            "sharegpt",
+            "--dataset-path",
+            &sharegpt,
+            "--num-prompts",
+            "10",
+            "--ignore-eos",
+        ],
     );
     assert_eq!(result["completed"], 2, "{stdout}");
     assert_eq!(result["total_input_tokens"], 3 + 5);
@@ -184,11 +258,32 @@ fn goodput_metadata_and_rate_are_recorded() {
     let server = sim_server(&["--ttft-ms", "5", "--itl-ms", "1"]);
     let (_, result) = serve(
         &server.base_url(),
-        &["--model", "org/sim-model", "--tokenizer", &words_tokenizer(), "--random-input-len", "4",
-          "--random-output-len", "4", "--num-prompts", "20", "--request-rate", "200", "--burstiness", "2",
-          "--goodput", "ttft:1000", "e2el:1000", "--metadata", "gpu=none", "run=a=b", "--ignore-eos",
-          // Warm-ups without a concurrency cap run uncapped (the reference crashes here).
-          "--num-warmups", "4"],
+        &[
+            "--model",
+            "org/sim-model",
+            "--tokenizer",
+            &words_tokenizer(),
+            "--random-input-len",
+            "4",
+            "--random-output-len",
+            "4",
+            "--num-prompts",
+            "20",
+            "--request-rate",
+            "200",
+            "--burstiness",
+            "2",
+            "--goodput",
+            "ttft:1000",
+            "e2el:1000",
+            "--metadata",
+            "gpu=none",
+            "run=a=b",
+            "--ignore-eos",
+            // Warm-ups without a concurrency cap run uncapped (the reference crashes here).
+            "--num-warmups",
+            "4",
+        ],
     );
     assert_eq!(server.get_json("/ground-truth")["requests"], 24);
     assert_eq!(result["request_rate"], 200.0);
@@ -209,9 +304,25 @@ fn chat_backend_against_sim_counts_usage_chunk_with_both_http_clients() {
         let (_, result) = serve(
             &server.base_url(),
             &[
-                "--model", "sim", "--tokenizer", &words_tokenizer(), "--backend", "openai-chat",
-                "--endpoint", "/v1/chat/completions", "--random-input-len", "16", "--random-output-len", "8",
-                "--num-prompts", "10", "--max-concurrency", "2", "--ignore-eos", "--http-client", http_client,
+                "--model",
+                "sim",
+                "--tokenizer",
+                &words_tokenizer(),
+                "--backend",
+                "openai-chat",
+                "--endpoint",
+                "/v1/chat/completions",
+                "--random-input-len",
+                "16",
+                "--random-output-len",
+                "8",
+                "--num-prompts",
+                "10",
+                "--max-concurrency",
+                "2",
+                "--ignore-eos",
+                "--http-client",
+                http_client,
             ],
         );
         assert_eq!(result["completed"], 10, "{http_client}");
@@ -232,10 +343,25 @@ fn paced_run(concurrency: usize) -> (Value, Value) {
     let (_, result) = serve(
         &server.base_url(),
         &[
-            "--model", "sim", "--tokenizer", &words_tokenizer(), "--random-input-len", "8",
-            "--random-output-len", "24", "--random-range-ratio", "0.5", "--num-prompts", &prompts_text,
-            "--max-concurrency", &concurrency_text, "--num-warmups", &concurrency_text, "--ignore-eos",
-            "--percentile-metrics", "ttft,itl",
+            "--model",
+            "sim",
+            "--tokenizer",
+            &words_tokenizer(),
+            "--random-input-len",
+            "8",
+            "--random-output-len",
+            "24",
+            "--random-range-ratio",
+            "0.5",
+            "--num-prompts",
+            &prompts_text,
+            "--max-concurrency",
+            &concurrency_text,
+            "--num-warmups",
+            &concurrency_text,
+            "--ignore-eos",
+            "--percentile-metrics",
+            "ttft,itl",
         ],
     );
     let truth = server.get_json(&format!("/ground-truth?skip={concurrency}"));
@@ -338,9 +464,25 @@ fn injected_stalls_show_in_itl_but_do_not_fail() {
     let server = sim_server(&["--itl-ms", "1", "--stall-rate", "0.5", "--stall-ms", "150", "--seed", "1"]);
     let (_, result) = serve(
         &server.base_url(),
-        &["--model", "sim", "--tokenizer", &words_tokenizer(), "--random-input-len", "4", "--random-output-len", "6",
-          "--num-prompts", "12", "--max-concurrency", "12", "--ignore-eos", "--percentile-metrics", "itl",
-          "--metric-percentiles", "100"],
+        &[
+            "--model",
+            "sim",
+            "--tokenizer",
+            &words_tokenizer(),
+            "--random-input-len",
+            "4",
+            "--random-output-len",
+            "6",
+            "--num-prompts",
+            "12",
+            "--max-concurrency",
+            "12",
+            "--ignore-eos",
+            "--percentile-metrics",
+            "itl",
+            "--metric-percentiles",
+            "100",
+        ],
     );
     let truth = server.get_json("/ground-truth");
     assert!(truth["injected_stalls"].as_u64().expect("stalls") > 0, "{truth}");
@@ -430,7 +572,20 @@ fn llama_server() -> (Server, PathBuf) {
     let child = Command::new(&binary)
         .arg("-m")
         .arg(&model)
-        .args(["--alias", "tiny", "--host", "127.0.0.1", "--port", &port.to_string(), "-c", "16384", "-np", "8", "-t", "1"])
+        .args([
+            "--alias",
+            "tiny",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "-c",
+            "16384",
+            "-np",
+            "8",
+            "-t",
+            "1",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -472,7 +627,8 @@ fn real_llama_server_completions_and_chat() {
             .run()
             .expect_code(0);
         let result: Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.path().join("real.json")).expect("result")).expect("JSON");
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("real.json")).expect("result"))
+                .expect("JSON");
         assert_eq!(result["completed"], 32, "{backend}: {}", output.stdout);
         assert_eq!(result["ix"]["failed"], 0, "{backend}");
         // ignore_eos: every request streams exactly what it asked for; usage is read from the
@@ -502,8 +658,9 @@ fn real_llama_server_completions_and_chat() {
         .run()
         .expect_code(0);
     assert!(output.stdout.contains("avg_token_mismatch=9.00"), "{}", output.stdout);
-    let result: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("chat-template.json")).expect("result"))
-        .expect("JSON");
+    let result: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("chat-template.json")).expect("result"))
+            .expect("JSON");
     assert_eq!(result["completed"], 16);
     for len in result["input_lens"].as_array().expect("input_lens") {
         assert!((104..=128).contains(&len.as_u64().expect("int")), "input length {len}");

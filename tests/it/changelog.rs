@@ -82,7 +82,8 @@ fn changelog_conformance_cases() {
             .run();
         let expected_code: i32 = String::from_utf8_lossy(&read("exit-code")).trim().parse().expect("exit code");
         if out.code != expected_code {
-            failures.push(format!("{name}: exit {} (expected {expected_code})\n{}{}", out.code, out.stdout, out.stderr));
+            failures
+                .push(format!("{name}: exit {} (expected {expected_code})\n{}{}", out.code, out.stdout, out.stderr));
             continue;
         }
         if expected_code == 0 {
@@ -107,10 +108,14 @@ fn changelog_conformance_cases() {
 #[test]
 fn check_points_at_the_offending_line_of_the_head_file() {
     let Some(reference) = reference_dir() else { return };
-    let base = b"- config-keys:\n    - dsr1-fp8-b200-sglang\n  description:\n    - \"x\"\n  pr-link: https://e/pull/1\n";
-    let head = [&base[..], b"\n- config-keys:\n    - no-such-key\n  description:\n    - \"y\"\n  pr-link: https://e/pull/2\n"].concat();
+    let base =
+        b"- config-keys:\n    - dsr1-fp8-b200-sglang\n  description:\n    - \"x\"\n  pr-link: https://e/pull/1\n";
+    let head =
+        [&base[..], b"\n- config-keys:\n    - no-such-key\n  description:\n    - \"y\"\n  pr-link: https://e/pull/2\n"]
+            .concat();
     let repo = replay_repo(&reference, base, &head);
-    let out = ix(["changelog", "check", "--base", "base", "--head", "head"]).current_dir(repo.path()).run().expect_code(1);
+    let out =
+        ix(["changelog", "check", "--base", "base", "--head", "head"]).current_dir(repo.path()).run().expect_code(1);
     assert!(out.stderr.contains("ix::changelog::unknown-key"), "{}", out.stderr);
     assert!(out.stderr.contains("perf-changelog.yaml:8:"), "{}", out.stderr);
 }
@@ -122,7 +127,8 @@ fn check_diffs_against_the_merge_base() {
         format!("- config-keys:\n    - {key}\n  description:\n    - \"d\"\n  pr-link: https://e/pull/{pr}\n\n")
     };
     let base = entry("dsr1-fp8-b200-sglang", 1);
-    let repo = replay_repo(&reference, base.as_bytes(), format!("{base}{}", entry("dsr1-fp8-b200-sglang", 2)).as_bytes());
+    let repo =
+        replay_repo(&reference, base.as_bytes(), format!("{base}{}", entry("dsr1-fp8-b200-sglang", 2)).as_bytes());
     // main moves on with another entry after the branch (tag `head`) forked from `base`.
     git(repo.path(), &["checkout", "-q", "-b", "newer", "base"]);
     std::fs::write(repo.path().join("perf-changelog.yaml"), format!("{base}{}", entry("dsr1-fp8-b200-sglang", 3)))
@@ -142,20 +148,29 @@ fn check_diffs_against_the_merge_base() {
 #[test]
 fn check_rejects_a_missing_final_newline() {
     let Some(reference) = reference_dir() else { return };
-    let base = b"- config-keys:\n    - dsr1-fp8-b200-sglang\n  description:\n    - \"x\"\n  pr-link: https://e/pull/1\n";
-    let head = [&base[..], b"- config-keys:\n    - dsr1*\n  description:\n    - \"y\"\n  pr-link: https://e/pull/2"].concat();
+    let base =
+        b"- config-keys:\n    - dsr1-fp8-b200-sglang\n  description:\n    - \"x\"\n  pr-link: https://e/pull/1\n";
+    let head =
+        [&base[..], b"- config-keys:\n    - dsr1*\n  description:\n    - \"y\"\n  pr-link: https://e/pull/2"].concat();
     let repo = replay_repo(&reference, base, &head);
-    let out = ix(["changelog", "check", "--base", "base", "--head", "head"]).current_dir(repo.path()).run().expect_code(1);
+    let out =
+        ix(["changelog", "check", "--base", "base", "--head", "head"]).current_dir(repo.path()).run().expect_code(1);
     assert!(out.stderr.contains("ix::changelog::missing-final-newline"), "{}", out.stderr);
 }
 
 #[test]
 fn keys_lists_forced_config_keys_with_their_entry_line() {
     let Some(reference) = reference_dir() else { return };
-    let base = b"- config-keys:\n    - dsr1-fp8-b200-sglang\n  description:\n    - \"x\"\n  pr-link: https://e/pull/1\n";
-    let head = [&base[..], b"\n- config-keys:\n    - gptoss-fp4-b200-*\n  description:\n    - \"y\"\n  pr-link: https://e/pull/2\n"].concat();
+    let base =
+        b"- config-keys:\n    - dsr1-fp8-b200-sglang\n  description:\n    - \"x\"\n  pr-link: https://e/pull/1\n";
+    let head = [
+        &base[..],
+        b"\n- config-keys:\n    - gptoss-fp4-b200-*\n  description:\n    - \"y\"\n  pr-link: https://e/pull/2\n",
+    ]
+    .concat();
     let repo = replay_repo(&reference, base, &head);
-    let out = ix(["changelog", "keys", "--base", "base", "--head", "head"]).current_dir(repo.path()).run().expect_code(0);
+    let out =
+        ix(["changelog", "keys", "--base", "base", "--head", "head"]).current_dir(repo.path()).run().expect_code(0);
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert!(!lines.is_empty());
     assert!(lines.iter().all(|l| l.starts_with("gptoss-fp4-b200-") && l.ends_with("\t7")), "{}", out.stdout);

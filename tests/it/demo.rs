@@ -39,7 +39,11 @@ fn run_ix(dir: &Path, args: &[&str]) -> crate::util::IxOutput {
     if out.code != 0 {
         let mut logs = String::new();
         for entry in std::fs::read_dir(dir.join(".ix/logs")).into_iter().flatten().flatten() {
-            logs.push_str(&format!("--- {}\n{}\n", entry.path().display(), std::fs::read_to_string(entry.path()).unwrap_or_default()));
+            logs.push_str(&format!(
+                "--- {}\n{}\n",
+                entry.path().display(),
+                std::fs::read_to_string(entry.path()).unwrap_or_default()
+            ));
         }
         panic!("ix run exited {}\n--- stdout\n{}\n--- stderr\n{}\n{logs}", out.code, out.stdout, out.stderr);
     }
@@ -140,7 +144,11 @@ out[svg.getAttribute('data-chart')]=s;});var pre=document.createElement('pre');p
     // Again: nothing runs, and one line says so.
     let second = run_ix(dir, &["sweeps/demo.ix"]);
     assert!(ran(&second.stderr).is_empty(), "{}", second.stderr);
-    assert!(second.stdout.starts_with("nothing to run: all 24 tasks are up to date (state .ix)\n"), "{}", second.stdout);
+    assert!(
+        second.stdout.starts_with("nothing to run: all 24 tasks are up to date (state .ix)\n"),
+        "{}",
+        second.stdout
+    );
     assert_eq!(summary_rows(&second.stdout).len(), POINTS.len());
 
     // Edit the image of one config key: exactly its three points (and the aggregates) rerun.

@@ -59,10 +59,8 @@ fn err_cases_match_their_diagnostic_snapshots() {
         let expected_path = path.with_extension("diag");
         match std::fs::read_to_string(&expected_path) {
             Ok(expected) if expected == rendered => {}
-            Ok(_) if !bless => failures.push(format!(
-                "{}: diagnostics differ (IX_BLESS=1 to re-bless)\n--- got\n{rendered}",
-                path.display()
-            )),
+            Ok(_) if !bless => failures
+                .push(format!("{}: diagnostics differ (IX_BLESS=1 to re-bless)\n--- got\n{rendered}", path.display())),
             _ => std::fs::write(&expected_path, &rendered).unwrap(),
         }
     }
@@ -105,7 +103,8 @@ fn project_sweeps_check_clean_and_are_formatted() {
     let out = ix(["check"]).args_from(&files.iter().map(String::as_str).collect::<Vec<_>>()).run().expect_code(0);
     assert!(out.stderr.contains("no errors"), "{}", out.stderr);
     assert!(!out.stderr.contains('⚠'), "{}", out.stderr);
-    let _ = ix(["fmt", "--check"]).args_from(&files.iter().map(String::as_str).collect::<Vec<_>>()).run().expect_code(0);
+    let _ =
+        ix(["fmt", "--check"]).args_from(&files.iter().map(String::as_str).collect::<Vec<_>>()).run().expect_code(0);
 }
 
 #[test]
@@ -150,11 +149,12 @@ fn inline_runner_types_join_the_runner_table() {
                  framework sim\n  runner laptop\n  at 1k/1k: tp 1 conc 1..=4\n}\n";
     std::fs::write(dir.path().join("s.ix"), sweep).unwrap();
     let runners = project_root().join("sweeps/runners.yaml");
-    let out = ix(["matrix", "runner-model-sweep", "--single-node", "--runner-type", "laptop", "--config-files", "s.ix"])
-        .args_from(&["--runner-config", runners.to_string_lossy().as_ref()])
-        .current_dir(dir.path())
-        .run()
-        .expect_code(0);
+    let out =
+        ix(["matrix", "runner-model-sweep", "--single-node", "--runner-type", "laptop", "--config-files", "s.ix"])
+            .args_from(&["--runner-config", runners.to_string_lossy().as_ref()])
+            .current_dir(dir.path())
+            .run()
+            .expect_code(0);
     let jobs: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let nodes: Vec<&str> = jobs.as_array().unwrap().iter().map(|job| job["runner"].as_str().unwrap()).collect();
     assert_eq!(nodes, ["laptop_0", "laptop_1"], "{}", out.stdout);
@@ -293,7 +293,8 @@ fn conformance_cases_match_with_lowered_ix_inputs() {
     assert_eq!(cases.len(), 52);
     let mut failures = Vec::new();
     for case in &cases {
-        let args = substitute(&std::fs::read_to_string(case.join("args")).unwrap()).replace("configs/runners.yaml", &runners);
+        let args =
+            substitute(&std::fs::read_to_string(case.join("args")).unwrap()).replace("configs/runners.yaml", &runners);
         let expected_code: i32 = std::fs::read_to_string(case.join("exit-code")).unwrap().trim().parse().unwrap();
         let cmd = args.split_whitespace().fold(ix(["matrix"]).current_dir(dir.path()), |cmd, arg| cmd.arg(arg));
         let out = cmd.run();
@@ -413,7 +414,12 @@ fn arb_entry() -> impl Strategy<Value = (ConfigEntry, ())> {
             prop::collection::vec(block, 0..4).prop_map(move |blocks| {
                 let seq_len_configs = blocks
                     .into_iter()
-                    .map(|((isl, osl), search_space)| SeqLenConfig { isl: s(isl), osl: s(osl), search_space, span: span() })
+                    .map(|((isl, osl), search_space)| SeqLenConfig {
+                        isl: s(isl),
+                        osl: s(osl),
+                        search_space,
+                        span: span(),
+                    })
                     .collect();
                 let entry = ConfigEntry {
                     key: s(String::new()),
@@ -535,7 +541,10 @@ fn jobs(sweep: &Sweep) -> Vec<serde_json::Value> {
     let runners = RunnerTable {
         types: ["r1", "r2"]
             .iter()
-            .map(|name| RunnerType { name: s(name.to_string()), nodes: vec![s(format!("{name}_0")), s(format!("{name}_1"))] })
+            .map(|name| RunnerType {
+                name: s(name.to_string()),
+                nodes: vec![s(format!("{name}_0")), s(format!("{name}_1"))],
+            })
             .collect(),
     };
     let mut out = Vec::new();
@@ -574,17 +583,72 @@ proptest! {
 /// Token soup that looks enough like `.ix` to reach deep into the parser and the checker.
 fn arb_source() -> impl Strategy<Value = String> {
     let token = prop::sample::select(vec![
-        "sweep", "template", "enum", "runner", "runners", "at", "{", "}", ":", ",", "\n", "\n", " ", "tp", "ep",
-        "dpa", "spec", "mtp", "conc", "step", "x2", "x0", "+3", "env", "[", "]", "4..=64", "0..=1", "9..=2", "4..",
-        "..=8", "1k/1k", "0/1k", "128/32", "prefill", "decode", "x", "dep8", "tep0", "tp4", "{tp 8 ep 2 dpa}", "1",
-        "0", "99999999999999999999", "\"s\"", "\"CONFIG_FILE=ctx1_gen2_dep8_x.yaml\"", "# c", "image", "model",
-        "prefix", "precision", "fp8", "fp9", "framework", "vllm", "multinode", "disagg", "true", "s", "t", "é", "\t",
-        "\r\n", "\"",
+        "sweep",
+        "template",
+        "enum",
+        "runner",
+        "runners",
+        "at",
+        "{",
+        "}",
+        ":",
+        ",",
+        "\n",
+        "\n",
+        " ",
+        "tp",
+        "ep",
+        "dpa",
+        "spec",
+        "mtp",
+        "conc",
+        "step",
+        "x2",
+        "x0",
+        "+3",
+        "env",
+        "[",
+        "]",
+        "4..=64",
+        "0..=1",
+        "9..=2",
+        "4..",
+        "..=8",
+        "1k/1k",
+        "0/1k",
+        "128/32",
+        "prefill",
+        "decode",
+        "x",
+        "dep8",
+        "tep0",
+        "tp4",
+        "{tp 8 ep 2 dpa}",
+        "1",
+        "0",
+        "99999999999999999999",
+        "\"s\"",
+        "\"CONFIG_FILE=ctx1_gen2_dep8_x.yaml\"",
+        "# c",
+        "image",
+        "model",
+        "prefix",
+        "precision",
+        "fp8",
+        "fp9",
+        "framework",
+        "vllm",
+        "multinode",
+        "disagg",
+        "true",
+        "s",
+        "t",
+        "é",
+        "\t",
+        "\r\n",
+        "\"",
     ]);
-    prop_oneof![
-        prop::collection::vec(token, 0..80).prop_map(|tokens| tokens.concat()),
-        any::<String>(),
-    ]
+    prop_oneof![prop::collection::vec(token, 0..80).prop_map(|tokens| tokens.concat()), any::<String>(),]
 }
 
 /// Cases of the no-panic property: 512 in CI, more with `IX_FUZZ_CASES=N` for a long run.
@@ -594,10 +658,11 @@ fn fuzz_cases() -> u32 {
 
 /// Valid files with random edits: reaches the checker with nearly-right input.
 fn arb_mutated() -> impl Strategy<Value = String> {
-    let seeds: Vec<String> = ["sweeps/nvidia.ix", "sweeps/amd.ix", "sweeps/demo.ix", "tests/data/dsl/ok/single-node.ix"]
-        .iter()
-        .map(|path| std::fs::read_to_string(project_root().join(path)).unwrap())
-        .collect();
+    let seeds: Vec<String> =
+        ["sweeps/nvidia.ix", "sweeps/amd.ix", "sweeps/demo.ix", "tests/data/dsl/ok/single-node.ix"]
+            .iter()
+            .map(|path| std::fs::read_to_string(project_root().join(path)).unwrap())
+            .collect();
     let edit = (any::<prop::sample::Index>(), 0usize..12, arb_source());
     (prop::sample::select(seeds), prop::collection::vec(edit, 1..6)).prop_map(|(mut text, edits)| {
         for (at, delete, insert) in edits {

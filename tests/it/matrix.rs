@@ -10,7 +10,8 @@ use crate::util::{ix, reference_dir};
 /// Runs one conformance case; returns a description of the mismatch, if any.
 fn run_case(reference: &Path, case: &Path) -> Option<String> {
     let args = std::fs::read_to_string(case.join("args")).expect("args");
-    let expected_code: i32 = std::fs::read_to_string(case.join("exit-code")).expect("exit-code").trim().parse().unwrap();
+    let expected_code: i32 =
+        std::fs::read_to_string(case.join("exit-code")).expect("exit-code").trim().parse().unwrap();
     let out = ix(["matrix"]).current_dir(reference);
     let out = args.split_whitespace().fold(out, |cmd, arg| cmd.arg(arg)).run();
     if out.code != expected_code {

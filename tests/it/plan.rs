@@ -380,7 +380,8 @@ fn human_plan_groups_reruns_by_root_cause() {
     let golden = project_root().join("tests/data/plan/human-image-and-script-edit.txt");
     match std::fs::read_to_string(&golden) {
         Ok(expected) if std::env::var("IX_BLESS").as_deref() != Ok("1") => assert_eq!(
-            out.stdout, expected,
+            out.stdout,
+            expected,
             "human plan differs from {}; re-bless with IX_BLESS=1 if intended",
             golden.display()
         ),
@@ -409,7 +410,8 @@ fn a_corrupt_record_is_a_cache_miss_never_a_reuse() {
 #[test]
 fn node_expansion_gives_one_launch_per_cluster_launcher() {
     let project = Project::new();
-    std::fs::write(project.path("runners.yaml"), "h100:\n- 'h100-cr_0'\n- 'h100-cw_0'\nb200:\n- 'b200-nv_0'\n").unwrap();
+    std::fs::write(project.path("runners.yaml"), "h100:\n- 'h100-cr_0'\n- 'h100-cw_0'\nb200:\n- 'b200-nv_0'\n")
+        .unwrap();
     let out = project.plan(&["--runner-node-filter", "h100"]).expect_code(1);
     assert!(out.stderr.contains("launcher `runners/launch_h100-cw.sh` does not exist"), "{}", out.stderr);
     std::fs::write(project.path("runners/launch_h100-cw.sh"), "#!/usr/bin/env bash\n").unwrap();
@@ -461,8 +463,13 @@ fn watch_replans_equal_fresh_plans_after_sweep_and_script_edits() {
     let fresh = project.plan(&["--format", "json"]).expect_code(0);
     assert_eq!(plans[3], fresh.stdout, "the memoized re-plan equals a fresh plan");
     let doc: Value = serde_json::from_str(&plans[1]).unwrap();
-    let running: Vec<&str> =
-        doc["tasks"].as_array().unwrap().iter().filter(|t| t["action"] == "run").map(|t| t["id"].as_str().unwrap()).collect();
+    let running: Vec<&str> = doc["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["action"] == "run")
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
     assert!(running.contains(&H100_C4) && !running.contains(&B200_C16), "{running:?}");
 }
 
@@ -491,7 +498,12 @@ fn an_ix_sweep_with_inline_runners_needs_no_runners_file() {
         .current_dir(dir.path())
         .run()
         .expect_code(0);
-    assert!(out.stdout.starts_with("plan ") && out.stdout.contains(" · 24 tasks from 9 jobs "), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.starts_with("plan ") && out.stdout.contains(" · 24 tasks from 9 jobs "),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
     assert!(!dir.path().join("runners.yaml").exists() && !dir.path().join(".ix/work").exists());
     let missing = ix(["plan", sweep.to_str().unwrap(), "--project-dir", &project, "--runner-config", "nope.yaml"])
         .current_dir(dir.path())

@@ -136,11 +136,8 @@ impl Sandbox {
         for sub in ["bin", "work", "model"] {
             fs::create_dir(sandbox.path(sub)).expect("mkdir");
         }
-        fs::copy(
-            project_root().join("tests/data/bench/words-tokenizer.json"),
-            sandbox.path("model/tokenizer.json"),
-        )
-        .expect("tokenizer");
+        fs::copy(project_root().join("tests/data/bench/words-tokenizer.json"), sandbox.path("model/tokenizer.json"))
+            .expect("tokenizer");
         for name in ["vllm", "trtllm-serve", "python3"] {
             sandbox.tool(name, ENGINE_SHIM);
         }
@@ -225,7 +222,8 @@ fn assert_result(sandbox: &Sandbox, conc: u64) {
 #[test]
 fn vllm_script_serves_benchmarks_and_maps_dp_attention() {
     let sandbox = Sandbox::new();
-    let out = sandbox.run(&script("qwen3_bf16_b200.sh"), &[("FRAMEWORK", "vllm"), ("EP_SIZE", "8"), ("DP_ATTENTION", "true")]);
+    let out = sandbox
+        .run(&script("qwen3_bf16_b200.sh"), &[("FRAMEWORK", "vllm"), ("EP_SIZE", "8"), ("DP_ATTENTION", "true")]);
     assert_ok(&out);
     let argv = argv(&sandbox);
     assert_eq!(argv[0], "serve");
@@ -320,7 +318,8 @@ fn a_dying_server_stops_the_script_with_its_log() {
 #[test]
 fn a_missing_contract_variable_is_named_before_anything_starts() {
     let sandbox = Sandbox::new();
-    let out = sandbox.run(&script("gptoss_fp4_mi300x.sh"), &[("FRAMEWORK", "vllm"), ("CONC", ""), ("MAX_MODEL_LEN", "")]);
+    let out =
+        sandbox.run(&script("gptoss_fp4_mi300x.sh"), &[("FRAMEWORK", "vllm"), ("CONC", ""), ("MAX_MODEL_LEN", "")]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("  - CONC\n") && stderr.contains("  - MAX_MODEL_LEN\n"), "{stderr}");
@@ -494,7 +493,8 @@ fn nvidia_lab_launchers_run_docker_with_all_gpus_and_the_site_cache() {
         assert!(has_pair(&argv, "-v", "/mnt/hf_hub_cache/:/mnt/hf_hub_cache/"), "{launcher}: {argv:?}");
         assert_eq!(argv.last().map(String::as_str), Some("/ix/repo/benchmarks/qwen3_bf16_b200.sh"));
     }
-    let (out, argv, _sandbox) = launch("launch_h200-lab.sh", "qwen3_bf16_b200.sh", "docker", &[("IS_MULTINODE", "true")]);
+    let (out, argv, _sandbox) =
+        launch("launch_h200-lab.sh", "qwen3_bf16_b200.sh", "docker", &[("IS_MULTINODE", "true")]);
     assert_eq!(out.status.code(), Some(1));
     assert!(argv.is_empty());
 }
@@ -517,7 +517,8 @@ fn amd_lab_launchers_pass_rocm_devices_and_send_multi_node_jobs_to_slurm() {
 #[test]
 fn gb200_launcher_runs_recipes_in_place_and_single_node_jobs_through_slurm() {
     // Multi-node: the script itself runs on the login node (srtctl submits the Slurm job).
-    let (out, _argv, sandbox) = launch("launch_gb200-rack.sh", "dsr1_fp4_gb200_dynamo-trt.sh", "srtctl", &[("IS_MULTINODE", "true")]);
+    let (out, _argv, sandbox) =
+        launch("launch_gb200-rack.sh", "dsr1_fp4_gb200_dynamo-trt.sh", "srtctl", &[("IS_MULTINODE", "true")]);
     assert_eq!(out.status.code(), Some(1), "the script ran and checked the multi-node contract");
     assert!(String::from_utf8_lossy(&out.stderr).contains("  - CONC_LIST\n"));
     drop(sandbox);
@@ -578,7 +579,8 @@ fn ix_run_executes_a_project_task_through_its_site_launcher() {
         .to_string();
     let out = run(&["--task", &hash]).expect_code(0);
     assert!(format!("{}{}", out.stdout, out.stderr).contains("1 done"), "{}\n{}", out.stdout, out.stderr);
-    let work: Vec<PathBuf> = fs::read_dir(state.join("work")).expect("work").map(|e| e.expect("entry").path()).collect();
+    let work: Vec<PathBuf> =
+        fs::read_dir(state.join("work")).expect("work").map(|e| e.expect("entry").path()).collect();
     assert_eq!(work.len(), 1, "{work:?}");
     let result = work[0].join("qwen3_1k1k_bf16_vllm_tp8-ep8-dpatrue_disagg-false_spec-none_conc16_b200-lab_7.json");
     let result: Value = serde_json::from_str(&fs::read_to_string(&result).expect("result file")).expect("JSON");

@@ -48,7 +48,8 @@ impl Project {
         let project = Project { dir };
         project.write("configs/master.yaml", master);
         project.write("configs/runners.yaml", "local:\n- local_0\n- local_1\n");
-        let launcher = std::fs::read_to_string(crate::util::project_root().join("runners/launch_local.sh")).expect("launcher");
+        let launcher =
+            std::fs::read_to_string(crate::util::project_root().join("runners/launch_local.sh")).expect("launcher");
         project.write("runners/launch_local.sh", &launcher);
         for (name, body) in scripts {
             project.write(&format!("benchmarks/{name}"), body);
@@ -80,7 +81,9 @@ impl Project {
             .map(|d| d.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect::<Vec<_>>())
             .unwrap_or_default()
             .into_iter()
-            .flat_map(|dir| std::fs::read_dir(dir).map(|d| d.flatten().map(|e| e.path()).collect::<Vec<_>>()).unwrap_or_default())
+            .flat_map(|dir| {
+                std::fs::read_dir(dir).map(|d| d.flatten().map(|e| e.path()).collect::<Vec<_>>()).unwrap_or_default()
+            })
             .filter(|p| {
                 let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 name.starts_with("tiny_") && name.ends_with(".json")
@@ -158,7 +161,11 @@ fn a_failing_task_skips_its_dependents_and_the_rest_is_recorded() {
     assert_eq!(summary_line(&out), "12 done, 0 reused, 1 failed, 4 skipped, 0 cancelled", "{}", out.stderr);
     let failed = bench_id("tiny-fp32-local-simfail", 2);
     assert!(out.stdout.contains(&format!("failed: {failed}: the script exited with status 3")), "{}", out.stdout);
-    assert!(out.stderr.contains(&format!("skipped collect/tiny-fp32-local-simfail: `{failed}` did not finish")), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("skipped collect/tiny-fp32-local-simfail: `{failed}` did not finish")),
+        "{}",
+        out.stderr
+    );
     let log = std::fs::read_dir(project.path().join(".ix/logs"))
         .expect("logs")
         .flatten()
@@ -352,11 +359,12 @@ fn plan_gha_matrix_equals_run_gha_matrix_in_chunks_of_256() {
     let master = entry("tiny-fp32-local-sim", "sim", "img", &format!("conc-list: [{}]", concs.join(", ")));
     let project = Project::new(&master, &[(SCRIPT, OK_SCRIPT)]);
     let run_output = project.path().join("run_output");
-    let _ = ix(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--gha-matrix"])
-        .current_dir(project.path())
-        .env("GITHUB_OUTPUT", &run_output)
-        .run()
-        .expect_code(0);
+    let _ =
+        ix(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--gha-matrix"])
+            .current_dir(project.path())
+            .env("GITHUB_OUTPUT", &run_output)
+            .run()
+            .expect_code(0);
     let plan_output = project.path().join("plan_output");
     let plan = ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--format", "gha-matrix"])
         .current_dir(project.path())
@@ -364,7 +372,9 @@ fn plan_gha_matrix_equals_run_gha_matrix_in_chunks_of_256() {
         .run()
         .expect_code(0);
     assert!(
-        plan.stderr.contains("matrix: 300 benchmark task(s) to run in 2 chunk(s) of at most 256 (0 reused), written to $GITHUB_OUTPUT"),
+        plan.stderr.contains(
+            "matrix: 300 benchmark task(s) to run in 2 chunk(s) of at most 256 (0 reused), written to $GITHUB_OUTPUT"
+        ),
         "{}",
         plan.stderr
     );
@@ -460,7 +470,11 @@ fn interrupting_stops_running_tasks_and_keeps_finished_ones() {
     let line = stdout.lines().find(|l| l.contains(" done, ")).unwrap_or("");
     assert_eq!(line, "5 done, 0 reused, 0 failed, 0 skipped, 5 cancelled (interrupted)", "{stdout}");
     let survivors = std::process::Command::new("pgrep").args(["-f", "sleep 45.3"]).output().expect("pgrep");
-    assert!(String::from_utf8_lossy(&survivors.stdout).trim().is_empty(), "the running task survived: {}", String::from_utf8_lossy(&survivors.stdout));
+    assert!(
+        String::from_utf8_lossy(&survivors.stdout).trim().is_empty(),
+        "the running task survived: {}",
+        String::from_utf8_lossy(&survivors.stdout)
+    );
     assert!(!project.path().join(".ix/lock").exists(), "the lock is released");
 }
 
@@ -537,7 +551,8 @@ fn ix_plan_agrees_with_ix_run_on_failures_and_forcing() {
         .run()
         .expect_code(0);
     let doc: serde_json::Value = serde_json::from_str(&plan.stdout).expect("plan json");
-    let actions: Vec<&str> = doc["tasks"].as_array().expect("tasks").iter().map(|t| t["action"].as_str().expect("action")).collect();
+    let actions: Vec<&str> =
+        doc["tasks"].as_array().expect("tasks").iter().map(|t| t["action"].as_str().expect("action")).collect();
     assert_eq!(actions.len(), n_tasks);
     assert!(actions.iter().all(|a| *a == "reuse"), "{actions:?}");
 
@@ -572,17 +587,30 @@ fn gha_matrix_task_and_collect_round_trip_and_tampering_is_rejected() {
     let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 2");
     let project = Project::new(&master, &[(SCRIPT, OK_SCRIPT)]);
     let base = ["--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"];
-    let matrix = ix(["run"]).args_from(&base).args_from(&["--state", ".ix", "--gha-matrix"]).current_dir(project.path()).run();
+    let matrix =
+        ix(["run"]).args_from(&base).args_from(&["--state", ".ix", "--gha-matrix"]).current_dir(project.path()).run();
     let matrix = matrix.expect_code(0);
     let chunk: serde_json::Value =
-        serde_json::from_str(matrix.stdout.lines().find_map(|l| l.strip_prefix("matrix_0=")).expect("matrix_0")).expect("json");
-    let tasks: Vec<String> =
-        chunk["include"].as_array().expect("include").iter().map(|e| e["task"].as_str().expect("task").into()).collect();
+        serde_json::from_str(matrix.stdout.lines().find_map(|l| l.strip_prefix("matrix_0=")).expect("matrix_0"))
+            .expect("json");
+    let tasks: Vec<String> = chunk["include"]
+        .as_array()
+        .expect("include")
+        .iter()
+        .map(|e| e["task"].as_str().expect("task").into())
+        .collect();
     assert_eq!(tasks.len(), 2, "{}", matrix.stdout);
     for (idx, task) in tasks.iter().enumerate() {
         let _ = ix(["run"])
             .args_from(&base)
-            .args_from(&["--task", task, "--state", &format!(".job{idx}"), "--artifact-dir", &format!("artifacts/{idx}")])
+            .args_from(&[
+                "--task",
+                task,
+                "--state",
+                &format!(".job{idx}"),
+                "--artifact-dir",
+                &format!("artifacts/{idx}"),
+            ])
             .current_dir(project.path())
             .run()
             .expect_code(0);
@@ -593,7 +621,11 @@ fn gha_matrix_task_and_collect_round_trip_and_tampering_is_rejected() {
     std::fs::create_dir_all(&bad).expect("mkdir");
     for file in std::fs::read_dir(&good).expect("artifact").flatten() {
         let text = std::fs::read_to_string(file.path()).expect("read");
-        let text = if file.file_name() == "manifest.json" { text } else { text.replace("\"max_concurrency\": 1,", "\"max_concurrency\": 7,") };
+        let text = if file.file_name() == "manifest.json" {
+            text
+        } else {
+            text.replace("\"max_concurrency\": 1,", "\"max_concurrency\": 7,")
+        };
         std::fs::write(bad.join(file.file_name()), text).expect("write");
     }
     let collect = ix(["collect-artifacts", "artifacts", "--state", ".ix"])
@@ -604,7 +636,8 @@ fn gha_matrix_task_and_collect_round_trip_and_tampering_is_rejected() {
     assert!(collect.stdout.contains("2 folded, 1 rejected"), "{}\n{}", collect.stdout, collect.stderr);
     assert!(collect.stderr.contains("does not match the manifest"), "{}", collect.stderr);
     // The collect job then runs the in-process tasks (launch, result, collect, summary, report).
-    let rest = ix(["run"]).args_from(&base).args_from(&["--state", ".ix", "--collect-only"]).current_dir(project.path()).run();
+    let rest =
+        ix(["run"]).args_from(&base).args_from(&["--state", ".ix", "--collect-only"]).current_dir(project.path()).run();
     let rest = rest.expect_code(0);
     // launch, two results, collect, summary, report.
     assert_eq!(summary_line(&rest), "6 done, 2 reused, 0 failed, 0 skipped, 0 cancelled", "{}", rest.stdout);
@@ -633,7 +666,12 @@ fn runs_multinode_jobs_with_their_contract_and_settings() {
     let master = "tiny-fp32-local-simmn:\n  image: img\n  model: tiny-model\n  model-prefix: tiny\n  runner: local\n  precision: fp32\n  framework: simmn\n  multinode: true\n  disagg: true\n  seq-len-configs:\n  - isl: 1024\n    osl: 1024\n    search-space:\n    - conc-list: [4, 8]\n      prefill:\n        num-worker: 1\n        tp: 2\n        ep: 2\n        dp-attn: false\n        additional-settings:\n        - \"PREFILL_MODE=fast; $(id)\"\n      decode:\n        num-worker: 1\n        tp: 2\n        ep: 2\n        dp-attn: false\n";
     let project = Project::new(master, &[("tiny_fp32_local_simmn.sh", MULTINODE_SCRIPT)]);
     let out = project.run(&[]).expect_code(0);
-    assert!(summary_line(&out).ends_with(" done, 0 reused, 0 failed, 0 skipped, 0 cancelled"), "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        summary_line(&out).ends_with(" done, 0 reused, 0 failed, 0 skipped, 0 cancelled"),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
     assert!(out.stdout.contains("## Multi-Node Results"), "{}", out.stdout);
     let folded = walk_json(&project.path().join(".ix/work"))
         .into_iter()
@@ -644,7 +682,9 @@ fn runs_multinode_jobs_with_their_contract_and_settings() {
     let concs: Vec<i64> = items.iter().map(|i| i["result"]["max_concurrency"].as_i64().expect("conc")).collect();
     assert_eq!(concs, [4, 8]);
     assert_eq!(items[0]["result"]["mode"], "fast; $(id)");
-    assert!(items[0]["file"].as_str().expect("file").contains("_prefill-tp2-ep2-dpfalse-nw1_decode-tp2-ep2-dpfalse-nw1_"));
+    assert!(
+        items[0]["file"].as_str().expect("file").contains("_prefill-tp2-ep2-dpfalse-nw1_decode-tp2-ep2-dpfalse-nw1_")
+    );
     let plan = ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--state-dir", ".ix"])
         .args_from(&["--format", "json"])
         .current_dir(project.path())
@@ -693,16 +733,26 @@ fn perf_changelog_entries_force_their_keys_with_the_entry_line() {
     git(&["add", "-A"]);
     git(&["commit", "-q", "-m", "base"]);
     let _ = project.run(&[]).expect_code(0);
-    let entry_text = "- config-keys:\n    - tiny-fp32-local-sim\n  description:\n    - \"faster\"\n  pr-link: https://e/pull/1\n";
+    let entry_text =
+        "- config-keys:\n    - tiny-fp32-local-sim\n  description:\n    - \"faster\"\n  pr-link: https://e/pull/1\n";
     project.write("perf-changelog.yaml", &format!("# changelog\n{entry_text}"));
     git(&["commit", "-q", "-am", "entry"]);
 
     let plan = project.run(&["--changelog-base", "HEAD~1", "--dry-run"]).expect_code(0);
-    let forced: Vec<&str> = plan.stdout.lines().filter(|l| l.ends_with("(forced by perf-changelog entry at line 2)")).collect();
+    let forced: Vec<&str> =
+        plan.stdout.lines().filter(|l| l.ends_with("(forced by perf-changelog entry at line 2)")).collect();
     assert_eq!(forced.len(), 2, "the two bench tasks of the named key:\n{}", plan.stdout);
     assert!(forced.iter().all(|l| l.contains(" bench/tiny-fp32-local-sim/")), "{forced:?}");
-    assert!(plan.stdout.lines().any(|l| l.starts_with("reuse ") && l.contains("bench/tiny-fp32-local-other/")), "{}", plan.stdout);
-    assert!(plan.stderr.contains("forcing bench/tiny-fp32-local-sim/* (forced by perf-changelog entry at line 2)"), "{}", plan.stderr);
+    assert!(
+        plan.stdout.lines().any(|l| l.starts_with("reuse ") && l.contains("bench/tiny-fp32-local-other/")),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stderr.contains("forcing bench/tiny-fp32-local-sim/* (forced by perf-changelog entry at line 2)"),
+        "{}",
+        plan.stderr
+    );
 
     let run = project.run(&["--changelog-base", "HEAD~1"]).expect_code(0);
     let benches = run.stderr.lines().filter(|l| l.starts_with("done    bench/")).count();
@@ -735,7 +785,8 @@ fn plan_changelog_base_forces_entries_and_warns_about_uncovered_reruns() {
     git(&["add", "-A"]);
     git(&["commit", "-q", "-m", "base"]);
     let _ = project.run(&[]).expect_code(0);
-    let entry_text = "- config-keys:\n    - tiny-fp32-local-sim\n  description:\n    - \"faster\"\n  pr-link: https://e/pull/1\n";
+    let entry_text =
+        "- config-keys:\n    - tiny-fp32-local-sim\n  description:\n    - \"faster\"\n  pr-link: https://e/pull/1\n";
     project.write("perf-changelog.yaml", &format!("# changelog\n{entry_text}"));
     let changed = format!(
         "{}{}",
@@ -745,11 +796,12 @@ fn plan_changelog_base_forces_entries_and_warns_about_uncovered_reruns() {
     project.write("configs/master.yaml", &changed);
     git(&["commit", "-q", "-am", "entry"]);
 
-    let plan = ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--changelog-base", "HEAD~1"])
-        .args_from(&["--format", "json"])
-        .current_dir(dir)
-        .run()
-        .expect_code(0);
+    let plan =
+        ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--changelog-base", "HEAD~1"])
+            .args_from(&["--format", "json"])
+            .current_dir(dir)
+            .run()
+            .expect_code(0);
     let doc: serde_json::Value = serde_json::from_str(&plan.stdout).expect("plan json");
     let mut forced = Vec::new();
     for task in doc["tasks"].as_array().expect("tasks") {
@@ -760,18 +812,40 @@ fn plan_changelog_base_forces_entries_and_warns_about_uncovered_reruns() {
         }
     }
     forced.sort();
-    assert_eq!(forced, ["bench/tiny-fp32-local-sim/1k1k/tp1-ep1-dpa0-none/c1/local_0", "bench/tiny-fp32-local-sim/1k1k/tp1-ep1-dpa0-none/c2/local_0"], "{}", plan.stdout);
+    assert_eq!(
+        forced,
+        [
+            "bench/tiny-fp32-local-sim/1k1k/tp1-ep1-dpa0-none/c1/local_0",
+            "bench/tiny-fp32-local-sim/1k1k/tp1-ep1-dpa0-none/c2/local_0"
+        ],
+        "{}",
+        plan.stdout
+    );
     let warnings: Vec<&str> = plan.stderr.lines().filter(|l| l.starts_with("warning: ")).collect();
     assert_eq!(warnings.len(), 1, "{}", plan.stderr);
-    assert!(warnings[0].contains("bench/tiny-fp32-local-other/") && warnings[0].ends_with("but no new perf-changelog entry covers `tiny-fp32-local-other`"), "{}", warnings[0]);
+    assert!(
+        warnings[0].contains("bench/tiny-fp32-local-other/")
+            && warnings[0].ends_with("but no new perf-changelog entry covers `tiny-fp32-local-other`"),
+        "{}",
+        warnings[0]
+    );
 
-    let human = ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--changelog-base", "HEAD~1"])
+    let human =
+        ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--changelog-base", "HEAD~1"])
+            .current_dir(dir)
+            .run()
+            .expect_code(0);
+    assert!(human.stdout.contains("forced by perf-changelog entry at line 2"), "{}", human.stdout);
+    let without = ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
         .current_dir(dir)
         .run()
         .expect_code(0);
-    assert!(human.stdout.contains("forced by perf-changelog entry at line 2"), "{}", human.stdout);
-    let without = ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml"]).current_dir(dir).run().expect_code(0);
-    assert!(!without.stderr.contains("warning:") && !without.stdout.contains("perf-changelog"), "{}{}", without.stdout, without.stderr);
+    assert!(
+        !without.stderr.contains("warning:") && !without.stdout.contains("perf-changelog"),
+        "{}{}",
+        without.stdout,
+        without.stderr
+    );
 }
 
 /// `ix run --config-keys K`: only the named entry's tasks run; an unknown key is refused with

@@ -51,7 +51,8 @@ impl Cluster {
         }
         let mut started_munged = false;
         if !munge_works() {
-            let status = Command::new("bash").arg(crate::util::project_root().join("tests/slurm/start-munge.sh")).status();
+            let status =
+                Command::new("bash").arg(crate::util::project_root().join("tests/slurm/start-munge.sh")).status();
             assert!(status.is_ok_and(|s| s.success()), "munged did not start");
             started_munged = true;
         }
@@ -192,11 +193,18 @@ fn slurm_executor_runs_records_and_scancels_on_a_real_cluster() {
         .run()
         .expect_code(0);
     assert_eq!(summary_line(&out), "nothing to run: all 8 tasks are up to date (state .ix)", "{}", out.stderr);
-    let plan = crate::util::ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--state-dir", ".ix"])
-        .args_from(&["--format", "json"])
-        .current_dir(project.path())
-        .run()
-        .expect_code(0);
+    let plan = crate::util::ix([
+        "plan",
+        "configs/master.yaml",
+        "--runner-config",
+        "configs/runners.yaml",
+        "--state-dir",
+        ".ix",
+    ])
+    .args_from(&["--format", "json"])
+    .current_dir(project.path())
+    .run()
+    .expect_code(0);
     let doc: serde_json::Value = serde_json::from_str(&plan.stdout).expect("plan json");
     assert!(doc["tasks"].as_array().expect("tasks").iter().all(|t| t["action"] == "reuse"), "{}", plan.stdout);
 }

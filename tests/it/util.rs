@@ -127,11 +127,7 @@ impl IxCmd {
 impl IxOutput {
     /// Panics with both streams when the exit code differs.
     pub fn expect_code(self, code: i32) -> Self {
-        assert_eq!(
-            self.code, code,
-            "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout, self.stderr
-        );
+        assert_eq!(self.code, code, "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
         self
     }
 }

@@ -72,7 +72,11 @@ fn run_step(script: &str, dir: &Path, env: &BTreeMap<&str, String>) -> String {
         .output()
         .expect("bash");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "step failed:\n{script}\n--- stdout\n{stdout}\n--- stderr\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "step failed:\n{script}\n--- stdout\n{stdout}\n--- stderr\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     stdout
 }
 
@@ -94,7 +98,8 @@ fn run_sweep_steps_run_locally_in_order() {
     run_step(&step("run-sweep.yml", "plan", "plan"), dir, &env);
     let output = std::fs::read_to_string(dir.join("plan-output")).expect("plan output");
     let matrix: serde_json::Value =
-        serde_json::from_str(output.lines().find_map(|l| l.strip_prefix("matrix_0=")).expect("matrix_0")).expect("json");
+        serde_json::from_str(output.lines().find_map(|l| l.strip_prefix("matrix_0=")).expect("matrix_0"))
+            .expect("json");
     let entries = matrix["include"].as_array().expect("include").clone();
     assert_eq!(entries.len(), 3);
 
@@ -120,11 +125,18 @@ fn run_sweep_steps_run_locally_in_order() {
     assert!(report.contains("<svg"), "the report has charts");
 
     // `ix plan` agrees: everything is reused.
-    let plan = crate::util::ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--state-dir", ".ix/state"])
-        .args_from(&["--format", "json"])
-        .current_dir(dir)
-        .run()
-        .expect_code(0);
+    let plan = crate::util::ix([
+        "plan",
+        "configs/master.yaml",
+        "--runner-config",
+        "configs/runners.yaml",
+        "--state-dir",
+        ".ix/state",
+    ])
+    .args_from(&["--format", "json"])
+    .current_dir(dir)
+    .run()
+    .expect_code(0);
     let doc: serde_json::Value = serde_json::from_str(&plan.stdout).expect("plan json");
     let tasks = doc["tasks"].as_array().expect("tasks");
     assert_eq!(tasks.len(), 10);

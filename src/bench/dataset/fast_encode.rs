@@ -137,12 +137,15 @@ impl<'t> FastEncoder<'t> {
     /// `Some` when `tokenizer`'s `encode_fast(text, false)` ids are the concatenation of the BPE
     /// ids of the GPT-2 regex pieces.
     pub(super) fn new(tokenizer: &'t Tokenizer) -> Option<FastEncoder<'t>> {
-        if tokenizer.get_normalizer().is_some() || tokenizer.get_truncation().is_some() || tokenizer.get_padding().is_some()
+        if tokenizer.get_normalizer().is_some()
+            || tokenizer.get_truncation().is_some()
+            || tokenizer.get_padding().is_some()
         {
             return None;
         }
         match tokenizer.get_pre_tokenizer() {
-            Some(PreTokenizerWrapper::ByteLevel(byte_level)) if byte_level.use_regex && !byte_level.add_prefix_space => {}
+            Some(PreTokenizerWrapper::ByteLevel(byte_level))
+                if byte_level.use_regex && !byte_level.add_prefix_space => {}
             _ => return None,
         }
         match tokenizer.get_post_processor() {
@@ -173,7 +176,13 @@ impl<'t> FastEncoder<'t> {
                 added_first[first as usize] = true;
             }
         }
-        Some(FastEncoder { model, regex, added, added_first, key: NEXT_KEY.fetch_add(1, std::sync::atomic::Ordering::Relaxed) })
+        Some(FastEncoder {
+            model,
+            regex,
+            added,
+            added_first,
+            key: NEXT_KEY.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        })
     }
 
     /// The leftmost added token in `text[from..]` (longest at that position): start, end, id.
@@ -298,8 +307,17 @@ mod tests {
         let tokenizer = gpt2();
         let fast = FastEncoder::new(&tokenizer).expect("GPT-2 takes the fast path");
         let mut texts: Vec<String> = [
-            "Hello world", "  two  spaces\n\n\tand tabs   ", "it's we'll they're I'm", "数字 123 ４５６ ½ émigré",
-            "a\u{a0}b\u{2028}c", "🙂🙂 x", " ", "\n", "x<|im_start|", "tail   ", "<|endoftext|>",
+            "Hello world",
+            "  two  spaces\n\n\tand tabs   ",
+            "it's we'll they're I'm",
+            "数字 123 ４５６ ½ émigré",
+            "a\u{a0}b\u{2028}c",
+            "🙂🙂 x",
+            " ",
+            "\n",
+            "x<|im_start|",
+            "tail   ",
+            "<|endoftext|>",
         ]
         .iter()
         .map(|s| s.to_string())
