@@ -61,11 +61,8 @@ pub struct SourceFile {
 impl SourceFile {
     pub fn new(path: String, text: Arc<str>) -> SourceFile {
         let mut line_starts = vec![0u32];
-        for (idx, byte) in text.bytes().enumerate() {
-            if byte == b'\n' {
-                line_starts.push(u32::try_from(idx + 1).unwrap_or(u32::MAX));
-            }
-        }
+        line_starts
+            .extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|idx| u32::try_from(idx + 1).unwrap_or(u32::MAX)));
         SourceFile { path, text, line_starts }
     }
 

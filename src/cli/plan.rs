@@ -157,10 +157,10 @@ fn show(args: &PlanArgs, planned: &Planned, store: Option<&StateStore>, covered:
                 continue;
             }
             let record = TaskRecord {
-                id: task.id.clone(),
+                id: task.id.to_string(),
                 kind: task.kind.as_str().to_string(),
                 outcome,
-                manifest: task.manifest.to_vec(),
+                manifest: task.manifest.entries().into_owned(),
                 artifacts: vec![(
                     "fake.json".into(),
                     ArtifactSource::Bytes(format!("{{\"task\":\"{}\"}}", task.id).into_bytes()),
@@ -191,7 +191,7 @@ fn gha_matrix(planned: &Planned, plan: &crate::plan::Plan) -> ExitStatus {
         }
         entries.push(crate::exec::gha::MatrixEntry {
             task: task.hash.to_hex(),
-            label: task.id.clone(),
+            label: task.id.to_string(),
             runner: jobs.get(bench.job_idx).map(|job| job.runner.clone()).unwrap_or_default(),
         });
     }

@@ -8,7 +8,9 @@
 pub mod hash;
 pub mod task_key;
 
+use std::borrow::Cow;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 /// The maps of this module hash short strings (task ids, paths) thousands of times per build:
 /// a multiply-rotate hasher (FxHash's) instead of SipHash. Keys are the project's own names,
@@ -122,19 +124,19 @@ pub trait ProjectFiles {
 pub struct BenchInfo {
     /// Index of the job in the job list.
     pub job_idx: usize,
-    pub node: String,
-    pub script: String,
-    pub launcher: String,
-    pub result_filename: String,
+    pub node: Arc<str>,
+    pub script: Arc<str>,
+    pub launcher: Arc<str>,
+    pub result_filename: Arc<str>,
 }
 
 /// One task of the graph.
 #[derive(Clone, Debug)]
 pub struct Task {
-    pub id: String,
+    pub id: Arc<str>,
     pub kind: TaskKind,
     pub hash: Digest,
-    pub manifest: Manifest,
+    pub manifest: TaskManifest,
     /// Indices of the tasks this one needs.
     pub deps: Vec<usize>,
     /// The sweep entry that produced it (aggregates of a sweep point at the key).
@@ -142,49 +144,136 @@ pub struct Task {
     pub bench: Option<BenchInfo>,
 }
 
-/// A task's manifest, shared (tasks reused from a [`BuildMemo`] share it with the old graph).
-pub type Manifest = std::sync::Arc<[ManifestEntry]>;
+/// Manifest entries, shared (tasks reused from a [`BuildMemo`] share them with the old graph).
+pub type Manifest = Arc<[ManifestEntry]>;
 
-/// What `build_with_memo` inputs of one job looked like, and the tasks they gave.
+/// A task's manifest: its entries, plus the line shift of one file's origins when the task was
+/// reused from a [`BuildMemo`] after its sweep entry moved (an edit above it). The shift is
+/// applied when the entries are read, so a move costs nothing per reused task.
+#[derive(Clone, Debug)]
+pub struct TaskManifest {
+    entries: Manifest,
+    shift: Option<(Arc<str>, i64)>,
+}
+
+impl TaskManifest {
+    pub fn new(entries: Manifest) -> TaskManifest {
+        TaskManifest { entries, shift: None }
+    }
+
+    fn shifted(entries: &Manifest, file: &Arc<str>, delta: i64) -> TaskManifest {
+        let moves = delta != 0
+            && entries.iter().any(|entry| entry.origin.as_ref().is_some_and(|origin| *origin.file == **file));
+        TaskManifest { entries: entries.clone(), shift: moves.then(|| (file.clone(), delta)) }
+    }
+
+    /// The entries, with origins as they are in the current files.
+    pub fn entries(&self) -> Cow<'_, [ManifestEntry]> {
+        let Some((file, delta)) = &self.shift else { return Cow::Borrowed(&self.entries) };
+        Cow::Owned(
+            self.entries
+                .iter()
+                .map(|entry| {
+                    let mut entry = entry.clone();
+                    if let Some(origin) = &mut entry.origin
+                        && *origin.file == **file
+                    {
+                        origin.line = u32::try_from(i64::from(origin.line) + delta).unwrap_or(origin.line);
+                    }
+                    entry
+                })
+                .collect(),
+        )
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// What the last build made of one job: the inputs it was keyed from and the tasks' ids,
+/// hashes and manifests. Boxed in the memo, so moving it between builds moves a pointer.
 #[derive(Clone, Debug)]
 struct JobMemo {
-    /// The job as expanded with its spans made relative to its entry ([`relative_job`]), so an
-    /// edit elsewhere in the file that only moves this entry leaves it equal. `None` when not
-    /// memoizing.
-    job: Option<Job>,
+    /// The job with its spans relative to its entry ([`relative_job`]), so an edit elsewhere
+    /// in the file that only moves the entry leaves it equal.
+    job: Job,
+    node: Arc<str>,
     /// The line of the entry's first byte when the manifests were built: a moved entry's
     /// manifests are reused with their sweep-file origins shifted by the line difference.
     entry_line: u32,
-    /// `naming::result_filename` of the job on its node (the node is part of the bench id).
-    result_filename: String,
+    /// Image, runner type and launcher path: the launch task the bench task needs.
+    launch_slot: Arc<str>,
+    /// The bench task's id before de-duplication, and the ids derived from it.
+    bench_id: Arc<str>,
+    result_id: Arc<str>,
+    eval_id: Arc<str>,
+    info: BenchInfo,
     script: FileInput,
     sourced: Vec<FileInput>,
     launcher: Digest,
     launch_hash: Digest,
-    run_eval: bool,
     bench: (Digest, Manifest),
     result: (Digest, Manifest),
     eval: Option<(Digest, Manifest)>,
 }
 
-/// Per-job memo of bench, result and eval keys between builds, by bench task id.
+/// The memos of one config key's jobs, in job order, with a cursor: a re-plan meets the jobs in
+/// the same order, so the next memo is almost always the one at the cursor.
+#[derive(Debug, Default)]
+struct KeyMemos {
+    memos: Vec<Option<Box<JobMemo>>>,
+    cursor: usize,
+}
+
+impl KeyMemos {
+    /// The memo of a job equal to `job` (relative spans), taken out.
+    fn take(&mut self, job: &Job) -> Option<Box<JobMemo>> {
+        let matches = |memo: &Option<Box<JobMemo>>| memo.as_ref().is_some_and(|memo| same_relative(&memo.job, job));
+        let at = if self.memos.get(self.cursor).is_some_and(matches) {
+            self.cursor
+        } else {
+            self.memos.iter().position(matches)?
+        };
+        self.cursor = at + 1;
+        self.memos[at].take()
+    }
+}
+
+/// A launch task of the last build, by launch slot.
+#[derive(Clone, Debug)]
+struct LaunchMemo {
+    inputs: (String, Option<Origin>, String, Option<Origin>, FileInput),
+    id: Arc<str>,
+    hash: Digest,
+    manifest: Manifest,
+}
+
+/// Keys, ids and manifests of the last build, reused by the next one.
 ///
-/// A job's tasks are reused when the job (fields, and spans relative to its entry), its script
-/// (and sourced files), launcher and launch hash are all unchanged; when only the entry moved
-/// (an edit earlier in the file), the hashes are reused and the manifests' sweep origins are
-/// shifted by the entry's line difference. Entries of jobs that disappear are dropped.
+/// A job's tasks are reused when the job (fields, and spans relative to its entry), its node,
+/// script (and sourced files), launcher and launch task are all unchanged; when only the entry
+/// moved (an edit earlier in the file), the hashes are reused and the manifests' sweep origins
+/// are shifted by the entry's line difference (lazily, [`TaskManifest`]). Memos of jobs that
+/// disappear are dropped.
 /// Known limit: an edit inside an entry after a job's search-space point (a later point, a
 /// comment) keeps that job's relative spans, so manifest origins of the entry's fields that
 /// follow the edit may be stale (hashes are unaffected).
 #[derive(Debug, Default)]
 pub struct BuildMemo {
-    jobs: HashMap<String, JobMemo>,
+    /// Job memos per config key.
+    jobs: HashMap<Arc<str>, KeyMemos>,
+    launches: HashMap<Arc<str>, LaunchMemo>,
     enabled: bool,
     /// How many jobs the last build keyed (built and hashed their keys) rather than reused.
     keyed: usize,
     /// Aggregate tasks of the last build by id: their upstream (id, hash) list, hash and
     /// manifest. An aggregate whose upstream list is unchanged is not re-keyed (early cutoff).
-    aggregates: HashMap<String, AggregateMemo>,
+    aggregates: HashMap<Arc<str>, AggregateMemo>,
     /// The sorted order of the last graph's task ids (for [`hash::graph_hash_in_order`]).
     graph_order: Vec<usize>,
     /// The last graph's petgraph view, reused while the edges are the same.
@@ -196,7 +285,7 @@ pub struct BuildMemo {
 struct AggregateMemo {
     kind: TaskKind,
     name: String,
-    upstream: Vec<(String, Digest)>,
+    upstream: Vec<(Arc<str>, Digest)>,
     hash: Digest,
     manifest: Manifest,
 }
@@ -204,14 +293,7 @@ struct AggregateMemo {
 impl BuildMemo {
     /// A memo that remembers (for repeated builds: `--watch`, long-lived sessions).
     pub fn enabled() -> BuildMemo {
-        BuildMemo {
-            jobs: HashMap::default(),
-            enabled: true,
-            keyed: 0,
-            aggregates: HashMap::default(),
-            graph_order: Vec::new(),
-            graph: DiGraph::default(),
-        }
+        BuildMemo { enabled: true, ..BuildMemo::default() }
     }
 
     /// How many jobs the last build keyed rather than reused from the memo.
@@ -225,7 +307,7 @@ impl BuildMemo {
 pub struct TaskGraph {
     pub tasks: Vec<Task>,
     pub graph: DiGraph<usize, ()>,
-    pub by_id: HashMap<String, usize>,
+    pub by_id: HashMap<Arc<str>, usize>,
     /// Hash of every (id, task hash) pair: "plan unchanged" is one comparison.
     pub graph_hash: Option<Digest>,
 }
@@ -249,7 +331,7 @@ pub struct BuildInput<'a> {
     pub files: &'a dyn ProjectFiles,
 }
 
-fn origin(sources: &SourceMap, paths: &[std::sync::Arc<str>], span: Span) -> Option<Origin> {
+fn origin(sources: &SourceMap, paths: &[Arc<str>], span: Span) -> Option<Origin> {
     let path = paths.get(span.file.0 as usize)?;
     let (line, col) = sources.get(span.file).line_col(span.start);
     Some(Origin { file: path.clone(), line: line as u32, col: col as u32 })
@@ -275,29 +357,34 @@ fn worker_text(worker: &Worker) -> String {
     text
 }
 
+/// A script's facts: its digest and the files it sources, recursively.
+type ScriptFacts = Option<(FileInput, Vec<FileInput>)>;
+
 struct Ctx<'a> {
     input: &'a BuildInput<'a>,
     tasks: Vec<Task>,
-    by_id: HashMap<String, usize>,
+    by_id: HashMap<Arc<str>, usize>,
     diags: Vec<Diag>,
     reported: std::collections::HashSet<(String, usize)>,
 }
 
 impl Ctx<'_> {
     /// `base`, or `base~2`, `base~3`, … when taken (the reference never de-duplicates jobs).
-    fn unique_id(&self, base: String) -> String {
-        if !self.by_id.contains_key(&base) {
-            return base;
+    fn unique_id(&self, base: &str) -> Option<String> {
+        if !self.by_id.contains_key(base) {
+            return None;
         }
         let mut n = 2;
-        while self.by_id.contains_key(&format!("{base}~{n}")) {
+        while self.by_id.contains_key(format!("{base}~{n}").as_str()) {
             n += 1;
         }
-        format!("{base}~{n}")
+        Some(format!("{base}~{n}"))
     }
 
     fn push(&mut self, mut task: Task) -> usize {
-        task.id = self.unique_id(std::mem::take(&mut task.id));
+        if let Some(unique) = self.unique_id(&task.id) {
+            task.id = unique.into();
+        }
         let idx = self.tasks.len();
         self.by_id.insert(task.id.clone(), idx);
         self.tasks.push(task);
@@ -305,7 +392,7 @@ impl Ctx<'_> {
     }
 
     /// The digest of a file plus, recursively, the files it sources (sorted, deduplicated).
-    fn file_with_sources(&self, path: &str) -> Option<(FileInput, Vec<FileInput>)> {
+    fn file_with_sources(&self, path: &str) -> ScriptFacts {
         let facts = self.input.files.facts(path)?;
         let mut seen: std::collections::BTreeMap<String, Digest> = std::collections::BTreeMap::new();
         let mut stack = facts.sourced.clone();
@@ -322,11 +409,10 @@ impl Ctx<'_> {
         Some((FileInput { path: path.to_string(), digest: facts.digest }, sourced))
     }
 
-    fn missing(&mut self, job_idx: usize, job: &Job, what: &str, path: &str, node: &str) {
+    fn missing(&mut self, job: &Job, what: &str, path: &str, node: &str) {
         if !self.reported.insert((path.to_string(), job.origin.entry_idx)) {
             return;
         }
-        let _ = job_idx;
         self.diags.push(
             Diag::error(
                 if what == "script" { "ix::plan::missing-script" } else { "ix::plan::missing-launcher" },
@@ -438,28 +524,12 @@ fn bench_id_of(job: &Job, node: &str) -> String {
     id
 }
 
-/// `manifest` with the line of every origin in `file` moved by `delta`.
-fn shift_origins(manifest: &Manifest, file: &str, delta: i64) -> Manifest {
-    manifest
-        .iter()
-        .map(|entry| {
-            let mut entry = entry.clone();
-            if let Some(origin) = &mut entry.origin
-                && &*origin.file == file
-            {
-                origin.line = u32::try_from(i64::from(origin.line) + delta).unwrap_or(origin.line);
-            }
-            entry
-        })
-        .collect()
-}
-
 /// Builds the task graph of `input.jobs`.
 pub fn build(input: &BuildInput<'_>) -> (TaskGraph, Vec<Diag>) {
     build_with_memo(input, &mut BuildMemo::default())
 }
 
-/// [`build`], reusing the keys of jobs whose files did not change since the memo was filled.
+/// [`build`], reusing the keys of jobs whose inputs did not change since the memo was filled.
 pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGraph, Vec<Diag>) {
     let mut ctx = Ctx {
         input,
@@ -470,36 +540,35 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
     };
     let sources = input.sources;
     let mut previous = std::mem::take(&mut memo.jobs);
+    let mut previous_launches = std::mem::take(&mut memo.launches);
     let mut keyed = 0;
-    let mut next_memo: HashMap<String, JobMemo> = HashMap::default();
-    if memo.enabled {
-        next_memo.reserve(input.jobs.len());
-    }
-    let paths: Vec<std::sync::Arc<str>> =
-        sources.files().map(|(_, file)| std::sync::Arc::from(file.path.as_str())).collect();
-    let mut script_cache: HashMap<String, Option<(FileInput, Vec<FileInput>)>> = HashMap::default();
-    let mut launcher_cache: HashMap<String, Option<FileFacts>> = HashMap::default();
+    let mut next_memo: HashMap<Arc<str>, KeyMemos> = HashMap::default();
+    let paths: Vec<Arc<str>> = sources.files().map(|(_, file)| Arc::from(file.path.as_str())).collect();
+    let mut script_cache: HashMap<Arc<str>, ScriptFacts> = HashMap::default();
+    let mut launcher_cache: HashMap<Arc<str>, Option<FileFacts>> = HashMap::default();
     // One launch per image x runner type x launcher: node expansion can put one runner type's
     // jobs on clusters with different launchers, and each imports the image on its own.
-    let mut launch_ids: HashMap<String, usize> = HashMap::default();
+    let mut launch_ids: HashMap<Arc<str>, usize> = HashMap::default();
     // Per config key: the result and eval task indices, in job order.
     let mut per_key: Vec<(String, Option<Span>, Vec<usize>)> = Vec::new();
     let mut key_slot: HashMap<&str, usize> = HashMap::default();
     // Node of each runner name (resolving scans the runners table).
-    let mut node_cache: HashMap<&str, Option<String>> = HashMap::default();
+    let mut node_cache: HashMap<&str, Option<Arc<str>>> = HashMap::default();
+    // Line of each entry's first byte.
+    let mut entry_lines: HashMap<usize, u32> = HashMap::default();
     for (job_idx, job) in input.jobs.iter().enumerate() {
         let Some(entry) = input.sweep.entries.get(job.origin.entry_idx) else {
             continue;
         };
-        let resolved = match node_cache.get(job.runner.as_str()) {
+        let node = match node_cache.get(job.runner.as_str()) {
             Some(node) => node.clone(),
             None => {
-                let node = resolve_node(input.runners, &job.runner);
+                let node = resolve_node(input.runners, &job.runner).map(Arc::<str>::from);
                 node_cache.insert(job.runner.as_str(), node.clone());
                 node
             }
         };
-        let Some(node) = resolved else {
+        let Some(node) = node else {
             if ctx.reported.insert((format!("runner:{}", job.runner), job.origin.entry_idx)) {
                 ctx.diags.push(
                     Diag::error(
@@ -511,79 +580,106 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
             }
             continue;
         };
-        let script_path = naming::script_path(job, &node);
-        let launcher_path = naming::launcher_path(&node);
-        // Borrowed from the caches: a memo hit clones nothing of them.
-        if !script_cache.contains_key(&script_path) {
+        let entry_line = *entry_lines
+            .entry(job.origin.entry_idx)
+            .or_insert_with(|| sources.get(job.origin.entry_span.file).line_col(job.origin.entry_span.start).0 as u32);
+        let at = |span: Span| origin(sources, &paths, span);
+        // Built only when a key is (re)computed.
+        let runner_type = || Input::new(entry.runner.value.clone(), at(entry.runner.span));
+        let image = || Input::new(job.image.clone(), at(entry.image.span));
+
+        // The job as last built, when it is the same job on the same node: its names are then
+        // the same, and its keys too if its files and launch task are.
+        let remembered = previous
+            .get_mut(job.origin.key.as_str())
+            .and_then(|memos| memos.take(job))
+            .filter(|remembered| remembered.node == node);
+        let (script_path, launcher_path, launch_slot) = match &remembered {
+            Some(remembered) => {
+                (remembered.info.script.clone(), remembered.info.launcher.clone(), remembered.launch_slot.clone())
+            }
+            None => {
+                let launcher_path: Arc<str> = naming::launcher_path(&node).into();
+                let slot = format!("{}\0{}\0{}", job.image, entry.runner.value, launcher_path);
+                (naming::script_path(job, &node).into(), launcher_path, slot.into())
+            }
+        };
+        if !script_cache.contains_key(&*script_path) {
             let found = ctx.file_with_sources(&script_path);
             script_cache.insert(script_path.clone(), found);
         }
-        if !launcher_cache.contains_key(&launcher_path) {
+        if !launcher_cache.contains_key(&*launcher_path) {
             launcher_cache.insert(launcher_path.clone(), input.files.facts(&launcher_path));
         }
-        let script = &script_cache[&script_path];
-        let launcher = &launcher_cache[&launcher_path];
+        let script = &script_cache[&*script_path];
+        let launcher = &launcher_cache[&*launcher_path];
         if script.is_none() {
-            ctx.missing(job_idx, job, "script", &script_path, &node);
+            ctx.missing(job, "script", &script_path, &node);
         }
         if launcher.is_none() {
-            ctx.missing(job_idx, job, "launcher", &launcher_path, &node);
+            ctx.missing(job, "launcher", &launcher_path, &node);
         }
         let (Some((script, sourced)), Some(launcher)) = (script, launcher) else {
             continue;
         };
-        let launcher = FileInput { path: launcher_path.clone(), digest: launcher.digest };
-        let at = |span: Span| origin(sources, &paths, span);
-        // Built only when a key is (re)computed: a memo hit needs neither.
-        let runner_type = || Input::new(entry.runner.value.clone(), at(entry.runner.span));
-        let image = || Input::new(job.image.clone(), at(entry.image.span));
+        let launcher = FileInput { path: launcher_path.to_string(), digest: launcher.digest };
 
-        let launch_slot = format!("{}\0{}\0{}", job.image, entry.runner.value, launcher_path);
-        let launch_idx = *launch_ids.entry(launch_slot).or_insert_with(|| {
-            let key =
-                TaskKey::Launch(LaunchKey { image: image(), runner_type: runner_type(), launcher: launcher.clone() });
-            let (hash, manifest) = key.hash_and_manifest();
-            ctx.push(Task {
-                id: format!(
-                    "launch/{}/{}/{}",
-                    entry.runner.value,
-                    naming::node_prefix(&node),
-                    image_repository(&job.image)
-                ),
-                kind: TaskKind::Launch,
-                hash,
-                manifest: manifest.into(),
-                deps: Vec::new(),
-                origin: Some(entry.image.span),
-                bench: None,
-            })
-        });
-
-        let launch_hash = ctx.tasks[launch_idx].hash;
-        let bench_id = ctx.unique_id(bench_id_of(job, &node));
-        let entry_line = sources.get(job.origin.entry_span.file).line_col(job.origin.entry_span.start).0 as u32;
-        let remembered = previous.remove(&bench_id).filter(|m| {
-            m.job.as_ref().is_some_and(|relative| same_relative(relative, job))
-                && m.script == *script
-                && m.sourced == *sourced
-                && m.launcher == launcher.digest
-                && m.launch_hash == launch_hash
-                && m.run_eval == job.run_eval
-        });
-        let job_memo = match remembered {
-            Some(remembered) if remembered.entry_line == entry_line => remembered,
-            Some(mut moved) => {
-                let delta = i64::from(entry_line) - i64::from(moved.entry_line);
-                let file = &paths[job.origin.entry_span.file.0 as usize];
-                moved.bench.1 = shift_origins(&moved.bench.1, file, delta);
-                moved.result.1 = shift_origins(&moved.result.1, file, delta);
-                if let Some(eval) = &mut moved.eval {
-                    eval.1 = shift_origins(&eval.1, file, delta);
-                }
-                moved.entry_line = entry_line;
-                moved
-            }
+        let launch_idx = match launch_ids.get(&*launch_slot) {
+            Some(idx) => *idx,
             None => {
+                let inputs = (
+                    job.image.clone(),
+                    at(entry.image.span),
+                    entry.runner.value.clone(),
+                    at(entry.runner.span),
+                    launcher.clone(),
+                );
+                let launch = match previous_launches.remove(&*launch_slot) {
+                    Some(old) if old.inputs == inputs => old,
+                    _ => {
+                        let key = TaskKey::Launch(LaunchKey {
+                            image: image(),
+                            runner_type: runner_type(),
+                            launcher: launcher.clone(),
+                        });
+                        let (hash, manifest) = key.hash_and_manifest();
+                        let id = format!(
+                            "launch/{}/{}/{}",
+                            entry.runner.value,
+                            naming::node_prefix(&node),
+                            image_repository(&job.image)
+                        );
+                        LaunchMemo { inputs, id: id.into(), hash, manifest: manifest.into() }
+                    }
+                };
+                let idx = ctx.push(Task {
+                    id: launch.id.clone(),
+                    kind: TaskKind::Launch,
+                    hash: launch.hash,
+                    manifest: TaskManifest::new(launch.manifest.clone()),
+                    deps: Vec::new(),
+                    origin: Some(entry.image.span),
+                    bench: None,
+                });
+                launch_ids.insert(launch_slot.clone(), idx);
+                if memo.enabled {
+                    memo.launches.insert(launch_slot.clone(), launch);
+                }
+                idx
+            }
+        };
+        let launch_hash = ctx.tasks[launch_idx].hash;
+
+        let job_memo = match remembered {
+            Some(remembered)
+                if remembered.script == *script
+                    && remembered.sourced == *sourced
+                    && remembered.launcher == launcher.digest
+                    && remembered.launch_hash == launch_hash =>
+            {
+                remembered
+            }
+            _ => {
                 keyed += 1;
                 let key = bench_key(job, entry, &at, image(), runner_type(), script, sourced, &launcher, launch_hash);
                 let (bench_hash, manifest) = key.hash_and_manifest();
@@ -596,39 +692,53 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
                     let (hash, manifest) = eval.hash_and_manifest();
                     (hash, Manifest::from(manifest))
                 });
-                JobMemo {
-                    job: memo.enabled.then(|| relative_job(job)),
+                let bench_id = bench_id_of(job, &node);
+                let suffix = &bench_id["bench/".len()..];
+                Box::new(JobMemo {
+                    job: relative_job(job),
+                    node: node.clone(),
                     entry_line,
-                    result_filename: naming::result_filename(job, &node),
+                    launch_slot: launch_slot.clone(),
+                    result_id: format!("result/{suffix}").into(),
+                    eval_id: format!("eval/{suffix}").into(),
+                    bench_id: bench_id.into(),
+                    info: BenchInfo {
+                        job_idx,
+                        node: node.clone(),
+                        script: script_path.clone(),
+                        launcher: launcher_path.clone(),
+                        result_filename: naming::result_filename(job, &node).into(),
+                    },
                     script: script.clone(),
                     sourced: sourced.clone(),
                     launcher: launcher.digest,
                     launch_hash,
-                    run_eval: job.run_eval,
                     bench: (bench_hash, manifest.into()),
                     result: (result_hash, result_manifest.into()),
                     eval,
-                }
+                })
             }
         };
-        let bench_hash = job_memo.bench.0;
+        let file = &paths[job.origin.entry_span.file.0 as usize];
+        let delta = i64::from(entry_line) - i64::from(job_memo.entry_line);
+        let manifest = |entries: &Manifest| TaskManifest::shifted(entries, file, delta);
         let bench_idx = ctx.push(Task {
-            id: bench_id.clone(),
+            id: job_memo.bench_id.clone(),
             kind: TaskKind::Bench,
-            hash: bench_hash,
-            manifest: job_memo.bench.1.clone(),
+            hash: job_memo.bench.0,
+            manifest: manifest(&job_memo.bench.1),
             deps: vec![launch_idx],
             origin: Some(job.origin.point_span),
-            bench: Some(BenchInfo {
-                job_idx,
-                node: node.clone(),
-                script: script.path.clone(),
-                launcher: launcher_path,
-                result_filename: job_memo.result_filename.clone(),
-            }),
+            bench: Some(BenchInfo { job_idx, ..job_memo.info.clone() }),
         });
-        // The bench id may have been made unique; derived ids follow it.
-        let suffix = ctx.tasks[bench_idx].id["bench/".len()..].to_string();
+        // The bench id may have been made unique (a duplicate job); derived ids follow it.
+        let bench_id = &ctx.tasks[bench_idx].id;
+        let (result_id, eval_id) = if Arc::ptr_eq(bench_id, &job_memo.bench_id) {
+            (job_memo.result_id.clone(), job_memo.eval_id.clone())
+        } else {
+            let suffix = &bench_id["bench/".len()..];
+            (format!("result/{suffix}").into(), format!("eval/{suffix}").into())
+        };
         let slot = match key_slot.get(job.origin.key.as_str()) {
             Some(slot) => *slot,
             None => {
@@ -638,21 +748,21 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
             }
         };
         let result_idx = ctx.push(Task {
-            id: format!("result/{suffix}"),
+            id: result_id,
             kind: TaskKind::Result,
             hash: job_memo.result.0,
-            manifest: job_memo.result.1.clone(),
+            manifest: manifest(&job_memo.result.1),
             deps: vec![bench_idx],
             origin: Some(job.origin.point_span),
             bench: None,
         });
         per_key[slot].2.push(result_idx);
-        if let Some((hash, manifest)) = &job_memo.eval {
+        if let Some((hash, entries)) = &job_memo.eval {
             let eval_idx = ctx.push(Task {
-                id: format!("eval/{suffix}"),
+                id: eval_id,
                 kind: TaskKind::Eval,
                 hash: *hash,
-                manifest: manifest.clone(),
+                manifest: manifest(entries),
                 deps: vec![bench_idx],
                 origin: Some(job.origin.point_span),
                 bench: None,
@@ -660,7 +770,11 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
             per_key[slot].2.push(eval_idx);
         }
         if memo.enabled {
-            next_memo.insert(bench_id, job_memo);
+            let memos = match next_memo.get_mut(job.origin.key.as_str()) {
+                Some(memos) => memos,
+                None => next_memo.entry(Arc::from(job.origin.key.as_str())).or_default(),
+            };
+            memos.memos.push(Some(job_memo));
         }
     }
     memo.jobs = next_memo;
@@ -733,7 +847,7 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
         graph
     };
     let graph_hash = Some(hash::graph_hash_in_order(
-        &tasks.iter().map(|task| (task.id.as_str(), task.hash)).collect::<Vec<_>>(),
+        &tasks.iter().map(|task| (&*task.id, task.hash)).collect::<Vec<_>>(),
         &mut memo.graph_order,
     ));
     (TaskGraph { tasks, graph, by_id, graph_hash }, diags)
@@ -741,8 +855,8 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
 
 /// The aggregate memo of one build: the previous build's aggregates and this build's.
 struct Aggregates {
-    previous: HashMap<String, AggregateMemo>,
-    next: HashMap<String, AggregateMemo>,
+    previous: HashMap<Arc<str>, AggregateMemo>,
+    next: HashMap<Arc<str>, AggregateMemo>,
     enabled: bool,
 }
 
@@ -759,35 +873,35 @@ fn aggregate(
 ) -> usize {
     // Reused when kind, name and every upstream (id, hash) are those of the previous build:
     // the key, and so its hash and manifest, are then the same.
-    let remembered = memo.previous.remove(&id).filter(|old| {
+    let remembered = memo.previous.remove(id.as_str()).filter(|old| {
         old.kind == kind
             && old.name == name
             && old.upstream.len() == deps.len()
             && old.upstream.iter().zip(&deps).all(|((old_id, old_hash), dep)| {
                 let task = &ctx.tasks[*dep];
-                task.hash == *old_hash && task.id == *old_id
+                task.hash == *old_hash && (Arc::ptr_eq(&task.id, old_id) || task.id == *old_id)
             })
     });
     let remembered = match remembered {
         Some(old) => old,
         None => {
-            let upstream: Vec<(String, Digest)> =
+            let upstream: Vec<(Arc<str>, Digest)> =
                 deps.iter().map(|dep| (ctx.tasks[*dep].id.clone(), ctx.tasks[*dep].hash)).collect();
             let key = TaskKey::Aggregate(AggregateKey {
                 stage,
                 name: name.clone(),
                 version: AGGREGATE_VERSION,
-                upstream: upstream.clone(),
+                upstream: upstream.iter().map(|(id, hash)| (id.to_string(), *hash)).collect(),
             });
             let (hash, manifest) = key.hash_and_manifest();
             AggregateMemo { kind, name, upstream, hash, manifest: manifest.into() }
         }
     };
     let task = Task {
-        id: id.clone(),
+        id: id.into(),
         kind,
         hash: remembered.hash,
-        manifest: remembered.manifest.clone(),
+        manifest: TaskManifest::new(remembered.manifest.clone()),
         deps,
         origin,
         bench: None,

@@ -223,7 +223,7 @@ pub fn tasks_from_plan(
         if let Some(reason) = planned.reasons.first() {
             reasons.insert(hash.clone(), reason.describe());
         }
-        meta.insert(hash.clone(), (graph_task.id.clone(), kind, graph_task.manifest.to_vec()));
+        meta.insert(hash.clone(), (graph_task.id.to_string(), kind, graph_task.manifest.entries().into_owned()));
         let mut runner_type = None;
         let work = match (&graph_task.bench, graph_task.kind) {
             (Some(bench), TaskKind::Bench) => {
@@ -241,8 +241,8 @@ pub fn tasks_from_plan(
                         let stem = crate::naming::result_filename(job, "");
                         Work::Bench(BenchWork {
                             env,
-                            script: project.join(&bench.script),
-                            launcher: Some(project.join(&bench.launcher)),
+                            script: project.join(&*bench.script),
+                            launcher: Some(project.join(&*bench.launcher)),
                             result_stem: stem.trim_end_matches('_').to_string(),
                             image: job.image.clone(),
                             tp: job.tp().unwrap_or(1),
@@ -283,7 +283,7 @@ pub fn tasks_from_plan(
             None
         };
         reused.push(stored);
-        tasks.push(Task { hash, label: graph_task.id.clone(), deps: graph_task.deps.clone(), runner_type, work });
+        tasks.push(Task { hash, label: graph_task.id.to_string(), deps: graph_task.deps.clone(), runner_type, work });
     }
     Ok(EngineTasks { tasks, reused, reasons, recorder: StateRecorder { store, meta } })
 }

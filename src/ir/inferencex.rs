@@ -584,8 +584,20 @@ pub fn split_master_entries(text: &str) -> Option<Vec<EntryBlock>> {
         let code = if line.starts_with('#') { "" } else { line.split(" #").next().unwrap_or(line) };
         code.contains(['&', '*', '!', '\t']) || code.contains("<<")
     };
-    if text.lines().any(risky) {
-        return None;
+    // Only lines holding one of these bytes can be risky: find them with a vectorized scan
+    // (most files have none outside comments) and check just those lines.
+    let bytes = text.as_bytes();
+    let mut checked_to = 0;
+    for hit in memchr::memchr3_iter(b'&', b'*', b'!', bytes).chain(memchr::memchr2_iter(b'\t', b'<', bytes)) {
+        if hit < checked_to {
+            continue;
+        }
+        let line_start = memchr::memrchr(b'\n', &bytes[..hit]).map_or(0, |at| at + 1);
+        let line_end = memchr::memchr(b'\n', &bytes[hit..]).map_or(bytes.len(), |at| hit + at);
+        if risky(&text[line_start..line_end]) {
+            return None;
+        }
+        checked_to = line_end;
     }
     let mut blocks: Vec<EntryBlock> = Vec::new();
     let mut offset = 0;

@@ -253,7 +253,7 @@ pub fn plan(graph: TaskGraph, store: Option<&StateStore>, opts: &PlanOptions) ->
         let mut previous = None;
         let mut root = None;
         for rule in &opts.force {
-            if selector_matches(&rule.selector, &task.id, &task.manifest) {
+            if selector_matches(&rule.selector, &task.id, &task.manifest.entries()) {
                 reasons.push(Reason::Forced { selector: rule.selector.clone(), by: rule.by.clone() });
             }
         }
@@ -281,11 +281,11 @@ pub fn plan(graph: TaskGraph, store: Option<&StateStore>, opts: &PlanOptions) ->
                             });
                         } else {
                             previous = Some(hash);
-                            let own = manifest_reasons(&manifest, &task.manifest);
+                            let own = manifest_reasons(&manifest, &task.manifest.entries());
                             if own.is_empty() {
                                 // Only upstream hashes differ: name the first changed dependency.
                                 if let Some(dep) = task.deps.first() {
-                                    reasons.push(Reason::UpstreamChanged { dep: graph.tasks[*dep].id.clone() });
+                                    reasons.push(Reason::UpstreamChanged { dep: graph.tasks[*dep].id.to_string() });
                                     root = decided[*dep].root.clone();
                                 }
                             }
@@ -300,7 +300,7 @@ pub fn plan(graph: TaskGraph, store: Option<&StateStore>, opts: &PlanOptions) ->
         if let Some(dep) = running_dep
             && !reasons.iter().any(|r| matches!(r, Reason::UpstreamChanged { .. }))
         {
-            reasons.push(Reason::UpstreamChanged { dep: graph.tasks[dep].id.clone() });
+            reasons.push(Reason::UpstreamChanged { dep: graph.tasks[dep].id.to_string() });
         }
         let action = if reasons.is_empty() { Action::Reuse } else { Action::Run };
         if action == Action::Run {

@@ -311,7 +311,11 @@ mod tests {
         let planned = session.plan(None);
         assert!(planned.diags.is_empty(), "{:?}", planned.diags);
         let plan = planned.plan.expect("a plan");
-        plan.graph.tasks.iter().map(|t| (t.id.clone(), format!("{:?}", t.hash), format!("{:?}", t.manifest))).collect()
+        plan.graph
+            .tasks
+            .iter()
+            .map(|t| (t.id.to_string(), format!("{:?}", t.hash), format!("{:?}", t.manifest.entries())))
+            .collect()
     }
 
     fn edit(path: &Path, from: &str, to: &str) {
@@ -368,6 +372,10 @@ mod tests {
         assert_eq!((count(&log, "lowered_entry"), count(&log, "entry_jobs")), (0, 0), "{log:?}");
         assert_eq!(session.last_keyed(), 0);
         assert_eq!(first.iter().map(|t| &t.1).collect::<Vec<_>>(), moved.iter().map(|t| &t.1).collect::<Vec<_>>());
+        // Reused manifests carry the moved lines (shifted when read).
+        let mut fresh = PlanSession::new(request(dir.path(), &["sweep.yaml"], None), dir.path());
+        assert_eq!(moved, tasks(&mut fresh));
+        assert_ne!(first.iter().map(|t| &t.2).collect::<Vec<_>>(), moved.iter().map(|t| &t.2).collect::<Vec<_>>());
 
         // Whitespace at the end of the first entry: it is lowered again, to the same value, so
         // nothing downstream runs.

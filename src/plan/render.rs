@@ -116,21 +116,21 @@ pub fn json(plan: &Plan) -> String {
         .zip(&plan.tasks)
         .map(|(task, planned)| {
             let mut value = json!({
-                "id": task.id,
+                "id": &*task.id,
                 "kind": task.kind.as_str(),
                 "hash": task.hash.to_hex(),
                 "action": planned.action.as_str(),
                 "reasons": planned.reasons.iter().map(reason_json).collect::<Vec<_>>(),
-                "deps": task.deps.iter().map(|dep| plan.graph.tasks[*dep].id.clone()).collect::<Vec<_>>(),
+                "deps": task.deps.iter().map(|dep| &*plan.graph.tasks[*dep].id).collect::<Vec<_>>(),
             });
             if let Some(previous) = planned.previous {
                 value["previous"] = json!(previous.to_hex());
             }
             if let Some(bench) = &task.bench {
-                value["script"] = json!(bench.script);
-                value["launcher"] = json!(bench.launcher);
-                value["node"] = json!(bench.node);
-                value["result_filename"] = json!(bench.result_filename);
+                value["script"] = json!(&*bench.script);
+                value["launcher"] = json!(&*bench.launcher);
+                value["node"] = json!(&*bench.node);
+                value["result_filename"] = json!(&*bench.result_filename);
             }
             value
         })
@@ -185,7 +185,7 @@ pub fn why(plan: &Plan, idx: usize, latest: Option<&StoredRecord>) -> String {
         let _ = writeln!(out, "  RESULT_FILENAME {}", bench.result_filename);
     }
     if let Some(record) = latest.filter(|record| record.hash != task.hash) {
-        let changes = manifest_reasons(&record.manifest, &task.manifest);
+        let changes = manifest_reasons(&record.manifest, &task.manifest.entries());
         let old_upstream: BTreeMap<&str, &str> = record
             .manifest
             .iter()
@@ -196,7 +196,7 @@ pub fn why(plan: &Plan, idx: usize, latest: Option<&StoredRecord>) -> String {
         for change in &changes {
             let _ = writeln!(out, "    {}", change.describe());
         }
-        for entry in task.manifest.iter().filter(|e| e.name.starts_with("upstream ")) {
+        for entry in task.manifest.entries().iter().filter(|e| e.name.starts_with("upstream ")) {
             match old_upstream.get(&*entry.name) {
                 Some(old) if *old == entry.value => {}
                 Some(old) => {
@@ -209,7 +209,7 @@ pub fn why(plan: &Plan, idx: usize, latest: Option<&StoredRecord>) -> String {
         }
     }
     let _ = writeln!(out, "  inputs ({}):", task.manifest.len());
-    for entry in task.manifest.iter() {
+    for entry in task.manifest.entries().iter() {
         let _ = writeln!(out, "    {}", entry_line(entry));
     }
     out
