@@ -2,7 +2,8 @@
 //!
 //!     cargo run --release --example replan -- DIR [ROUNDS] -- CONFIG...
 //!
-//! `DIR` is a project (the benchmark scripts and launchers the configs need, and `runners.yaml`);
+//! `DIR` is a project (the benchmark scripts and launchers the configs need, `runners.yaml`, and
+//! optionally a state store `.ix` whose records every plan then looks up);
 //! `bench/engine.sh` prepares one from the vendor master configs. The example plans once (cold),
 //! then alternates two edits `ROUNDS` times each (default 50): a line appended to the first
 //! benchmark script, and the first `model:` line of the first config toggled. After each edit it
@@ -80,16 +81,23 @@ fn main() {
         selection: JobSelection { filters, mode: None, evals: None, config_keys: None },
         options: PlanOptions::default(),
     };
+    // The project's state store when it has one (`.ix`): plans then look up every task's record.
+    let store = ix::state::StateStore::open_existing(std::path::Path::new(".ix")).expect("cannot open .ix");
     let mut session = PlanSession::new(request, &dir).with_memo();
     let started = Instant::now();
-    let planned = session.plan(None);
+    let planned = session.plan(store.as_ref());
     let cold = started.elapsed();
     let plan = planned.plan.as_ref().expect("the cold plan has errors");
+    let reused = plan.tasks.iter().filter(|task| task.action == ix::plan::Action::Reuse).count();
     println!(
-        "cold plan (in-process, first plan of the session): {:.3} ms, {} jobs, {} tasks",
+        "cold plan (in-process, first plan of the session): {:.3} ms, {} jobs, {} tasks ({})",
         ms(cold),
         planned.n_jobs,
-        plan.tasks.len()
+        plan.tasks.len(),
+        match &store {
+            Some(_) => format!("state store .ix: {reused} reused"),
+            None => "no state store".to_string(),
+        }
     );
     drop(planned);
 
@@ -105,7 +113,7 @@ fn main() {
         // Files are stamped by mtime and size: every edit here changes the size.
         let started = Instant::now();
         session.refresh();
-        let planned = session.plan(None);
+        let planned = session.plan(store.as_ref());
         let elapsed = started.elapsed();
         assert!(planned.plan.is_some(), "re-plan has errors");
         (elapsed, planned.timings, session.last_keyed())

@@ -296,6 +296,10 @@ impl BuildMemo {
         BuildMemo { enabled: true, ..BuildMemo::default() }
     }
 
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
     /// How many jobs the last build keyed rather than reused from the memo.
     pub fn keyed(&self) -> usize {
         self.keyed

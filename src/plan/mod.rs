@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use crate::dag::TaskGraph;
 use crate::dag::hash::Digest;
 use crate::dag::task_key::{FILE_ROLES, ManifestEntry, Origin, UPSTREAM_PREFIX};
-use crate::state::{Outcome, StateError, StateStore, StoredRecord};
+use crate::state::{Outcome, RecordCache, StateError, StateStore, StoredRecord};
 
 /// Run or reuse.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -245,7 +245,14 @@ fn lookup<T>(result: Result<Option<T>, StateError>, warnings: &mut Vec<String>) 
 }
 
 /// Decides run or reuse for every task of `graph` (tasks are in dependency order).
-pub fn plan(graph: TaskGraph, store: Option<&StateStore>, opts: &PlanOptions) -> Plan {
+///
+/// Records come through `cache` (read in parallel the first time; a session keeps the cache
+/// between plans, see [`RecordCache`]).
+pub fn plan(graph: TaskGraph, store: Option<&StateStore>, opts: &PlanOptions, cache: &mut RecordCache) -> Plan {
+    if let Some(store) = store {
+        cache.sync(store);
+        cache.prefetch(store, &graph.tasks.iter().map(|task| task.hash).collect::<Vec<_>>());
+    }
     let mut warnings = Vec::new();
     let mut decided: Vec<PlannedTask> = Vec::with_capacity(graph.tasks.len());
     for task in &graph.tasks {
@@ -258,7 +265,7 @@ pub fn plan(graph: TaskGraph, store: Option<&StateStore>, opts: &PlanOptions) ->
             }
         }
         let (exact, exact_err) = match store {
-            Some(store) => lookup(store.get(task.hash), &mut warnings),
+            Some(store) => lookup(cache.get(store, task.hash), &mut warnings),
             None => (None, None),
         };
         match exact.as_ref().map(|record| record.outcome) {
@@ -266,7 +273,7 @@ pub fn plan(graph: TaskGraph, store: Option<&StateStore>, opts: &PlanOptions) ->
             Some(Outcome::Failed) => reasons.push(Reason::PreviousFailed),
             None => {
                 let (latest, _) = match store {
-                    Some(store) => lookup(store.latest_for_id(&task.id), &mut warnings),
+                    Some(store) => lookup(cache.latest_for_id(store, &task.id), &mut warnings),
                     None => (None, None),
                 };
                 match latest {
@@ -274,14 +281,16 @@ pub fn plan(graph: TaskGraph, store: Option<&StateStore>, opts: &PlanOptions) ->
                         Some(detail) => reasons.push(Reason::CacheMissing { detail }),
                         None => reasons.push(Reason::New),
                     },
-                    Some(StoredRecord { hash, manifest, .. }) => {
+                    Some(record) => {
+                        let StoredRecord { hash, manifest, .. } = &*record;
+                        let hash = *hash;
                         if hash == task.hash {
                             reasons.push(Reason::CacheMissing {
                                 detail: exact_err.unwrap_or_else(|| "record missing".to_string()),
                             });
                         } else {
                             previous = Some(hash);
-                            let own = manifest_reasons(&manifest, &task.manifest.entries());
+                            let own = manifest_reasons(manifest, &task.manifest.entries());
                             if own.is_empty() {
                                 // Only upstream hashes differ: name the first changed dependency.
                                 if let Some(dep) = task.deps.first() {

@@ -19,7 +19,7 @@ use crate::ir::{Sweep, runners};
 use crate::plan::jobs::{self, JobSelection, sweep_jobs};
 use crate::plan::{Plan, PlanOptions, plan};
 use crate::source::SourceMap;
-use crate::state::StateStore;
+use crate::state::{RecordCache, StateStore};
 use crate::workspace::{self, FileRole, Loaded};
 
 /// What to plan.
@@ -86,11 +86,19 @@ pub struct PlanSession {
     expanded: Option<(Vec<Stamp>, Arc<Expanded>)>,
     /// Task keys per job, reused for jobs whose fields, spans and files are unchanged.
     memo: dag::BuildMemo,
+    /// Store records read by earlier plans (kept only with [`PlanSession::with_memo`]).
+    records: RecordCache,
 }
 
 impl PlanSession {
     pub fn new(request: PlanRequest, project_dir: &std::path::Path) -> PlanSession {
-        PlanSession { request, db: ProjectDb::new(project_dir), expanded: None, memo: dag::BuildMemo::default() }
+        PlanSession {
+            request,
+            db: ProjectDb::new(project_dir),
+            expanded: None,
+            memo: dag::BuildMemo::default(),
+            records: RecordCache::default(),
+        }
     }
 
     /// Remember task keys between plans (worth it only when planning more than once).
@@ -128,6 +136,10 @@ impl PlanSession {
     /// Picks up changed project files; returns how many changed.
     pub fn refresh(&mut self) -> usize {
         self.db.refresh()
+    }
+
+    fn memo_enabled(&self) -> bool {
+        self.memo.is_enabled()
     }
 
     /// How many jobs the last plan keyed (built and hashed task keys) rather than reused.
@@ -261,7 +273,11 @@ impl PlanSession {
             return planned;
         }
         let started = Instant::now();
-        planned.plan = Some(plan(graph, store, &self.request.options));
+        let mut records = if self.memo_enabled() { std::mem::take(&mut self.records) } else { RecordCache::default() };
+        planned.plan = Some(plan(graph, store, &self.request.options, &mut records));
+        if self.memo_enabled() {
+            self.records = records;
+        }
         planned.timings.plan = started.elapsed();
         planned
     }

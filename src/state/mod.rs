@@ -12,8 +12,10 @@
 //! place and the directory is fsynced. Records and indices start with a checksum line over the
 //! rest of the file, so a reader also detects corruption it did not cause (disk, manual edits).
 
+mod cache;
 mod record;
 
+pub use cache::RecordCache;
 pub use record::{ArtifactRef, ArtifactSource, Outcome, StoredRecord, TaskRecord};
 
 use std::fs::{self, File, OpenOptions};
@@ -276,6 +278,14 @@ impl StateStore {
 
     /// The latest record stored for a task id (whatever its hash), if any.
     pub fn latest_for_id(&self, task_id: &str) -> Result<Option<StoredRecord>, StateError> {
+        match self.latest_hash_for_id(task_id)? {
+            Some(hash) => self.get(hash),
+            None => Ok(None),
+        }
+    }
+
+    /// The hash of the latest record stored for a task id, if any.
+    pub fn latest_hash_for_id(&self, task_id: &str) -> Result<Option<Digest>, StateError> {
         let path = self.index_path(task_id);
         let Some(body) = Self::read_checked(&path)? else { return Ok(None) };
         let value: serde_json::Value = serde_json::from_slice(&body)
@@ -284,7 +294,7 @@ impl StateStore {
         let Some(hash) = hash else {
             return Err(StateError::Corrupt { path, reason: "index entry without a hash".into() });
         };
-        self.get(hash)
+        Ok(Some(hash))
     }
 
     /// Loads and verifies every record, index entry and blob.

@@ -3,6 +3,7 @@
 //! The JSON shape is an edge type: core types (`ManifestEntry`, `Digest`) are not `Serialize`,
 //! so this file converts them by hand.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
@@ -101,48 +102,81 @@ impl StoredRecord {
     }
 
     pub(crate) fn from_json(bytes: &[u8]) -> Option<StoredRecord> {
-        let value: Value = serde_json::from_slice(bytes).ok()?;
-        if value.get("schema")?.as_str()? != "ix.state-record/v1" {
+        // Typed and borrowing: a plan reads thousands of records, and a generic `Value` tree
+        // (with its ordered maps) took most of that time.
+        let raw: RawRecord<'_> = serde_json::from_slice(bytes).ok()?;
+        if raw.schema != "ix.state-record/v1" {
             return None;
         }
-        let manifest = value
-            .get("manifest")?
-            .as_array()?
-            .iter()
-            .map(|entry| {
-                let origin = entry.get("origin").and_then(|o| {
-                    Some(Origin {
-                        file: o.get("file")?.as_str()?.into(),
-                        line: u32::try_from(o.get("line")?.as_u64()?).ok()?,
-                        col: u32::try_from(o.get("col")?.as_u64()?).ok()?,
-                    })
-                });
-                Some(ManifestEntry {
-                    name: entry.get("name")?.as_str()?.to_string().into(),
-                    value: entry.get("value")?.as_str()?.to_string(),
-                    origin,
-                })
+        let manifest = raw
+            .manifest
+            .into_iter()
+            .map(|entry| ManifestEntry {
+                name: entry.name.into_owned().into(),
+                value: entry.value.into_owned(),
+                origin: entry.origin.map(|o| Origin { file: (*o.file).into(), line: o.line, col: o.col }),
             })
-            .collect::<Option<Vec<_>>>()?;
-        let artifacts = value
-            .get("artifacts")?
-            .as_array()?
-            .iter()
+            .collect();
+        let artifacts = raw
+            .artifacts
+            .into_iter()
             .map(|a| {
-                Some(ArtifactRef {
-                    name: a.get("name")?.as_str()?.to_string(),
-                    digest: Digest::from_hex(a.get("blake3")?.as_str()?)?,
-                    size: a.get("size")?.as_u64()?,
-                })
+                Some(ArtifactRef { name: a.name.into_owned(), digest: Digest::from_hex(&a.blake3)?, size: a.size })
             })
             .collect::<Option<Vec<_>>>()?;
         Some(StoredRecord {
-            hash: Digest::from_hex(value.get("hash")?.as_str()?)?,
-            id: value.get("id")?.as_str()?.to_string(),
-            kind: value.get("kind")?.as_str()?.to_string(),
-            outcome: Outcome::parse(value.get("outcome")?.as_str()?)?,
+            hash: Digest::from_hex(&raw.hash)?,
+            id: raw.id.into_owned(),
+            kind: raw.kind.into_owned(),
+            outcome: Outcome::parse(&raw.outcome)?,
             manifest,
             artifacts,
         })
     }
+}
+
+/// The JSON shape of a stored record (strings borrowed from the file where they can be).
+#[derive(serde::Deserialize)]
+struct RawRecord<'a> {
+    #[serde(borrow)]
+    schema: Cow<'a, str>,
+    #[serde(borrow)]
+    hash: Cow<'a, str>,
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    outcome: Cow<'a, str>,
+    #[serde(borrow)]
+    manifest: Vec<RawEntry<'a>>,
+    #[serde(borrow)]
+    artifacts: Vec<RawArtifact<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawEntry<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow)]
+    value: Cow<'a, str>,
+    #[serde(borrow)]
+    origin: Option<RawOrigin<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawOrigin<'a> {
+    #[serde(borrow)]
+    file: Cow<'a, str>,
+    line: u32,
+    col: u32,
+}
+
+#[derive(serde::Deserialize)]
+struct RawArtifact<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow)]
+    blake3: Cow<'a, str>,
+    size: u64,
 }
