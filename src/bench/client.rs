@@ -590,3 +590,130 @@ fn classify(err: &reqwest::Error) -> RequestError {
     }
     RequestError { kind, message }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn template(api: ApiKind, ignore_eos: bool) -> RequestTemplate {
+        RequestTemplate { url: String::new(), api, model: "m".into(), ignore_eos, best_of: 1, api_key: None }
+    }
+
+    fn body(api: ApiKind, ignore_eos: bool) -> Value {
+        let prompt = Prompt { text: Arc::from("hi there"), prompt_len: 2, output_len: 7 };
+        serde_json::from_slice(&request_body(&template(api, ignore_eos), &prompt, "lora-1")).expect("JSON body")
+    }
+
+    /// Feeds `pieces` as separate reads, 1 ms apart, and finishes the body.
+    fn read(api: ApiKind, pieces: &[&[u8]]) -> RequestOutcome {
+        let mut outcome = new_outcome();
+        let mut state = StreamState::new(api);
+        let start = outcome.sent_at;
+        for (idx, piece) in pieces.iter().enumerate() {
+            let now = start + Duration::from_millis(idx as u64 + 1);
+            if let Err(error) = state.feed(piece, now, &mut outcome) {
+                outcome.error = Some(error);
+                return outcome;
+            }
+        }
+        state.finish(&mut outcome);
+        outcome
+    }
+
+    #[test]
+    fn bodies_follow_each_backend() {
+        let tgi = body(ApiKind::Tgi, true);
+        assert_eq!(tgi["inputs"], "hi there");
+        assert_eq!(tgi["parameters"]["max_new_tokens"], 7);
+        assert_eq!(tgi["parameters"]["truncate"], 2);
+        assert_eq!(tgi["parameters"]["temperature"], 0.01);
+        assert_eq!(tgi["parameters"]["details"], true);
+        assert!(tgi.get("ignore_eos").is_none() && tgi.get("model").is_none(), "{tgi}");
+        let trt = body(ApiKind::TensorRtLlm, true);
+        assert_eq!(trt["text_input"], "hi there");
+        assert_eq!((trt["max_tokens"].as_u64(), trt["min_length"].as_u64()), (Some(7), Some(7)));
+        assert_eq!((trt["stream"].as_bool(), trt["accumulate_tokens"].as_bool()), (Some(true), Some(true)));
+        assert!(body(ApiKind::TensorRtLlm, false).get("min_length").is_none());
+        let mii = body(ApiKind::DeepspeedMii, true);
+        assert_eq!((mii["prompt"].as_str(), mii["max_tokens"].as_u64()), (Some("hi there"), Some(7)));
+        assert_eq!(mii["min_tokens"], 7);
+        assert!(mii.get("stream").is_none(), "{mii}");
+        let completions = body(ApiKind::Completions, true);
+        assert_eq!(completions["model"], "lora-1");
+        assert_eq!(completions["ignore_eos"], true);
+        assert_eq!(body(ApiKind::Chat, false)["model"], "lora-1");
+    }
+
+    #[test]
+    fn tgi_stream_uses_details_and_the_last_generated_text() {
+        let outcome = read(
+            ApiKind::Tgi,
+            &[
+                b":\n\ndata:{\"index\":1,\"token\":{\"id\":1,\"text\":\" a\",\"special\":false},\"generated_text\":null,\"details\":null}\n",
+                b"\ndata:{\"index\":2,\"token\":{\"id\":2,\"text\":\" b\",\"special\":false},",
+                b"\"generated_text\":\" a b\",\"details\":{\"finish_reason\":\"length\",\"generated_tokens\":2}}\r\n\r\n",
+            ],
+        );
+        assert!(outcome.error.is_none(), "{:?}", outcome.error);
+        assert_eq!(outcome.n_chunks, 2);
+        assert_eq!(outcome.usage_completion_tokens, Some(2));
+        assert_eq!(outcome.generated_text, " a b");
+        assert_eq!(outcome.ttft, Duration::from_millis(1));
+        assert_eq!(outcome.latency, Duration::from_millis(3));
+        assert_eq!(outcome.itl_s.len(), 1);
+    }
+
+    #[test]
+    fn tgi_stream_without_details_or_final_text_accumulates_tokens() {
+        let outcome = read(
+            ApiKind::Tgi,
+            &[b"data:{\"token\":{\"text\":\"x\",\"special\":false}}\n\ndata:{\"token\":{\"text\":\"</s>\",\"special\":true}}\n\n"],
+        );
+        assert_eq!((outcome.n_chunks, outcome.usage_completion_tokens), (2, None));
+        assert_eq!(outcome.generated_text, "x", "special tokens are left out, as TGI's generated_text does");
+    }
+
+    #[test]
+    fn error_events_fail_the_request() {
+        let outcome = read(
+            ApiKind::Tgi,
+            &[b"data:{\"token\":{\"text\":\"x\"}}\n\ndata:{\"error\":\"overloaded\",\"error_type\":\"x\"}\n\n"],
+        );
+        let error = outcome.error.expect("an error");
+        assert_eq!((error.kind, error.message.as_str()), (ErrorKind::Server, "server error: overloaded"));
+        let outcome = read(ApiKind::TensorRtLlm, &[b"data: {\"error\":{\"message\":\"bad input\"}}\n\n"]);
+        assert_eq!(outcome.error.expect("an error").message, "server error: bad input");
+        let outcome = read(ApiKind::TensorRtLlm, &[b"data: not json\n\n"]);
+        assert_eq!(outcome.error.expect("an error").kind, ErrorKind::Parse);
+    }
+
+    #[test]
+    fn triton_stream_counts_lines_and_concatenates_text_output() {
+        let outcome = read(
+            ApiKind::TensorRtLlm,
+            &[b"data: {\"text_output\":\" a\",\"model_name\":\"ensemble\"}\n\nda", b"ta: {\"text_output\":\" b\"}\n\n"],
+        );
+        assert!(outcome.error.is_none(), "{:?}", outcome.error);
+        assert_eq!((outcome.n_chunks, outcome.generated_text.as_str()), (2, " a b"));
+        assert_eq!(outcome.latency, Duration::from_millis(2), "the line completed by the second read");
+        assert!(read(ApiKind::TensorRtLlm, &[b"\n\n"]).error.is_some_and(|e| e.kind == ErrorKind::NoTokens));
+    }
+
+    #[test]
+    fn mii_reads_the_whole_answer_with_ttft_zero() {
+        let outcome = read(ApiKind::DeepspeedMii, &[b"{\"text\": [\" a b", b" c\"]}"]);
+        assert!(outcome.error.is_none(), "{:?}", outcome.error);
+        assert_eq!(outcome.generated_text, " a b c");
+        assert_eq!((outcome.ttft, outcome.latency), (Duration::ZERO, Duration::from_millis(2)));
+        assert!(outcome.itl_s.is_empty());
+        let outcome =
+            read(ApiKind::DeepspeedMii, &[b"{\"choices\":[{\"text\":\"z\"}],\"usage\":{\"completion_tokens\":1}}"]);
+        assert_eq!((outcome.generated_text.as_str(), outcome.usage_completion_tokens), ("z", Some(1)));
+        let outcome = read(ApiKind::DeepspeedMii, &[b"{\"text\": \"plain\"}"]);
+        assert_eq!(outcome.generated_text, "plain");
+        let outcome = read(ApiKind::DeepspeedMii, &[b"{\"answer\": 1}"]);
+        assert_eq!(outcome.error.expect("an error").kind, ErrorKind::Parse);
+    }
+}
