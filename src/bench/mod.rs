@@ -363,7 +363,8 @@ pub async fn run(
                 }
             };
             drop(permit);
-            if !keep_text && outcome.usage_completion_tokens.is_some() {
+            // The text is needed only when it will be tokenized for the count.
+            if !keep_text && (outcome.usage_completion_tokens.is_some() || template.api.events_are_tokens()) {
                 outcome.generated_text = String::new();
             }
             progress.finished.fetch_add(1, Ordering::Relaxed);

@@ -100,6 +100,9 @@ fn plan(args: &BenchServeArgs) -> Result<ServePlan, FlagError> {
         ApiKind::TensorRtLlm if !endpoint.ends_with("generate_stream") => Some(
             "tensorrt-llm needs an endpoint ending in `generate_stream`, e.g. `--endpoint /v2/models/ensemble/generate_stream`",
         ),
+        ApiKind::DeepspeedMii if !(endpoint.ends_with("generate") || endpoint.ends_with("completions")) => Some(
+            "deepspeed-mii sends one non-streaming request: use `--endpoint /generate` (MII's REST server) or an OpenAI `completions` endpoint",
+        ),
         _ => None,
     };
     if let Some(help) = endpoint_help {

@@ -776,6 +776,10 @@ fn generate_stream_backends_reject_other_endpoints() {
         let flat: String = output.stderr.split_whitespace().collect();
         assert!(flat.contains(&format!("--endpoint{example}")), "{}", output.stderr);
     }
+    let output = ix(["bench", "serve", "--model", "m", "--backend", "deepspeed-mii", "--endpoint", "/generate_stream"])
+        .run()
+        .expect_code(2);
+    assert!(output.stderr.contains("does not fit backend `deepspeed-mii`"), "{}", output.stderr);
     let output = ix(["bench", "serve", "--model", "m", "--backend", "tensorrt-llm", "--endpoint", "/generate_stream"])
         .args(&["--best-of", "2"])
         .run()
@@ -844,4 +848,40 @@ fn lora_modules_spread_requests_like_python_random_choice() {
     assert_eq!(measured["models"], serde_json::json!({"lora-a": 28, "lora-b": 16, "lora-c": 16}));
     // Warm-ups keep the base model, as in the reference.
     assert_eq!(server.get_json("/ground-truth")["models"]["sim"], 3);
+}
+
+/// llama-server answers the deepspeed-mii body on its OpenAI completions endpoint without a
+/// stream (`choices[0].text` and `usage`), which exercises the non-streaming path end to end; it
+/// has no profiler, so `--profile` must stop with a clear error.
+#[test]
+fn real_llama_server_non_streaming_and_missing_profiler() {
+    let _serial = TIMING.lock();
+    let (server, tokenizer) = llama_server();
+    let tokenizer = tokenizer.display().to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = ix(["bench", "serve", "--base-url", &server.base_url(), "--disable-tqdm", "--save-result"])
+        .args(&["--model", "tiny", "--tokenizer", &tokenizer, "--backend", "deepspeed-mii"])
+        .args(&["--endpoint", "/v1/completions", "--random-input-len", "128", "--random-output-len", "32"])
+        .args(&["--random-range-ratio", "0.8", "--num-prompts", "32", "--max-concurrency", "4"])
+        .args(&["--percentile-metrics", "ttft,tpot,itl,e2el", "--result-filename", "mii.json"])
+        .arg("--result-dir")
+        .arg(dir.path())
+        .run()
+        .expect_code(0);
+    let result: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("mii.json")).expect("result")).expect("JSON");
+    assert_eq!(result["completed"], 32, "{}", output.stdout);
+    assert_eq!(result["total_input_tokens"], 3702, "the same prompts as the streaming backends");
+    // The answer's `usage` is the count; it cannot exceed what was asked for.
+    assert_eq!(result["ix"]["output_tokens_source"], "usage");
+    let output_tokens = result["total_output_tokens"].as_u64().expect("int");
+    assert!(output_tokens > 0 && output_tokens <= requested_output_total(&output.stdout, 32.0), "{result}");
+    assert_eq!(result["mean_ttft_ms"], 0.0);
+    assert!(number(&result, "mean_e2el_ms") > 0.0);
+
+    let output = ix(["bench", "serve", "--base-url", &server.base_url(), "--disable-tqdm", "--profile"])
+        .args(&["--model", "tiny", "--tokenizer", &tokenizer, "--num-prompts", "2", "--random-input-len", "8"])
+        .run()
+        .expect_code(2);
+    assert!(output.stderr.contains("ix::bench::profile_start"), "{}", output.stderr);
 }
