@@ -271,10 +271,9 @@ async fn connection(mut stream: TcpStream, state: Arc<State>) {
             }
             ("POST", "/v1/chat/completions") => generate(&mut stream, &state, &request.body, Api::Chat, received).await,
             ("POST", "/generate") => generate(&mut stream, &state, &request.body, Api::Mii, received).await,
+            // TGI or Triton: decided by the body's shape once it is parsed.
             ("POST", path) if path.ends_with("/generate_stream") => {
-                let api =
-                    if request.body.windows(12).any(|w| w == b"\"text_input\"") { Api::TensorRtLlm } else { Api::Tgi };
-                generate(&mut stream, &state, &request.body, api, received).await
+                generate(&mut stream, &state, &request.body, Api::Tgi, received).await
             }
             _ => respond_json(&mut stream, 404, &json!({"error": {"message": "not found", "code": 404}})).await,
         };
@@ -443,11 +442,12 @@ fn ask(request: &Value, api: Api) -> Ask {
 /// Streams one completion; returns whether the connection stays usable.
 async fn generate(stream: &mut TcpStream, state: &State, body: &[u8], api: Api, received: Instant) -> bool {
     let config = &state.config;
-    let chat = api == Api::Chat;
-    let openai = matches!(api, Api::Completions | Api::Chat);
     let Ok(request) = serde_json::from_slice::<Value>(body) else {
         return respond_json(stream, 400, &json!({"error": {"message": "invalid JSON body", "code": 400}})).await;
     };
+    let api = if api == Api::Tgi && request.get("text_input").is_some() { Api::TensorRtLlm } else { api };
+    let chat = api == Api::Chat;
+    let openai = matches!(api, Api::Completions | Api::Chat);
     let asked = ask(&request, api);
     let idx = state.counter.fetch_add(1, Ordering::Relaxed);
     let inject = |rate: f64, salt: u64| rate > 0.0 && fraction(config.seed, idx, salt) < rate;
