@@ -323,8 +323,14 @@ fn serve(args: &BenchServeArgs) -> ExitStatus {
         Err(err) => return report_error(err),
     };
     print_report(&header, &record);
-    if let Some(error) = &record.profile_stop_error {
-        eprintln!("warning: cannot stop the profiler: {error}; the measurements stand, the trace may be incomplete");
+    match &record.profile_stop_error {
+        Some(error) => {
+            eprintln!("warning: cannot stop the profiler: {error}; the measurements stand, the trace may be incomplete")
+        }
+        None if config.profile_base.is_some() => {
+            eprintln!("profiler: started before the measured run and stopped after it")
+        }
+        None => {}
     }
     if args.save_result || args.save_detailed {
         let name = args.result_filename.clone().unwrap_or_else(|| result::default_file_name(&header));
