@@ -112,8 +112,10 @@ fn plan(args: &BenchServeArgs) -> Result<ServePlan, FlagError> {
             help: help.to_owned(),
         });
     }
-    if args.best_of != 1 && matches!(api, ApiKind::TensorRtLlm | ApiKind::DeepspeedMii) {
-        return Err(value_error("best-of", &args.best_of.to_string(), "this backend supports only 1"));
+    // TGI refuses best_of > 1 on a stream; the other two assert 1 in the reference.
+    if args.best_of != 1 && matches!(api, ApiKind::Tgi | ApiKind::TensorRtLlm | ApiKind::DeepspeedMii) {
+        let reason = format!("backend `{}` supports only 1", args.backend);
+        return Err(value_error("best-of", &args.best_of.to_string(), &reason));
     }
     if !args.lora_modules.is_empty() && !api.sends_model() {
         return Err(value_error(
