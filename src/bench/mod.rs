@@ -503,6 +503,7 @@ pub async fn run(
 
 /// POSTs an empty JSON object to a profiler control URL; `Err` holds why it failed.
 async fn profile_request(url: &str, api_key: Option<&str>, timeout: Duration) -> Result<(), String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http =
         reqwest::Client::builder().http1_only().no_proxy().timeout(timeout).build().map_err(|err| err.to_string())?;
     let mut request = http.post(url).header("content-type", "application/json").body("{}");
@@ -535,4 +536,19 @@ async fn lag_probe(stop: Arc<AtomicBool>) -> Vec<Duration> {
         lags.push(before.elapsed());
     }
     lags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_request_reports_why_it_failed() {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        // Port 1 on loopback: nothing listens there.
+        let reason = runtime
+            .block_on(profile_request("http://127.0.0.1:1/stop_profile", None, Duration::from_secs(5)))
+            .expect_err("nothing listens on port 1");
+        assert!(reason.to_lowercase().contains("connect"), "{reason}");
+    }
 }
