@@ -85,20 +85,14 @@ fn main() {
     let planned = session.plan(None);
     let cold = started.elapsed();
     let plan = planned.plan.as_ref().expect("the cold plan has errors");
-    println!(
-        "cold plan (in-process, first plan of the session): {:.3} ms, {} jobs, {} tasks",
-        ms(cold),
-        planned.n_jobs,
-        plan.tasks.len()
-    );
+    println!("cold plan (in-process, first plan of the session): {:.3} ms, {} jobs, {} tasks", ms(cold), planned.n_jobs, plan.tasks.len());
     drop(planned);
 
     let script = first_script(&dir);
     let script_text = std::fs::read_to_string(&script).unwrap();
     let sweep = PathBuf::from(&configs[0]);
     let sweep_text = std::fs::read_to_string(&sweep).unwrap();
-    let model_line =
-        sweep_text.lines().find(|line| line.starts_with("  model: ")).expect("no `  model:` line").to_string();
+    let model_line = sweep_text.lines().find(|line| line.starts_with("  model: ")).expect("no `  model:` line").to_string();
     let edited_sweep = sweep_text.replacen(&model_line, &format!("{model_line}-e"), 1);
 
     let replan = |session: &mut PlanSession| {
