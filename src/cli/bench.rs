@@ -130,7 +130,7 @@ fn plan(args: &BenchServeArgs) -> Result<ServePlan, FlagError> {
     let mut warnings = Vec::new();
     if args.ignore_eos && api == ApiKind::Tgi {
         warnings.push(
-            "warning: TGI has no `ignore_eos` parameter; requests may stop before --random-output-len tokens"
+            "warning: TGI has no `ignore_eos` parameter; requests may stop before their requested output length"
                 .to_owned(),
         );
     }
