@@ -1,6 +1,7 @@
-//! One streamed request to an OpenAI-compatible server, timed chunk by chunk.
+//! One request to an inference server, timed chunk by chunk.
 //!
-//! Owns the request bodies of the `completions` and `chat` backends (LOAD-GENERATOR.md §5), the
+//! Owns the request bodies of every backend (LOAD-GENERATOR.md §5: OpenAI completions and chat,
+//! TGI and Triton/TensorRT-LLM `generate_stream`, DeepSpeed-MII's non-streaming `generate`), the
 //! token-event rules and per-chunk timestamps ([`StreamState`], shared with `raw_http`), the
 //! classification of failures, and the reqwest transport. It does not pace, count slots or
 //! aggregate: it turns one prompt into one [`RequestOutcome`].
@@ -12,8 +13,10 @@
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
+use serde_json::Value;
 
-use super::sse::{SseEvent, SseParser};
+use super::dataset::Prompt;
+use super::sse::{LineParser, SseEvent, SseParser};
 
 /// Which request function (and so which body and which token-event rules) a run uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +25,30 @@ pub enum ApiKind {
     Completions,
     /// `/v1/chat/completions` (reference backend openai-chat).
     Chat,
+    /// Hugging Face TGI `…/generate_stream` (reference backend tgi): one line per token.
+    Tgi,
+    /// Triton's `…/generate_stream` with TensorRT-LLM (reference backend tensorrt-llm): one line
+    /// per token.
+    TensorRtLlm,
+    /// DeepSpeed-MII's `generate` (reference backend deepspeed-mii): one JSON answer, no stream.
+    DeepspeedMii,
+}
+
+impl ApiKind {
+    /// Whether the body is a stream of token events (TTFT and ITL are observable).
+    pub fn streams(self) -> bool {
+        !matches!(self, ApiKind::DeepspeedMii)
+    }
+
+    /// Whether every token event carries exactly one token (the events are a token count).
+    pub fn events_are_tokens(self) -> bool {
+        matches!(self, ApiKind::Tgi | ApiKind::TensorRtLlm)
+    }
+
+    /// Whether requests name a model (and so `--lora-modules` can pick one).
+    pub fn sends_model(self) -> bool {
+        matches!(self, ApiKind::Completions | ApiKind::Chat)
+    }
 }
 
 /// Everything a request needs that is the same for every request of a run.
@@ -50,6 +77,8 @@ pub enum ErrorKind {
     NoTokens,
     /// The request or its stream timed out.
     Timeout,
+    /// The server reported an error inside a 200 stream (`{"error": …}`).
+    Server,
     /// Anything else reqwest reports.
     Other,
 }
@@ -64,6 +93,7 @@ impl ErrorKind {
             ErrorKind::Parse => "parse",
             ErrorKind::NoTokens => "no_tokens",
             ErrorKind::Timeout => "timeout",
+            ErrorKind::Server => "server_error",
             ErrorKind::Other => "other",
         }
     }
@@ -88,7 +118,8 @@ pub struct RequestOutcome {
     pub itl_s: Vec<f32>,
     /// End-to-end latency (last token chunk; chat: last chunk of any kind).
     pub latency: Duration,
-    /// `usage.completion_tokens` from any chunk that carried it.
+    /// The server's own output-token count: `usage.completion_tokens` from any chunk that
+    /// carried it, or TGI's `details.generated_tokens`.
     pub usage_completion_tokens: Option<u64>,
     /// `usage.prompt_tokens` as the server counted them.
     pub usage_prompt_tokens: Option<u64>,
@@ -123,6 +154,42 @@ struct Delta<'a> {
     content: Option<std::borrow::Cow<'a, str>>,
 }
 
+/// One line of a TGI `generate_stream` body.
+#[derive(Deserialize)]
+struct TgiChunk<'a> {
+    #[serde(default, borrow)]
+    token: Option<TgiToken<'a>>,
+    #[serde(default, borrow)]
+    generated_text: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    details: Option<TgiDetails>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct TgiToken<'a> {
+    #[serde(default, borrow)]
+    text: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    special: bool,
+}
+
+#[derive(Deserialize)]
+struct TgiDetails {
+    #[serde(default)]
+    generated_tokens: Option<u64>,
+}
+
+/// One line of a Triton/TensorRT-LLM `generate_stream` body.
+#[derive(Deserialize)]
+struct TritonChunk<'a> {
+    #[serde(default, borrow)]
+    text_output: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
 #[derive(Deserialize)]
 struct Usage {
     #[serde(default)]
@@ -131,13 +198,59 @@ struct Usage {
     prompt_tokens: Option<u64>,
 }
 
-/// Builds the JSON body of one request (LOAD-GENERATOR.md §5.1, §5.2).
-pub fn request_body(template: &RequestTemplate, prompt: &str, max_tokens: u64) -> Vec<u8> {
+/// Builds the JSON body of one request (LOAD-GENERATOR.md §5). `model` is the name sent by the
+/// backends that send one (the template's, or a `--lora-modules` pick).
+pub fn request_body(template: &RequestTemplate, prompt: &Prompt, model: &str) -> Vec<u8> {
+    let (text, max_tokens) = (&*prompt.text, prompt.output_len);
     let mut body = serde_json::Map::new();
-    body.insert("model".into(), template.model.clone().into());
+    match template.api {
+        ApiKind::Tgi => {
+            let mut parameters = serde_json::Map::new();
+            parameters.insert("best_of".into(), template.best_of.into());
+            parameters.insert("max_new_tokens".into(), max_tokens.into());
+            parameters.insert("do_sample".into(), true.into());
+            // TGI rejects temperature 0 and top_p 1.
+            parameters.insert("temperature".into(), 0.01.into());
+            parameters.insert("top_p".into(), 0.99.into());
+            if prompt.prompt_len > 0 {
+                parameters.insert("truncate".into(), prompt.prompt_len.into());
+            }
+            // Not in the reference: asks for `details.generated_tokens` on the last event.
+            parameters.insert("details".into(), true.into());
+            body.insert("inputs".into(), text.into());
+            body.insert("parameters".into(), Value::Object(parameters));
+            return to_bytes(body);
+        }
+        ApiKind::TensorRtLlm => {
+            body.insert("accumulate_tokens".into(), true.into());
+            body.insert("text_input".into(), text.into());
+            body.insert("temperature".into(), 0.0.into());
+            body.insert("top_p".into(), 1.0.into());
+            body.insert("max_tokens".into(), max_tokens.into());
+            body.insert("stream".into(), true.into());
+            if template.ignore_eos {
+                body.insert("min_length".into(), max_tokens.into());
+            }
+            return to_bytes(body);
+        }
+        ApiKind::DeepspeedMii => {
+            body.insert("prompt".into(), text.into());
+            body.insert("max_tokens".into(), max_tokens.into());
+            // DeepSpeed-MII rejects temperature 0.
+            body.insert("temperature".into(), 0.01.into());
+            body.insert("top_p".into(), 1.0.into());
+            if template.ignore_eos {
+                // Not in the reference: MII has no `ignore_eos`, but `min_tokens` holds the length.
+                body.insert("min_tokens".into(), max_tokens.into());
+            }
+            return to_bytes(body);
+        }
+        ApiKind::Completions | ApiKind::Chat => {}
+    }
+    body.insert("model".into(), model.into());
     match template.api {
         ApiKind::Completions => {
-            body.insert("prompt".into(), prompt.into());
+            body.insert("prompt".into(), text.into());
             body.insert("temperature".into(), 0.0.into());
             body.insert("best_of".into(), template.best_of.into());
             body.insert("max_tokens".into(), max_tokens.into());
@@ -146,18 +259,23 @@ pub fn request_body(template: &RequestTemplate, prompt: &str, max_tokens: u64) -
         ApiKind::Chat => {
             body.insert(
                 "messages".into(),
-                serde_json::json!([{"role": "user", "content": [{"type": "text", "text": prompt}]}]),
+                serde_json::json!([{"role": "user", "content": [{"type": "text", "text": text}]}]),
             );
             body.insert("temperature".into(), 0.0.into());
             body.insert("max_completion_tokens".into(), max_tokens.into());
         }
+        ApiKind::Tgi | ApiKind::TensorRtLlm | ApiKind::DeepspeedMii => {}
     }
     body.insert("stream".into(), true.into());
     body.insert("stream_options".into(), serde_json::json!({"include_usage": true}));
     if template.ignore_eos {
         body.insert("ignore_eos".into(), true.into());
     }
-    serde_json::to_vec(&serde_json::Value::Object(body)).unwrap_or_default()
+    to_bytes(body)
+}
+
+fn to_bytes(body: serde_json::Map<String, Value>) -> Vec<u8> {
+    serde_json::to_vec(&Value::Object(body)).unwrap_or_default()
 }
 
 /// Sends one request and reads its stream to the end.
@@ -214,18 +332,35 @@ pub async fn send(http: &reqwest::Client, template: &RequestTemplate, body: Vec<
     outcome
 }
 
-/// The state of one response body being read: SSE framing plus the token-event clock.
+/// How a response body is cut into events.
+enum Framing {
+    /// Server-Sent Events (OpenAI completions and chat).
+    Sse(SseParser),
+    /// One payload per line (`generate_stream`).
+    Lines(LineParser),
+    /// The whole body is one JSON document (DeepSpeed-MII).
+    Whole(Vec<u8>),
+}
+
+/// The state of one response body being read: framing plus the token-event clock.
 pub(crate) struct StreamState {
     api: ApiKind,
-    parser: SseParser,
+    framing: Framing,
     events: Vec<SseEvent>,
     last_token: Option<Instant>,
     last_any: Option<Instant>,
+    /// When the last body bytes came off the connection (the non-streaming latency end).
+    last_read: Option<Instant>,
 }
 
 impl StreamState {
     pub(crate) fn new(api: ApiKind) -> Self {
-        StreamState { api, parser: SseParser::new(), events: Vec::new(), last_token: None, last_any: None }
+        let framing = match api {
+            ApiKind::Completions | ApiKind::Chat => Framing::Sse(SseParser::new()),
+            ApiKind::Tgi | ApiKind::TensorRtLlm => Framing::Lines(LineParser::new()),
+            ApiKind::DeepspeedMii => Framing::Whole(Vec::new()),
+        };
+        StreamState { api, framing, events: Vec::new(), last_token: None, last_any: None, last_read: None }
     }
 
     /// Feeds body bytes that came off the connection at `now`.
@@ -235,23 +370,41 @@ impl StreamState {
         now: Instant,
         outcome: &mut RequestOutcome,
     ) -> Result<(), RequestError> {
-        self.parser.feed(bytes, &mut self.events);
-        handle_events(self.api, &mut self.events, now, outcome, &mut self.last_token, &mut self.last_any)
+        self.last_read = Some(now);
+        match &mut self.framing {
+            Framing::Sse(parser) => parser.feed(bytes, &mut self.events),
+            Framing::Lines(parser) => parser.feed(bytes, &mut self.events),
+            Framing::Whole(body) => {
+                body.extend_from_slice(bytes);
+                return Ok(());
+            }
+        }
+        self.handle_events(now, outcome)
     }
 
     /// Ends a body that ended cleanly: sets the latency, or the `no_tokens` error.
     pub(crate) fn finish(mut self, outcome: &mut RequestOutcome) {
         let now = Instant::now();
-        self.parser.finish(&mut self.events);
-        if let Err(error) =
-            handle_events(self.api, &mut self.events, now, outcome, &mut self.last_token, &mut self.last_any)
-        {
+        match &mut self.framing {
+            Framing::Sse(parser) => parser.finish(&mut self.events),
+            Framing::Lines(parser) => parser.finish(&mut self.events),
+            Framing::Whole(body) => {
+                let end = self.last_read.unwrap_or(now);
+                if let Err(error) = whole_response(body, outcome) {
+                    outcome.error = Some(error);
+                    return;
+                }
+                outcome.latency = end - outcome.sent_at;
+                return;
+            }
+        }
+        if let Err(error) = self.handle_events(now, outcome) {
             outcome.error = Some(error);
             return;
         }
         let end = match self.api {
-            ApiKind::Completions => self.last_token,
             ApiKind::Chat => self.last_any,
+            _ => self.last_token,
         };
         match (self.last_token, end) {
             (Some(_), Some(end)) => outcome.latency = end - outcome.sent_at,
@@ -263,6 +416,127 @@ impl StreamState {
             }
         }
     }
+
+    /// A token event at `now`: TTFT for the first, an ITL sample for every later one.
+    fn token_event(&mut self, now: Instant, outcome: &mut RequestOutcome) {
+        match self.last_token {
+            None => outcome.ttft = now - outcome.sent_at,
+            Some(previous) => outcome.itl_s.push((now - previous).as_secs_f32()),
+        }
+        self.last_token = Some(now);
+        outcome.n_chunks += 1;
+    }
+
+    fn handle_events(&mut self, now: Instant, outcome: &mut RequestOutcome) -> Result<(), RequestError> {
+        let mut events = std::mem::take(&mut self.events);
+        let handled = events.drain(..).try_for_each(|event| match event {
+            SseEvent::Data(payload) => self.handle_payload(&payload, now, outcome),
+            SseEvent::Done => Ok(()),
+        });
+        self.events = events;
+        handled
+    }
+
+    fn handle_payload(
+        &mut self,
+        payload: &str,
+        now: Instant,
+        outcome: &mut RequestOutcome,
+    ) -> Result<(), RequestError> {
+        let parse_error = |err: serde_json::Error| RequestError {
+            kind: ErrorKind::Parse,
+            message: format!("invalid JSON chunk: {err}"),
+        };
+        self.last_any = Some(now);
+        match self.api {
+            ApiKind::Completions | ApiKind::Chat => {
+                let chunk: Chunk<'_> = serde_json::from_str(payload).map_err(parse_error)?;
+                if let Some(first) = chunk.choices.as_ref().and_then(|choices| choices.first()) {
+                    self.token_event(now, outcome);
+                    let text = match self.api {
+                        ApiKind::Completions => first.text.as_deref(),
+                        _ => first.delta.as_ref().and_then(|delta| delta.content.as_deref()),
+                    };
+                    if let Some(text) = text {
+                        outcome.generated_text.push_str(text);
+                    }
+                }
+                // Deliberate fix (COMPAT.md): usage is read from every chunk, also from one with choices.
+                if let Some(usage) = &chunk.usage {
+                    if usage.completion_tokens.is_some() {
+                        outcome.usage_completion_tokens = usage.completion_tokens;
+                    }
+                    if usage.prompt_tokens.is_some() {
+                        outcome.usage_prompt_tokens = usage.prompt_tokens;
+                    }
+                }
+            }
+            ApiKind::Tgi => {
+                let chunk: TgiChunk<'_> = serde_json::from_str(payload).map_err(parse_error)?;
+                if let Some(error) = chunk.error {
+                    return Err(server_error(&error));
+                }
+                self.token_event(now, outcome);
+                match (&chunk.generated_text, &chunk.token) {
+                    // The last event carries the whole text (special tokens left out).
+                    (Some(text), _) => outcome.generated_text = text.to_string(),
+                    (None, Some(token)) if !token.special => {
+                        outcome.generated_text.push_str(token.text.as_deref().unwrap_or(""))
+                    }
+                    _ => {}
+                }
+                if let Some(tokens) = chunk.details.and_then(|details| details.generated_tokens) {
+                    outcome.usage_completion_tokens = Some(tokens);
+                }
+            }
+            ApiKind::TensorRtLlm => {
+                let chunk: TritonChunk<'_> = serde_json::from_str(payload).map_err(parse_error)?;
+                if let Some(error) = chunk.error {
+                    return Err(server_error(&error));
+                }
+                self.token_event(now, outcome);
+                if let Some(text) = chunk.text_output {
+                    outcome.generated_text.push_str(&text);
+                }
+            }
+            ApiKind::DeepspeedMii => {}
+        }
+        Ok(())
+    }
+}
+
+/// An `{"error": …}` object the server sent inside a 200 response.
+fn server_error(error: &Value) -> RequestError {
+    let message = match error {
+        Value::String(text) => text.clone(),
+        other => other.get("message").and_then(Value::as_str).map_or_else(|| other.to_string(), str::to_owned),
+    };
+    RequestError { kind: ErrorKind::Server, message: format!("server error: {message}") }
+}
+
+/// Reads a non-streaming answer: MII's `{"text": [..]}` (or a plain string), or an OpenAI
+/// completion's `choices[0].text` with its `usage`.
+fn whole_response(body: &[u8], outcome: &mut RequestOutcome) -> Result<(), RequestError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|err| RequestError { kind: ErrorKind::Parse, message: format!("invalid JSON response: {err}") })?;
+    if let Some(error) = value.get("error") {
+        return Err(server_error(error));
+    }
+    let text = match value.get("text") {
+        Some(Value::Array(texts)) => texts.first().and_then(Value::as_str),
+        Some(Value::String(text)) => Some(text.as_str()),
+        _ => value.pointer("/choices/0/text").and_then(Value::as_str),
+    };
+    let Some(text) = text else {
+        return Err(RequestError {
+            kind: ErrorKind::Parse,
+            message: "the response has no `text` (nor `choices[0].text`)".into(),
+        });
+    };
+    outcome.generated_text = text.to_owned();
+    outcome.usage_completion_tokens = value.pointer("/usage/completion_tokens").and_then(Value::as_u64);
+    outcome.usage_prompt_tokens = value.pointer("/usage/prompt_tokens").and_then(Value::as_u64);
+    Ok(())
 }
 
 /// A fresh outcome whose clock starts now.
@@ -279,47 +553,6 @@ pub(crate) fn new_outcome() -> RequestOutcome {
         generated_text: String::new(),
         error: None,
     }
-}
-
-fn handle_events(
-    api: ApiKind,
-    events: &mut Vec<SseEvent>,
-    now: Instant,
-    outcome: &mut RequestOutcome,
-    last_token: &mut Option<Instant>,
-    last_any: &mut Option<Instant>,
-) -> Result<(), RequestError> {
-    for event in events.drain(..) {
-        let SseEvent::Data(payload) = event else { continue };
-        let chunk: Chunk<'_> = serde_json::from_str(&payload)
-            .map_err(|err| RequestError { kind: ErrorKind::Parse, message: format!("invalid JSON chunk: {err}") })?;
-        *last_any = Some(now);
-        if let Some(first) = chunk.choices.as_ref().and_then(|choices| choices.first()) {
-            match *last_token {
-                None => outcome.ttft = now - outcome.sent_at,
-                Some(previous) => outcome.itl_s.push((now - previous).as_secs_f32()),
-            }
-            *last_token = Some(now);
-            outcome.n_chunks += 1;
-            let text = match api {
-                ApiKind::Completions => first.text.as_deref(),
-                ApiKind::Chat => first.delta.as_ref().and_then(|delta| delta.content.as_deref()),
-            };
-            if let Some(text) = text {
-                outcome.generated_text.push_str(text);
-            }
-        }
-        // Deliberate fix (COMPAT.md): usage is read from every chunk, also from one with choices.
-        if let Some(usage) = &chunk.usage {
-            if usage.completion_tokens.is_some() {
-                outcome.usage_completion_tokens = usage.completion_tokens;
-            }
-            if usage.prompt_tokens.is_some() {
-                outcome.usage_prompt_tokens = usage.prompt_tokens;
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Whether a send failed because a pooled connection was already closed by the server.
@@ -356,4 +589,131 @@ fn classify(err: &reqwest::Error) -> RequestError {
         source = cause.source();
     }
     RequestError { kind, message }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn template(api: ApiKind, ignore_eos: bool) -> RequestTemplate {
+        RequestTemplate { url: String::new(), api, model: "m".into(), ignore_eos, best_of: 1, api_key: None }
+    }
+
+    fn body(api: ApiKind, ignore_eos: bool) -> Value {
+        let prompt = Prompt { text: Arc::from("hi there"), prompt_len: 2, output_len: 7 };
+        serde_json::from_slice(&request_body(&template(api, ignore_eos), &prompt, "lora-1")).expect("JSON body")
+    }
+
+    /// Feeds `pieces` as separate reads, 1 ms apart, and finishes the body.
+    fn read(api: ApiKind, pieces: &[&[u8]]) -> RequestOutcome {
+        let mut outcome = new_outcome();
+        let mut state = StreamState::new(api);
+        let start = outcome.sent_at;
+        for (idx, piece) in pieces.iter().enumerate() {
+            let now = start + Duration::from_millis(idx as u64 + 1);
+            if let Err(error) = state.feed(piece, now, &mut outcome) {
+                outcome.error = Some(error);
+                return outcome;
+            }
+        }
+        state.finish(&mut outcome);
+        outcome
+    }
+
+    #[test]
+    fn bodies_follow_each_backend() {
+        let tgi = body(ApiKind::Tgi, true);
+        assert_eq!(tgi["inputs"], "hi there");
+        assert_eq!(tgi["parameters"]["max_new_tokens"], 7);
+        assert_eq!(tgi["parameters"]["truncate"], 2);
+        assert_eq!(tgi["parameters"]["temperature"], 0.01);
+        assert_eq!(tgi["parameters"]["details"], true);
+        assert!(tgi.get("ignore_eos").is_none() && tgi.get("model").is_none(), "{tgi}");
+        let trt = body(ApiKind::TensorRtLlm, true);
+        assert_eq!(trt["text_input"], "hi there");
+        assert_eq!((trt["max_tokens"].as_u64(), trt["min_length"].as_u64()), (Some(7), Some(7)));
+        assert_eq!((trt["stream"].as_bool(), trt["accumulate_tokens"].as_bool()), (Some(true), Some(true)));
+        assert!(body(ApiKind::TensorRtLlm, false).get("min_length").is_none());
+        let mii = body(ApiKind::DeepspeedMii, true);
+        assert_eq!((mii["prompt"].as_str(), mii["max_tokens"].as_u64()), (Some("hi there"), Some(7)));
+        assert_eq!(mii["min_tokens"], 7);
+        assert!(mii.get("stream").is_none(), "{mii}");
+        let completions = body(ApiKind::Completions, true);
+        assert_eq!(completions["model"], "lora-1");
+        assert_eq!(completions["ignore_eos"], true);
+        assert_eq!(body(ApiKind::Chat, false)["model"], "lora-1");
+    }
+
+    #[test]
+    fn tgi_stream_uses_details_and_the_last_generated_text() {
+        let outcome = read(
+            ApiKind::Tgi,
+            &[
+                b":\n\ndata:{\"index\":1,\"token\":{\"id\":1,\"text\":\" a\",\"special\":false},\"generated_text\":null,\"details\":null}\n",
+                b"\ndata:{\"index\":2,\"token\":{\"id\":2,\"text\":\" b\",\"special\":false},",
+                b"\"generated_text\":\" a b\",\"details\":{\"finish_reason\":\"length\",\"generated_tokens\":2}}\r\n\r\n",
+            ],
+        );
+        assert!(outcome.error.is_none(), "{:?}", outcome.error);
+        assert_eq!(outcome.n_chunks, 2);
+        assert_eq!(outcome.usage_completion_tokens, Some(2));
+        assert_eq!(outcome.generated_text, " a b");
+        assert_eq!(outcome.ttft, Duration::from_millis(1));
+        assert_eq!(outcome.latency, Duration::from_millis(3));
+        assert_eq!(outcome.itl_s.len(), 1);
+    }
+
+    #[test]
+    fn tgi_stream_without_details_or_final_text_accumulates_tokens() {
+        let outcome = read(
+            ApiKind::Tgi,
+            &[b"data:{\"token\":{\"text\":\"x\",\"special\":false}}\n\ndata:{\"token\":{\"text\":\"</s>\",\"special\":true}}\n\n"],
+        );
+        assert_eq!((outcome.n_chunks, outcome.usage_completion_tokens), (2, None));
+        assert_eq!(outcome.generated_text, "x", "special tokens are left out, as TGI's generated_text does");
+    }
+
+    #[test]
+    fn error_events_fail_the_request() {
+        let outcome = read(
+            ApiKind::Tgi,
+            &[b"data:{\"token\":{\"text\":\"x\"}}\n\ndata:{\"error\":\"overloaded\",\"error_type\":\"x\"}\n\n"],
+        );
+        let error = outcome.error.expect("an error");
+        assert_eq!((error.kind, error.message.as_str()), (ErrorKind::Server, "server error: overloaded"));
+        let outcome = read(ApiKind::TensorRtLlm, &[b"data: {\"error\":{\"message\":\"bad input\"}}\n\n"]);
+        assert_eq!(outcome.error.expect("an error").message, "server error: bad input");
+        let outcome = read(ApiKind::TensorRtLlm, &[b"data: not json\n\n"]);
+        assert_eq!(outcome.error.expect("an error").kind, ErrorKind::Parse);
+    }
+
+    #[test]
+    fn triton_stream_counts_lines_and_concatenates_text_output() {
+        let outcome = read(
+            ApiKind::TensorRtLlm,
+            &[b"data: {\"text_output\":\" a\",\"model_name\":\"ensemble\"}\n\nda", b"ta: {\"text_output\":\" b\"}\n\n"],
+        );
+        assert!(outcome.error.is_none(), "{:?}", outcome.error);
+        assert_eq!((outcome.n_chunks, outcome.generated_text.as_str()), (2, " a b"));
+        assert_eq!(outcome.latency, Duration::from_millis(2), "the line completed by the second read");
+        assert!(read(ApiKind::TensorRtLlm, &[b"\n\n"]).error.is_some_and(|e| e.kind == ErrorKind::NoTokens));
+    }
+
+    #[test]
+    fn mii_reads_the_whole_answer_with_ttft_zero() {
+        let outcome = read(ApiKind::DeepspeedMii, &[b"{\"text\": [\" a b", b" c\"]}"]);
+        assert!(outcome.error.is_none(), "{:?}", outcome.error);
+        assert_eq!(outcome.generated_text, " a b c");
+        assert_eq!((outcome.ttft, outcome.latency), (Duration::ZERO, Duration::from_millis(2)));
+        assert!(outcome.itl_s.is_empty());
+        let outcome =
+            read(ApiKind::DeepspeedMii, &[b"{\"choices\":[{\"text\":\"z\"}],\"usage\":{\"completion_tokens\":1}}"]);
+        assert_eq!((outcome.generated_text.as_str(), outcome.usage_completion_tokens), ("z", Some(1)));
+        let outcome = read(ApiKind::DeepspeedMii, &[b"{\"text\": \"plain\"}"]);
+        assert_eq!(outcome.generated_text, "plain");
+        let outcome = read(ApiKind::DeepspeedMii, &[b"{\"answer\": 1}"]);
+        assert_eq!(outcome.error.expect("an error").kind, ErrorKind::Parse);
+    }
 }

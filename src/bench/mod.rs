@@ -17,6 +17,7 @@ pub mod dataset;
 pub mod metrics;
 pub mod numpy_rng;
 pub mod pacing;
+pub mod py_random;
 pub mod raw_http;
 pub mod result;
 pub mod selftest;
@@ -46,6 +47,12 @@ pub enum BenchError {
     #[error("the dataset is empty")]
     #[diagnostic(code(ix::bench::empty_dataset), help("check --num-prompts and the dataset file"))]
     EmptyDataset,
+    #[error("cannot start the profiler: POST {url} failed: {reason}")]
+    #[diagnostic(
+        code(ix::bench::profile_start),
+        help("the server must expose `/start_profile` (vLLM: set VLLM_TORCH_PROFILER_DIR; SGLang: always on)")
+    )]
+    ProfileStart { url: String, reason: String },
 }
 
 /// How a run is driven. Everything that is the same for all requests.
@@ -70,6 +77,11 @@ pub struct RunConfig {
     pub client_threads: usize,
     /// Which HTTP implementation sends the requests.
     pub http_client: HttpClient,
+    /// `--lora-modules`: each measured request's `model` is one of these, picked as the
+    /// reference's `random.choice` picks it (warm-ups keep the template's model).
+    pub lora_modules: Vec<String>,
+    /// `--profile`: the base URL whose `/start_profile` and `/stop_profile` bracket the run.
+    pub profile_base: Option<String>,
 }
 
 /// The HTTP implementation behind the requests (same measurements, different costs).
@@ -113,6 +125,8 @@ impl RunConfig {
             keep_text: false,
             client_threads: 1,
             http_client: HttpClient::Raw,
+            lora_modules: Vec::new(),
+            profile_base: None,
         }
     }
 }
@@ -146,8 +160,12 @@ pub struct RequestRecord {
 /// Where the output token counts came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenSource {
+    /// The server's own count (`usage.completion_tokens`, TGI's `details.generated_tokens`).
     Usage,
+    /// The run's tokenizer on the generated text.
     Tokenizer,
+    /// The number of token events (`tgi`/`tensorrt-llm`: one token per event; otherwise the
+    /// last resort without a tokenizer).
     Chunks,
     Mixed,
 }
@@ -187,6 +205,10 @@ pub struct RunRecord {
     /// Σ `usage.prompt_tokens` over successful requests that reported it.
     pub server_prompt_tokens: Option<u64>,
     pub diagnostics: ClientDiagnostics,
+    /// Whether the backend streams (false: TTFT is not observable and is reported as 0).
+    pub streamed: bool,
+    /// `--profile`: why `/stop_profile` failed, when it did (the measurements stand).
+    pub profile_stop_error: Option<String>,
 }
 
 /// Runs a benchmark on a runtime of its own (for callers without one).
@@ -272,7 +294,7 @@ pub async fn run(
         let mut handles = Vec::with_capacity(config.num_warmups);
         for _ in 0..config.num_warmups {
             let (sender, template, cap) = (sender.clone(), template.clone(), cap.clone());
-            let body = client::request_body(&template, &prompts[0].text, prompts[0].output_len);
+            let body = client::request_body(&template, &prompts[0], &template.model);
             handles.push(tokio::spawn(async move {
                 let _permit = cap.acquire_owned().await;
                 sender.send(&template, body).await
@@ -281,6 +303,19 @@ pub async fn run(
         for handle in handles {
             let _ = handle.await;
         }
+    }
+
+    // The reference draws the adapters after the warm-ups, before the profiler starts.
+    let lora_picks = if config.lora_modules.is_empty() {
+        Vec::new()
+    } else {
+        py_random::choices(config.seed as u32, config.lora_modules.len(), prompts.len())
+    };
+    if let Some(base) = &config.profile_base {
+        let url = format!("{base}/start_profile");
+        profile_request(&url, config.template.api_key.as_deref(), config.timeout)
+            .await
+            .map_err(|reason| BenchError::ProfileStart { url: url.clone(), reason })?;
     }
 
     let offsets = pacing::schedule(prompts.len(), config.request_rate, config.burstiness, config.seed);
@@ -310,7 +345,8 @@ pub async fn run(
         previous_acquired = acquired;
         dispatch_lags.push(dispatch_lag);
         let (sender, template, progress) = (sender.clone(), template.clone(), progress.clone());
-        let body = client::request_body(&template, &prompt.text, prompt.output_len);
+        let model = lora_picks.get(idx).map_or(template.model.as_str(), |&pick| config.lora_modules[pick].as_str());
+        let body = client::request_body(&template, prompt, model);
         let (prompt_len, requested_output_len) = (prompt.prompt_len, prompt.output_len);
         let keep_text = config.keep_text;
         let timeout = config.timeout;
@@ -327,7 +363,8 @@ pub async fn run(
                 }
             };
             drop(permit);
-            if !keep_text && outcome.usage_completion_tokens.is_some() {
+            // The text is needed only when it will be tokenized for the count.
+            if !keep_text && (outcome.usage_completion_tokens.is_some() || template.api.events_are_tokens()) {
                 outcome.generated_text = String::new();
             }
             progress.finished.fetch_add(1, Ordering::Relaxed);
@@ -358,8 +395,21 @@ pub async fn run(
     let cpu = cpu_time().saturating_sub(cpu_start);
     stop_probe.store(true, Ordering::Relaxed);
     let lags = probe.await.unwrap_or_default();
+    // Outside the duration (unlike the reference): flushing a trace is not serving time.
+    let profile_stop_error = match &config.profile_base {
+        Some(base) => {
+            let url = format!("{base}/stop_profile");
+            profile_request(&url, config.template.api_key.as_deref(), config.timeout)
+                .await
+                .err()
+                .map(|reason| format!("POST {url} failed: {reason}"))
+        }
+        None => None,
+    };
 
-    // Output tokens: the server's usage, else the tokenizer on the text, else the chunk count.
+    // Output tokens: the server's count, else the token events where each is one token, else the
+    // tokenizer on the text, else the chunk count.
+    let events_are_tokens = config.template.api.events_are_tokens();
     let mut sources = (false, false, false);
     for record in &mut requests {
         if record.outcome.error.is_some() {
@@ -369,6 +419,10 @@ pub async fn run(
             (Some(tokens), _) => {
                 sources.0 = true;
                 tokens
+            }
+            (None, _) if events_are_tokens => {
+                sources.2 = true;
+                record.outcome.n_chunks
             }
             (None, Some(tokenizer)) => {
                 sources.1 = true;
@@ -442,7 +496,32 @@ pub async fn run(
         output_tokens_source,
         server_prompt_tokens,
         diagnostics,
+        streamed: config.template.api.streams(),
+        profile_stop_error,
     })
+}
+
+/// POSTs an empty JSON object to a profiler control URL; `Err` holds why it failed.
+async fn profile_request(url: &str, api_key: Option<&str>, timeout: Duration) -> Result<(), String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http =
+        reqwest::Client::builder().http1_only().no_proxy().timeout(timeout).build().map_err(|err| err.to_string())?;
+    let mut request = http.post(url).header("content-type", "application/json").body("{}");
+    if let Some(key) = api_key {
+        request = request.header("authorization", format!("Bearer {key}"));
+    }
+    let response = request.send().await.map_err(|err| {
+        let mut message = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        message
+    })?;
+    let status = response.status();
+    if status.is_success() { Ok(()) } else { Err(format!("HTTP {}", status.as_u16())) }
 }
 
 /// Measures how long a ready task waits to be polled: every 5 ms it yields and times the return.
@@ -457,4 +536,19 @@ async fn lag_probe(stop: Arc<AtomicBool>) -> Vec<Duration> {
         lags.push(before.elapsed());
     }
     lags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_request_reports_why_it_failed() {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        // Port 1 on loopback: nothing listens there.
+        let reason = runtime
+            .block_on(profile_request("http://127.0.0.1:1/stop_profile", None, Duration::from_secs(5)))
+            .expect_err("nothing listens on port 1");
+        assert!(reason.to_lowercase().contains("connect"), "{reason}");
+    }
 }

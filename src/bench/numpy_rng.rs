@@ -4,7 +4,8 @@
 //! build the same prompts as the reference for the same seed. Only what the dataset uses is here:
 //! MT19937 seeded with `init_genrand` (NumPy's legacy integer seeding) and bounded integers drawn
 //! the legacy way (32-bit words masked to the next power of two, rejected while out of range).
-//! Gamma/exponential draws for pacing are not reproduced (see `pacing.rs`).
+//! Gamma/exponential draws for pacing are not reproduced (see `pacing.rs`). [`NumpyRng::from_key`]
+//! is MT19937's `init_by_array` seeding, which Python's `random.seed` uses (see `py_random.rs`).
 
 const N: usize = 624;
 const M: usize = 397;
@@ -26,6 +27,39 @@ impl NumpyRng {
             state[idx] = 1_812_433_253u32.wrapping_mul(prev ^ (prev >> 30)).wrapping_add(idx as u32);
         }
         NumpyRng { state, pos: N }
+    }
+
+    /// MT19937 seeded with `init_by_array(key)` (Python's `random.seed` for integers).
+    pub fn from_key(key: &[u32]) -> Self {
+        let mut rng = NumpyRng::new(19_650_218);
+        let mt = &mut rng.state;
+        let key: &[u32] = if key.is_empty() { &[0] } else { key };
+        let (mut i, mut j) = (1usize, 0usize);
+        for _ in 0..N.max(key.len()) {
+            let prev = mt[i - 1];
+            mt[i] = (mt[i] ^ (prev ^ (prev >> 30)).wrapping_mul(1_664_525)).wrapping_add(key[j]).wrapping_add(j as u32);
+            i += 1;
+            j += 1;
+            if i >= N {
+                mt[0] = mt[N - 1];
+                i = 1;
+            }
+            if j >= key.len() {
+                j = 0;
+            }
+        }
+        for _ in 0..N - 1 {
+            let prev = mt[i - 1];
+            mt[i] = (mt[i] ^ (prev ^ (prev >> 30)).wrapping_mul(1_566_083_941)).wrapping_sub(i as u32);
+            i += 1;
+            if i >= N {
+                mt[0] = mt[N - 1];
+                i = 1;
+            }
+        }
+        mt[0] = 0x8000_0000;
+        rng.pos = N;
+        rng
     }
 
     fn refill(&mut self) {

@@ -150,6 +150,10 @@ fn ix_extras(header: &ResultHeader, record: &RunRecord) -> Value {
     extras.insert("errors_by_kind".into(), json!(record.errors_by_kind));
     extras.insert("output_tokens_source".into(), record.output_tokens_source.name().into());
     extras.insert("server_prompt_tokens".into(), record.server_prompt_tokens.map_or(Value::Null, Value::from));
+    extras.insert("streamed".into(), record.streamed.into());
+    if let Some(error) = &record.profile_stop_error {
+        extras.insert("profile_stop_error".into(), error.clone().into());
+    }
     extras.insert("client_saturated".into(), diagnostics.saturated.into());
     extras.insert("client_cpu_utilization".into(), float(diagnostics.cpu_utilization));
     extras.insert("loop_lag_p99_ms".into(), ms(diagnostics.loop_lag_p99));

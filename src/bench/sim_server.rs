@@ -5,7 +5,12 @@
 //! llama.cpp's `llama-server` (REAL-SERVER.md): completions send one chunk per token, then a
 //! `finish_reason: "length"` chunk with empty text that also carries `usage`; chat sends a
 //! role-only first delta, content deltas, a finish chunk with an empty delta and then a separate
-//! `choices: []` usage chunk; both end with `data: [DONE]`.
+//! `choices: []` usage chunk; both end with `data: [DONE]`. `POST …/generate_stream` answers
+//! like TGI (body with `inputs`: a `:` comment, then `data:{…}` lines without the space, one per
+//! token, the last with `generated_text` and, when asked, `details`) or like Triton/TensorRT-LLM
+//! (body with `text_input`: `data: {…"text_output"…}` per token); `POST /generate` answers like
+//! DeepSpeed-MII (one `{"text": [...]}` when the last token would have been produced).
+//! `POST /start_profile` and `/stop_profile` are counted (404 with `--no-profiler`).
 //!
 //! Ground truth: a stream's start is the kernel's receive time of its request's first bytes
 //! (`SO_TIMESTAMPNS`; elsewhere, when the request was read); a chunk's time is when the write
@@ -14,6 +19,7 @@
 //! (`start + ttft + k·itl`), so tokio's millisecond rounding does not accumulate.
 //! It is a fixture and demo backend: it does not tokenize (prompt tokens = whitespace words).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,6 +47,8 @@ pub struct SimConfig {
     pub stall_rate: f64,
     pub stall: Duration,
     pub seed: u64,
+    /// Whether `/start_profile` and `/stop_profile` exist (a vLLM started with a profiler).
+    pub profiler: bool,
 }
 
 impl Default for SimConfig {
@@ -56,6 +64,7 @@ impl Default for SimConfig {
             stall_rate: 0.0,
             stall: Duration::from_millis(100),
             seed: 0,
+            profiler: true,
         }
     }
 }
@@ -68,6 +77,8 @@ struct GroundTruth {
     injected_errors: u64,
     injected_drops: u64,
     injected_stalls: u64,
+    profile_starts: u64,
+    profile_stops: u64,
 }
 
 /// What one completed stream sent. `idx` is the arrival order of generation requests, so
@@ -80,6 +91,31 @@ struct StreamTruth {
     itl_count: u64,
     max_itl: f64,
     tokens: u64,
+    /// The `model` the request named (the served model for APIs that name none).
+    model: String,
+    api: Api,
+}
+
+/// Which API a generation request used; picks the body it is read from and the stream shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Api {
+    Completions,
+    Chat,
+    Tgi,
+    TensorRtLlm,
+    Mii,
+}
+
+impl Api {
+    fn name(self) -> &'static str {
+        match self {
+            Api::Completions => "completions",
+            Api::Chat => "chat",
+            Api::Tgi => "tgi",
+            Api::TensorRtLlm => "tensorrt-llm",
+            Api::Mii => "deepspeed-mii",
+        }
+    }
 }
 
 struct State {
@@ -220,8 +256,25 @@ async fn connection(mut stream: TcpStream, state: Arc<State>) {
                 state.counter.store(0, Ordering::Relaxed);
                 respond_json(&mut stream, 200, &json!({"reset": true})).await
             }
-            ("POST", "/v1/completions") => generate(&mut stream, &state, &request.body, false, received).await,
-            ("POST", "/v1/chat/completions") => generate(&mut stream, &state, &request.body, true, received).await,
+            ("POST", "/start_profile" | "/stop_profile") if state.config.profiler => {
+                if let Ok(mut truth) = state.truth.lock() {
+                    if path == "/start_profile" {
+                        truth.profile_starts += 1;
+                    } else {
+                        truth.profile_stops += 1;
+                    }
+                }
+                respond_json(&mut stream, 200, &json!({})).await
+            }
+            ("POST", "/v1/completions") => {
+                generate(&mut stream, &state, &request.body, Api::Completions, received).await
+            }
+            ("POST", "/v1/chat/completions") => generate(&mut stream, &state, &request.body, Api::Chat, received).await,
+            ("POST", "/generate") => generate(&mut stream, &state, &request.body, Api::Mii, received).await,
+            // TGI or Triton: decided by the body's shape once it is parsed.
+            ("POST", path) if path.ends_with("/generate_stream") => {
+                generate(&mut stream, &state, &request.body, Api::Tgi, received).await
+            }
             _ => respond_json(&mut stream, 404, &json!({"error": {"message": "not found", "code": 404}})).await,
         };
         if !keep || request.close {
@@ -257,8 +310,18 @@ fn ground_truth(state: &State, skip: u64) -> Value {
     let itl_sum: f64 = streams.iter().map(|stream| stream.itl_sum).sum();
     let itl_count: u64 = streams.iter().map(|stream| stream.itl_count).sum();
     let mean = |sum: f64, n: usize| if n == 0 { 0.0 } else { sum / n as f64 };
+    let mut models: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut apis: BTreeMap<&str, u64> = BTreeMap::new();
+    for stream in &streams {
+        *models.entry(stream.model.as_str()).or_insert(0) += 1;
+        *apis.entry(stream.api.name()).or_insert(0) += 1;
+    }
     json!({
         "requests": streams.len(),
+        "models": models,
+        "apis": apis,
+        "profile_starts": truth.profile_starts,
+        "profile_stops": truth.profile_stops,
         "tokens": streams.iter().map(|stream| stream.tokens).sum::<u64>(),
         "mean_ttft_ms": mean(ttfts.iter().sum(), ttfts.len()) * 1000.0,
         "p99_ttft_ms": super::metrics::percentile(&ttfts, 99.0) * 1000.0,
@@ -300,18 +363,92 @@ fn fraction(seed: u64, idx: u64, salt: u64) -> f64 {
 
 /// Appends one SSE event as one HTTP chunk.
 fn push_event(out: &mut Vec<u8>, payload: &str) {
-    let len = payload.len() + 8; // "data: " + payload + "\n\n"
-    out.extend_from_slice(format!("{len:x}\r\ndata: ").as_bytes());
+    push_line_event(out, "data: ", payload);
+}
+
+/// Appends `<prefix><payload>\n\n` as one HTTP chunk (TGI writes `data:` without the space).
+fn push_line_event(out: &mut Vec<u8>, prefix: &str, payload: &str) {
+    let len = prefix.len() + payload.len() + 2;
+    out.extend_from_slice(format!("{len:x}\r\n{prefix}").as_bytes());
     out.extend_from_slice(payload.as_bytes());
     out.extend_from_slice(b"\n\n\r\n");
 }
 
+/// What a generation request asked for, read from whichever body shape its API uses.
+struct Ask {
+    max_tokens: Option<u64>,
+    /// `ignore_eos`, or a minimum length (TensorRT-LLM `min_length`, MII `min_tokens`).
+    min_tokens: u64,
+    ignore_eos: bool,
+    stream: bool,
+    include_usage: bool,
+    /// TGI `parameters.details`.
+    details: bool,
+    prompt_tokens: u64,
+    model: Option<String>,
+}
+
+fn ask(request: &Value, api: Api) -> Ask {
+    let u64_at = |pointer: &str| request.pointer(pointer).and_then(Value::as_u64);
+    let bool_at = |pointer: &str| request.pointer(pointer).and_then(Value::as_bool).unwrap_or(false);
+    let words = |pointer: &str| {
+        request.pointer(pointer).and_then(Value::as_str).map_or(0, |text| text.split_whitespace().count() as u64)
+    };
+    let model = request.get("model").and_then(Value::as_str).map(str::to_owned);
+    match api {
+        Api::Completions | Api::Chat => Ask {
+            max_tokens: u64_at("/max_tokens").or_else(|| u64_at("/max_completion_tokens")),
+            min_tokens: 0,
+            ignore_eos: bool_at("/ignore_eos"),
+            stream: bool_at("/stream"),
+            include_usage: bool_at("/stream_options/include_usage"),
+            details: false,
+            prompt_tokens: prompt_words(request, api == Api::Chat),
+            model,
+        },
+        Api::Tgi => Ask {
+            max_tokens: u64_at("/parameters/max_new_tokens"),
+            min_tokens: 0,
+            ignore_eos: false,
+            stream: true,
+            include_usage: false,
+            details: bool_at("/parameters/details"),
+            prompt_tokens: words("/inputs"),
+            model: None,
+        },
+        Api::TensorRtLlm => Ask {
+            max_tokens: u64_at("/max_tokens"),
+            min_tokens: u64_at("/min_length").unwrap_or(0),
+            ignore_eos: false,
+            stream: true,
+            include_usage: false,
+            details: false,
+            prompt_tokens: words("/text_input"),
+            model: None,
+        },
+        Api::Mii => Ask {
+            max_tokens: u64_at("/max_tokens"),
+            min_tokens: u64_at("/min_tokens").unwrap_or(0),
+            ignore_eos: false,
+            stream: false,
+            include_usage: false,
+            details: false,
+            prompt_tokens: words("/prompt"),
+            model,
+        },
+    }
+}
+
 /// Streams one completion; returns whether the connection stays usable.
-async fn generate(stream: &mut TcpStream, state: &State, body: &[u8], chat: bool, received: Instant) -> bool {
+async fn generate(stream: &mut TcpStream, state: &State, body: &[u8], api: Api, received: Instant) -> bool {
     let config = &state.config;
     let Ok(request) = serde_json::from_slice::<Value>(body) else {
         return respond_json(stream, 400, &json!({"error": {"message": "invalid JSON body", "code": 400}})).await;
     };
+    let api = if api == Api::Tgi && request.get("text_input").is_some() { Api::TensorRtLlm } else { api };
+    let chat = api == Api::Chat;
+    let openai = matches!(api, Api::Completions | Api::Chat);
+    let asked = ask(&request, api);
     let idx = state.counter.fetch_add(1, Ordering::Relaxed);
     let inject = |rate: f64, salt: u64| rate > 0.0 && fraction(config.seed, idx, salt) < rate;
     if inject(config.error_rate, 1) {
@@ -322,20 +459,26 @@ async fn generate(stream: &mut TcpStream, state: &State, body: &[u8], chat: bool
     }
     let drop_stream = inject(config.drop_rate, 2);
     let stall_stream = inject(config.stall_rate, 3);
-    let max_tokens = ["max_tokens", "max_completion_tokens"]
-        .iter()
-        .find_map(|key| request.get(*key).and_then(Value::as_u64))
-        .unwrap_or(config.default_output_len);
-    let ignore_eos = request.get("ignore_eos").and_then(Value::as_bool).unwrap_or(false);
+    let max_tokens = asked.max_tokens.unwrap_or(config.default_output_len);
     let n_tokens = match config.eos_after {
-        Some(eos) if !ignore_eos => max_tokens.min(eos),
+        Some(eos) if !asked.ignore_eos => max_tokens.min(eos.max(asked.min_tokens)),
         _ => max_tokens,
     };
-    let include_usage = request.pointer("/stream_options/include_usage").and_then(Value::as_bool).unwrap_or(false);
-    let stream_mode = request.get("stream").and_then(Value::as_bool).unwrap_or(false);
-    let prompt_tokens = prompt_words(&request, chat);
-    let model = request.get("model").and_then(Value::as_str).unwrap_or(&config.model).to_owned();
-    if !stream_mode {
+    let include_usage = asked.include_usage;
+    let prompt_tokens = asked.prompt_tokens;
+    let model = asked.model.clone().unwrap_or_else(|| config.model.clone());
+    if api == Api::Mii {
+        // Non-streaming: the answer leaves when the last token would have been produced.
+        let due = received + config.ttft + config.itl * n_tokens.saturating_sub(1) as u32;
+        tokio::time::sleep_until(due.into()).await;
+        let text: String = (0..n_tokens).map(|k| if k == 0 { " Hello" } else { " tok" }).collect();
+        if !respond_json(stream, 200, &json!({"text": [text]})).await {
+            return false;
+        }
+        record(state, StreamTruth::new(idx, model, api, n_tokens), received, &[]);
+        return true;
+    }
+    if !asked.stream {
         return respond_json(stream, 200, &full_response(&model, chat, n_tokens, prompt_tokens)).await;
     }
 
@@ -343,6 +486,10 @@ async fn generate(stream: &mut TcpStream, state: &State, body: &[u8], chat: bool
     let paced = !config.ttft.is_zero() || !config.itl.is_zero();
     let mut out: Vec<u8> = Vec::with_capacity(256);
     out.extend_from_slice(head);
+    if api == Api::Tgi {
+        // TGI's keep-alive comment: a client must skip it.
+        out.extend_from_slice(b"3\r\n:\n\n\r\n");
+    }
     if paced && stream.write_all(&out).await.is_err() {
         return false;
     }
@@ -363,19 +510,42 @@ async fn generate(stream: &mut TcpStream, state: &State, body: &[u8], chat: bool
         push_event(&mut bytes, &payload.to_string());
         bytes
     };
-    let token_payload = |text: &str| {
-        if chat {
-            json!({"id": id, "object": "chat.completion.chunk", "created": 0, "model": model,
-                "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]})
-        } else {
-            json!({"id": id, "object": "text_completion", "created": 0, "model": model,
-                "choices": [{"index": 0, "text": text, "logprobs": null, "finish_reason": null}]})
-        }
+    let token_payload = |text: &str| match api {
+        Api::Chat => json!({"id": id, "object": "chat.completion.chunk", "created": 0, "model": model,
+                "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]}),
+        Api::TensorRtLlm => json!({"model_name": model, "model_version": "1", "sequence_end": false,
+                "sequence_id": 0, "sequence_start": false, "text_output": text}),
+        _ => json!({"id": id, "object": "text_completion", "created": 0, "model": model,
+                "choices": [{"index": 0, "text": text, "logprobs": null, "finish_reason": null}]}),
     };
     let first_frame = frame(token_payload(" Hello"));
     let rest_frame = frame(token_payload(" tok"));
     let role_frame = frame(json!({"id": id, "object": "chat.completion.chunk", "created": 0, "model": model,
         "choices": [{"index": 0, "delta": {"role": "assistant", "content": null}, "finish_reason": null}]}));
+    // TGI events carry their index, so they are rendered one by one (with `format!`: the
+    // zero-latency benchmarks need this to stay much cheaper than the client's parsing).
+    let tgi_frame = |k: u64| {
+        let text = if k == 0 { " Hello" } else { " tok" };
+        let last = k + 1 == n_tokens;
+        let generated = if last {
+            let text: String = (0..n_tokens).map(|k| if k == 0 { " Hello" } else { " tok" }).collect();
+            Value::from(text).to_string()
+        } else {
+            "null".to_owned()
+        };
+        let details = if last && asked.details {
+            format!(r#"{{"finish_reason":"length","generated_tokens":{n_tokens},"seed":null}}"#)
+        } else {
+            "null".to_owned()
+        };
+        let payload = format!(
+            r#"{{"index":{},"token":{{"id":{k},"text":"{text}","logprob":-0.5,"special":false}},"generated_text":{generated},"details":{details}}}"#,
+            k + 1
+        );
+        let mut bytes = Vec::new();
+        push_line_event(&mut bytes, "data:", &payload);
+        bytes
+    };
     if !paced {
         out.reserve(rest_frame.len() * n_tokens as usize + 512);
     }
@@ -404,9 +574,13 @@ async fn generate(stream: &mut TcpStream, state: &State, body: &[u8], chat: bool
             out.extend_from_slice(&role_frame);
             choices_in_buffer += 1;
         }
-        out.extend_from_slice(if k == 0 { &first_frame } else { &rest_frame });
+        if api == Api::Tgi {
+            out.extend_from_slice(&tgi_frame(k));
+        } else {
+            out.extend_from_slice(if k == 0 { &first_frame } else { &rest_frame });
+        }
         choices_in_buffer += 1;
-        if k + 1 == n_tokens {
+        if k + 1 == n_tokens && openai {
             // The finish chunk goes out with the last token, as llama-server does.
             push_finish(&mut out, chat, &id, &model, include_usage, &usage);
             choices_in_buffer += 1;
@@ -421,7 +595,7 @@ async fn generate(stream: &mut TcpStream, state: &State, body: &[u8], chat: bool
             out.clear();
         }
     }
-    if n_tokens == 0 {
+    if n_tokens == 0 && openai {
         if paced {
             tokio::time::sleep_until((received + config.ttft).into()).await;
         }
@@ -433,14 +607,16 @@ async fn generate(stream: &mut TcpStream, state: &State, body: &[u8], chat: bool
             "choices": [], "usage": usage});
         push_event(&mut out, &usage_chunk.to_string());
     }
-    push_event(&mut out, "[DONE]");
+    if openai {
+        push_event(&mut out, "[DONE]");
+    }
     out.extend_from_slice(b"0\r\n\r\n");
     if stream.write_all(&out).await.is_err() {
         return false;
     }
     let now = Instant::now();
     choice_times.extend(std::iter::repeat_n(now, choices_in_buffer));
-    record(state, idx, received, &choice_times, n_tokens);
+    record(state, StreamTruth::new(idx, model, api, n_tokens), received, &choice_times);
     true
 }
 
@@ -458,15 +634,16 @@ fn push_finish(out: &mut Vec<u8>, chat: bool, id: &str, model: &str, include_usa
     push_event(out, &finish.to_string());
 }
 
-fn record(state: &State, idx: u64, received: Instant, choice_times: &[Instant], n_tokens: u64) {
-    let mut stream = StreamTruth {
-        idx,
-        ttft: choice_times.first().map(|first| (*first - received).as_secs_f64()),
-        itl_sum: 0.0,
-        itl_count: 0,
-        max_itl: 0.0,
-        tokens: n_tokens,
-    };
+impl StreamTruth {
+    fn new(idx: u64, model: String, api: Api, tokens: u64) -> Self {
+        StreamTruth { idx, ttft: None, itl_sum: 0.0, itl_count: 0, max_itl: 0.0, tokens, model, api }
+    }
+}
+
+/// Records a completed stream; `choice_times` are its token events' write times (none for a
+/// non-streaming answer, whose TTFT is not observable).
+fn record(state: &State, mut stream: StreamTruth, received: Instant, choice_times: &[Instant]) {
+    stream.ttft = choice_times.first().map(|first| (*first - received).as_secs_f64());
     for pair in choice_times.windows(2) {
         let gap = (pair[1] - pair[0]).as_secs_f64();
         stream.itl_sum += gap;

@@ -7,6 +7,10 @@
 //! Robust where the reference client is not: `:` comments, `event:`/`id:`/`retry:` fields,
 //! `data:` with or without the space, CRLF or CR line ends, events split across reads, multi-line
 //! `data` fields (joined with `\n`, as the SSE specification says).
+//!
+//! [`LineParser`] is the line framing of the `tgi` and `tensorrt-llm` backends: every non-empty
+//! line is one payload (a `data:` prefix, with or without its space, is removed), `:` comment
+//! lines and the other SSE fields are skipped, and multi-line `data` is never joined.
 
 /// What one complete event carried.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,9 +99,128 @@ impl SseParser {
     }
 }
 
+/// Splits a body into lines, whatever the line end (LF, CRLF or CR), across reads.
+#[derive(Debug, Default)]
+struct LineSplitter {
+    line: Vec<u8>,
+    last_was_cr: bool,
+}
+
+impl LineSplitter {
+    fn feed(&mut self, bytes: &[u8], on_line: &mut dyn FnMut(&[u8])) {
+        let mut start = 0;
+        for (idx, &byte) in bytes.iter().enumerate() {
+            if byte == b'\n' || byte == b'\r' {
+                let skip_lf = byte == b'\n' && self.last_was_cr && start == idx && self.line.is_empty();
+                self.last_was_cr = byte == b'\r';
+                if skip_lf {
+                    start = idx + 1;
+                    continue;
+                }
+                if self.line.is_empty() {
+                    on_line(&bytes[start..idx]);
+                } else {
+                    self.line.extend_from_slice(&bytes[start..idx]);
+                    on_line(&self.line);
+                    self.line.clear();
+                }
+                start = idx + 1;
+            } else if self.last_was_cr {
+                self.last_was_cr = false;
+            }
+        }
+        self.line.extend_from_slice(&bytes[start..]);
+    }
+
+    fn finish(&mut self, on_line: &mut dyn FnMut(&[u8])) {
+        if !self.line.is_empty() {
+            on_line(&self.line);
+            self.line.clear();
+        }
+    }
+}
+
+/// Line framing for `generate_stream` bodies (TGI, Triton/TensorRT-LLM): one payload per line.
+#[derive(Debug, Default)]
+pub struct LineParser {
+    splitter: LineSplitter,
+}
+
+impl LineParser {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds the next bytes of the body; complete payloads are appended to `out`.
+    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<SseEvent>) {
+        self.splitter.feed(bytes, &mut |line| line_payload(line, out));
+    }
+
+    /// Ends the stream: a last line without a line end is still delivered.
+    pub fn finish(&mut self, out: &mut Vec<SseEvent>) {
+        self.splitter.finish(&mut |line| line_payload(line, out));
+    }
+}
+
+/// One line of a `generate_stream` body: skipped, `[DONE]`, or a payload.
+fn line_payload(line: &[u8], out: &mut Vec<SseEvent>) {
+    let text = String::from_utf8_lossy(line);
+    let text = text.trim();
+    if text.is_empty() || text.starts_with(':') {
+        return;
+    }
+    let payload = match text.strip_prefix("data:") {
+        Some(value) => value.trim_start(),
+        // Other SSE fields carry nothing we measure; a bare line is a payload (JSON lines).
+        None if ["event:", "id:", "retry:"].iter().any(|field| text.starts_with(field)) => return,
+        None => text,
+    };
+    if payload == "[DONE]" {
+        out.push(SseEvent::Done);
+    } else if !payload.is_empty() {
+        out.push(SseEvent::Data(payload.to_owned()));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn lines_pieces(pieces: &[&[u8]]) -> Vec<SseEvent> {
+        let mut parser = LineParser::new();
+        let mut out = Vec::new();
+        for piece in pieces {
+            parser.feed(piece, &mut out);
+        }
+        parser.finish(&mut out);
+        out
+    }
+
+    #[test]
+    fn lines_tgi_style_without_space_and_comments() {
+        let body = b":\n\ndata:{\"index\":1}\n\n: ping\ndata:{\"index\":2}\n\n";
+        assert_eq!(lines_pieces(&[body]), vec![data("{\"index\":1}"), data("{\"index\":2}")]);
+    }
+
+    #[test]
+    fn lines_triton_style_with_space_crlf_and_bare_json() {
+        let body = b"data: {\"text_output\":\"a\"}\r\n\r\n{\"text_output\":\"b\"}\r\nevent: x\r\nid: 3\r\n";
+        assert_eq!(lines_pieces(&[body]), vec![data("{\"text_output\":\"a\"}"), data("{\"text_output\":\"b\"}")]);
+    }
+
+    #[test]
+    fn lines_split_at_every_byte_and_crlf_across_reads() {
+        let body = b"data:{\"a\":1}\r\n\r\ndata: {\"a\":2}\r\n\r\ndata: [DONE]\r\n";
+        let pieces: Vec<&[u8]> = body.chunks(1).collect();
+        assert_eq!(lines_pieces(&pieces), vec![data("{\"a\":1}"), data("{\"a\":2}"), SseEvent::Done]);
+        let split = lines_pieces(&[b"data:{\"a\":1}\r", b"\ndata:{\"a\":2}"]);
+        assert_eq!(split, vec![data("{\"a\":1}"), data("{\"a\":2}")]);
+    }
+
+    #[test]
+    fn lines_multi_line_data_is_not_joined() {
+        assert_eq!(lines_pieces(&[b"data: 1\ndata: 2\n\n"]), vec![data("1"), data("2")]);
+    }
 
     fn parse_pieces(pieces: &[&[u8]]) -> Vec<SseEvent> {
         let mut parser = SseParser::new();

@@ -663,7 +663,8 @@ pub(crate) enum BenchCommand {
 /// Flags of `ix bench serve`; names and defaults follow the reference client.
 #[derive(Debug, clap::Args)]
 pub(crate) struct BenchServeArgs {
-    /// vllm, openai, sglang, lmdeploy, scalellm (completions) or openai-chat (chat).
+    /// vllm, openai, sglang, lmdeploy, scalellm (completions), openai-chat (chat), tgi,
+    /// tensorrt-llm (generate_stream) or deepspeed-mii (non-streaming).
     #[arg(long, default_value = "vllm")]
     pub(crate) backend: String,
     /// Base URL; the request URL is base-url + endpoint.
@@ -758,6 +759,13 @@ pub(crate) struct BenchServeArgs {
     /// HTTP implementation: `raw` (ix's own HTTP/1.1 client for http:// URLs) or `reqwest`.
     #[arg(long, default_value = "raw")]
     pub(crate) http_client: String,
+    /// POST <base>/start_profile before the measured run and <base>/stop_profile after it.
+    #[arg(long)]
+    pub(crate) profile: bool,
+    /// Send each request to one of these models (LoRA adapters), picked at random per request
+    /// (the reference's `random.choice` stream for --seed).
+    #[arg(long, num_args = 1..)]
+    pub(crate) lora_modules: Vec<String>,
 }
 
 /// Flags of `ix bench sim-server`.
@@ -798,6 +806,9 @@ pub(crate) struct SimServerArgs {
     /// Worker threads (1 = one event loop).
     #[arg(long, default_value_t = 1)]
     pub(crate) threads: usize,
+    /// Answer /start_profile and /stop_profile with 404, like a vLLM without a profiler.
+    #[arg(long)]
+    pub(crate) no_profiler: bool,
 }
 
 /// Flags of `ix bench selftest`.

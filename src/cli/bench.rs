@@ -28,17 +28,19 @@ pub(crate) enum FlagError {
     #[error("unsupported backend `{0}`")]
     #[diagnostic(
         code(ix::bench::backend),
-        help("use vllm, openai, sglang, lmdeploy, scalellm (completions) or openai-chat (chat)")
+        help(
+            "use vllm, openai, sglang, lmdeploy, scalellm (completions), openai-chat (chat), tgi, tensorrt-llm or deepspeed-mii"
+        )
     )]
     Backend(String),
     #[error("endpoint `{endpoint}` does not fit backend `{backend}`")]
-    #[diagnostic(
-        code(ix::bench::endpoint),
-        help(
-            "completions backends need an endpoint ending in `completions`, openai-chat one ending in `chat/completions`"
-        )
-    )]
-    Endpoint { backend: String, endpoint: String },
+    #[diagnostic(code(ix::bench::endpoint))]
+    Endpoint {
+        backend: String,
+        endpoint: String,
+        #[help]
+        help: String,
+    },
     #[error("invalid `--{flag}` value `{value}`: {reason}")]
     #[diagnostic(code(ix::bench::flag))]
     Value { flag: &'static str, value: String, reason: String },
@@ -71,20 +73,72 @@ fn value_error(flag: &'static str, value: &str, reason: &str) -> FlagError {
 struct ServePlan {
     config: RunConfig,
     header: ResultHeader,
+    /// Things the user should know before the run (printed on stderr).
+    warnings: Vec<String>,
 }
 
 fn plan(args: &BenchServeArgs) -> Result<ServePlan, FlagError> {
     let api = match args.backend.as_str() {
         "vllm" | "openai" | "sglang" | "lmdeploy" | "scalellm" => ApiKind::Completions,
         "openai-chat" => ApiKind::Chat,
+        "tgi" => ApiKind::Tgi,
+        "tensorrt-llm" => ApiKind::TensorRtLlm,
+        "deepspeed-mii" => ApiKind::DeepspeedMii,
         other => return Err(FlagError::Backend(other.to_owned())),
     };
-    let endpoint_ok = match api {
-        ApiKind::Completions => args.endpoint.ends_with("completions") || args.endpoint.ends_with("profile"),
-        ApiKind::Chat => args.endpoint.ends_with("chat/completions"),
+    let endpoint = args.endpoint.as_str();
+    let endpoint_help = match api {
+        ApiKind::Completions if !(endpoint.ends_with("completions") || endpoint.ends_with("profile")) => {
+            Some("completions backends need an endpoint ending in `completions`, e.g. `--endpoint /v1/completions`")
+        }
+        ApiKind::Chat if !endpoint.ends_with("chat/completions") => {
+            Some("openai-chat needs an endpoint ending in `chat/completions`, e.g. `--endpoint /v1/chat/completions`")
+        }
+        ApiKind::Tgi if !endpoint.ends_with("generate_stream") => {
+            Some("tgi needs an endpoint ending in `generate_stream`, e.g. `--endpoint /generate_stream`")
+        }
+        ApiKind::TensorRtLlm if !endpoint.ends_with("generate_stream") => Some(
+            "tensorrt-llm needs an endpoint ending in `generate_stream`, e.g. `--endpoint /v2/models/ensemble/generate_stream`",
+        ),
+        ApiKind::DeepspeedMii if !(endpoint.ends_with("generate") || endpoint.ends_with("completions")) => Some(
+            "deepspeed-mii sends one non-streaming request: use `--endpoint /generate` (MII's REST server) or an OpenAI `completions` endpoint",
+        ),
+        _ => None,
     };
-    if !endpoint_ok {
-        return Err(FlagError::Endpoint { backend: args.backend.clone(), endpoint: args.endpoint.clone() });
+    if let Some(help) = endpoint_help {
+        return Err(FlagError::Endpoint {
+            backend: args.backend.clone(),
+            endpoint: args.endpoint.clone(),
+            help: help.to_owned(),
+        });
+    }
+    // TGI refuses best_of > 1 on a stream; the other two assert 1 in the reference.
+    if args.best_of != 1 && matches!(api, ApiKind::Tgi | ApiKind::TensorRtLlm | ApiKind::DeepspeedMii) {
+        let reason = format!("backend `{}` supports only 1", args.backend);
+        return Err(value_error("best-of", &args.best_of.to_string(), &reason));
+    }
+    if !args.lora_modules.is_empty() && !api.sends_model() {
+        return Err(value_error(
+            "lora-modules",
+            &args.lora_modules.join(" "),
+            &format!("backend `{}` sends no model name (use a completions backend or openai-chat)", args.backend),
+        ));
+    }
+    if let Some(name) = args.lora_modules.iter().find(|name| name.is_empty()) {
+        return Err(value_error("lora-modules", name, "a model name cannot be empty"));
+    }
+    let mut warnings = Vec::new();
+    if args.ignore_eos && api == ApiKind::Tgi {
+        warnings.push(
+            "warning: TGI has no `ignore_eos` parameter; requests may stop before their requested output length"
+                .to_owned(),
+        );
+    }
+    if api == ApiKind::DeepspeedMii {
+        warnings.push(
+            "note: deepspeed-mii does not stream: TTFT is reported as 0 and TPOT as E2EL / (output tokens - 1), as in the reference"
+                .to_owned(),
+        );
     }
     let base = match &args.base_url {
         Some(base) => base.trim_end_matches('/').to_owned(),
@@ -167,6 +221,8 @@ fn plan(args: &BenchServeArgs) -> Result<ServePlan, FlagError> {
     config.keepalive = !args.no_keepalive;
     config.client_threads = args.client_threads.max(1);
     config.keep_text = args.save_detailed;
+    config.lora_modules = args.lora_modules.clone();
+    config.profile_base = args.profile.then(|| base.clone());
     config.http_client = match args.http_client.as_str() {
         "raw" => lib::HttpClient::Raw,
         "reqwest" => lib::HttpClient::Reqwest,
@@ -187,14 +243,17 @@ fn plan(args: &BenchServeArgs) -> Result<ServePlan, FlagError> {
         percentiles,
         save_detailed: args.save_detailed,
     };
-    Ok(ServePlan { config, header })
+    Ok(ServePlan { config, header, warnings })
 }
 
 fn serve(args: &BenchServeArgs) -> ExitStatus {
-    let ServePlan { config, header } = match plan(args) {
+    let ServePlan { config, header, warnings } = match plan(args) {
         Ok(plan) => plan,
         Err(err) => return report_error(err),
     };
+    for warning in &warnings {
+        eprintln!("{warning}");
+    }
     let tokenizer_spec = args.tokenizer.as_deref().unwrap_or(&args.model);
     let loaded = dataset::resolve_tokenizer(tokenizer_spec).and_then(|path| {
         let template = if args.use_chat_template { Some(dataset::ChatTemplate::load(&path)?) } else { None };
@@ -266,6 +325,15 @@ fn serve(args: &BenchServeArgs) -> ExitStatus {
         Err(err) => return report_error(err),
     };
     print_report(&header, &record);
+    match &record.profile_stop_error {
+        Some(error) => {
+            eprintln!("warning: cannot stop the profiler: {error}; the measurements stand, the trace may be incomplete")
+        }
+        None if config.profile_base.is_some() => {
+            eprintln!("profiler: started before the measured run and stopped after it")
+        }
+        None => {}
+    }
     if args.save_result || args.save_detailed {
         let name = args.result_filename.clone().unwrap_or_else(|| result::default_file_name(&header));
         let path = match &args.result_dir {
@@ -392,6 +460,7 @@ fn sim_config(args: &SimServerArgs) -> SimConfig {
         stall_rate: args.stall_rate,
         stall: Duration::from_secs_f64(args.stall_ms.max(0.0) / 1000.0),
         seed: args.seed,
+        profiler: !args.no_profiler,
     }
 }
 

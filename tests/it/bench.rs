@@ -1,6 +1,8 @@
 //! `ix bench serve` and `ix bench sim-server`, driven through the real binary: exact token
 //! counts, timing against the simulator's ground truth, fault categories, the result-file
-//! contract, and a real llama.cpp `llama-server` (built by `ci/llama.sh`).
+//! contract, every backend (TGI, Triton/TensorRT-LLM and DeepSpeed-MII shapes from the
+//! simulator), `--profile`, `--lora-modules`, and a real llama.cpp `llama-server` (built by
+//! `ci/llama.sh`).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -515,7 +517,7 @@ fn sim_server_answers_health_and_models_and_stops_on_sigterm() {
 
 #[test]
 fn flag_errors_are_reported_before_any_request() {
-    let output = ix(["bench", "serve", "--model", "m", "--backend", "tgi"]).run().expect_code(2);
+    let output = ix(["bench", "serve", "--model", "m", "--backend", "nope"]).run().expect_code(2);
     assert!(output.stderr.contains("ix::bench::backend"), "{}", output.stderr);
     let output = ix(["bench", "serve", "--model", "m", "--backend", "openai-chat"]).run().expect_code(2);
     assert!(output.stderr.contains("ix::bench::endpoint"), "{}", output.stderr);
@@ -667,4 +669,219 @@ fn real_llama_server_completions_and_chat() {
     }
     // The server counts the same tokens: the template's markers are special tokens it parses.
     assert_eq!(result["ix"]["server_prompt_tokens"], result["total_input_tokens"]);
+}
+
+/// Runs 12 fixed-length requests (16 in, 8 out) of `backend` at `endpoint` with each HTTP
+/// client; returns the last result and checks what every backend must satisfy.
+fn backend_run(server: &Server, backend: &str, endpoint: &str) -> Value {
+    let mut last = Value::Null;
+    for http_client in ["raw", "reqwest"] {
+        let (stdout, result) = serve(
+            &server.base_url(),
+            &[
+                "--model",
+                "sim",
+                "--tokenizer",
+                &words_tokenizer(),
+                "--backend",
+                backend,
+                "--endpoint",
+                endpoint,
+                "--random-input-len",
+                "16",
+                "--random-output-len",
+                "8",
+                "--num-prompts",
+                "12",
+                "--max-concurrency",
+                "4",
+                "--ignore-eos",
+                "--http-client",
+                http_client,
+                "--percentile-metrics",
+                "ttft,tpot,itl,e2el",
+            ],
+        );
+        let context = format!("{backend} {http_client}: {stdout}\n{result}");
+        assert_eq!(result["backend"], backend, "{context}");
+        assert_eq!(result["completed"], 12, "{context}");
+        assert_eq!(result["ix"]["failed"], 0, "{context}");
+        // Every request got exactly what it asked for, and the client counted all of it.
+        assert_eq!(result["total_output_tokens"], 12 * 8, "{context}");
+        assert_eq!(result["total_input_tokens"], 12 * 16, "{context}");
+        assert!(number(&result, "mean_e2el_ms") > 0.0, "{context}");
+        assert!(number(&result, "mean_tpot_ms") > 0.0, "{context}");
+        last = result;
+    }
+    let truth = server.get_json("/ground-truth");
+    assert_eq!(truth["requests"], 24, "{truth}");
+    assert_eq!(truth["tokens"], 24 * 8, "{truth}");
+    last
+}
+
+#[test]
+fn tgi_backend_streams_generate_stream_and_counts_details() {
+    let server = sim_server(&["--itl-ms", "1"]);
+    let result = backend_run(&server, "tgi", "/generate_stream");
+    // TGI's `details.generated_tokens` (asked for in the body) is the server's own count.
+    assert_eq!(result["ix"]["output_tokens_source"], "usage");
+    assert_eq!(result["ix"]["streamed"], true);
+    assert!(number(&result, "mean_itl_ms") > 0.0, "{result}");
+    assert_eq!(server.get_json("/ground-truth")["apis"], serde_json::json!({"tgi": 24}));
+}
+
+#[test]
+fn tensorrt_llm_backend_counts_one_token_per_line() {
+    let server = sim_server(&["--itl-ms", "1"]);
+    let result = backend_run(&server, "tensorrt-llm", "/v2/models/ensemble/generate_stream");
+    // Triton reports no count; every line is one token event.
+    assert_eq!(result["ix"]["output_tokens_source"], "chunks");
+    assert!(number(&result, "mean_itl_ms") > 0.0, "{result}");
+    assert_eq!(server.get_json("/ground-truth")["apis"], serde_json::json!({"tensorrt-llm": 24}));
+}
+
+#[test]
+fn tensorrt_llm_min_length_holds_the_output_length_past_eos() {
+    let server = sim_server(&["--eos-after", "3"]);
+    let args = ["--model", "sim", "--tokenizer", &words_tokenizer(), "--backend", "tensorrt-llm"];
+    let args = [&args[..], &["--endpoint", "/generate_stream", "--random-input-len", "4", "--random-output-len", "8"]];
+    let (_, with) = serve(&server.base_url(), &[args.concat(), vec!["--num-prompts", "4", "--ignore-eos"]].concat());
+    assert_eq!(with["total_output_tokens"], 4 * 8, "min_length = output length keeps generating");
+    let (_, without) = serve(&server.base_url(), &[args.concat(), vec!["--num-prompts", "4"]].concat());
+    assert_eq!(without["total_output_tokens"], 4 * 3, "the simulated EOS stops it");
+}
+
+#[test]
+fn deepspeed_mii_backend_is_one_answer_per_request() {
+    let server = sim_server(&["--ttft-ms", "5", "--itl-ms", "1"]);
+    let result = backend_run(&server, "deepspeed-mii", "/generate");
+    // No stream: the text is tokenized, TTFT is 0 and no ITL sample exists, as in the reference.
+    assert_eq!(result["ix"]["output_tokens_source"], "tokenizer");
+    assert_eq!(result["ix"]["streamed"], false);
+    assert_eq!(result["mean_ttft_ms"], 0.0);
+    assert_eq!(result["mean_itl_ms"], 0.0);
+    // The answer leaves after TTFT + 7 ITL = 12 ms; E2EL is the full response time.
+    assert!(number(&result, "mean_e2el_ms") >= 11.0, "{result}");
+    assert_eq!(server.get_json("/ground-truth")["apis"], serde_json::json!({"deepspeed-mii": 24}));
+}
+
+#[test]
+fn generate_stream_backends_reject_other_endpoints() {
+    for (backend, example) in [("tgi", "/generate_stream"), ("tensorrt-llm", "/v2/models/ensemble/generate_stream")] {
+        let output = ix(["bench", "serve", "--model", "m", "--backend", backend]).run().expect_code(2);
+        assert!(output.stderr.contains("ix::bench::endpoint"), "{}", output.stderr);
+        assert!(output.stderr.contains(&format!("endpoint `/v1/completions` does not fit backend `{backend}`")));
+        assert!(output.stderr.contains("generate_stream"), "{}", output.stderr);
+        // The help names a working endpoint (the renderer may wrap it, so compare without spaces).
+        let flat: String = output.stderr.split_whitespace().collect();
+        assert!(flat.contains(&format!("--endpoint{example}")), "{}", output.stderr);
+    }
+    let output = ix(["bench", "serve", "--model", "m", "--backend", "deepspeed-mii", "--endpoint", "/generate_stream"])
+        .run()
+        .expect_code(2);
+    assert!(output.stderr.contains("does not fit backend `deepspeed-mii`"), "{}", output.stderr);
+    let output = ix(["bench", "serve", "--model", "m", "--backend", "tensorrt-llm", "--endpoint", "/generate_stream"])
+        .args(&["--best-of", "2"])
+        .run()
+        .expect_code(2);
+    assert!(output.stderr.contains("--best-of"), "{}", output.stderr);
+    let output = ix(["bench", "serve", "--model", "m", "--backend", "tgi", "--endpoint", "/generate_stream"])
+        .args(&["--lora-modules", "a"])
+        .run()
+        .expect_code(2);
+    assert!(output.stderr.contains("--lora-modules") && output.stderr.contains("sends no model name"));
+}
+
+#[test]
+fn profile_brackets_the_measured_run() {
+    let server = sim_server(&[]);
+    let common = ["--model", "sim", "--tokenizer", &words_tokenizer(), "--random-input-len", "4"];
+    let (_, result) = serve(&server.base_url(), &[&common[..], &["--num-prompts", "5", "--profile"]].concat());
+    assert_eq!(result["completed"], 5);
+    let truth = server.get_json("/ground-truth");
+    assert_eq!((truth["profile_starts"].as_u64(), truth["profile_stops"].as_u64()), (Some(1), Some(1)), "{truth}");
+
+    // A server without a profiler: a clear error after the warm-ups, before any measured request.
+    let bare = sim_server(&["--no-profiler"]);
+    let output = ix(["bench", "serve", "--base-url", &bare.base_url(), "--disable-tqdm", "--profile"])
+        .args(&common)
+        .args(&["--num-prompts", "5", "--num-warmups", "2"])
+        .run()
+        .expect_code(2);
+    assert!(output.stderr.contains("ix::bench::profile_start"), "{}", output.stderr);
+    assert!(output.stderr.contains("/start_profile") && output.stderr.contains("HTTP 404"), "{}", output.stderr);
+    let truth = bare.get_json("/ground-truth");
+    assert_eq!(truth["requests"], 2, "only the warm-ups ran: {truth}");
+}
+
+#[test]
+fn lora_modules_spread_requests_like_python_random_choice() {
+    let server = sim_server(&[]);
+    let (_, result) = serve(
+        &server.base_url(),
+        &[
+            "--model",
+            "sim",
+            "--tokenizer",
+            &words_tokenizer(),
+            "--random-input-len",
+            "4",
+            "--random-output-len",
+            "2",
+            "--num-prompts",
+            "60",
+            "--max-concurrency",
+            "6",
+            "--num-warmups",
+            "3",
+            "--seed",
+            "5",
+            "--lora-modules",
+            "lora-a",
+            "lora-b",
+            "lora-c",
+        ],
+    );
+    assert_eq!(result["completed"], 60);
+    // CPython: random.seed(5); Counter(random.choice(names) for _ in range(60)).
+    let measured = server.get_json("/ground-truth?skip=3");
+    assert_eq!(measured["models"], serde_json::json!({"lora-a": 28, "lora-b": 16, "lora-c": 16}));
+    // Warm-ups keep the base model, as in the reference.
+    assert_eq!(server.get_json("/ground-truth")["models"]["sim"], 3);
+}
+
+/// llama-server answers the deepspeed-mii body on its OpenAI completions endpoint without a
+/// stream (`choices[0].text` and `usage`), which exercises the non-streaming path end to end; it
+/// has no profiler, so `--profile` must stop with a clear error.
+#[test]
+fn real_llama_server_non_streaming_and_missing_profiler() {
+    let _serial = TIMING.lock();
+    let (server, tokenizer) = llama_server();
+    let tokenizer = tokenizer.display().to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = ix(["bench", "serve", "--base-url", &server.base_url(), "--disable-tqdm", "--save-result"])
+        .args(&["--model", "tiny", "--tokenizer", &tokenizer, "--backend", "deepspeed-mii"])
+        .args(&["--endpoint", "/v1/completions", "--random-input-len", "128", "--random-output-len", "32"])
+        .args(&["--random-range-ratio", "0.8", "--num-prompts", "32", "--max-concurrency", "4"])
+        .args(&["--percentile-metrics", "ttft,tpot,itl,e2el", "--result-filename", "mii.json"])
+        .arg("--result-dir")
+        .arg(dir.path())
+        .run()
+        .expect_code(0);
+    let result: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("mii.json")).expect("result")).expect("JSON");
+    assert_eq!(result["completed"], 32, "{}", output.stdout);
+    assert_eq!(result["total_input_tokens"], 3702, "the same prompts as the streaming backends");
+    // The answer's `usage` is the count; it cannot exceed what was asked for.
+    assert_eq!(result["ix"]["output_tokens_source"], "usage");
+    let output_tokens = result["total_output_tokens"].as_u64().expect("int");
+    assert!(output_tokens > 0 && output_tokens <= requested_output_total(&output.stdout, 32.0), "{result}");
+    assert_eq!(result["mean_ttft_ms"], 0.0);
+    assert!(number(&result, "mean_e2el_ms") > 0.0);
+
+    let output = ix(["bench", "serve", "--base-url", &server.base_url(), "--disable-tqdm", "--profile"])
+        .args(&["--model", "tiny", "--tokenizer", &tokenizer, "--num-prompts", "2", "--random-input-len", "8"])
+        .run()
+        .expect_code(2);
+    assert!(output.stderr.contains("ix::bench::profile_start"), "{}", output.stderr);
 }
