@@ -16,6 +16,9 @@ use std::time::Instant;
 use super::dataset::{self, Prompt, RandomSpec};
 use super::{ApiKind, Progress, RequestTemplate, RunConfig, RunRecord};
 
+/// Requests per slot in the paced accuracy phase.
+const PACED_ROUNDS: usize = 8;
+
 /// What to measure.
 #[derive(Debug, Clone)]
 pub struct SelftestConfig {
@@ -135,6 +138,33 @@ fn synthetic_prompts(n: usize, output_len: u64) -> Vec<Prompt> {
     (0..n).map(|_| Prompt { text: text.clone(), prompt_len: 8, output_len }).collect()
 }
 
+/// Prompts of the paced phase: output lengths 48 to 80 tokens (mean 64), spread over the
+/// requests, so slots finish at different times as in a real run with a range ratio below 1
+/// (with equal lengths every slot finishes at once, a burst no real sweep has).
+fn paced_prompts(n: usize) -> Vec<Prompt> {
+    let text: Arc<str> = Arc::from("w1 w2 w3 w4 w5 w6 w7 w8");
+    (0..n as u64)
+        .map(|idx| Prompt { text: text.clone(), prompt_len: 8, output_len: 48 + idx.wrapping_mul(7919) % 33 })
+        .collect()
+}
+
+/// How long an ideal client's closed loop over `prompts` takes: each request keeps the server
+/// `ttft + n · itl` seconds (n output tokens), and a slot starts the next request the moment it
+/// finishes one, in order (the reference client's FIFO semaphore).
+fn ideal_closed_loop_s(prompts: &[Prompt], concurrency: usize, ttft_s: f64, itl_s: f64) -> f64 {
+    use std::cmp::Reverse;
+    // Slot free times in nanoseconds (integers, so the heap orders them).
+    let mut slots: std::collections::BinaryHeap<Reverse<u64>> = (0..concurrency.max(1)).map(|_| Reverse(0)).collect();
+    let mut end = 0;
+    for prompt in prompts {
+        let Some(Reverse(free)) = slots.pop() else { break };
+        let busy = ((ttft_s + prompt.output_len as f64 * itl_s) * 1e9) as u64;
+        end = end.max(free + busy);
+        slots.push(Reverse(free + busy));
+    }
+    end as f64 / 1e9
+}
+
 fn run(port: u16, concurrency: usize, prompts: &[Prompt], warmups: usize) -> Result<RunRecord, SelftestError> {
     let template = RequestTemplate {
         url: format!("http://127.0.0.1:{port}/v1/completions"),
@@ -194,7 +224,7 @@ pub fn selftest(config: &SelftestConfig, progress: &mut dyn FnMut(&str)) -> Resu
 
         progress(&format!("concurrency {concurrency}: accuracy against a paced server (TTFT 50 ms, ITL 11 ms)"));
         let paced = start_sim(&["--ttft-ms", "50", "--itl-ms", "11"], config.server_cpu)?;
-        let paced_prompts = synthetic_prompts(4 * concurrency, 64);
+        let paced_prompts = paced_prompts(PACED_ROUNDS * concurrency);
         reset_peak_rss();
         let paced_cpu_before = server_cpu(paced.port);
         let record = run(paced.port, concurrency, &paced_prompts, concurrency)?;
@@ -202,10 +232,16 @@ pub fn selftest(config: &SelftestConfig, progress: &mut dyn FnMut(&str)) -> Resu
         let paced_peak = peak_rss_mb();
         let truth = get_json(paced.port, &format!("/ground-truth?skip={concurrency}"));
         let field = |key: &str| truth.get(key).and_then(serde_json::Value::as_f64).unwrap_or(f64::NAN);
-        // Offered: each slot streams 64 tokens (65 choice chunks, 64 gaps) in the time the server
-        // actually took, TTFT + 64 · mean ITL; a closed loop achieves less only by client delay.
-        let server_time_per_request = (field("mean_ttft_ms") + 64.0 * field("mean_itl_ms")) / 1000.0;
-        let offered = concurrency as f64 * 64.0 / server_time_per_request;
+        // Offered: the output rate of an ideal client against this server, whose requests take
+        // the TTFT and ITL it actually sent (a request of n tokens: n + 1 choice chunks, n gaps);
+        // a closed loop achieves less only by client delay.
+        let ideal_s = ideal_closed_loop_s(
+            &paced_prompts,
+            concurrency,
+            field("mean_ttft_ms") / 1000.0,
+            field("mean_itl_ms") / 1000.0,
+        );
+        let offered = paced_prompts.iter().map(|prompt| prompt.output_len as f64).sum::<f64>() / ideal_s;
         levels.push(LevelFigures {
             concurrency,
             chunks_per_s,
@@ -248,4 +284,26 @@ pub fn selftest(config: &SelftestConfig, progress: &mut dyn FnMut(&str)) -> Resu
         None => None,
     };
     Ok(SelftestReport { ttft_c1_mean_ms, ttft_c1_p50_ms, levels, dataset })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ideal_closed_loop_s, paced_prompts};
+
+    #[test]
+    fn paced_lengths_average_64_and_the_ideal_loop_schedules_slots_in_order() {
+        let prompts = paced_prompts(33 * 100);
+        let mean = prompts.iter().map(|p| p.output_len).sum::<u64>() as f64 / prompts.len() as f64;
+        assert!((mean - 64.0).abs() < 0.01, "{mean}");
+        assert_eq!(prompts.iter().map(|p| p.output_len).min(), Some(48));
+        assert_eq!(prompts.iter().map(|p| p.output_len).max(), Some(80));
+        // Two slots, requests of 1, 3, 1, 1 s: slot A runs 0-1, 1-2, 2-3; slot B 0-3.
+        let mut prompts = paced_prompts(4);
+        for (prompt, len) in prompts.iter_mut().zip([1, 3, 1, 1]) {
+            prompt.output_len = len;
+        }
+        assert!((ideal_closed_loop_s(&prompts, 2, 0.0, 1.0) - 3.0).abs() < 1e-9);
+        // One slot: the sum, TTFT included.
+        assert!((ideal_closed_loop_s(&prompts, 1, 0.5, 1.0) - 8.0).abs() < 1e-9);
+    }
 }
