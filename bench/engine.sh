@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Benchmarks of the incremental engine (`ix plan`); prints the figures recorded in BENCHMARKS.md.
 #
-#   bench/engine.sh [IX_BINARY]     (default: target/release/ix; build it first with
-#                                    `cargo build --release --locked`)
+#   bench/engine.sh [IX_BINARY]     (default: target/release/ix; build it and the re-plan example
+#                                    first: `cargo build --release --locked --bin ix --example replan`)
 #
 # 1. cold `ix plan` over both vendor master configs (../shared/reference/configs);
-# 2. re-plan in `--watch` mode after a one-line edit of a benchmark script and of the sweep;
-# 3. a generated sweep of about 100,000 tasks: time and peak memory.
+# 2. the same with a state store that holds a record of every task (`--record-fake success`);
+# 3. re-plan after a one-line edit of a benchmark script and of the sweep: in-process with
+#    `examples/replan.rs` (50 edits each, without and with the store), then 8 edits through the
+#    real `ix plan --watch`;
+# 4. a generated sweep of about 100,000 tasks: time and peak memory.
 # Each project is a temporary directory with a stub script and launcher for every name the
 # naming rules ask for (found from `ix plan`'s own missing-file diagnostics).
 set -euo pipefail
@@ -58,7 +61,28 @@ for _ in 1 2 3 4 5 6 7; do
   (cd "$vendor" && /usr/bin/time -f "%U %S" "$ix" plan nvidia-master.yaml amd-master.yaml 2>&1 >/dev/null | tail -1)
 done | awk '{ print ($1 + $2) * 1000 }' | median_ms | awk '{ printf "cold plan, CPU time user+sys (median of 7): %.0f ms (10 ms resolution)\n", $1 }'
 
-echo "== 2. re-plan in --watch mode after a one-line edit"
+echo "== 2. cold ix plan with a state store holding a record of every task"
+(cd "$vendor" && "$ix" plan nvidia-master.yaml amd-master.yaml --record-fake success >/dev/null 2>&1)
+for _ in 1 2 3 4 5 6 7; do
+  start=$(date +%s%N)
+  (cd "$vendor" && "$ix" plan nvidia-master.yaml amd-master.yaml >/dev/null)
+  echo $(( ($(date +%s%N) - start) / 1000 ))
+done | median_ms | awk '{ printf "cold plan with store, whole process (median of 7): %.1f ms\n", $1 / 1000 }'
+(cd "$vendor" && "$ix" plan nvidia-master.yaml amd-master.yaml --timings 2>&1 >/dev/null | grep timings)
+
+echo "== 3. re-plan after a one-line edit (what --watch does), in-process, 50 edits of each kind"
+replan="${IX_REPLAN:-$root/target/release/examples/replan}"
+if [[ -x "$replan" ]]; then
+  mv "$vendor/.ix" "$work/store"
+  echo "-- without a state store"
+  "$replan" "$vendor" 50 -- nvidia-master.yaml amd-master.yaml | sed 's/^/  /'
+  mv "$work/store" "$vendor/.ix"
+  echo "-- with the state store (every task recorded)"
+  "$replan" "$vendor" 50 -- nvidia-master.yaml amd-master.yaml | sed 's/^/  /'
+else
+  echo "  (skipped: build it with \`cargo build --release --locked --example replan\`)"
+fi
+echo "-- the real binary: ix plan --watch, with the store, 8 edits"
 (cd "$vendor" && "$ix" plan nvidia-master.yaml amd-master.yaml --watch --watch-limit 8 --timings >/dev/null 2>"$work/watch.err") &
 watcher=$!
 sleep 1.5
@@ -74,10 +98,10 @@ for round in 1 2 3 4; do
   sleep 0.7
 done
 wait "$watcher"
-grep -E "re-planned|timings" "$work/watch.err" | tail -n 16 | sed 's/^/  /'
+grep -E "re-planned" "$work/watch.err" | tail -n 8 | sed 's/^/  /'
 echo "  (alternating: one line appended to a benchmark script; the first \`model:\` line of nvidia-master.yaml changed)"
 
-echo "== 3. a generated sweep of about 100,000 tasks"
+echo "== 4. a generated sweep of about 100,000 tasks"
 big="$work/big"
 mkdir -p "$big"
 printf 'gpu:\n- gpu-node_0\n' >"$big/runners.yaml"

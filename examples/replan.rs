@@ -109,7 +109,13 @@ fn main() {
         sweep_text.lines().find(|line| line.starts_with("  model: ")).expect("no `  model:` line").to_string();
     let edited_sweep = sweep_text.replacen(&model_line, &format!("{model_line}-e"), 1);
 
+    // `IX_REPLAN_PAUSE_MS`: idle time before each re-plan, as between edits in `--watch` (caches
+    // go cold meanwhile).
+    let pause = std::env::var("IX_REPLAN_PAUSE_MS").ok().and_then(|ms| ms.parse().ok()).map(Duration::from_millis);
     let replan = |session: &mut PlanSession| {
+        if let Some(pause) = pause {
+            std::thread::sleep(pause);
+        }
         // Files are stamped by mtime and size: every edit here changes the size.
         let started = Instant::now();
         session.refresh();

@@ -386,11 +386,15 @@ impl Ctx<'_> {
     }
 
     fn push(&mut self, mut task: Task) -> usize {
-        if let Some(unique) = self.unique_id(&task.id) {
-            task.id = unique.into();
-        }
         let idx = self.tasks.len();
-        self.by_id.insert(task.id.clone(), idx);
+        // One hash of the id on the usual path (a new id); duplicates take the slow one.
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.by_id.entry(task.id.clone()) {
+            slot.insert(idx);
+        } else {
+            let unique: Arc<str> = self.unique_id(&task.id).unwrap_or_default().into();
+            self.by_id.insert(unique.clone(), idx);
+            task.id = unique;
+        }
         self.tasks.push(task);
         idx
     }

@@ -255,7 +255,12 @@ pub fn plan(graph: TaskGraph, store: Option<&StateStore>, opts: &PlanOptions, ca
     }
     let mut warnings = Vec::new();
     let mut decided: Vec<PlannedTask> = Vec::with_capacity(graph.tasks.len());
-    for task in &graph.tasks {
+    let unforced = opts.force.is_empty();
+    for (idx, task) in graph.tasks.iter().enumerate() {
+        if unforced && store.is_some() && cache.reused_before(idx, task.hash) {
+            decided.push(PlannedTask { action: Action::Reuse, reasons: Vec::new(), previous: None, root: None });
+            continue;
+        }
         let mut reasons = Vec::new();
         let mut previous = None;
         let mut root = None;
@@ -265,10 +270,10 @@ pub fn plan(graph: TaskGraph, store: Option<&StateStore>, opts: &PlanOptions, ca
             }
         }
         let (exact, exact_err) = match store {
-            Some(store) => lookup(cache.get(store, task.hash), &mut warnings),
+            Some(store) => lookup(cache.outcome(store, task.hash), &mut warnings),
             None => (None, None),
         };
-        match exact.as_ref().map(|record| record.outcome) {
+        match exact {
             Some(Outcome::Success) => {}
             Some(Outcome::Failed) => reasons.push(Reason::PreviousFailed),
             None => {
@@ -321,6 +326,9 @@ pub fn plan(graph: TaskGraph, store: Option<&StateStore>, opts: &PlanOptions, ca
             };
         }
         decided.push(PlannedTask { action, reasons, previous, root });
+    }
+    if store.is_some() {
+        cache.remember_plan(graph.tasks.iter().zip(&decided).map(|(task, d)| (task.hash, d.action == Action::Reuse)));
     }
     Plan { graph, tasks: decided, store_warnings: warnings }
 }

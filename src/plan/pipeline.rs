@@ -416,4 +416,60 @@ mod tests {
         let mut fresh = PlanSession::new(request(dir.path(), &["sweep.yaml"], None), dir.path());
         assert_eq!(edited, tasks(&mut fresh));
     }
+
+    /// A watch session keeps store records between plans, and still sees what another process
+    /// writes (a record added, one corrupted) on the next plan.
+    #[test]
+    fn a_session_sees_store_writes_between_plans() {
+        use crate::plan::Action;
+        use crate::state::{ArtifactSource, Outcome, StateStore, TaskRecord};
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(&manifest_dir().join("tests/data/plan/small"), dir.path());
+        let store = StateStore::open(&dir.path().join(".ix")).unwrap();
+        let mut session = PlanSession::new(request(dir.path(), &["sweep.yaml"], None), dir.path()).with_memo();
+        let actions = |session: &mut PlanSession| {
+            let planned = session.plan(Some(&store));
+            let plan = planned.plan.expect("a plan");
+            plan.graph
+                .tasks
+                .iter()
+                .zip(&plan.tasks)
+                .map(|(t, p)| (t.id.to_string(), t.hash, p.action))
+                .collect::<Vec<_>>()
+        };
+        let first = actions(&mut session);
+        assert!(first.iter().all(|(_, _, action)| *action == Action::Run));
+        // Another process records every launch and bench task (after a pause longer than a
+        // coarse file-time tick, so the folder's times differ from those of the last plan).
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        for (id, hash, _) in first.iter().filter(|(id, _, _)| id.starts_with("launch/") || id.starts_with("bench/")) {
+            let record = TaskRecord {
+                id: id.clone(),
+                kind: "bench".into(),
+                outcome: Outcome::Success,
+                manifest: Vec::new(),
+                artifacts: vec![("out.json".into(), ArtifactSource::Bytes(b"{}".to_vec()))],
+            };
+            store.record(*hash, record).unwrap();
+        }
+        let second = actions(&mut session);
+        let reused: Vec<&str> =
+            second.iter().filter(|(_, _, a)| *a == Action::Reuse).map(|(id, _, _)| id.as_str()).collect();
+        assert_eq!(reused.len(), 5, "{second:?}");
+        assert!(reused.iter().all(|id| id.starts_with("launch/") || id.starts_with("bench/")));
+        // The same plan again comes from the cache, with the same answer.
+        assert_eq!(actions(&mut session), second);
+        // A record corrupted behind the session's back is not trusted.
+        let (_, hash, _) = second.iter().find(|(id, _, _)| id.starts_with("bench/")).unwrap();
+        let path = dir.path().join(".ix/tasks").join(format!("{}.json", hash.to_hex()));
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("success", "failed!")).unwrap();
+        // The folder changes when a file is renamed into it (every store write does that).
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let tmp = dir.path().join(".ix/tasks/touch.tmp");
+        std::fs::write(&tmp, "").unwrap();
+        std::fs::remove_file(&tmp).unwrap();
+        let third = actions(&mut session);
+        assert_eq!(third.iter().filter(|(_, _, a)| *a == Action::Reuse).count(), 4, "{third:?}");
+    }
 }

@@ -7,11 +7,12 @@
 //! plan. Read errors are never cached, so a corrupt record is reported on every plan.
 //! `ix run` plans once per process and does not keep a cache between runs.
 
-use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::sync::Arc;
 
+use crate::dag::HashMap;
 use crate::dag::hash::Digest;
+use crate::state::Outcome;
 use crate::state::{StateError, StateStore, StoredRecord};
 
 /// What identifies a state of the store's two record folders.
@@ -21,8 +22,14 @@ type Generation = [(u64, i64, i64, i64, i64); 2];
 #[derive(Debug, Default)]
 pub struct RecordCache {
     generation: Option<Generation>,
-    records: HashMap<Digest, Option<Arc<StoredRecord>>>,
+    /// Each record's outcome is kept beside it: deciding run or reuse reads only this map.
+    records: HashMap<Digest, Option<(Outcome, Arc<StoredRecord>)>>,
     latest: HashMap<String, Option<Digest>>,
+    /// The hashes that have a record file (`tasks/` listed once per generation), so a new
+    /// task's lookup costs no failed open.
+    listed: Option<HashMap<Digest, ()>>,
+    /// The last plan's tasks, in order: hash and whether it was reused (see [`RecordCache::reused_before`]).
+    last_plan: Vec<(Digest, bool)>,
 }
 
 fn generation(store: &StateStore) -> Generation {
@@ -32,6 +39,19 @@ fn generation(store: &StateStore) -> Generation {
     })
 }
 
+/// The hashes of the record files in `tasks/` (temporary and foreign names skipped).
+fn list_records(store: &StateStore) -> HashMap<Digest, ()> {
+    let Ok(entries) = std::fs::read_dir(store.dir().join("tasks")) else { return HashMap::default() };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name();
+            let hash = name.to_str()?.strip_suffix(".json").and_then(Digest::from_hex)?;
+            Some((hash, ()))
+        })
+        .collect()
+}
+
 impl RecordCache {
     /// Forgets everything when the store changed since the last call.
     pub fn sync(&mut self, store: &StateStore) {
@@ -39,6 +59,8 @@ impl RecordCache {
         if self.generation != Some(now) {
             self.records.clear();
             self.latest.clear();
+            self.last_plan.clear();
+            self.listed = None;
             self.generation = Some(now);
         }
     }
@@ -46,11 +68,26 @@ impl RecordCache {
     /// Reads the records of `hashes` that are not cached yet, in parallel. Failed reads are
     /// left out (a later [`RecordCache::get`] reads again and returns the error).
     pub fn prefetch(&mut self, store: &StateStore, hashes: &[Digest]) {
-        let missing: Vec<Digest> = hashes.iter().filter(|hash| !self.records.contains_key(hash)).copied().collect();
+        let mut missing: Vec<Digest> = Vec::new();
+        for (idx, hash) in hashes.iter().enumerate() {
+            if !self.reused_before(idx, *hash) && !self.records.contains_key(hash) {
+                missing.push(*hash);
+            }
+        }
         if missing.is_empty() {
             return;
         }
-
+        let listed = self.listed.get_or_insert_with(|| list_records(store));
+        missing.retain(|hash| {
+            let exists = listed.contains_key(hash);
+            if !exists {
+                self.records.insert(*hash, None);
+            }
+            exists
+        });
+        if missing.is_empty() {
+            return;
+        }
         let threads =
             std::thread::available_parallelism().map_or(1, |n| n.get()).min(8).min(missing.len().div_ceil(64));
         let chunk = missing.len().div_ceil(threads.max(1));
@@ -69,18 +106,39 @@ impl RecordCache {
             workers.into_iter().flat_map(|worker| worker.join().unwrap_or_default()).collect()
         });
         for (hash, record) in read {
-            self.records.insert(hash, record.map(Arc::new));
+            self.records.insert(hash, record.map(|record| (record.outcome, Arc::new(record))));
         }
+    }
+
+    /// Whether the last plan (against this same store state) reused a task of this hash at
+    /// position `idx`. Such a task is reused again without a lookup: its record is unchanged,
+    /// and its upstream tasks (whose hashes are part of its own) were reused too.
+    pub fn reused_before(&self, idx: usize, hash: Digest) -> bool {
+        self.last_plan.get(idx).is_some_and(|(old, reused)| *reused && *old == hash)
+    }
+
+    /// Remembers the decisions of a plan for [`RecordCache::reused_before`].
+    pub fn remember_plan(&mut self, tasks: impl Iterator<Item = (Digest, bool)>) {
+        self.last_plan.clear();
+        self.last_plan.extend(tasks);
     }
 
     /// The verified record of a task hash, if any.
     pub fn get(&mut self, store: &StateStore, hash: Digest) -> Result<Option<Arc<StoredRecord>>, StateError> {
         if let Some(record) = self.records.get(&hash) {
-            return Ok(record.clone());
+            return Ok(record.as_ref().map(|(_, record)| record.clone()));
         }
         let record = store.get(hash)?.map(Arc::new);
-        self.records.insert(hash, record.clone());
+        self.records.insert(hash, record.as_ref().map(|record| (record.outcome, record.clone())));
         Ok(record)
+    }
+
+    /// The outcome of the record of a task hash, if there is one.
+    pub fn outcome(&mut self, store: &StateStore, hash: Digest) -> Result<Option<Outcome>, StateError> {
+        if let Some(record) = self.records.get(&hash) {
+            return Ok(record.as_ref().map(|(outcome, _)| *outcome));
+        }
+        Ok(self.get(store, hash)?.map(|record| record.outcome))
     }
 
     /// The latest record stored for a task id, if any.
