@@ -83,6 +83,9 @@ fn main() {
     };
     // The project's state store when it has one (`.ix`): plans then look up every task's record.
     let store = ix::state::StateStore::open_existing(std::path::Path::new(".ix")).expect("cannot open .ix");
+    // `IX_REPLAN_VERIFY=1`: compare every re-plan with a fresh plan (slow; a correctness check).
+    let verify = std::env::var_os("IX_REPLAN_VERIFY").is_some();
+    let fresh_request = request.clone();
     let mut session = PlanSession::new(request, &dir).with_memo();
     let started = Instant::now();
     let planned = session.plan(store.as_ref());
@@ -99,7 +102,7 @@ fn main() {
             None => "no state store".to_string(),
         }
     );
-    drop(planned);
+    session.recycle(planned);
 
     let script = first_script(&dir);
     let script_text = std::fs::read_to_string(&script).unwrap();
@@ -122,7 +125,28 @@ fn main() {
         let planned = session.plan(store.as_ref());
         let elapsed = started.elapsed();
         assert!(planned.plan.is_some(), "re-plan has errors");
-        (elapsed, planned.timings, session.last_keyed())
+        let timings = planned.timings;
+        if verify {
+            // The re-plan must equal a fresh plan of the same files, origins included.
+            let fresh = PlanSession::new(fresh_request.clone(), &dir).plan(store.as_ref());
+            let view = |planned: &ix::plan::pipeline::Planned| -> Vec<String> {
+                let plan = planned.plan.as_ref().expect("a plan");
+                plan.graph
+                    .tasks
+                    .iter()
+                    .zip(&plan.tasks)
+                    .map(|(t, p)| {
+                        format!("{} {:?} {:?} {:?} {:?}", t.id, t.hash, t.manifest.entries(), t.origin, p.action)
+                    })
+                    .collect()
+            };
+            let (a, b) = (view(&planned), view(&fresh));
+            let differ = a.iter().zip(&b).find(|(a, b)| a != b);
+            assert!(differ.is_none() && a.len() == b.len(), "re-plan differs from a fresh plan: {differ:#?}");
+        }
+        // As `ix plan --watch` does once the plan is shown.
+        session.recycle(planned);
+        (elapsed, timings, session.last_keyed())
     };
     let (mut script_samples, mut sweep_samples) = (Vec::new(), Vec::new());
     for round in 0..rounds {
@@ -134,7 +158,11 @@ fn main() {
     }
     std::fs::write(&script, &script_text).unwrap();
     std::fs::write(&sweep, &sweep_text).unwrap();
-    println!("{rounds} rounds of each edit; time = refresh + plan, as `ix plan --watch` reports it:");
+    println!(
+        "{rounds} rounds of each edit ({} of {} re-plans patched the previous graph); time = refresh + plan, as `ix plan --watch` reports it:",
+        session.patched(),
+        2 * rounds
+    );
     summary("one line appended to script", script_samples);
     summary("first `model:` line edited", sweep_samples);
 }

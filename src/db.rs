@@ -130,6 +130,8 @@ pub fn entry_jobs<'db>(
 /// One entry of a master config as the pipeline assembles it (borrowed from the database).
 pub struct EntryView<'a> {
     pub key: &'a str,
+    /// The entry's text in its file.
+    pub block: &'a str,
     pub start: u32,
     pub entry: &'a ConfigEntry,
     pub jobs: &'a [Vec<Job>],
@@ -230,6 +232,8 @@ pub struct ProjectDb {
     configs: Vec<ConfigSource>,
     context: Option<PlanContext>,
     log: Option<QueryLog>,
+    /// Paths `refresh` found changed, until taken.
+    changed_paths: Vec<String>,
 }
 
 impl ProjectDb {
@@ -250,6 +254,7 @@ impl ProjectDb {
             configs: Vec::new(),
             context: None,
             log,
+            changed_paths: Vec::new(),
         }
     }
 
@@ -298,6 +303,7 @@ impl ProjectDb {
             .map(|entry| {
                 Some(EntryView {
                     key: entry.key(db),
+                    block: entry.block(db),
                     start: *entry.start(db),
                     entry: lowered_entry(db, *entry).as_ref()?,
                     jobs: entry_jobs(db, *entry, context).as_ref()?,
@@ -320,8 +326,14 @@ impl ProjectDb {
             let path = file.path(&self.db).clone();
             let bytes = std::fs::read(self.root.join(&path)).ok();
             file.set_bytes(&mut self.db).to(bytes);
+            self.changed_paths.push(path);
         }
         changed.len()
+    }
+
+    /// The project files that [`ProjectDb::refresh`] found changed since the last call.
+    pub fn take_changed_paths(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.changed_paths)
     }
 
     /// Whether any file read so far differs (mtime, size, existence) from when it was read.

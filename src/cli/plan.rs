@@ -81,6 +81,7 @@ pub(crate) fn plan(args: &PlanArgs) -> ExitStatus {
         std::mem::forget(planned);
         return status;
     }
+    session.recycle(planned);
     watch(args, &mut session, store.as_ref(), covered)
 }
 
@@ -234,11 +235,13 @@ fn watch(
         let planned = session.plan(store);
         let elapsed = started.elapsed();
         let _ = show(args, &planned, store, covered);
+        let stages = planned.timings.total();
+        session.recycle(planned);
         err(&format!(
             "re-planned in {:.2} ms ({} project file(s) changed; stages {:.2} ms)\n",
             ms(elapsed),
             n_changed,
-            ms(planned.timings.total())
+            ms(stages)
         ));
         n_replans += 1;
     }

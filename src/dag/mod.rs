@@ -161,10 +161,10 @@ impl TaskManifest {
         TaskManifest { entries, shift: None }
     }
 
+    /// `entries` whose origins in `file` move by `delta` lines (applied when read: a re-plan
+    /// after an edit above thousands of jobs touches none of their manifests).
     fn shifted(entries: &Manifest, file: &Arc<str>, delta: i64) -> TaskManifest {
-        let moves = delta != 0
-            && entries.iter().any(|entry| entry.origin.as_ref().is_some_and(|origin| *origin.file == **file));
-        TaskManifest { entries: entries.clone(), shift: moves.then(|| (file.clone(), delta)) }
+        TaskManifest { entries: entries.clone(), shift: (delta != 0).then(|| (file.clone(), delta)) }
     }
 
     /// The entries, with origins as they are in the current files.
@@ -222,26 +222,47 @@ struct JobMemo {
     eval: Option<(Digest, Manifest)>,
 }
 
-/// The memos of one config key's jobs, in job order, with a cursor: a re-plan meets the jobs in
-/// the same order, so the next memo is almost always the one at the cursor.
+/// The last build's jobs of one config key (indices into [`BuildMemo::jobs`]), in job order,
+/// with a cursor: a re-plan meets the jobs in the same order, so the next memo is almost
+/// always the one at the cursor.
 #[derive(Debug, Default)]
 struct KeyMemos {
-    memos: Vec<Option<Box<JobMemo>>>,
+    idx: Vec<usize>,
     cursor: usize,
 }
 
 impl KeyMemos {
-    /// The memo of a job equal to `job` (relative spans), taken out.
-    fn take(&mut self, job: &Job) -> Option<Box<JobMemo>> {
-        let matches = |memo: &Option<Box<JobMemo>>| memo.as_ref().is_some_and(|memo| same_relative(&memo.job, job));
-        let at = if self.memos.get(self.cursor).is_some_and(matches) {
+    /// The memo of a job equal to `job` (relative spans), taken out of `memos`.
+    fn take(&mut self, job: &Job, memos: &mut [Option<Box<JobMemo>>]) -> Option<Box<JobMemo>> {
+        let matches = |idx: &usize| memos[*idx].as_ref().is_some_and(|memo| same_relative(&memo.job, job));
+        let at = if self.idx.get(self.cursor).is_some_and(matches) {
             self.cursor
         } else {
-            self.memos.iter().position(matches)?
+            self.idx.iter().position(matches)?
         };
         self.cursor = at + 1;
-        self.memos[at].take()
+        memos[self.idx[at]].take()
     }
+}
+
+/// Where the last build put each job's tasks, to patch its graph in place on the next build.
+#[derive(Debug)]
+struct Layout {
+    /// Per job: its bench, result and eval task indices (`None`: the job made no task).
+    job_tasks: Vec<Option<(usize, usize, Option<usize>)>>,
+    /// The index of the first aggregate task (collect, summary, report come last).
+    n_job_tasks: usize,
+    graph_hash: Option<Digest>,
+}
+
+/// What changed since the build a [`BuildMemo`] remembers, as the caller knows it.
+#[derive(Clone, Debug, Default)]
+pub struct Changes {
+    /// Sweep entries (indices) whose text changed; every other entry has the same text as in
+    /// the last build (it may have moved), and the sweep has the same entries in the same order.
+    pub entries: Vec<usize>,
+    /// Project files (relative paths) whose bytes changed.
+    pub files: Vec<String>,
 }
 
 /// A launch task of the last build, by launch slot.
@@ -265,8 +286,17 @@ struct LaunchMemo {
 /// follow the edit may be stale (hashes are unaffected).
 #[derive(Debug, Default)]
 pub struct BuildMemo {
-    /// Job memos per config key.
-    jobs: HashMap<Arc<str>, KeyMemos>,
+    /// Job memos of the last build, by job index (`None`: the job made no task).
+    jobs: Vec<Option<Box<JobMemo>>>,
+    /// The last build's job indices per config key.
+    by_key: HashMap<Arc<str>, KeyMemos>,
+    /// The last build's layout, and its graph once handed back ([`BuildMemo::recycle`]).
+    layout: Option<Layout>,
+    recycled: Option<TaskGraph>,
+    /// How many builds patched the recycled graph (tests).
+    patched: usize,
+    /// The jobs (indices) that use each project file: script, sourced files, launcher.
+    file_users: HashMap<Arc<str>, Vec<usize>>,
     launches: HashMap<Arc<str>, LaunchMemo>,
     enabled: bool,
     /// How many jobs the last build keyed (built and hashed their keys) rather than reused.
@@ -298,6 +328,19 @@ impl BuildMemo {
 
     pub fn is_enabled(&self) -> bool {
         self.enabled
+    }
+
+    /// Hands back the graph of the last build, so the next one can patch it in place instead
+    /// of building every task again (when only some entries' text or some files changed).
+    pub fn recycle(&mut self, graph: TaskGraph) {
+        if self.enabled && self.layout.as_ref().is_some_and(|layout| layout.graph_hash == graph.graph_hash) {
+            self.recycled = Some(graph);
+        }
+    }
+
+    /// How many builds so far patched a recycled graph.
+    pub fn patched(&self) -> usize {
+        self.patched
     }
 
     /// How many jobs the last build keyed rather than reused from the memo.
@@ -333,6 +376,8 @@ pub struct BuildInput<'a> {
     pub runners: &'a RunnerTable,
     pub jobs: &'a [Job],
     pub files: &'a dyn ProjectFiles,
+    /// What changed since the memo's build, when the caller knows (enables patching).
+    pub changes: Option<&'a Changes>,
 }
 
 fn origin(sources: &SourceMap, paths: &[Arc<str>], span: Span) -> Option<Origin> {
@@ -399,22 +444,8 @@ impl Ctx<'_> {
         idx
     }
 
-    /// The digest of a file plus, recursively, the files it sources (sorted, deduplicated).
     fn file_with_sources(&self, path: &str) -> ScriptFacts {
-        let facts = self.input.files.facts(path)?;
-        let mut seen: std::collections::BTreeMap<String, Digest> = std::collections::BTreeMap::new();
-        let mut stack = facts.sourced.clone();
-        while let Some(next) = stack.pop() {
-            if next == path || seen.contains_key(&next) {
-                continue;
-            }
-            if let Some(sub) = self.input.files.facts(&next) {
-                seen.insert(next.clone(), sub.digest);
-                stack.extend(sub.sourced);
-            }
-        }
-        let sourced = seen.into_iter().map(|(path, digest)| FileInput { path, digest }).collect();
-        Some((FileInput { path: path.to_string(), digest: facts.digest }, sourced))
+        file_with_sources(self.input.files, path)
     }
 
     fn missing(&mut self, job: &Job, what: &str, path: &str, node: &str) {
@@ -430,6 +461,24 @@ impl Ctx<'_> {
             .help(format!("create `{path}` in the project, or change the sweep entry")),
         );
     }
+}
+
+/// The digest of a file plus, recursively, the files it sources (sorted, deduplicated).
+fn file_with_sources(files: &dyn ProjectFiles, path: &str) -> ScriptFacts {
+    let facts = files.facts(path)?;
+    let mut seen: std::collections::BTreeMap<String, Digest> = std::collections::BTreeMap::new();
+    let mut stack = facts.sourced.clone();
+    while let Some(next) = stack.pop() {
+        if next == path || seen.contains_key(&next) {
+            continue;
+        }
+        if let Some(sub) = files.facts(&next) {
+            seen.insert(next.clone(), sub.digest);
+            stack.extend(sub.sourced);
+        }
+    }
+    let sourced = seen.into_iter().map(|(path, digest)| FileInput { path, digest }).collect();
+    Some((FileInput { path: path.to_string(), digest: facts.digest }, sourced))
 }
 
 /// Resolves the node a job runs on: the runner type's first node, or the node itself.
@@ -539,6 +588,12 @@ pub fn build(input: &BuildInput<'_>) -> (TaskGraph, Vec<Diag>) {
 
 /// [`build`], reusing the keys of jobs whose inputs did not change since the memo was filled.
 pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGraph, Vec<Diag>) {
+    if let Some(changes) = input.changes
+        && let Some(patched) = patch(input, memo, changes)
+    {
+        memo.patched += 1;
+        return (patched, Vec::new());
+    }
     let mut ctx = Ctx {
         input,
         tasks: Vec::with_capacity(input.jobs.len() * 2 + 64),
@@ -547,10 +602,18 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
         reported: std::collections::HashSet::new(),
     };
     let sources = input.sources;
-    let mut previous = std::mem::take(&mut memo.jobs);
+    let mut previous_jobs = std::mem::take(&mut memo.jobs);
+    let mut previous = std::mem::take(&mut memo.by_key);
     let mut previous_launches = std::mem::take(&mut memo.launches);
+    memo.recycled = None;
     let mut keyed = 0;
-    let mut next_memo: HashMap<Arc<str>, KeyMemos> = HashMap::default();
+    let mut next_jobs: Vec<Option<Box<JobMemo>>> = Vec::new();
+    let mut next_keys: HashMap<Arc<str>, KeyMemos> = HashMap::default();
+    let mut job_tasks: Vec<Option<(usize, usize, Option<usize>)>> = Vec::new();
+    if memo.enabled {
+        next_jobs.resize_with(input.jobs.len(), || None);
+        job_tasks.resize(input.jobs.len(), None);
+    }
     let paths: Vec<Arc<str>> = sources.files().map(|(_, file)| Arc::from(file.path.as_str())).collect();
     let mut script_cache: HashMap<Arc<str>, ScriptFacts> = HashMap::default();
     let mut launcher_cache: HashMap<Arc<str>, Option<FileFacts>> = HashMap::default();
@@ -600,7 +663,7 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
         // the same, and its keys too if its files and launch task are.
         let remembered = previous
             .get_mut(job.origin.key.as_str())
-            .and_then(|memos| memos.take(job))
+            .and_then(|memos| memos.take(job, &mut previous_jobs))
             .filter(|remembered| remembered.node == node);
         let (script_path, launcher_path, launch_slot) = match &remembered {
             Some(remembered) => {
@@ -689,41 +752,20 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
             }
             _ => {
                 keyed += 1;
-                let key = bench_key(job, entry, &at, image(), runner_type(), script, sourced, &launcher, launch_hash);
-                let (bench_hash, manifest) = key.hash_and_manifest();
-                let result =
-                    TaskKey::Result(ResultKey { format_version: RESULT_FORMAT_VERSION, upstream_bench: bench_hash });
-                let (result_hash, result_manifest) = result.hash_and_manifest();
-                let eval = job.run_eval.then(|| {
-                    let eval =
-                        TaskKey::Eval(EvalKey { harness_version: EVAL_HARNESS_VERSION, upstream_bench: bench_hash });
-                    let (hash, manifest) = eval.hash_and_manifest();
-                    (hash, Manifest::from(manifest))
-                });
-                let bench_id = bench_id_of(job, &node);
-                let suffix = &bench_id["bench/".len()..];
-                Box::new(JobMemo {
-                    job: relative_job(job),
-                    node: node.clone(),
+                key_job(&JobContext {
+                    job,
+                    job_idx,
+                    entry,
+                    at: &at,
+                    node: &node,
                     entry_line,
-                    launch_slot: launch_slot.clone(),
-                    result_id: format!("result/{suffix}").into(),
-                    eval_id: format!("eval/{suffix}").into(),
-                    bench_id: bench_id.into(),
-                    info: BenchInfo {
-                        job_idx,
-                        node: node.clone(),
-                        script: script_path.clone(),
-                        launcher: launcher_path.clone(),
-                        result_filename: naming::result_filename(job, &node).into(),
-                    },
-                    script: script.clone(),
-                    sourced: sourced.clone(),
-                    launcher: launcher.digest,
+                    launch_slot: &launch_slot,
+                    script_path: &script_path,
+                    launcher_path: &launcher_path,
+                    script,
+                    sourced,
+                    launcher: &launcher,
                     launch_hash,
-                    bench: (bench_hash, manifest.into()),
-                    result: (result_hash, result_manifest.into()),
-                    eval,
                 })
             }
         };
@@ -759,34 +801,49 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
             id: result_id,
             kind: TaskKind::Result,
             hash: job_memo.result.0,
-            manifest: manifest(&job_memo.result.1),
+            // Result and eval keys have no sweep inputs, so nothing in them moves.
+            manifest: TaskManifest::new(job_memo.result.1.clone()),
             deps: vec![bench_idx],
             origin: Some(job.origin.point_span),
             bench: None,
         });
         per_key[slot].2.push(result_idx);
+        let mut eval_idx = None;
         if let Some((hash, entries)) = &job_memo.eval {
-            let eval_idx = ctx.push(Task {
+            let idx = ctx.push(Task {
                 id: eval_id,
                 kind: TaskKind::Eval,
                 hash: *hash,
-                manifest: manifest(entries),
+                manifest: TaskManifest::new(entries.clone()),
                 deps: vec![bench_idx],
                 origin: Some(job.origin.point_span),
                 bench: None,
             });
-            per_key[slot].2.push(eval_idx);
+            per_key[slot].2.push(idx);
+            eval_idx = Some(idx);
         }
         if memo.enabled {
-            let memos = match next_memo.get_mut(job.origin.key.as_str()) {
+            let memos = match next_keys.get_mut(job.origin.key.as_str()) {
                 Some(memos) => memos,
-                None => next_memo.entry(Arc::from(job.origin.key.as_str())).or_default(),
+                None => next_keys.entry(Arc::from(job.origin.key.as_str())).or_default(),
             };
-            memos.memos.push(Some(job_memo));
+            memos.idx.push(job_idx);
+            next_jobs[job_idx] = Some(job_memo);
+            job_tasks[job_idx] = Some((bench_idx, result_idx, eval_idx));
         }
     }
-    memo.jobs = next_memo;
+    if memo.enabled {
+        memo.file_users.clear();
+        for (job_idx, job_memo) in next_jobs.iter().enumerate() {
+            if let Some(job_memo) = job_memo {
+                add_file_users(&mut memo.file_users, job_idx, job_memo);
+            }
+        }
+    }
+    memo.jobs = next_jobs;
+    memo.by_key = next_keys;
     memo.keyed = keyed;
+    let n_job_tasks = ctx.tasks.len();
     let mut aggregates =
         Aggregates { previous: std::mem::take(&mut memo.aggregates), next: HashMap::default(), enabled: memo.enabled };
     let mut collect_ids = Vec::new();
@@ -858,7 +915,254 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
         &tasks.iter().map(|task| (&*task.id, task.hash)).collect::<Vec<_>>(),
         &mut memo.graph_order,
     ));
+    if memo.enabled {
+        memo.layout = Some(Layout { job_tasks, n_job_tasks, graph_hash });
+    }
     (TaskGraph { tasks, graph, by_id, graph_hash }, diags)
+}
+
+/// Records that job `job_idx` uses the files of `job_memo` (a path listed twice is harmless).
+fn add_file_users(users: &mut HashMap<Arc<str>, Vec<usize>>, job_idx: usize, job_memo: &JobMemo) {
+    let paths = [&*job_memo.info.script, &*job_memo.info.launcher].into_iter();
+    for path in paths.chain(job_memo.sourced.iter().map(|input| input.path.as_str())) {
+        match users.get_mut(path) {
+            Some(jobs) => {
+                if jobs.last() != Some(&job_idx) {
+                    jobs.push(job_idx);
+                }
+            }
+            None => {
+                users.insert(Arc::from(path), vec![job_idx]);
+            }
+        }
+    }
+}
+
+/// Builds the graph by patching the last build's (handed back with [`BuildMemo::recycle`]) in
+/// place: jobs of unchanged entries that use no changed file keep their tasks (moved entries get
+/// their origins updated), the others are keyed again into the same slots, and aggregates whose
+/// upstream changed are keyed again. `None` when the result could differ in shape from a full
+/// build (a job appears, disappears or changes launch task, an id is taken, a file is missing,
+/// a launcher changed): the caller then builds in full, which also reports any problem.
+fn patch(input: &BuildInput<'_>, memo: &mut BuildMemo, changes: &Changes) -> Option<TaskGraph> {
+    let mut graph = memo.recycled.take()?;
+    let layout = memo.layout.as_ref()?;
+    if graph.graph_hash != layout.graph_hash
+        || layout.job_tasks.len() != input.jobs.len()
+        || memo.jobs.len() != input.jobs.len()
+    {
+        return None;
+    }
+    let sources = input.sources;
+    let paths: Vec<Arc<str>> = sources.files().map(|(_, file)| Arc::from(file.path.as_str())).collect();
+    let changed_files: std::collections::HashSet<&str> = changes.files.iter().map(String::as_str).collect();
+    // Jobs using a changed file, from the index (no job's own paths are read).
+    let mut uses_changed = vec![false; input.jobs.len()];
+    for path in &changes.files {
+        for job_idx in memo.file_users.get(path.as_str()).into_iter().flatten() {
+            *uses_changed.get_mut(*job_idx)? = true;
+        }
+    }
+    let mut changed_entries = vec![false; input.sweep.entries.len()];
+    for idx in &changes.entries {
+        *changed_entries.get_mut(*idx)? = true;
+    }
+    let mut entry_lines: Vec<Option<u32>> = vec![None; input.sweep.entries.len()];
+    let mut launch_seen = vec![false; graph.tasks.len()];
+    let mut renames: Vec<(usize, Arc<str>)> = Vec::new();
+    let mut keyed = 0;
+    let mut dirty = false;
+    for (job_idx, job) in input.jobs.iter().enumerate() {
+        let (bench_idx, result_idx, eval_idx) = layout.job_tasks[job_idx]?;
+        let old = memo.jobs[job_idx].as_deref()?;
+        let entry = input.sweep.entries.get(job.origin.entry_idx)?;
+        // A launch task comes from the first job that needs it: when that job's entry moved,
+        // so did the launch task's origins (its hash does not cover them).
+        let launch_idx = *graph.tasks[bench_idx].deps.first()?;
+        if !std::mem::replace(launch_seen.get_mut(launch_idx)?, true)
+            && graph.tasks[launch_idx].origin != Some(entry.image.span)
+        {
+            let launch = memo.launches.get_mut(&*old.launch_slot)?;
+            let at = |span: Span| origin(sources, &paths, span);
+            let launcher = launch.inputs.4.clone();
+            let key = TaskKey::Launch(LaunchKey {
+                image: Input::new(job.image.clone(), at(entry.image.span)),
+                runner_type: Input::new(entry.runner.value.clone(), at(entry.runner.span)),
+                launcher: launcher.clone(),
+            });
+            let (hash, manifest) = key.hash_and_manifest();
+            if hash != launch.hash {
+                return None;
+            }
+            launch.inputs =
+                (job.image.clone(), at(entry.image.span), entry.runner.value.clone(), at(entry.runner.span), launcher);
+            launch.manifest = manifest.into();
+            graph.tasks[launch_idx].manifest = TaskManifest::new(launch.manifest.clone());
+            graph.tasks[launch_idx].origin = Some(entry.image.span);
+        }
+        let entry_line = *entry_lines.get_mut(job.origin.entry_idx)?.get_or_insert_with(|| {
+            sources.get(job.origin.entry_span.file).line_col(job.origin.entry_span.start).0 as u32
+        });
+        let file = &paths[job.origin.entry_span.file.0 as usize];
+        // A job of an edited entry that is still the same job (relative spans) keeps its keys,
+        // as in a full build with this memo.
+        let unchanged = if changed_entries[job.origin.entry_idx] {
+            !uses_changed[job_idx] && same_relative(&old.job, job)
+        } else {
+            !uses_changed[job_idx]
+        };
+        if unchanged {
+            // The entry's text is the same, so is the job, unless the job list shifted (an edited
+            // entry has more or fewer jobs) or evals were marked differently (marking looks
+            // across entries).
+            let (o, r) = (&old.job.origin, &job.origin);
+            if (o.entry_idx, o.seq_idx, o.point_idx) != (r.entry_idx, r.seq_idx, r.point_idx)
+                || old.job.run_eval != job.run_eval
+                || old.job.shape != job.shape
+            {
+                return None;
+            }
+            let tasks = &mut graph.tasks;
+            let delta = i64::from(entry_line) - i64::from(old.entry_line);
+            if tasks[bench_idx].manifest.shift.as_ref().map_or(0, |(_, d)| *d) != delta {
+                tasks[bench_idx].manifest = TaskManifest::shifted(&old.bench.1, file, delta);
+            }
+            let span = Some(job.origin.point_span);
+            if tasks[bench_idx].origin != span {
+                for idx in [Some(bench_idx), Some(result_idx), eval_idx].into_iter().flatten() {
+                    tasks[idx].origin = span;
+                }
+            }
+            continue;
+        }
+        // Keyed again, into the same slots.
+        dirty = true;
+        let node: Arc<str> = resolve_node(input.runners, &job.runner)?.into();
+        let launcher_path: Arc<str> = naming::launcher_path(&node).into();
+        let launch_slot: Arc<str> = format!("{}\0{}\0{}", job.image, entry.runner.value, launcher_path).into();
+        if launch_slot != old.launch_slot || changed_files.contains(&*launcher_path) {
+            return None;
+        }
+        let script_path: Arc<str> = naming::script_path(job, &node).into();
+        let (script, sourced) = file_with_sources(input.files, &script_path)?;
+        let launcher = FileInput { path: launcher_path.to_string(), digest: input.files.facts(&launcher_path)?.digest };
+        let at = |span: Span| origin(sources, &paths, span);
+        let new = key_job(&JobContext {
+            job,
+            job_idx,
+            entry,
+            at: &at,
+            node: &node,
+            entry_line,
+            launch_slot: &launch_slot,
+            script_path: &script_path,
+            launcher_path: &launcher_path,
+            script: &script,
+            sourced: &sourced,
+            launcher: &launcher,
+            launch_hash: graph.tasks[launch_idx].hash,
+        });
+        keyed += 1;
+        if new.eval.is_some() != eval_idx.is_some() || *graph.tasks[bench_idx].id != *old.bench_id {
+            // Evals appeared or went, or the old id had been made unique.
+            return None;
+        }
+        if new.bench_id != old.bench_id {
+            // Applied after the loop: two jobs of one entry may swap ids (c4, c8 -> c8, c16).
+            renames.push((bench_idx, new.bench_id.clone()));
+            renames.push((result_idx, new.result_id.clone()));
+            if let Some(idx) = eval_idx {
+                renames.push((idx, new.eval_id.clone()));
+            }
+        }
+        let span = Some(job.origin.point_span);
+        let bench = &mut graph.tasks[bench_idx];
+        bench.hash = new.bench.0;
+        bench.manifest = TaskManifest::new(new.bench.1.clone());
+        bench.origin = span;
+        bench.bench = Some(BenchInfo { job_idx, ..new.info.clone() });
+        let result = &mut graph.tasks[result_idx];
+        result.hash = new.result.0;
+        result.manifest = TaskManifest::new(new.result.1.clone());
+        result.origin = span;
+        if let (Some(idx), Some((hash, entries))) = (eval_idx, &new.eval) {
+            let eval = &mut graph.tasks[idx];
+            eval.hash = *hash;
+            eval.manifest = TaskManifest::new(entries.clone());
+            eval.origin = span;
+        }
+        add_file_users(&mut memo.file_users, job_idx, &new);
+        memo.jobs[job_idx] = Some(new);
+    }
+    for (idx, _) in &renames {
+        graph.by_id.remove(&graph.tasks[*idx].id);
+    }
+    for (idx, id) in renames {
+        if graph.by_id.insert(id.clone(), idx).is_some() {
+            return None;
+        }
+        graph.tasks[idx].id = id;
+    }
+    let n_job_tasks = layout.n_job_tasks;
+    // Aggregates: a collect points at its entry (which may have moved); any aggregate whose
+    // upstream (id, hash) list changed is keyed again.
+    for idx in n_job_tasks..graph.tasks.len() {
+        let task = &graph.tasks[idx];
+        if task.kind == TaskKind::Collect {
+            // Its first upstream is the first job's result (or eval) task, whose upstream is the bench.
+            let first = task
+                .deps
+                .first()
+                .and_then(|dep| graph.tasks[*dep].deps.first())
+                .and_then(|bench| graph.tasks[*bench].bench.as_ref())
+                .map(|info| info.job_idx);
+            let span = first.and_then(|job_idx| input.jobs.get(job_idx)).map(|job| job.origin.entry_span);
+            graph.tasks[idx].origin = span;
+        }
+        if !dirty {
+            continue;
+        }
+        let task = &graph.tasks[idx];
+        let old = memo.aggregates.get(&task.id)?;
+        let same = old.upstream.len() == task.deps.len()
+            && old.upstream.iter().zip(&task.deps).all(|((id, hash), dep)| {
+                let up = &graph.tasks[*dep];
+                up.hash == *hash && (Arc::ptr_eq(&up.id, id) || up.id == *id)
+            });
+        if same {
+            continue;
+        }
+        let upstream: Vec<(Arc<str>, Digest)> =
+            task.deps.iter().map(|dep| (graph.tasks[*dep].id.clone(), graph.tasks[*dep].hash)).collect();
+        let stage = match task.kind {
+            TaskKind::Collect => "collect",
+            TaskKind::Summary => "summary",
+            _ => "report",
+        };
+        let key = TaskKey::Aggregate(AggregateKey {
+            stage,
+            name: old.name.clone(),
+            version: AGGREGATE_VERSION,
+            upstream: upstream.iter().map(|(id, hash)| (id.to_string(), *hash)).collect(),
+        });
+        let (hash, manifest) = key.hash_and_manifest();
+        let manifest: Manifest = manifest.into();
+        let id = task.id.clone();
+        let entry =
+            AggregateMemo { kind: task.kind, name: old.name.clone(), upstream, hash, manifest: manifest.clone() };
+        memo.aggregates.insert(id, entry);
+        graph.tasks[idx].hash = hash;
+        graph.tasks[idx].manifest = TaskManifest::new(manifest);
+    }
+    graph.graph_hash = Some(hash::graph_hash_in_order(
+        &graph.tasks.iter().map(|task| (&*task.id, task.hash)).collect::<Vec<_>>(),
+        &mut memo.graph_order,
+    ));
+    if let Some(layout) = &mut memo.layout {
+        layout.graph_hash = graph.graph_hash;
+    }
+    memo.keyed = keyed;
+    Some(graph)
 }
 
 /// The aggregate memo of one build: the previous build's aggregates and this build's.
@@ -920,6 +1224,64 @@ fn aggregate(
         memo.next.insert(ctx.tasks[idx].id.clone(), remembered);
     }
     idx
+}
+
+/// What [`key_job`] needs to know about one job.
+struct JobContext<'a> {
+    job: &'a Job,
+    job_idx: usize,
+    entry: &'a crate::ir::ConfigEntry,
+    at: &'a dyn Fn(Span) -> Option<Origin>,
+    node: &'a Arc<str>,
+    entry_line: u32,
+    launch_slot: &'a Arc<str>,
+    script_path: &'a Arc<str>,
+    launcher_path: &'a Arc<str>,
+    script: &'a FileInput,
+    sourced: &'a [FileInput],
+    launcher: &'a FileInput,
+    launch_hash: Digest,
+}
+
+/// Keys one job: builds and hashes its bench, result and eval keys and names its tasks.
+fn key_job(cx: &JobContext<'_>) -> Box<JobMemo> {
+    let JobContext { job, entry, at, node, .. } = *cx;
+    let image = Input::new(job.image.clone(), at(entry.image.span));
+    let runner_type = Input::new(entry.runner.value.clone(), at(entry.runner.span));
+    let key = bench_key(job, entry, at, image, runner_type, cx.script, cx.sourced, cx.launcher, cx.launch_hash);
+    let (bench_hash, manifest) = key.hash_and_manifest();
+    let result = TaskKey::Result(ResultKey { format_version: RESULT_FORMAT_VERSION, upstream_bench: bench_hash });
+    let (result_hash, result_manifest) = result.hash_and_manifest();
+    let eval = job.run_eval.then(|| {
+        let eval = TaskKey::Eval(EvalKey { harness_version: EVAL_HARNESS_VERSION, upstream_bench: bench_hash });
+        let (hash, manifest) = eval.hash_and_manifest();
+        (hash, Manifest::from(manifest))
+    });
+    let bench_id = bench_id_of(job, node);
+    let suffix = &bench_id["bench/".len()..];
+    Box::new(JobMemo {
+        job: relative_job(job),
+        node: node.clone(),
+        entry_line: cx.entry_line,
+        launch_slot: cx.launch_slot.clone(),
+        result_id: format!("result/{suffix}").into(),
+        eval_id: format!("eval/{suffix}").into(),
+        bench_id: bench_id.into(),
+        info: BenchInfo {
+            job_idx: cx.job_idx,
+            node: node.clone(),
+            script: cx.script_path.clone(),
+            launcher: cx.launcher_path.clone(),
+            result_filename: naming::result_filename(job, node).into(),
+        },
+        script: cx.script.clone(),
+        sourced: cx.sourced.to_vec(),
+        launcher: cx.launcher.digest,
+        launch_hash: cx.launch_hash,
+        bench: (bench_hash, manifest.into()),
+        result: (result_hash, result_manifest.into()),
+        eval,
+    })
 }
 
 /// The key of one job's bench task, with origins for every field.

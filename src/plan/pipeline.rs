@@ -88,6 +88,10 @@ pub struct PlanSession {
     memo: dag::BuildMemo,
     /// Store records read by earlier plans (kept only with [`PlanSession::with_memo`]).
     records: RecordCache,
+    /// Key and text of every entry of the last incremental load, in order, and its runners:
+    /// what tells a re-plan which entries changed.
+    entry_blocks: Vec<(String, String)>,
+    last_runners: Option<crate::ir::RunnerTable>,
 }
 
 impl PlanSession {
@@ -98,6 +102,8 @@ impl PlanSession {
             expanded: None,
             memo: dag::BuildMemo::default(),
             records: RecordCache::default(),
+            entry_blocks: Vec::new(),
+            last_runners: None,
         }
     }
 
@@ -142,6 +148,19 @@ impl PlanSession {
         self.memo.is_enabled()
     }
 
+    /// Hands a plan back once shown, so the next plan can patch its graph instead of building
+    /// every task again (`ix plan --watch`).
+    pub fn recycle(&mut self, planned: Planned) {
+        if let Some(plan) = planned.plan {
+            self.memo.recycle(plan.graph);
+        }
+    }
+
+    /// How many plans so far patched the previous graph instead of building it.
+    pub fn patched(&self) -> usize {
+        self.memo.patched()
+    }
+
     /// How many jobs the last plan keyed (built and hashed task keys) rather than reused.
     pub fn last_keyed(&self) -> usize {
         self.memo.keyed()
@@ -162,7 +181,10 @@ impl PlanSession {
     /// lowered and expanded again. `None` when the fast path does not apply (a file is
     /// missing, cannot be split into entries, or anything has diagnostics): the caller then
     /// loads everything with `workspace::load`, which reports the diagnostics with positions.
-    fn load_incremental(&mut self) -> Option<Arc<Expanded>> {
+    ///
+    /// Also returns the entries (indices) whose text changed since the last incremental load,
+    /// when the two loads have the same entries in the same order and the same runners.
+    fn load_incremental(&mut self) -> Option<(Arc<Expanded>, Option<Vec<usize>>)> {
         // Without a runners file the runner types come from the sweeps: load them whole.
         let runner_config = self.request.runner_config.clone()?;
         let mut diags = Vec::new();
@@ -177,6 +199,10 @@ impl PlanSession {
             return None;
         }
         self.db.set_context(&runners, &self.request.selection);
+        let same_runners = self.last_runners.as_ref() == Some(&runners);
+        let previous_blocks = std::mem::take(&mut self.entry_blocks);
+        let mut blocks = Vec::with_capacity(previous_blocks.len());
+        let mut changed_entries = Vec::new();
         let mut sweep = Sweep::default();
         let mut per_entry = Vec::new();
         let mut keys = std::collections::HashSet::new();
@@ -185,6 +211,15 @@ impl PlanSession {
                 if !keys.insert(view.key) {
                     return None;
                 }
+                match previous_blocks.get(blocks.len()) {
+                    Some((key, block)) if key == view.key => {
+                        if block != view.block {
+                            changed_entries.push(blocks.len());
+                        }
+                    }
+                    _ => changed_entries.push(usize::MAX),
+                }
+                blocks.push((view.key.to_string(), view.block.to_string()));
                 let mut entry = view.entry.clone();
                 entry.shift_spans(view.start);
                 sweep.entries.push(entry);
@@ -209,24 +244,39 @@ impl PlanSession {
         if let Some(mode) = self.request.selection.evals {
             expand::mark_evals(&mut all, mode);
         }
+        let comparable =
+            same_runners && blocks.len() == previous_blocks.len() && !changed_entries.contains(&usize::MAX);
+        self.entry_blocks = blocks;
+        self.last_runners = Some(runners.clone());
         let loaded = Loaded { sources, sweep, runners: Some(runners), diags };
-        Some(Arc::new(Expanded { loaded, jobs: Ok(all) }))
+        Some((Arc::new(Expanded { loaded, jobs: Ok(all) }), comparable.then_some(changed_entries)))
     }
 
     /// Plans against `store`.
     pub fn plan(&mut self, store: Option<&StateStore>) -> Planned {
         let mut timings = Timings::default();
         let stamps = self.config_stamps();
+        // What changed since the last plan, for the build to patch its graph (`None`: unknown).
+        let mut changes = Some(dag::Changes { entries: Vec::new(), files: self.db.take_changed_paths() });
         if !matches!(&self.expanded, Some((old, _)) if *old == stamps) {
             let started = Instant::now();
-            if let Some(expanded) = self.load_incremental() {
-                timings.load = started.elapsed();
-                self.expanded = Some((stamps.clone(), expanded));
+            match self.load_incremental() {
+                Some((expanded, changed_entries)) => {
+                    timings.load = started.elapsed();
+                    self.expanded = Some((stamps.clone(), expanded));
+                    match (&mut changes, changed_entries) {
+                        (Some(changes), Some(entries)) => changes.entries = entries,
+                        _ => changes = None,
+                    }
+                }
+                None => changes = None,
             }
         }
         let expanded = match &self.expanded {
             Some((old, expanded)) if *old == stamps => expanded.clone(),
             _ => {
+                changes = None;
+                self.entry_blocks.clear();
                 let started = Instant::now();
                 let loaded = workspace::load(&self.request.config_files, self.request.runner_config.as_deref());
                 timings.load = started.elapsed();
@@ -263,7 +313,14 @@ impl PlanSession {
         let runners = loaded.runners.clone().unwrap_or_default();
         let started = Instant::now();
         let (graph, diags) = dag::build_with_memo(
-            &BuildInput { sources: &loaded.sources, sweep: &loaded.sweep, runners: &runners, jobs, files: &self.db },
+            &BuildInput {
+                sources: &loaded.sources,
+                sweep: &loaded.sweep,
+                runners: &runners,
+                jobs,
+                files: &self.db,
+                changes: changes.as_ref(),
+            },
             &mut self.memo,
         );
         planned.timings.build = started.elapsed();
@@ -326,12 +383,13 @@ mod tests {
     fn tasks(session: &mut PlanSession) -> Vec<(String, String, String)> {
         let planned = session.plan(None);
         assert!(planned.diags.is_empty(), "{:?}", planned.diags);
-        let plan = planned.plan.expect("a plan");
-        plan.graph
-            .tasks
-            .iter()
-            .map(|t| (t.id.to_string(), format!("{:?}", t.hash), format!("{:?}", t.manifest.entries())))
-            .collect()
+        let tasks = planned.plan.as_ref().expect("a plan").graph.tasks.iter();
+        let tasks = tasks
+            .map(|t| (t.id.to_string(), format!("{:?}", t.hash), format!("{:?} {:?}", t.manifest.entries(), t.origin)))
+            .collect();
+        // As `--watch` does: the next plan may patch this graph.
+        session.recycle(planned);
+        tasks
     }
 
     fn edit(path: &Path, from: &str, to: &str) {
@@ -358,7 +416,7 @@ mod tests {
         for evals in [None, Some(EvalMode::Mark)] {
             let request = request(&configs, &["nvidia-master.yaml", "amd-master.yaml"], evals);
             let mut session = PlanSession::new(request.clone(), &configs);
-            let fast = session.load_incremental().expect("the vendor files split into entries");
+            let (fast, _) = session.load_incremental().expect("the vendor files split into entries");
             let whole = workspace::load(&request.config_files, request.runner_config.as_deref());
             assert!(!whole.has_errors());
             let jobs = sweep_jobs(&whole.sweep, whole.runners.as_ref().unwrap(), &request.selection).unwrap();
@@ -415,6 +473,71 @@ mod tests {
         // The memoized re-plan equals a fresh plan, manifest origins included.
         let mut fresh = PlanSession::new(request(dir.path(), &["sweep.yaml"], None), dir.path());
         assert_eq!(edited, tasks(&mut fresh));
+    }
+
+    /// Every kind of edit, re-planned by a watch session (which patches the previous graph
+    /// where it can), gives exactly the tasks of a fresh plan: ids, hashes, manifests with
+    /// their origins, and task origins.
+    #[test]
+    fn patched_re_plans_equal_fresh_plans() {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(&manifest_dir().join("tests/data/plan/small"), dir.path());
+        let sweep = dir.path().join("sweep.yaml");
+        let script = dir.path().join("benchmarks/demo_fp8_h100.sh");
+        let lib = dir.path().join("benchmarks/benchmark_lib.sh");
+        let launcher = dir.path().join("runners/launch_b200-nv.sh");
+        let mut session = PlanSession::new(request(dir.path(), &["sweep.yaml"], None), dir.path()).with_memo();
+        tasks(&mut session);
+        let mut step = |name: &str, edit: &dyn Fn(), patches: bool| {
+            // Stamps are mtime and size: every edit here changes the size.
+            edit();
+            session.refresh();
+            let before = session.patched();
+            let replanned = tasks(&mut session);
+            let mut fresh = PlanSession::new(request(dir.path(), &["sweep.yaml"], None), dir.path());
+            let fresh = tasks(&mut fresh);
+            let differ = replanned.iter().zip(&fresh).find(|(a, b)| a != b);
+            assert!(differ.is_none(), "{name}: first difference (re-planned, fresh): {differ:#?}");
+            assert_eq!(replanned.len(), fresh.len(), "{name}");
+            assert_eq!(session.patched() - before, usize::from(patches), "{name}: patched?");
+        };
+        let append = |path: &Path, line: &str| {
+            let text = std::fs::read_to_string(path).unwrap();
+            std::fs::write(path, format!("{text}{line}\n")).unwrap();
+        };
+        step("script line", &|| append(&script, "echo edited"), true);
+        step("sourced file", &|| append(&lib, "# lib edit"), true);
+        step(
+            "lines above both entries",
+            &|| edit(&sweep, "demo-fp8-h100-vllm:\n", "# a\n# b\n\ndemo-fp8-h100-vllm:\n"),
+            true,
+        );
+        step("model of the first entry", &|| edit(&sweep, "model: org/demo\n", "model: org/demo-v2\n"), true);
+        step("one line fewer above", &|| edit(&sweep, "# a\n# b\n", "# ab\n"), true);
+        step(
+            "concurrency range (same job count)",
+            &|| edit(&sweep, "conc-start: 4, conc-end: 8", "conc-start: 8, conc-end: 16"),
+            true,
+        );
+        step(
+            "concurrency range (one job more)",
+            &|| edit(&sweep, "conc-start: 8, conc-end: 16", "conc-start: 8, conc-end: 32"),
+            false,
+        );
+        step("image tag (new launch task)", &|| edit(&sweep, "release:1.0", "release:1.1"), false);
+        step("launcher", &|| append(&launcher, "# launcher edit"), false);
+        step("nothing", &|| {}, true);
+        step(
+            "new entry (the list of entries changed)",
+            &|| {
+                append(
+                    &sweep,
+                    "demo-fp8-h100-vllm-b:\n  image: vllm/vllm-openai:v0.10.0\n  model: org/demo\n  model-prefix: demo\n  runner: h100\n  precision: fp8\n  framework: vllm\n  multinode: false\n  seq-len-configs:\n  - isl: 1024\n    osl: 1024\n    search-space:\n    - { tp: 4, conc-list: [2] }",
+                )
+            },
+            false,
+        );
+        step("script line after that", &|| append(&script, "echo again"), true);
     }
 
     /// A watch session keeps store records between plans, and still sees what another process
