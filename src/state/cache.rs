@@ -22,8 +22,9 @@ type Generation = [(u64, i64, i64, i64, i64); 2];
 #[derive(Debug, Default)]
 pub struct RecordCache {
     generation: Option<Generation>,
-    /// Each record's outcome is kept beside it: deciding run or reuse reads only this map.
-    records: HashMap<Digest, Option<(Outcome, Arc<StoredRecord>)>>,
+    /// Each record's outcome, and the record itself once something needed more than the
+    /// outcome: deciding run or reuse reads only the outcome.
+    records: HashMap<Digest, Option<(Outcome, Option<Arc<StoredRecord>>)>>,
     latest: HashMap<String, Option<Digest>>,
     /// The hashes that have a record file (`tasks/` listed once per generation), so a new
     /// task's lookup costs no failed open.
@@ -91,22 +92,22 @@ impl RecordCache {
         let threads =
             std::thread::available_parallelism().map_or(1, |n| n.get()).min(8).min(missing.len().div_ceil(64));
         let chunk = missing.len().div_ceil(threads.max(1));
-        let read: Vec<(Digest, Option<StoredRecord>)> = std::thread::scope(|scope| {
+        let read: Vec<(Digest, Option<Outcome>)> = std::thread::scope(|scope| {
             let workers: Vec<_> = missing
                 .chunks(chunk)
                 .map(|hashes| {
                     scope.spawn(move || {
                         hashes
                             .iter()
-                            .filter_map(|hash| store.get(*hash).ok().map(|record| (*hash, record)))
+                            .filter_map(|hash| store.outcome(*hash).ok().map(|outcome| (*hash, outcome)))
                             .collect::<Vec<_>>()
                     })
                 })
                 .collect();
             workers.into_iter().flat_map(|worker| worker.join().unwrap_or_default()).collect()
         });
-        for (hash, record) in read {
-            self.records.insert(hash, record.map(|record| (record.outcome, Arc::new(record))));
+        for (hash, outcome) in read {
+            self.records.insert(hash, outcome.map(|outcome| (outcome, None)));
         }
     }
 
@@ -125,11 +126,13 @@ impl RecordCache {
 
     /// The verified record of a task hash, if any.
     pub fn get(&mut self, store: &StateStore, hash: Digest) -> Result<Option<Arc<StoredRecord>>, StateError> {
-        if let Some(record) = self.records.get(&hash) {
-            return Ok(record.as_ref().map(|(_, record)| record.clone()));
+        match self.records.get(&hash) {
+            Some(None) => return Ok(None),
+            Some(Some((_, Some(record)))) => return Ok(Some(record.clone())),
+            _ => {}
         }
         let record = store.get(hash)?.map(Arc::new);
-        self.records.insert(hash, record.as_ref().map(|record| (record.outcome, record.clone())));
+        self.records.insert(hash, record.as_ref().map(|record| (record.outcome, Some(record.clone()))));
         Ok(record)
     }
 
@@ -138,7 +141,9 @@ impl RecordCache {
         if let Some(record) = self.records.get(&hash) {
             return Ok(record.as_ref().map(|(outcome, _)| *outcome));
         }
-        Ok(self.get(store, hash)?.map(|record| record.outcome))
+        let outcome = store.outcome(hash)?;
+        self.records.insert(hash, outcome.map(|outcome| (outcome, None)));
+        Ok(outcome)
     }
 
     /// The latest record stored for a task id, if any.

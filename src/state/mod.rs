@@ -276,6 +276,19 @@ impl StateStore {
         Ok(Some(record))
     }
 
+    /// The outcome of the record of a task hash, if any: the record is read and verified like
+    /// [`StateStore::get`] does, but its manifest and artifacts are not built.
+    pub fn outcome(&self, task_hash: Digest) -> Result<Option<Outcome>, StateError> {
+        let path = self.record_path(task_hash);
+        let Some(body) = Self::read_checked(&path)? else { return Ok(None) };
+        let (hash, outcome) = StoredRecord::outcome_from_json(&body)
+            .ok_or_else(|| StateError::Corrupt { path: path.clone(), reason: "not a task record".into() })?;
+        if hash != task_hash {
+            return Err(StateError::Corrupt { path, reason: "record hash differs from its file name".into() });
+        }
+        Ok(Some(outcome))
+    }
+
     /// The latest record stored for a task id (whatever its hash), if any.
     pub fn latest_for_id(&self, task_id: &str) -> Result<Option<StoredRecord>, StateError> {
         match self.latest_hash_for_id(task_id)? {

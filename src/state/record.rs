@@ -101,6 +101,25 @@ impl StoredRecord {
         value.to_string().into_bytes()
     }
 
+    /// The hash and outcome of a record, without building its manifest and artifacts (a plan
+    /// needs only these for every task whose record exists).
+    pub(crate) fn outcome_from_json(bytes: &[u8]) -> Option<(Digest, Outcome)> {
+        #[derive(serde::Deserialize)]
+        struct Head<'a> {
+            #[serde(borrow)]
+            schema: Cow<'a, str>,
+            #[serde(borrow)]
+            hash: Cow<'a, str>,
+            #[serde(borrow)]
+            outcome: Cow<'a, str>,
+        }
+        let head: Head<'_> = serde_json::from_slice(bytes).ok()?;
+        if head.schema != "ix.state-record/v1" {
+            return None;
+        }
+        Some((Digest::from_hex(&head.hash)?, Outcome::parse(&head.outcome)?))
+    }
+
     pub(crate) fn from_json(bytes: &[u8]) -> Option<StoredRecord> {
         // Typed and borrowing: a plan reads thousands of records, and a generic `Value` tree
         // (with its ordered maps) took most of that time.
