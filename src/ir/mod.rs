@@ -201,9 +201,10 @@ pub fn seq_len_name(isl: i64, osl: i64) -> String {
 }
 
 /// Moves a span `delta` bytes later in its file.
+/// Moves a span by `delta` bytes; a move back is a wrapping add of the two's complement.
 fn shift_span(span: &mut Span, delta: u32) {
-    span.start += delta;
-    span.end += delta;
+    span.start = span.start.wrapping_add(delta);
+    span.end = span.end.wrapping_add(delta);
 }
 
 fn shift_concurrency(conc: &mut Concurrency, delta: u32) {

@@ -146,7 +146,8 @@ pub fn entry_jobs(
 pub fn place_job(job: &mut Job, entry_idx: usize, delta: u32) {
     job.origin.entry_idx = entry_idx;
     for span in [&mut job.origin.entry_span, &mut job.origin.point_span] {
-        span.start += delta;
-        span.end += delta;
+        // Wrapping: a job moved back (text removed above it) gets the two's complement.
+        span.start = span.start.wrapping_add(delta);
+        span.end = span.end.wrapping_add(delta);
     }
 }

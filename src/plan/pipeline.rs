@@ -92,6 +92,9 @@ pub struct PlanSession {
     /// what tells a re-plan which entries changed.
     entry_blocks: Vec<(String, String)>,
     last_runners: Option<crate::ir::RunnerTable>,
+    /// The last incremental load's jobs per (mode, entry) and entry offsets.
+    segments: Vec<usize>,
+    entry_starts: Vec<u32>,
 }
 
 impl PlanSession {
@@ -104,6 +107,8 @@ impl PlanSession {
             records: RecordCache::default(),
             entry_blocks: Vec::new(),
             last_runners: None,
+            segments: Vec::new(),
+            entry_starts: Vec::new(),
         }
     }
 
@@ -203,8 +208,7 @@ impl PlanSession {
         let previous_blocks = std::mem::take(&mut self.entry_blocks);
         let mut blocks = Vec::with_capacity(previous_blocks.len());
         let mut changed_entries = Vec::new();
-        let mut sweep = Sweep::default();
-        let mut per_entry = Vec::new();
+        let mut views = Vec::new();
         let mut keys = std::collections::HashSet::new();
         for idx in 0..self.request.config_files.len() {
             for view in self.db.config_entries(idx)? {
@@ -220,32 +224,97 @@ impl PlanSession {
                     _ => changed_entries.push(usize::MAX),
                 }
                 blocks.push((view.key.to_string(), view.block.to_string()));
-                let mut entry = view.entry.clone();
-                entry.shift_spans(view.start);
-                sweep.entries.push(entry);
-                per_entry.push((view.start, view.jobs));
+                views.push(view);
             }
-        }
-        if !jobs::check_config_keys(&sweep, &self.request.selection).is_empty() {
-            // The whole load reports it.
-            return None;
-        }
-        let modes = jobs::modes(&self.request.selection).len();
-        let mut all = Vec::new();
-        for mode in 0..modes {
-            for (entry_idx, (start, jobs)) in per_entry.iter().enumerate() {
-                for job in jobs.get(mode).into_iter().flatten() {
-                    let mut job = job.clone();
-                    jobs::place_job(&mut job, entry_idx, *start);
-                    all.push(job);
-                }
-            }
-        }
-        if let Some(mode) = self.request.selection.evals {
-            expand::mark_evals(&mut all, mode);
         }
         let comparable =
             same_runners && blocks.len() == previous_blocks.len() && !changed_entries.contains(&usize::MAX);
+        let modes = jobs::modes(&self.request.selection).len();
+        // Jobs per (mode, entry), mode-major: the layout of the job list.
+        let segments: Vec<usize> =
+            (0..modes).flat_map(|mode| views.iter().map(move |view| view.jobs.get(mode).map_or(0, Vec::len))).collect();
+        let starts: Vec<u32> = views.iter().map(|view| view.start).collect();
+        // The last load's sweep and jobs, updated in place, when this load has the same entries
+        // with the same number of jobs each (and no eval marking, which looks across entries):
+        // entries that only moved get their spans moved, and only edited entries are copied out
+        // of the database again.
+        let previous = self.expanded.take().and_then(|(_, expanded)| Arc::try_unwrap(expanded).ok());
+        let previous = previous.filter(|previous| {
+            comparable
+                && self.request.selection.evals.is_none()
+                && previous.jobs.is_ok()
+                && previous.loaded.sweep.entries.len() == views.len()
+                && self.segments == segments
+                && self.entry_starts.len() == views.len()
+        });
+        let (sweep, all) = match previous {
+            Some(Expanded { loaded, jobs: Ok(mut all) }) => {
+                let mut sweep = loaded.sweep;
+                let mut changed = vec![false; views.len()];
+                for idx in &changed_entries {
+                    changed[*idx] = true;
+                }
+                for (idx, view) in views.iter().enumerate() {
+                    let delta = view.start.wrapping_sub(self.entry_starts[idx]);
+                    if changed[idx] {
+                        let mut entry = view.entry.clone();
+                        entry.shift_spans(view.start);
+                        sweep.entries[idx] = entry;
+                    } else if delta != 0 {
+                        sweep.entries[idx].shift_spans(delta);
+                    }
+                }
+                let mut cursor = 0;
+                for mode in 0..modes {
+                    for (idx, view) in views.iter().enumerate() {
+                        let count = segments[mode * views.len() + idx];
+                        let segment = &mut all[cursor..cursor + count];
+                        cursor += count;
+                        let delta = view.start.wrapping_sub(self.entry_starts[idx]);
+                        if changed[idx] {
+                            for (slot, job) in segment.iter_mut().zip(view.jobs.get(mode).into_iter().flatten()) {
+                                let mut job = job.clone();
+                                jobs::place_job(&mut job, idx, view.start);
+                                *slot = job;
+                            }
+                        } else if delta != 0 {
+                            for job in segment {
+                                jobs::place_job(job, idx, delta);
+                            }
+                        }
+                    }
+                }
+                (sweep, all)
+            }
+            _ => {
+                let mut sweep = Sweep::default();
+                for view in &views {
+                    let mut entry = view.entry.clone();
+                    entry.shift_spans(view.start);
+                    sweep.entries.push(entry);
+                }
+                if !jobs::check_config_keys(&sweep, &self.request.selection).is_empty() {
+                    // The whole load reports it.
+                    return None;
+                }
+                let mut all = Vec::new();
+                for mode in 0..modes {
+                    for (entry_idx, view) in views.iter().enumerate() {
+                        for job in view.jobs.get(mode).into_iter().flatten() {
+                            let mut job = job.clone();
+                            jobs::place_job(&mut job, entry_idx, view.start);
+                            all.push(job);
+                        }
+                    }
+                }
+                if let Some(mode) = self.request.selection.evals {
+                    expand::mark_evals(&mut all, mode);
+                }
+                (sweep, all)
+            }
+        };
+        self.segments = segments;
+        self.entry_starts = starts;
         self.entry_blocks = blocks;
         self.last_runners = Some(runners.clone());
         let loaded = Loaded { sources, sweep, runners: Some(runners), diags };
@@ -493,13 +562,24 @@ mod tests {
             edit();
             session.refresh();
             let before = session.patched();
+            let (jobs, sweep) = {
+                let planned = session.plan(None);
+                let expanded = planned.expanded.clone();
+                session.recycle(planned);
+                (expanded.jobs().to_vec(), expanded.loaded.sweep.clone())
+            };
+            assert_eq!(session.patched() - before, usize::from(patches), "{name}: patched?");
             let replanned = tasks(&mut session);
             let mut fresh = PlanSession::new(request(dir.path(), &["sweep.yaml"], None), dir.path());
+            let fresh_expanded = fresh.plan(None).expanded;
+            assert_eq!(jobs, fresh_expanded.jobs(), "{name}: jobs");
+            assert_eq!(sweep, fresh_expanded.loaded.sweep, "{name}: sweep");
             let fresh = tasks(&mut fresh);
             let differ = replanned.iter().zip(&fresh).find(|(a, b)| a != b);
             assert!(differ.is_none(), "{name}: first difference (re-planned, fresh): {differ:#?}");
             assert_eq!(replanned.len(), fresh.len(), "{name}");
-            assert_eq!(session.patched() - before, usize::from(patches), "{name}: patched?");
+            // Planning again with nothing changed patches (and changes nothing).
+            assert_eq!(session.patched() - before, usize::from(patches) + 1, "{name}: patched again?");
         };
         let append = |path: &Path, line: &str| {
             let text = std::fs::read_to_string(path).unwrap();
