@@ -97,11 +97,12 @@ fn option_prefixes_are_accepted_and_ambiguous_ones_rejected() {
         .expect_code(0);
     assert_eq!(long.stdout, short.stdout);
     assert_ne!(long.stdout, "[]\n");
-    ix(["matrix", "full-sweep", "--single-node", "--runner", "h100"])
+    let ambiguous = ix(["matrix", "full-sweep", "--single-node", "--runner", "h100"])
         .args_from(&["--config-files", "configs/nvidia-master.yaml"])
         .current_dir(&reference)
         .run()
         .expect_code(2);
+    assert!(ambiguous.stdout.is_empty(), "{}", ambiguous.stdout);
 }
 
 #[test]

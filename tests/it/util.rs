@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 /// Path of the `ix` binary under test.
-pub fn ix_bin() -> PathBuf {
+pub(crate) fn ix_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_ix"))
 }
 
 /// The project root (where `Cargo.toml` lives).
-pub fn project_root() -> PathBuf {
+pub(crate) fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
@@ -21,7 +21,7 @@ pub fn project_root() -> PathBuf {
 ///
 /// When it is absent the test fails and says where it looked, unless `IX_ALLOW_MISSING_REFERENCE=1`
 /// is set (a deliberate choice outside CI); then `None` is returned and the caller skips.
-pub fn reference_dir() -> Option<PathBuf> {
+pub(crate) fn reference_dir() -> Option<PathBuf> {
     let dir = match std::env::var_os("IX_REFERENCE_DIR") {
         Some(dir) => PathBuf::from(dir),
         None => project_root().join("../shared/reference"),
@@ -41,7 +41,7 @@ pub fn reference_dir() -> Option<PathBuf> {
 
 /// A command line for the real `ix` binary. Nothing runs until [`IxCmd::run`].
 #[must_use]
-pub struct IxCmd {
+pub(crate) struct IxCmd {
     args: Vec<OsString>,
     cwd: Option<PathBuf>,
     env: Vec<(OsString, Option<OsString>)>,
@@ -50,13 +50,13 @@ pub struct IxCmd {
 
 /// The result of running `ix`.
 #[must_use]
-pub struct IxOutput {
+pub(crate) struct IxOutput {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
 }
 
-pub fn ix<I, S>(args: I) -> IxCmd
+pub(crate) fn ix<I, S>(args: I) -> IxCmd
 where
     I: IntoIterator<Item = S>,
     S: Into<OsString>,
@@ -65,37 +65,37 @@ where
 }
 
 impl IxCmd {
-    pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
+    pub(crate) fn arg(mut self, arg: impl Into<OsString>) -> Self {
         self.args.push(arg.into());
         self
     }
 
-    pub fn args_from(mut self, args: &[&str]) -> Self {
+    pub(crate) fn args_from(mut self, args: &[&str]) -> Self {
         self.args.extend(args.iter().map(OsString::from));
         self
     }
 
-    pub fn current_dir(mut self, dir: &Path) -> Self {
+    pub(crate) fn current_dir(mut self, dir: &Path) -> Self {
         self.cwd = Some(dir.to_path_buf());
         self
     }
 
-    pub fn env(mut self, key: &str, value: impl Into<OsString>) -> Self {
+    pub(crate) fn env(mut self, key: &str, value: impl Into<OsString>) -> Self {
         self.env.push((key.into(), Some(value.into())));
         self
     }
 
-    pub fn env_remove(mut self, key: &str) -> Self {
+    pub(crate) fn env_remove(mut self, key: &str) -> Self {
         self.env.push((key.into(), None));
         self
     }
 
-    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+    pub(crate) fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
         self.stdin = Some(bytes.into());
         self
     }
 
-    pub fn run(self) -> IxOutput {
+    pub(crate) fn run(self) -> IxOutput {
         let mut cmd = Command::new(ix_bin());
         cmd.args(&self.args).env("NO_COLOR", "1").env_remove("GITHUB_STEP_SUMMARY");
         if let Some(cwd) = &self.cwd {
@@ -126,7 +126,7 @@ impl IxCmd {
 
 impl IxOutput {
     /// Panics with both streams when the exit code differs.
-    pub fn expect_code(self, code: i32) -> Self {
+    pub(crate) fn expect_code(self, code: i32) -> Self {
         assert_eq!(self.code, code, "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
         self
     }
