@@ -979,25 +979,25 @@ fn patch(input: &BuildInput<'_>, memo: &mut BuildMemo, changes: &Changes) -> Opt
         // A launch task comes from the first job that needs it: when that job's entry moved,
         // so did the launch task's origins (its hash does not cover them).
         let launch_idx = *graph.tasks[bench_idx].deps.first()?;
-        if !std::mem::replace(launch_seen.get_mut(launch_idx)?, true)
-            && graph.tasks[launch_idx].origin != Some(entry.image.span)
-        {
-            let launch = memo.launches.get_mut(&*old.launch_slot)?;
+        if !std::mem::replace(launch_seen.get_mut(launch_idx)?, true) {
             let at = |span: Span| origin(sources, &paths, span);
-            let launcher = launch.inputs.4.clone();
-            let key = TaskKey::Launch(LaunchKey {
-                image: Input::new(job.image.clone(), at(entry.image.span)),
-                runner_type: Input::new(entry.runner.value.clone(), at(entry.runner.span)),
-                launcher: launcher.clone(),
-            });
-            let (hash, manifest) = key.hash_and_manifest();
-            if hash != launch.hash {
-                return None;
+            let (image_at, runner_at) = (at(entry.image.span), at(entry.runner.span));
+            let launch = memo.launches.get_mut(&*old.launch_slot)?;
+            if launch.inputs.1 != image_at || launch.inputs.3 != runner_at {
+                let launcher = launch.inputs.4.clone();
+                let key = TaskKey::Launch(LaunchKey {
+                    image: Input::new(job.image.clone(), image_at.clone()),
+                    runner_type: Input::new(entry.runner.value.clone(), runner_at.clone()),
+                    launcher: launcher.clone(),
+                });
+                let (hash, manifest) = key.hash_and_manifest();
+                if hash != launch.hash {
+                    return None;
+                }
+                launch.inputs = (job.image.clone(), image_at, entry.runner.value.clone(), runner_at, launcher);
+                launch.manifest = manifest.into();
+                graph.tasks[launch_idx].manifest = TaskManifest::new(launch.manifest.clone());
             }
-            launch.inputs =
-                (job.image.clone(), at(entry.image.span), entry.runner.value.clone(), at(entry.runner.span), launcher);
-            launch.manifest = manifest.into();
-            graph.tasks[launch_idx].manifest = TaskManifest::new(launch.manifest.clone());
             graph.tasks[launch_idx].origin = Some(entry.image.span);
         }
         let entry_line = *entry_lines.get_mut(job.origin.entry_idx)?.get_or_insert_with(|| {

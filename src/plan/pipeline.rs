@@ -620,6 +620,103 @@ mod tests {
         step("script line after that", &|| append(&script, "echo again"), true);
     }
 
+    /// Random sequences of edits (sweep lines added and removed above, between and inside
+    /// entries, field values, concurrency ranges, scripts, the sourced library): after every
+    /// edit the watch session's plan and jobs equal a fresh session's.
+    #[test]
+    fn random_edit_sequences_re_plan_like_fresh_plans() {
+        use rand::{Rng, SeedableRng};
+        for seed in 0..24u64 {
+            let dir = tempfile::tempdir().unwrap();
+            copy_dir(&manifest_dir().join("tests/data/plan/small"), dir.path());
+            let sweep = dir.path().join("sweep.yaml");
+            let scripts =
+                [dir.path().join("benchmarks/demo_fp8_h100.sh"), dir.path().join("benchmarks/benchmark_lib.sh")];
+            let original = std::fs::read_to_string(&sweep).unwrap();
+            let mut session = PlanSession::new(request(dir.path(), &["sweep.yaml"], None), dir.path()).with_memo();
+            tasks(&mut session);
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            let mut patched = 0;
+            for step in 0..25 {
+                let text = std::fs::read_to_string(&sweep).unwrap();
+                let lines: Vec<&str> = text.lines().collect();
+                let edited = match rng.random_range(0..10) {
+                    // A comment line at a random place (top level or inside an entry).
+                    0 => {
+                        let at = rng.random_range(0..=lines.len());
+                        let indent = if at == 0 || rng.random_bool(0.5) { "" } else { "  " };
+                        let mut out = lines.clone();
+                        let comment = format!("{indent}# note {step}");
+                        out.insert(at, &comment);
+                        out.join("\n") + "\n"
+                    }
+                    // Remove a comment line, if any.
+                    1 => match lines.iter().position(|line| line.trim_start().starts_with('#')) {
+                        Some(at) => {
+                            let mut out = lines.clone();
+                            out.remove(at);
+                            out.join("\n") + "\n"
+                        }
+                        None => text.clone(),
+                    },
+                    2 => text.replacen("model: org/demo\n", &format!("model: org/demo-{step}\n"), 1),
+                    3 => {
+                        let end = [8, 16, 32][rng.random_range(0..3)];
+                        let re = regex_free_replace(&text, "conc-end: ", &end.to_string());
+                        re.unwrap_or(text.clone())
+                    }
+                    4 => text.replacen("conc-list: [16]", "conc-list: [16, 32]", 1).replacen(
+                        "conc-list: [16, 32, 32]",
+                        "conc-list: [16]",
+                        1,
+                    ),
+                    5 => {
+                        let script = &scripts[rng.random_range(0..2)];
+                        let body = std::fs::read_to_string(script).unwrap();
+                        std::fs::write(script, format!("{body}# edit {step}\n")).unwrap();
+                        text.clone()
+                    }
+                    6 => original.clone(),
+                    7 if text.contains("release:1.0") => text.replacen("release:1.0", "release:1.1", 1),
+                    7 => text.replacen("release:1.1", "release:1.0", 1),
+                    8 => {
+                        let launcher = dir.path().join("runners/launch_h100-cr.sh");
+                        let body = std::fs::read_to_string(&launcher).unwrap();
+                        std::fs::write(&launcher, format!("{body}# edit {step}\n")).unwrap();
+                        text.clone()
+                    }
+                    // Add a third entry, or remove it.
+                    _ => match text.find("demo-fp8-h100-vllm-b:") {
+                        Some(at) => text[..at].to_string(),
+                        None => format!(
+                            "{text}demo-fp8-h100-vllm-b:\n  image: vllm/vllm-openai:v0.10.0\n  model: org/demo\n  model-prefix: demo\n  runner: h100\n  precision: fp8\n  framework: vllm\n  multinode: false\n  seq-len-configs:\n  - isl: 1024\n    osl: 1024\n    search-space:\n    - {{ tp: 4, conc-list: [2] }}\n"
+                        ),
+                    },
+                };
+                std::fs::write(&sweep, &edited).unwrap();
+                session.refresh();
+                let before = session.patched();
+                let replanned = tasks(&mut session);
+                patched += session.patched() - before;
+                let mut fresh = PlanSession::new(request(dir.path(), &["sweep.yaml"], None), dir.path());
+                let fresh = tasks(&mut fresh);
+                let differ = replanned.iter().zip(&fresh).find(|(a, b)| a != b);
+                assert!(
+                    differ.is_none() && replanned.len() == fresh.len(),
+                    "seed {seed} step {step}: {differ:#?}\n{edited}"
+                );
+            }
+            assert!(patched >= 3, "seed {seed}: only {patched} of 25 re-plans patched");
+        }
+    }
+
+    /// `text` with the number after the first `key` replaced by `value`.
+    fn regex_free_replace(text: &str, key: &str, value: &str) -> Option<String> {
+        let at = text.find(key)? + key.len();
+        let end = at + text[at..].find(|c: char| !c.is_ascii_digit())?;
+        Some(format!("{}{value}{}", &text[..at], &text[end..]))
+    }
+
     /// A watch session keeps store records between plans, and still sees what another process
     /// writes (a record added, one corrupted) on the next plan.
     #[test]
