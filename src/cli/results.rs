@@ -270,8 +270,10 @@ fn bench_in(dir: &Path, n_records: usize) -> Result<String, String> {
     let summarised = (start.elapsed(), cpu_time() - cpu_start);
 
     let total = (processed.0 + collected.0 + summarised.0, processed.1 + collected.1 + summarised.1);
-    let line = |(wall, cpu): (std::time::Duration, f64)| format!("{:.3} s wall, {cpu:.3} s CPU", wall.as_secs_f64());
-    Ok(format!(
+    let line = |(wall, cpu): (std::time::Duration, Cpu)| {
+        format!("{:.3} s wall, {:.3} s CPU ({:.3} s system)", wall.as_secs_f64(), cpu.total, cpu.system)
+    };
+    let mut report = format!(
         "records: {n_records} (threads: {})\nprocess (library, write agg files): {}\ncollect (read all, write list): {}\n\
          summary (read all, sort, render {} bytes of markdown): {} (sort + render: {:.3} s wall)\ntotal: {}\n",
         std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -281,11 +283,20 @@ fn bench_in(dir: &Path, n_records: usize) -> Result<String, String> {
         line(summarised),
         rendered.as_secs_f64(),
         line(total)
-    ))
+    );
+    if processed.1.system > 0.5 && processed.1.system > 0.5 * processed.1.total {
+        report.push_str(&format!(
+            "note: the process phase spent {:.3} s in the kernel creating {n_records} files. On ext4 without a journal, \
+             file creation right after many deletions is slow for any program (BENCHMARKS.md, results); \
+             TMPDIR selects another file system.\n",
+            processed.1.system
+        ));
+    }
+    Ok(report)
 }
 
-/// User + system CPU seconds used by this process so far (all threads).
-fn cpu_time() -> f64 {
+/// CPU seconds used by this process so far (all threads): user + system, and system alone.
+fn cpu_time() -> Cpu {
     // SAFETY: getrusage only writes into the zeroed struct we pass.
     let usage = unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
@@ -293,5 +304,28 @@ fn cpu_time() -> f64 {
         usage
     };
     let seconds = |time: libc::timeval| time.tv_sec as f64 + time.tv_usec as f64 / 1e6;
-    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    Cpu { total: seconds(usage.ru_utime) + seconds(usage.ru_stime), system: seconds(usage.ru_stime) }
+}
+
+/// CPU time, and the part of it spent in the kernel (file creation shows there).
+#[derive(Clone, Copy)]
+struct Cpu {
+    total: f64,
+    system: f64,
+}
+
+impl std::ops::Sub for Cpu {
+    type Output = Cpu;
+
+    fn sub(self, other: Cpu) -> Cpu {
+        Cpu { total: self.total - other.total, system: self.system - other.system }
+    }
+}
+
+impl std::ops::Add for Cpu {
+    type Output = Cpu;
+
+    fn add(self, other: Cpu) -> Cpu {
+        Cpu { total: self.total + other.total, system: self.system + other.system }
+    }
 }
