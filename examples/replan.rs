@@ -10,6 +10,8 @@
 //! times what `--watch` times: `PlanSession::refresh` + `PlanSession::plan`. It prints min,
 //! median and max per edit kind, with the median of each stage. The files are restored at the end.
 
+#![allow(clippy::print_stdout)] // a benchmark program: its figures are its output
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

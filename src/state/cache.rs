@@ -18,13 +18,16 @@ use crate::state::{StateError, StateStore, StoredRecord};
 /// What identifies a state of the store's two record folders.
 type Generation = [(u64, i64, i64, i64, i64); 2];
 
+/// A record's outcome, and the whole record once it was needed.
+type Cached = (Outcome, Option<Arc<StoredRecord>>);
+
 /// Records (and latest-record indices) of one store, valid for one [`Generation`].
 #[derive(Debug, Default)]
 pub struct RecordCache {
     generation: Option<Generation>,
     /// Each record's outcome, and the record itself once something needed more than the
     /// outcome: deciding run or reuse reads only the outcome.
-    records: HashMap<Digest, Option<(Outcome, Option<Arc<StoredRecord>>)>>,
+    records: HashMap<Digest, Option<Cached>>,
     latest: HashMap<String, Option<Digest>>,
     /// The hashes that have a record file (`tasks/` listed once per generation), so a new
     /// task's lookup costs no failed open.

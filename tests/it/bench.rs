@@ -402,7 +402,10 @@ fn timing_matches_ground_truth_at_concurrency_64() {
             assert!(saturated, "inaccurate and not flagged as saturated\n{context}");
         }
     }
-    eprintln!("timing missed twice under load but the client flagged it as saturated\n{context}");
+    #[allow(clippy::print_stderr)] // tells a reader of the test log why the check passed
+    {
+        eprintln!("timing missed twice under load but the client flagged it as saturated\n{context}");
+    }
 }
 
 /// At C = 1024 a debug build sharing two cores with the simulator may not keep up; then it must
