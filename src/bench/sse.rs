@@ -24,10 +24,15 @@ pub enum SseEvent {
 /// Incremental parser state: a partial line and the data lines of the event being read.
 #[derive(Debug, Default)]
 pub struct SseParser {
-    line: Vec<u8>,
+    splitter: LineSplitter,
+    event: EventLines,
+}
+
+/// The `data` lines of the event being read.
+#[derive(Debug, Default)]
+struct EventLines {
     data: String,
     has_data: bool,
-    last_was_cr: bool,
 }
 
 impl SseParser {
@@ -37,38 +42,22 @@ impl SseParser {
 
     /// Feeds the next bytes of the body; complete events are appended to `out`.
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<SseEvent>) {
-        let mut start = 0;
-        for (idx, &byte) in bytes.iter().enumerate() {
-            if byte == b'\n' || byte == b'\r' {
-                let skip_lf = byte == b'\n' && self.last_was_cr && start == idx && self.line.is_empty();
-                self.last_was_cr = byte == b'\r';
-                if skip_lf {
-                    // Second half of a CRLF whose CR ended the previous line.
-                    start = idx + 1;
-                    continue;
-                }
-                self.line.extend_from_slice(&bytes[start..idx]);
-                self.end_line(out);
-                start = idx + 1;
-            } else if self.last_was_cr {
-                self.last_was_cr = false;
-            }
-        }
-        self.line.extend_from_slice(&bytes[start..]);
+        let event = &mut self.event;
+        self.splitter.feed(bytes, &mut |line| event.line(line, out));
     }
 
     /// Ends the stream: a pending line and a pending event without a trailing blank line are
     /// still delivered (a server that closes right after its last `data:` line loses nothing).
     pub fn finish(&mut self, out: &mut Vec<SseEvent>) {
-        if !self.line.is_empty() {
-            self.end_line(out);
-        }
-        self.dispatch(out);
+        let event = &mut self.event;
+        self.splitter.finish(&mut |line| event.line(line, out));
+        self.event.dispatch(out);
     }
+}
 
-    fn end_line(&mut self, out: &mut Vec<SseEvent>) {
-        let line = std::mem::take(&mut self.line);
-        let text = String::from_utf8_lossy(&line);
+impl EventLines {
+    fn line(&mut self, line: &[u8], out: &mut Vec<SseEvent>) {
+        let text = String::from_utf8_lossy(line);
         let text = text.trim_end_matches([' ', '\t']);
         if text.is_empty() {
             self.dispatch(out);
@@ -81,8 +70,6 @@ impl SseParser {
             self.has_data = true;
         }
         // Comments (`:`), `event:`, `id:`, `retry:` and unknown fields carry nothing we measure.
-        self.line = line;
-        self.line.clear();
     }
 
     fn dispatch(&mut self, out: &mut Vec<SseEvent>) {
@@ -99,7 +86,8 @@ impl SseParser {
     }
 }
 
-/// Splits a body into lines, whatever the line end (LF, CRLF or CR), across reads.
+/// Splits a body into lines, whatever the line end (LF, CRLF or CR), across reads: the framing
+/// of both parsers.
 #[derive(Debug, Default)]
 struct LineSplitter {
     line: Vec<u8>,
@@ -114,6 +102,7 @@ impl LineSplitter {
                 let skip_lf = byte == b'\n' && self.last_was_cr && start == idx && self.line.is_empty();
                 self.last_was_cr = byte == b'\r';
                 if skip_lf {
+                    // Second half of a CRLF whose CR ended the previous line.
                     start = idx + 1;
                     continue;
                 }

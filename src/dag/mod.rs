@@ -265,10 +265,43 @@ pub struct Changes {
     pub files: Vec<String>,
 }
 
+/// What a launch task's key is made of, with the origins of its sweep fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct LaunchInputs {
+    image: String,
+    image_at: Option<Origin>,
+    runner_type: String,
+    runner_at: Option<Origin>,
+    launcher: FileInput,
+}
+
+impl LaunchInputs {
+    /// The launch inputs of `job` (from `entry`), launched with `launcher`.
+    fn of(job: &Job, entry: &crate::ir::ConfigEntry, at: &dyn Fn(Span) -> Option<Origin>, launcher: FileInput) -> Self {
+        LaunchInputs {
+            image: job.image.clone(),
+            image_at: at(entry.image.span),
+            runner_type: entry.runner.value.clone(),
+            runner_at: at(entry.runner.span),
+            launcher,
+        }
+    }
+
+    fn hash_and_manifest(&self) -> (Digest, Manifest) {
+        let key = TaskKey::Launch(LaunchKey {
+            image: Input::new(self.image.clone(), self.image_at.clone()),
+            runner_type: Input::new(self.runner_type.clone(), self.runner_at.clone()),
+            launcher: self.launcher.clone(),
+        });
+        let (hash, manifest) = key.hash_and_manifest();
+        (hash, manifest.into())
+    }
+}
+
 /// A launch task of the last build, by launch slot.
 #[derive(Clone, Debug)]
 struct LaunchMemo {
-    inputs: (String, Option<Origin>, String, Option<Origin>, FileInput),
+    inputs: LaunchInputs,
     id: Arc<str>,
     hash: Digest,
     manifest: Manifest,
@@ -655,9 +688,6 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
             .entry(job.origin.entry_idx)
             .or_insert_with(|| sources.get(job.origin.entry_span.file).line_col(job.origin.entry_span.start).0 as u32);
         let at = |span: Span| origin(sources, &paths, span);
-        // Built only when a key is (re)computed.
-        let runner_type = || Input::new(entry.runner.value.clone(), at(entry.runner.span));
-        let image = || Input::new(job.image.clone(), at(entry.image.span));
 
         // The job as last built, when it is the same job on the same node: its names are then
         // the same, and its keys too if its files and launch task are.
@@ -698,29 +728,18 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
         let launch_idx = match launch_ids.get(&*launch_slot) {
             Some(idx) => *idx,
             None => {
-                let inputs = (
-                    job.image.clone(),
-                    at(entry.image.span),
-                    entry.runner.value.clone(),
-                    at(entry.runner.span),
-                    launcher.clone(),
-                );
+                let inputs = LaunchInputs::of(job, entry, &at, launcher.clone());
                 let launch = match previous_launches.remove(&*launch_slot) {
                     Some(old) if old.inputs == inputs => old,
                     _ => {
-                        let key = TaskKey::Launch(LaunchKey {
-                            image: image(),
-                            runner_type: runner_type(),
-                            launcher: launcher.clone(),
-                        });
-                        let (hash, manifest) = key.hash_and_manifest();
+                        let (hash, manifest) = inputs.hash_and_manifest();
                         let id = format!(
                             "launch/{}/{}/{}",
                             entry.runner.value,
                             naming::node_prefix(&node),
                             image_repository(&job.image)
                         );
-                        LaunchMemo { inputs, id: id.into(), hash, manifest: manifest.into() }
+                        LaunchMemo { inputs, id: id.into(), hash, manifest }
                     }
                 };
                 let idx = ctx.push(Task {
@@ -981,21 +1000,15 @@ fn patch(input: &BuildInput<'_>, memo: &mut BuildMemo, changes: &Changes) -> Opt
         let launch_idx = *graph.tasks[bench_idx].deps.first()?;
         if !std::mem::replace(launch_seen.get_mut(launch_idx)?, true) {
             let at = |span: Span| origin(sources, &paths, span);
-            let (image_at, runner_at) = (at(entry.image.span), at(entry.runner.span));
             let launch = memo.launches.get_mut(&*old.launch_slot)?;
-            if launch.inputs.1 != image_at || launch.inputs.3 != runner_at {
-                let launcher = launch.inputs.4.clone();
-                let key = TaskKey::Launch(LaunchKey {
-                    image: Input::new(job.image.clone(), image_at.clone()),
-                    runner_type: Input::new(entry.runner.value.clone(), runner_at.clone()),
-                    launcher: launcher.clone(),
-                });
-                let (hash, manifest) = key.hash_and_manifest();
+            let inputs = LaunchInputs::of(job, entry, &at, launch.inputs.launcher.clone());
+            if launch.inputs != inputs {
+                let (hash, manifest) = inputs.hash_and_manifest();
                 if hash != launch.hash {
                     return None;
                 }
-                launch.inputs = (job.image.clone(), image_at, entry.runner.value.clone(), runner_at, launcher);
-                launch.manifest = manifest.into();
+                launch.inputs = inputs;
+                launch.manifest = manifest;
                 graph.tasks[launch_idx].manifest = TaskManifest::new(launch.manifest.clone());
             }
             graph.tasks[launch_idx].origin = Some(entry.image.span);
