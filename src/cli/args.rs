@@ -357,6 +357,10 @@ pub(crate) struct SweepInputArgs {
     /// The state store folder.
     #[arg(long, default_value = ".ix", value_name = "DIR")]
     pub(crate) state: String,
+    /// Mark eval jobs (as `ix matrix --run-evals` does) and run their eval tasks (settings in
+    /// the project's `evals.yaml`).
+    #[arg(long)]
+    pub(crate) run_evals: bool,
 }
 
 #[derive(Debug, Args)]
@@ -396,6 +400,9 @@ pub(crate) struct RunArgs {
     /// Do not pass GPUs to `docker run`.
     #[arg(long)]
     pub(crate) docker_no_gpus: bool,
+    /// The container engine of the docker executor (`docker` or `podman`).
+    #[arg(long, default_value = "docker", env = "IX_CONTAINER_ENGINE", value_name = "PROGRAM")]
+    pub(crate) container_engine: String,
     /// Run only this task (a matrix job of the GitHub Actions executor).
     #[arg(long, value_name = "HASH")]
     pub(crate) task: Option<String>,

@@ -40,6 +40,8 @@ fn request(args: &PlanArgs) -> PlanRequest {
         }),
         selection: JobSelection { filters, mode, evals, config_keys: args.config_keys.clone() },
         options: PlanOptions { force: args.force.iter().map(|selector| ForceRule::from_flag(selector)).collect() },
+        evals: Default::default(),
+        images: Default::default(),
     }
 }
 

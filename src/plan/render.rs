@@ -103,6 +103,7 @@ fn reason_json(reason: &Reason) -> Value {
             value["by"] = json!(by);
         }
         Reason::CacheMissing { detail } => value["detail"] = json!(detail),
+        Reason::KeyFormatChanged { old } => value["old"] = json!(old),
     }
     value
 }
