@@ -515,7 +515,7 @@ fn settings(out: &mut Vec<Var>, prefill: &Worker, decode: &Worker) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::expand::JobOrigin;
     use crate::ir::SpecDecoding;

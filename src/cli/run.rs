@@ -392,9 +392,6 @@ pub(crate) fn load_engine(
     let state = PathBuf::from(&input.state);
     let store = StateStore::open(&state).map_err(|err| fail(err.to_string()))?;
     let mut session = PlanSession::new(request, &project);
-    // Launchers that run no container: their image is this `ix` (docs/run.md, "launch").
-    let host = crate::exec::engine::host_image_digest().map_err(fail)?;
-    session.set_images(crate::plan::pipeline::ResolvedImages { host: Some(host), ..Default::default() });
     let planned = session.plan(Some(&store));
     let Some(plan) = planned.plan.filter(|_| !planned.diags.iter().any(crate::diag::Diag::is_error)) else {
         return Err(super::matrix::fail(&planned.sources, &planned.diags));
@@ -414,7 +411,7 @@ pub(crate) fn load_engine(
         .filter(|(_, (task, planned))| {
             task.kind == crate::dag::TaskKind::Launch
                 && planned.action == crate::plan::Action::Run
-                && task.manifest.entries().iter().any(|e| e.name == "image" && e.value.contains(" unresolved:"))
+                && task.manifest.entries().iter().any(|e| e.name == "image" && e.value.ends_with(crate::dag::task_key::UNRESOLVED_SUFFIX))
         })
         .map(|(idx, _)| idx)
         .collect();

@@ -177,17 +177,20 @@ fn plain(out: &mut Vec<KeyInput>, tag: u16, name: impl Into<crate::dag::hash::Na
     out.push(KeyInput { field: Field { tag, name: name.into(), value }, origin: None });
 }
 
-/// The image digest: hashed alone, shown with the reference it was written as.
+/// The image digest: hashed alone, shown with the reference it was written as; an image
+/// nothing is known about is keyed (and shown) by its reference, `REF (unresolved)`.
 fn image_input(out: &mut Vec<KeyInput>, image: &Input<ImageId>) {
-    out.push(KeyInput {
-        field: Field {
-            tag: 5,
-            name: "image".into(),
-            value: Value::Labeled(Box::new(Value::Str(image.value.digest.clone())), image.value.reference.clone()),
-        },
-        origin: image.origin.clone(),
-    });
+    let id = &image.value;
+    let value = if id.is_resolved() {
+        Value::Labeled(Box::new(Value::Str(id.digest.clone())), id.reference.clone())
+    } else {
+        Value::Str(format!("{}{UNRESOLVED_SUFFIX}", id.reference))
+    };
+    out.push(KeyInput { field: Field { tag: 5, name: "image".into(), value }, origin: image.origin.clone() });
 }
+
+/// How the manifest shows an image nothing is known about: `REF (unresolved)`.
+pub const UNRESOLVED_SUFFIX: &str = " (unresolved)";
 
 /// Contract variables: one tag, told apart (and ordered) by their key names.
 fn var_inputs(out: &mut Vec<KeyInput>, vars: &[VarInput]) {

@@ -217,40 +217,24 @@ impl LaunchMode {
     }
 }
 
-/// The identity of the "image" of launchers that run no container: the digest of the `ix`
-/// binary that serves the simulator and drives the client (`blake3:<hex>`).
-pub fn host_image_digest() -> Result<String, String> {
-    static DIGEST: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
-    DIGEST
-        .get_or_init(|| {
-            let exe = std::env::current_exe().map_err(|e| format!("cannot locate the running ix: {e}"))?;
-            let mut hasher = blake3::Hasher::new();
-            std::fs::File::open(&exe)
-                .and_then(|mut file| std::io::copy(&mut file, &mut hasher))
-                .map_err(|e| format!("cannot read `{}`: {e}", exe.display()))?;
-            Ok(format!("blake3:{}", hasher.finalize().to_hex()))
-        })
-        .clone()
-}
-
 /// `launch`: makes `image` available and records the digest it got (`launch.json`). When the
 /// plan expected a digest (a pin, or what the run resolved before planning) and the image
 /// resolves to another now, the task fails: its dependents were keyed with the expected one.
-fn launch_image(image: String, expected: String, mode: LaunchMode) -> InProcessFn {
+fn launch_image(image: String, expected: Option<String>, mode: LaunchMode) -> InProcessFn {
     Arc::new(move |_: &[PathBuf], dir: &Path| {
         let pinned = crate::dag::pinned(&image).map(|pin| pin.digest);
         let (digest, how) = match (&mode, pinned) {
             (LaunchMode::Pull { engine }, _) => (super::image_pull::pull(engine, &image)?, "pulled"),
             (_, Some(pin)) => (pin, "pinned"),
-            (LaunchMode::Host, None) => (host_image_digest()?, "host"),
-            (LaunchMode::Import, None) if !expected.starts_with("unresolved:") => (expected.clone(), "resolved"),
+            (LaunchMode::Host, None) => (crate::plan::pipeline::host_image_digest()?, "host"),
+            (LaunchMode::Import, None) if expected.is_some() => (expected.clone().unwrap_or_default(), "resolved"),
             (LaunchMode::Import, None) => {
                 return Err(format!(
                     "cannot resolve `{image}` to a digest for the Slurm import (see the resolution error above)"
                 ));
             }
         };
-        if !expected.starts_with("unresolved:") && digest != expected {
+        if let Some(expected) = expected.as_ref().filter(|expected| **expected != digest) {
             return Err(format!(
                 "`{image}` resolves to {digest} now, but the plan was made for {expected} (the tag moved during \
                  the run): run again"
@@ -326,9 +310,10 @@ pub fn tasks_from_plan(
                     |name: &str| graph_task.manifest.entries().iter().find(|e| e.name == name).map(|e| e.value.clone());
                 let image = input("image-ref").unwrap_or_default();
                 let runner = input("runner").unwrap_or_default();
-                // The manifest shows `<reference> <digest>`; the digest is the last word.
-                let expected =
-                    input("image").and_then(|v| v.rsplit(' ').next().map(str::to_string)).unwrap_or_default();
+                // The manifest shows `<reference> <digest>` (or `<reference> (unresolved)`).
+                let expected = input("image")
+                    .filter(|v| !v.ends_with(crate::dag::task_key::UNRESOLVED_SUFFIX))
+                    .and_then(|v| v.rsplit(' ').next().map(str::to_string));
                 let entries = graph_task.manifest.entries();
                 let launcher = entries.iter().find_map(|e| e.name.strip_prefix("launcher "));
                 let host = launcher.is_some_and(|path| crate::plan::pipeline::is_host_launcher(project, path));

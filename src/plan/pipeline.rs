@@ -44,9 +44,23 @@ pub struct PlanRequest {
 pub struct ResolvedImages {
     /// Registry answers, by (runner type, reference) (`--resolve-images`, `ix run`).
     pub by_reference: std::collections::HashMap<(String, String), ImageId>,
-    /// The host identity (`blake3:` of the `ix` binary) for launchers that run no container
-    /// ([`HOST_LAUNCHER_MARK`]); `None`: use their launch records.
-    pub host: Option<String>,
+}
+
+/// The identity of the "image" of launchers that run no container ([`HOST_LAUNCHER_MARK`]):
+/// the digest of the running `ix` binary, which serves the simulator and drives the client
+/// (`blake3:<hex>`). Computed once per process, and only when such a launcher is planned.
+pub fn host_image_digest() -> Result<String, String> {
+    static DIGEST: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+    DIGEST
+        .get_or_init(|| {
+            let exe = std::env::current_exe().map_err(|e| format!("cannot locate the running ix: {e}"))?;
+            let mut hasher = blake3::Hasher::new();
+            std::fs::File::open(&exe)
+                .and_then(|mut file| std::io::copy(&mut file, &mut hasher))
+                .map_err(|e| format!("cannot read `{}`: {e}", exe.display()))?;
+            Ok(format!("blake3:{}", hasher.finalize().to_hex()))
+        })
+        .clone()
 }
 
 /// A launcher whose text holds this line runs no container: the image reference is a label,
@@ -74,10 +88,10 @@ impl dag::ImageDigests for PlanImages<'_> {
         if let Some(id) = self.resolved.by_reference.get(&(runner_type.to_string(), image.to_string())) {
             return id.clone();
         }
-        if let Some(host) = &self.resolved.host
-            && is_host_launcher(self.project_dir, launcher)
+        if is_host_launcher(self.project_dir, launcher)
+            && let Ok(host) = host_image_digest()
         {
-            return ImageId { digest: host.clone(), reference: image.to_string() };
+            return ImageId { digest: host, reference: image.to_string() };
         }
         self.store
             .and_then(|store| recorded_image(store, launch_id))
@@ -128,6 +142,8 @@ pub struct Planned {
     pub timings: Timings,
     /// The sweep and jobs the plan was built from (the executor reads job fields here).
     pub expanded: Arc<Expanded>,
+    /// The eval settings the plan's eval keys were made with.
+    pub evals: EvalSettings,
 }
 
 /// Loaded sweep and its jobs (or the expansion errors).
@@ -448,6 +464,7 @@ impl PlanSession {
             n_jobs: 0,
             timings,
             expanded: expanded.clone(),
+            evals: self.request.evals.clone(),
         };
         let jobs = match &expanded.jobs {
             Ok(jobs) => jobs,
