@@ -421,8 +421,9 @@ impl Contract {
                 conc.iter().copied().max().unwrap_or(1)
             }
         };
-        load.push("EXP_NAME", "exp-name", exp_name.clone(), Source::ModelPrefix);
-        load.push("RANDOM_RANGE_RATIO", "random-range-ratio", RANDOM_RANGE_RATIO, Source::Constant);
+        // Names and constants every script checks for (`check_env_vars`), evals included.
+        server.push("EXP_NAME", "exp-name", exp_name.clone(), Source::ModelPrefix);
+        server.push("RANDOM_RANGE_RATIO", "random-range-ratio", RANDOM_RANGE_RATIO, Source::Constant);
         load.push("RUN_EVAL", "run-eval", "false", Source::Constant);
         eval.push("RUN_EVAL", "run-eval", "true", Source::Constant);
         eval.push("EVAL_ONLY", "eval-only", "true", Source::Constant);

@@ -125,9 +125,9 @@ fn process_result(env: Vec<(String, String)>) -> InProcessFn {
     })
 }
 
-/// Every aggregate record in `inputs` (objects with `is_multinode`, lists flattened).
-fn records_of(inputs: &[PathBuf]) -> Result<Vec<serde_json::Value>, String> {
-    let mut records = Vec::new();
+/// The aggregate records and the eval rows (objects with `task` and `score`) in `inputs`.
+fn records_and_evals(inputs: &[PathBuf]) -> Result<(Vec<serde_json::Value>, Vec<serde_json::Value>), String> {
+    let (mut records, mut evals) = (Vec::new(), Vec::new());
     for input in inputs {
         let mut stack = vec![read_value(input)?];
         while let Some(value) = stack.pop() {
@@ -136,17 +136,31 @@ fn records_of(inputs: &[PathBuf]) -> Result<Vec<serde_json::Value>, String> {
                 serde_json::Value::Object(map) if map.contains_key("is_multinode") => {
                     records.push(serde_json::Value::Object(map))
                 }
+                serde_json::Value::Object(map) if map.contains_key("task") && map.contains_key("score") => {
+                    evals.push(serde_json::Value::Object(map))
+                }
                 _ => {}
             }
         }
     }
-    Ok(records)
+    Ok((records, evals))
 }
 
-/// `collect`: the config key's records as one list, `agg_<key>.json`.
+fn eval_rows(values: Vec<serde_json::Value>) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    values
+        .into_iter()
+        .filter_map(|value| match value {
+            serde_json::Value::Object(row) => Some(row),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `collect`: the config key's records (then its eval rows) as one list, `agg_<key>.json`.
 fn collect_records(key: String) -> InProcessFn {
     Arc::new(move |inputs: &[PathBuf], dir: &Path| {
-        let records = records_of(inputs)?;
+        let (mut records, evals) = records_and_evals(inputs)?;
+        records.extend(evals);
         let bytes = serde_json::to_vec_pretty(&serde_json::Value::Array(records)).map_err(|e| e.to_string())?;
         write_output(dir, &format!("agg_{key}.json"), &bytes)
     })
@@ -165,10 +179,19 @@ fn as_report_records(values: Vec<serde_json::Value>, origin: &Path) -> Vec<crate
 /// `summary`: the summary tables of every collected record, as markdown (`summary.md`).
 fn summarize_records() -> InProcessFn {
     Arc::new(move |inputs: &[PathBuf], dir: &Path| {
-        let records = as_report_records(records_of(inputs)?, dir);
+        let (records, evals) = records_and_evals(inputs)?;
+        let records = as_report_records(records, dir);
         let table = crate::results::summarize(&records, crate::results::SummaryOptions { lenient: true })
             .map_err(|e| e.to_string())?;
-        write_output(dir, "summary.md", crate::report::summary::to_markdown(&table).as_bytes())
+        let mut text = crate::report::summary::to_markdown(&table);
+        let evals = eval_rows(evals);
+        if !evals.is_empty() {
+            let cells: Vec<Vec<Option<String>>> = evals.iter().map(crate::results::evals::eval_table_row).collect();
+            text.push_str("\n### Accuracy evals\n\n");
+            text.push_str(&crate::report::table::github_table(&crate::results::evals::EVAL_HEADERS, &cells));
+            text.push('\n');
+        }
+        write_output(dir, "summary.md", text.as_bytes())
     })
 }
 
@@ -176,8 +199,10 @@ fn summarize_records() -> InProcessFn {
 /// where fresh and reused outputs both live).
 fn render_report(collect_outputs: Vec<PathBuf>) -> InProcessFn {
     Arc::new(move |_: &[PathBuf], dir: &Path| {
-        let records = as_report_records(records_of(&collect_outputs)?, dir);
-        write_output(dir, "report.html", crate::report::html::render_html(&records).as_bytes())
+        let (records, evals) = records_and_evals(&collect_outputs)?;
+        let records = as_report_records(records, dir);
+        let html = crate::report::html::render_html_with_evals(&records, &eval_rows(evals));
+        write_output(dir, "report.html", html.as_bytes())
     })
 }
 

@@ -16,4 +16,5 @@ mod results;
 mod run;
 mod slurm;
 mod state;
+mod tasks;
 mod workflows;
