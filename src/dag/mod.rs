@@ -1333,7 +1333,11 @@ fn key_job(cx: &JobContext<'_>) -> Box<JobMemo> {
         client_version: BENCH_CLIENT_VERSION,
     }));
     let (bench_hash, manifest) = bench.hash_and_manifest();
-    let result = TaskKey::Result(ResultKey { format_version: RESULT_FORMAT_VERSION, upstream_bench: bench_hash });
+    let result = TaskKey::Result(ResultKey {
+        format_version: RESULT_FORMAT_VERSION,
+        image_ref: job.image.clone(),
+        upstream_bench: bench_hash,
+    });
     let (result_hash, result_manifest) = result.hash_and_manifest();
     let eval = job.run_eval.then(|| {
         let thresholds = cx

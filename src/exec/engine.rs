@@ -87,7 +87,7 @@ fn write_output(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, String>
 
 /// `result`: the bench's raw result (`<RESULT_FILENAME>.json`; multi-node: a list of
 /// `{"file", "result"}`) to aggregate records, written as `agg_<RESULT_FILENAME>.json`.
-fn process_result(env: Vec<(String, String)>) -> InProcessFn {
+fn process_result(env: Vec<(String, String)>, image_digest: Option<String>) -> InProcessFn {
     Arc::new(move |inputs: &[PathBuf], dir: &Path| {
         let raw_path = inputs.first().ok_or("the result task has no bench input")?;
         let stem = raw_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
@@ -107,18 +107,24 @@ fn process_result(env: Vec<(String, String)>) -> InProcessFn {
         let (job, _) = crate::results::job_from_env(&lookup).map_err(|e| e.to_string())?;
         let options = crate::results::ProcessOptions { lenient: true };
         let raw = read_value(raw_path)?;
+        // Beside the reference's fields: the digest of the image the numbers came from.
+        let with_digest = |mut record: serde_json::Map<String, serde_json::Value>| {
+            if let Some(digest) = &image_digest {
+                record.insert("image_digest".into(), digest.clone().into());
+            }
+            serde_json::Value::Object(record)
+        };
         let record = match &raw {
             serde_json::Value::Array(parts) => {
                 let mut records = Vec::new();
                 for part in parts {
                     let result = part.get("result").unwrap_or(part);
-                    records.push(serde_json::Value::Object(
-                        crate::results::process(&job, result, options).map_err(|e| e.to_string())?,
-                    ));
+                    records
+                        .push(with_digest(crate::results::process(&job, result, options).map_err(|e| e.to_string())?));
                 }
                 serde_json::Value::Array(records)
             }
-            _ => serde_json::Value::Object(crate::results::process(&job, &raw, options).map_err(|e| e.to_string())?),
+            _ => with_digest(crate::results::process(&job, &raw, options).map_err(|e| e.to_string())?),
         };
         let bytes = serde_json::to_vec_pretty(&record).map_err(|e| e.to_string())?;
         write_output(dir, &format!("agg_{stem}.json"), &bytes)
@@ -346,7 +352,16 @@ pub fn tasks_from_plan(
                 Work::InProcess(launch_image(image, expected, mode))
             }
             (_, TaskKind::Result) => match graph_task.deps.iter().find_map(|dep| bench_env.get(dep)) {
-                Some(env) => Work::InProcess(process_result(env.clone())),
+                Some(env) => {
+                    // The digest the bench ran (its key's `image` input: `REF DIGEST`).
+                    let digest = graph_task.deps.first().and_then(|dep| {
+                        let entries = plan.graph.tasks[*dep].manifest.entries();
+                        let image = entries.iter().find(|e| e.name == "image")?;
+                        let resolved = !image.value.ends_with(crate::dag::task_key::UNRESOLVED_SUFFIX);
+                        resolved.then(|| image.value.rsplit(' ').next().map(str::to_string)).flatten()
+                    });
+                    Work::InProcess(process_result(env.clone(), digest))
+                }
                 None => {
                     Work::InProcess(refuse(format!("{}: its bench task has no environment contract", graph_task.id)))
                 }

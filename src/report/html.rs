@@ -76,7 +76,7 @@ impl Row<'_> {
             self.num(key).map_or("n/a".to_string(), |value| format!("{}{unit}", python_g(value * factor)))
         };
         format!(
-            "{} · {} · conc {}\n{}\nthroughput/GPU {} tok/s · interactivity {} tok/s/user\nTTFT {} · TPOT {} · E2EL {}\nmodel {} · image {}",
+            "{} · {} · conc {}\n{}\nthroughput/GPU {} tok/s · interactivity {} tok/s/user\nTTFT {} · TPOT {} · E2EL {}\nmodel {} · image {}{}",
             self.series,
             self.parallelism(),
             self.text("conc"),
@@ -88,6 +88,7 @@ impl Row<'_> {
             metric("median_e2el", 1.0, " s"),
             self.text("model"),
             self.text("image"),
+            self.record.fields.get("image_digest").and_then(|d| d.as_str()).map_or(String::new(), |d| format!(" {d}")),
         )
     }
 }

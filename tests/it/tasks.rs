@@ -38,6 +38,17 @@ fn every_variable_a_script_gets_from_ix_is_in_its_key_or_set_by_the_executor() {
     let _ = project.run(&[]).expect_code(0);
     let dumps = env_dumps(project.path());
     assert_eq!(dumps.len(), 1, "one bench task ran");
+    // The aggregate record says which image (by digest) produced the numbers: for the local
+    // launcher (no container) the running ix.
+    let record = std::fs::read_dir(project.path().join(".ix/work"))
+        .unwrap()
+        .flatten()
+        .flat_map(|dir| std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.path()))
+        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("agg_tiny_")))
+        .expect("the result task's record");
+    let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(record).unwrap()).unwrap();
+    assert_eq!(record["image"], "img:1");
+    assert!(record["image_digest"].as_str().is_some_and(|d| d.starts_with("blake3:") && d.len() == 71), "{record}");
     let dump = &dumps[0];
     let why = ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--state-dir", ".ix"])
         .arg("--why")
