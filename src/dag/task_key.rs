@@ -437,7 +437,8 @@ mod tests {
     #[test]
     fn changing_any_bench_input_changes_the_hash() {
         type Edit = fn(&mut BenchKey);
-        let mut edits: Vec<(String, Box<dyn Fn(&mut BenchKey)>)> = Vec::new();
+        type Named = (String, Box<dyn Fn(&mut BenchKey)>);
+        let mut edits: Vec<Named> = Vec::new();
         for idx in 0..vars().len() {
             edits.push((format!("var {idx}"), Box::new(move |k: &mut BenchKey| k.vars[idx].value.push('x'))));
         }

@@ -178,7 +178,11 @@ fn evals_are_tasks_of_their_own_turned_on_off_and_edited_without_rerunning_bench
     // Evals on: only the eval task (and the aggregates that gather it) run.
     let plan = dry_run(&project, &["--run-evals"]);
     let eval_id = "eval/tiny-fp32-local-sim/1k8k/tp1-ep1-dpa0-none/c2/local_0".to_string();
-    assert_eq!(running(&plan, "eval/"), [eval_id.clone()], "only the largest conc is an eval (reference §5)");
+    assert_eq!(
+        running(&plan, "eval/"),
+        std::slice::from_ref(&eval_id),
+        "only the largest conc is an eval (reference §5)"
+    );
     assert!(running(&plan, "bench/").is_empty() && running(&plan, "launch/").is_empty(), "{plan:?}");
     let out = run(&project, &["--run-evals"]).expect_code(0);
     assert!(out.stdout.contains("### Accuracy evals"), "the summary shows the eval: {}", out.stdout);
@@ -202,7 +206,7 @@ fn evals_are_tasks_of_their_own_turned_on_off_and_edited_without_rerunning_bench
     // An eval setting changed: only evals (and what gathers them) rerun.
     project.write("evals.yaml", "task: ix_smoke\nnum-fewshot: 1\nlimit: 3\n");
     let plan = dry_run(&project, &["--run-evals"]);
-    assert_eq!(running(&plan, "eval/"), [eval_id.clone()]);
+    assert_eq!(running(&plan, "eval/"), std::slice::from_ref(&eval_id));
     assert!(running(&plan, "bench/").is_empty(), "{plan:?}");
     let why = ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--run-evals"])
         .arg("--why")
