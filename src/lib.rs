@@ -8,6 +8,7 @@ pub mod cli;
 pub mod dag;
 pub mod db;
 pub mod diag;
+pub mod env_policy;
 pub mod exec;
 pub mod expand;
 pub mod ir;

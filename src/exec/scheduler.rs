@@ -326,6 +326,16 @@ fn fold_multinode(workdir: &Path, result_filename: &str, result: &Path) -> Resul
     Ok(result.to_path_buf())
 }
 
+/// The executor boundary of `env_policy`, called by every executor right before it hands `env`
+/// to a process: whatever built `env`, no task starts with a name that makes bash, the loader or
+/// a launcher run something, nor with a name set twice (a setting overriding the contract).
+fn check_env(env: &[(String, String)], log: &Path) -> Result<(), AttemptError> {
+    crate::env_policy::check_task_env(env).map_err(|error| {
+        append_log(log, &format!("ix: {error}"));
+        AttemptError::Fatal(error)
+    })
+}
+
 fn append_log(log: &Path, line: &str) {
     use std::io::Write;
     if let Ok(mut file) = std::fs::File::options().create(true).append(true).open(log) {
@@ -377,11 +387,13 @@ async fn run_bench(
     );
     let end = match bench.executor {
         ExecutorKind::Local => {
+            check_env(&env, log)?;
             let mut cmd = Command::new("bash");
             cmd.arg(entry).current_dir(&workdir).envs(env.iter().cloned());
             process::run_child(cmd, log, config.timeout, cancel).await
         }
         ExecutorKind::Docker => {
+            check_env(&env, log)?;
             if !docker::engine_available() {
                 return Err(AttemptError::Fatal("no Docker engine answers `docker info`".into()));
             }
@@ -417,6 +429,7 @@ async fn run_bench(
             let on_job_id = move |job_id| {
                 let _ = events.send(Event::SlurmJob { task_idx, job_id });
             };
+            check_env(&env, log)?;
             process::run_slurm_job(argv, &env, log, config.timeout, cancel, &on_job_id).await
         }
     };
@@ -525,6 +538,68 @@ mod tests {
             .collect();
         assert_eq!(outcomes, ["done", "done", "failed", "done", "skipped", "skipped", "done"]);
         assert!(summary.any_failed());
+    }
+
+    /// Issue 17 item 1, the executor boundary: whatever built a bench task's environment, no
+    /// executor starts a process with a name that runs something, or with a contract name set
+    /// twice; the script never runs and nothing is retried.
+    #[test]
+    fn every_executor_refuses_a_hostile_environment_before_spawning() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let marker = dir.path().join("pwned");
+        let script = dir.path().join("bench.sh");
+        std::fs::write(&script, format!("touch '{}'\n", marker.display())).expect("script");
+        let base: Vec<(String, String)> = contract::REQUIRED
+            .iter()
+            .filter(|name| !["RUNNER_NAME", "PORT", "RESULT_FILENAME", "GITHUB_WORKSPACE"].contains(name))
+            .map(|name| ((*name).to_string(), "1".to_string()))
+            .collect();
+        let touch = format!("$(touch '{}')", marker.display());
+        let hostile = [("BASH_ENV", touch.as_str()), ("PATH", "/nonexistent"), ("LD_PRELOAD", "x.so"), ("MODEL", "m2")];
+        for executor in [ExecutorKind::Local, ExecutorKind::Docker, ExecutorKind::Slurm] {
+            for (name, value) in hostile {
+                let mut env = base.clone();
+                env.push((name.to_string(), value.to_string()));
+                let task = Task {
+                    hash: format!("h-{}-{name}", executor.as_str()),
+                    label: name.to_string(),
+                    deps: vec![],
+                    runner_type: Some("local".into()),
+                    work: Work::Bench(BenchWork {
+                        env,
+                        script: script.clone(),
+                        launcher: None,
+                        result_stem: "r".into(),
+                        image: "img".into(),
+                        tp: 1,
+                        executor,
+                        multinode: false,
+                    }),
+                };
+                let config = ExecConfig {
+                    jobs: 1,
+                    node_pools: BTreeMap::from([("local".to_string(), vec!["local_0".to_string()])]),
+                    timeout: None,
+                    retries: 2,
+                    retry_backoff: Duration::ZERO,
+                    log_dir: dir.path().join("logs"),
+                    work_dir: dir.path().join("work"),
+                    repo_root: dir.path().to_path_buf(),
+                    docker: DockerOpts { gpus: false, hf_hub_cache: None },
+                    slurm: SlurmOpts::default(),
+                };
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                let (_tx, rx) = watch::channel(false);
+                let summary = runtime.block_on(run(&[task], &[], &config, Arc::new(Log::default()), rx, &mut |_| {}));
+                let outcome = &summary.outcomes[0];
+                let Outcome::Failed { error } = &outcome.outcome else {
+                    panic!("{executor:?} {name}: {:?}", outcome.outcome);
+                };
+                assert!(error.contains(&format!("`{name}`")), "{executor:?}: {error}");
+                assert_eq!(outcome.attempts, 1, "{executor:?} {name}: a refusal is not retried");
+                assert!(!marker.exists(), "{executor:?} {name}: the script or BASH_ENV ran");
+            }
+        }
     }
 
     #[test]

@@ -445,7 +445,19 @@ impl Cx<'_> {
                     let mut ok = true;
                     for item in items {
                         match item.as_str() {
-                            Some(text) => settings.push(text.to_string()),
+                            Some(text) => {
+                                if let Err(refusal) = crate::env_policy::check_setting(text) {
+                                    self.error(crate::env_policy::refusal_diag(
+                                        "ix::config::forbidden-setting",
+                                        "`additional-settings`",
+                                        text,
+                                        item.span,
+                                        refusal,
+                                    ));
+                                    ok = false;
+                                }
+                                settings.push(text.to_string());
+                            }
                             None => {
                                 self.type_error("additional-settings", item, "a string (`NAME=value`)");
                                 ok = false;

@@ -596,6 +596,12 @@ impl Cx {
         for (what, value) in [("tp", shape.tp), ("ep", shape.ep)] {
             self.positive(&Spanned::new(value, w.shape.span), &format!("the {} `{what}`", w.role.value.as_str()));
         }
+        for setting in w.env.iter().flat_map(|env| &env.value) {
+            if let Err(refusal) = crate::env_policy::check_setting(&setting.value) {
+                let code = "ix::dsl::forbidden-setting";
+                self.diags.push(crate::env_policy::refusal_diag(code, "`env`", &setting.value, setting.span, refusal));
+            }
+        }
     }
 
     /// A recipe file named `..._ctx{P}_gen{D}_{dep|tep|tp}{W}_...` must agree with the shapes.
