@@ -1,0 +1,147 @@
+//! Hostile configs (issue 17, docs/SECURITY.md): a config from a pull request must never make
+//! `ix` execute anything. Each case is a multi-node entry whose `additional-settings` try one
+//! way of running a command (which does run on a checkout without the setting policy); the
+//! suite proves `ix check` rejects it at its span and `ix run` with the local executor starts
+//! nothing. `slurm.rs` runs the same cases against a real Slurm cluster.
+
+use std::path::{Path, PathBuf};
+
+use crate::run::{MULTINODE_SCRIPT, Project};
+use crate::util::ix;
+
+/// One hostile case: a label and the settings it adds to the prefill worker.
+pub(crate) struct Hostile {
+    pub(crate) label: &'static str,
+    pub(crate) settings: Vec<String>,
+}
+
+/// A folder holding the marker every case tries to create, and a fake `bash` on a `PATH`.
+pub(crate) struct Trap {
+    dir: tempfile::TempDir,
+}
+
+impl Trap {
+    pub(crate) fn new() -> Trap {
+        let trap = Trap { dir: tempfile::tempdir().expect("tempdir") };
+        let bin = trap.dir.path().join("bin");
+        std::fs::create_dir_all(&bin).expect("mkdir");
+        let fake = bin.join("bash");
+        // A builtin redirection, since the PATH it runs under need not hold `touch`.
+        std::fs::write(&fake, format!("#!/bin/sh\n: > '{}'\n", trap.marker().display())).expect("fake bash");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        trap
+    }
+
+    /// The file a successful attack creates.
+    pub(crate) fn marker(&self) -> PathBuf {
+        self.dir.path().join("pwned")
+    }
+
+    fn bin(&self) -> PathBuf {
+        self.dir.path().join("bin")
+    }
+
+    /// Every way of running a command through a setting that the policy refuses.
+    pub(crate) fn cases(&self) -> Vec<Hostile> {
+        let touch = format!("touch '{}'", self.marker().display());
+        let case = |label, settings: &[String]| Hostile { label, settings: settings.to_vec() };
+        vec![
+            // bash expands `$(...)` in BASH_ENV before it runs any script.
+            case("BASH_ENV", &[format!("BASH_ENV=$({touch})")]),
+            case("ENV", &[format!("ENV=$({touch})")]),
+            // The launcher's `bash` is looked up on PATH.
+            case("PATH", &[format!("PATH={}", self.bin().display())]),
+            // An exported function replaces `printf`, which the script calls.
+            case("BASH_FUNC_", &[format!("BASH_FUNC_printf%%=() {{ {touch}; }}")]),
+            // xtrace from SHELLOPTS expands PS4 before every command.
+            case("SHELLOPTS+PS4", &[format!("PS4=$({touch})"), "SHELLOPTS=xtrace".to_string()]),
+            case("PS4", &[format!("PS4=$({touch})")]),
+            case("SHELLOPTS", &["SHELLOPTS=xtrace".to_string()]),
+            case("LD_PRELOAD", &[format!("LD_PRELOAD={}/evil.so", self.bin().display())]),
+            case("LD_LIBRARY_PATH", &[format!("LD_LIBRARY_PATH={}", self.bin().display())]),
+            case("IFS", &["IFS=/".to_string()]),
+            case("PYTHONSTARTUP", &[format!("PYTHONSTARTUP={}/evil.py", self.bin().display())]),
+            case("GIT_SSH_COMMAND", &[touch.replace("touch", "GIT_SSH_COMMAND=touch")]),
+            case("HOME", &[format!("HOME={}", self.bin().display())]),
+            case("SBATCH_EXPORT", &["SBATCH_EXPORT=NONE".to_string()]),
+            case("SLURM_TASK_PROLOG", &[format!("SLURM_TASK_PROLOG={}/bash", self.bin().display())]),
+            case("not an identifier", &["MODE; touch x=1".to_string()]),
+            case("leading digit", &["1X=1".to_string()]),
+            case("no =", &["PREFILL_MODE".to_string()]),
+            case("contract IX_BIN", &[format!("IX_BIN={}/bash", self.bin().display())]),
+            case("contract MODEL", &["MODEL=other".to_string()]),
+        ]
+    }
+}
+
+/// A multi-node master config whose prefill worker carries `settings` (YAML single-quoted).
+pub(crate) fn hostile_master(settings: &[String]) -> String {
+    let items: String =
+        settings.iter().map(|s| format!("        - '{}'\n", s.replace('\'', "''"))).collect::<Vec<_>>().concat();
+    format!(
+        "tiny-fp32-local-simmn:\n  image: img\n  model: tiny-model\n  model-prefix: tiny\n  runner: local\n  precision: fp32\n  framework: simmn\n  multinode: true\n  disagg: true\n  seq-len-configs:\n  - isl: 1024\n    osl: 1024\n    search-space:\n    - conc-list: [4]\n      prefill:\n        num-worker: 1\n        tp: 2\n        ep: 2\n        dp-attn: false\n        additional-settings:\n        - 'PREFILL_MODE=fast'\n{items}      decode:\n        num-worker: 1\n        tp: 2\n        ep: 2\n        dp-attn: false\n"
+    )
+}
+
+/// A project for one case, with the multi-node script the entry names.
+pub(crate) fn hostile_project(case: &Hostile) -> Project {
+    Project::new(&hostile_master(&case.settings), &[("tiny_fp32_local_simmn.sh", MULTINODE_SCRIPT)])
+}
+
+/// Whether any task log or work folder exists under the project's state dir.
+pub(crate) fn anything_ran(project: &Path) -> bool {
+    let non_empty = |dir: PathBuf| std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some());
+    non_empty(project.join(".ix/logs")) || non_empty(project.join(".ix/work"))
+}
+
+/// `ix check` rejects each case with one diagnostic per hostile setting, each at its span.
+#[test]
+fn check_rejects_every_hostile_setting_at_its_span() {
+    let trap = Trap::new();
+    for case in trap.cases() {
+        let project = hostile_project(&case);
+        let out = ix(["check", "configs/master.yaml"]).current_dir(project.path()).env("NO_COLOR", "1").run();
+        let out = out.expect_code(1);
+        let n_refused = out.stderr.matches("ix::config::forbidden-setting").count();
+        assert_eq!(n_refused, case.settings.len(), "{}: {}", case.label, out.stderr);
+        // The label sits under the setting's text (its first characters are quoted in the snippet).
+        for setting in &case.settings {
+            let shown: String = setting.chars().take(8).collect();
+            assert!(out.stderr.contains(&shown), "{}: {shown} not shown\n{}", case.label, out.stderr);
+        }
+    }
+}
+
+/// Issue 17 item 1: `ix run` with the local executor runs nothing for any hostile case.
+#[test]
+fn run_executes_nothing_for_any_hostile_setting_local() {
+    let trap = Trap::new();
+    // The trap works: the fake `bash` creates the marker when run.
+    let probe = std::process::Command::new(trap.bin().join("bash")).status().expect("fake bash");
+    assert!(probe.success() && trap.marker().exists());
+    std::fs::remove_file(trap.marker()).expect("reset marker");
+    for case in trap.cases() {
+        let project = hostile_project(&case);
+        let out = project.run(&[]);
+        assert_eq!(out.code, 1, "{}: {}\n{}", case.label, out.stdout, out.stderr);
+        assert!(out.stderr.contains("ix::config::forbidden-setting"), "{}: {}", case.label, out.stderr);
+        assert!(!trap.marker().exists(), "{}: a hostile setting ran a command", case.label);
+        assert!(!anything_ran(project.path()), "{}: a task started", case.label);
+    }
+    // The same project without the hostile settings runs, so the refusals above are the policy.
+    let project = hostile_project(&Hostile { label: "benign", settings: vec!["CONFIG_FILE=a.yaml".into()] });
+    let out = project.run(&[]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+}
+
+/// The DSL's `env [...]` goes through the same policy.
+#[test]
+fn dsl_env_settings_are_refused_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sweep = "runner local { local_0 }\nsweep s {\n  image \"i\"\n  model \"m\"\n  prefix p\n  precision fp4\n  framework dynamo-trt\n  runner local\n  multinode\n  disagg\n  at 1k/1k {\n    prefill 1 x dep4 env [\"BASH_ENV=$(touch pwned)\"] decode 1 x dep8 conc [1]\n  }\n}\n";
+    std::fs::write(dir.path().join("s.ix"), sweep).expect("write");
+    let out = ix(["check", "s.ix"]).current_dir(dir.path()).env("NO_COLOR", "1").run().expect_code(1);
+    assert!(out.stderr.contains("ix::dsl::forbidden-setting"), "{}", out.stderr);
+    assert!(out.stderr.contains("`env` may not set `BASH_ENV`"), "{}", out.stderr);
+}
