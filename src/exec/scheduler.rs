@@ -379,6 +379,13 @@ async fn run_bench(
         }
     }
     let entry = bench.launcher.as_ref().unwrap_or(&bench.script);
+    for path in [entry, &bench.script] {
+        if !crate::db::inside_root(&config.repo_root, path) {
+            let error = format!("refusing to run `{}`: it does not resolve inside the project", path.display());
+            append_log(log, &format!("ix: {error}"));
+            return Err(AttemptError::Fatal(error));
+        }
+    }
     env.push(("IX_BENCHMARK_SCRIPT".into(), bench.script.to_string_lossy().into_owned()));
     env.push(("IX_REPO".into(), config.repo_root.to_string_lossy().into_owned()));
     append_log(

@@ -328,6 +328,17 @@ impl Cx<'_> {
                 }
             }
         }
+        let code = "ix::config::invalid-file-name";
+        for (what, value) in [
+            ("the config key", Some(&key)),
+            ("`model-prefix`", model_prefix.as_ref()),
+            ("`precision`", precision.as_ref()),
+            ("`framework`", framework.as_ref()),
+        ] {
+            if let Some(diag) = value.and_then(|value| crate::naming::file_name_diag(code, what, value)) {
+                self.error(diag);
+            }
+        }
         if self.diags.len() > errors_before {
             return None;
         }

@@ -77,6 +77,9 @@ pub fn lower(file: &File, referenced: &RunnerTable) -> (DslFile, Vec<Diag>) {
                             .help("list at least one node: `runner NAME { node_0 }`"),
                     );
                 }
+                for node in nodes {
+                    cx.diags.extend(crate::naming::file_name_diag("ix::dsl::invalid-file-name", "a node name", node));
+                }
                 out.runners.types.push(RunnerType { name: name.clone(), nodes: nodes.clone() });
             }
             Decl::RunnersRef(_) => has_runner_info = true,
@@ -432,6 +435,11 @@ impl Cx {
                     span: at.span,
                 });
             }
+        }
+        for (what, value) in [("`prefix`", &model_prefix), ("`precision`", &precision), ("`framework`", &framework)] {
+            let diag =
+                value.as_ref().and_then(|v| crate::naming::file_name_diag("ix::dsl::invalid-file-name", what, v));
+            self.diags.extend(diag);
         }
         if self.diags[errors_before..].iter().any(Diag::is_error) {
             return None;

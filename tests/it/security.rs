@@ -145,3 +145,69 @@ fn dsl_env_settings_are_refused_too() {
     assert!(out.stderr.contains("ix::dsl::forbidden-setting"), "{}", out.stderr);
     assert!(out.stderr.contains("`env` may not set `BASH_ENV`"), "{}", out.stderr);
 }
+
+/// Issue 17 item 4: a value that would put a path into a script name is refused at check time,
+/// and a script that resolves outside the project (a symlink) is never run.
+#[test]
+fn paths_from_config_values_stay_inside_the_project() {
+    let outside = tempfile::tempdir().expect("tempdir");
+    let marker = outside.path().join("pwned");
+    let evil = format!("#!/usr/bin/env bash\n: > '{}'\n", marker.display());
+    // `model-prefix: ../../<outside>/evil` names `benchmarks/../../<outside>/evil_fp32_local.sh`,
+    // which exists (both folders are in the same temporary folder).
+    let outside_name = outside.path().file_name().expect("name").to_string_lossy().into_owned();
+    std::fs::write(outside.path().join("evil_fp32_local.sh"), &evil).expect("write");
+    let prefix = format!("model-prefix: ../../{outside_name}/evil");
+    let master = crate::run::entry("k", "sim", "img", "conc-list: [1]").replace("model-prefix: tiny", &prefix);
+    let project = Project::new(&master, &[]);
+    assert_eq!(project.path().parent(), outside.path().parent());
+    let out = project.run(&[]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("ix::config::invalid-file-name"), "{}", out.stderr);
+    assert!(!marker.exists(), "a script outside the project ran");
+    assert!(!anything_ran(project.path()));
+
+    // A benchmark script that is a symlink to a file outside the project counts as missing, and
+    // the run starts nothing.
+    let master = crate::run::entry("k", "sim", "img", "conc-list: [1]");
+    let project = Project::new(&master, &[]);
+    let target = outside.path().join("evil.sh");
+    std::fs::write(&target, &evil).expect("write");
+    std::fs::create_dir_all(project.path().join("benchmarks")).expect("mkdir");
+    std::os::unix::fs::symlink(&target, project.path().join(format!("benchmarks/{}", crate::run::SCRIPT)))
+        .expect("symlink");
+    let out = project.run(&[]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("ix::plan::missing-script"), "{}", out.stderr);
+    assert!(!marker.exists(), "a script outside the project ran");
+    assert!(!anything_ran(project.path()));
+    // The same script inside the project does run (the symlink was the only difference).
+    std::fs::remove_file(project.path().join(format!("benchmarks/{}", crate::run::SCRIPT))).expect("rm");
+    project.write(&format!("benchmarks/{}", crate::run::SCRIPT), crate::run::OK_SCRIPT);
+    project.run(&[]).expect_code(0);
+}
+
+/// Issue 17 item 4: `runners "..."` in a sweep reads only `.yaml` files inside the project or
+/// the sweep's folder, so `ix check` never prints another file's content.
+#[test]
+fn sweeps_cannot_make_check_quote_other_files() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let secret = "github.com:\n  oauth_token: SECRET-TOKEN-123\n";
+    std::fs::write(root.path().join("hosts.yml"), secret).expect("write");
+    let project = root.path().join("project");
+    std::fs::create_dir_all(project.join("sweeps")).expect("mkdir");
+    std::os::unix::fs::symlink(root.path().join("hosts.yml"), project.join("sweeps/link.yaml")).expect("symlink");
+    for (name, reference) in [("a.ix", "../../hosts.yml"), ("b.ix", "/proc/self/environ"), ("c.ix", "link.yaml")] {
+        std::fs::write(project.join("sweeps").join(name), format!("runners \"{reference}\"\n")).expect("write");
+        let out =
+            ix(["check", &format!("sweeps/{name}")]).current_dir(&project).env("IX_SECRET", "SECRET-ENV-456").run();
+        assert_eq!(out.code, 1, "{name}: {}", out.stderr);
+        assert!(out.stderr.contains("ix::dsl::runners-file-refused"), "{name}: {}", out.stderr);
+        assert!(!out.stderr.contains("SECRET"), "{name} leaked a secret: {}", out.stderr);
+    }
+    // Inside the project, a runners file is read (and its own mistakes are shown).
+    std::fs::write(project.join("sweeps/runners.yaml"), "local: node_0\n").expect("write");
+    std::fs::write(project.join("sweeps/d.ix"), "runners \"runners.yaml\"\n").expect("write");
+    let out = ix(["check", "sweeps/d.ix"]).current_dir(&project).run();
+    assert!(out.stderr.contains("ix::runners::not-a-list"), "{}", out.stderr);
+}
