@@ -13,6 +13,7 @@ pub mod docker;
 pub mod engine;
 pub mod gha;
 pub mod process;
+pub mod reaper;
 pub mod scheduler;
 pub mod slurm;
 pub mod task;

@@ -19,6 +19,7 @@ use super::Recorder;
 use super::contract;
 use super::docker::{self, DockerOpts};
 use super::process::{self, End};
+use super::reaper::{ProcessLedger, Running};
 use super::slurm::{self, SlurmOpts};
 use super::task::{BenchWork, ExecutorKind, Outcome, Task, TaskOutcome, Work};
 
@@ -43,6 +44,9 @@ pub struct ExecConfig {
     pub repo_root: PathBuf,
     pub docker: DockerOpts,
     pub slurm: SlurmOpts,
+    /// Where running process groups, containers and Slurm jobs are listed while they run, so
+    /// nothing outlives a killed `ix` (`reaper`); `None` lists nothing.
+    pub ledger: Option<Arc<ProcessLedger>>,
 }
 
 /// What the scheduler reports while it runs (the CLI renders it).
@@ -397,7 +401,7 @@ async fn run_bench(
             check_env(&env, log)?;
             let mut cmd = Command::new("bash");
             cmd.arg(entry).current_dir(&workdir).envs(env.iter().cloned());
-            process::run_child(cmd, log, config.timeout, cancel).await
+            process::run_child(cmd, log, config.timeout, cancel, config.ledger.as_deref()).await
         }
         ExecutorKind::Docker => {
             check_env(&env, log)?;
@@ -411,9 +415,17 @@ async fn run_bench(
                 docker::argv(&config.docker, &name, &bench.image, &workdir, &config.repo_root, script_rel, &names);
             let mut cmd = Command::new("docker");
             cmd.args(argv).current_dir(&workdir).envs(env.iter().cloned());
-            let end = process::run_child(cmd, log, config.timeout, cancel).await;
+            // Killing the `docker` client does not stop its container: the ledger lists it.
+            let container = Running::Container(name.clone());
+            if let Some(ledger) = &config.ledger {
+                ledger.add(container.clone());
+            }
+            let end = process::run_child(cmd, log, config.timeout, cancel, config.ledger.as_deref()).await;
             if matches!(end, End::Cancelled | End::TimedOut) {
                 let _ = Command::new("docker").args(["rm", "-f", &name]).output().await;
+            }
+            if let Some(ledger) = &config.ledger {
+                ledger.remove(&container);
             }
             end
         }
@@ -433,11 +445,23 @@ async fn run_bench(
                 slurm::sbatch_argv(&config.slurm, &job_name, bench.tp, &log_abs, &workdir, &wrapper, config.timeout);
             let events = ctx.events.clone();
             let task_idx = ctx.task_idx;
-            let on_job_id = move |job_id| {
+            let ledger = config.ledger.clone();
+            let job = std::sync::Mutex::new(None);
+            let on_job_id = |job_id| {
                 let _ = events.send(Event::SlurmJob { task_idx, job_id });
+                if let Some(ledger) = &ledger {
+                    ledger.add(Running::SlurmJob(job_id));
+                }
+                if let Ok(mut job) = job.lock() {
+                    *job = Some(job_id);
+                }
             };
             check_env(&env, log)?;
-            process::run_slurm_job(argv, &env, log, config.timeout, cancel, &on_job_id).await
+            let end = process::run_slurm_job(argv, &env, log, config.timeout, cancel, &on_job_id).await;
+            if let (Some(ledger), Ok(Some(job_id))) = (&ledger, job.lock().map(|job| *job)) {
+                ledger.remove(&Running::SlurmJob(job_id));
+            }
+            end
         }
     };
     if bench.multinode && end == End::Exited(0) {
@@ -508,6 +532,7 @@ mod tests {
             repo_root: dir.path().to_path_buf(),
             docker: DockerOpts { gpus: false, hf_hub_cache: None },
             slurm: SlurmOpts::default(),
+            ledger: None,
         };
         let log = Arc::new(Log::default());
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
@@ -594,6 +619,7 @@ mod tests {
                     repo_root: dir.path().to_path_buf(),
                     docker: DockerOpts { gpus: false, hf_hub_cache: None },
                     slurm: SlurmOpts::default(),
+                    ledger: None,
                 };
                 let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
                 let (_tx, rx) = watch::channel(false);

@@ -1,8 +1,9 @@
-//! Hostile configs (issue 17, docs/SECURITY.md): a config from a pull request must never make
+//! Issue 17 (docs/SECURITY.md). Hostile configs: a config from a pull request must never make
 //! `ix` execute anything. Each case is a multi-node entry whose `additional-settings` try one
 //! way of running a command (which does run on a checkout without the setting policy); the
 //! suite proves `ix check` rejects it at its span and `ix run` with the local executor starts
-//! nothing. `slurm.rs` runs the same cases against a real Slurm cluster.
+//! nothing. `slurm.rs` runs the same cases against a real Slurm cluster. Paths derived from
+//! config values stay inside the project. Nothing a task started outlives a killed `ix run`.
 
 use std::path::{Path, PathBuf};
 
@@ -210,4 +211,117 @@ fn sweeps_cannot_make_check_quote_other_files() {
     std::fs::write(project.join("sweeps/d.ix"), "runners \"runners.yaml\"\n").expect("write");
     let out = ix(["check", "sweeps/d.ix"]).current_dir(&project).run();
     assert!(out.stderr.contains("ix::runners::not-a-list"), "{}", out.stderr);
+}
+
+/// A benchmark script that, on its first run, starts a background "server" (`sleep 300`),
+/// writes `<server pid> <script pid>` to `$IX_TEST_PIDS` and waits; later runs just succeed.
+const LINGERING_SCRIPT: &str = concat!(
+    "#!/usr/bin/env bash\nset -euo pipefail\n",
+    r#"if [ ! -e "$IX_TEST_PIDS" ]; then
+  sleep 300 &
+  echo "$! $$" > "$IX_TEST_PIDS.tmp"
+  mv "$IX_TEST_PIDS.tmp" "$IX_TEST_PIDS"
+  wait
+fi
+printf '{"max_concurrency": %s, "model_id": "m", "total_token_throughput": 2.0, "output_throughput": 1.0, "median_ttft_ms": 1.0, "median_tpot_ms": 1.0, "median_e2el_ms": 1.0, "median_itl_ms": 1.0}\n' "$CONC" > "$RESULT_FILENAME.json"
+"#
+);
+
+/// Whether process `pid` exists and is not a zombie.
+fn alive(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    let state = stat.rfind(')').and_then(|end| stat[end + 1..].split_whitespace().next());
+    state.is_some_and(|state| state != "Z")
+}
+
+fn wait_until(what: &str, timeout: std::time::Duration, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Starts `ix run` on `project` and returns it with the `(server, script)` pids once the
+/// script's background server runs.
+fn start_lingering_run(project: &Project, pids_file: &Path) -> (std::process::Child, u32, u32) {
+    let child = std::process::Command::new(crate::util::ix_bin())
+        .args(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+        .current_dir(project.path())
+        .env("IX_TEST_PIDS", pids_file)
+        .env("CI", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn ix");
+    wait_until("the script started its server", std::time::Duration::from_secs(30), || pids_file.exists());
+    let text = std::fs::read_to_string(pids_file).expect("pids");
+    let pids: Vec<u32> = text.split_whitespace().map(|p| p.parse().expect("pid")).collect();
+    (child, pids[0], pids[1])
+}
+
+fn sigkill(pid: u32) {
+    // SAFETY: signals a process this test started (or one of its children).
+    unsafe {
+        libc::kill(pid as i32, libc::SIGKILL);
+    }
+}
+
+/// The pids of the children of `parent` whose command line contains `needle`.
+fn children_of(parent: u32, needle: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let ppid = stat.rfind(')').and_then(|end| stat[end + 1..].split_whitespace().nth(1)?.parse::<u32>().ok());
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if ppid == Some(parent) && String::from_utf8_lossy(&cmdline).contains(needle) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Issue 17 item 7: after `kill -9` of `ix run`, the task's script and the server it started
+/// are gone within seconds (the watchdog kills the task's process group).
+#[test]
+fn nothing_outlives_a_killed_run() {
+    let master = crate::run::entry("k", "sim", "img", "conc-list: [1]");
+    let project = Project::new(&master, &[(crate::run::SCRIPT, LINGERING_SCRIPT)]);
+    let pids_file = project.path().join("pids");
+    let (mut ix_run, server, script) = start_lingering_run(&project, &pids_file);
+    assert!(alive(server) && alive(script));
+    sigkill(ix_run.id());
+    let _ = ix_run.wait();
+    wait_until("the task's processes are gone", std::time::Duration::from_secs(10), || {
+        !alive(server) && !alive(script)
+    });
+}
+
+/// Issue 17 item 7: when the watchdog dies with `ix`, the task's leader still dies (death
+/// signal), and the next run reaps the rest of its group from the ledger in the store.
+#[test]
+fn the_next_run_reaps_what_a_killed_run_left() {
+    let master = crate::run::entry("k", "sim", "img", "conc-list: [1]");
+    let project = Project::new(&master, &[(crate::run::SCRIPT, LINGERING_SCRIPT)]);
+    let pids_file = project.path().join("pids");
+    let (mut ix_run, server, script) = start_lingering_run(&project, &pids_file);
+    let watchdogs = children_of(ix_run.id(), "ix-watchdog");
+    assert_eq!(watchdogs.len(), 1, "one watchdog per run");
+    sigkill(watchdogs[0]);
+    sigkill(ix_run.id());
+    let _ = ix_run.wait();
+    wait_until("the task's leader died with ix", std::time::Duration::from_secs(10), || !alive(script));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(alive(server), "the server should outlive both (this is what the next run reaps)");
+    let procs = std::fs::read_to_string(project.path().join(".ix/procs")).expect("the ledger is in the store");
+    assert!(procs.starts_with("pg "), "{procs}");
+    let out = ix(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+        .current_dir(project.path())
+        .env("IX_TEST_PIDS", &pids_file)
+        .run();
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("note: stopped 1 process group(s)"), "{}", out.stderr);
+    wait_until("the leftover server is gone", std::time::Duration::from_secs(5), || !alive(server));
+    assert!(!project.path().join(".ix/procs").exists(), "a finished run leaves no ledger");
 }
