@@ -224,6 +224,16 @@ pub fn check_task_env(env: &[(String, String)]) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    /// docs/SECURITY.md lists every denied name with its reason.
+    #[test]
+    fn security_md_lists_every_denied_name() {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/SECURITY.md")).expect("doc");
+        for rule in DENIED {
+            let row = format!("| `{}` | {} |", rule.pattern, rule.reason);
+            assert!(doc.contains(&row), "docs/SECURITY.md lacks the row: {row}");
+        }
+    }
+
     #[test]
     fn real_settings_pass() {
         for text in ["CONFIG_FILE=recipes/a.yaml", "PREFILL_NODES=1", "DECODE_MTP_SIZE=", "SLURM_PARTITION=x=y"] {
