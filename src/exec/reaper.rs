@@ -247,7 +247,7 @@ mod tests {
         use std::os::unix::process::CommandExt;
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("procs");
-        let mut spawn = || Command::new("sleep").arg("60").process_group(0).spawn().expect("sleep");
+        let spawn = || Command::new("sleep").arg("60").process_group(0).spawn().expect("sleep");
         let mut victim = spawn();
         let mut bystander = spawn();
         let ledger = ProcessLedger::new(&path);

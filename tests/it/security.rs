@@ -185,7 +185,8 @@ fn paths_from_config_values_stay_inside_the_project() {
     // The same script inside the project does run (the symlink was the only difference).
     std::fs::remove_file(project.path().join(format!("benchmarks/{}", crate::run::SCRIPT))).expect("rm");
     project.write(&format!("benchmarks/{}", crate::run::SCRIPT), crate::run::OK_SCRIPT);
-    project.run(&[]).expect_code(0);
+    let out = project.run(&[]).expect_code(0);
+    assert!(crate::run::summary_line(&out).starts_with("6 done, 0 reused, 0 failed"), "{}", out.stdout);
 }
 
 /// Issue 17 item 4: `runners "..."` in a sweep reads only `.yaml` files inside the project or
