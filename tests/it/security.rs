@@ -160,7 +160,8 @@ fn paths_from_config_values_stay_inside_the_project() {
     std::fs::write(outside.path().join("evil_fp32_local.sh"), &evil).expect("write");
     let prefix = format!("model-prefix: ../../{outside_name}/evil");
     let master = crate::run::entry("k", "sim", "img", "conc-list: [1]").replace("model-prefix: tiny", &prefix);
-    let project = Project::new(&master, &[]);
+    // `benchmarks/` must exist for `benchmarks/../..` to resolve (as in every real project).
+    let project = Project::new(&master, &[(crate::run::SCRIPT, crate::run::OK_SCRIPT)]);
     assert_eq!(project.path().parent(), outside.path().parent());
     let out = project.run(&[]);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
