@@ -202,15 +202,16 @@ pub fn check_setting(text: &str) -> Result<(&str, &str), Refusal> {
 }
 
 /// The executor boundary: checks the whole environment a task is about to get. Every name must
-/// pass [`check_name`] and appear once (so no setting overrides a contract variable), and no
-/// value may hold a NUL. The error names the first offending variable.
+/// pass [`check_name`], a contract name must appear once (so no setting overrides it; other
+/// names may repeat, the last one wins as in the reference's exports), and no value may hold a
+/// NUL. The error names the first offending variable.
 pub fn check_task_env(env: &[(String, String)]) -> Result<(), String> {
     let mut seen = std::collections::HashSet::new();
     for (name, value) in env {
         if let Err(refusal) = check_name(name) {
             return Err(format!("refusing to start a task with environment variable `{name}`: {}", refusal.describe()));
         }
-        if !seen.insert(name.as_str()) {
+        if !seen.insert(name.as_str()) && is_contract(name) {
             return Err(format!("refusing to start a task that sets environment variable `{name}` twice"));
         }
         if value.contains('\0') {
@@ -271,6 +272,8 @@ mod tests {
         assert!(error.contains("`BASH_ENV`"), "{error}");
         let error = check_task_env(&env(&[("MODEL", "m"), ("MODEL", "other")])).unwrap_err();
         assert!(error.contains("twice"), "{error}");
+        // A setting repeated by prefill and decode is not a contract name: the last one wins.
+        assert!(check_task_env(&env(&[("CONFIG_FILE", "a"), ("CONFIG_FILE", "b")])).is_ok());
         assert!(check_task_env(&env(&[("A B", "x")])).is_err());
     }
 }

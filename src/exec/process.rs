@@ -88,13 +88,14 @@ pub async fn run_child(
     cmd.stdin(Stdio::null()).stdout(out).stderr(err).process_group(0).kill_on_drop(true);
     let parent = std::process::id();
     // SAFETY: the closure runs in the child between fork and exec and only makes two
-    // async-signal-safe calls (prctl, getppid); it allocates nothing.
+    // async-signal-safe calls (prctl, getppid); it allocates nothing (a raw OS error is not
+    // boxed).
     unsafe {
         cmd.pre_exec(move || {
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
             // `ix` died before the death signal was armed.
             if libc::getppid() as u32 != parent {
-                return Err(std::io::Error::other("ix exited"));
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
             }
             Ok(())
         });

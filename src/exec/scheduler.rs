@@ -332,7 +332,7 @@ fn fold_multinode(workdir: &Path, result_filename: &str, result: &Path) -> Resul
 
 /// The executor boundary of `env_policy`, called by every executor right before it hands `env`
 /// to a process: whatever built `env`, no task starts with a name that makes bash, the loader or
-/// a launcher run something, nor with a name set twice (a setting overriding the contract).
+/// a launcher run something, nor with a contract name set twice (a setting overriding it).
 fn check_env(env: &[(String, String)], log: &Path) -> Result<(), AttemptError> {
     crate::env_policy::check_task_env(env).map_err(|error| {
         append_log(log, &format!("ix: {error}"));
