@@ -130,7 +130,7 @@ impl ProcessLedger {
 /// kills, removes and cancels what the ledger lists.
 const WATCHDOG: &str = r#"trap '' INT TERM HUP
 IFS= read -r line || line=
-[ "$line" = done ] && exit 0
+[ "$line" = "done" ] && exit 0
 [ -f "$1" ] || exit 0
 while read -r kind id _; do
   case "$kind" in
@@ -233,11 +233,49 @@ mod tests {
         }
     }
 
+    /// Field 22 is found after the command name, even one holding spaces and `)`: a process
+    /// started after this one has a start time at least this one's.
     #[test]
     fn start_ticks_reads_past_a_command_name_with_spaces() {
         let own = start_ticks(std::process::id()).expect("own start time");
-        assert!(own > 0);
         assert_eq!(start_ticks(std::process::id()), Some(own));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let odd = dir.path().join("a) b c");
+        std::fs::copy("/bin/sleep", &odd).expect("copy sleep");
+        let mut child = Command::new(&odd).arg("60").spawn().expect("spawn");
+        let comm = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).expect("stat");
+        assert!(comm.contains("(a) b c)"), "{comm}");
+        let ticks = start_ticks(child.id());
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(ticks.is_some_and(|ticks| ticks >= own), "{ticks:?} < {own}");
+    }
+
+    /// The watchdog kills the listed groups when its pipe closes without `done` (`ix` died), and
+    /// touches nothing after `done`.
+    #[test]
+    fn the_watchdog_kills_listed_groups_only_when_ix_dies() {
+        use std::os::unix::process::CommandExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("procs");
+        let spawn = || Command::new("sleep").arg("60").process_group(0).spawn().expect("sleep");
+        // Disarmed: the group survives.
+        let mut survivor = spawn();
+        let ledger = ProcessLedger::new(&path);
+        ledger.add(ProcessLedger::group_of(survivor.id()).expect("group"));
+        Watchdog::start(&path).expect("watchdog").disarm();
+        assert!(survivor.try_wait().expect("try_wait").is_none(), "a disarmed watchdog killed");
+        let _ = survivor.kill();
+        let _ = survivor.wait();
+        // `ix` dies: its end of the pipe closes without `done`.
+        let mut victim = spawn();
+        let ledger = ProcessLedger::new(&path);
+        ledger.add(ProcessLedger::group_of(victim.id()).expect("group"));
+        let mut watchdog = Watchdog::start(&path).expect("watchdog");
+        drop(watchdog.child.stdin.take());
+        let _ = watchdog.child.wait();
+        let status = victim.wait().expect("wait");
+        assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGKILL));
     }
 
     /// A group recorded by a "killed run" is reaped by the next one; a recorded group whose
