@@ -117,7 +117,14 @@ pub enum Refusal {
     Contract,
     /// The value holds a NUL byte, which no environment can carry.
     NulInValue,
+    /// A [`PATH_SETTINGS`] value that is absolute or climbs out with `..`.
+    PathOutside,
 }
+
+/// Settings whose value is a file the scripts open (an srtctl recipe, an eval config), relative
+/// to the recipes folder: the value must stay inside it (relative, no `..` component), so a
+/// config cannot pick a file outside the reviewed tree.
+pub const PATH_SETTINGS: &[&str] = &["CONFIG_FILE", "EVAL_CONFIG_FILE"];
 
 impl Refusal {
     /// Why, as a sentence fragment for a diagnostic's label.
@@ -128,6 +135,7 @@ impl Refusal {
             Refusal::Denied(denied) => denied.reason.to_string(),
             Refusal::Contract => "`ix` sets this variable itself for every task".to_string(),
             Refusal::NulInValue => "an environment value cannot hold a NUL byte".to_string(),
+            Refusal::PathOutside => "this file must be a relative path without `..`".to_string(),
         }
     }
 }
@@ -137,6 +145,9 @@ impl Refusal {
 /// and cut to 60 characters; the value never is.
 pub fn refusal_diag(code: &'static str, what: &str, text: &str, span: Span, refusal: Refusal) -> Diag {
     let message = match text.split_once('=') {
+        Some((name, _)) if refusal == Refusal::PathOutside => {
+            format!("{what} may not point `{}` outside the project", quote_short(name))
+        }
         Some((name, _)) => format!("{what} may not set `{}`", quote_short(name)),
         None => format!("{what} entries must be `NAME=value`"),
     };
@@ -198,6 +209,9 @@ pub fn check_setting(text: &str) -> Result<(&str, &str), Refusal> {
     if value.contains('\0') {
         return Err(Refusal::NulInValue);
     }
+    if PATH_SETTINGS.contains(&name) && (value.starts_with('/') || value.split('/').any(|part| part == "..")) {
+        return Err(Refusal::PathOutside);
+    }
     Ok((name, value))
 }
 
@@ -257,6 +271,11 @@ mod tests {
             assert_eq!(refusal(&format!("{name}=x")), Some(Refusal::Contract), "{name}");
         }
         assert_eq!(refusal("A=x\0y"), Some(Refusal::NulInValue));
+        for path in ["/etc/recipe.yaml", "../x.yaml", "a/../../b.yaml", ".."] {
+            assert_eq!(refusal(&format!("CONFIG_FILE={path}")), Some(Refusal::PathOutside), "{path}");
+        }
+        assert!(check_setting("CONFIG_FILE=recipes/a..b/c.yaml").is_ok());
+        assert!(check_setting("OTHER_FILE=/abs").is_ok());
         // Names that merely contain a denied word are fine.
         assert!(check_setting("MY_PATH=x").is_ok());
         assert!(check_setting("ENVIRONMENT=x").is_ok());
