@@ -90,6 +90,11 @@ pub const IMAGE_VAR: (&str, &str) = (
      launchers that start no container, and in result keys, whose records carry it)",
 );
 
+/// The variables of an eval task beyond the server's (and the executor's `EVAL_RESULT_DIR`):
+/// names a config setting may not take.
+pub const EVAL_VARS: &[&str] =
+    &["EVAL_ONLY", "EVAL_FRAMEWORK", "EVAL_TASK", "NUM_FEWSHOT", "EVAL_LIMIT", "EVAL_CONC", "EVAL_RESULT_DIR"];
+
 /// How the project's eval tasks run (`evals.yaml`; defaults when absent).
 #[derive(Clone, Debug, PartialEq)]
 pub struct EvalSettings {

@@ -211,6 +211,15 @@ fn normalize(path: &Path) -> Option<String> {
     if parts.is_empty() { None } else { Some(parts.join("/")) }
 }
 
+/// Whether `path`'s real location (symlinks and `..` resolved) lies inside `root`'s; a path
+/// that does not exist is not inside.
+pub fn inside_root(root: &Path, path: &Path) -> bool {
+    match (root.canonicalize(), path.canonicalize()) {
+        (Ok(root), Ok(path)) => path.starts_with(root),
+        _ => false,
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Stamp {
     modified: Option<SystemTime>,
@@ -324,7 +333,8 @@ impl ProjectDb {
         }
         for file in &changed {
             let path = file.path(&self.db).clone();
-            let bytes = std::fs::read(self.root.join(&path)).ok();
+            let full = self.root.join(&path);
+            let bytes = inside_root(&self.root, &full).then(|| std::fs::read(&full).ok()).flatten();
             file.set_bytes(&mut self.db).to(bytes);
             self.changed_paths.push(path);
         }
@@ -355,7 +365,9 @@ impl ProjectFiles for ProjectDb {
             None => {
                 let full = self.root.join(path);
                 let stamp = stamp(&full);
-                let bytes = std::fs::read(&full).ok();
+                // A file whose real path leaves the project (a symlink, `..`) counts as missing:
+                // nothing outside the project is hashed or run.
+                let bytes = inside_root(&self.root, &full).then(|| std::fs::read(&full).ok()).flatten();
                 let file = ProjectFile::new(&self.db, path.to_string(), bytes);
                 self.files.borrow_mut().insert(path.to_string(), (file, stamp));
                 file

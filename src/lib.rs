@@ -9,6 +9,7 @@ pub mod contract;
 pub mod dag;
 pub mod db;
 pub mod diag;
+pub mod env_policy;
 pub mod exec;
 pub mod expand;
 pub mod ir;

@@ -1,9 +1,37 @@
 //! Naming rules of REFERENCE-SEMANTICS §8.2 (benchmark script), §8.3 (node launcher) and §7.4
 //! (`RESULT_FILENAME`), as pure functions of a [`Job`] and the runner node it runs on.
 //!
-//! Nothing here touches the filesystem: `plan` checks that the named files exist.
+//! Nothing here touches the filesystem: `plan` checks that the named files exist. The front ends
+//! call [`file_name_diag`] on every value that becomes part of a file name.
 
+use crate::diag::Diag;
 use crate::expand::{Job, JobShape};
+use crate::source::Spanned;
+
+/// Why a config value cannot be part of a file name, if it cannot: model prefixes, precisions,
+/// frameworks, config keys and node names all end up in script, launcher and result file names
+/// (§7.4, §8.2, §8.3), so a `/` would leave the intended folder and a NUL or control character
+/// would fail only after the benchmark ran.
+pub fn file_name_problem(value: &str) -> Option<&'static str> {
+    if value.contains('/') {
+        Some("contains `/`, which would make the file name a path")
+    } else if value.contains('\0') {
+        Some("contains a NUL byte")
+    } else if value.chars().any(char::is_control) {
+        Some("contains a control character")
+    } else {
+        None
+    }
+}
+
+/// The diagnostic for `value` (the field `what`) when it cannot be part of a file name, under a
+/// front end's `code`. The value is not quoted: the label sits under it.
+pub fn file_name_diag(code: &'static str, what: &str, value: &Spanned<String>) -> Option<Diag> {
+    let problem = file_name_problem(&value.value)?;
+    Some(Diag::error(code, format!("{what} cannot be part of a file name")).at(value.span, problem).help(format!(
+        "{what} becomes part of file names (scripts, launchers, results); use letters, digits, `-`, `_`, `.`"
+    )))
+}
 
 /// The node-name prefix up to the first `_` (`b200-nv_0` -> `b200-nv`).
 pub fn node_prefix(node: &str) -> &str {

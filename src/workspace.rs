@@ -78,6 +78,16 @@ pub fn lower_dsl_file(sources: &mut SourceMap, file: FileId, diags: &mut Vec<Dia
     let base = Path::new(&path).parent().map(Path::to_path_buf).unwrap_or_default();
     for reference in lower::runner_refs(&ast) {
         let resolved = base.join(&reference.value);
+        if let Some(problem) = runners_ref_problem(&base, &resolved) {
+            // Refused before reading: a diagnostic never quotes a file that is not a sweep or
+            // runners file (e.g. `runners "/proc/self/environ"`).
+            diags.push(
+                Diag::error("ix::dsl::runners-file-refused", "this runners file is not read")
+                    .at(reference.span, problem)
+                    .help("name a `.yaml` file inside the project (the current folder) or the sweep's folder"),
+            );
+            continue;
+        }
         let resolved = resolved.to_string_lossy().into_owned();
         let mut read_diags = Vec::new();
         match read_source(sources, &resolved, FileRole::Runners, &mut read_diags) {
@@ -95,6 +105,22 @@ pub fn lower_dsl_file(sources: &mut SourceMap, file: FileId, diags: &mut Vec<Dia
     let (lowered, lower_diags) = lower::lower(&ast, &referenced);
     diags.extend(lower_diags);
     lowered
+}
+
+/// Why the runners file `resolved` (referenced from a sweep in `sweep_dir`) is not read, if it
+/// is not: it must be a `.yaml`/`.yml` file whose real path (symlinks resolved) lies inside the
+/// current folder or the sweep's folder. A file that does not exist is not refused here.
+fn runners_ref_problem(sweep_dir: &Path, resolved: &Path) -> Option<&'static str> {
+    if !resolved.extension().is_some_and(|ext| ext == "yaml" || ext == "yml") {
+        return Some("a runners file is a `.yaml` or `.yml` file");
+    }
+    let real = match resolved.canonicalize() {
+        Ok(real) => real,
+        Err(_) => return None,
+    };
+    let roots = [Path::new("."), if sweep_dir.as_os_str().is_empty() { Path::new(".") } else { sweep_dir }];
+    let inside = roots.iter().filter_map(|root| root.canonicalize().ok()).any(|root| real.starts_with(root));
+    (!inside).then_some("resolves outside the project and the sweep's folder")
 }
 
 /// Loads master configs (`.yaml` or `.ix`, and optionally a runners file), in the order given.

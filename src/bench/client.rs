@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::dataset::Prompt;
-use super::sse::{LineParser, SseEvent, SseParser};
+use super::sse::{LineParser, MAX_LINE_BYTES, SseEvent, SseParser};
 
 /// Which request function (and so which body and which token-event rules) a run uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -371,13 +371,29 @@ impl StreamState {
         outcome: &mut RequestOutcome,
     ) -> Result<(), RequestError> {
         self.last_read = Some(now);
-        match &mut self.framing {
-            Framing::Sse(parser) => parser.feed(bytes, &mut self.events),
-            Framing::Lines(parser) => parser.feed(bytes, &mut self.events),
-            Framing::Whole(body) => {
-                body.extend_from_slice(bytes);
-                return Ok(());
+        let overflowed = match &mut self.framing {
+            Framing::Sse(parser) => {
+                parser.feed(bytes, &mut self.events);
+                parser.overflowed()
             }
+            Framing::Lines(parser) => {
+                parser.feed(bytes, &mut self.events);
+                parser.overflowed()
+            }
+            Framing::Whole(body) => {
+                if body.len() + bytes.len() > MAX_LINE_BYTES {
+                    true
+                } else {
+                    body.extend_from_slice(bytes);
+                    return Ok(());
+                }
+            }
+        };
+        if overflowed {
+            return Err(RequestError {
+                kind: ErrorKind::Parse,
+                message: format!("the response holds a line, event or body over {} bytes", MAX_LINE_BYTES),
+            });
         }
         self.handle_events(now, outcome)
     }

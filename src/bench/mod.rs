@@ -53,6 +53,14 @@ pub enum BenchError {
         help("the server must expose `/start_profile` (vLLM: set VLLM_TORCH_PROFILER_DIR; SGLang: always on)")
     )]
     ProfileStart { url: String, reason: String },
+    #[error("the benchmark did not finish within {} s", .0.as_secs_f64())]
+    #[diagnostic(
+        code(ix::bench::run_timeout),
+        help(
+            "raise --run-timeout if the run needs longer; check that the server answers (--request-timeout bounds each request)"
+        )
+    )]
+    RunTimeout(Duration),
 }
 
 /// How a run is driven. Everything that is the same for all requests.
@@ -70,6 +78,8 @@ pub struct RunConfig {
     /// Reuse connections between requests (the reference opens one per request).
     pub keepalive: bool,
     pub timeout: Duration,
+    /// The whole run (warm-ups, requests, profiling) must end within this; `None` = no limit.
+    pub run_timeout: Option<Duration>,
     /// Keep every generated text (for `--save-detailed`); otherwise a text is dropped as soon as
     /// the server's usage made it unnecessary for counting.
     pub keep_text: bool,
@@ -122,6 +132,7 @@ impl RunConfig {
             slos: None,
             keepalive: true,
             timeout: Duration::from_secs(6 * 3600),
+            run_timeout: None,
             keep_text: false,
             client_threads: 1,
             http_client: HttpClient::Raw,
@@ -224,7 +235,14 @@ pub fn run_blocking(
         tokio::runtime::Builder::new_multi_thread().worker_threads(config.client_threads).enable_all().build()
     }
     .map_err(BenchError::Runtime)?;
-    runtime.block_on(run(config, prompts, tokenizer, progress))
+    runtime.block_on(async {
+        match config.run_timeout {
+            Some(limit) => tokio::time::timeout(limit, run(config, prompts, tokenizer, progress))
+                .await
+                .unwrap_or(Err(BenchError::RunTimeout(limit))),
+            None => run(config, prompts, tokenizer, progress).await,
+        }
+    })
 }
 
 /// Raises the open-file limit to its hard maximum (each in-flight request holds a socket).

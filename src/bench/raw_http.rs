@@ -15,6 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::client::{ErrorKind, RequestError, RequestOutcome, RequestTemplate, StreamState, new_outcome};
+use super::sse::MAX_LINE_BYTES;
 
 /// Where requests go, parsed once, and the idle connections.
 #[derive(Debug)]
@@ -135,6 +136,9 @@ async fn read_more(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> std::io::Res
     stream.read_buf(buffer).await
 }
 
+/// The longest response head read (status line and headers).
+const MAX_HEAD_BYTES: usize = 1 << 20;
+
 enum Framing {
     Chunked,
     Length(u64),
@@ -151,6 +155,9 @@ async fn read_response(
     let head_end = loop {
         if let Some(pos) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
             break pos;
+        }
+        if buffer.len() > MAX_HEAD_BYTES {
+            return Err(error(ErrorKind::Parse, format!("a response head over {MAX_HEAD_BYTES} bytes")));
         }
         let n = read_more(stream, buffer).await.map_err(|err| error(ErrorKind::Stream, err.to_string()))?;
         if n == 0 {
@@ -231,6 +238,9 @@ async fn read_response(
                 }
                 if decoder.done {
                     break;
+                }
+                if buffer.len() > MAX_LINE_BYTES {
+                    return Err(error(ErrorKind::Parse, format!("a chunk header over {MAX_LINE_BYTES} bytes")));
                 }
                 let n = read_more(stream, buffer).await.map_err(|err| error(ErrorKind::Stream, err.to_string()))?;
                 stamp = Instant::now();

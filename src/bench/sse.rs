@@ -12,6 +12,10 @@
 //! line is one payload (a `data:` prefix, with or without its space, is removed), `:` comment
 //! lines and the other SSE fields are skipped, and multi-line `data` is never joined.
 
+/// The longest line, event or body the client keeps (8 MiB): a server that streams a longer
+/// one fails the request (`StreamState`) instead of growing the client's memory without bound.
+pub const MAX_LINE_BYTES: usize = 8 << 20;
+
 /// What one complete event carried.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SseEvent {
@@ -33,6 +37,7 @@ pub struct SseParser {
 struct EventLines {
     data: String,
     has_data: bool,
+    overflowed: bool,
 }
 
 impl SseParser {
@@ -53,6 +58,11 @@ impl SseParser {
         self.splitter.finish(&mut |line| event.line(line, out));
         self.event.dispatch(out);
     }
+
+    /// Whether a line or an event exceeded [`MAX_LINE_BYTES`] (its bytes were dropped).
+    pub fn overflowed(&self) -> bool {
+        self.splitter.overflowed || self.event.overflowed
+    }
 }
 
 impl EventLines {
@@ -63,6 +73,10 @@ impl EventLines {
             self.dispatch(out);
         } else if let Some(value) = text.strip_prefix("data:") {
             let value = value.strip_prefix(' ').unwrap_or(value);
+            if self.data.len() + value.len() >= MAX_LINE_BYTES {
+                self.overflowed = true;
+                return;
+            }
             if self.has_data {
                 self.data.push('\n');
             }
@@ -92,6 +106,8 @@ impl EventLines {
 struct LineSplitter {
     line: Vec<u8>,
     last_was_cr: bool,
+    /// A line exceeded [`MAX_LINE_BYTES`]; its bytes were dropped.
+    overflowed: bool,
 }
 
 impl LineSplitter {
@@ -107,10 +123,16 @@ impl LineSplitter {
                     continue;
                 }
                 if self.line.is_empty() {
-                    on_line(&bytes[start..idx]);
+                    if idx - start <= MAX_LINE_BYTES {
+                        on_line(&bytes[start..idx]);
+                    } else {
+                        self.overflowed = true;
+                    }
                 } else {
-                    self.line.extend_from_slice(&bytes[start..idx]);
-                    on_line(&self.line);
+                    self.push(&bytes[start..idx]);
+                    if !self.line.is_empty() {
+                        on_line(&self.line);
+                    }
                     self.line.clear();
                 }
                 start = idx + 1;
@@ -118,7 +140,17 @@ impl LineSplitter {
                 self.last_was_cr = false;
             }
         }
-        self.line.extend_from_slice(&bytes[start..]);
+        self.push(&bytes[start..]);
+    }
+
+    /// Keeps the start of an unfinished line, up to the bound.
+    fn push(&mut self, bytes: &[u8]) {
+        if self.line.len() + bytes.len() > MAX_LINE_BYTES {
+            self.overflowed = true;
+            self.line.clear();
+        } else {
+            self.line.extend_from_slice(bytes);
+        }
     }
 
     fn finish(&mut self, on_line: &mut dyn FnMut(&[u8])) {
@@ -148,6 +180,11 @@ impl LineParser {
     /// Ends the stream: a last line without a line end is still delivered.
     pub fn finish(&mut self, out: &mut Vec<SseEvent>) {
         self.splitter.finish(&mut |line| line_payload(line, out));
+    }
+
+    /// Whether a line exceeded [`MAX_LINE_BYTES`] (its bytes were dropped).
+    pub fn overflowed(&self) -> bool {
+        self.splitter.overflowed
     }
 }
 
@@ -183,6 +220,39 @@ mod tests {
         }
         parser.finish(&mut out);
         out
+    }
+
+    /// Issue 17 item 7: a line longer than the bound is dropped and flagged, in whatever pieces
+    /// it arrives, so memory stays bounded; shorter lines around it are unaffected.
+    #[test]
+    fn over_long_lines_and_events_are_dropped_and_flagged() {
+        let long = vec![b'x'; MAX_LINE_BYTES + 1];
+        for pieces in [vec![&long[..]], long.chunks(1 << 16).collect::<Vec<_>>()] {
+            let mut parser = SseParser::new();
+            let mut out = Vec::new();
+            parser.feed(b"data: {\"a\":1}\n\ndata: ", &mut out);
+            for piece in &pieces {
+                parser.feed(piece, &mut out);
+                assert!(parser.splitter.line.len() <= MAX_LINE_BYTES);
+            }
+            parser.feed(b"\n\n", &mut out);
+            parser.finish(&mut out);
+            assert!(parser.overflowed());
+            assert_eq!(out, vec![data("{\"a\":1}")]);
+        }
+        // Many short `data:` lines of one event add up to the bound too.
+        let mut parser = SseParser::new();
+        let mut out = Vec::new();
+        let line = format!("data: {}\n", "y".repeat(1 << 20));
+        for _ in 0..9 {
+            parser.feed(line.as_bytes(), &mut out);
+        }
+        assert!(parser.overflowed() && parser.event.data.len() < MAX_LINE_BYTES);
+        let mut lines = LineParser::new();
+        lines.feed(&long, &mut out);
+        lines.feed(b"\n", &mut out);
+        assert!(lines.overflowed());
+        assert!(!LineParser::new().overflowed());
     }
 
     #[test]

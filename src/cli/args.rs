@@ -760,6 +760,14 @@ pub(crate) struct BenchServeArgs {
     /// Open a new connection per request, like the reference (default: keep-alive).
     #[arg(long)]
     pub(crate) no_keepalive: bool,
+    /// Seconds a request may take, from sending it to its last byte; a request that takes longer
+    /// fails with the `timeout` category (the reference allows six hours).
+    #[arg(long, default_value_t = 1800.0)]
+    pub(crate) request_timeout: f64,
+    /// Seconds the whole run (warm-ups included) may take; past it `ix bench serve` stops and exits 2
+    /// without a result, so a server that never answers cannot hang a task.
+    #[arg(long, default_value_t = 10800.0)]
+    pub(crate) run_timeout: f64,
     /// Worker threads of the client (1 = one event loop on one core).
     #[arg(long, default_value_t = 1)]
     pub(crate) client_threads: usize,

@@ -65,6 +65,15 @@ fn report_error(error: impl Diagnostic + Send + Sync + 'static) -> ExitStatus {
     ExitStatus::Error
 }
 
+/// A positive, finite number of seconds.
+fn seconds_flag(flag: &'static str, seconds: f64) -> Result<Duration, FlagError> {
+    if seconds.is_finite() && seconds > 0.0 {
+        Duration::try_from_secs_f64(seconds).map_err(|_| value_error(flag, &seconds.to_string(), "too large"))
+    } else {
+        Err(value_error(flag, &seconds.to_string(), "expected a positive number of seconds"))
+    }
+}
+
 fn value_error(flag: &'static str, value: &str, reason: &str) -> FlagError {
     FlagError::Value { flag, value: value.to_owned(), reason: reason.to_owned() }
 }
@@ -219,6 +228,8 @@ fn plan(args: &BenchServeArgs) -> Result<ServePlan, FlagError> {
     config.percentiles = percentiles.clone();
     config.slos = slos;
     config.keepalive = !args.no_keepalive;
+    config.timeout = seconds_flag("request-timeout", args.request_timeout)?;
+    config.run_timeout = Some(seconds_flag("run-timeout", args.run_timeout)?);
     config.client_threads = args.client_threads.max(1);
     config.keep_text = args.save_detailed;
     config.lora_modules = args.lora_modules.clone();

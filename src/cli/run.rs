@@ -102,7 +102,23 @@ fn execute(
             container: args.slurm_container,
             squash_dir: std::env::var("IX_SQUASH_DIR").ok(),
         },
+        ledger: None,
     };
+    // What a killed run left running is reaped first (the store is locked: no run is live).
+    let ledger_path = state.join("procs");
+    let reaped = crate::exec::reaper::reap_leftovers(&ledger_path);
+    if !reaped.is_empty() {
+        eprint(&format!(
+            "note: stopped {} process group(s), container(s) or job(s) left by a killed run",
+            reaped.len()
+        ));
+    }
+    let ledger = Arc::new(crate::exec::reaper::ProcessLedger::new(&ledger_path));
+    let watchdog = crate::exec::reaper::Watchdog::start(&ledger_path);
+    if let Err(err) = &watchdog {
+        eprint(&format!("warning: cannot start the watchdog (`/bin/sh`): {err}; a killed run may leave processes"));
+    }
+    let config = ExecConfig { ledger: Some(ledger), ..config };
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -133,6 +149,11 @@ fn execute(
         let mut on_event = |event: &Event| progress.event(event);
         crate::exec::run(tasks, reused, &config, recorder, cancel_rx, &mut on_event).await
     });
+    drop(runtime);
+    if let Ok(watchdog) = watchdog {
+        watchdog.disarm();
+    }
+    let _ = std::fs::remove_file(&ledger_path);
     Some(summary)
 }
 

@@ -14,6 +14,7 @@ pub mod engine;
 pub mod gha;
 pub mod image_pull;
 pub mod process;
+pub mod reaper;
 pub mod scheduler;
 pub mod slurm;
 pub mod task;

@@ -2,7 +2,8 @@
 //! cancellation.
 //!
 //! Every child starts in its own process group, so a timeout or a Ctrl-C kills the whole tree
-//! (the benchmark script, its server, its client), first with SIGTERM, then with SIGKILL.
+//! (the benchmark script, its server, its client), first with SIGTERM, then with SIGKILL; what
+//! must survive a `kill -9` of `ix` itself is the job of [`super::reaper`].
 
 use std::fs::File;
 use std::path::Path;
@@ -13,6 +14,7 @@ use tokio::process::Command;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::reaper::ProcessLedger;
 use super::slurm;
 
 /// How a child ended.
@@ -69,41 +71,65 @@ async fn until_stop(deadline: Option<Instant>, cancel: &mut watch::Receiver<bool
     }
 }
 
-/// Runs `cmd` with stdout and stderr appended to `log`.
+/// Runs `cmd` with stdout and stderr appended to `log`, in a process group of its own whose
+/// leader dies with `ix` (`PR_SET_PDEATHSIG`) and which `ledger` lists while it runs. When the
+/// leader ends, whatever is left of its group is killed: nothing a task started outlives it.
 pub async fn run_child(
     mut cmd: Command,
     log: &Path,
     timeout: Option<Duration>,
     cancel: &mut watch::Receiver<bool>,
+    ledger: Option<&ProcessLedger>,
 ) -> End {
     let (out, err) = match File::options().create(true).append(true).open(log).and_then(|f| Ok((f.try_clone()?, f))) {
         Ok(files) => files,
         Err(err) => return End::SpawnFailed(format!("cannot open log `{}`: {err}", log.display())),
     };
     cmd.stdin(Stdio::null()).stdout(out).stderr(err).process_group(0).kill_on_drop(true);
+    let parent = std::process::id();
+    // SAFETY: the closure runs in the child between fork and exec and only makes two
+    // async-signal-safe calls (prctl, getppid); it allocates nothing (a raw OS error is not
+    // boxed).
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+            // `ix` died before the death signal was armed.
+            if libc::getppid() as u32 != parent {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
     let mut child = match cmd.spawn() {
         Ok(child) => child,
         Err(err) => return End::SpawnFailed(err.to_string()),
     };
     let pgid = child.id().unwrap_or(0);
-    let deadline = timeout.map(|t| Instant::now() + t);
-    let stop = tokio::select! {
-        status = child.wait() => {
-            return match status {
-                Ok(status) => End::Exited(status_code(status)),
-                Err(err) => End::SpawnFailed(err.to_string()),
-            };
-        }
-        stop = until_stop(deadline, cancel) => stop,
-    };
-    signal_group(pgid, libc::SIGTERM);
-    if tokio::time::timeout(KILL_GRACE, child.wait()).await.is_err() {
-        signal_group(pgid, libc::SIGKILL);
-        let _ = child.wait().await;
+    let group = ProcessLedger::group_of(pgid);
+    if let (Some(ledger), Some(group)) = (ledger, &group) {
+        ledger.add(group.clone());
     }
-    // Stragglers that ignored SIGTERM but whose leader exited.
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let end = tokio::select! {
+        status = child.wait() => match status {
+            Ok(status) => End::Exited(status_code(status)),
+            Err(err) => End::SpawnFailed(err.to_string()),
+        },
+        stop = until_stop(deadline, cancel) => {
+            signal_group(pgid, libc::SIGTERM);
+            if tokio::time::timeout(KILL_GRACE, child.wait()).await.is_err() {
+                signal_group(pgid, libc::SIGKILL);
+                let _ = child.wait().await;
+            }
+            stop
+        }
+    };
+    // Stragglers: members that ignored SIGTERM, or that the script left behind when it exited.
     signal_group(pgid, libc::SIGKILL);
-    stop
+    if let (Some(ledger), Some(group)) = (ledger, &group) {
+        ledger.remove(group);
+    }
+    end
 }
 
 /// Runs a Slurm batch job: submits it, polls its state, `scancel`s it on timeout or cancel.

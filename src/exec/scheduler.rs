@@ -19,6 +19,7 @@ use super::Recorder;
 use super::contract;
 use super::docker::{self, DockerOpts};
 use super::process::{self, End};
+use super::reaper::{ProcessLedger, Running};
 use super::slurm::{self, SlurmOpts};
 use super::task::{BenchWork, ExecutorKind, Outcome, Task, TaskOutcome, Work};
 
@@ -43,6 +44,9 @@ pub struct ExecConfig {
     pub repo_root: PathBuf,
     pub docker: DockerOpts,
     pub slurm: SlurmOpts,
+    /// Where running process groups, containers and Slurm jobs are listed while they run, so
+    /// nothing outlives a killed `ix` (`reaper`); `None` lists nothing.
+    pub ledger: Option<Arc<ProcessLedger>>,
 }
 
 /// What the scheduler reports while it runs (the CLI renders it).
@@ -359,6 +363,16 @@ fn eval_result(eval_dir: &Path, out: &Path, gate: &super::task::EvalGate) -> Res
     if failures.is_empty() { Ok(out.to_path_buf()) } else { Err(AttemptError::Fatal(failures.join("; "))) }
 }
 
+/// The executor boundary of `env_policy`, called by every executor right before it hands `env`
+/// to a process: whatever built `env`, no task starts with a name that makes bash, the loader or
+/// a launcher run something, nor with a contract name set twice (a setting overriding it).
+fn check_env(env: &[(String, String)], log: &Path) -> Result<(), AttemptError> {
+    crate::env_policy::check_task_env(env).map_err(|error| {
+        append_log(log, &format!("ix: {error}"));
+        AttemptError::Fatal(error)
+    })
+}
+
 fn append_log(log: &Path, line: &str) {
     use std::io::Write;
     if let Ok(mut file) = std::fs::File::options().create(true).append(true).open(log) {
@@ -408,6 +422,13 @@ async fn run_bench(
         }
     }
     let entry = bench.launcher.as_ref().unwrap_or(&bench.script);
+    for path in [entry, &bench.script] {
+        if !crate::db::inside_root(&config.repo_root, path) {
+            let error = format!("refusing to run `{}`: it does not resolve inside the project", path.display());
+            append_log(log, &format!("ix: {error}"));
+            return Err(AttemptError::Fatal(error));
+        }
+    }
     env.push(("IX_BENCHMARK_SCRIPT".into(), bench.script.to_string_lossy().into_owned()));
     env.push(("IX_REPO".into(), config.repo_root.to_string_lossy().into_owned()));
     append_log(
@@ -416,11 +437,13 @@ async fn run_bench(
     );
     let end = match bench.executor {
         ExecutorKind::Local => {
+            check_env(&env, log)?;
             let mut cmd = Command::new("bash");
             cmd.arg(entry).current_dir(&workdir).envs(env.iter().cloned());
-            process::run_child(cmd, log, config.timeout, cancel).await
+            process::run_child(cmd, log, config.timeout, cancel, config.ledger.as_deref()).await
         }
         ExecutorKind::Docker => {
+            check_env(&env, log)?;
             if !docker::engine_available() {
                 return Err(AttemptError::Fatal("no Docker engine answers `docker info`".into()));
             }
@@ -431,9 +454,17 @@ async fn run_bench(
                 docker::argv(&config.docker, &name, &bench.image, &workdir, &config.repo_root, script_rel, &names);
             let mut cmd = Command::new("docker");
             cmd.args(argv).current_dir(&workdir).envs(env.iter().cloned());
-            let end = process::run_child(cmd, log, config.timeout, cancel).await;
+            // Killing the `docker` client does not stop its container: the ledger lists it.
+            let container = Running::Container(name.clone());
+            if let Some(ledger) = &config.ledger {
+                ledger.add(container.clone());
+            }
+            let end = process::run_child(cmd, log, config.timeout, cancel, config.ledger.as_deref()).await;
             if matches!(end, End::Cancelled | End::TimedOut) {
                 let _ = Command::new("docker").args(["rm", "-f", &name]).output().await;
+            }
+            if let Some(ledger) = &config.ledger {
+                ledger.remove(&container);
             }
             end
         }
@@ -453,10 +484,23 @@ async fn run_bench(
                 slurm::sbatch_argv(&config.slurm, &job_name, bench.tp, &log_abs, &workdir, &wrapper, config.timeout);
             let events = ctx.events.clone();
             let task_idx = ctx.task_idx;
-            let on_job_id = move |job_id| {
+            let ledger = config.ledger.clone();
+            let job = std::sync::Mutex::new(None);
+            let on_job_id = |job_id| {
                 let _ = events.send(Event::SlurmJob { task_idx, job_id });
+                if let Some(ledger) = &ledger {
+                    ledger.add(Running::SlurmJob(job_id));
+                }
+                if let Ok(mut job) = job.lock() {
+                    *job = Some(job_id);
+                }
             };
-            process::run_slurm_job(argv, &env, log, config.timeout, cancel, &on_job_id).await
+            check_env(&env, log)?;
+            let end = process::run_slurm_job(argv, &env, log, config.timeout, cancel, &on_job_id).await;
+            if let (Some(ledger), Ok(Some(job_id))) = (&ledger, job.lock().map(|job| *job)) {
+                ledger.remove(&Running::SlurmJob(job_id));
+            }
+            end
         }
     };
     if let Some(gate) = &bench.eval
@@ -532,6 +576,7 @@ mod tests {
             repo_root: dir.path().to_path_buf(),
             docker: DockerOpts { gpus: false, hf_hub_cache: None },
             slurm: SlurmOpts::default(),
+            ledger: None,
         };
         let log = Arc::new(Log::default());
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
@@ -569,6 +614,69 @@ mod tests {
             .collect();
         assert_eq!(outcomes, ["done", "done", "failed", "done", "skipped", "skipped", "done"]);
         assert!(summary.any_failed());
+    }
+
+    /// Issue 17 item 1, the executor boundary: whatever built a bench task's environment, no
+    /// executor starts a process with a name that runs something, or with a contract name set
+    /// twice; the script never runs and nothing is retried.
+    #[test]
+    fn every_executor_refuses_a_hostile_environment_before_spawning() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let marker = dir.path().join("pwned");
+        let script = dir.path().join("bench.sh");
+        std::fs::write(&script, format!("touch '{}'\n", marker.display())).expect("script");
+        let base: Vec<(String, String)> = contract::REQUIRED
+            .iter()
+            .filter(|name| !["RUNNER_NAME", "PORT", "RESULT_FILENAME", "GITHUB_WORKSPACE"].contains(name))
+            .map(|name| ((*name).to_string(), "1".to_string()))
+            .collect();
+        let touch = format!("$(touch '{}')", marker.display());
+        let hostile = [("BASH_ENV", touch.as_str()), ("PATH", "/nonexistent"), ("LD_PRELOAD", "x.so"), ("MODEL", "m2")];
+        for executor in [ExecutorKind::Local, ExecutorKind::Docker, ExecutorKind::Slurm] {
+            for (name, value) in hostile {
+                let mut env = base.clone();
+                env.push((name.to_string(), value.to_string()));
+                let task = Task {
+                    hash: format!("h-{}-{name}", executor.as_str()),
+                    label: name.to_string(),
+                    deps: vec![],
+                    runner_type: Some("local".into()),
+                    work: Work::Bench(BenchWork {
+                        env,
+                        script: script.clone(),
+                        launcher: None,
+                        result_stem: "r".into(),
+                        image: "img".into(),
+                        tp: 1,
+                        executor,
+                        multinode: false,
+                    }),
+                };
+                let config = ExecConfig {
+                    jobs: 1,
+                    node_pools: BTreeMap::from([("local".to_string(), vec!["local_0".to_string()])]),
+                    timeout: None,
+                    retries: 2,
+                    retry_backoff: Duration::ZERO,
+                    log_dir: dir.path().join("logs"),
+                    work_dir: dir.path().join("work"),
+                    repo_root: dir.path().to_path_buf(),
+                    docker: DockerOpts { gpus: false, hf_hub_cache: None },
+                    slurm: SlurmOpts::default(),
+                    ledger: None,
+                };
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                let (_tx, rx) = watch::channel(false);
+                let summary = runtime.block_on(run(&[task], &[], &config, Arc::new(Log::default()), rx, &mut |_| {}));
+                let outcome = &summary.outcomes[0];
+                let Outcome::Failed { error } = &outcome.outcome else {
+                    panic!("{executor:?} {name}: {:?}", outcome.outcome);
+                };
+                assert!(error.contains(&format!("`{name}`")), "{executor:?}: {error}");
+                assert_eq!(outcome.attempts, 1, "{executor:?} {name}: a refusal is not retried");
+                assert!(!marker.exists(), "{executor:?} {name}: the script or BASH_ENV ran");
+            }
+        }
     }
 
     #[test]

@@ -328,6 +328,17 @@ impl Cx<'_> {
                 }
             }
         }
+        let code = "ix::config::invalid-file-name";
+        for (what, value) in [
+            ("the config key", Some(&key)),
+            ("`model-prefix`", model_prefix.as_ref()),
+            ("`precision`", precision.as_ref()),
+            ("`framework`", framework.as_ref()),
+        ] {
+            if let Some(diag) = value.and_then(|value| crate::naming::file_name_diag(code, what, value)) {
+                self.error(diag);
+            }
+        }
         if self.diags.len() > errors_before {
             return None;
         }
@@ -445,7 +456,19 @@ impl Cx<'_> {
                     let mut ok = true;
                     for item in items {
                         match item.as_str() {
-                            Some(text) => settings.push(text.to_string()),
+                            Some(text) => {
+                                if let Err(refusal) = crate::env_policy::check_setting(text) {
+                                    self.error(crate::env_policy::refusal_diag(
+                                        "ix::config::forbidden-setting",
+                                        "`additional-settings`",
+                                        text,
+                                        item.span,
+                                        refusal,
+                                    ));
+                                    ok = false;
+                                }
+                                settings.push(text.to_string());
+                            }
                             None => {
                                 self.type_error("additional-settings", item, "a string (`NAME=value`)");
                                 ok = false;

@@ -77,6 +77,9 @@ pub fn lower(file: &File, referenced: &RunnerTable) -> (DslFile, Vec<Diag>) {
                             .help("list at least one node: `runner NAME { node_0 }`"),
                     );
                 }
+                for node in nodes {
+                    cx.diags.extend(crate::naming::file_name_diag("ix::dsl::invalid-file-name", "a node name", node));
+                }
                 out.runners.types.push(RunnerType { name: name.clone(), nodes: nodes.clone() });
             }
             Decl::RunnersRef(_) => has_runner_info = true,
@@ -433,6 +436,11 @@ impl Cx {
                 });
             }
         }
+        for (what, value) in [("`prefix`", &model_prefix), ("`precision`", &precision), ("`framework`", &framework)] {
+            let diag =
+                value.as_ref().and_then(|v| crate::naming::file_name_diag("ix::dsl::invalid-file-name", what, v));
+            self.diags.extend(diag);
+        }
         if self.diags[errors_before..].iter().any(Diag::is_error) {
             return None;
         }
@@ -595,6 +603,12 @@ impl Cx {
         let shape = w.shape.value;
         for (what, value) in [("tp", shape.tp), ("ep", shape.ep)] {
             self.positive(&Spanned::new(value, w.shape.span), &format!("the {} `{what}`", w.role.value.as_str()));
+        }
+        for setting in w.env.iter().flat_map(|env| &env.value) {
+            if let Err(refusal) = crate::env_policy::check_setting(&setting.value) {
+                let code = "ix::dsl::forbidden-setting";
+                self.diags.push(crate::env_policy::refusal_diag(code, "`env`", &setting.value, setting.span, refusal));
+            }
         }
     }
 

@@ -69,7 +69,11 @@ pub fn lower_runners(sources: &SourceMap, file: FileId, diags: &mut Vec<Diag>) -
         let mut nodes = Vec::new();
         for item in items {
             match item.as_str() {
-                Some(node) => nodes.push(Spanned::new(node.to_string(), item.span)),
+                Some(node) => {
+                    let node = Spanned::new(node.to_string(), item.span);
+                    diags.extend(crate::naming::file_name_diag("ix::runners::invalid-node-name", "a node name", &node));
+                    nodes.push(node);
+                }
                 None => diags.push(
                     Diag::error(
                         "ix::runners::invalid-node",

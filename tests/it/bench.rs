@@ -888,3 +888,82 @@ fn real_llama_server_non_streaming_and_missing_profiler() {
         .expect_code(2);
     assert!(output.stderr.contains("ix::bench::profile_start"), "{}", output.stderr);
 }
+
+/// A server on loopback that accepts every connection and, per `answer`, writes something (or
+/// nothing) and keeps the connection open until the test process ends.
+fn hostile_server(answer: fn(&mut TcpStream)) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut head = [0u8; 4096];
+            let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+            let _ = stream.read(&mut head);
+            answer(&mut stream);
+            held.push(stream);
+        }
+    });
+    port
+}
+
+fn hostile_serve(port: u16, extra: &[&str]) -> (crate::util::IxOutput, Option<Value>, Duration) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let started = Instant::now();
+    let output = ix(["bench", "serve", "--base-url", &format!("http://127.0.0.1:{port}"), "--disable-tqdm"])
+        .args(&["--model", "sim", "--tokenizer", &words_tokenizer(), "--num-prompts", "2", "--random-input-len", "4"])
+        .args(&["--max-concurrency", "1", "--save-result", "--result-filename", "r.json"])
+        .args(extra)
+        .arg("--result-dir")
+        .arg(dir.path())
+        .run();
+    let elapsed = started.elapsed();
+    let result = std::fs::read_to_string(dir.path().join("r.json")).ok().and_then(|t| serde_json::from_str(&t).ok());
+    (output, result, elapsed)
+}
+
+/// Issue 17 item 7: a server that never answers costs `--request-timeout` per request, and
+/// `--run-timeout` bounds the whole run (exit 2, no result), instead of six hours per request.
+#[test]
+fn a_server_that_never_answers_is_bounded_by_the_timeouts() {
+    let port = hostile_server(|_| {});
+    for http_client in ["raw", "reqwest"] {
+        let (out, result, elapsed) = hostile_serve(port, &["--request-timeout", "0.5", "--http-client", http_client]);
+        assert_eq!(out.code, 1, "{http_client}: {}", out.stderr);
+        let result = result.expect("a result file");
+        assert_eq!(result["ix"]["errors_by_kind"]["timeout"], 2, "{http_client}: {result}");
+        assert!(elapsed < Duration::from_secs(20), "{http_client}: took {elapsed:?}");
+    }
+    let (out, result, elapsed) = hostile_serve(port, &["--run-timeout", "1"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("ix::bench::run_timeout"), "{}", out.stderr);
+    assert!(result.is_none(), "a timed-out run writes no result");
+    assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
+    let out = ix(["bench", "serve", "--model", "m", "--request-timeout", "0"]).run().expect_code(2);
+    assert!(out.stderr.contains("request-timeout"), "{}", out.stderr);
+}
+
+/// Issue 17 item 7: an SSE line longer than the bound fails its request (`parse`) instead of
+/// being buffered whole; here a 24 MiB line that is otherwise a valid token chunk.
+#[test]
+fn an_over_long_sse_line_fails_the_request() {
+    let port = hostile_server(|stream| {
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n";
+        let _ = stream.write_all(head.as_bytes());
+        let _ = stream.write_all(b"data: {\"choices\":[{\"text\":\"");
+        let block = vec![b'x'; 1 << 20];
+        for _ in 0..24 {
+            if stream.write_all(&block).is_err() {
+                return;
+            }
+        }
+        let _ = stream.write_all(b"\"}]}\n\ndata: [DONE]\n\n");
+        let _ = stream.shutdown(std::net::Shutdown::Both);
+    });
+    let (out, result, _) = hostile_serve(port, &["--request-timeout", "60"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let result = result.expect("a result file");
+    assert_eq!(result["completed"], 0, "{result}");
+    assert_eq!(result["ix"]["errors_by_kind"]["parse"], 2, "{result}");
+}

@@ -93,6 +93,9 @@ fn every_validation_code_has_a_golden_case() {
         "ix::runners::empty-list",
         "ix::runners::invalid-node",
         "ix::runners::duplicate-runner-type",
+        "ix::runners::invalid-node-name",
+        "ix::config::forbidden-setting",
+        "ix::config::invalid-file-name",
     ] {
         assert!(all.contains(code), "no golden case renders `{code}`");
     }

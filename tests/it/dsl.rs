@@ -236,7 +236,10 @@ fn lowered_file_referencing_runners_yaml_finds_unknown_runner_types() {
     let yaml = reference.join("configs/nvidia-master.yaml").to_string_lossy().into_owned();
     let out = ix(["lower", "--runners", runners.as_str(), yaml.as_str()]).run().expect_code(0);
     assert!(out.stdout.contains(&format!("runners \"{runners}\"")), "{}", &out.stdout[..200]);
-    std::fs::write(dir.path().join("nvidia.ix"), &out.stdout).unwrap();
+    // A runners file is read only inside the project or the sweep's folder (issue 17 item 4).
+    std::fs::copy(&runners, dir.path().join("runners.yaml")).unwrap();
+    let text = out.stdout.replace(&format!("runners \"{runners}\""), "runners \"runners.yaml\"");
+    std::fs::write(dir.path().join("nvidia.ix"), text).unwrap();
     let out = ix(["check", "--format", "json", "nvidia.ix"]).current_dir(dir.path()).run().expect_code(1);
     let diags: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let errors: Vec<&str> = diags

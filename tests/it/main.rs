@@ -14,6 +14,7 @@ mod project;
 mod report;
 mod results;
 mod run;
+mod security;
 mod slurm;
 mod state;
 mod tasks;

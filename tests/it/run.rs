@@ -653,7 +653,7 @@ fn gha_matrix_task_and_collect_round_trip_and_tampering_is_rejected() {
     assert!(actions.len() > 2 && actions.iter().all(|a| *a == "reuse"), "{actions:?}");
 }
 
-const MULTINODE_SCRIPT: &str = r#"#!/usr/bin/env bash
+pub(crate) const MULTINODE_SCRIPT: &str = r#"#!/usr/bin/env bash
 set -euo pipefail
 for c in $CONC_LIST; do
   printf '{"max_concurrency": %s, "model_id": "tiny-model", "total_token_throughput": 400.0, "output_throughput": 200.0, "median_tpot_ms": 2.0, "mode": "%s", "prefill_tp": %s}\n' "$c" "$PREFILL_MODE" "$PREFILL_TP" \

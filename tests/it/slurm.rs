@@ -123,8 +123,12 @@ impl Drop for Cluster {
     }
 }
 
+/// One cluster at a time: the tests of this module share the host's node name.
+static CLUSTER_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn slurm_executor_runs_records_and_scancels_on_a_real_cluster() {
+    let _lock = CLUSTER_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let Some(cluster) = Cluster::start() else { return };
     let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-start: 1, conc-end: 2");
     let project = Project::new(&master, &[(SCRIPT, OK_SCRIPT)]);
@@ -207,4 +211,74 @@ fn slurm_executor_runs_records_and_scancels_on_a_real_cluster() {
     .expect_code(0);
     let doc: serde_json::Value = serde_json::from_str(&plan.stdout).expect("plan json");
     assert!(doc["tasks"].as_array().expect("tasks").iter().all(|t| t["action"] == "reuse"), "{}", plan.stdout);
+}
+
+/// Issue 17 item 1 against a real cluster: no hostile setting reaches `sbatch` or runs anything
+/// (`BASH_ENV` would run in the job's wrapper script, `SBATCH_*` would change the submission).
+#[test]
+fn slurm_executor_runs_nothing_for_any_hostile_setting() {
+    let _lock = CLUSTER_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(cluster) = Cluster::start() else { return };
+    let trap = crate::security::Trap::new();
+    let run = |project: &Project| {
+        crate::util::ix(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+            .args_from(&["--executor", "slurm"])
+            .current_dir(project.path())
+            .env("SLURM_CONF", &cluster.conf)
+            .run()
+    };
+    for case in trap.cases() {
+        let project = crate::security::hostile_project(&case);
+        let out = run(&project);
+        assert_eq!(out.code, 1, "{}: {}\n{}", case.label, out.stdout, out.stderr);
+        assert!(out.stderr.contains("ix::config::forbidden-setting"), "{}: {}", case.label, out.stderr);
+        assert!(!trap.marker().exists(), "{}: a hostile setting ran a command", case.label);
+        assert!(!crate::security::anything_ran(project.path()), "{}: a task started", case.label);
+    }
+    let jobs = cluster.cmd("scontrol", &["show", "jobs", "-o"]).unwrap_or_default();
+    assert!(!jobs.contains("JobName=ix-"), "a job was submitted: {jobs}");
+    // The same entry with a benign setting does go through this cluster.
+    let benign = crate::security::Hostile { label: "benign", settings: vec!["CONFIG_FILE=a.yaml".into()] };
+    let out = run(&crate::security::hostile_project(&benign));
+    assert_eq!(out.code, 0, "{}\n{}\n{}", out.stdout, out.stderr, cluster.logs());
+    let jobs = cluster.cmd("scontrol", &["show", "jobs", "-o"]).unwrap_or_default();
+    assert!(jobs.contains("JobName=ix-"), "the benign job never reached the cluster: {jobs}");
+}
+
+/// Issue 17 item 7 on a real cluster: after `kill -9` of `ix run`, its running Slurm job is
+/// cancelled (by the watchdog, from the ledger in the store) instead of running on.
+#[test]
+fn slurm_jobs_do_not_outlive_a_killed_run() {
+    let _lock = CLUSTER_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(cluster) = Cluster::start() else { return };
+    let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-list: [1]");
+    let project = Project::new(&master, &[(SCRIPT, OK_SCRIPT)]);
+    let mut child = Command::new(crate::util::ix_bin())
+        .args(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+        .args(["--executor", "slurm"])
+        .current_dir(project.path())
+        .env("SLURM_CONF", &cluster.conf)
+        .env("SLEEP_SECS", "120")
+        .env("CI", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn ix");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !cluster.queue().iter().any(|j| j.starts_with("ix-") && j.ends_with("RUNNING")) {
+        assert!(Instant::now() < deadline, "no running job: {:?}", cluster.queue());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let procs = std::fs::read_to_string(project.path().join(".ix/procs")).unwrap_or_default();
+    assert!(procs.lines().any(|l| l.starts_with("slurm ")), "the job is in the ledger: {procs}");
+    // SAFETY: signals the ix child this test spawned.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGKILL);
+    }
+    let _ = child.wait();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while cluster.queue().iter().any(|j| j.starts_with("ix-") && !j.ends_with("CANCELLED")) {
+        assert!(Instant::now() < deadline, "the job outlived ix: {:?}", cluster.queue());
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
