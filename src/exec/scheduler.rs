@@ -650,6 +650,7 @@ mod tests {
                         tp: 1,
                         executor,
                         multinode: false,
+                        eval: None,
                     }),
                 };
                 let config = ExecConfig {

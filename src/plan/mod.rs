@@ -346,6 +346,9 @@ pub fn plan(graph: TaskGraph, store: Option<&StateStore>, opts: &PlanOptions, ca
         if action == Action::Run {
             let own = reasons.iter().find(|r| !matches!(r, Reason::UpstreamChanged { .. } | Reason::New));
             root = match (own, running_dep) {
+                // A result reprocessed because its bench reruns shares the bench's cause (its own
+                // inputs, the reference it records, change with the bench's).
+                (Some(_), Some(dep)) if task.kind == crate::dag::TaskKind::Result => decided[dep].root.clone(),
                 (Some(reason), _) => Some(root_label(reason)),
                 (None, Some(dep)) => decided[dep].root.clone(),
                 (None, None) => root.or_else(|| reasons.first().map(root_label)),
