@@ -10,6 +10,7 @@ pub mod db;
 pub mod diag;
 pub mod exec;
 pub mod expand;
+pub mod image;
 pub mod ir;
 pub mod naming;
 pub mod plan;

@@ -95,7 +95,11 @@ fn execute(
         log_dir: state.join("logs"),
         work_dir: state.join("work"),
         repo_root: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
-        docker: DockerOpts { gpus: !args.docker_no_gpus, hf_hub_cache: std::env::var("HF_HUB_CACHE").ok() },
+        docker: DockerOpts {
+            gpus: !args.docker_no_gpus,
+            hf_hub_cache: std::env::var("HF_HUB_CACHE").ok(),
+            engine: args.container_engine,
+        },
         slurm: SlurmOpts {
             partition: args.slurm_partition.clone(),
             gpus: args.slurm_gpus,

@@ -1,0 +1,63 @@
+//! `ix image resolve IMAGE...`: prints `IMAGE sha256:…` per image, in the order given, asking
+//! registries in parallel; each image that cannot be resolved is reported on stderr (exit 1)
+//! while the others still print.
+
+use std::io::Write;
+use std::time::Duration;
+
+use crate::cli::ExitStatus;
+use crate::cli::args::{ImageCommand, ImageResolveArgs};
+use crate::image::{ImageRef, ResolveOptions, resolve_all_blocking};
+
+/// Dispatches `ix image ...`.
+pub(super) fn image(command: ImageCommand) -> ExitStatus {
+    match command {
+        ImageCommand::Resolve(args) => resolve(&args),
+    }
+}
+
+fn report(error: impl miette::Diagnostic + Send + Sync + 'static) {
+    let _ = writeln!(std::io::stderr(), "{:?}", miette::Report::new(error));
+}
+
+fn resolve(args: &ImageResolveArgs) -> ExitStatus {
+    let mut options = ResolveOptions::from_env();
+    if let Some(secs) = args.timeout {
+        if !(secs.is_finite() && secs > 0.0) {
+            let _ =
+                writeln!(std::io::stderr(), "error: `--timeout` must be a positive number of seconds, not `{secs}`");
+            return ExitStatus::Error;
+        }
+        options.timeout = Duration::from_secs_f64(secs);
+    }
+    options.insecure_registries.extend(args.insecure_registries.iter().cloned());
+    let parsed: Vec<Result<ImageRef, _>> = args.images.iter().map(|text| ImageRef::parse(text)).collect();
+    let valid: Vec<ImageRef> = parsed.iter().filter_map(|image| image.as_ref().ok().cloned()).collect();
+    let mut resolved = resolve_all_blocking(&valid, &options).into_iter();
+    let mut stdout = std::io::stdout().lock();
+    let mut failed = false;
+    for (text, image) in args.images.iter().zip(parsed) {
+        let result = match image {
+            Ok(_) => resolved.next(),
+            Err(error) => {
+                failed = true;
+                report(error);
+                continue;
+            }
+        };
+        match result {
+            Some(Ok(digest)) => {
+                if writeln!(stdout, "{text} {digest}").is_err() {
+                    // A closed stdout (`| head`) ends the output quietly.
+                    return if failed { ExitStatus::Failure } else { ExitStatus::Success };
+                }
+            }
+            Some(Err(error)) => {
+                failed = true;
+                report(error);
+            }
+            None => failed = true,
+        }
+    }
+    if failed { ExitStatus::Failure } else { ExitStatus::Success }
+}
