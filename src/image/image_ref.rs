@@ -149,9 +149,10 @@ impl ImageRef {
         if self.registry == DOCKER_HUB { "registry-1.docker.io" } else { &self.registry }
     }
 
-    /// This image pinned to `digest` (the tag is kept for display).
+    /// This image pinned to `digest`, the tag it was resolved from written out for display
+    /// (`ubuntu` becomes `docker.io/library/ubuntu:latest@sha256:…`).
     pub fn with_digest(&self, digest: Digest) -> ImageRef {
-        ImageRef { digest: Some(digest), ..self.clone() }
+        ImageRef { tag: Some(self.tag().to_string()), digest: Some(digest), ..self.clone() }
     }
 
     /// What to hand a container engine to pull or run: `name@digest` when pinned, else
