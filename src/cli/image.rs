@@ -5,8 +5,11 @@
 use std::io::Write;
 use std::time::Duration;
 
+use miette::{GraphicalReportHandler, GraphicalTheme};
+
 use crate::cli::ExitStatus;
 use crate::cli::args::{ImageCommand, ImageResolveArgs};
+use crate::diag::RenderOptions;
 use crate::image::{ImageRef, ResolveOptions, resolve_all_blocking};
 
 /// Dispatches `ix image ...`.
@@ -16,8 +19,17 @@ pub(super) fn image(command: ImageCommand) -> ExitStatus {
     }
 }
 
-fn report(error: impl miette::Diagnostic + Send + Sync + 'static) {
-    let _ = writeln!(std::io::stderr(), "{:?}", miette::Report::new(error));
+/// Renders one error on stderr as miette does, but never breaking a word (a URL stays whole).
+fn report(error: &dyn miette::Diagnostic) {
+    let options = RenderOptions::for_terminal();
+    let theme = if options.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let handler =
+        GraphicalReportHandler::new_themed(theme).with_width(options.width).with_break_words(false).with_links(false);
+    let mut text = String::new();
+    if handler.render_report(&mut text, error).is_err() {
+        text = error.to_string();
+    }
+    let _ = writeln!(std::io::stderr(), "{}", text.trim_end());
 }
 
 fn resolve(args: &ImageResolveArgs) -> ExitStatus {
@@ -41,7 +53,7 @@ fn resolve(args: &ImageResolveArgs) -> ExitStatus {
             Ok(_) => resolved.next(),
             Err(error) => {
                 failed = true;
-                report(error);
+                report(&error);
                 continue;
             }
         };
@@ -54,7 +66,7 @@ fn resolve(args: &ImageResolveArgs) -> ExitStatus {
             }
             Some(Err(error)) => {
                 failed = true;
-                report(error);
+                report(&error);
             }
             None => failed = true,
         }
