@@ -332,6 +332,7 @@ fn pull_with_podman_returns_the_registry_digest() {
     first.push(&reference);
     let pulled = pull(ContainerEngine::Podman, &image, &options).expect("pull");
     assert_eq!(pulled, registry_digest(&reference));
+    let _forget_first = Forget(vec![format!("{host}/pulltest@{pulled}")]);
 
     // The tag moves to an image that exists only in the registry: one digest, the new one.
     let second = busybox_image("two");
