@@ -64,10 +64,10 @@ pub struct ImageRefError {
 }
 
 impl ImageRefError {
-    /// The same problem as a stage diagnostic (code `ix::image::invalid-reference`), for
+    /// The same problem as a stage diagnostic (the same code), for
     /// callers that attach the span of the config value.
     pub fn to_diag(&self) -> crate::diag::Diag {
-        crate::diag::Diag::error("ix::image::invalid-reference", self.to_string())
+        crate::diag::Diag::error("ix::image::invalid_reference", self.to_string())
             .help("an image is `[REGISTRY[:PORT]/]REPOSITORY[:TAG][@sha256:DIGEST]`, e.g. `vllm/vllm-openai:v0.9.0`")
     }
 }
@@ -105,7 +105,11 @@ impl ImageRef {
         if name.len() > 255 {
             return Err(fail("the name is longer than 255 characters"));
         }
-        let (registry, path) = split_registry(name);
+        // enroot (and InferenceX's Slurm configs) write `REGISTRY#REPOSITORY`.
+        let (registry, path) = match name.split_once('#') {
+            Some((registry, path)) => (Some(registry), path),
+            None => split_registry(name),
+        };
         if let Some(registry) = registry {
             check_registry(registry).map_err(|reason| fail(&reason))?;
         }
@@ -116,6 +120,12 @@ impl ImageRef {
         };
         let repository =
             if registry == DOCKER_HUB && !path.contains('/') { format!("library/{path}") } else { path.to_string() };
+        // Without a digest the tag is `latest` when none is written, so `ubuntu` equals
+        // `docker.io/library/ubuntu:latest`; a digest alone names no tag.
+        let tag = match (tag, &digest) {
+            (None, None) => Some("latest"),
+            (tag, _) => tag,
+        };
         Ok(ImageRef { registry: registry.to_string(), repository, tag: tag.map(str::to_string), digest })
     }
 
@@ -165,15 +175,13 @@ impl ImageRef {
     }
 }
 
-/// The full normalized form: `registry/repository[:tag][@digest]`, the tag written when it was
-/// given or when there is no digest.
+/// The full normalized form: `registry/repository[:tag][@digest]` (without a tag only for a
+/// digest written without one).
 impl fmt::Display for ImageRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.registry, self.repository)?;
-        match (&self.tag, &self.digest) {
-            (Some(tag), _) => write!(f, ":{tag}")?,
-            (None, None) => f.write_str(":latest")?,
-            (None, Some(_)) => {}
+        if let Some(tag) = &self.tag {
+            write!(f, ":{tag}")?;
         }
         if let Some(digest) = &self.digest {
             write!(f, "@{digest}")?;
@@ -309,6 +317,20 @@ mod tests {
         check("lmsysorg/sglang:v0.4.6.post1-rocm630", "docker.io", "lmsysorg/sglang", "v0.4.6.post1-rocm630", false);
         check("a__b/c-d---e.f_g", "docker.io", "a__b/c-d---e.f_g", "latest", false);
         check("Registry/x", "Registry", "x", "latest", false);
+        check(
+            "nvcr.io#nvidia/tensorrt-llm/release:1.2.0rc6.post3",
+            "nvcr.io",
+            "nvidia/tensorrt-llm/release",
+            "1.2.0rc6.post3",
+            false,
+        );
+        check(
+            "rocm/7.0:rocm7.0_ubuntu_22.04_vllm_0.10.1_instinct_20250927_rc1",
+            "docker.io",
+            "rocm/7.0",
+            "rocm7.0_ubuntu_22.04_vllm_0.10.1_instinct_20250927_rc1",
+            false,
+        );
         check(&format!("ubuntu@sha256:{HEX}"), "docker.io", "library/ubuntu", "latest", true);
         check(&format!("ubuntu:22.04@sha256:{HEX}"), "docker.io", "library/ubuntu", "22.04", true);
     }
@@ -324,6 +346,9 @@ mod tests {
         assert_eq!(pinned.engine_reference(), format!("localhost:5000/x@sha256:{HEX}"));
         let digest_only = ImageRef::parse(&format!("x@sha256:{HEX}")).expect("parse");
         assert_eq!(digest_only.to_string(), format!("docker.io/library/x@sha256:{HEX}"));
+        assert_eq!(image, ImageRef::parse("docker.io/library/ubuntu:latest").expect("parse"));
+        let enroot = ImageRef::parse("nvcr.io#nvidia/sglang:25.01").expect("parse");
+        assert_eq!(enroot, ImageRef::parse("nvcr.io/nvidia/sglang:25.01").expect("parse"));
         let repinned = image.with_digest(Digest::parse(&format!("sha256:{HEX}")).expect("digest"));
         assert_eq!(repinned.to_string(), format!("docker.io/library/ubuntu:latest@sha256:{HEX}"));
         assert_eq!(ImageRef::parse(&repinned.to_string()).expect("round trip"), repinned);
@@ -348,6 +373,8 @@ mod tests {
             ("host:99999/x", "invalid port `99999`"),
             ("host:/x", "invalid port ``"),
             ("-host.io/x", "starts with `-`"),
+            ("#x/y", "registry ``"),
+            ("a#b#c", "repository component `b#c`"),
             ("bad-.io/x", "registry `bad-.io`"),
             ("[zz]:5000/x", "registry `[zz]:5000`"),
             ("ubuntu@sha256:abc", "64 lowercase hex"),
