@@ -21,11 +21,11 @@ use ix::image::{ContainerEngine, Digest, ImageRef, PullError, ResolveOptions, pu
 use crate::run::{Project, SCRIPT, entry, summary_line};
 use crate::util::{ix, ix_bin};
 
-/// Whether podman, runc, skopeo, docker-registry, busybox and tar are installed. When one is
+/// Whether podman, runc, skopeo, docker-registry, busybox, tar and curl are installed. When one is
 /// missing the test fails naming ci/containers.sh, unless `IX_ALLOW_MISSING_CONTAINERS=1` (a
 /// deliberate choice outside CI): then it says so and this returns false.
 pub(crate) fn require_container_tools() -> bool {
-    let missing: Vec<&str> = ["podman", "runc", "skopeo", "docker-registry", "busybox", "tar"]
+    let missing: Vec<&str> = ["podman", "runc", "skopeo", "docker-registry", "busybox", "tar", "curl"]
         .into_iter()
         .filter(|tool| {
             !Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().is_ok_and(|o| o.status.success())
@@ -222,13 +222,16 @@ impl Rootfs {
     }
 }
 
-/// An image with bash as `/bin/bash`, busybox's applets, and the `ix` under test both as
-/// `/usr/local/bin/ix` and at its host path (so a script's `$IX_BIN` works unchanged inside).
+/// An image with bash as `/bin/bash`, curl (the benchmark scripts' health checks), busybox's
+/// applets, and the `ix` under test both as `/usr/local/bin/ix` and at its host path (so a
+/// script's `$IX_BIN` works unchanged inside).
 pub(crate) fn ix_rootfs() -> Rootfs {
     let ix = ix_bin().canonicalize().expect("ix binary");
     let host_path = ix.to_string_lossy().into_owned();
+    let curl = sh("sh", &["-c", "command -v curl"]);
     Rootfs::new()
         .host_binary(Path::new("/bin/bash"), "/bin/bash")
+        .host_binary(Path::new(curl.trim()), "/usr/bin/curl")
         .busybox()
         .host_binary(&ix, "/usr/local/bin/ix")
         .link("/usr/local/bin/ix", &host_path)
@@ -405,4 +408,73 @@ fn podman_runs_a_bench_task_through_the_docker_executor() {
     assert_eq!(raw["ix"], format!("ix {}", env!("CARGO_PKG_VERSION")));
     assert_eq!(raw["image"], pinned.as_str());
     assert_eq!(raw["pwd"], "/workspace");
+}
+
+/// A one-job `.ix` sweep of the demo's `sim` engine (concurrency 1) in `image`.
+fn sim_sweep(image: &str) -> String {
+    format!(
+        "enum precision {{ fp32 }}\nenum framework {{ sim }}\nrunner local {{ local_0 }}\n\
+         template tiny {{\n  image \"{image}\"\n  model \"ix/tiny-sim\"\n  prefix tiny\n  precision fp32\n  runner local\n  at 128/32: tp 1 conc [1]\n}}\n\
+         sweep tiny-fp32-local-sim : tiny {{\n  framework sim\n}}\n"
+    )
+}
+
+#[test]
+fn podman_runs_the_demo_simulator_benchmark_in_an_ix_image() {
+    if !require_container_tools() {
+        return;
+    }
+    let registry = Registry::start();
+    let reference = format!("{}/ixsim:v1", registry.host());
+    let local = ix_rootfs().import();
+    local.push(&reference);
+    drop(local);
+    let digest =
+        pull(ContainerEngine::Podman, &ImageRef::parse(&reference).expect("parse"), &ResolveOptions::default())
+            .expect("pull");
+    let pinned = format!("{}/ixsim@{digest}", registry.host());
+    let _forget = Forget(vec![reference.clone(), pinned.clone()]);
+
+    let project = tempfile::tempdir().expect("tempdir");
+    for sub in ["benchmarks", "runners"] {
+        copy_dir(&crate::util::project_root().join(sub), &project.path().join(sub));
+    }
+    std::fs::write(project.path().join("sim.ix"), sim_sweep(&pinned)).expect("write sweep");
+    let out = ix(["run", "sim.ix", "--executor", "docker", "--container-engine", "podman", "--docker-no-gpus"])
+        .current_dir(project.path())
+        .env("CI", "1")
+        .run();
+    let logs: String = std::fs::read_dir(project.path().join(".ix/logs"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| std::fs::read_to_string(entry.path()).unwrap_or_default())
+        .collect();
+    assert_eq!(out.code, 0, "{}\n{}\n{logs}", out.stdout, out.stderr);
+    assert!(logs.contains("via docker"), "{logs}");
+    let raw = std::fs::read_dir(project.path().join(".ix/work"))
+        .expect("work")
+        .flatten()
+        .flat_map(|dir| std::fs::read_dir(dir.path()).into_iter().flatten().flatten())
+        .find(|file| {
+            let name = file.file_name().to_string_lossy().into_owned();
+            name.starts_with("tiny_") && name.ends_with("_local_0.json")
+        })
+        .expect("raw result");
+    let raw: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(raw.path()).expect("read")).expect("json");
+    assert_eq!(raw["completed"], 10, "{raw}");
+    assert!(raw["median_ttft_ms"].as_f64().is_some_and(|ttft| ttft >= 15.0), "{raw}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
 }
