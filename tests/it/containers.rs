@@ -8,8 +8,6 @@
 //! [`Registry::start`], [`Rootfs`] (and [`ix_rootfs`]: bash, busybox and the `ix` under test),
 //! [`LocalImage::push`], [`registry_digest`].
 
-#![allow(dead_code)]
-
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -397,7 +395,13 @@ fn podman_runs_a_bench_task_through_the_docker_executor() {
 
     let project =
         Project::new(&entry("tiny-fp32-local-sim", "sim", &pinned, "conc-list: [1]"), &[(SCRIPT, CONTAINER_SCRIPT)]);
-    let out = project.run(&["--executor", "docker", "--container-engine", "podman", "--docker-no-gpus"]);
+    // The engine chosen by the environment, as a CI job would.
+    let out = ix(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+        .args_from(&["--executor", "docker", "--docker-no-gpus"])
+        .env("IX_CONTAINER_ENGINE", "podman")
+        .env_remove("CI")
+        .current_dir(project.path())
+        .run();
     let out = out.expect_code(0);
     assert_eq!(summary_line(&out), "6 done, 0 reused, 0 failed, 0 skipped, 0 cancelled", "{}", out.stderr);
     let results = project.results();
@@ -477,4 +481,12 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).expect("copy");
         }
     }
+}
+
+#[test]
+fn an_unknown_container_engine_is_a_usage_error() {
+    let out = ix(["run", "sweeps/demo.ix", "--container-engine", "dockr"]).run().expect_code(2);
+    assert!(out.stderr.contains("unknown container engine `dockr` (expected `docker` or `podman`)"), "{}", out.stderr);
+    let out = ix(["run", "sweeps/demo.ix"]).env("IX_CONTAINER_ENGINE", "Podman").run().expect_code(2);
+    assert!(out.stderr.contains("unknown container engine `Podman`"), "{}", out.stderr);
 }
