@@ -118,8 +118,11 @@ run_eval() {
 }
 
 run_lm_eval() {
-  local port="${PORT:-8888}" task="${EVAL_TASK:-gsm8k}" fewshot="${NUM_FEWSHOT:-2}" conc=32
-  local results_dir="${EVAL_RESULT_DIR:-}"
+  local port="${PORT:-8888}" task="${EVAL_TASK:-gsm8k}" fewshot="${NUM_FEWSHOT:-2}" conc="${EVAL_CONC:-32}"
+  local results_dir="${EVAL_RESULT_DIR:-}" limit=()
+  if [ -n "${EVAL_LIMIT:-}" ]; then
+    limit=(--limit "$EVAL_LIMIT")
+  fi
   while [ "$#" -gt 0 ]; do
     case "$1" in
       --port) port="$2"; shift 2 ;;
@@ -135,8 +138,27 @@ run_lm_eval() {
   fi
   export EVAL_RESULT_DIR="$results_dir"
   # `ix evals run` drives lm-eval against the server and writes meta_env.json.
+  # Task files live in the project's utils/evals (next to this file's folder).
+  local tasks_dir
+  tasks_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/utils/evals"
   "$IX_BIN" evals run --server "http://127.0.0.1:${port}" --model "$MODEL" --task "$task" \
-    --num-fewshot "$fewshot" --concurrent-requests "$conc" --out "$results_dir"
+    --tasks-dir "$tasks_dir" --num-fewshot "$fewshot" --concurrent-requests "$conc" \
+    "${limit[@]}" --out "$results_dir"
+}
+
+# eval_only: whether this run is an eval task (EVAL_ONLY=true): the script starts the server,
+# runs the eval against it and stops, without benchmarking.
+eval_only() {
+  [ "${EVAL_ONLY:-false}" = true ]
+}
+
+# no_eval_mode SCRIPT: exits 1 when asked for an eval (EVAL_ONLY=true) by a script that has no
+# eval mode, so that an eval task never records a benchmark as its result.
+no_eval_mode() {
+  if eval_only; then
+    echo "error: $1 has no eval mode (EVAL_ONLY=true); multi-node evals are not supported" >&2
+    exit 1
+  fi
 }
 
 # stop_server PID: stops a server started by a benchmark script.
@@ -272,7 +294,8 @@ start_atom() {
 # serve_single_node ENGINE [FLAG...]: the whole single-node flow of a benchmark script:
 # check the environment contract, start ENGINE (vllm, sglang, trt, atom) with the extra
 # flags, wait for /health (stopping when the server dies), run `ix bench serve` with the
-# reference client's flags (10 x CONC prompts), then the eval when RUN_EVAL=true.
+# reference client's flags (10 x CONC prompts); with EVAL_ONLY=true (an eval task) the eval
+# instead of the benchmark.
 serve_single_node() {
   local engine="$1"
   shift
@@ -291,13 +314,14 @@ serve_single_node() {
   trap 'stop_server "$SERVER_PID"' EXIT
   wait_for_server_ready --port "$PORT" --server-log "$log" --server-pid "$SERVER_PID" \
     --sleep-interval "${HEALTH_POLL_INTERVAL:-5}"
+  if eval_only; then
+    run_eval --framework "${EVAL_FRAMEWORK:-lm-eval}" --port "$PORT" --concurrent-requests "${EVAL_CONC:-$CONC}"
+    return
+  fi
   run_benchmark_serving --model "$MODEL" --port "$PORT" --backend vllm \
     --input-len "$ISL" --output-len "$OSL" --random-range-ratio "$RANDOM_RANGE_RATIO" \
     --num-prompts "$((CONC * 10))" --max-concurrency "$CONC" \
     --result-filename "$RESULT_FILENAME" --result-dir "$PWD" --server-pid "$SERVER_PID"
-  if [ "${RUN_EVAL:-false}" = true ]; then
-    run_eval --framework lm-eval --port "$PORT" --concurrent-requests "$CONC"
-  fi
 }
 
 # unsupported_framework SCRIPT: the script was picked for a FRAMEWORK it cannot serve.

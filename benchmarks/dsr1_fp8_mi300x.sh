@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # DeepSeek-R1-0528 FP8 on MI300X with ROCm SGLang (sweep dsr1-fp8-mi300x-sglang).
 # After the environment contract (REFERENCE-SEMANTICS §8.1) is checked, serve_single_node
-# starts the engine, waits for /health, runs `ix bench serve` and, with RUN_EVAL=true, the eval.
+# starts the engine, waits for /health, runs `ix bench serve`, or with EVAL_ONLY=true the eval.
 set -euo pipefail
 # shellcheck source=benchmark_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/benchmark_lib.sh"

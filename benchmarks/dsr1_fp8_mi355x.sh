@@ -2,7 +2,7 @@
 # DeepSeek-R1-0528 FP8 on MI355X with ROCm SGLang (sweep dsr1-fp8-mi355x-sglang); the ep8 dpa
 # points use SGLang's expert parallelism and DP attention.
 # After the environment contract (REFERENCE-SEMANTICS §8.1) is checked, serve_single_node
-# starts the engine, waits for /health, runs `ix bench serve` and, with RUN_EVAL=true, the eval.
+# starts the engine, waits for /health, runs `ix bench serve`, or with EVAL_ONLY=true the eval.
 set -euo pipefail
 # shellcheck source=benchmark_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/benchmark_lib.sh"

@@ -14,6 +14,7 @@ fi
 # shellcheck source=benchmark_lib.sh
 source "$here/benchmark_lib.sh"
 check_env_vars "${MULTI_NODE_VARS[@]}"
+no_eval_mode "$0"
 if [ "$FRAMEWORK" != sglang-disagg ]; then
   unsupported_framework "$0"
 fi

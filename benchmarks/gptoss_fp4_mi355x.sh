@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # gpt-oss-120b (MXFP4) on MI355X with ROCm vLLM (sweep gptoss-fp4-mi355x-vllm).
 # After the environment contract (REFERENCE-SEMANTICS §8.1) is checked, serve_single_node
-# starts the engine, waits for /health, runs `ix bench serve` and, with RUN_EVAL=true, the eval.
+# starts the engine, waits for /health, runs `ix bench serve`, or with EVAL_ONLY=true the eval.
 set -euo pipefail
 # shellcheck source=benchmark_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/benchmark_lib.sh"

@@ -2,7 +2,7 @@
 # gpt-oss-120b on MI355X with ROCm ATOM (sweep gptoss-fp4-mi355x-atom; §8.2: _atom suffix on
 # MI355X). ATOM reads its gpt-oss switch from the environment.
 # After the environment contract (REFERENCE-SEMANTICS §8.1) is checked, serve_single_node
-# starts the engine, waits for /health, runs `ix bench serve` and, with RUN_EVAL=true, the eval.
+# starts the engine, waits for /health, runs `ix bench serve`, or with EVAL_ONLY=true the eval.
 set -euo pipefail
 # shellcheck source=benchmark_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/benchmark_lib.sh"

@@ -2,7 +2,7 @@
 # Qwen3 235B-A22B BF16 on B200 with vLLM (sweep qwen3-bf16-b200-vllm); dpa points use vLLM's
 # data-parallel attention with expert-parallel MoE layers.
 # After the environment contract (REFERENCE-SEMANTICS §8.1) is checked, serve_single_node
-# starts the engine, waits for /health, runs `ix bench serve` and, with RUN_EVAL=true, the eval.
+# starts the engine, waits for /health, runs `ix bench serve`, or with EVAL_ONLY=true the eval.
 set -euo pipefail
 # shellcheck source=benchmark_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/benchmark_lib.sh"

@@ -28,6 +28,10 @@ SERVER_PID=$!
 trap 'stop_server "$SERVER_PID"' EXIT
 wait_for_server_ready --port "$PORT" --server-log "$SERVER_LOG" --server-pid "$SERVER_PID" --sleep-interval 0.2
 
+if eval_only; then
+  run_eval --framework "${EVAL_FRAMEWORK:-lm-eval}" --port "$PORT" --concurrent-requests "${EVAL_CONC:-$CONC}"
+  exit 0
+fi
 run_benchmark_serving --model "$MODEL" --port "$PORT" --backend openai \
   --input-len "$ISL" --output-len "$OSL" --random-range-ratio "$RANDOM_RANGE_RATIO" \
   --num-prompts "$((CONC * 4))" --max-concurrency "$CONC" --tokenizer "$LLAMA_TOKENIZER" \

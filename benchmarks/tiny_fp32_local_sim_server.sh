@@ -38,6 +38,10 @@ if [ -z "$port" ]; then
 fi
 wait_for_server_ready --port "$port" --server-log "$SERVER_LOG" --server-pid "$SERVER_PID" --sleep-interval 0.1
 
+if eval_only; then
+  run_eval --framework "${EVAL_FRAMEWORK:-lm-eval}" --port "$port" --concurrent-requests "${EVAL_CONC:-$CONC}"
+  exit 0
+fi
 run_benchmark_serving --model "$MODEL" --port "$port" --backend vllm \
   --input-len "$ISL" --output-len "$OSL" --random-range-ratio "$RANDOM_RANGE_RATIO" \
   --num-prompts "$((CONC * 10))" --max-concurrency "$CONC" \

@@ -82,6 +82,8 @@ fn main() {
         runner_config: Some("runners.yaml".into()),
         selection: JobSelection { filters, mode: None, evals: None, config_keys: None },
         options: PlanOptions::default(),
+        evals: Default::default(),
+        images: Default::default(),
     };
     // The project's state store when it has one (`.ix`): plans then look up every task's record.
     let store = ix::state::StateStore::open_existing(std::path::Path::new(".ix")).expect("cannot open .ix");

@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod changelog;
 pub mod cli;
+pub mod contract;
 pub mod dag;
 pub mod db;
 pub mod diag;

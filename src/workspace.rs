@@ -137,3 +137,19 @@ pub fn load(config_files: &[String], runner_config: Option<&str>) -> Loaded {
 fn merge(sources: &SourceMap, per_file: Vec<(FileId, Vec<ConfigEntry>)>) -> (Sweep, Vec<Diag>) {
     crate::ir::merge_files(sources, per_file)
 }
+
+/// Reads the project's eval settings (`evals.yaml` in `project_dir`; the defaults when the file
+/// does not exist). On errors: the file and its diagnostics.
+pub fn load_evals(project_dir: &Path) -> Result<crate::contract::EvalSettings, (SourceMap, Vec<Diag>)> {
+    let path = project_dir.join(crate::contract::EVALS_FILE);
+    let mut sources = SourceMap::default();
+    let mut diags = Vec::new();
+    if !path.exists() {
+        return Ok(crate::contract::EvalSettings::default());
+    }
+    let Some(file) = read_source(&mut sources, &path.to_string_lossy(), FileRole::Config, &mut diags) else {
+        return Err((sources, diags));
+    };
+    let settings = crate::contract::EvalSettings::lower(&sources, file, &mut diags);
+    if diags.iter().any(Diag::is_error) { Err((sources, diags)) } else { Ok(settings) }
+}

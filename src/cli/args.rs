@@ -381,6 +381,10 @@ pub(crate) struct SweepInputArgs {
     /// The state store folder.
     #[arg(long, default_value = ".ix", value_name = "DIR")]
     pub(crate) state: String,
+    /// Mark eval jobs (as `ix matrix --run-evals` does) and run their eval tasks (settings in
+    /// the project's `evals.yaml`).
+    #[arg(long)]
+    pub(crate) run_evals: bool,
 }
 
 #[derive(Debug, Args)]

@@ -205,6 +205,8 @@ fn warn_uncovered(args: &crate::cli::args::ChangelogCheckArgs, state: &str, cove
         runner_config: Some(args.runner_config.clone()),
         selection: JobSelection::all(),
         options: PlanOptions::default(),
+        evals: crate::workspace::load_evals(Path::new(".")).unwrap_or_default(),
+        images: Default::default(),
     };
     let Some(plan) = PlanSession::new(request, Path::new(".")).plan(Some(&store)).plan else { return };
     let _ = std::io::stderr().write_all(uncovered_warnings(&plan, covered).as_bytes());

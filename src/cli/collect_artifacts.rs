@@ -37,8 +37,10 @@ fn collect_engine(args: &CollectArtifactsArgs) -> ExitStatus {
         runner_config: Some(args.runner_config.clone()),
         config_keys: None,
         state: args.state.clone(),
+        run_evals: false,
     };
-    let (engine, _, _lock) = match super::run::load_engine(&input, &[], &|_| ExecutorKind::Local, true) {
+    let loaded = super::run::load_engine(&input, &[], &|_| ExecutorKind::Local, true, Default::default());
+    let (engine, _lock) = match loaded.map(|loaded| (loaded.engine, loaded.lock)) {
         Ok(loaded) => loaded,
         Err(status) => return status,
     };

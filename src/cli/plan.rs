@@ -40,6 +40,19 @@ fn request(args: &PlanArgs) -> PlanRequest {
         }),
         selection: JobSelection { filters, mode, evals, config_keys: args.config_keys.clone() },
         options: PlanOptions { force: args.force.iter().map(|selector| ForceRule::from_flag(selector)).collect() },
+        evals: Default::default(),
+        images: Default::default(),
+    }
+}
+
+/// The request's eval settings from the project's `evals.yaml`; its diagnostics on errors.
+fn with_evals(mut request: PlanRequest, args: &PlanArgs) -> Result<PlanRequest, ExitStatus> {
+    match crate::workspace::load_evals(&args.project_dir) {
+        Ok(evals) => {
+            request.evals = evals;
+            Ok(request)
+        }
+        Err((sources, diags)) => Err(fail(&sources, &diags)),
     }
 }
 
@@ -53,7 +66,10 @@ fn err(text: &str) {
 }
 
 pub(crate) fn plan(args: &PlanArgs) -> ExitStatus {
-    let mut request = request(args);
+    let mut request = match with_evals(request(args), args) {
+        Ok(request) => request,
+        Err(status) => return status,
+    };
     // With `--changelog-base`: the config keys of the added perf-changelog entries.
     let covered = match &args.changelog_base {
         Some(base) => match crate::cli::changelog::forced_keys(base, "HEAD", &args.changelog_file, &args.files) {
@@ -128,7 +144,13 @@ fn show(args: &PlanArgs, planned: &Planned, store: Option<&StateStore>, covered:
             return ExitStatus::Failure;
         };
         let latest = store.and_then(|store| store.latest_for_id(&plan.graph.tasks[idx].id).ok().flatten());
-        out(&render::why(plan, idx, latest.as_ref()));
+        let task = &plan.graph.tasks[idx];
+        // The environment its script gets: the same contract its key was made from.
+        let env = task.bench.as_ref().and_then(|bench| planned.expanded.jobs().get(bench.job_idx)).map(|job| {
+            let contract = crate::contract::Contract::of(job, &planned.evals);
+            render::task_environment(&contract, task.kind)
+        });
+        out(&render::why(plan, idx, latest.as_ref(), env.as_deref()));
     } else {
         let text = match args.format {
             PlanFormat::Human => render::human(plan, planned.n_jobs, &args.state_dir.display().to_string()),

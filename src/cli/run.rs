@@ -336,20 +336,51 @@ fn in_process_only(
     out
 }
 
+/// How `ix run` launches images, beyond the executor of each runner type.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LaunchSettings<'a> {
+    /// The container engine of the docker executor (`docker`, or `podman`).
+    pub(crate) container_engine: &'a str,
+}
+
+impl Default for LaunchSettings<'_> {
+    fn default() -> Self {
+        LaunchSettings { container_engine: "docker" }
+    }
+}
+
+/// What `ix run` planned: the scheduler tasks, the runners, the store lock, and the launch
+/// tasks that must run before the rest can be keyed (their image could not be resolved).
+pub(crate) struct Loaded {
+    pub(crate) engine: crate::exec::engine::EngineTasks,
+    pub(crate) runners: RunnerTable,
+    pub(crate) lock: crate::state::StoreLock,
+    pub(crate) unresolved_launches: Vec<usize>,
+}
+
 /// The engine's plan for `input` as scheduler tasks, with the runners and the store lock.
 pub(crate) fn load_engine(
     input: &SweepInputArgs,
     force: &[crate::plan::ForceRule],
     executor_for: &dyn Fn(&str) -> ExecutorKind,
     trust_recorded_bench: bool,
-) -> Result<(crate::exec::engine::EngineTasks, RunnerTable, crate::state::StoreLock), ExitStatus> {
+    launch: LaunchSettings<'_>,
+) -> Result<Loaded, ExitStatus> {
     use crate::plan::PlanOptions;
     use crate::plan::jobs::JobSelection;
     use crate::plan::pipeline::{PlanRequest, PlanSession};
     use crate::state::StateStore;
 
     let project = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let selection = JobSelection { config_keys: input.config_keys.clone(), ..JobSelection::all() };
+    let evals = match crate::workspace::load_evals(&project) {
+        Ok(evals) => evals,
+        Err((sources, diags)) => return Err(super::matrix::fail(&sources, &diags)),
+    };
+    let selection = JobSelection {
+        config_keys: input.config_keys.clone(),
+        evals: input.run_evals.then_some(crate::expand::EvalMode::Mark),
+        ..JobSelection::all()
+    };
     let fail = |message: String| {
         eprint(&format!("error: {message}"));
         ExitStatus::Error
@@ -359,10 +390,13 @@ pub(crate) fn load_engine(
         runner_config: runner_config(input),
         selection,
         options: PlanOptions { force: force.to_vec() },
+        evals: evals.clone(),
+        images: Default::default(),
     };
     let state = PathBuf::from(&input.state);
     let store = StateStore::open(&state).map_err(|err| fail(err.to_string()))?;
-    let planned = PlanSession::new(request, &project).plan(Some(&store));
+    let mut session = PlanSession::new(request, &project);
+    let planned = session.plan(Some(&store));
     let Some(plan) = planned.plan.filter(|_| !planned.diags.iter().any(crate::diag::Diag::is_error)) else {
         return Err(super::matrix::fail(&planned.sources, &planned.diags));
     };
@@ -372,6 +406,20 @@ pub(crate) fn load_engine(
     if let Some(pid) = lock.took_over_from {
         eprint(&format!("note: took over a stale lock of `{}` left by process {pid}", input.state));
     }
+    let unresolved_launches = plan
+        .graph
+        .tasks
+        .iter()
+        .zip(&plan.tasks)
+        .enumerate()
+        .filter(|(_, (task, planned))| {
+            task.kind == crate::dag::TaskKind::Launch
+                && planned.action == crate::plan::Action::Run
+                && task.manifest.entries().iter().any(|e| e.name == "image" && e.value.ends_with(crate::dag::task_key::UNRESOLVED_SUFFIX))
+        })
+        .map(|(idx, _)| idx)
+        .collect();
+    let options = crate::exec::engine::EngineOptions { evals: &evals, container_engine: launch.container_engine };
     let engine = crate::exec::engine::tasks_from_plan(
         &plan,
         jobs,
@@ -380,9 +428,10 @@ pub(crate) fn load_engine(
         &state.join("work"),
         executor_for,
         trust_recorded_bench,
+        &options,
     )
     .map_err(fail)?;
-    Ok((engine, runners, lock))
+    Ok(Loaded { engine, runners, lock, unresolved_launches })
 }
 
 /// `ix run`: the engine's plan and state store, this module's scheduler.
@@ -400,10 +449,38 @@ fn run_engine(args: &RunArgs, input: &SweepInputArgs, executor_for: &dyn Fn(&str
             Err(status) => return status,
         }
     }
-    let (engine, runners, lock) = match load_engine(input, &force, executor_for, args.collect_only) {
+    let launch = LaunchSettings { container_engine: args.container_engine.program() };
+    let mut loaded = match load_engine(input, &force, executor_for, args.collect_only, launch) {
         Ok(loaded) => loaded,
         Err(status) => return status,
     };
+    // Images no registry could tell the digest of: launch them first (the launch records the
+    // digest), then plan again, so every task is keyed with the digest it really runs.
+    if !loaded.unresolved_launches.is_empty() && !args.dry_run && !args.gha_matrix && args.task.is_none() {
+        let ids: Vec<usize> = std::mem::take(&mut loaded.unresolved_launches);
+        let tasks: Vec<crate::exec::Task> = ids
+            .iter()
+            .map(|idx| {
+                let mut task = loaded.engine.tasks[*idx].clone();
+                task.deps.clear();
+                task
+            })
+            .collect();
+        let reused = vec![None; tasks.len()];
+        let Loaded { engine, runners, lock, .. } = loaded;
+        let recorder: Arc<dyn Recorder> = Arc::new(engine.recorder);
+        let Some(summary) = execute(args, input, &runners, &tasks, &reused, recorder) else { return ExitStatus::Error };
+        drop(lock);
+        if summary.any_failed() {
+            print_summary(&tasks, &summary, input);
+            return ExitStatus::Failure;
+        }
+        loaded = match load_engine(input, &force, executor_for, args.collect_only, launch) {
+            Ok(loaded) => loaded,
+            Err(status) => return status,
+        };
+    }
+    let Loaded { engine, runners, lock, .. } = loaded;
     if args.gha_matrix {
         return write_matrix(&engine.tasks, &engine.reused);
     }

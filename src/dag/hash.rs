@@ -90,6 +90,9 @@ pub enum Value {
     /// Sorted by encoded key when encoded; insertion order is irrelevant.
     Map(Vec<(String, Value)>),
     Opt(Option<Box<Value>>),
+    /// A value shown with a label that is not hashed (an image digest with the reference it
+    /// was written as): encodes exactly as the value.
+    Labeled(Box<Value>, String),
 }
 
 impl Value {
@@ -128,6 +131,7 @@ impl Value {
                 out.push(1);
                 value.encode(out);
             }
+            Value::Labeled(value, _) => value.encode(out),
         }
     }
 
@@ -148,6 +152,7 @@ impl Value {
             }
             Value::Opt(None) => "(none)".to_string(),
             Value::Opt(Some(value)) => value.display(),
+            Value::Labeled(value, label) => format!("{label} {}", value.display()),
         }
     }
 }

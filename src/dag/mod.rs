@@ -58,14 +58,15 @@ impl Hasher for FastHasher {
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
+use crate::contract::{Contract, EvalSettings, Source, Var};
 use crate::dag::hash::Digest;
 use crate::dag::task_key::{
-    AGGREGATE_VERSION, AggregateKey, BENCH_CLIENT_VERSION, BenchKey, BenchShape, EVAL_HARNESS_VERSION, EvalKey,
-    FileInput, Input, LaunchKey, ManifestEntry, Origin, RESULT_FORMAT_VERSION, ResultKey, TaskKey,
+    AGGREGATE_VERSION, AggregateKey, BENCH_CLIENT_VERSION, BenchKey, EVAL_HARNESS_VERSION, EvalKey, FileInput, ImageId,
+    Input, LaunchKey, ManifestEntry, Origin, RESULT_FORMAT_VERSION, ResultKey, TaskKey, VarInput,
 };
 use crate::diag::Diag;
 use crate::expand::{Job, JobShape};
-use crate::ir::{RunnerTable, SearchPoint, Sweep, Worker, seq_len_name};
+use crate::ir::{RunnerTable, SearchPoint, Sweep, seq_len_name};
 use crate::naming;
 use crate::source::{SourceMap, Span};
 
@@ -117,6 +118,36 @@ pub struct FileFacts {
 pub trait ProjectFiles {
     /// `None` when the file does not exist.
     fn facts(&self, path: &str) -> Option<FileFacts>;
+}
+
+/// What the images of a plan are known to resolve to: a pin in the reference, a registry's
+/// answer (`--resolve-images`, `ix run`), or the digest the image's last launch recorded.
+pub trait ImageDigests {
+    /// The id of `image` for `runner_type`'s launch task `launch_id` ([`ImageId::unresolved`]
+    /// when nothing is known).
+    fn image_id(&self, launch_id: &str, runner_type: &str, launcher: &str, image: &str) -> ImageId;
+}
+
+/// No image knowledge beyond pins in the references themselves.
+pub struct PinsOnly;
+
+impl ImageDigests for PinsOnly {
+    fn image_id(&self, _launch_id: &str, _runner_type: &str, _launcher: &str, image: &str) -> ImageId {
+        pinned(image).unwrap_or_else(|| ImageId::unresolved(image))
+    }
+}
+
+/// The id of a reference pinned by digest (`name@sha256:<64 hex>`), which needs no registry.
+pub fn pinned(image: &str) -> Option<ImageId> {
+    let (_, digest) = image.rsplit_once('@')?;
+    let hex = digest.strip_prefix("sha256:")?;
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+        .then(|| ImageId { digest: digest.to_string(), reference: image.to_string() })
+}
+
+/// The id of the launch task that makes `image` available to `runner_type` on `node`.
+pub fn launch_id(runner_type: &str, node: &str, image: &str) -> String {
+    format!("launch/{runner_type}/{}/{}", naming::node_prefix(node), image_repository(image))
 }
 
 /// Runner-side facts of a bench task, for the executor.
@@ -269,6 +300,7 @@ pub struct Changes {
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct LaunchInputs {
     image: String,
+    digest: ImageId,
     image_at: Option<Origin>,
     runner_type: String,
     runner_at: Option<Origin>,
@@ -277,9 +309,16 @@ struct LaunchInputs {
 
 impl LaunchInputs {
     /// The launch inputs of `job` (from `entry`), launched with `launcher`.
-    fn of(job: &Job, entry: &crate::ir::ConfigEntry, at: &dyn Fn(Span) -> Option<Origin>, launcher: FileInput) -> Self {
+    fn of(
+        job: &Job,
+        entry: &crate::ir::ConfigEntry,
+        at: &dyn Fn(Span) -> Option<Origin>,
+        launcher: FileInput,
+        digest: ImageId,
+    ) -> Self {
         LaunchInputs {
             image: job.image.clone(),
+            digest,
             image_at: at(entry.image.span),
             runner_type: entry.runner.value.clone(),
             runner_at: at(entry.runner.span),
@@ -290,6 +329,7 @@ impl LaunchInputs {
     fn hash_and_manifest(&self) -> (Digest, Manifest) {
         let key = TaskKey::Launch(LaunchKey {
             image: Input::new(self.image.clone(), self.image_at.clone()),
+            digest: self.digest.clone(),
             runner_type: Input::new(self.runner_type.clone(), self.runner_at.clone()),
             launcher: self.launcher.clone(),
         });
@@ -341,6 +381,8 @@ pub struct BuildMemo {
     graph_order: Vec<usize>,
     /// The last graph's petgraph view, reused while the edges are the same.
     graph: DiGraph<usize, ()>,
+    /// The eval settings the memo's keys were made with (other settings: nothing is reused).
+    evals: Option<EvalSettings>,
 }
 
 /// One aggregate task of the previous build.
@@ -409,6 +451,10 @@ pub struct BuildInput<'a> {
     pub runners: &'a RunnerTable,
     pub jobs: &'a [Job],
     pub files: &'a dyn ProjectFiles,
+    /// What each image is known to resolve to.
+    pub images: &'a dyn ImageDigests,
+    /// How eval tasks run.
+    pub evals: &'a EvalSettings,
     /// What changed since the memo's build, when the caller knows (enables patching).
     pub changes: Option<&'a Changes>,
 }
@@ -421,22 +467,12 @@ fn origin(sources: &SourceMap, paths: &[Arc<str>], span: Span) -> Option<Origin>
 
 /// An image reference without its tag or digest, so a tag bump shows as "image changed" on the
 /// same launch task (`nvcr.io/a/b:1.0` -> `nvcr.io/a/b`).
-fn image_repository(image: &str) -> &str {
+pub fn image_repository(image: &str) -> &str {
     let image = image.split('@').next().unwrap_or(image);
     match image.rfind(':') {
         Some(colon) if !image[colon..].contains('/') => &image[..colon],
         _ => image,
     }
-}
-
-fn worker_text(worker: &Worker) -> String {
-    let mut text = format!("nw{} tp{} ep{} dpa{}", worker.num_worker, worker.tp, worker.ep, worker.dp_attn);
-    if let Some(settings) = &worker.additional_settings {
-        let mut settings = settings.clone();
-        settings.sort();
-        text.push_str(&format!(" [{}]", settings.join(" ")));
-    }
-    text
 }
 
 /// A script's facts: its digest and the files it sources, recursively.
@@ -621,6 +657,14 @@ pub fn build(input: &BuildInput<'_>) -> (TaskGraph, Vec<Diag>) {
 
 /// [`build`], reusing the keys of jobs whose inputs did not change since the memo was filled.
 pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGraph, Vec<Diag>) {
+    if memo.evals.as_ref() != Some(input.evals) {
+        memo.jobs.clear();
+        memo.by_key.clear();
+        memo.recycled = None;
+        if memo.enabled {
+            memo.evals = Some(input.evals.clone());
+        }
+    }
     if let Some(changes) = input.changes
         && let Some(patched) = patch(input, memo, changes)
     {
@@ -653,6 +697,8 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
     // One launch per image x runner type x launcher: node expansion can put one runner type's
     // jobs on clusters with different launchers, and each imports the image on its own.
     let mut launch_ids: HashMap<Arc<str>, usize> = HashMap::default();
+    // The image id each launch slot resolved to (the bench and eval keys hold it).
+    let mut launch_images: HashMap<Arc<str>, ImageId> = HashMap::default();
     // Per config key: the result and eval task indices, in job order.
     let mut per_key: Vec<(String, Option<Span>, Vec<usize>)> = Vec::new();
     let mut key_slot: HashMap<&str, usize> = HashMap::default();
@@ -728,20 +774,17 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
         let launch_idx = match launch_ids.get(&*launch_slot) {
             Some(idx) => *idx,
             None => {
-                let inputs = LaunchInputs::of(job, entry, &at, launcher.clone());
+                let id = launch_id(&entry.runner.value, &node, &job.image);
+                let digest = input.images.image_id(&id, &entry.runner.value, &launcher.path, &job.image);
+                let inputs = LaunchInputs::of(job, entry, &at, launcher.clone(), digest);
                 let launch = match previous_launches.remove(&*launch_slot) {
                     Some(old) if old.inputs == inputs => old,
                     _ => {
                         let (hash, manifest) = inputs.hash_and_manifest();
-                        let id = format!(
-                            "launch/{}/{}/{}",
-                            entry.runner.value,
-                            naming::node_prefix(&node),
-                            image_repository(&job.image)
-                        );
                         LaunchMemo { inputs, id: id.into(), hash, manifest }
                     }
                 };
+                launch_images.insert(launch_slot.clone(), launch.inputs.digest.clone());
                 let idx = ctx.push(Task {
                     id: launch.id.clone(),
                     kind: TaskKind::Launch,
@@ -785,6 +828,8 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
                     sourced,
                     launcher: &launcher,
                     launch_hash,
+                    image: &launch_images[&*launch_slot],
+                    evals: input.evals,
                 })
             }
         };
@@ -820,7 +865,7 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
             id: result_id,
             kind: TaskKind::Result,
             hash: job_memo.result.0,
-            // Result and eval keys have no sweep inputs, so nothing in them moves.
+            // Result keys have no sweep inputs, so nothing in them moves.
             manifest: TaskManifest::new(job_memo.result.1.clone()),
             deps: vec![bench_idx],
             origin: Some(job.origin.point_span),
@@ -829,14 +874,15 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
         per_key[slot].2.push(result_idx);
         let mut eval_idx = None;
         if let Some((hash, entries)) = &job_memo.eval {
+            // An eval starts the job's server on its own: it needs the image, not the bench.
             let idx = ctx.push(Task {
                 id: eval_id,
                 kind: TaskKind::Eval,
                 hash: *hash,
-                manifest: TaskManifest::new(entries.clone()),
-                deps: vec![bench_idx],
+                manifest: manifest(entries),
+                deps: vec![launch_idx],
                 origin: Some(job.origin.point_span),
-                bench: None,
+                bench: Some(BenchInfo { job_idx, ..job_memo.info.clone() }),
             });
             per_key[slot].2.push(idx);
             eval_idx = Some(idx);
@@ -1001,7 +1047,9 @@ fn patch(input: &BuildInput<'_>, memo: &mut BuildMemo, changes: &Changes) -> Opt
         if !std::mem::replace(launch_seen.get_mut(launch_idx)?, true) {
             let at = |span: Span| origin(sources, &paths, span);
             let launch = memo.launches.get_mut(&*old.launch_slot)?;
-            let inputs = LaunchInputs::of(job, entry, &at, launch.inputs.launcher.clone());
+            let digest =
+                input.images.image_id(&launch.id, &entry.runner.value, &launch.inputs.launcher.path, &job.image);
+            let inputs = LaunchInputs::of(job, entry, &at, launch.inputs.launcher.clone(), digest);
             if launch.inputs != inputs {
                 let (hash, manifest) = inputs.hash_and_manifest();
                 if hash != launch.hash {
@@ -1039,6 +1087,9 @@ fn patch(input: &BuildInput<'_>, memo: &mut BuildMemo, changes: &Changes) -> Opt
             let delta = i64::from(entry_line) - i64::from(old.entry_line);
             if tasks[bench_idx].manifest.shift.as_ref().map_or(0, |(_, d)| *d) != delta {
                 tasks[bench_idx].manifest = TaskManifest::shifted(&old.bench.1, file, delta);
+                if let (Some(idx), Some((_, entries))) = (eval_idx, &old.eval) {
+                    tasks[idx].manifest = TaskManifest::shifted(entries, file, delta);
+                }
             }
             let span = Some(job.origin.point_span);
             if tasks[bench_idx].origin != span {
@@ -1074,6 +1125,8 @@ fn patch(input: &BuildInput<'_>, memo: &mut BuildMemo, changes: &Changes) -> Opt
             sourced: &sourced,
             launcher: &launcher,
             launch_hash: graph.tasks[launch_idx].hash,
+            image: &memo.launches.get(&*old.launch_slot)?.inputs.digest.clone(),
+            evals: input.evals,
         });
         keyed += 1;
         if new.eval.is_some() != eval_idx.is_some() || *graph.tasks[bench_idx].id != *old.bench_id {
@@ -1103,6 +1156,7 @@ fn patch(input: &BuildInput<'_>, memo: &mut BuildMemo, changes: &Changes) -> Opt
             eval.hash = *hash;
             eval.manifest = TaskManifest::new(entries.clone());
             eval.origin = span;
+            eval.bench = Some(BenchInfo { job_idx, ..new.info.clone() });
         }
         add_file_users(&mut memo.file_users, job_idx, &new);
         memo.jobs[job_idx] = Some(new);
@@ -1254,19 +1308,54 @@ struct JobContext<'a> {
     sourced: &'a [FileInput],
     launcher: &'a FileInput,
     launch_hash: Digest,
+    /// What the job's image resolved to (its launch task's key holds the same).
+    image: &'a ImageId,
+    evals: &'a EvalSettings,
 }
 
-/// Keys one job: builds and hashes its bench, result and eval keys and names its tasks.
+/// Keys one job: derives its contract, builds and hashes its bench, result and eval keys from
+/// it and names its tasks. The one place a job's keys are made, for full builds and patches.
 fn key_job(cx: &JobContext<'_>) -> Box<JobMemo> {
     let JobContext { job, entry, at, node, .. } = *cx;
-    let image = Input::new(job.image.clone(), at(entry.image.span));
-    let runner_type = Input::new(entry.runner.value.clone(), at(entry.runner.span));
-    let key = bench_key(job, entry, at, image, runner_type, cx.script, cx.sourced, cx.launcher, cx.launch_hash);
-    let (bench_hash, manifest) = key.hash_and_manifest();
+    let contract = Contract::of(job, cx.evals);
+    let origin_of = origins(job, entry, at);
+    let vars = |vars: &mut dyn Iterator<Item = &Var>| -> Vec<VarInput> {
+        vars.map(|var| VarInput { key: var.key.clone(), value: var.value.clone(), origin: origin_of(&var.source) })
+            .collect()
+    };
+    let image = Input::new(cx.image.clone(), at(entry.image.span));
+    let bench = TaskKey::Bench(Box::new(BenchKey {
+        image: image.clone(),
+        vars: vars(&mut contract.bench_vars()),
+        script: cx.script.clone(),
+        sourced: cx.sourced.to_vec(),
+        launcher: cx.launcher.clone(),
+        client_version: BENCH_CLIENT_VERSION,
+    }));
+    let (bench_hash, manifest) = bench.hash_and_manifest();
     let result = TaskKey::Result(ResultKey { format_version: RESULT_FORMAT_VERSION, upstream_bench: bench_hash });
     let (result_hash, result_manifest) = result.hash_and_manifest();
     let eval = job.run_eval.then(|| {
-        let eval = TaskKey::Eval(EvalKey { harness_version: EVAL_HARNESS_VERSION, upstream_bench: bench_hash });
+        let thresholds = cx
+            .evals
+            .thresholds_for(&job.model)
+            .map(|threshold| {
+                let what = match &threshold.model {
+                    Some(model) => format!("{}/{model}", threshold.task),
+                    None => threshold.task.clone(),
+                };
+                Input::new((what, threshold.min_score.to_string()), threshold.at.clone())
+            })
+            .collect();
+        let eval = TaskKey::Eval(EvalKey {
+            image,
+            vars: vars(&mut contract.eval_vars()),
+            script: cx.script.clone(),
+            sourced: cx.sourced.to_vec(),
+            launcher: cx.launcher.clone(),
+            harness_version: EVAL_HARNESS_VERSION,
+            thresholds,
+        });
         let (hash, manifest) = eval.hash_and_manifest();
         (hash, Manifest::from(manifest))
     });
@@ -1297,71 +1386,242 @@ fn key_job(cx: &JobContext<'_>) -> Box<JobMemo> {
     })
 }
 
-/// The key of one job's bench task, with origins for every field.
-#[allow(clippy::too_many_arguments)]
-fn bench_key(
-    job: &Job,
-    entry: &crate::ir::ConfigEntry,
-    at: &dyn Fn(Span) -> Option<Origin>,
-    image: Input<String>,
-    runner_type: Input<String>,
-    script: &FileInput,
-    sourced: &[FileInput],
-    launcher: &FileInput,
-    launch_hash: Digest,
-) -> TaskKey {
+/// Where each [`Source`] of `job`'s contract is in the sweep.
+fn origins<'a>(
+    job: &'a Job,
+    entry: &'a crate::ir::ConfigEntry,
+    at: &'a dyn Fn(Span) -> Option<Origin>,
+) -> impl Fn(&Source) -> Option<Origin> + 'a {
     let seq = entry.seq_len_configs.get(job.origin.seq_idx);
     let point = seq.and_then(|seq| seq.search_space.get(job.origin.point_idx));
-    let seq_origin = |pick: fn(&crate::ir::SeqLenConfig) -> Span| seq.and_then(|seq| at(pick(seq)));
-    let point_origin = point.and_then(|point| at(point.span()));
-    let conc_origin = point
-        .and_then(|point| {
-            let conc = point.concurrency();
-            conc.list.as_ref().map(|list| list.span).or_else(|| conc.start.as_ref().map(|start| start.span))
-        })
-        .and_then(at);
-    let shape = match &job.shape {
-        JobShape::Single { tp, ep, dp_attn, conc } => {
-            let single = match point {
-                Some(SearchPoint::Single(single)) => Some(single),
-                _ => None,
-            };
-            let tp_origin = single.and_then(|s| at(s.tp.span)).or_else(|| point_origin.clone());
-            let ep_origin =
-                single.and_then(|s| s.ep.as_ref()).and_then(|ep| at(ep.span)).or_else(|| point_origin.clone());
-            let dpa_origin =
-                single.and_then(|s| s.dp_attn.as_ref()).and_then(|d| at(d.span)).or_else(|| point_origin.clone());
-            BenchShape::Single {
-                tp: Input::new(*tp, tp_origin),
-                ep: Input::new(*ep, ep_origin),
-                dp_attn: Input::new(*dp_attn, dpa_origin),
-                conc: Input::new(*conc, conc_origin.clone()),
-            }
-        }
-        JobShape::Multi { prefill, decode, conc } => BenchShape::Multi {
-            prefill: Input::new(worker_text(prefill), point_origin.clone()),
-            decode: Input::new(worker_text(decode), point_origin.clone()),
-            conc: Input::new(conc.clone(), conc_origin.clone()),
-        },
+    let single = match point {
+        Some(SearchPoint::Single(single)) => Some(single),
+        _ => None,
     };
-    TaskKey::Bench(Box::new(BenchKey {
-        image,
-        model: Input::new(job.model.clone(), at(entry.model.span)),
-        model_prefix: Input::new(job.model_prefix.clone(), at(entry.model_prefix.span)),
-        precision: Input::new(job.precision.clone(), at(entry.precision.span)),
-        framework: Input::new(job.framework.clone(), at(entry.framework.span)),
-        runner_type,
-        isl: Input::new(job.isl, seq_origin(|s| s.isl.span)),
-        osl: Input::new(job.osl, seq_origin(|s| s.osl.span)),
-        max_model_len: Input::new(job.max_model_len, seq_origin(|s| s.span)),
-        exp_name: Input::new(job.exp_name.clone(), at(entry.model_prefix.span)),
-        spec_decoding: Input::new(job.spec_decoding.as_str().to_string(), point_origin.clone()),
-        disagg: Input::new(job.disagg, at(entry.span)),
-        shape,
-        script: script.clone(),
-        sourced: sourced.to_vec(),
-        launcher: launcher.clone(),
-        client_version: BENCH_CLIENT_VERSION,
-        upstream_launch: launch_hash,
-    }))
+    move |source| {
+        let point_span = point.map(|point| point.span());
+        let span = match source {
+            Source::Image => Some(entry.image.span),
+            Source::Model => Some(entry.model.span),
+            Source::ModelPrefix => Some(entry.model_prefix.span),
+            Source::Precision => Some(entry.precision.span),
+            Source::Framework => Some(entry.framework.span),
+            Source::Runner => Some(entry.runner.span),
+            Source::Isl => seq.map(|seq| seq.isl.span),
+            Source::Osl => seq.map(|seq| seq.osl.span),
+            Source::SeqLen => seq.map(|seq| seq.span),
+            Source::Point => point_span,
+            Source::Tp => single.map(|s| s.tp.span).or(point_span),
+            Source::Ep => single.and_then(|s| s.ep.as_ref()).map(|ep| ep.span).or(point_span),
+            Source::DpAttn => single.and_then(|s| s.dp_attn.as_ref()).map(|d| d.span).or(point_span),
+            Source::Conc => point.and_then(|point| {
+                let conc = point.concurrency();
+                conc.list.as_ref().map(|list| list.span).or_else(|| conc.start.as_ref().map(|start| start.span))
+            }),
+            Source::Entry => Some(entry.span),
+            Source::Evals(origin) => return origin.clone(),
+            Source::Constant => None,
+        };
+        span.and_then(at)
+    }
+}
+
+#[cfg(test)]
+mod contract_tests {
+    //! Every input that can change a result is in its task's key: each job field and eval
+    //! setting, changed alone, changes the hash of exactly the tasks it can affect, and every
+    //! contract variable is reached by some change.
+
+    use super::*;
+    use crate::contract::{Setting, Threshold};
+    use crate::dag::hash::file_digest;
+    use crate::ir::{ConfigEntry, SpecDecoding, Worker};
+    use crate::source::{FileId, Spanned};
+
+    fn span() -> Span {
+        Span::new(FileId(0), 0, 0)
+    }
+
+    fn job() -> Job {
+        crate::contract::tests::single_job()
+    }
+
+    fn multi_job() -> Job {
+        let worker = |tp: i64| Worker { num_worker: 1, tp, ep: 1, dp_attn: false, additional_settings: None };
+        Job { shape: JobShape::Multi { prefill: worker(4), decode: worker(8), conc: vec![8, 16] }, ..job() }
+    }
+
+    /// An entry without seq-len blocks: origins do not enter hashes, so none are needed.
+    fn entry() -> ConfigEntry {
+        let s = |text: &str| Spanned::new(text.to_string(), span());
+        ConfigEntry {
+            key: s("demo"),
+            image: s("img"),
+            model: s("org/demo"),
+            model_prefix: s("demo"),
+            precision: s("fp8"),
+            framework: s("vllm"),
+            runner: s("h100"),
+            multinode: false,
+            disagg: false,
+            seq_len_configs: Vec::new(),
+            span: span(),
+        }
+    }
+
+    /// The bench and eval hashes of `job` with `evals`.
+    fn hashes(job: &Job, evals: &EvalSettings) -> (Digest, Digest, Vec<String>) {
+        let entry = entry();
+        let at = |_: Span| None;
+        let file = |path: &str| FileInput { path: path.into(), digest: file_digest(path.as_bytes()) };
+        let (script, launcher) = (file("benchmarks/s.sh"), file("runners/launch_h100.sh"));
+        let node: Arc<str> = "h100_0".into();
+        let path: Arc<str> = "p".into();
+        let image = ImageId { digest: format!("sha256:{}", "ab".repeat(32)), reference: job.image.clone() };
+        let memo = key_job(&JobContext {
+            job,
+            job_idx: 0,
+            entry: &entry,
+            at: &at,
+            node: &node,
+            entry_line: 1,
+            launch_slot: &path,
+            script_path: &path,
+            launcher_path: &path,
+            script: &script,
+            sourced: &[],
+            launcher: &launcher,
+            launch_hash: file_digest(b"launch"),
+            image: &image,
+            evals,
+        });
+        let eval = memo.eval.as_ref().expect("the job is an eval job").0;
+        let mut names: Vec<String> = memo.bench.1.iter().map(|e| e.name.to_string()).collect();
+        names.extend(memo.eval_manifest_names());
+        (memo.bench.0, eval, names)
+    }
+
+    impl JobMemo {
+        fn eval_manifest_names(&self) -> Vec<String> {
+            self.eval.iter().flat_map(|(_, m)| m.iter().map(|e| e.name.to_string())).collect()
+        }
+    }
+
+    type JobEdit = (&'static str, fn(&mut Job), bool, bool);
+
+    #[test]
+    fn every_job_field_changes_exactly_the_tasks_it_can_affect() {
+        let evals = EvalSettings::default();
+        // (what, edit, changes the bench, changes the eval)
+        let single: Vec<JobEdit> = vec![
+            ("model", |j| j.model.push('x'), true, true),
+            ("model_prefix", |j| j.model_prefix.push('x'), true, true),
+            ("precision", |j| j.precision = "fp4".into(), true, true),
+            ("framework", |j| j.framework = "sglang".into(), true, true),
+            ("runner", |j| j.runner = "h200".into(), true, true),
+            ("isl", |j| j.isl = 8192, true, true),
+            ("osl", |j| j.osl = 8192, true, true),
+            ("spec_decoding", |j| j.spec_decoding = SpecDecoding::Mtp, true, true),
+            ("max_model_len", |j| j.max_model_len += 1, true, true),
+            ("disagg", |j| j.disagg = true, true, true),
+            ("exp_name", |j| j.exp_name.push('x'), true, false),
+            ("tp", |j| j.shape = JobShape::Single { tp: 8, ep: 1, dp_attn: false, conc: 4 }, true, true),
+            ("ep", |j| j.shape = JobShape::Single { tp: 2, ep: 2, dp_attn: false, conc: 4 }, true, true),
+            ("dp_attn", |j| j.shape = JobShape::Single { tp: 2, ep: 1, dp_attn: true, conc: 4 }, true, true),
+            ("conc", |j| j.shape = JobShape::Single { tp: 2, ep: 1, dp_attn: false, conc: 8 }, true, true),
+            // The image's identity in keys is its digest (same digest here): no change.
+            ("image", |j| j.image.push('x'), false, false),
+            // Origins sit beside keys.
+            ("origin", |j| j.origin.point_idx += 1, false, false),
+        ];
+        let (bench, eval, _) = hashes(&job(), &evals);
+        for (what, edit, bench_changes, eval_changes) in single {
+            let mut changed = job();
+            edit(&mut changed);
+            let (b, e, _) = hashes(&changed, &evals);
+            assert_eq!(b != bench, bench_changes, "editing `{what}`: bench hash changed = {}", b != bench);
+            assert_eq!(e != eval, eval_changes, "editing `{what}`: eval hash changed = {}", e != eval);
+        }
+        let multi: Vec<JobEdit> = vec![
+            ("prefill workers", |j| edit_worker(j, true, |w| w.num_worker = 2), true, true),
+            ("prefill tp", |j| edit_worker(j, true, |w| w.tp = 2), true, true),
+            ("decode ep", |j| edit_worker(j, false, |w| w.ep = 4), true, true),
+            ("decode dp-attn", |j| edit_worker(j, false, |w| w.dp_attn = true), true, true),
+            (
+                "a setting",
+                |j| edit_worker(j, true, |w| w.additional_settings = Some(vec!["NCCL_DEBUG=INFO".into()])),
+                true,
+                true,
+            ),
+            (
+                "conc list",
+                |j| {
+                    if let JobShape::Multi { conc, .. } = &mut j.shape {
+                        conc.push(32);
+                    }
+                },
+                true,
+                true,
+            ),
+        ];
+        let (bench, eval, _) = hashes(&multi_job(), &evals);
+        for (what, edit, bench_changes, eval_changes) in multi {
+            let mut changed = multi_job();
+            edit(&mut changed);
+            let (b, e, _) = hashes(&changed, &evals);
+            assert_eq!(b != bench, bench_changes, "editing `{what}` (multi-node)");
+            assert_eq!(e != eval, eval_changes, "editing `{what}` (multi-node)");
+        }
+    }
+
+    fn edit_worker(job: &mut Job, prefill_side: bool, edit: fn(&mut Worker)) {
+        if let JobShape::Multi { prefill, decode, .. } = &mut job.shape {
+            edit(if prefill_side { prefill } else { decode });
+        }
+    }
+
+    #[test]
+    fn eval_settings_change_only_eval_tasks() {
+        let base = EvalSettings::default();
+        let (bench, eval, _) = hashes(&job(), &base);
+        type SettingsEdit = (&'static str, fn(&mut EvalSettings));
+        let edits: Vec<SettingsEdit> = vec![
+            ("task", |s| s.task = Setting::default_value("ix_smoke".into())),
+            ("num-fewshot", |s| s.num_fewshot = Setting::default_value(5)),
+            ("limit", |s| s.limit = Some(Setting::default_value(10))),
+            ("threshold", |s| {
+                s.thresholds.push(Threshold { task: "gsm8k".into(), model: None, min_score: 0.5, at: None })
+            }),
+        ];
+        for (what, edit) in edits {
+            let mut settings = base.clone();
+            edit(&mut settings);
+            let (b, e, _) = hashes(&job(), &settings);
+            assert_eq!(b, bench, "`{what}` must not rerun benchmarks");
+            assert_ne!(e, eval, "`{what}` must rerun evals");
+        }
+        // A threshold of another task or another model does not gate this eval.
+        let mut settings = base.clone();
+        settings.thresholds.push(Threshold { task: "other".into(), model: None, min_score: 0.5, at: None });
+        settings.thresholds.push(Threshold {
+            task: "gsm8k".into(),
+            model: Some("another/model".into()),
+            min_score: 0.5,
+            at: None,
+        });
+        assert_eq!(hashes(&job(), &settings).1, eval);
+    }
+
+    #[test]
+    fn every_contract_variable_is_a_key_input_of_its_tasks() {
+        let evals = EvalSettings { limit: Some(Setting::default_value(3)), ..EvalSettings::default() };
+        for job in [job(), multi_job()] {
+            let contract = Contract::of(&job, &evals);
+            let (_, _, names) = hashes(&job, &evals);
+            for var in contract.bench_vars().chain(contract.eval_vars()) {
+                assert!(names.iter().any(|name| **name == *var.key), "`{}` ({}) is in no key", var.env, var.key);
+            }
+            assert!(names.iter().any(|name| name == "image"), "the image digest is in the keys");
+        }
+    }
 }

@@ -65,50 +65,78 @@ impl<T> Input<T> {
     }
 }
 
-/// Image pull / squash import of one image for one runner type. Shared by every job using it.
+/// The version of the key layout, recorded in every key: a store written with another layout
+/// shows its tasks as rerunning with the reason "key format changed".
+pub const KEY_FORMAT: &str = "2";
+/// Manifest name of [`KEY_FORMAT`].
+pub const KEY_FORMAT_NAME: &str = "key-format";
+
+/// Making one image available to one runner type (pull, squash import) and recording the
+/// digest it got. Shared by every job using it.
 #[derive(Clone, Debug)]
 pub struct LaunchKey {
+    /// The reference as written in the sweep.
     pub image: Input<String>,
+    /// The digest the reference is expected to resolve to ([`ImageId`]).
+    pub digest: ImageId,
     pub runner_type: Input<String>,
     pub launcher: FileInput,
+}
+
+/// What identifies an image in keys: its digest when known, with the reference it was
+/// written as (shown, not hashed).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ImageId {
+    /// `sha256:…` (registry manifest digest), `blake3:…` (a local launcher's binary), or
+    /// `unresolved:<reference>` when nothing is known yet.
+    pub digest: String,
+    pub reference: String,
+}
+
+impl ImageId {
+    /// The id of an image nothing is known about yet.
+    pub fn unresolved(reference: &str) -> ImageId {
+        ImageId { digest: format!("unresolved:{reference}"), reference: reference.to_string() }
+    }
+
+    pub fn is_resolved(&self) -> bool {
+        !self.digest.starts_with("unresolved:")
+    }
+}
+
+/// A contract variable as a key input: its key name, value and origin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VarInput {
+    pub key: std::sync::Arc<str>,
+    pub value: String,
+    pub origin: Option<Origin>,
 }
 
 /// One benchmark run: server plus client at one concurrency point (multi-node: one job).
 #[derive(Clone, Debug)]
 pub struct BenchKey {
-    pub image: Input<String>,
-    pub model: Input<String>,
-    pub model_prefix: Input<String>,
-    pub precision: Input<String>,
-    pub framework: Input<String>,
-    pub runner_type: Input<String>,
-    pub isl: Input<i64>,
-    pub osl: Input<i64>,
-    pub max_model_len: Input<i64>,
-    pub exp_name: Input<String>,
-    pub spec_decoding: Input<String>,
-    pub disagg: Input<bool>,
-    pub shape: BenchShape,
+    pub image: Input<ImageId>,
+    /// The bench variables of the job's contract (`contract::Contract::bench_vars`).
+    pub vars: Vec<VarInput>,
     pub script: FileInput,
     /// Files the script sources, recursively; a map by path.
     pub sourced: Vec<FileInput>,
     pub launcher: FileInput,
     pub client_version: &'static str,
-    pub upstream_launch: Digest,
 }
 
-/// The shape-specific inputs of a bench task.
-#[derive(Clone, Debug)]
-pub enum BenchShape {
-    Single { tp: Input<i64>, ep: Input<i64>, dp_attn: Input<bool>, conc: Input<i64> },
-    Multi { prefill: Input<String>, decode: Input<String>, conc: Input<Vec<i64>> },
-}
-
-/// An accuracy eval run after one bench task.
+/// An accuracy eval of one job's server: the script in eval-only mode.
 #[derive(Clone, Debug)]
 pub struct EvalKey {
+    pub image: Input<ImageId>,
+    /// The eval variables of the job's contract (`contract::Contract::eval_vars`).
+    pub vars: Vec<VarInput>,
+    pub script: FileInput,
+    pub sourced: Vec<FileInput>,
+    pub launcher: FileInput,
     pub harness_version: &'static str,
-    pub upstream_bench: Digest,
+    /// Thresholds that gate the result: `(task/model, minimum score)`, each with its origin.
+    pub thresholds: Vec<Input<(String, String)>>,
 }
 
 /// Turning one raw bench result into an aggregate record.
@@ -145,22 +173,33 @@ fn str_input(out: &mut Vec<KeyInput>, tag: u16, name: &'static str, input: &Inpu
     });
 }
 
-fn int_input(out: &mut Vec<KeyInput>, tag: u16, name: &'static str, input: &Input<i64>) {
-    out.push(KeyInput {
-        field: Field { tag, name: name.into(), value: Value::Int(input.value) },
-        origin: input.origin.clone(),
-    });
-}
-
-fn bool_input(out: &mut Vec<KeyInput>, tag: u16, name: &'static str, input: &Input<bool>) {
-    out.push(KeyInput {
-        field: Field { tag, name: name.into(), value: Value::Bool(input.value) },
-        origin: input.origin.clone(),
-    });
-}
-
 fn plain(out: &mut Vec<KeyInput>, tag: u16, name: impl Into<crate::dag::hash::Name>, value: Value) {
     out.push(KeyInput { field: Field { tag, name: name.into(), value }, origin: None });
+}
+
+/// The image digest: hashed alone, shown with the reference it was written as; an image
+/// nothing is known about is keyed (and shown) by its reference, `REF (unresolved)`.
+fn image_input(out: &mut Vec<KeyInput>, image: &Input<ImageId>) {
+    let id = &image.value;
+    let value = if id.is_resolved() {
+        Value::Labeled(Box::new(Value::Str(id.digest.clone())), id.reference.clone())
+    } else {
+        Value::Str(format!("{}{UNRESOLVED_SUFFIX}", id.reference))
+    };
+    out.push(KeyInput { field: Field { tag: 5, name: "image".into(), value }, origin: image.origin.clone() });
+}
+
+/// How the manifest shows an image nothing is known about: `REF (unresolved)`.
+pub const UNRESOLVED_SUFFIX: &str = " (unresolved)";
+
+/// Contract variables: one tag, told apart (and ordered) by their key names.
+fn var_inputs(out: &mut Vec<KeyInput>, vars: &[VarInput]) {
+    for var in vars {
+        out.push(KeyInput {
+            field: Field { tag: 10, name: var.key.to_string().into(), value: Value::Str(var.value.clone()) },
+            origin: var.origin.clone(),
+        });
+    }
 }
 
 fn file_input(out: &mut Vec<KeyInput>, tag: u16, role: &str, file: &FileInput) {
@@ -187,56 +226,44 @@ impl TaskKey {
     /// Every input as a tagged field with its origin.
     pub fn inputs(&self) -> Vec<KeyInput> {
         let mut out = Vec::new();
+        plain(&mut out, 0, KEY_FORMAT_NAME, Value::Str(KEY_FORMAT.into()));
         match self {
             TaskKey::Launch(key) => {
-                str_input(&mut out, 1, "image", &key.image);
+                str_input(&mut out, 1, "image-ref", &key.image);
+                image_input(&mut out, &Input::new(key.digest.clone(), key.image.origin.clone()));
                 str_input(&mut out, 2, "runner", &key.runner_type);
                 file_input(&mut out, 3, "launcher", &key.launcher);
             }
             TaskKey::Bench(key) => {
-                str_input(&mut out, 1, "image", &key.image);
-                str_input(&mut out, 2, "model", &key.model);
-                str_input(&mut out, 3, "model-prefix", &key.model_prefix);
-                str_input(&mut out, 4, "precision", &key.precision);
-                str_input(&mut out, 5, "framework", &key.framework);
-                str_input(&mut out, 6, "runner", &key.runner_type);
-                int_input(&mut out, 7, "isl", &key.isl);
-                int_input(&mut out, 8, "osl", &key.osl);
-                int_input(&mut out, 9, "max-model-len", &key.max_model_len);
-                str_input(&mut out, 10, "exp-name", &key.exp_name);
-                str_input(&mut out, 11, "spec-decoding", &key.spec_decoding);
-                bool_input(&mut out, 12, "disagg", &key.disagg);
-                match &key.shape {
-                    BenchShape::Single { tp, ep, dp_attn, conc } => {
-                        int_input(&mut out, 20, "tp", tp);
-                        int_input(&mut out, 21, "ep", ep);
-                        bool_input(&mut out, 22, "dp-attn", dp_attn);
-                        int_input(&mut out, 23, "conc", conc);
-                    }
-                    BenchShape::Multi { prefill, decode, conc } => {
-                        str_input(&mut out, 30, "prefill", prefill);
-                        str_input(&mut out, 31, "decode", decode);
-                        out.push(KeyInput {
-                            field: Field {
-                                tag: 32,
-                                name: "conc".into(),
-                                value: Value::List(conc.value.iter().map(|c| Value::Int(*c)).collect()),
-                            },
-                            origin: conc.origin.clone(),
-                        });
-                    }
-                }
+                image_input(&mut out, &key.image);
+                var_inputs(&mut out, &key.vars);
                 file_input(&mut out, 40, "script", &key.script);
                 for file in &key.sourced {
                     file_input(&mut out, 41, "sourced", file);
                 }
                 file_input(&mut out, 42, "launcher", &key.launcher);
                 plain(&mut out, 50, "bench-client", Value::Str(key.client_version.into()));
-                plain(&mut out, 60, "upstream launch", Value::Digest(key.upstream_launch));
             }
             TaskKey::Eval(key) => {
-                plain(&mut out, 1, "eval-harness", Value::Str(key.harness_version.into()));
-                plain(&mut out, 60, "upstream bench", Value::Digest(key.upstream_bench));
+                image_input(&mut out, &key.image);
+                var_inputs(&mut out, &key.vars);
+                file_input(&mut out, 40, "script", &key.script);
+                for file in &key.sourced {
+                    file_input(&mut out, 41, "sourced", file);
+                }
+                file_input(&mut out, 42, "launcher", &key.launcher);
+                plain(&mut out, 50, "eval-harness-version", Value::Str(key.harness_version.into()));
+                for threshold in &key.thresholds {
+                    let (what, min) = &threshold.value;
+                    out.push(KeyInput {
+                        field: Field {
+                            tag: 51,
+                            name: format!("threshold {what}").into(),
+                            value: Value::Str(min.clone()),
+                        },
+                        origin: threshold.origin.clone(),
+                    });
+                }
             }
             TaskKey::Result(key) => {
                 plain(&mut out, 1, "result-format", Value::Str(key.format_version.into()));
@@ -287,39 +314,57 @@ mod tests {
         FileInput { path: path.into(), digest: file_digest(text.as_bytes()) }
     }
 
+    fn image() -> ImageId {
+        ImageId { digest: format!("sha256:{}", "ab".repeat(32)), reference: "vllm/vllm-openai:v0.10.0".into() }
+    }
+
     fn launch() -> LaunchKey {
         LaunchKey {
             image: Input::new("vllm/vllm-openai:v0.10.0".into(), origin(2)),
+            digest: image(),
             runner_type: Input::new("h100".into(), origin(5)),
             launcher: file("runners/launch_h100-cr.sh", "#!/bin/bash\n"),
         }
     }
 
+    fn var(key: &str, value: &str, line: u32) -> VarInput {
+        VarInput { key: key.into(), value: value.into(), origin: origin(line) }
+    }
+
+    fn vars() -> Vec<VarInput> {
+        vec![
+            var("model", "org/demo", 3),
+            var("precision", "fp8", 6),
+            var("framework", "vllm", 7),
+            var("runner", "h100", 5),
+            var("isl", "1024", 10),
+            var("osl", "1024", 11),
+            var("tp", "2", 13),
+            var("conc", "4", 13),
+        ]
+    }
+
     fn bench() -> BenchKey {
         BenchKey {
-            image: Input::new("vllm/vllm-openai:v0.10.0".into(), origin(2)),
-            model: Input::new("org/demo".into(), origin(3)),
-            model_prefix: Input::new("demo".into(), origin(4)),
-            precision: Input::new("fp8".into(), origin(6)),
-            framework: Input::new("vllm".into(), origin(7)),
-            runner_type: Input::new("h100".into(), origin(5)),
-            isl: Input::new(1024, origin(10)),
-            osl: Input::new(1024, origin(11)),
-            max_model_len: Input::new(2248, origin(10)),
-            exp_name: Input::new("demo_1k1k".into(), origin(4)),
-            spec_decoding: Input::new("none".into(), origin(13)),
-            disagg: Input::new(false, origin(1)),
-            shape: BenchShape::Single {
-                tp: Input::new(2, origin(13)),
-                ep: Input::new(1, origin(13)),
-                dp_attn: Input::new(false, origin(13)),
-                conc: Input::new(4, origin(13)),
-            },
+            image: Input::new(image(), origin(2)),
+            vars: vars(),
             script: file("benchmarks/demo_fp8_h100.sh", "#!/bin/bash\necho bench\n"),
             sourced: vec![file("benchmarks/benchmark_lib.sh", "check_env_vars() { :; }\n")],
             launcher: file("runners/launch_h100-cr.sh", "#!/bin/bash\n"),
             client_version: BENCH_CLIENT_VERSION,
-            upstream_launch: TaskKey::Launch(launch()).hash(),
+        }
+    }
+
+    fn eval() -> EvalKey {
+        let bench = bench();
+        EvalKey {
+            image: bench.image,
+            vars: vec![var("model", "org/demo", 3), var("eval-task", "gsm8k", 1), var("eval-num-fewshot", "2", 2)],
+            script: bench.script,
+            sourced: bench.sourced,
+            launcher: bench.launcher,
+            harness_version: EVAL_HARNESS_VERSION,
+            thresholds: vec![Input::new(("gsm8k".into(), "0.5".into()), origin(4))],
         }
     }
 
@@ -332,7 +377,7 @@ mod tests {
                 "result",
                 TaskKey::Result(ResultKey { format_version: RESULT_FORMAT_VERSION, upstream_bench: bench_hash }),
             ),
-            ("eval", TaskKey::Eval(EvalKey { harness_version: EVAL_HARNESS_VERSION, upstream_bench: bench_hash })),
+            ("eval", TaskKey::Eval(eval())),
             (
                 "collect",
                 TaskKey::Aggregate(AggregateKey {
@@ -345,83 +390,73 @@ mod tests {
         ]
     }
 
-    /// Golden task hashes: any change to the encoding or to a key's fields shows up here.
-    /// Re-bless with `IX_BLESS=1 cargo test --lib golden_task_hashes`.
+    /// Golden task hashes: any change to the encoding or to a key's fields shows up here (a
+    /// missing or changed snapshot fails; review with `cargo insta review`).
     #[test]
     fn golden_task_hashes() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/plan/golden-hashes.txt");
         let actual: String =
             golden_keys().iter().map(|(name, key)| format!("{name} {}\n", key.hash().to_hex())).collect();
-        let expected = std::fs::read_to_string(&path).ok();
-        if expected.is_none() || std::env::var("IX_BLESS").as_deref() == Ok("1") {
-            std::fs::write(&path, &actual).unwrap();
-            return;
-        }
-        assert_eq!(expected.unwrap(), actual, "task hashes changed; re-bless with IX_BLESS=1 if intended");
+        insta::assert_snapshot!(actual);
     }
 
     #[test]
-    fn origins_never_change_a_hash() {
+    fn origins_and_image_labels_never_change_a_hash() {
         let mut moved = bench();
         moved.image.origin = origin(99);
-        moved.isl.origin = None;
+        moved.vars[0].origin = None;
+        moved.image.value.reference = "vllm/vllm-openai:latest".into();
         assert_eq!(TaskKey::Bench(Box::new(moved)).hash(), TaskKey::Bench(Box::new(bench())).hash());
+    }
+
+    #[test]
+    fn every_key_records_its_format() {
+        for (name, key) in golden_keys() {
+            let (_, manifest) = key.hash_and_manifest();
+            let format = manifest.iter().find(|entry| entry.name == KEY_FORMAT_NAME);
+            assert_eq!(format.map(|e| e.value.as_str()), Some(KEY_FORMAT), "{name}");
+        }
     }
 
     #[test]
     fn changing_any_bench_input_changes_the_hash() {
         type Edit = fn(&mut BenchKey);
-        let edits: Vec<(&str, Edit)> = vec![
-            ("image", |k| k.image.value.push('x')),
-            ("model", |k| k.model.value.push('x')),
-            ("model_prefix", |k| k.model_prefix.value.push('x')),
-            ("precision", |k| k.precision.value = "fp4".into()),
-            ("framework", |k| k.framework.value = "sglang".into()),
-            ("runner", |k| k.runner_type.value = "h200".into()),
-            ("isl", |k| k.isl.value = 8192),
-            ("osl", |k| k.osl.value = 8192),
-            ("max_model_len", |k| k.max_model_len.value += 1),
-            ("exp_name", |k| k.exp_name.value.push('x')),
-            ("spec", |k| k.spec_decoding.value = "mtp".into()),
-            ("disagg", |k| k.disagg.value = true),
-            ("tp", |k| {
-                if let BenchShape::Single { tp, .. } = &mut k.shape {
-                    tp.value = 4;
-                }
-            }),
-            ("ep", |k| {
-                if let BenchShape::Single { ep, .. } = &mut k.shape {
-                    ep.value = 2;
-                }
-            }),
-            ("dp_attn", |k| {
-                if let BenchShape::Single { dp_attn, .. } = &mut k.shape {
-                    dp_attn.value = true;
-                }
-            }),
-            ("conc", |k| {
-                if let BenchShape::Single { conc, .. } = &mut k.shape {
-                    conc.value = 8;
-                }
-            }),
+        let mut edits: Vec<(String, Box<dyn Fn(&mut BenchKey)>)> = Vec::new();
+        for idx in 0..vars().len() {
+            edits.push((format!("var {idx}"), Box::new(move |k: &mut BenchKey| k.vars[idx].value.push('x'))));
+        }
+        let fixed: Vec<(&str, Edit)> = vec![
+            ("image digest", |k| k.image.value.digest = format!("sha256:{}", "cd".repeat(32))),
+            ("var added", |k| k.vars.push(VarInput { key: "setting X".into(), value: "1".into(), origin: None })),
             ("script", |k| k.script.digest = file_digest(b"other")),
             ("script path", |k| k.script.path.push('x')),
             ("sourced", |k| k.sourced[0].digest = file_digest(b"other")),
             ("sourced added", |k| k.sourced.push(file("benchmarks/more.sh", ""))),
             ("launcher", |k| k.launcher.digest = file_digest(b"other")),
             ("client", |k| k.client_version = "ix-bench-client/2"),
-            ("upstream", |k| k.upstream_launch = file_digest(b"other")),
         ];
+        for (name, edit) in fixed {
+            edits.push((name.to_string(), Box::new(edit)));
+        }
         let base = TaskKey::Bench(Box::new(bench())).hash();
         let mut seen = std::collections::HashMap::new();
-        seen.insert(base, "base");
+        seen.insert(base, "base".to_string());
         for (name, edit) in edits {
             let mut key = bench();
             edit(&mut key);
             let hash = TaskKey::Bench(Box::new(key)).hash();
-            if let Some(other) = seen.insert(hash, name) {
+            if let Some(other) = seen.insert(hash, name.clone()) {
                 panic!("editing `{name}` gives the same hash as `{other}`");
             }
         }
+    }
+
+    #[test]
+    fn a_moved_tag_changes_the_launch_hash_and_a_retag_does_not_change_the_bench_hash() {
+        let mut moved = launch();
+        moved.digest.digest = format!("sha256:{}", "cd".repeat(32));
+        assert_ne!(TaskKey::Launch(moved).hash(), TaskKey::Launch(launch()).hash());
+        let mut retagged = bench();
+        retagged.image.value.reference = "vllm/vllm-openai:nightly".into();
+        assert_eq!(TaskKey::Bench(Box::new(retagged)).hash(), TaskKey::Bench(Box::new(bench())).hash());
     }
 }

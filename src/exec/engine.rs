@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::atomic::StoreError;
-use super::contract;
-use super::task::{BenchWork, ExecutorKind, InProcessFn, Task, TaskOutcome, Work};
+use super::task::{BenchWork, EvalGate, ExecutorKind, InProcessFn, Task, TaskOutcome, Work};
+use crate::contract::{Contract, EvalSettings};
 use crate::dag::TaskKind;
 use crate::dag::hash::Digest;
 use crate::dag::task_key::ManifestEntry;
@@ -71,20 +71,6 @@ impl super::Recorder for StateRecorder {
         };
         self.store.record(hash, record).map(|_| ()).map_err(|err| engine_error(err.to_string()))
     }
-}
-
-fn fold_inputs(kind: &'static str) -> InProcessFn {
-    Arc::new(move |inputs: &[PathBuf], dir: &Path| {
-        let mut items = Vec::new();
-        for input in inputs {
-            let bytes = std::fs::read(input).map_err(|e| format!("cannot read `{}`: {e}", input.display()))?;
-            items.push(serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null));
-        }
-        let out = dir.join(format!("{kind}.json"));
-        let bytes = serde_json::to_vec_pretty(&serde_json::Value::Array(items)).unwrap_or_default();
-        super::atomic::write_atomic(&out, &bytes).map_err(|e| e.to_string())?;
-        Ok(out)
-    })
 }
 
 /// Reads a JSON file (an unreadable input is an error, never skipped).
@@ -199,7 +185,69 @@ fn refuse(message: String) -> InProcessFn {
     Arc::new(move |_: &[PathBuf], _: &Path| Err(message.clone()))
 }
 
+/// How the engine's tasks run, beyond the plan.
+pub struct EngineOptions<'a> {
+    /// The eval settings the plan was made with.
+    pub evals: &'a EvalSettings,
+    /// The container engine of the docker executor (`docker` or `podman`).
+    pub container_engine: &'a str,
+}
+
+/// What a launch task does to make its image available.
+#[derive(Clone, Debug)]
+enum LaunchMode {
+    /// The launcher runs no container (`# ix: image=host`): what runs is this `ix`
+    /// (simulator and client) and what the scripts start.
+    Host,
+    /// `<engine> pull`, then the registry digest the engine recorded.
+    Pull { engine: String },
+    /// Slurm: each node imports the image itself, by the digest the run resolved.
+    Import,
+}
+
+impl LaunchMode {
+    fn of(executor: ExecutorKind, host_launcher: bool, options: &EngineOptions<'_>) -> LaunchMode {
+        match executor {
+            _ if host_launcher => LaunchMode::Host,
+            ExecutorKind::Slurm => LaunchMode::Import,
+            ExecutorKind::Local | ExecutorKind::Docker => {
+                LaunchMode::Pull { engine: options.container_engine.to_string() }
+            }
+        }
+    }
+}
+
+/// `launch`: makes `image` available and records the digest it got (`launch.json`). When the
+/// plan expected a digest (a pin, or what the run resolved before planning) and the image
+/// resolves to another now, the task fails: its dependents were keyed with the expected one.
+fn launch_image(image: String, expected: Option<String>, mode: LaunchMode) -> InProcessFn {
+    Arc::new(move |_: &[PathBuf], dir: &Path| {
+        let pinned = crate::dag::pinned(&image).map(|pin| pin.digest);
+        let (digest, how) = match (&mode, pinned) {
+            (LaunchMode::Pull { engine }, _) => (super::image_pull::pull(engine, &image)?, "pulled"),
+            (_, Some(pin)) => (pin, "pinned"),
+            (LaunchMode::Host, None) => (crate::plan::pipeline::host_image_digest()?, "host"),
+            (LaunchMode::Import, None) if expected.is_some() => (expected.clone().unwrap_or_default(), "resolved"),
+            (LaunchMode::Import, None) => {
+                return Err(format!(
+                    "cannot resolve `{image}` to a digest for the Slurm import (see the resolution error above)"
+                ));
+            }
+        };
+        if let Some(expected) = expected.as_ref().filter(|expected| **expected != digest) {
+            return Err(format!(
+                "`{image}` resolves to {digest} now, but the plan was made for {expected} (the tag moved during \
+                 the run): run again"
+            ));
+        }
+        let record = serde_json::json!({ "image": image, "digest": digest, "how": how });
+        let bytes = serde_json::to_vec_pretty(&record).map_err(|e| e.to_string())?;
+        write_output(dir, crate::plan::pipeline::LAUNCH_ARTIFACT, &bytes)
+    })
+}
+
 /// Converts `plan` (built from `jobs`, with paths relative to `project`) into scheduler tasks.
+#[allow(clippy::too_many_arguments)]
 pub fn tasks_from_plan(
     plan: &Plan,
     jobs: &[Job],
@@ -208,6 +256,7 @@ pub fn tasks_from_plan(
     work_dir: &Path,
     executor_for: &dyn Fn(&str) -> ExecutorKind,
     trust_recorded_bench: bool,
+    options: &EngineOptions<'_>,
 ) -> Result<EngineTasks, String> {
     let mut tasks = Vec::with_capacity(plan.graph.tasks.len());
     let mut reused = Vec::with_capacity(plan.graph.tasks.len());
@@ -226,32 +275,50 @@ pub fn tasks_from_plan(
         meta.insert(hash.clone(), (graph_task.id.to_string(), kind, graph_task.manifest.entries().into_owned()));
         let mut runner_type = None;
         let work = match (&graph_task.bench, graph_task.kind) {
-            (Some(bench), TaskKind::Bench) => {
+            (Some(bench), TaskKind::Bench | TaskKind::Eval) => {
                 let job = jobs
                     .get(bench.job_idx)
                     .ok_or_else(|| format!("{}: job {} is missing", graph_task.id, bench.job_idx))?;
-                let env = contract::job_env(job).or_else(|| contract::multinode_env(job));
-                match env {
-                    Some(mut env) => {
-                        runner_type = Some(job.runner.clone());
-                        bench_env.insert(idx, env.clone());
-                        env.push(("IX_BIN".to_string(), ix_bin.clone()));
-                        // The naming rules end RESULT_FILENAME with `_<node>`; the scheduler
-                        // appends the node the task actually runs on.
-                        let stem = crate::naming::result_filename(job, "");
-                        Work::Bench(BenchWork {
-                            env,
-                            script: project.join(&*bench.script),
-                            launcher: Some(project.join(&*bench.launcher)),
-                            result_stem: stem.trim_end_matches('_').to_string(),
-                            image: job.image.clone(),
-                            tp: job.tp().unwrap_or(1),
-                            executor: executor_for(&job.runner),
-                            multinode: job.is_multinode(),
-                        })
-                    }
-                    None => Work::InProcess(refuse(format!("{}: no environment contract for this job", graph_task.id))),
+                // The same contract the task's key was made from (`dag::key_job`).
+                let contract = Contract::of(job, options.evals);
+                let is_eval = graph_task.kind == TaskKind::Eval;
+                let mut env = if is_eval { contract.eval_env() } else { contract.bench_env() };
+                runner_type = Some(job.runner.clone());
+                if !is_eval {
+                    bench_env.insert(idx, env.clone());
                 }
+                env.push(("IX_BIN".to_string(), ix_bin.clone()));
+                // The naming rules end RESULT_FILENAME with `_<node>`; the scheduler appends the
+                // node the task actually runs on.
+                let stem = crate::naming::result_filename(job, "");
+                let eval = is_eval
+                    .then(|| EvalGate { thresholds: options.evals.thresholds_for(&job.model).cloned().collect() });
+                Work::Bench(BenchWork {
+                    env,
+                    script: project.join(&*bench.script),
+                    launcher: Some(project.join(&*bench.launcher)),
+                    result_stem: stem.trim_end_matches('_').to_string(),
+                    image: job.image.clone(),
+                    tp: job.tp().unwrap_or(1),
+                    executor: executor_for(&job.runner),
+                    multinode: job.is_multinode(),
+                    eval,
+                })
+            }
+            (_, TaskKind::Launch) => {
+                let input =
+                    |name: &str| graph_task.manifest.entries().iter().find(|e| e.name == name).map(|e| e.value.clone());
+                let image = input("image-ref").unwrap_or_default();
+                let runner = input("runner").unwrap_or_default();
+                // The manifest shows `<reference> <digest>` (or `<reference> (unresolved)`).
+                let expected = input("image")
+                    .filter(|v| !v.ends_with(crate::dag::task_key::UNRESOLVED_SUFFIX))
+                    .and_then(|v| v.rsplit(' ').next().map(str::to_string));
+                let entries = graph_task.manifest.entries();
+                let launcher = entries.iter().find_map(|e| e.name.strip_prefix("launcher "));
+                let host = launcher.is_some_and(|path| crate::plan::pipeline::is_host_launcher(project, path));
+                let mode = LaunchMode::of(executor_for(&runner), host, options);
+                Work::InProcess(launch_image(image, expected, mode))
             }
             (_, TaskKind::Result) => match graph_task.deps.iter().find_map(|dep| bench_env.get(dep)) {
                 Some(env) => Work::InProcess(process_result(env.clone())),
@@ -266,7 +333,9 @@ pub fn tasks_from_plan(
             }
             (_, TaskKind::Summary) => Work::InProcess(summarize_records()),
             (_, TaskKind::Report) => Work::InProcess(render_report(collect_outputs.clone())),
-            _ => Work::InProcess(fold_inputs(kind)),
+            (_, kind) => {
+                Work::InProcess(refuse(format!("{}: a {} task without its job", graph_task.id, kind.as_str())))
+            }
         };
         // A success recorded under the exact hash is a cache hit unless the task is forced or a
         // dependency runs in this run (its output may change). With `trust_recorded_bench`

@@ -12,6 +12,7 @@ pub mod contract;
 pub mod docker;
 pub mod engine;
 pub mod gha;
+pub mod image_pull;
 pub mod process;
 pub mod scheduler;
 pub mod slurm;

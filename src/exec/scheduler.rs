@@ -326,6 +326,39 @@ fn fold_multinode(workdir: &Path, result_filename: &str, result: &Path) -> Resul
     Ok(result.to_path_buf())
 }
 
+/// An eval task's result: the eval rows under `eval_dir` written to `out`, after checking them
+/// against the gate's thresholds (a score below one fails the task, naming score, threshold
+/// and where the threshold was written; retrying cannot change a score).
+fn eval_result(eval_dir: &Path, out: &Path, gate: &super::task::EvalGate) -> Result<PathBuf, AttemptError> {
+    let rows = crate::results::evals::collect_eval_rows(eval_dir)
+        .map_err(|e| AttemptError::Retryable(format!("cannot read the eval's results: {e}")))?;
+    if rows.is_empty() {
+        return Err(AttemptError::Retryable(format!(
+            "the script exited 0 but wrote no eval results under `{}`",
+            eval_dir.display()
+        )));
+    }
+    let bytes = serde_json::to_vec_pretty(&rows).unwrap_or_default();
+    super::atomic::write_atomic(out, &bytes).map_err(|e| AttemptError::Fatal(e.to_string()))?;
+    let mut failures = Vec::new();
+    for threshold in &gate.thresholds {
+        let checked = crate::results::evals::Threshold {
+            task: threshold.task.clone(),
+            model: threshold.model.clone(),
+            min_score: threshold.min_score,
+        };
+        for regression in crate::results::evals::check_thresholds(&rows, std::slice::from_ref(&checked)) {
+            let score = regression.score.map_or("no score".to_string(), |s| format!("score {s:.4}"));
+            let at = threshold.at.as_ref().map_or(String::new(), |at| format!(" ({at})"));
+            failures.push(format!(
+                "eval `{}` of `{}`: {score} is below its threshold {}{at}",
+                regression.task, regression.model, threshold.min_score
+            ));
+        }
+    }
+    if failures.is_empty() { Ok(out.to_path_buf()) } else { Err(AttemptError::Fatal(failures.join("; "))) }
+}
+
 fn append_log(log: &Path, line: &str) {
     use std::io::Write;
     if let Ok(mut file) = std::fs::File::options().create(true).append(true).open(log) {
@@ -356,6 +389,12 @@ async fn run_bench(
         let error = format!("missing or empty environment variables: {}", missing.join(", "));
         append_log(log, &format!("ix: {error}"));
         return Err(AttemptError::Fatal(error));
+    }
+    let eval_dir = workdir.join("evals");
+    if bench.eval.is_some() {
+        // A fresh folder per attempt: rows of an earlier attempt must not be counted.
+        let _ = std::fs::remove_dir_all(&eval_dir);
+        env.push(("EVAL_RESULT_DIR".into(), eval_dir.join(&result_filename).to_string_lossy().into_owned()));
     }
     let result = workdir.join(format!("{result_filename}.json"));
     let _ = std::fs::remove_file(&result);
@@ -423,6 +462,11 @@ async fn run_bench(
             process::run_slurm_job(argv, &env, log, config.timeout, cancel, &on_job_id).await
         }
     };
+    if let Some(gate) = &bench.eval
+        && end == End::Exited(0)
+    {
+        return eval_result(&eval_dir, &workdir.join(format!("eval_{result_filename}.json")), gate);
+    }
     if bench.multinode && end == End::Exited(0) {
         return fold_multinode(&workdir, &result_filename, &result);
     }

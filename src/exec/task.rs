@@ -78,6 +78,16 @@ pub struct BenchWork {
     /// Multi-node: the script writes `<RESULT_FILENAME>_*.json` files (at least one), which the
     /// scheduler folds into `<RESULT_FILENAME>.json` as one list.
     pub multinode: bool,
+    /// An eval task (the script in eval-only mode): its result is the eval rows, checked
+    /// against these thresholds.
+    pub eval: Option<EvalGate>,
+}
+
+/// What an eval task's result must meet.
+#[derive(Clone, Debug)]
+pub struct EvalGate {
+    /// Minimum scores of the eval's task for this job's model, each with where it was written.
+    pub thresholds: Vec<crate::contract::Threshold>,
 }
 
 /// The end state of a task.

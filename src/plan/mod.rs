@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use crate::dag::TaskGraph;
 use crate::dag::hash::Digest;
-use crate::dag::task_key::{FILE_ROLES, ManifestEntry, Origin, UPSTREAM_PREFIX};
+use crate::dag::task_key::{FILE_ROLES, KEY_FORMAT, KEY_FORMAT_NAME, ManifestEntry, Origin, UPSTREAM_PREFIX};
 use crate::state::{Outcome, RecordCache, StateError, StateStore, StoredRecord};
 
 /// Run or reuse.
@@ -48,6 +48,9 @@ pub enum Reason {
     Forced { selector: String, by: String },
     /// The key is the same as last time but the record is missing or unreadable.
     CacheMissing { detail: String },
+    /// The last record was keyed by an older layout of task keys (an older `ix`), so its
+    /// inputs cannot be compared: the task reruns once under the new layout.
+    KeyFormatChanged { old: String },
 }
 
 impl Reason {
@@ -60,6 +63,7 @@ impl Reason {
             Reason::PreviousFailed => "previous_failed",
             Reason::Forced { .. } => "forced",
             Reason::CacheMissing { .. } => "cache_missing",
+            Reason::KeyFormatChanged { .. } => "key_format_changed",
         }
     }
 
@@ -67,6 +71,17 @@ impl Reason {
     pub fn describe(&self) -> String {
         match self {
             Reason::New => "new".to_string(),
+            // An image keeps its reference and changes its digest: `image REF OLD -> NEW`.
+            Reason::InputChanged { input, old, new, origin }
+                if input == "image"
+                    && old.split_once(' ').map(|(r, _)| r) == new.split_once(' ').map(|(r, _)| r)
+                    && old.contains(' ') =>
+            {
+                let (reference, old_digest) = old.split_once(' ').unwrap_or_default();
+                let new_digest = new.split_once(' ').map_or(new.as_str(), |(_, d)| d);
+                let at = origin.as_ref().map_or(String::new(), |origin| format!(" ({origin})"));
+                format!("input changed: image {reference} {old_digest} -> {new_digest}{at}")
+            }
             Reason::InputChanged { input, old, new, origin } => match origin {
                 Some(origin) => format!("input changed: {input} {old} -> {new} ({origin})"),
                 None => format!("input changed: {input} {old} -> {new}"),
@@ -76,6 +91,9 @@ impl Reason {
             Reason::PreviousFailed => "previous run failed".to_string(),
             Reason::Forced { by, .. } => format!("forced by {by}"),
             Reason::CacheMissing { detail } => format!("cache missing: {detail}"),
+            Reason::KeyFormatChanged { old } => {
+                format!("key format changed ({old} -> {KEY_FORMAT}): recorded by an older ix")
+            }
         }
     }
 }
@@ -295,8 +313,16 @@ pub fn plan(graph: TaskGraph, store: Option<&StateStore>, opts: &PlanOptions, ca
                             });
                         } else {
                             previous = Some(hash);
-                            let own = manifest_reasons(manifest, &task.manifest.entries());
-                            if own.is_empty() {
+                            let format = manifest.iter().find(|e| e.name == KEY_FORMAT_NAME).map(|e| e.value.as_str());
+                            if format != Some(KEY_FORMAT) {
+                                reasons.push(Reason::KeyFormatChanged { old: format.unwrap_or("1").to_string() });
+                            }
+                            let own = if reasons.iter().any(|r| matches!(r, Reason::KeyFormatChanged { .. })) {
+                                Vec::new()
+                            } else {
+                                manifest_reasons(manifest, &task.manifest.entries())
+                            };
+                            if own.is_empty() && reasons.is_empty() {
                                 // Only upstream hashes differ: name the first changed dependency.
                                 if let Some(dep) = task.deps.first() {
                                     reasons.push(Reason::UpstreamChanged { dep: graph.tasks[*dep].id.to_string() });

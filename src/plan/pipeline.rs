@@ -11,6 +11,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::contract::EvalSettings;
+use crate::dag::task_key::ImageId;
 use crate::dag::{self, BuildInput};
 use crate::db::ProjectDb;
 use crate::diag::Diag;
@@ -30,7 +32,90 @@ pub struct PlanRequest {
     pub runner_config: Option<String>,
     pub selection: JobSelection,
     pub options: PlanOptions,
+    /// How eval tasks run (the project's `evals.yaml`).
+    pub evals: EvalSettings,
+    /// Image ids resolved for this plan, by runner type and reference (`--resolve-images`,
+    /// `ix run`); other images use the digest their last launch recorded.
+    pub images: Arc<ResolvedImages>,
 }
+
+/// What a plan is told about its images beyond pins and launch records.
+#[derive(Clone, Debug, Default)]
+pub struct ResolvedImages {
+    /// Registry answers, by (runner type, reference) (`--resolve-images`, `ix run`).
+    pub by_reference: std::collections::HashMap<(String, String), ImageId>,
+}
+
+/// The identity of the "image" of launchers that run no container ([`HOST_LAUNCHER_MARK`]):
+/// the digest of the running `ix` binary, which serves the simulator and drives the client
+/// (`blake3:<hex>`). Computed once per process, and only when such a launcher is planned.
+pub fn host_image_digest() -> Result<String, String> {
+    static DIGEST: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+    DIGEST
+        .get_or_init(|| {
+            let exe = std::env::current_exe().map_err(|e| format!("cannot locate the running ix: {e}"))?;
+            let mut hasher = blake3::Hasher::new();
+            std::fs::File::open(&exe)
+                .and_then(|mut file| std::io::copy(&mut file, &mut hasher))
+                .map_err(|e| format!("cannot read `{}`: {e}", exe.display()))?;
+            Ok(format!("blake3:{}", hasher.finalize().to_hex()))
+        })
+        .clone()
+}
+
+/// A launcher whose text holds this line runs no container: the image reference is a label,
+/// and what runs is this `ix` (simulator and client) and what the scripts start.
+pub const HOST_LAUNCHER_MARK: &str = "# ix: image=host";
+
+/// Whether the launcher at `path` (in `project_dir`) runs no container ([`HOST_LAUNCHER_MARK`]).
+pub fn is_host_launcher(project_dir: &std::path::Path, path: &str) -> bool {
+    std::fs::read_to_string(project_dir.join(path))
+        .is_ok_and(|text| text.lines().any(|line| line.trim_end() == HOST_LAUNCHER_MARK))
+}
+
+/// What a plan knows of its images: pins, this plan's resolutions, else the last launch records.
+struct PlanImages<'a> {
+    store: Option<&'a StateStore>,
+    resolved: &'a ResolvedImages,
+    project_dir: &'a std::path::Path,
+}
+
+impl dag::ImageDigests for PlanImages<'_> {
+    fn image_id(&self, launch_id: &str, runner_type: &str, launcher: &str, image: &str) -> ImageId {
+        if let Some(id) = dag::pinned(image) {
+            return id;
+        }
+        if let Some(id) = self.resolved.by_reference.get(&(runner_type.to_string(), image.to_string())) {
+            return id.clone();
+        }
+        if is_host_launcher(self.project_dir, launcher)
+            && let Ok(host) = host_image_digest()
+        {
+            return ImageId { digest: host, reference: image.to_string() };
+        }
+        self.store
+            .and_then(|store| recorded_image(store, launch_id))
+            .filter(|id| id.reference == image)
+            .unwrap_or_else(|| ImageId::unresolved(image))
+    }
+}
+
+/// The image id the last successful run of launch task `launch_id` recorded (its `launch.json`).
+pub fn recorded_image(store: &StateStore, launch_id: &str) -> Option<ImageId> {
+    let record = store.latest_for_id(launch_id).ok()??;
+    if record.outcome != crate::state::Outcome::Success {
+        return None;
+    }
+    let artifact = record.artifacts.iter().find(|artifact| artifact.name == LAUNCH_ARTIFACT)?;
+    let bytes = store.get_blob(artifact.digest).ok()??;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let digest = value.get("digest")?.as_str()?;
+    let reference = value.get("image")?.as_str()?;
+    Some(ImageId { digest: digest.to_string(), reference: reference.to_string() })
+}
+
+/// The artifact a launch task records: `{"image", "digest", "executor", ...}`.
+pub const LAUNCH_ARTIFACT: &str = "launch.json";
 
 /// How long each stage took.
 #[derive(Clone, Copy, Debug, Default)]
@@ -57,6 +142,8 @@ pub struct Planned {
     pub timings: Timings,
     /// The sweep and jobs the plan was built from (the executor reads job fields here).
     pub expanded: Arc<Expanded>,
+    /// The eval settings the plan's eval keys were made with.
+    pub evals: EvalSettings,
 }
 
 /// Loaded sweep and its jobs (or the expansion errors).
@@ -82,6 +169,7 @@ fn stamp(path: &str) -> Stamp {
 /// A planning session over one request: reuses unchanged work between plans.
 pub struct PlanSession {
     request: PlanRequest,
+    project_dir: PathBuf,
     db: ProjectDb,
     expanded: Option<(Vec<Stamp>, Arc<Expanded>)>,
     /// Task keys per job, reused for jobs whose fields, spans and files are unchanged.
@@ -101,6 +189,7 @@ impl PlanSession {
     pub fn new(request: PlanRequest, project_dir: &std::path::Path) -> PlanSession {
         PlanSession {
             request,
+            project_dir: project_dir.to_path_buf(),
             db: ProjectDb::new(project_dir),
             expanded: None,
             memo: dag::BuildMemo::default(),
@@ -110,6 +199,11 @@ impl PlanSession {
             segments: Vec::new(),
             entry_starts: Vec::new(),
         }
+    }
+
+    /// Image ids resolved for the next plans (by runner type and reference).
+    pub fn set_images(&mut self, images: ResolvedImages) {
+        self.request.images = Arc::new(images);
     }
 
     /// Remember task keys between plans (worth it only when planning more than once).
@@ -370,6 +464,7 @@ impl PlanSession {
             n_jobs: 0,
             timings,
             expanded: expanded.clone(),
+            evals: self.request.evals.clone(),
         };
         let jobs = match &expanded.jobs {
             Ok(jobs) => jobs,
@@ -388,6 +483,8 @@ impl PlanSession {
                 runners: &runners,
                 jobs,
                 files: &self.db,
+                images: &PlanImages { store, resolved: &self.request.images, project_dir: &self.project_dir },
+                evals: &self.request.evals,
                 changes: changes.as_ref(),
             },
             &mut self.memo,
@@ -429,6 +526,8 @@ mod tests {
             runner_config: Some(dir.join("runners.yaml").to_string_lossy().into_owned()),
             selection: JobSelection { evals, ..JobSelection::all() },
             options: PlanOptions::default(),
+            evals: Default::default(),
+            images: Default::default(),
         }
     }
 

@@ -103,6 +103,7 @@ fn reason_json(reason: &Reason) -> Value {
             value["by"] = json!(by);
         }
         Reason::CacheMissing { detail } => value["detail"] = json!(detail),
+        Reason::KeyFormatChanged { old } => value["old"] = json!(old),
     }
     value
 }
@@ -158,8 +159,28 @@ fn entry_line(entry: &ManifestEntry) -> String {
     }
 }
 
-/// `--why` for the task at `idx`, given the latest stored record of its id.
-pub fn why(plan: &Plan, idx: usize, latest: Option<&StoredRecord>) -> String {
+/// The environment a bench or eval task's script gets, as `--why` lines: each contract variable
+/// with the key input it is (`NAME=value  (key tp)`), then the variables the executor adds.
+pub fn task_environment(contract: &crate::contract::Contract, kind: crate::dag::TaskKind) -> Vec<String> {
+    let mut lines = Vec::new();
+    let (image_env, image_reason) = crate::contract::IMAGE_VAR;
+    lines.push(format!("{image_env}={}  (key image, by digest: {image_reason})", contract.image.value));
+    let vars: Vec<&crate::contract::Var> = match kind {
+        crate::dag::TaskKind::Eval => contract.eval_vars().collect(),
+        _ => contract.bench_vars().collect(),
+    };
+    for var in vars {
+        lines.push(format!("{}={}  (key {})", var.env, var.value, var.key));
+    }
+    for (name, reason) in crate::contract::EXECUTOR_VARS {
+        lines.push(format!("{name}  (set by the executor, not in the key: {reason})"));
+    }
+    lines
+}
+
+/// `--why` for the task at `idx`, given the latest stored record of its id and, for bench and
+/// eval tasks, the environment its script gets ([`task_environment`]).
+pub fn why(plan: &Plan, idx: usize, latest: Option<&StoredRecord>, env: Option<&[String]>) -> String {
     let task = &plan.graph.tasks[idx];
     let planned = &plan.tasks[idx];
     let mut out = String::new();
@@ -211,6 +232,12 @@ pub fn why(plan: &Plan, idx: usize, latest: Option<&StoredRecord>) -> String {
     let _ = writeln!(out, "  inputs ({}):", task.manifest.len());
     for entry in task.manifest.entries().iter() {
         let _ = writeln!(out, "    {}", entry_line(entry));
+    }
+    if let Some(env) = env {
+        let _ = writeln!(out, "  environment ({} variables):", env.len());
+        for line in env {
+            let _ = writeln!(out, "    {line}");
+        }
     }
     out
 }

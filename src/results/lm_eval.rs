@@ -63,11 +63,19 @@ pub struct EvalRun {
     pub limit: Option<u32>,
 }
 
-/// Resolves a task name to `<tasks_dir>/<task>.yaml`; a path to an existing file is used as is.
+/// Resolves a task name to `<tasks_dir>/<task>.yaml`; a path to an existing file is used as is;
+/// a plain name without a file there (`gsm8k`) is one of lm-eval's own tasks, passed as is.
 pub fn task_file(tasks_dir: &Path, task: &str) -> Result<PathBuf, EvalRunError> {
     let as_path = PathBuf::from(task);
     let path = if as_path.is_file() { as_path } else { tasks_dir.join(format!("{task}.yaml")) };
-    if path.is_file() { Ok(path) } else { Err(EvalRunError::TaskNotFound { path }) }
+    let plain_name = !task.is_empty() && task.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+    if path.is_file() {
+        Ok(path)
+    } else if plain_name {
+        Ok(PathBuf::from(task))
+    } else {
+        Err(EvalRunError::TaskNotFound { path })
+    }
 }
 
 /// The lm-eval command line (program and arguments) for a run writing into `raw_dir`.
@@ -138,12 +146,19 @@ pub fn run_eval(run: &EvalRun, meta: &Map<String, Value>) -> Result<PathBuf, Eva
         let path = path.to_path_buf();
         move |source| EvalRunError::Io { path, source }
     };
-    let task_file = std::path::absolute(&run.task_file).map_err(io(&run.task_file))?;
     std::fs::create_dir_all(&run.out_dir).map_err(io(&run.out_dir))?;
     let out_dir = std::path::absolute(&run.out_dir).map_err(io(&run.out_dir))?;
     let raw_dir = out_dir.join(".lm-eval-raw");
     let _ = std::fs::remove_dir_all(&raw_dir);
-    let task_dir = task_file.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    // A task file runs in its folder (its relative data files resolve there); a task of
+    // lm-eval's own (a plain name) in the output folder.
+    let (task_file, task_dir) = if run.task_file.is_file() {
+        let task_file = std::path::absolute(&run.task_file).map_err(io(&run.task_file))?;
+        let dir = task_file.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+        (task_file, dir)
+    } else {
+        (run.task_file.clone(), out_dir.clone())
+    };
     let status = Command::new(&run.lm_eval)
         .args(lm_eval_args(run, &task_file, &raw_dir))
         .current_dir(task_dir)
