@@ -173,6 +173,21 @@ pub fn pull(engine: ContainerEngine, image: &ImageRef, options: &ResolveOptions)
     }
 }
 
+/// The engine's id of `image` in its local store (`image inspect --format {{.Id}}`), the identity
+/// of an image built or imported there and never pushed, which no registry can name.
+pub fn local_id(engine: ContainerEngine, image: &ImageRef) -> Result<Digest, PullError> {
+    let args = ["image".to_string(), "inspect".into(), "--format".into(), "{{.Id}}".into(), image.engine_reference()];
+    let id = run(engine, &args)?;
+    let id = id.trim();
+    // Docker prints `sha256:<hex>`, podman the bare hex.
+    let text = if id.starts_with("sha256:") { id.to_string() } else { format!("sha256:{id}") };
+    Digest::parse(&text).map_err(|reason| PullError::Failed {
+        command: format!("{} image inspect", engine.program()),
+        status: "unexpected output".into(),
+        output: reason,
+    })
+}
+
 fn join(digests: &[Digest]) -> String {
     digests.iter().map(Digest::as_str).collect::<Vec<_>>().join(", ")
 }

@@ -9,6 +9,6 @@ mod container_engine;
 mod image_ref;
 mod resolve;
 
-pub use container_engine::{ContainerEngine, PullError, UnknownEngine, pull, repo_digests};
+pub use container_engine::{ContainerEngine, PullError, UnknownEngine, local_id, pull, repo_digests};
 pub use image_ref::{DOCKER_HUB, Digest, ImageRef, ImageRefError};
 pub use resolve::{BearerChallenge, MANIFEST_ACCEPT, ResolveError, ResolveOptions, resolve_all, resolve_all_blocking};

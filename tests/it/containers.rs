@@ -214,9 +214,9 @@ impl Rootfs {
         let name = format!("localhost/ix-it-{}-{n}:latest", std::process::id());
         let tar = self.dir.path().with_extension("tar");
         sh("tar", &["-C", &self.dir.path().to_string_lossy(), "-cf", &tar.to_string_lossy(), "."]);
-        podman(&["import", "--quiet", &tar.to_string_lossy(), &name]);
+        let id = podman(&["import", "--quiet", &tar.to_string_lossy(), &name]).trim().to_string();
         let _ = std::fs::remove_file(&tar);
-        LocalImage { name }
+        LocalImage { name, id }
     }
 }
 
@@ -238,6 +238,8 @@ pub(crate) fn ix_rootfs() -> Rootfs {
 /// An image in podman's local storage; dropping it removes the name.
 pub(crate) struct LocalImage {
     pub(crate) name: String,
+    /// What `podman import` printed: the image id (`sha256:…`).
+    pub(crate) id: String,
 }
 
 impl LocalImage {
@@ -330,6 +332,8 @@ fn pull_with_podman_returns_the_registry_digest() {
 
     // Built here and pushed: podman knows the local manifest's digest too, so the registry decides.
     let first = busybox_image("one");
+    let local = ImageRef::parse(&first.name).expect("parse");
+    assert_eq!(ix::image::local_id(ContainerEngine::Podman, &local).map(|id| id.to_string()), Ok(first.id.clone()));
     first.push(&reference);
     let pulled = pull(ContainerEngine::Podman, &image, &options).expect("pull");
     assert_eq!(pulled, registry_digest(&reference));
