@@ -12,7 +12,7 @@
 use std::ffi::OsString;
 use std::path::Path;
 
-use crate::image::ContainerEngine;
+use crate::image::{ContainerEngine, ImageRef, ResolveOptions};
 
 /// Options of the Docker executor.
 #[derive(Clone, Debug)]
@@ -55,7 +55,16 @@ pub fn argv(
                 argv.push(arg.into());
             }
         }
-        ContainerEngine::Podman => argv.extend(podman_ulimits(&HostLimits::current()).into_iter().map(OsString::from)),
+        ContainerEngine::Podman => {
+            argv.extend(podman_ulimits(&HostLimits::current()).into_iter().map(OsString::from));
+            // When the image is missing podman pulls it; Docker speaks http to loopback
+            // registries by itself, podman must be told (IX_INSECURE_REGISTRIES lists others).
+            let insecure =
+                ImageRef::parse(image).is_ok_and(|image| ResolveOptions::from_env().is_insecure(image.registry()));
+            if insecure {
+                argv.push("--tls-verify=false".into());
+            }
+        }
     }
     if let Some(cache) = &opts.hf_hub_cache {
         argv.push("-v".into());
@@ -201,7 +210,23 @@ mod tests {
         let ulimits: Vec<&str> =
             text.windows(2).filter(|w| w[0] == "--ulimit").map(|w| w[1].split('=').next().unwrap_or("")).collect();
         assert_eq!(ulimits, ["memlock", "stack", "nofile", "nproc"]);
+        assert!(!text.iter().any(|a| a == "--tls-verify=false"), "{text:?}");
         assert_eq!(text[text.len() - 2..], ["img", "/ix/repo/b.sh"]);
+    }
+
+    #[test]
+    fn podman_may_pull_from_loopback_registries_without_tls() {
+        let opts = DockerOpts { gpus: false, hf_hub_cache: None, engine: ContainerEngine::Podman };
+        let run = |image: &str| {
+            let argv = argv(&opts, "n", image, Path::new("/w"), Path::new("/r"), Path::new("b.sh"), &[]);
+            argv.iter().any(|a| a == "--tls-verify=false")
+        };
+        assert!(run("127.0.0.1:5000/x:v1"));
+        assert!(run("localhost:5000/x@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
+        assert!(!run("nvcr.io/nvidia/x:1"));
+        let docker = DockerOpts { engine: ContainerEngine::Docker, ..opts.clone() };
+        let argv = argv(&docker, "n", "127.0.0.1:5000/x:v1", Path::new("/w"), Path::new("/r"), Path::new("b.sh"), &[]);
+        assert!(!argv.iter().any(|a| a == "--tls-verify=false"));
     }
 
     #[test]
