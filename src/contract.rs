@@ -84,8 +84,11 @@ pub const EXECUTOR_VARS: &[(&str, &str)] = &[
 /// The image variable: scripts get the reference as written (`IMAGE`), while every key holds the
 /// digest the image's launch task resolved it to (key field `image`), so a moved tag reruns its
 /// tasks and a new tag for the same digest does not.
-pub const IMAGE_VAR: (&str, &str) =
-    ("IMAGE", "the image reference as written; keys hold the digest its launch task resolved instead");
+pub const IMAGE_VAR: (&str, &str) = (
+    "IMAGE",
+    "the image reference as written; keys hold the digest its launch task resolved instead (with the reference for \
+     launchers that start no container, and in result keys, whose records carry it)",
+);
 
 /// How the project's eval tasks run (`evals.yaml`; defaults when absent).
 #[derive(Clone, Debug, PartialEq)]
@@ -421,8 +424,9 @@ impl Contract {
                 conc.iter().copied().max().unwrap_or(1)
             }
         };
-        load.push("EXP_NAME", "exp-name", exp_name.clone(), Source::ModelPrefix);
-        load.push("RANDOM_RANGE_RATIO", "random-range-ratio", RANDOM_RANGE_RATIO, Source::Constant);
+        // Names and constants every script checks for (`check_env_vars`), evals included.
+        server.push("EXP_NAME", "exp-name", exp_name.clone(), Source::ModelPrefix);
+        server.push("RANDOM_RANGE_RATIO", "random-range-ratio", RANDOM_RANGE_RATIO, Source::Constant);
         load.push("RUN_EVAL", "run-eval", "false", Source::Constant);
         eval.push("RUN_EVAL", "run-eval", "true", Source::Constant);
         eval.push("EVAL_ONLY", "eval-only", "true", Source::Constant);

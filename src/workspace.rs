@@ -141,7 +141,12 @@ fn merge(sources: &SourceMap, per_file: Vec<(FileId, Vec<ConfigEntry>)>) -> (Swe
 /// Reads the project's eval settings (`evals.yaml` in `project_dir`; the defaults when the file
 /// does not exist). On errors: the file and its diagnostics.
 pub fn load_evals(project_dir: &Path) -> Result<crate::contract::EvalSettings, (SourceMap, Vec<Diag>)> {
-    let path = project_dir.join(crate::contract::EVALS_FILE);
+    // Relative to the working folder when that is the project: origins then read `evals.yaml:3:5`.
+    let path = if project_dir == Path::new(".") || std::env::current_dir().is_ok_and(|cwd| cwd == project_dir) {
+        std::path::PathBuf::from(crate::contract::EVALS_FILE)
+    } else {
+        project_dir.join(crate::contract::EVALS_FILE)
+    };
     let mut sources = SourceMap::default();
     let mut diags = Vec::new();
     if !path.exists() {

@@ -415,7 +415,11 @@ pub(crate) fn load_engine(
         .filter(|(_, (task, planned))| {
             task.kind == crate::dag::TaskKind::Launch
                 && planned.action == crate::plan::Action::Run
-                && task.manifest.entries().iter().any(|e| e.name == "image" && e.value.ends_with(crate::dag::task_key::UNRESOLVED_SUFFIX))
+                && task
+                    .manifest
+                    .entries()
+                    .iter()
+                    .any(|e| e.name == "image" && e.value.ends_with(crate::dag::task_key::UNRESOLVED_SUFFIX))
         })
         .map(|(idx, _)| idx)
         .collect();

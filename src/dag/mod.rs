@@ -1333,7 +1333,11 @@ fn key_job(cx: &JobContext<'_>) -> Box<JobMemo> {
         client_version: BENCH_CLIENT_VERSION,
     }));
     let (bench_hash, manifest) = bench.hash_and_manifest();
-    let result = TaskKey::Result(ResultKey { format_version: RESULT_FORMAT_VERSION, upstream_bench: bench_hash });
+    let result = TaskKey::Result(ResultKey {
+        format_version: RESULT_FORMAT_VERSION,
+        image_ref: job.image.clone(),
+        upstream_bench: bench_hash,
+    });
     let (result_hash, result_manifest) = result.hash_and_manifest();
     let eval = job.run_eval.then(|| {
         let thresholds = cx
@@ -1524,7 +1528,7 @@ mod contract_tests {
             ("spec_decoding", |j| j.spec_decoding = SpecDecoding::Mtp, true, true),
             ("max_model_len", |j| j.max_model_len += 1, true, true),
             ("disagg", |j| j.disagg = true, true, true),
-            ("exp_name", |j| j.exp_name.push('x'), true, false),
+            ("exp_name", |j| j.exp_name.push('x'), true, true),
             ("tp", |j| j.shape = JobShape::Single { tp: 8, ep: 1, dp_attn: false, conc: 4 }, true, true),
             ("ep", |j| j.shape = JobShape::Single { tp: 2, ep: 2, dp_attn: false, conc: 4 }, true, true),
             ("dp_attn", |j| j.shape = JobShape::Single { tp: 2, ep: 1, dp_attn: true, conc: 4 }, true, true),

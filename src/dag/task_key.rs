@@ -102,6 +102,11 @@ impl ImageId {
     pub fn is_resolved(&self) -> bool {
         !self.digest.starts_with("unresolved:")
     }
+
+    /// Whether this is the host identity of a launcher that starts no container.
+    pub fn is_host(&self) -> bool {
+        self.digest.starts_with("blake3:")
+    }
 }
 
 /// A contract variable as a key input: its key name, value and origin.
@@ -143,6 +148,8 @@ pub struct EvalKey {
 #[derive(Clone, Debug)]
 pub struct ResultKey {
     pub format_version: &'static str,
+    /// The image reference as written: the record carries it (`image`) beside the digest.
+    pub image_ref: String,
     pub upstream_bench: Digest,
 }
 
@@ -177,14 +184,19 @@ fn plain(out: &mut Vec<KeyInput>, tag: u16, name: impl Into<crate::dag::hash::Na
     out.push(KeyInput { field: Field { tag, name: name.into(), value }, origin: None });
 }
 
-/// The image digest: hashed alone, shown with the reference it was written as; an image
-/// nothing is known about is keyed (and shown) by its reference, `REF (unresolved)`.
+/// The image digest: hashed alone (a container's content is its digest, whatever tag names
+/// it), shown with the reference it was written as. A host identity (`blake3:`, launchers that
+/// start no container) is hashed with the reference, which then reaches the scripts as the only
+/// trace of the image; an image nothing is known about is keyed (and shown) by its reference,
+/// `REF (unresolved)`.
 fn image_input(out: &mut Vec<KeyInput>, image: &Input<ImageId>) {
     let id = &image.value;
-    let value = if id.is_resolved() {
-        Value::Labeled(Box::new(Value::Str(id.digest.clone())), id.reference.clone())
-    } else {
+    let value = if !id.is_resolved() {
         Value::Str(format!("{}{UNRESOLVED_SUFFIX}", id.reference))
+    } else if id.is_host() {
+        Value::Str(format!("{} {}", id.reference, id.digest))
+    } else {
+        Value::Labeled(Box::new(Value::Str(id.digest.clone())), id.reference.clone())
     };
     out.push(KeyInput { field: Field { tag: 5, name: "image".into(), value }, origin: image.origin.clone() });
 }
@@ -267,6 +279,7 @@ impl TaskKey {
             }
             TaskKey::Result(key) => {
                 plain(&mut out, 1, "result-format", Value::Str(key.format_version.into()));
+                plain(&mut out, 2, "image-ref", Value::Str(key.image_ref.clone()));
                 plain(&mut out, 60, "upstream bench", Value::Digest(key.upstream_bench));
             }
             TaskKey::Aggregate(key) => {
@@ -375,7 +388,11 @@ mod tests {
             ("bench", TaskKey::Bench(Box::new(bench()))),
             (
                 "result",
-                TaskKey::Result(ResultKey { format_version: RESULT_FORMAT_VERSION, upstream_bench: bench_hash }),
+                TaskKey::Result(ResultKey {
+                    format_version: RESULT_FORMAT_VERSION,
+                    image_ref: "vllm/vllm-openai:v0.10.0".into(),
+                    upstream_bench: bench_hash,
+                }),
             ),
             ("eval", TaskKey::Eval(eval())),
             (

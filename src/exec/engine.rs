@@ -87,7 +87,7 @@ fn write_output(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, String>
 
 /// `result`: the bench's raw result (`<RESULT_FILENAME>.json`; multi-node: a list of
 /// `{"file", "result"}`) to aggregate records, written as `agg_<RESULT_FILENAME>.json`.
-fn process_result(env: Vec<(String, String)>) -> InProcessFn {
+fn process_result(env: Vec<(String, String)>, image_digest: Option<String>) -> InProcessFn {
     Arc::new(move |inputs: &[PathBuf], dir: &Path| {
         let raw_path = inputs.first().ok_or("the result task has no bench input")?;
         let stem = raw_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
@@ -107,27 +107,33 @@ fn process_result(env: Vec<(String, String)>) -> InProcessFn {
         let (job, _) = crate::results::job_from_env(&lookup).map_err(|e| e.to_string())?;
         let options = crate::results::ProcessOptions { lenient: true };
         let raw = read_value(raw_path)?;
+        // Beside the reference's fields: the digest of the image the numbers came from.
+        let with_digest = |mut record: serde_json::Map<String, serde_json::Value>| {
+            if let Some(digest) = &image_digest {
+                record.insert("image_digest".into(), digest.clone().into());
+            }
+            serde_json::Value::Object(record)
+        };
         let record = match &raw {
             serde_json::Value::Array(parts) => {
                 let mut records = Vec::new();
                 for part in parts {
                     let result = part.get("result").unwrap_or(part);
-                    records.push(serde_json::Value::Object(
-                        crate::results::process(&job, result, options).map_err(|e| e.to_string())?,
-                    ));
+                    records
+                        .push(with_digest(crate::results::process(&job, result, options).map_err(|e| e.to_string())?));
                 }
                 serde_json::Value::Array(records)
             }
-            _ => serde_json::Value::Object(crate::results::process(&job, &raw, options).map_err(|e| e.to_string())?),
+            _ => with_digest(crate::results::process(&job, &raw, options).map_err(|e| e.to_string())?),
         };
         let bytes = serde_json::to_vec_pretty(&record).map_err(|e| e.to_string())?;
         write_output(dir, &format!("agg_{stem}.json"), &bytes)
     })
 }
 
-/// Every aggregate record in `inputs` (objects with `is_multinode`, lists flattened).
-fn records_of(inputs: &[PathBuf]) -> Result<Vec<serde_json::Value>, String> {
-    let mut records = Vec::new();
+/// The aggregate records and the eval rows (objects with `task` and `score`) in `inputs`.
+fn records_and_evals(inputs: &[PathBuf]) -> Result<(Vec<serde_json::Value>, Vec<serde_json::Value>), String> {
+    let (mut records, mut evals) = (Vec::new(), Vec::new());
     for input in inputs {
         let mut stack = vec![read_value(input)?];
         while let Some(value) = stack.pop() {
@@ -136,17 +142,31 @@ fn records_of(inputs: &[PathBuf]) -> Result<Vec<serde_json::Value>, String> {
                 serde_json::Value::Object(map) if map.contains_key("is_multinode") => {
                     records.push(serde_json::Value::Object(map))
                 }
+                serde_json::Value::Object(map) if map.contains_key("task") && map.contains_key("score") => {
+                    evals.push(serde_json::Value::Object(map))
+                }
                 _ => {}
             }
         }
     }
-    Ok(records)
+    Ok((records, evals))
 }
 
-/// `collect`: the config key's records as one list, `agg_<key>.json`.
+fn eval_rows(values: Vec<serde_json::Value>) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    values
+        .into_iter()
+        .filter_map(|value| match value {
+            serde_json::Value::Object(row) => Some(row),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `collect`: the config key's records (then its eval rows) as one list, `agg_<key>.json`.
 fn collect_records(key: String) -> InProcessFn {
     Arc::new(move |inputs: &[PathBuf], dir: &Path| {
-        let records = records_of(inputs)?;
+        let (mut records, evals) = records_and_evals(inputs)?;
+        records.extend(evals);
         let bytes = serde_json::to_vec_pretty(&serde_json::Value::Array(records)).map_err(|e| e.to_string())?;
         write_output(dir, &format!("agg_{key}.json"), &bytes)
     })
@@ -165,10 +185,19 @@ fn as_report_records(values: Vec<serde_json::Value>, origin: &Path) -> Vec<crate
 /// `summary`: the summary tables of every collected record, as markdown (`summary.md`).
 fn summarize_records() -> InProcessFn {
     Arc::new(move |inputs: &[PathBuf], dir: &Path| {
-        let records = as_report_records(records_of(inputs)?, dir);
+        let (records, evals) = records_and_evals(inputs)?;
+        let records = as_report_records(records, dir);
         let table = crate::results::summarize(&records, crate::results::SummaryOptions { lenient: true })
             .map_err(|e| e.to_string())?;
-        write_output(dir, "summary.md", crate::report::summary::to_markdown(&table).as_bytes())
+        let mut text = crate::report::summary::to_markdown(&table);
+        let evals = eval_rows(evals);
+        if !evals.is_empty() {
+            let cells: Vec<Vec<Option<String>>> = evals.iter().map(crate::results::evals::eval_table_row).collect();
+            text.push_str("\n### Accuracy evals\n\n");
+            text.push_str(&crate::report::table::github_table(&crate::results::evals::EVAL_HEADERS, &cells));
+            text.push('\n');
+        }
+        write_output(dir, "summary.md", text.as_bytes())
     })
 }
 
@@ -176,8 +205,10 @@ fn summarize_records() -> InProcessFn {
 /// where fresh and reused outputs both live).
 fn render_report(collect_outputs: Vec<PathBuf>) -> InProcessFn {
     Arc::new(move |_: &[PathBuf], dir: &Path| {
-        let records = as_report_records(records_of(&collect_outputs)?, dir);
-        write_output(dir, "report.html", crate::report::html::render_html(&records).as_bytes())
+        let (records, evals) = records_and_evals(&collect_outputs)?;
+        let records = as_report_records(records, dir);
+        let html = crate::report::html::render_html_with_evals(&records, &eval_rows(evals));
+        write_output(dir, "report.html", html.as_bytes())
     })
 }
 
@@ -321,7 +352,16 @@ pub fn tasks_from_plan(
                 Work::InProcess(launch_image(image, expected, mode))
             }
             (_, TaskKind::Result) => match graph_task.deps.iter().find_map(|dep| bench_env.get(dep)) {
-                Some(env) => Work::InProcess(process_result(env.clone())),
+                Some(env) => {
+                    // The digest the bench ran (its key's `image` input: `REF DIGEST`).
+                    let digest = graph_task.deps.first().and_then(|dep| {
+                        let entries = plan.graph.tasks[*dep].manifest.entries();
+                        let image = entries.iter().find(|e| e.name == "image")?;
+                        let resolved = !image.value.ends_with(crate::dag::task_key::UNRESOLVED_SUFFIX);
+                        resolved.then(|| image.value.rsplit(' ').next().map(str::to_string)).flatten()
+                    });
+                    Work::InProcess(process_result(env.clone(), digest))
+                }
                 None => {
                     Work::InProcess(refuse(format!("{}: its bench task has no environment contract", graph_task.id)))
                 }

@@ -76,7 +76,7 @@ impl Row<'_> {
             self.num(key).map_or("n/a".to_string(), |value| format!("{}{unit}", python_g(value * factor)))
         };
         format!(
-            "{} · {} · conc {}\n{}\nthroughput/GPU {} tok/s · interactivity {} tok/s/user\nTTFT {} · TPOT {} · E2EL {}\nmodel {} · image {}",
+            "{} · {} · conc {}\n{}\nthroughput/GPU {} tok/s · interactivity {} tok/s/user\nTTFT {} · TPOT {} · E2EL {}\nmodel {} · image {}{}",
             self.series,
             self.parallelism(),
             self.text("conc"),
@@ -88,6 +88,7 @@ impl Row<'_> {
             metric("median_e2el", 1.0, " s"),
             self.text("model"),
             self.text("image"),
+            self.record.fields.get("image_digest").and_then(|d| d.as_str()).map_or(String::new(), |d| format!(" {d}")),
         )
     }
 }
@@ -460,6 +461,11 @@ fn seq_label(isl: i64, osl: i64) -> String {
 /// Renders the HTML report for a set of aggregate records. The output is one file with no
 /// external references.
 pub fn render_html(records: &[Record]) -> String {
+    render_html_with_evals(records, &[])
+}
+
+/// [`render_html`] plus a table of accuracy-eval rows (`results::evals` rows).
+pub fn render_html_with_evals(records: &[Record], evals: &[serde_json::Map<String, serde_json::Value>]) -> String {
     let rows = rows(records);
     let groups = grouped(&rows);
     let colors: BTreeMap<String, usize> = {
@@ -580,7 +586,23 @@ pub fn render_html(records: &[Record]) -> String {
         }
         out.push_str("</tr>\n");
     }
-    out.push_str("</tbody></table></div>\n<div id=\"tip\" hidden></div><script>");
+    out.push_str("</tbody></table></div>\n");
+    if !evals.is_empty() {
+        out.push_str("<h2>Accuracy evals</h2><div class=\"scroll\"><table class=\"evals\"><thead><tr>");
+        for header in crate::results::evals::EVAL_HEADERS {
+            let _ = write!(out, "<th class=\"t\">{}</th>", escape(header));
+        }
+        out.push_str("</tr></thead><tbody>\n");
+        for row in evals {
+            out.push_str("<tr>");
+            for cell in crate::results::evals::eval_table_row(row) {
+                let _ = write!(out, "<td class=\"t\">{}</td>", escape(cell.as_deref().unwrap_or("")));
+            }
+            out.push_str("</tr>\n");
+        }
+        out.push_str("</tbody></table></div>\n");
+    }
+    out.push_str("<div id=\"tip\" hidden></div><script>");
     out.push_str(SCRIPT);
     out.push_str("</script></body></html>\n");
     out

@@ -150,7 +150,7 @@ fn thresholds_turn_a_regression_into_a_failure() {
 }
 
 /// `${IX_LLAMA_DIR:-${IX_CACHE:-$HOME/.cache/ix}/llama-0.3.36}` (built by ci/llama.sh).
-fn llama_dir() -> PathBuf {
+pub(crate) fn llama_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("IX_LLAMA_DIR") {
         return PathBuf::from(dir);
     }
@@ -165,7 +165,7 @@ fn cache_dir() -> PathBuf {
 }
 
 /// The lm-eval executable: `$IX_LM_EVAL`, else the venv ci/results.sh makes.
-fn lm_eval_bin() -> PathBuf {
+pub(crate) fn lm_eval_bin() -> PathBuf {
     match std::env::var_os("IX_LM_EVAL") {
         Some(path) => PathBuf::from(path),
         None => cache_dir().join("lm-eval-0.4.13/bin/lm_eval"),

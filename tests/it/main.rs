@@ -18,4 +18,5 @@ mod results;
 mod run;
 mod slurm;
 mod state;
+mod tasks;
 mod workflows;
