@@ -364,7 +364,7 @@ fn pull_with_podman_returns_the_registry_digest() {
 }
 
 /// Forgets the named local images when dropped.
-struct Forget(Vec<String>);
+pub(crate) struct Forget(pub(crate) Vec<String>);
 
 impl Drop for Forget {
     fn drop(&mut self) {
