@@ -12,6 +12,7 @@ pub mod diag;
 pub mod env_policy;
 pub mod exec;
 pub mod expand;
+pub mod image;
 pub mod ir;
 pub mod naming;
 pub mod plan;

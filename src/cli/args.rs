@@ -44,6 +44,30 @@ pub(crate) enum Command {
     Evals(EvalsCommand),
     /// Render a report (HTML with charts, or markdown) from a directory of aggregate records.
     Report(ReportArgs),
+    /// Container images: the digest each tag names now, asked of its registry.
+    #[command(subcommand)]
+    Image(ImageCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ImageCommand {
+    /// Print `IMAGE sha256:DIGEST` per image: pins as written, tags as their registry says now
+    /// (anonymously, over the registry HTTP API, without pulling).
+    Resolve(ImageResolveArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImageResolveArgs {
+    /// Image references (`vllm/vllm-openai:v0.9.0`, `127.0.0.1:5000/x:v1`, `x@sha256:…`).
+    #[arg(required = true, value_name = "IMAGE")]
+    pub(crate) images: Vec<String>,
+    /// Seconds to wait for each registry request (default 10, or `IX_REGISTRY_TIMEOUT`).
+    #[arg(long, value_name = "SECS")]
+    pub(crate) timeout: Option<f64>,
+    /// A registry (`host` or `host:port`) to speak plain http to, besides loopback ones and
+    /// those in `IX_INSECURE_REGISTRIES`.
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub(crate) insecure_registries: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -400,9 +424,13 @@ pub(crate) struct RunArgs {
     /// Do not pass GPUs to `docker run`.
     #[arg(long)]
     pub(crate) docker_no_gpus: bool,
-    /// The container engine of the docker executor (`docker` or `podman`).
-    #[arg(long, default_value = "docker", env = "IX_CONTAINER_ENGINE", value_name = "PROGRAM")]
-    pub(crate) container_engine: String,
+    /// The CLI of the `docker` executor: `docker` or `podman`.
+    #[arg(long, env = "IX_CONTAINER_ENGINE", default_value = "docker", value_name = "ENGINE")]
+    pub(crate) container_engine: crate::image::ContainerEngine,
+    /// Do not ask registries for the current digest of each image before planning (launch tasks
+    /// then keep the digest their last run recorded, and pull images never recorded).
+    #[arg(long)]
+    pub(crate) no_resolve_images: bool,
     /// Run only this task (a matrix job of the GitHub Actions executor).
     #[arg(long, value_name = "HASH")]
     pub(crate) task: Option<String>,
@@ -599,6 +627,14 @@ pub(crate) struct PlanArgs {
     /// Mark eval jobs and keep only them.
     #[arg(long)]
     pub(crate) evals_only: bool,
+    /// Ask registries for each image's current digest (in parallel, without pulling), as `ix run`
+    /// does before it plans; without it, images keep the digest their last launch recorded.
+    #[arg(long)]
+    pub(crate) resolve_images: bool,
+    /// The executor of the run this plan is for (`local`, `docker`, `slurm`, or `TYPE=EXECUTOR`),
+    /// as `ix run --executor`: it decides which launches pull an image.
+    #[arg(long, value_name = "EXEC")]
+    pub(crate) executor: Vec<String>,
 }
 
 #[derive(Debug, Args)]

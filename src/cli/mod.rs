@@ -9,6 +9,7 @@ mod check;
 mod collect_artifacts;
 mod evals;
 mod fmt;
+mod image;
 mod lower;
 mod matrix;
 mod plan;
@@ -81,5 +82,6 @@ fn dispatch(cli: Cli) -> ExitStatus {
         Command::Evals(command) => evals::evals(command),
         Command::Report(args) => report::report(&args),
         Command::Bench(args) => bench::bench(&args),
+        Command::Image(command) => image::image(command),
     }
 }

@@ -86,9 +86,31 @@ pub(crate) fn plan(args: &PlanArgs) -> ExitStatus {
         Ok(store) => store,
         Err(error) => return crate::cli::state::error(&error),
     };
+    let executors = match crate::cli::run::executor_map(&args.executor) {
+        Ok(map) => map,
+        Err(error) => {
+            err(&format!("error: {error}\n"));
+            return ExitStatus::Error;
+        }
+    };
+    let executor_for = |runner_type: &str| crate::cli::run::executor_of(&executors, runner_type);
     let mut session = PlanSession::new(request, &args.project_dir);
     if args.watch {
         session = session.with_memo();
+    }
+    if args.resolve_images || !executors.is_empty() {
+        let first = session.plan(store.as_ref());
+        let started = Instant::now();
+        let images =
+            crate::cli::run::resolve_images(&first.expanded, &args.project_dir, &executor_for, args.resolve_images);
+        if args.timings {
+            err(&format!(
+                "timings: image resolution {:.1} ms ({} images)\n",
+                ms(started.elapsed()),
+                images.by_reference.len()
+            ));
+        }
+        session.set_images(images);
     }
     let planned = session.plan(store.as_ref());
     let status = show(args, &planned, store.as_ref(), covered);

@@ -22,7 +22,16 @@ fn eprint(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
 }
 
-fn executor_map(specs: &[String]) -> Result<Vec<(Option<String>, ExecutorKind)>, String> {
+/// The executor of `runner_type` under an [`executor_map`] (the last matching spec; local by
+/// default).
+pub(crate) fn executor_of(map: &[(Option<String>, ExecutorKind)], runner_type: &str) -> ExecutorKind {
+    map.iter()
+        .rev()
+        .find(|(t, _)| t.as_deref().is_none_or(|t| t == runner_type))
+        .map_or(ExecutorKind::Local, |(_, kind)| *kind)
+}
+
+pub(crate) fn executor_map(specs: &[String]) -> Result<Vec<(Option<String>, ExecutorKind)>, String> {
     specs
         .iter()
         .map(|spec| {
@@ -45,13 +54,7 @@ pub(crate) fn run(args: &RunArgs) -> ExitStatus {
             return ExitStatus::Error;
         }
     };
-    let executor_for = |runner_type: &str| {
-        executors
-            .iter()
-            .rev()
-            .find(|(t, _)| t.as_deref().is_none_or(|t| t == runner_type))
-            .map_or(ExecutorKind::Local, |(_, kind)| *kind)
-    };
+    let executor_for = |runner_type: &str| executor_of(&executors, runner_type);
     let mut input = args.input.clone();
     input.config_files = args.files.iter().chain(&args.input.config_files).cloned().collect();
     if input.config_files.is_empty() {
@@ -95,7 +98,11 @@ fn execute(
         log_dir: state.join("logs"),
         work_dir: state.join("work"),
         repo_root: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
-        docker: DockerOpts { gpus: !args.docker_no_gpus, hf_hub_cache: std::env::var("HF_HUB_CACHE").ok() },
+        docker: DockerOpts {
+            gpus: !args.docker_no_gpus,
+            hf_hub_cache: std::env::var("HF_HUB_CACHE").ok(),
+            engine: args.container_engine,
+        },
         slurm: SlurmOpts {
             partition: args.slurm_partition.clone(),
             gpus: args.slurm_gpus,
@@ -355,14 +362,84 @@ fn in_process_only(
 
 /// How `ix run` launches images, beyond the executor of each runner type.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct LaunchSettings<'a> {
+pub(crate) struct LaunchSettings {
     /// The container engine of the docker executor (`docker`, or `podman`).
-    pub(crate) container_engine: &'a str,
+    pub(crate) container_engine: crate::image::ContainerEngine,
+    /// Ask registries for the digest of every image a task pulls or imports, before planning.
+    pub(crate) resolve: bool,
 }
 
-impl Default for LaunchSettings<'_> {
+impl LaunchSettings {
+    pub(crate) fn new(container_engine: crate::image::ContainerEngine, resolve: bool) -> Self {
+        LaunchSettings { container_engine, resolve }
+    }
+}
+
+/// What a plan should know of its images beyond pins and launch records, for the executors of
+/// `executor_for`: which runner types run containers themselves, and (with `resolve`) what
+/// registries say each pulled or imported image's tag points at now. An image no registry can
+/// resolve is left to its launch task (a warning on stderr says why).
+pub(crate) fn resolve_images(
+    expanded: &crate::plan::pipeline::Expanded,
+    project: &Path,
+    executor_for: &dyn Fn(&str) -> ExecutorKind,
+    resolve: bool,
+) -> crate::plan::pipeline::ResolvedImages {
+    use crate::plan::pipeline::{ResolvedImages, is_host_launcher};
+    let mut images = ResolvedImages::default();
+    let runners = expanded.loaded.runners.clone().unwrap_or_default();
+    for runner_type in &runners.types {
+        if executor_for(&runner_type.name.value) == ExecutorKind::Docker {
+            images.container_runners.insert(runner_type.name.value.clone());
+        }
+    }
+    if !resolve {
+        return images;
+    }
+    let mut wanted: Vec<(String, String)> = Vec::new();
+    for job in expanded.jobs() {
+        let Some(entry) = expanded.loaded.sweep.entries.get(job.origin.entry_idx) else { continue };
+        let runner_type = entry.runner.value.clone();
+        if crate::dag::pinned(&job.image).is_some() || wanted.iter().any(|(r, i)| *r == runner_type && *i == job.image)
+        {
+            continue;
+        }
+        let node = runners.get(&runner_type).and_then(|t| t.nodes.first()).map(|n| n.value.clone());
+        let launcher = crate::naming::launcher_path(node.as_deref().unwrap_or(&job.runner));
+        let host = !images.container_runners.contains(&runner_type) && is_host_launcher(project, &launcher);
+        if !host {
+            wanted.push((runner_type, job.image.clone()));
+        }
+    }
+    let mut refs = Vec::new();
+    let mut keys = Vec::new();
+    for (runner_type, image) in wanted {
+        match crate::image::ImageRef::parse(&image) {
+            Ok(reference) => {
+                refs.push(reference);
+                keys.push((runner_type, image));
+            }
+            Err(error) => eprint(&format!("warning: cannot resolve `{image}`: {error}")),
+        }
+    }
+    let answers = crate::image::resolve_all_blocking(&refs, &crate::image::ResolveOptions::from_env());
+    for ((runner_type, image), answer) in keys.into_iter().zip(answers) {
+        match answer {
+            Ok(digest) => {
+                let id = crate::dag::task_key::ImageId { digest: digest.to_string(), reference: image.clone() };
+                images.by_reference.insert((runner_type, image), id);
+            }
+            Err(error) => eprint(&format!(
+                "warning: cannot resolve `{image}` ({error}); its launch task pulls it first and records its digest"
+            )),
+        }
+    }
+    images
+}
+
+impl Default for LaunchSettings {
     fn default() -> Self {
-        LaunchSettings { container_engine: "docker" }
+        LaunchSettings::new(crate::image::ContainerEngine::default(), false)
     }
 }
 
@@ -381,7 +458,7 @@ pub(crate) fn load_engine(
     force: &[crate::plan::ForceRule],
     executor_for: &dyn Fn(&str) -> ExecutorKind,
     trust_recorded_bench: bool,
-    launch: LaunchSettings<'_>,
+    launch: LaunchSettings,
 ) -> Result<Loaded, ExitStatus> {
     use crate::plan::PlanOptions;
     use crate::plan::jobs::JobSelection;
@@ -413,6 +490,8 @@ pub(crate) fn load_engine(
     let state = PathBuf::from(&input.state);
     let store = StateStore::open(&state).map_err(|err| fail(err.to_string()))?;
     let mut session = PlanSession::new(request, &project);
+    let first = session.plan(Some(&store));
+    session.set_images(resolve_images(&first.expanded, &project, executor_for, launch.resolve));
     let planned = session.plan(Some(&store));
     let Some(plan) = planned.plan.filter(|_| !planned.diags.iter().any(crate::diag::Diag::is_error)) else {
         return Err(super::matrix::fail(&planned.sources, &planned.diags));
@@ -470,7 +549,7 @@ fn run_engine(args: &RunArgs, input: &SweepInputArgs, executor_for: &dyn Fn(&str
             Err(status) => return status,
         }
     }
-    let launch = LaunchSettings { container_engine: &args.container_engine };
+    let launch = LaunchSettings::new(args.container_engine, !args.no_resolve_images);
     let mut loaded = match load_engine(input, &force, executor_for, args.collect_only, launch) {
         Ok(loaded) => loaded,
         Err(status) => return status,

@@ -220,31 +220,47 @@ fn refuse(message: String) -> InProcessFn {
 pub struct EngineOptions<'a> {
     /// The eval settings the plan was made with.
     pub evals: &'a EvalSettings,
-    /// The container engine of the docker executor (`docker` or `podman`).
-    pub container_engine: &'a str,
+    /// The container engine of the docker executor (and of pulls by launch tasks).
+    pub container_engine: crate::image::ContainerEngine,
 }
 
 /// What a launch task does to make its image available.
 #[derive(Clone, Debug)]
 enum LaunchMode {
-    /// The launcher runs no container (`# ix: image=host`): what runs is this `ix`
-    /// (simulator and client) and what the scripts start.
+    /// The launcher runs no container (`# ix: image=host`) and the executor starts none: what
+    /// runs is this `ix` (simulator and client) and what the scripts start.
     Host,
-    /// `<engine> pull`, then the registry digest the engine recorded.
-    Pull { engine: String },
+    /// `<engine> pull`, then the registry digest the engine recorded (or, for an image that
+    /// exists only in the engine's store, its id).
+    Pull { engine: crate::image::ContainerEngine },
     /// Slurm: each node imports the image itself, by the digest the run resolved.
     Import,
 }
 
 impl LaunchMode {
+    /// The docker executor starts the container itself, whatever the launcher says; the local
+    /// and Slurm executors run the launcher, which may start none.
     fn of(executor: ExecutorKind, host_launcher: bool, options: &EngineOptions<'_>) -> LaunchMode {
         match executor {
+            ExecutorKind::Docker => LaunchMode::Pull { engine: options.container_engine },
             _ if host_launcher => LaunchMode::Host,
             ExecutorKind::Slurm => LaunchMode::Import,
-            ExecutorKind::Local | ExecutorKind::Docker => {
-                LaunchMode::Pull { engine: options.container_engine.to_string() }
-            }
+            ExecutorKind::Local => LaunchMode::Pull { engine: options.container_engine },
         }
+    }
+}
+
+/// Pulls `image` with `engine` and returns its digest: the registry's, or the engine's id of an
+/// image that exists only in its local store (built or imported there, never pushed).
+fn pull_digest(engine: crate::image::ContainerEngine, image: &str) -> Result<String, String> {
+    let reference = crate::image::ImageRef::parse(image).map_err(|e| e.to_string())?;
+    let options = crate::image::ResolveOptions::from_env();
+    match crate::image::pull(engine, &reference, &options) {
+        Ok(digest) => Ok(digest.to_string()),
+        Err(pull_error) => match crate::image::local_id(engine, &reference) {
+            Ok(id) => Ok(id.to_string()),
+            Err(_) => Err(pull_error.to_string()),
+        },
     }
 }
 
@@ -255,7 +271,7 @@ fn launch_image(image: String, expected: Option<String>, mode: LaunchMode) -> In
     Arc::new(move |_: &[PathBuf], dir: &Path| {
         let pinned = crate::dag::pinned(&image).map(|pin| pin.digest);
         let (digest, how) = match (&mode, pinned) {
-            (LaunchMode::Pull { engine }, _) => (super::image_pull::pull(engine, &image)?, "pulled"),
+            (LaunchMode::Pull { engine }, _) => (pull_digest(*engine, &image)?, "pulled"),
             (_, Some(pin)) => (pin, "pinned"),
             (LaunchMode::Host, None) => (crate::plan::pipeline::host_image_digest()?, "host"),
             (LaunchMode::Import, None) if expected.is_some() => (expected.clone().unwrap_or_default(), "resolved"),

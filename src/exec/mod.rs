@@ -12,7 +12,6 @@ pub mod contract;
 pub mod docker;
 pub mod engine;
 pub mod gha;
-pub mod image_pull;
 pub mod process;
 pub mod reaper;
 pub mod scheduler;

@@ -444,15 +444,17 @@ async fn run_bench(
         }
         ExecutorKind::Docker => {
             check_env(&env, log)?;
-            if !docker::engine_available() {
-                return Err(AttemptError::Fatal("no Docker engine answers `docker info`".into()));
+            let engine = config.docker.engine;
+            if !engine.available() {
+                let program = engine.program();
+                return Err(AttemptError::Fatal(format!("no container engine answers `{program} info`")));
             }
             let script_rel = bench.script.strip_prefix(&config.repo_root).unwrap_or(&bench.script);
             let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
             let name = format!("ix-{}", &ctx.task.hash[..12.min(ctx.task.hash.len())]);
             let argv =
                 docker::argv(&config.docker, &name, &bench.image, &workdir, &config.repo_root, script_rel, &names);
-            let mut cmd = Command::new("docker");
+            let mut cmd = Command::new(engine.program());
             cmd.args(argv).current_dir(&workdir).envs(env.iter().cloned());
             // Killing the `docker` client does not stop its container: the ledger lists it.
             let container = Running::Container(name.clone());
@@ -461,7 +463,8 @@ async fn run_bench(
             }
             let end = process::run_child(cmd, log, config.timeout, cancel, config.ledger.as_deref()).await;
             if matches!(end, End::Cancelled | End::TimedOut) {
-                let _ = Command::new("docker").args(["rm", "-f", &name]).output().await;
+                let _ =
+                    Command::new(engine.program()).args(engine.global_args()).args(["rm", "-f", &name]).output().await;
             }
             if let Some(ledger) = &config.ledger {
                 ledger.remove(&container);
@@ -574,7 +577,7 @@ mod tests {
             log_dir: dir.path().join("logs"),
             work_dir: dir.path().join("work"),
             repo_root: dir.path().to_path_buf(),
-            docker: DockerOpts { gpus: false, hf_hub_cache: None },
+            docker: DockerOpts { gpus: false, hf_hub_cache: None, engine: crate::image::ContainerEngine::Docker },
             slurm: SlurmOpts::default(),
             ledger: None,
         };
@@ -662,7 +665,7 @@ mod tests {
                     log_dir: dir.path().join("logs"),
                     work_dir: dir.path().join("work"),
                     repo_root: dir.path().to_path_buf(),
-                    docker: DockerOpts { gpus: false, hf_hub_cache: None },
+                    docker: DockerOpts { gpus: false, hf_hub_cache: None, engine: Default::default() },
                     slurm: SlurmOpts::default(),
                     ledger: None,
                 };

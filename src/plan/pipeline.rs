@@ -44,6 +44,9 @@ pub struct PlanRequest {
 pub struct ResolvedImages {
     /// Registry answers, by (runner type, reference) (`--resolve-images`, `ix run`).
     pub by_reference: std::collections::HashMap<(String, String), ImageId>,
+    /// Runner types whose executor starts the container itself (docker): the host mark of their
+    /// launchers does not apply.
+    pub container_runners: std::collections::HashSet<String>,
 }
 
 /// The identity of the "image" of launchers that run no container ([`HOST_LAUNCHER_MARK`]):
@@ -88,7 +91,8 @@ impl dag::ImageDigests for PlanImages<'_> {
         if let Some(id) = self.resolved.by_reference.get(&(runner_type.to_string(), image.to_string())) {
             return id.clone();
         }
-        if is_host_launcher(self.project_dir, launcher)
+        if !self.resolved.container_runners.contains(runner_type)
+            && is_host_launcher(self.project_dir, launcher)
             && let Ok(host) = host_image_digest()
         {
             return ImageId { digest: host, reference: image.to_string() };

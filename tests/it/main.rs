@@ -5,9 +5,11 @@ mod util;
 
 mod changelog;
 mod check;
+mod containers;
 mod demo;
 mod dsl;
 mod evals;
+mod image;
 mod matrix;
 mod plan;
 mod project;
