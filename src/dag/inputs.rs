@@ -36,10 +36,9 @@ impl ImageDigests for PinsOnly {
 
 /// The id of a reference pinned by digest (`name@sha256:<64 hex>`), which needs no registry.
 pub fn pinned(image: &str) -> Option<ImageId> {
-    let (_, digest) = image.rsplit_once('@')?;
-    let hex = digest.strip_prefix("sha256:")?;
-    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
-        .then(|| ImageId { digest: digest.to_string(), reference: image.to_string() })
+    let reference = crate::image::ImageRef::parse(image).ok()?;
+    let digest = reference.digest()?;
+    Some(ImageId { digest: digest.to_string(), reference: image.to_string() })
 }
 
 /// The id of the launch task that makes `image` available to `runner_type` on `node`.

@@ -402,8 +402,14 @@ pub fn tasks_from_plan(
         let forced = planned.reasons.iter().any(|r| matches!(r, crate::plan::Reason::Forced { .. }));
         let deps_done = graph_task.deps.iter().all(|&dep| reused.get(dep).is_some_and(Option::is_some));
         let trusted = trust_recorded_bench && graph_task.kind == TaskKind::Bench;
+        // A launch reused for the digest it got (`plan::launch_got_it`) has its record under the
+        // key it ran with: the plan's `previous`.
+        let record_hash = match (recorded, planned.previous) {
+            (false, Some(previous)) if planned.action == Action::Reuse => previous,
+            _ => graph_task.hash,
+        };
         let stored = if planned.action == Action::Reuse || (recorded && !forced && (deps_done || trusted)) {
-            materialize(&store, graph_task.hash, &hash, work_dir)?
+            materialize(&store, record_hash, &hash, work_dir)?
         } else {
             None
         };

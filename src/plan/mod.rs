@@ -313,6 +313,19 @@ pub fn plan(graph: TaskGraph, store: Option<&StateStore>, opts: &PlanOptions, ca
                             });
                         } else {
                             previous = Some(hash);
+                            if task.kind == crate::dag::TaskKind::Launch
+                                && let Some(store) = store
+                                && launch_got_it(store, &record, &task.manifest.entries())
+                            {
+                                // Keyed while its digest was unknown, it got exactly this one.
+                                decided.push(PlannedTask {
+                                    action: Action::Reuse,
+                                    reasons: Vec::new(),
+                                    previous: Some(hash),
+                                    root: None,
+                                });
+                                continue;
+                            }
                             let format = manifest.iter().find(|e| e.name == KEY_FORMAT_NAME).map(|e| e.value.as_str());
                             if format != Some(KEY_FORMAT) {
                                 reasons.push(Reason::KeyFormatChanged { old: format.unwrap_or("1").to_string() });
@@ -360,6 +373,33 @@ pub fn plan(graph: TaskGraph, store: Option<&StateStore>, opts: &PlanOptions, ca
         cache.remember_plan(graph.tasks.iter().zip(&decided).map(|(task, d)| (task.hash, d.action == Action::Reuse)));
     }
     Plan { graph, tasks: decided, store_warnings: warnings }
+}
+
+/// Whether `record`, the last run of a launch task keyed while its image's digest was unknown
+/// (`REF (unresolved)`), got the digest the new key expects, with every other input the same:
+/// the launch then has nothing left to do (it is what `ix run` relies on after launching the
+/// images no registry could resolve, and what plans see after it).
+fn launch_got_it(store: &StateStore, record: &StoredRecord, new: &[ManifestEntry]) -> bool {
+    let unresolved =
+        |entry: &ManifestEntry| entry.name == "image" && entry.value.ends_with(crate::dag::task_key::UNRESOLVED_SUFFIX);
+    if record.outcome != Outcome::Success || !record.manifest.iter().any(unresolved) {
+        return false;
+    }
+    let others_equal = record.manifest.len() == new.len()
+        && record
+            .manifest
+            .iter()
+            .zip(new)
+            .all(|(old, new)| old.name == new.name && (old.name == "image" || old.value == new.value));
+    let Some(image) = new.iter().find(|entry| entry.name == "image") else { return false };
+    let Some(artifact) = record.artifacts.iter().find(|a| a.name == crate::plan::pipeline::LAUNCH_ARTIFACT) else {
+        return false;
+    };
+    let Ok(Some(bytes)) = store.get_blob(artifact.digest) else { return false };
+    let got = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|launch| launch.get("digest").and_then(|d| d.as_str()).map(str::to_string));
+    others_equal && got.is_some_and(|digest| image.value.ends_with(&format!(" {digest}")))
 }
 
 /// The grouping label of a reason: what a reviewer would call "one cause".

@@ -408,6 +408,16 @@ fn timing_matches_ground_truth_at_concurrency_64() {
     }
 }
 
+/// The saturation flag must mean something: under an easy load (two streams) it is never set, so
+/// the tests above cannot pass merely because the flag is always on.
+#[test]
+fn an_easy_load_is_never_flagged_as_saturated() {
+    for concurrency in [1, 2] {
+        let (result, _) = paced_run(concurrency);
+        assert_eq!(result["ix"]["client_saturated"], false, "concurrency {concurrency}: {result}");
+    }
+}
+
 /// At C = 1024 a debug build sharing two cores with the simulator may not keep up; then it must
 /// say so (`client_saturated`) instead of reporting its own delay as the server's. The release
 /// figures at 1024 and 4096 are in BENCHMARKS.md (`ix bench selftest`).

@@ -3,7 +3,7 @@
 //! Each entry of `tests/data/config/err` is a case: a file (`*.runners.yaml` files are checked as
 //! runners configs) or a folder whose files are checked together, in name order. The rendered
 //! diagnostics (fixed width, no colour) are compared with `<case>.stderr`; a missing expectation
-//! is written, and `IX_BLESS=1` rewrites stale ones.
+//! fails, and `IX_BLESS=1` rewrites stale or missing ones.
 
 use std::path::{Path, PathBuf};
 
@@ -56,8 +56,10 @@ fn invalid_configs_render_golden_diagnostics() {
         let golden = PathBuf::from(format!("{}.stderr", case.with_extension("").display()));
         match std::fs::read_to_string(&golden) {
             Ok(expected) if expected == out.stderr => {}
-            Ok(_) if !bless => mismatches.push(format!("{}:\n{}", golden.display(), out.stderr)),
-            _ => std::fs::write(&golden, &out.stderr).unwrap(),
+            _ if bless => std::fs::write(&golden, &out.stderr).unwrap(),
+            Ok(_) => mismatches.push(format!("{}:\n{}", golden.display(), out.stderr)),
+            // A golden never blesses itself: a missing one fails until written on purpose.
+            Err(_) => mismatches.push(format!("{} is missing:\n{}", golden.display(), out.stderr)),
         }
     }
     assert!(mismatches.is_empty(), "stale goldens (IX_BLESS=1 to accept):\n{}", mismatches.join("\n"));

@@ -3,7 +3,7 @@
 //!
 //! Golden files: `tests/data/dsl/ok/*.ix` must check clean, be canonical and round-trip through
 //! the IR; `tests/data/dsl/err/*.ix` have their rendered diagnostics (plain, fixed width) in
-//! `NAME.diag` next to them. A missing `.diag` is written; `IX_BLESS=1` rewrites stale ones.
+//! `NAME.diag` next to them. A missing `.diag` fails; `IX_BLESS=1` writes missing and stale ones.
 
 use std::path::{Path, PathBuf};
 
@@ -59,9 +59,13 @@ fn err_cases_match_their_diagnostic_snapshots() {
         let expected_path = path.with_extension("diag");
         match std::fs::read_to_string(&expected_path) {
             Ok(expected) if expected == rendered => {}
-            Ok(_) if !bless => failures
+            _ if bless => std::fs::write(&expected_path, &rendered).unwrap(),
+            Ok(_) => failures
                 .push(format!("{}: diagnostics differ (IX_BLESS=1 to re-bless)\n--- got\n{rendered}", path.display())),
-            _ => std::fs::write(&expected_path, &rendered).unwrap(),
+            // A golden never blesses itself: a missing one fails until written on purpose.
+            Err(_) => {
+                failures.push(format!("{} is missing (IX_BLESS=1 to write it)\n{rendered}", expected_path.display()))
+            }
         }
     }
     // Every `ix::dsl::*` code the sources can emit has an err case.

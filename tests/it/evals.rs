@@ -39,11 +39,12 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Compares with a golden file; `IX_BLESS=1` rewrites it.
+/// Compares with a golden file; `IX_BLESS=1` rewrites it (a missing one fails, never blesses itself).
 fn assert_golden(actual: &str, golden: &Path) {
-    if std::env::var("IX_BLESS").as_deref() == Ok("1") || !golden.exists() {
+    if std::env::var("IX_BLESS").as_deref() == Ok("1") {
         std::fs::write(golden, actual).unwrap();
     }
+    assert!(golden.exists(), "{} is missing (IX_BLESS=1 to write it)", golden.display());
     let expected = std::fs::read_to_string(golden).unwrap();
     assert_eq!(actual, expected, "differs from {} (IX_BLESS=1 to update)", golden.display());
 }

@@ -20,4 +20,5 @@ mod security;
 mod slurm;
 mod state;
 mod tasks;
+mod tidy;
 mod workflows;

@@ -483,6 +483,12 @@ fn interrupting_stops_running_tasks_and_keeps_finished_ones() {
 const FAKE_DOCKER: &str = r#"#!/usr/bin/env bash
 set -euo pipefail
 if [ "$1" = info ]; then exit 0; fi
+# The launch task: `pull IMAGE`, then `image inspect --format {{json .RepoDigests}} IMAGE`.
+if [ "$1" = pull ]; then printf '%s\n' "$2" >> "$DOCKER_LOG/pulled"; exit 0; fi
+if [ "$1" = image ] && [ "$2" = inspect ]; then
+  printf '["docker.io/library/img@sha256:%s"]\n' "$(printf 'ab%.0s' $(seq 32))"
+  exit 0
+fi
 printf '%s\n' "$@" > "$DOCKER_LOG/argv"
 workdir="" repo="" image="" script=""
 prev=""
@@ -504,7 +510,7 @@ exec bash "$repo${script#/ix/repo}"
 
 #[test]
 fn docker_executor_builds_the_reference_argv_and_forwards_values_by_name() {
-    let master = entry("tiny-fp32-local-sim", "sim", "img:1; $(id)", "conc-start: 1, conc-end: 1");
+    let master = entry("tiny-fp32-local-sim", "sim", "img:1", "conc-start: 1, conc-end: 1");
     let project = Project::new(&master, &[(SCRIPT, OK_SCRIPT)]);
     let fake = tempfile::tempdir().expect("tempdir");
     let docker = fake.path().join("docker");
@@ -519,7 +525,10 @@ fn docker_executor_builds_the_reference_argv_and_forwards_values_by_name() {
         .env_remove("HF_HUB_CACHE")
         .run()
         .expect_code(0);
-    assert_eq!(summary_line(&out), "6 done, 0 reused, 0 failed, 0 skipped, 0 cancelled", "{}", out.stderr);
+    // No registry answers here: the launch runs first and records the digest the engine reports,
+    // then the rest is planned with it (the launch counts as reused there).
+    assert!(out.stderr.contains("warning: cannot resolve `img:1`"), "{}", out.stderr);
+    assert_eq!(summary_line(&out), "5 done, 1 reused, 0 failed, 0 skipped, 0 cancelled", "{}", out.stderr);
     let argv = std::fs::read_to_string(fake.path().join("argv")).expect("argv");
     let argv: Vec<&str> = argv.lines().collect();
     assert_eq!(&argv[..6], ["run", "--rm", "--init", "--network=host", "--ipc=host", argv[5]]);
@@ -529,7 +538,30 @@ fn docker_executor_builds_the_reference_argv_and_forwards_values_by_name() {
     assert_eq!(argv[argv.len() - 3], "--entrypoint=/bin/bash");
     assert_eq!(argv[argv.len() - 1], "/ix/repo/benchmarks/tiny_fp32_local.sh");
     assert!(!argv.iter().any(|a| a.contains("conc") || a.contains("tiny-model")), "values are never in argv");
-    assert_eq!(std::fs::read_to_string(fake.path().join("image")).expect("image"), "img:1; $(id)");
+    assert_eq!(std::fs::read_to_string(fake.path().join("image")).expect("image"), "img:1");
+    // The launch task pulled the image first and recorded the digest the engine reported.
+    assert_eq!(std::fs::read_to_string(fake.path().join("pulled")).expect("pulled").trim(), "docker.io/library/img:1");
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let plan = ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--executor", "docker"])
+        .arg("--why")
+        .arg("bench/tiny-fp32-local-sim/1k1k/tp1-ep1-dpa0-none/c1/local_0")
+        .current_dir(project.path())
+        .run()
+        .expect_code(0);
+    assert!(plan.stdout.contains(&format!("image  img:1 {digest}")), "{}", plan.stdout);
+
+    // A reference that is no image reference never reaches the engine: its launch fails.
+    let hostile =
+        Project::new(&entry("tiny-fp32-local-sim", "sim", "img:1; $(id)", "conc-list: [1]"), &[(SCRIPT, OK_SCRIPT)]);
+    let out = ix(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+        .args_from(&["--executor", "local=docker", "--docker-no-gpus"])
+        .current_dir(hostile.path())
+        .env("PATH", format!("{}:{}", fake.path().display(), std::env::var("PATH").unwrap_or_default()))
+        .env("DOCKER_LOG", fake.path())
+        .run()
+        .expect_code(1);
+    assert!(out.stdout.contains("invalid image reference"), "{}", out.stdout);
+    assert_eq!(std::fs::read_to_string(fake.path().join("pulled")).expect("pulled").lines().count(), 1, "no pull");
 }
 
 /// `ix run` records in the engine's store, so `ix plan` afterwards reuses everything; failures
