@@ -96,6 +96,10 @@ pub(crate) struct SummaryArgs {
     /// Leave cells empty for records that lack a metric instead of failing.
     #[arg(long)]
     pub(crate) lenient: bool,
+    /// Leave out files that are not readable JSON records (with a warning naming each) instead
+    /// of failing.
+    #[arg(long)]
+    pub(crate) skip_malformed: bool,
 }
 
 #[derive(Debug, Args)]
@@ -188,6 +192,10 @@ pub(crate) struct ReportArgs {
     pub(crate) output: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "html")]
     pub(crate) format: ReportFormat,
+    /// Leave out files that are not readable JSON records (with a warning naming each) instead
+    /// of failing.
+    #[arg(long)]
+    pub(crate) skip_malformed: bool,
 }
 
 #[derive(Debug, Args)]
@@ -547,6 +555,10 @@ pub(crate) struct PlanArgs {
     /// Rerun tasks matching a task-id glob (`bench/dsr1*`) or an input (`runner=h100`).
     #[arg(long, value_name = "SELECTOR")]
     pub(crate) force: Vec<String>,
+    /// Read every reused record's artifacts and check their content (by default a plan only
+    /// checks that each blob exists with its recorded size; `ix run` always checks content).
+    #[arg(long)]
+    pub(crate) verify_artifacts: bool,
     /// Force the bench tasks of every config key that perf-changelog entries added since this
     /// git ref name ("forced by perf-changelog entry at line N"), and warn about bench tasks that
     /// rerun for changed inputs while no added entry covers their key.

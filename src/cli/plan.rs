@@ -39,7 +39,10 @@ fn request(args: &PlanArgs) -> PlanRequest {
             std::path::Path::new(default).is_file().then(|| default.to_string())
         }),
         selection: JobSelection { filters, mode, evals, config_keys: args.config_keys.clone() },
-        options: PlanOptions { force: args.force.iter().map(|selector| ForceRule::from_flag(selector)).collect() },
+        options: PlanOptions {
+            force: args.force.iter().map(|selector| ForceRule::from_flag(selector)).collect(),
+            verify_artifacts: args.verify_artifacts,
+        },
     }
 }
 

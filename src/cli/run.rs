@@ -354,7 +354,8 @@ pub(crate) fn load_engine(
         config_files: input.config_files.clone(),
         runner_config: runner_config(input),
         selection,
-        options: PlanOptions { force: force.to_vec() },
+        // The run is about to use the stored blobs: check them, not just their presence.
+        options: PlanOptions { force: force.to_vec(), verify_artifacts: true },
     };
     let state = PathBuf::from(&input.state);
     let store = StateStore::open(&state).map_err(|err| fail(err.to_string()))?;

@@ -274,7 +274,7 @@ pub fn tasks_from_plan(
         // recorded bench task is done whatever its upstream in-process tasks do.
         let recorded =
             matches!(store.get(graph_task.hash), Ok(Some(record)) if record.outcome == StateOutcome::Success);
-        let forced = planned.reasons.iter().any(|r| matches!(r, crate::plan::Reason::Forced { .. }));
+        let forced = planned.reasons.iter().any(crate::plan::Reason::invalidates_record);
         let deps_done = graph_task.deps.iter().all(|&dep| reused.get(dep).is_some_and(Option::is_some));
         let trusted = trust_recorded_bench && graph_task.kind == TaskKind::Bench;
         let stored = if planned.action == Action::Reuse || (recorded && !forced && (deps_done || trusted)) {
@@ -295,7 +295,9 @@ fn materialize(store: &StateStore, digest: Digest, hash: &str, work_dir: &Path) 
     let (name, bytes) = match record.artifacts.first() {
         Some(artifact) => (
             artifact.name.clone(),
-            store.get_blob(artifact.digest).map_err(|e| e.to_string())?.unwrap_or_else(|| b"null".to_vec()),
+            store.get_blob(artifact.digest).map_err(|e| e.to_string())?.ok_or_else(|| {
+                format!("{hash}: artifact `{}` of a reused record is missing from the store", artifact.name)
+            })?,
         ),
         None => ("result.json".to_string(), b"null".to_vec()),
     };

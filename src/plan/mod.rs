@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use crate::dag::TaskGraph;
 use crate::dag::hash::Digest;
 use crate::dag::task_key::{FILE_ROLES, ManifestEntry, Origin, UPSTREAM_PREFIX};
-use crate::state::{Outcome, RecordCache, StateError, StateStore, StoredRecord};
+use crate::state::{ArtifactProblem, Outcome, RecordCache, RecordHead, StateError, StateStore, StoredRecord};
 
 /// Run or reuse.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +48,10 @@ pub enum Reason {
     Forced { selector: String, by: String },
     /// The key is the same as last time but the record is missing or unreadable.
     CacheMissing { detail: String },
+    /// A successful record names an artifact whose blob is not in the store.
+    ArtifactMissing { artifact: String, path: String },
+    /// A successful record names an artifact whose blob does not match its address.
+    ArtifactCorrupt { artifact: String, path: String, detail: String },
 }
 
 impl Reason {
@@ -60,6 +64,8 @@ impl Reason {
             Reason::PreviousFailed => "previous_failed",
             Reason::Forced { .. } => "forced",
             Reason::CacheMissing { .. } => "cache_missing",
+            Reason::ArtifactMissing { .. } => "artifact_missing",
+            Reason::ArtifactCorrupt { .. } => "artifact_corrupt",
         }
     }
 
@@ -76,7 +82,17 @@ impl Reason {
             Reason::PreviousFailed => "previous run failed".to_string(),
             Reason::Forced { by, .. } => format!("forced by {by}"),
             Reason::CacheMissing { detail } => format!("cache missing: {detail}"),
+            Reason::ArtifactMissing { artifact, path } => format!("artifact missing: `{artifact}` ({path})"),
+            Reason::ArtifactCorrupt { artifact, path, detail } => {
+                format!("artifact corrupt: `{artifact}` ({path}: {detail})")
+            }
         }
+    }
+
+    /// Whether this reason says the task's own record cannot be used (so an executor must not
+    /// take its stored outputs even when the record says success).
+    pub fn invalidates_record(&self) -> bool {
+        matches!(self, Reason::Forced { .. } | Reason::ArtifactMissing { .. } | Reason::ArtifactCorrupt { .. })
     }
 }
 
@@ -111,6 +127,10 @@ impl Plan {
 pub struct PlanOptions {
     /// Tasks to rerun whatever the store says.
     pub force: Vec<ForceRule>,
+    /// Read every reused record's artifacts and check them against their addresses. Without it
+    /// a plan only `stat`s them (a missing or resized blob is caught, a same-size byte flip is
+    /// not): `ix plan` stays fast, and `ix run`, which is about to use the blobs, turns it on.
+    pub verify_artifacts: bool,
 }
 
 /// A rule forcing reruns: a selector plus who asked, for the reason text.
@@ -244,6 +264,22 @@ fn lookup<T>(result: Result<Option<T>, StateError>, warnings: &mut Vec<String>) 
     }
 }
 
+/// Why a successful record cannot be reused: one reason per artifact that is missing or does
+/// not match its address (see [`PlanOptions::verify_artifacts`] for how far that is checked).
+fn artifact_reasons(store: &StateStore, head: &RecordHead, read_content: bool) -> Vec<Reason> {
+    let problems = head.artifacts.iter().filter_map(|artifact| {
+        store.check_artifact(artifact, read_content).err().map(|problem| (artifact.name.clone(), problem))
+    });
+    problems
+        .map(|(artifact, problem)| match problem {
+            ArtifactProblem::Missing { path } => Reason::ArtifactMissing { artifact, path: path.display().to_string() },
+            ArtifactProblem::Corrupt { path, reason } => {
+                Reason::ArtifactCorrupt { artifact, path: path.display().to_string(), detail: reason }
+            }
+        })
+        .collect()
+}
+
 /// Decides run or reuse for every task of `graph` (tasks are in dependency order).
 ///
 /// Records come through `cache` (read in parallel the first time; a session keeps the cache
@@ -257,7 +293,7 @@ pub fn plan(graph: TaskGraph, store: Option<&StateStore>, opts: &PlanOptions, ca
     let mut decided: Vec<PlannedTask> = Vec::with_capacity(graph.tasks.len());
     let unforced = opts.force.is_empty();
     for (idx, task) in graph.tasks.iter().enumerate() {
-        if unforced && store.is_some() && cache.reused_before(idx, task.hash) {
+        if unforced && !opts.verify_artifacts && store.is_some() && cache.reused_before(idx, task.hash) {
             decided.push(PlannedTask { action: Action::Reuse, reasons: Vec::new(), previous: None, root: None });
             continue;
         }
@@ -270,11 +306,16 @@ pub fn plan(graph: TaskGraph, store: Option<&StateStore>, opts: &PlanOptions, ca
             }
         }
         let (exact, exact_err) = match store {
-            Some(store) => lookup(cache.outcome(store, task.hash), &mut warnings),
+            Some(store) => lookup(cache.head(store, task.hash), &mut warnings),
             None => (None, None),
         };
-        match exact {
-            Some(Outcome::Success) => {}
+        match exact.as_ref().map(|head| head.outcome) {
+            Some(Outcome::Success) => {
+                // A success whose outputs are gone or damaged is not done (issue #17).
+                if let (Some(store), Some(head)) = (store, &exact) {
+                    reasons.extend(artifact_reasons(store, head, opts.verify_artifacts));
+                }
+            }
             Some(Outcome::Failed) => reasons.push(Reason::PreviousFailed),
             None => {
                 let (latest, _) = match store {

@@ -103,6 +103,15 @@ fn reason_json(reason: &Reason) -> Value {
             value["by"] = json!(by);
         }
         Reason::CacheMissing { detail } => value["detail"] = json!(detail),
+        Reason::ArtifactMissing { artifact, path } => {
+            value["artifact"] = json!(artifact);
+            value["path"] = json!(path);
+        }
+        Reason::ArtifactCorrupt { artifact, path, detail } => {
+            value["artifact"] = json!(artifact);
+            value["path"] = json!(path);
+            value["detail"] = json!(detail);
+        }
     }
     value
 }

@@ -12,14 +12,15 @@ use std::sync::Arc;
 
 use crate::dag::HashMap;
 use crate::dag::hash::Digest;
-use crate::state::Outcome;
+use crate::state::RecordHead;
 use crate::state::{StateError, StateStore, StoredRecord};
 
-/// What identifies a state of the store's two record folders.
-type Generation = [(u64, i64, i64, i64, i64); 2];
+/// What identifies a state of the store's two record folders and its blob folder (a deleted
+/// blob makes a reused record's task run again).
+type Generation = [(u64, i64, i64, i64, i64); 3];
 
-/// A record's outcome, and the whole record once it was needed.
-type Cached = (Outcome, Option<Arc<StoredRecord>>);
+/// A record's head, and the whole record once it was needed.
+type Cached = (RecordHead, Option<Arc<StoredRecord>>);
 
 /// Records (and latest-record indices) of one store, valid for one [`Generation`].
 #[derive(Debug, Default)]
@@ -37,7 +38,7 @@ pub struct RecordCache {
 }
 
 fn generation(store: &StateStore) -> Generation {
-    ["tasks", "by-id"].map(|sub| match std::fs::metadata(store.dir().join(sub)) {
+    ["tasks", "by-id", "cas"].map(|sub| match std::fs::metadata(store.dir().join(sub)) {
         Ok(meta) => (meta.ino(), meta.mtime(), meta.mtime_nsec(), meta.ctime(), meta.ctime_nsec()),
         Err(_) => (0, 0, 0, 0, 0),
     })
@@ -95,22 +96,22 @@ impl RecordCache {
         let threads =
             std::thread::available_parallelism().map_or(1, |n| n.get()).min(8).min(missing.len().div_ceil(64));
         let chunk = missing.len().div_ceil(threads.max(1));
-        let read: Vec<(Digest, Option<Outcome>)> = std::thread::scope(|scope| {
+        let read: Vec<(Digest, Option<RecordHead>)> = std::thread::scope(|scope| {
             let workers: Vec<_> = missing
                 .chunks(chunk)
                 .map(|hashes| {
                     scope.spawn(move || {
                         hashes
                             .iter()
-                            .filter_map(|hash| store.outcome(*hash).ok().map(|outcome| (*hash, outcome)))
+                            .filter_map(|hash| store.head(*hash).ok().map(|head| (*hash, head)))
                             .collect::<Vec<_>>()
                     })
                 })
                 .collect();
             workers.into_iter().flat_map(|worker| worker.join().unwrap_or_default()).collect()
         });
-        for (hash, outcome) in read {
-            self.records.insert(hash, outcome.map(|outcome| (outcome, None)));
+        for (hash, head) in read {
+            self.records.insert(hash, head.map(|head| (head, None)));
         }
     }
 
@@ -135,18 +136,28 @@ impl RecordCache {
             _ => {}
         }
         let record = store.get(hash)?.map(Arc::new);
-        self.records.insert(hash, record.as_ref().map(|record| (record.outcome, Some(record.clone()))));
+        self.records.insert(
+            hash,
+            record.as_ref().map(|record| {
+                let head = RecordHead {
+                    hash: record.hash,
+                    outcome: record.outcome,
+                    artifacts: record.artifacts.clone().into(),
+                };
+                (head, Some(record.clone()))
+            }),
+        );
         Ok(record)
     }
 
-    /// The outcome of the record of a task hash, if there is one.
-    pub fn outcome(&mut self, store: &StateStore, hash: Digest) -> Result<Option<Outcome>, StateError> {
+    /// The head (outcome and artifacts) of the record of a task hash, if there is one.
+    pub fn head(&mut self, store: &StateStore, hash: Digest) -> Result<Option<RecordHead>, StateError> {
         if let Some(record) = self.records.get(&hash) {
-            return Ok(record.as_ref().map(|(outcome, _)| *outcome));
+            return Ok(record.as_ref().map(|(head, _)| head.clone()));
         }
-        let outcome = store.outcome(hash)?;
-        self.records.insert(hash, outcome.map(|outcome| (outcome, None)));
-        Ok(outcome)
+        let head = store.head(hash)?;
+        self.records.insert(hash, head.clone().map(|head| (head, None)));
+        Ok(head)
     }
 
     /// The latest record stored for a task id, if any.

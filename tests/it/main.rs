@@ -8,6 +8,7 @@ mod check;
 mod demo;
 mod dsl;
 mod evals;
+mod integrity;
 mod matrix;
 mod plan;
 mod project;
