@@ -365,6 +365,9 @@ pub(crate) struct SweepInputArgs {
     /// The state store folder.
     #[arg(long, default_value = ".ix", value_name = "DIR")]
     pub(crate) state: String,
+    /// The most jobs the sweeps may expand to (a guard against a runaway concurrency list).
+    #[arg(long, default_value_t = crate::plan::jobs::DEFAULT_MAX_JOBS, value_name = "N")]
+    pub(crate) max_jobs: usize,
 }
 
 #[derive(Debug, Args)]
@@ -594,6 +597,9 @@ pub(crate) struct PlanArgs {
     /// Only the jobs of these config keys (each must exist in the sweeps).
     #[arg(long, num_args = 1.., value_name = "KEY")]
     pub(crate) config_keys: Option<Vec<String>>,
+    /// The most jobs the sweeps may expand to (a guard against a runaway concurrency list).
+    #[arg(long, default_value_t = crate::plan::jobs::DEFAULT_MAX_JOBS, value_name = "N")]
+    pub(crate) max_jobs: usize,
     #[command(flatten)]
     pub(crate) filters: SweepFilterArgs,
     #[arg(long, value_name = "S")]

