@@ -109,7 +109,7 @@ fn process_result(env: Vec<(String, String)>) -> InProcessFn {
             let get = |n: &str| env.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
             let gpus = |side: &str| {
                 let int = |n: String| get(&n).and_then(|v| v.parse::<i64>().ok());
-                Some((int(format!("{side}_NUM_WORKERS"))? * int(format!("{side}_TP"))?).to_string())
+                Some(int(format!("{side}_NUM_WORKERS"))?.checked_mul(int(format!("{side}_TP"))?)?.to_string())
             };
             match name {
                 "RESULT_FILENAME" => Some(stem.clone()),

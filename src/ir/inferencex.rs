@@ -362,6 +362,17 @@ impl Cx<'_> {
                 );
             }
         }
+        if let (Some(isl), Some(osl)) = (&isl, &osl)
+            && crate::ir::max_model_len(isl.value, osl.value).is_none()
+        {
+            self.error(
+                Diag::error(
+                    "ix::config::length-overflow",
+                    format!("{what}: `isl + osl + 200` (the max-model-len) overflows a 64-bit integer"),
+                )
+                .at(osl.span, format!("isl {} + osl {}", isl.value, osl.value)),
+            );
+        }
         let mut search_space = Vec::new();
         if let Some(items) = self.list(&fields, "search-space", &what, at) {
             for (point_idx, item) in items.iter().enumerate() {
@@ -429,6 +440,14 @@ impl Cx<'_> {
         let fields = self.fields(node, &what, WORKER_FIELDS, &[])?;
         let num_worker = self.int(&fields, "num-worker", &what, node.span);
         let tp = self.int(&fields, "tp", &what, node.span);
+        if let (Some(count), Some(tp)) = (&num_worker, &tp)
+            && count.value.checked_mul(tp.value).is_none()
+        {
+            self.error(
+                Diag::error("ix::config::gpu-overflow", format!("{what}: `num-worker × tp` overflows a 64-bit integer"))
+                    .at(tp.span, format!("{} workers × tp {}", count.value, tp.value)),
+            );
+        }
         let ep = self.int(&fields, "ep", &what, node.span);
         let dp_attn = match fields.get("dp-attn") {
             None => {

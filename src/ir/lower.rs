@@ -425,6 +425,15 @@ impl Cx {
                         );
                     }
                 }
+                if crate::ir::max_model_len(seq.isl.value, seq.osl.value).is_none() {
+                    self.diags.push(
+                        Diag::error(
+                            "ix::dsl::length-overflow",
+                            "`isl + osl + 200` (the max-model-len) overflows a 64-bit integer",
+                        )
+                        .at(seq.isl.span.to(seq.osl.span), "these lengths"),
+                    );
+                }
                 seq_len_configs.push(SeqLenConfig {
                     isl: seq.isl.clone(),
                     osl: seq.osl.clone(),
@@ -596,6 +605,15 @@ impl Cx {
         for (what, value) in [("tp", shape.tp), ("ep", shape.ep)] {
             self.positive(&Spanned::new(value, w.shape.span), &format!("the {} `{what}`", w.role.value.as_str()));
         }
+        if w.count.value.checked_mul(shape.tp).is_none() {
+            self.diags.push(
+                Diag::error(
+                    "ix::dsl::gpu-overflow",
+                    format!("the {} GPU count (workers × tp) overflows a 64-bit integer", w.role.value.as_str()),
+                )
+                .at(w.count.span.to(w.shape.span), format!("{} × tp {}", w.count.value, shape.tp)),
+            );
+        }
     }
 
     /// A recipe file named `..._ctx{P}_gen{D}_{dep|tep|tp}{W}_...` must agree with the shapes.
@@ -717,7 +735,17 @@ impl Cx {
                                 conc.end = Some(end.clone());
                             }
                             Some(step) => {
-                                let values = step_values(start.value, end.value, step);
+                                let Some(values) = step_values(start.value, end.value, step) else {
+                                    self.diags.push(
+                                        Diag::error(
+                                            "ix::dsl::range-too-long",
+                                            format!("a stepped range may give at most {MAX_STEPPED_VALUES} values"),
+                                        )
+                                        .at(range.span, "too many values")
+                                        .help("use a larger step"),
+                                    );
+                                    return None;
+                                };
                                 if conc.list.as_ref().is_some_and(|l| !l.value.is_empty()) {
                                     ok = false;
                                 } else {
@@ -762,11 +790,19 @@ impl Cx {
     }
 }
 
-/// The values of a checked range with a non-default step (start >= 1, start <= end).
-fn step_values(start: i64, end: i64, step: Step) -> Vec<i64> {
+/// The most values a stepped range may expand to when lowered (`conc 1..=10^12 step +1` would
+/// otherwise allocate terabytes while checking; job counts are bounded later by `--max-jobs`).
+const MAX_STEPPED_VALUES: usize = 1_000_000;
+
+/// The values of a checked range with a non-default step (start >= 1, start <= end); `None`
+/// when there would be more than [`MAX_STEPPED_VALUES`].
+fn step_values(start: i64, end: i64, step: Step) -> Option<Vec<i64>> {
     let mut values = Vec::new();
     let mut current = start;
     while current < end {
+        if values.len() >= MAX_STEPPED_VALUES {
+            return None;
+        }
         values.push(current);
         let next = match step {
             Step::Mul(m) => current.checked_mul(m),
@@ -778,7 +814,7 @@ fn step_values(start: i64, end: i64, step: Step) -> Vec<i64> {
         }
     }
     values.push(end);
-    values
+    Some(values)
 }
 
 fn worker(spec: &WorkerSpec) -> Worker {

@@ -45,6 +45,17 @@ pub struct ConfigEntry {
     pub span: Span,
 }
 
+/// The max-model-len of a job at `isl`/`osl` (`isl + osl + 200`, as the reference computes it),
+/// `None` when it overflows; both front ends reject such lengths with a spanned error.
+pub fn max_model_len(isl: i64, osl: i64) -> Option<i64> {
+    isl.checked_add(osl)?.checked_add(200)
+}
+
+/// The GPUs of a worker group (`num-worker × tp`), `None` when it overflows.
+pub fn worker_gpus(worker: &Worker) -> Option<i64> {
+    worker.num_worker.checked_mul(worker.tp)
+}
+
 /// One sequence-length block: an (isl, osl) pair and the points measured at it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SeqLenConfig {

@@ -76,3 +76,18 @@ fn a_huge_token_gives_bounded_diagnostics() {
     let out = ix(["check", "--format", "json"]).arg(&path).run().expect_code(1);
     assert!(out.stdout.len() < 64 * 1024, "{} bytes of JSON diagnostics", out.stdout.len());
 }
+
+// Issue #17: `at 9223372036854775807/1` made max-model-len wrap to a negative value.
+#[test]
+fn lengths_whose_max_model_len_overflows_are_rejected_in_both_front_ends() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(dir.path(), "wrap.ix", &sweep_with("[1]").replace("at 128/32", "at 9223372036854775807/1"));
+    let out = ix(["check"]).arg(&path).run().expect_code(1);
+    assert!(out.stderr.contains("ix::dsl::length-overflow") && out.stderr.contains("wrap.ix:11:6"), "{}", out.stderr);
+    let yaml = "k:\n  image: i\n  model: m\n  model-prefix: p\n  runner: h100\n  precision: fp8\n  framework: vllm\n  \
+                multinode: false\n  seq-len-configs:\n  - isl: 9223372036854775807\n    osl: 1\n    search-space:\n    \
+                - { tp: 1, conc-start: 1, conc-end: 1 }\n";
+    let path = write(dir.path(), "wrap.yaml", yaml);
+    let out = ix(["check"]).arg(&path).run().expect_code(1);
+    assert!(out.stderr.contains("ix::config::length-overflow") && out.stderr.contains("wrap.yaml:11:10"), "{}", out.stderr);
+}
