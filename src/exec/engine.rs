@@ -56,7 +56,7 @@ impl super::Recorder for StateRecorder {
         };
         let engine_error = |reason: String| StoreError::Io {
             path: self.store.dir().to_path_buf(),
-            source: std::io::Error::other(reason),
+            cause: std::io::Error::other(reason),
         };
         let Some((id, kind, manifest)) = self.meta.get(&task.hash) else {
             return Err(engine_error(format!("task {} is not in the plan", task.hash)));
@@ -69,7 +69,7 @@ impl super::Recorder for StateRecorder {
             manifest: manifest.clone(),
             artifacts,
         };
-        self.store.record(hash, record).map(|_| ()).map_err(|err| engine_error(err.to_string()))
+        self.store.record(hash, record).map(|_| ()).map_err(StoreError::from)
     }
 }
 

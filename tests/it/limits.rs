@@ -91,3 +91,38 @@ fn lengths_whose_max_model_len_overflows_are_rejected_in_both_front_ends() {
     let out = ix(["check"]).arg(&path).run().expect_code(1);
     assert!(out.stderr.contains("ix::config::length-overflow") && out.stderr.contains("wrap.yaml:11:10"), "{}", out.stderr);
 }
+
+// Issue #17: invalid UTF-8 was "cannot read input file" with no offset.
+#[test]
+fn invalid_utf8_in_a_sweep_is_spanned_at_the_first_bad_byte() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bad.ix");
+    std::fs::write(&path, b"sweep s {\n  image \"caf\xe9\"\n}\n").expect("write");
+    let out = ix(["check"]).arg(&path).run().expect_code(1);
+    assert!(out.stderr.contains("ix::config::invalid-utf8"), "{}", out.stderr);
+    assert!(out.stderr.contains("not valid UTF-8 (byte offset 22)") && out.stderr.contains("byte 0xe9"), "{}", out.stderr);
+    assert!(out.stderr.contains("bad.ix:2:13"), "{}", out.stderr);
+}
+
+// Issue #17: an unusable state dir said "cannot access …/lock" without the OS reason, and a
+// record path that is a folder was reported as the store folder.
+#[test]
+fn state_store_errors_name_the_path_and_the_os_cause() {
+    use crate::run::{OK_SCRIPT, Project, SCRIPT, entry};
+    let project = Project::new(&entry("tiny-fp32-local-sim", "sim", "img", "conc-list: [1]"), &[(SCRIPT, OK_SCRIPT)]);
+    project.write("blocker", "a file where the store's parent folder should be");
+    let out = project.run(&["--state", "blocker/.ix"]).expect_code(2);
+    assert!(out.stderr.contains("blocker/.ix") && out.stderr.contains("Not a directory (os error 20)"), "{}", out.stderr);
+
+    let plan = ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--format", "json"])
+        .current_dir(project.path())
+        .run()
+        .expect_code(0);
+    let plan: serde_json::Value = serde_json::from_str(&plan.stdout).expect("plan json");
+    let bench = plan["tasks"].as_array().expect("tasks").iter().find(|t| t["kind"] == "bench").expect("bench");
+    let record = format!("tasks/{}.json", bench["hash"].as_str().expect("hash"));
+    std::fs::create_dir_all(project.path().join(".ix").join(&record)).expect("mkdir");
+    let out = project.run(&[]);
+    let all = format!("{}\n{}", out.stdout, out.stderr);
+    assert!(all.contains(&record) && all.contains("Is a directory (os error 21)"), "{all}");
+}
