@@ -216,10 +216,7 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
                                     "ix::yaml::alias-expansion",
                                     format!("YAML aliases expand to more than {MAX_ALIAS_NODES} nodes"),
                                 )
-                                .at(
-                                    Span::new(self.file, start, end),
-                                    format!("this alias copies {size} nodes"),
-                                )
+                                .at(Span::new(self.file, start, end), format!("this alias copies {size} nodes"))
                                 .help("write the repeated blocks out, or share less through anchors"),
                             );
                             return;

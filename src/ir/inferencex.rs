@@ -307,6 +307,15 @@ impl Cx<'_> {
         let fields = self.fields(node, &what, ENTRY_FIELDS, &[])?;
         let at = key.span;
         let image = self.string(&fields, "image", &what, at);
+        if let Some(image) = &image
+            && let Some(problem) = crate::ir::image_problem(&image.value)
+        {
+            self.error(
+                Diag::error("ix::config::invalid-image", format!("{what}: {problem}"))
+                    .at(image.span, "this image")
+                    .help("write the image reference as `registry/name:tag`"),
+            );
+        }
         let model = self.string(&fields, "model", &what, at);
         let model_prefix = self.string(&fields, "model-prefix", &what, at);
         let precision = self.string(&fields, "precision", &what, at);
@@ -444,8 +453,11 @@ impl Cx<'_> {
             && count.value.checked_mul(tp.value).is_none()
         {
             self.error(
-                Diag::error("ix::config::gpu-overflow", format!("{what}: `num-worker × tp` overflows a 64-bit integer"))
-                    .at(tp.span, format!("{} workers × tp {}", count.value, tp.value)),
+                Diag::error(
+                    "ix::config::gpu-overflow",
+                    format!("{what}: `num-worker × tp` overflows a 64-bit integer"),
+                )
+                .at(tp.span, format!("{} workers × tp {}", count.value, tp.value)),
             );
         }
         let ep = self.int(&fields, "ep", &what, node.span);

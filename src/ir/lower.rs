@@ -360,6 +360,15 @@ impl Cx {
         let runner = required("runner");
         let multinode = flag("multinode");
         let disagg = flag("disagg");
+        if let Some(image) = &image
+            && let Some(problem) = crate::ir::image_problem(&image.value)
+        {
+            self.diags.push(
+                Diag::error("ix::dsl::invalid-image", format!("sweep `{}`: {problem}", block.name.value))
+                    .at(image.span, "this image")
+                    .help("write the image reference as `registry/name:tag`"),
+            );
+        }
         if let (Some(runner), Some(known)) = (&runner, known_runners)
             && !known.contains(&runner.value.as_str())
         {

@@ -50,7 +50,11 @@ fn a_missing_artifact_blob_reruns_its_task_and_is_restored() {
     std::fs::remove_file(&blob).expect("remove blob");
 
     let out = verify(&project).expect_code(1);
-    assert!(out.stderr.contains("task `bench/tiny-fp32-local-sim/") && out.stderr.contains("is missing"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("task `bench/tiny-fp32-local-sim/") && out.stderr.contains("is missing"),
+        "{}",
+        out.stderr
+    );
 
     let out = plan(&project, &["--format", "json"]).expect_code(0);
     let doc: serde_json::Value = serde_json::from_str(&out.stdout).expect("plan json");
@@ -65,7 +69,10 @@ fn a_missing_artifact_blob_reruns_its_task_and_is_restored() {
     assert!(blob.is_file(), "the rerun wrote the blob again");
     let out = verify(&project).expect_code(0);
     assert!(out.stdout.contains("0 corrupt"), "{}", out.stdout);
-    assert_eq!(summary_line(&project.run(&[]).expect_code(0)), "nothing to run: all 6 tasks are up to date (state .ix)");
+    assert_eq!(
+        summary_line(&project.run(&[]).expect_code(0)),
+        "nothing to run: all 6 tasks are up to date (state .ix)"
+    );
 }
 
 // Issue #17: a byte-flipped blob made `ix run` exit 2, and `--force` could not repair it (the
@@ -80,7 +87,11 @@ fn a_byte_flipped_blob_is_found_rerun_and_repaired() {
     std::fs::write(&blob, &bytes).expect("flip");
 
     let out = verify(&project).expect_code(1);
-    assert!(out.stderr.contains("task `result/tiny-fp32-local-sim/") && out.stderr.contains("is corrupt"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("task `result/tiny-fp32-local-sim/") && out.stderr.contains("is corrupt"),
+        "{}",
+        out.stderr
+    );
     // A plain plan only stats blobs (same size: not seen); `--verify-artifacts` reads them.
     let out = plan(&project, &["--verify-artifacts"]).expect_code(0);
     assert!(out.stdout.contains("artifact corrupt"), "{}", out.stdout);
@@ -128,7 +139,11 @@ fn summary_and_report_fail_on_malformed_records_unless_asked_to_skip() {
 
     for verb in [&["results", "summary"][..], &["report", "--format", "md"][..]] {
         let out = ix(verb.iter().copied()).arg(dir.path()).run().expect_code(1);
-        assert!(out.stderr.contains("agg_lost.json") && out.stderr.contains("agg_cut.json"), "{verb:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("agg_lost.json") && out.stderr.contains("agg_cut.json"),
+            "{verb:?}: {}",
+            out.stderr
+        );
         assert!(out.stderr.contains("--skip-malformed"), "{verb:?}: {}", out.stderr);
         let out = ix(verb.iter().copied()).arg(dir.path()).arg("--skip-malformed").run().expect_code(0);
         assert!(out.stderr.contains("warning: skipped malformed record file") && out.stderr.contains("agg_lost.json"));

@@ -68,7 +68,8 @@ fn a_runaway_concurrency_list_fails_fast_with_its_span_and_the_limit_flag() {
 fn a_huge_token_gives_bounded_diagnostics() {
     let dir = tempfile::tempdir().expect("tempdir");
     let token = "A".repeat(4 << 20);
-    let path = write(dir.path(), "tok.ix", &format!("sweep s {{\n  image \"{token}\"\n  bogus 1\n  framework {token}\n}}\n"));
+    let path =
+        write(dir.path(), "tok.ix", &format!("sweep s {{\n  image \"{token}\"\n  bogus 1\n  framework {token}\n}}\n"));
     let out = ix(["check"]).arg(&path).run().expect_code(1);
     assert!(out.stderr.contains("unknown field `bogus`"), "{}", &out.stderr[..out.stderr.len().min(3000)]);
     assert!(out.stderr.contains("tok.ix:3:3"), "{}", &out.stderr[..out.stderr.len().min(3000)]);
@@ -89,7 +90,11 @@ fn lengths_whose_max_model_len_overflows_are_rejected_in_both_front_ends() {
                 - { tp: 1, conc-start: 1, conc-end: 1 }\n";
     let path = write(dir.path(), "wrap.yaml", yaml);
     let out = ix(["check"]).arg(&path).run().expect_code(1);
-    assert!(out.stderr.contains("ix::config::length-overflow") && out.stderr.contains("wrap.yaml:11:10"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("ix::config::length-overflow") && out.stderr.contains("wrap.yaml:11:10"),
+        "{}",
+        out.stderr
+    );
 }
 
 // Issue #17: invalid UTF-8 was "cannot read input file" with no offset.
@@ -100,7 +105,11 @@ fn invalid_utf8_in_a_sweep_is_spanned_at_the_first_bad_byte() {
     std::fs::write(&path, b"sweep s {\n  image \"caf\xe9\"\n}\n").expect("write");
     let out = ix(["check"]).arg(&path).run().expect_code(1);
     assert!(out.stderr.contains("ix::config::invalid-utf8"), "{}", out.stderr);
-    assert!(out.stderr.contains("not valid UTF-8 (byte offset 22)") && out.stderr.contains("byte 0xe9"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("not valid UTF-8 (byte offset 22)") && out.stderr.contains("byte 0xe9"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("bad.ix:2:13"), "{}", out.stderr);
 }
 
@@ -112,7 +121,11 @@ fn state_store_errors_name_the_path_and_the_os_cause() {
     let project = Project::new(&entry("tiny-fp32-local-sim", "sim", "img", "conc-list: [1]"), &[(SCRIPT, OK_SCRIPT)]);
     project.write("blocker", "a file where the store's parent folder should be");
     let out = project.run(&["--state", "blocker/.ix"]).expect_code(2);
-    assert!(out.stderr.contains("blocker/.ix") && out.stderr.contains("Not a directory (os error 20)"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("blocker/.ix") && out.stderr.contains("Not a directory (os error 20)"),
+        "{}",
+        out.stderr
+    );
 
     let plan = ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--format", "json"])
         .current_dir(project.path())
@@ -125,4 +138,84 @@ fn state_store_errors_name_the_path_and_the_os_cause() {
     let out = project.run(&[]);
     let all = format!("{}\n{}", out.stdout, out.stderr);
     assert!(all.contains(&record) && all.contains("Is a directory (os error 21)"), "{all}");
+}
+
+/// A loopback server answering every POST with a 200 SSE completions stream of two tokens:
+/// request `i` ends with `[DONE]` (`i % 3 == 0`), is cut before `[DONE]` (`1`), or carries an
+/// `{"error": …}` event before `[DONE]` (`2`). Returns its address.
+fn quirky_sse_server() -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = format!("http://{}", listener.local_addr().expect("address"));
+    std::thread::spawn(move || {
+        for (idx, stream) in listener.incoming().enumerate() {
+            let Ok(stream) = stream else { return };
+            let mut reader = BufReader::new(stream);
+            let mut content_length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    content_length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; content_length];
+            let _ = reader.read_exact(&mut body);
+            let token = |text: &str| format!("data: {{\"choices\":[{{\"text\":\"{text}\"}}]}}\n\n");
+            let mut events = format!("{}{}", token("a"), token("b"));
+            match idx % 3 {
+                0 => events.push_str("data: [DONE]\n\n"),
+                1 => {}
+                _ => events.push_str("data: {\"error\":{\"message\":\"overloaded\"}}\n\ndata: [DONE]\n\n"),
+            }
+            let mut stream = reader.into_inner();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n{events}"
+            );
+        }
+    });
+    address
+}
+
+// Issue #17: a stream cut before `[DONE]` and an `{"error": …}` event in a 200 stream counted as
+// plain successes. They still count (as in the reference) but are flagged.
+#[test]
+fn cut_streams_and_error_events_are_flagged_in_the_result_and_the_summary() {
+    let base_url = quirky_sse_server();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tokenizer = crate::util::project_root().join("tests/data/bench/words-tokenizer.json");
+    let out = ix(["bench", "serve", "--base-url", &base_url, "--disable-tqdm", "--save-result", "--model", "m"])
+        .arg("--tokenizer")
+        .arg(&tokenizer)
+        .args_from(&["--random-input-len", "4", "--random-output-len", "2", "--num-prompts", "6"])
+        .args_from(&["--max-concurrency", "1", "--ignore-eos", "--result-filename", "r.json", "--result-dir"])
+        .arg(dir.path())
+        .run()
+        .expect_code(0);
+    let result: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).expect("result")).expect("json");
+    assert_eq!(result["completed"], 6, "the reference's count is kept: {result}");
+    assert_eq!(result["ix"]["incomplete_streams"], 2, "{}", result["ix"]);
+    assert_eq!(result["ix"]["error_events"], 2, "{}", result["ix"]);
+    assert!(out.stdout.contains("of which cut before [DONE]:") && out.stdout.contains("of which with error events:"));
+}
+
+// Issue #17: an image starting with `-` reached `docker run` unguarded.
+#[test]
+fn an_image_that_looks_like_an_option_is_rejected_at_check_time() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let yaml = "k:\n  image: --privileged\n  model: m\n  model-prefix: p\n  runner: h100\n  precision: fp8\n  \
+                framework: vllm\n  multinode: false\n  seq-len-configs:\n  - isl: 1024\n    osl: 1024\n    \
+                search-space:\n    - { tp: 1, conc-start: 1, conc-end: 1 }\n";
+    let path = write(dir.path(), "image.yaml", yaml);
+    let out = ix(["check"]).arg(&path).run().expect_code(1);
+    assert!(
+        out.stderr.contains("ix::config::invalid-image") && out.stderr.contains("image.yaml:2:10"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("config entry `k`"), "{}", out.stderr);
 }
