@@ -59,7 +59,7 @@ pub fn lower_master_file(sources: &SourceMap, file: FileId, diags: &mut Vec<Diag
         );
         return Vec::new();
     };
-    let mut cx = Cx { diags };
+    let mut cx = Cx { diags, key: None };
     let mut keys_seen: HashMap<&str, Span> = HashMap::new();
     let mut out = Vec::new();
     for (key, value) in entries {
@@ -102,6 +102,9 @@ fn duplicate_key(name: &str, span: Span, first: Span) -> Diag {
 
 struct Cx<'d> {
     diags: &'d mut Vec<Diag>,
+    /// The config key of the entry being lowered: every message names it (the key is often
+    /// off-screen in the snippet), as InferenceX's own messages do.
+    key: Option<String>,
 }
 
 /// The fields of one mapping, checked against the allowed names.
@@ -121,7 +124,12 @@ impl<'n> Fields<'n> {
 }
 
 impl Cx<'_> {
-    fn error(&mut self, diag: Diag) {
+    fn error(&mut self, mut diag: Diag) {
+        if let Some(key) = &self.key
+            && !diag.message.contains(&format!("`{key}`"))
+        {
+            diag.message = format!("config entry `{key}`: {}", diag.message);
+        }
         self.diags.push(diag);
     }
 
@@ -302,6 +310,13 @@ impl Cx<'_> {
     }
 
     fn entry(&mut self, key: Spanned<String>, node: &Node) -> Option<ConfigEntry> {
+        self.key = Some(key.value.clone());
+        let entry = self.entry_fields(key, node);
+        self.key = None;
+        entry
+    }
+
+    fn entry_fields(&mut self, key: Spanned<String>, node: &Node) -> Option<ConfigEntry> {
         let what = format!("config entry `{}`", key.value);
         let errors_before = self.diags.len();
         let fields = self.fields(node, &what, ENTRY_FIELDS, &[])?;
@@ -674,7 +689,7 @@ pub fn lower_master_entry(file: FileId, block: &str) -> Result<ConfigEntry, Vec<
         return Err(Vec::new());
     };
     let mut diags = Vec::new();
-    let entry = Cx { diags: &mut diags }.entry(Spanned::new(name.to_string(), key.span), value);
+    let entry = Cx { diags: &mut diags, key: None }.entry(Spanned::new(name.to_string(), key.span), value);
     match entry {
         Some(entry) if diags.is_empty() && !name.contains('*') => Ok(entry),
         _ => Err(diags),
