@@ -10,6 +10,8 @@ pub mod db;
 pub mod diag;
 pub mod exec;
 pub mod expand;
+#[cfg(test)]
+mod fuzz;
 pub mod ir;
 pub mod naming;
 pub mod plan;

@@ -239,6 +239,19 @@ impl Cx<'_> {
         }
     }
 
+    /// A parallelism value below `min` (the reference accepts any integer; `ix lower` could not
+    /// print it, and no server runs with `tp: 0`).
+    fn at_least(&mut self, value: Option<&Spanned<i64>>, name: &str, min: i64, what: &str) {
+        if let Some(value) = value
+            && value.value < min
+        {
+            self.error(
+                Diag::error("ix::config::invalid-parallelism", format!("{what}: `{name}` must be at least {min}"))
+                    .at(value.span, format!("found {}", value.value)),
+            );
+        }
+    }
+
     fn int(&mut self, fields: &Fields<'_>, name: &str, what: &str, at: Span) -> Option<Spanned<i64>> {
         let Some(node) = fields.get(name) else {
             self.missing(fields, name, what, at);
@@ -425,6 +438,8 @@ impl Cx<'_> {
         let fields = self.fields(node, what, SINGLE_FIELDS, &[("prefill", why), ("decode", why)])?;
         let tp = self.int(&fields, "tp", what, node.span);
         let ep = self.opt_int(&fields, "ep");
+        self.at_least(tp.as_ref(), "tp", 1, what);
+        self.at_least(ep.as_ref().ok().and_then(Option::as_ref), "ep", 1, what);
         let dp_attn = self.opt_bool(&fields, "dp-attn");
         let spec_decoding = self.spec_decoding(&fields);
         let conc = self.concurrency(&fields, what, node.span);
@@ -476,6 +491,10 @@ impl Cx<'_> {
             );
         }
         let ep = self.int(&fields, "ep", &what, node.span);
+        // Zero workers is a real shape (a multi-node aggregated entry has no decode workers).
+        self.at_least(num_worker.as_ref(), "num-worker", 0, &what);
+        self.at_least(tp.as_ref(), "tp", 1, &what);
+        self.at_least(ep.as_ref(), "ep", 1, &what);
         let dp_attn = match fields.get("dp-attn") {
             None => {
                 self.missing(&fields, "dp-attn", &what, node.span);

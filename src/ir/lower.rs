@@ -609,7 +609,17 @@ impl Cx {
     }
 
     fn worker_shape(&mut self, w: &WorkerSpec) {
-        self.positive(&w.count, &format!("the {} worker count", w.role.value.as_str()));
+        // Zero workers is a real shape: a multi-node aggregated entry has no decode workers
+        // (InferenceX's configs write `num-worker: 0`), and `ix lower` must print it back.
+        if w.count.value < 0 {
+            self.diags.push(
+                Diag::error(
+                    "ix::dsl::invalid-parallelism",
+                    format!("the {} worker count must be at least 0, found {}", w.role.value.as_str(), w.count.value),
+                )
+                .at(w.count.span, "must be at least 0"),
+            );
+        }
         let shape = w.shape.value;
         for (what, value) in [("tp", shape.tp), ("ep", shape.ep)] {
             self.positive(&Spanned::new(value, w.shape.span), &format!("the {} `{what}`", w.role.value.as_str()));

@@ -217,7 +217,7 @@ fn is_summary_key(key: &str) -> bool {
 
 /// The summary's keys of a JSON object with `is_multinode`; `None` for other objects and lists;
 /// an error for invalid JSON and for a bare scalar or `null`.
-fn summary_fields(bytes: &[u8]) -> Result<Option<Map<String, Value>>, String> {
+pub(crate) fn summary_fields(bytes: &[u8]) -> Result<Option<Map<String, Value>>, String> {
     use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
     /// What a document is, as far as the summary cares.

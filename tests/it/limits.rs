@@ -219,3 +219,37 @@ fn an_image_that_looks_like_an_option_is_rejected_at_check_time() {
     );
     assert!(out.stderr.contains("config entry `k`"), "{}", out.stderr);
 }
+
+// Issue #17: `ix lower` printed `decode 0 x …` for an aggregated multi-node entry, which the
+// DSL checker then rejected; a key that is not an identifier could not be printed at all.
+#[test]
+fn every_accepted_master_config_lowers_to_a_dsl_file_that_checks() {
+    let corpus = crate::util::project_root().join("tests/data/fuzz/yaml");
+    let dir = tempfile::tempdir().expect("tempdir");
+    for name in ["aggregated-multinode.yaml", "odd-names.yaml", "small.yaml"] {
+        let _ = ix(["check"]).arg(corpus.join(name)).run().expect_code(0);
+        let lowered = ix(["lower"]).arg(corpus.join(name)).run().expect_code(0);
+        let path = write(dir.path(), &name.replace(".yaml", ".ix"), &lowered.stdout);
+        let out = ix(["check"]).arg(&path).run().expect_code(0);
+        assert!(out.stderr.contains("no errors"), "{name}: {}\n{}", out.stderr, lowered.stdout);
+    }
+}
+
+// Issue #17: a validation error far below its entry's key did not name the key.
+#[test]
+fn master_config_errors_name_their_config_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut yaml = String::from("my-entry:\n  image: i\n  model: m\n  model-prefix: p\n  precision: fp8\n");
+    yaml.push_str("  framework: vllm\n  runner: h100\n  multinode: false\n  seq-len-configs:\n");
+    for _ in 0..20 {
+        yaml.push_str("  - isl: 1024\n    osl: 1024\n    search-space:\n    - { tp: 8, conc-list: [4] }\n");
+    }
+    yaml.push_str("  - isl: 1024\n    osl: 1024\n    search-space:\n    - { tp: 8, conc-start: 64, conc-end: 4 }\n");
+    let path = write(dir.path(), "far.yaml", &yaml);
+    let out = ix(["check"]).arg(&path).run().expect_code(1);
+    assert!(
+        out.stderr.contains("config entry `my-entry`: `conc-start` (64) is greater than `conc-end` (4)"),
+        "{}",
+        out.stderr
+    );
+}
