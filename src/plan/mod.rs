@@ -266,11 +266,21 @@ fn lookup<T>(result: Result<Option<T>, StateError>, warnings: &mut Vec<String>) 
 
 /// Why a successful record cannot be reused: one reason per artifact that is missing or does
 /// not match its address (see [`PlanOptions::verify_artifacts`] for how far that is checked).
-fn artifact_reasons(store: &StateStore, head: &RecordHead, read_content: bool) -> Vec<Reason> {
-    let problems = head.artifacts.iter().filter_map(|artifact| {
-        store.check_artifact(artifact, read_content).err().map(|problem| (artifact.name.clone(), problem))
-    });
+fn artifact_reasons(
+    store: &StateStore,
+    cache: &mut RecordCache,
+    hash: Digest,
+    head: &RecordHead,
+    read_content: bool,
+) -> Vec<Reason> {
+    let problems: Vec<(String, ArtifactProblem)> = if read_content {
+        let checked = head.artifacts.iter().map(|a| (a.name.clone(), store.check_artifact(a, true)));
+        checked.filter_map(|(name, result)| result.err().map(|problem| (name, problem))).collect()
+    } else {
+        cache.artifact_problems(store, hash, head).to_vec()
+    };
     problems
+        .into_iter()
         .map(|(artifact, problem)| match problem {
             ArtifactProblem::Missing { path } => Reason::ArtifactMissing { artifact, path: path.display().to_string() },
             ArtifactProblem::Corrupt { path, reason } => {
@@ -313,7 +323,7 @@ pub fn plan(graph: TaskGraph, store: Option<&StateStore>, opts: &PlanOptions, ca
             Some(Outcome::Success) => {
                 // A success whose outputs are gone or damaged is not done (issue #17).
                 if let (Some(store), Some(head)) = (store, &exact) {
-                    reasons.extend(artifact_reasons(store, head, opts.verify_artifacts));
+                    reasons.extend(artifact_reasons(store, cache, task.hash, head, opts.verify_artifacts));
                 }
             }
             Some(Outcome::Failed) => reasons.push(Reason::PreviousFailed),

@@ -15,7 +15,7 @@
 mod cache;
 mod record;
 
-pub use cache::RecordCache;
+pub use cache::{ArtifactProblems, RecordCache};
 pub use record::{ArtifactRef, ArtifactSource, Outcome, RecordHead, StoredRecord, TaskRecord};
 
 use std::fs::{self, File, OpenOptions};
