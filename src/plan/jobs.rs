@@ -42,12 +42,12 @@ impl JobSelection {
     }
 }
 
-/// Refuses a sweep that would expand to more than `max_jobs` jobs, before expanding it (a
+/// The error for a sweep that would expand to more than `max_jobs` jobs, found before expanding it (a
 /// 200,000-value concurrency list took 80 s and 10 GB to plan). The count is an upper bound
 /// taken before filters: one job per single-node concurrency value (a range counts the values
 /// it steps through with the smallest step, 2), one per multi-node point. The error points at
 /// the concurrency values of the point that contributes most.
-pub fn check_job_count(sweep: &Sweep, max_jobs: usize) -> Result<(), Diag> {
+pub fn check_job_count(sweep: &Sweep, max_jobs: usize) -> Option<Diag> {
     let mut total: usize = 0;
     let mut biggest: Option<(usize, Span, &str)> = None;
     for entry in &sweep.entries {
@@ -65,15 +65,19 @@ pub fn check_job_count(sweep: &Sweep, max_jobs: usize) -> Result<(), Diag> {
         }
     }
     if total <= max_jobs {
-        return Ok(());
+        return None;
     }
-    let Some((count, span, key)) = biggest else { return Ok(()) };
-    Err(Diag::error(
-        "ix::plan::too-many-jobs",
-        format!("the sweep expands to {total} jobs, more than the limit of {max_jobs} (`{key}` has the largest point)"),
+    let (count, span, key) = biggest?;
+    Some(
+        Diag::error(
+            "ix::plan::too-many-jobs",
+            format!(
+                "the sweep expands to {total} jobs, more than the limit of {max_jobs} (`{key}` has the largest point)"
+            ),
+        )
+        .at(span, format!("{count} jobs from this point"))
+        .help(format!("split the sweep, or raise the limit with `--max-jobs {total}`")),
     )
-    .at(span, format!("{count} jobs from this point"))
-    .help(format!("split the sweep, or raise the limit with `--max-jobs {total}`")))
 }
 
 /// How many single-node jobs a point's concurrency gives at most, and the span of its values.
@@ -125,7 +129,9 @@ pub fn sweep_jobs(sweep: &Sweep, runners: &RunnerTable, selection: &JobSelection
 
 /// [`sweep_jobs`] without the check that the `--config-keys` exist (an entry on its own).
 fn selected_jobs(sweep: &Sweep, runners: &RunnerTable, selection: &JobSelection) -> Result<Vec<Job>, Vec<Diag>> {
-    check_job_count(sweep, selection.max_jobs).map_err(|diag| vec![diag])?;
+    if let Some(diag) = check_job_count(sweep, selection.max_jobs) {
+        return Err(vec![diag]);
+    }
     // Rewrite single-node list points into one-value range points; remember original indices.
     let mut rewritten = sweep.clone();
     let mut original_point: Vec<Vec<Vec<usize>>> = Vec::with_capacity(sweep.entries.len());
