@@ -102,11 +102,17 @@ pub fn lower_dsl_file(sources: &mut SourceMap, file: FileId, diags: &mut Vec<Dia
                 let table = runners::lower_runners(sources, runners_file, diags);
                 referenced.types.extend(table.types);
             }
-            None => diags.push(
-                Diag::error("ix::dsl::runners-file-missing", format!("runners file `{resolved}` cannot be read"))
-                    .at(reference.span, "referenced here")
-                    .help("the path is relative to the directory of the `.ix` file"),
-            ),
+            None => {
+                // The reading error says why (missing, not UTF-8, or the OS cause), never the content.
+                let message = read_diags
+                    .first()
+                    .map_or_else(|| format!("runners file `{resolved}` cannot be read"), |diag| diag.message.clone());
+                diags.push(
+                    Diag::error("ix::dsl::runners-file-missing", message)
+                        .at(reference.span, "referenced here")
+                        .help("the path is relative to the directory of the `.ix` file"),
+                )
+            }
         }
     }
     let (lowered, lower_diags) = lower::lower(&ast, &referenced);
