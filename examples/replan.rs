@@ -80,7 +80,7 @@ fn main() {
     let request = PlanRequest {
         config_files: configs.clone(),
         runner_config: Some("runners.yaml".into()),
-        selection: JobSelection { filters, mode: None, evals: None, config_keys: None },
+        selection: JobSelection { filters, ..JobSelection::all() },
         options: PlanOptions::default(),
         evals: Default::default(),
         images: Default::default(),

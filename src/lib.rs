@@ -12,6 +12,8 @@ pub mod diag;
 pub mod env_policy;
 pub mod exec;
 pub mod expand;
+#[cfg(test)]
+mod fuzz;
 pub mod image;
 pub mod ir;
 pub mod naming;

@@ -66,6 +66,31 @@ impl SourceFile {
         SourceFile { path, text, line_starts }
     }
 
+    /// The 0-based index of the line holding a byte offset, and that line's byte range (without
+    /// its newline).
+    pub fn line_of(&self, offset: usize) -> (usize, usize, usize) {
+        let offset = u32::try_from(offset.min(self.text.len())).unwrap_or(u32::MAX);
+        let idx = match self.line_starts.binary_search(&offset) {
+            Ok(idx) => idx,
+            Err(idx) => idx.saturating_sub(1),
+        };
+        (idx, self.line_starts[idx] as usize, self.line_end(idx))
+    }
+
+    /// The number of lines.
+    pub fn n_lines(&self) -> usize {
+        self.line_starts.len()
+    }
+
+    /// The byte range of a 0-based line (without its newline).
+    pub fn line_range(&self, idx: usize) -> (usize, usize) {
+        (self.line_starts[idx] as usize, self.line_end(idx))
+    }
+
+    fn line_end(&self, idx: usize) -> usize {
+        self.line_starts.get(idx + 1).map_or(self.text.len(), |next| (*next as usize).saturating_sub(1))
+    }
+
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: u32) -> (usize, usize) {
         let line_idx = match self.line_starts.binary_search(&offset) {

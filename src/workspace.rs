@@ -13,7 +13,7 @@ use crate::diag::Diag;
 
 use crate::ir::lower::{self, DslFile};
 use crate::ir::{ConfigEntry, RunnerTable, Sweep, inferencex, runners};
-use crate::source::{FileId, SourceMap};
+use crate::source::{FileId, SourceMap, Span};
 use crate::syntax;
 
 /// Everything loaded for one command: the sources, the merged sweep, the runners and all
@@ -39,10 +39,27 @@ pub enum FileRole {
     Runners,
 }
 
-/// Reads a file into the source map, or reports it missing.
+/// Reads a file into the source map, or reports it missing or unreadable (with the OS cause).
+/// A file that is not UTF-8 is an error at its first bad byte (the file is added with the bad
+/// bytes replaced, so the snippet shows where).
 pub fn read_source(sources: &mut SourceMap, path: &str, role: FileRole, diags: &mut Vec<Diag>) -> Option<FileId> {
-    match std::fs::read_to_string(Path::new(path)) {
-        Ok(text) => Some(sources.add(path.to_string(), Arc::from(text))),
+    match std::fs::read(Path::new(path)) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Some(sources.add(path.to_string(), Arc::from(text))),
+            Err(err) => {
+                let at = err.utf8_error().valid_up_to();
+                let bad = err.as_bytes()[at];
+                let text = String::from_utf8_lossy(err.as_bytes()).into_owned();
+                // Up to `at` the lossy text equals the file; the bad bytes became one U+FFFD.
+                let file = sources.add(path.to_string(), Arc::from(text));
+                diags.push(
+                    Diag::error("ix::config::invalid-utf8", format!("`{path}` is not valid UTF-8 (byte offset {at})"))
+                        .at(Span::new(file, at, at + '\u{FFFD}'.len_utf8()), format!("byte 0x{bad:02x}"))
+                        .help("save the file as UTF-8"),
+                );
+                None
+            }
+        },
         Err(err) => {
             let what = match role {
                 FileRole::Config => "input file",
@@ -95,11 +112,17 @@ pub fn lower_dsl_file(sources: &mut SourceMap, file: FileId, diags: &mut Vec<Dia
                 let table = runners::lower_runners(sources, runners_file, diags);
                 referenced.types.extend(table.types);
             }
-            None => diags.push(
-                Diag::error("ix::dsl::runners-file-missing", format!("runners file `{resolved}` cannot be read"))
-                    .at(reference.span, "referenced here")
-                    .help("the path is relative to the directory of the `.ix` file"),
-            ),
+            None => {
+                // The reading error says why (missing, not UTF-8, or the OS cause), never the content.
+                let message = read_diags
+                    .first()
+                    .map_or_else(|| format!("runners file `{resolved}` cannot be read"), |diag| diag.message.clone());
+                diags.push(
+                    Diag::error("ix::dsl::runners-file-missing", message)
+                        .at(reference.span, "referenced here")
+                        .help("the path is relative to the directory of the `.ix` file"),
+                )
+            }
         }
     }
     let (lowered, lower_diags) = lower::lower(&ast, &referenced);

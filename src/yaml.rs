@@ -4,6 +4,10 @@
 //! validation can report a repeated key with both spans. Spans are byte offsets into the file.
 //! Scalars are resolved with the YAML 1.2 core schema. Aliases are expanded to a copy of their
 //! anchored node. This module knows nothing of InferenceX or the IR.
+//!
+//! Hostile input is bounded (issue #17): aliases may copy at most [`MAX_ALIAS_NODES`] nodes in
+//! all (a few hundred bytes of nested aliases would otherwise expand to billions of nodes), and
+//! collections nest at most [`MAX_DEPTH`] deep (later stages walk the tree recursively).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -55,13 +59,31 @@ impl Node {
     }
 }
 
+/// How many nodes alias expansion may copy into one document, in all. The InferenceX master
+/// configs use no aliases; a config that shares blocks through anchors copies a few thousand.
+pub const MAX_ALIAS_NODES: usize = 100_000;
+
+/// How deep sequences and mappings may nest (the master configs nest 7 deep).
+pub const MAX_DEPTH: usize = 64;
+
 /// Parses one YAML document. An empty document is `Null` spanning the whole file.
 pub fn parse(file: FileId, text: &str) -> Result<Node, Diag> {
     let offsets = CharOffsets::new(text);
-    let mut builder = Builder { file, offsets: &offsets, stack: Vec::new(), anchors: HashMap::new(), root: None };
+    let mut builder = Builder {
+        file,
+        offsets: &offsets,
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        root: None,
+        alias_nodes: 0,
+        error: None,
+    };
     let mut parser = Parser::new_from_str(text);
     if let Err(err) = parser.load(&mut builder, false) {
         return Err(scan_error(file, &offsets, &err));
+    }
+    if let Some(diag) = builder.error {
+        return Err(diag);
     }
     Ok(builder.root.unwrap_or(Node { span: Span::new(file, 0, text.len()), kind: NodeKind::Null }))
 }
@@ -98,23 +120,29 @@ impl CharOffsets {
     }
 }
 
+/// A collection being built, with the number of nodes under it so far (itself included).
 enum Frame {
-    Seq { start: usize, anchor: usize, items: Vec<Node> },
-    Map { start: usize, anchor: usize, entries: Vec<(Node, Node)>, key: Option<Node> },
+    Seq { start: usize, anchor: usize, items: Vec<Node>, size: usize },
+    Map { start: usize, anchor: usize, entries: Vec<(Node, Node)>, key: Option<Node>, size: usize },
 }
 
 struct Builder<'a> {
     file: FileId,
     offsets: &'a CharOffsets,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    /// Each anchored node and its size in nodes (what an alias to it copies).
+    anchors: HashMap<usize, (Node, usize)>,
     root: Option<Node>,
+    /// Nodes copied by aliases so far.
+    alias_nodes: usize,
+    /// The first limit hit; every later event is ignored.
+    error: Option<Diag>,
 }
 
 impl Builder<'_> {
-    fn push_node(&mut self, node: Node, anchor: usize) {
+    fn push_node(&mut self, node: Node, anchor: usize, size: usize) {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors.insert(anchor, (node.clone(), size));
         }
         match self.stack.last_mut() {
             None => {
@@ -122,49 +150,82 @@ impl Builder<'_> {
                     self.root = Some(node);
                 }
             }
-            Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, key, .. }) => match key.take() {
-                None => *key = Some(node),
-                Some(k) => entries.push((k, node)),
-            },
+            Some(Frame::Seq { items, size: parent, .. }) => {
+                *parent += size;
+                items.push(node)
+            }
+            Some(Frame::Map { entries, key, size: parent, .. }) => {
+                *parent += size;
+                match key.take() {
+                    None => *key = Some(node),
+                    Some(k) => entries.push((k, node)),
+                }
+            }
         }
     }
 }
 
 impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
     fn on_event(&mut self, event: Event<'input>, span: saphyr_parser::Span) {
+        if self.error.is_some() {
+            return;
+        }
         let start = self.offsets.byte(span.start.index());
         let end = self.offsets.byte(span.end.index());
+        if matches!(event, Event::SequenceStart(..) | Event::MappingStart(..)) && self.stack.len() >= MAX_DEPTH {
+            self.error = Some(
+                Diag::error("ix::yaml::too-deep", format!("YAML nests deeper than {MAX_DEPTH} levels"))
+                    .at(Span::new(self.file, start, end), format!("level {}", MAX_DEPTH + 1)),
+            );
+            return;
+        }
         match event {
             Event::Scalar(value, style, anchor, tag) => {
                 let kind = resolve_scalar(value, style, tag.as_ref());
                 let node = Node { span: Span::new(self.file, start, end), kind };
-                self.push_node(node, anchor);
+                self.push_node(node, anchor, 1);
             }
-            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq { start, anchor, items: Vec::new() }),
+            Event::SequenceStart(anchor, _) => {
+                self.stack.push(Frame::Seq { start, anchor, items: Vec::new(), size: 1 })
+            }
             Event::MappingStart(anchor, _) => {
-                self.stack.push(Frame::Map { start, anchor, entries: Vec::new(), key: None });
+                self.stack.push(Frame::Map { start, anchor, entries: Vec::new(), key: None, size: 1 });
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let Some(frame) = self.stack.pop() else { return };
-                let (node, anchor) = match frame {
-                    Frame::Seq { start, anchor, items } => {
+                let (node, anchor, size) = match frame {
+                    Frame::Seq { start, anchor, items, size } => {
                         let end = items.last().map_or(end, |item| item.span.end as usize).max(start);
-                        (Node { span: Span::new(self.file, start, end), kind: NodeKind::Seq(items) }, anchor)
+                        (Node { span: Span::new(self.file, start, end), kind: NodeKind::Seq(items) }, anchor, size)
                     }
-                    Frame::Map { start, anchor, entries, .. } => {
+                    Frame::Map { start, anchor, entries, size, .. } => {
                         let end = entries.last().map_or(end, |(_, value)| value.span.end as usize).max(start);
-                        (Node { span: Span::new(self.file, start, end), kind: NodeKind::Map(entries) }, anchor)
+                        (Node { span: Span::new(self.file, start, end), kind: NodeKind::Map(entries) }, anchor, size)
                     }
                 };
-                self.push_node(node, anchor);
+                self.push_node(node, anchor, size);
             }
             Event::Alias(anchor) => {
-                let node = match self.anchors.get(&anchor) {
-                    Some(node) => node.clone(),
-                    None => Node { span: Span::new(self.file, start, end), kind: NodeKind::Null },
+                let (node, size) = match self.anchors.get(&anchor) {
+                    Some((node, size)) => {
+                        // Checked before copying: the copy is what costs the memory.
+                        self.alias_nodes = self.alias_nodes.saturating_add(*size);
+                        if self.alias_nodes > MAX_ALIAS_NODES {
+                            self.error = Some(
+                                Diag::error(
+                                    "ix::yaml::alias-expansion",
+                                    format!("YAML aliases expand to more than {MAX_ALIAS_NODES} nodes"),
+                                )
+                                .at(Span::new(self.file, start, end), format!("this alias copies {size} nodes"))
+                                .help("write the repeated blocks out, or share less through anchors"),
+                            );
+                            return;
+                        }
+                        (node.clone(), *size)
+                    }
+                    None => (Node { span: Span::new(self.file, start, end), kind: NodeKind::Null }, 1),
                 };
-                self.push_node(node, 0);
+                self.push_node(node, 0, size);
             }
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) | Event::DocumentEnd => {}
         }
@@ -197,6 +258,42 @@ mod tests {
         assert_eq!(&text[key.span.start as usize..key.span.end as usize], "a");
         assert_eq!(&text[value.span.start as usize..value.span.end as usize], "3");
         assert_eq!(value.kind, NodeKind::Int(3));
+    }
+
+    /// Nine levels of ten aliases each: 10^9 nodes if expanded (issue #17).
+    fn alias_bomb() -> String {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..10 {
+            let prev = format!("*a{}", level - 1);
+            text.push_str(&format!("a{level}: &a{level} [{}]\n", vec![prev; 10].join(", ")));
+        }
+        text
+    }
+
+    #[test]
+    fn an_alias_bomb_is_an_error_at_the_alias_that_exceeds_the_limit() {
+        let text = alias_bomb();
+        assert!(text.len() < 600, "{} bytes", text.len());
+        let err = parse(FileId(0), &text).unwrap_err();
+        assert_eq!(err.code, "ix::yaml::alias-expansion");
+        let span = err.primary.as_ref().expect("a label").span;
+        assert!(text[span.start as usize..].starts_with("*a"), "{:?}", &text[span.start as usize..]);
+    }
+
+    #[test]
+    fn aliases_below_the_limit_still_expand() {
+        let root = parse(FileId(0), "base: &b {tp: 8, ep: 1}\nuse: *b\n").unwrap();
+        let NodeKind::Map(entries) = root.kind else { panic!("not a map") };
+        assert_eq!(entries[0].1.kind, entries[1].1.kind);
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let text = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let err = parse(FileId(0), &text).unwrap_err();
+        assert!(err.code == "ix::yaml::too-deep" || err.code == "ix::yaml::syntax", "{}", err.code);
+        let ok = format!("{}{}", "[".repeat(super::MAX_DEPTH), "]".repeat(super::MAX_DEPTH));
+        assert!(parse(FileId(0), &ok).is_ok());
     }
 
     #[test]

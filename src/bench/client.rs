@@ -130,6 +130,12 @@ pub struct RequestOutcome {
     pub connect: Option<Duration>,
     pub generated_text: String,
     pub error: Option<RequestError>,
+    /// An OpenAI stream that ended without `data: [DONE]`. Still a success, as in the reference,
+    /// but counted apart (`incomplete_streams` in the result).
+    pub incomplete_stream: bool,
+    /// `{"error": …}` events inside a 200 OpenAI stream. The reference ignores them (the
+    /// request counts as a success); they are counted apart (`error_events` in the result).
+    pub error_events: u32,
 }
 
 #[derive(Deserialize)]
@@ -138,6 +144,8 @@ struct Chunk<'a> {
     choices: Option<Vec<Choice<'a>>>,
     #[serde(default)]
     usage: Option<Usage>,
+    #[serde(default)]
+    error: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -351,6 +359,8 @@ pub(crate) struct StreamState {
     last_any: Option<Instant>,
     /// When the last body bytes came off the connection (the non-streaming latency end).
     last_read: Option<Instant>,
+    /// Whether `data: [DONE]` arrived.
+    saw_done: bool,
 }
 
 impl StreamState {
@@ -360,7 +370,15 @@ impl StreamState {
             ApiKind::Tgi | ApiKind::TensorRtLlm => Framing::Lines(LineParser::new()),
             ApiKind::DeepspeedMii => Framing::Whole(Vec::new()),
         };
-        StreamState { api, framing, events: Vec::new(), last_token: None, last_any: None, last_read: None }
+        StreamState {
+            api,
+            framing,
+            events: Vec::new(),
+            last_token: None,
+            last_any: None,
+            last_read: None,
+            saw_done: false,
+        }
     }
 
     /// Feeds body bytes that came off the connection at `now`.
@@ -418,6 +436,7 @@ impl StreamState {
             outcome.error = Some(error);
             return;
         }
+        outcome.incomplete_stream = matches!(self.framing, Framing::Sse(_)) && !self.saw_done;
         let end = match self.api {
             ApiKind::Chat => self.last_any,
             _ => self.last_token,
@@ -447,7 +466,10 @@ impl StreamState {
         let mut events = std::mem::take(&mut self.events);
         let handled = events.drain(..).try_for_each(|event| match event {
             SseEvent::Data(payload) => self.handle_payload(&payload, now, outcome),
-            SseEvent::Done => Ok(()),
+            SseEvent::Done => {
+                self.saw_done = true;
+                Ok(())
+            }
         });
         self.events = events;
         handled
@@ -467,6 +489,9 @@ impl StreamState {
         match self.api {
             ApiKind::Completions | ApiKind::Chat => {
                 let chunk: Chunk<'_> = serde_json::from_str(payload).map_err(parse_error)?;
+                if chunk.error.is_some() {
+                    outcome.error_events += 1;
+                }
                 if let Some(first) = chunk.choices.as_ref().and_then(|choices| choices.first()) {
                     self.token_event(now, outcome);
                     let text = match self.api {
@@ -568,6 +593,8 @@ pub(crate) fn new_outcome() -> RequestOutcome {
         connect: None,
         generated_text: String::new(),
         error: None,
+        incomplete_stream: false,
+        error_events: 0,
     }
 }
 

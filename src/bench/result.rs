@@ -148,6 +148,11 @@ fn ix_extras(header: &ResultHeader, record: &RunRecord) -> Value {
     extras.insert("sent".into(), record.requests.len().into());
     extras.insert("failed".into(), record.failed.into());
     extras.insert("errors_by_kind".into(), json!(record.errors_by_kind));
+    // Successes the reference counts but that deserve a look: streams cut before `[DONE]`, and
+    // `{"error": …}` events inside a 200 stream (requests with at least one).
+    let successes = || record.requests.iter().filter(|r| r.outcome.error.is_none());
+    extras.insert("incomplete_streams".into(), successes().filter(|r| r.outcome.incomplete_stream).count().into());
+    extras.insert("error_events".into(), successes().filter(|r| r.outcome.error_events > 0).count().into());
     extras.insert("output_tokens_source".into(), record.output_tokens_source.name().into());
     extras.insert("server_prompt_tokens".into(), record.server_prompt_tokens.map_or(Value::Null, Value::from));
     extras.insert("streamed".into(), record.streamed.into());

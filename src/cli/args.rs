@@ -120,6 +120,10 @@ pub(crate) struct SummaryArgs {
     /// Leave cells empty for records that lack a metric instead of failing.
     #[arg(long)]
     pub(crate) lenient: bool,
+    /// Leave out files that are not readable JSON records (with a warning naming each) instead
+    /// of failing.
+    #[arg(long)]
+    pub(crate) skip_malformed: bool,
 }
 
 #[derive(Debug, Args)]
@@ -212,6 +216,10 @@ pub(crate) struct ReportArgs {
     pub(crate) output: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "html")]
     pub(crate) format: ReportFormat,
+    /// Leave out files that are not readable JSON records (with a warning naming each) instead
+    /// of failing.
+    #[arg(long)]
+    pub(crate) skip_malformed: bool,
 }
 
 #[derive(Debug, Args)]
@@ -385,6 +393,9 @@ pub(crate) struct SweepInputArgs {
     /// the project's `evals.yaml`).
     #[arg(long)]
     pub(crate) run_evals: bool,
+    /// The most jobs the sweeps may expand to (a guard against a runaway concurrency list).
+    #[arg(long, default_value_t = crate::plan::jobs::DEFAULT_MAX_JOBS, value_name = "N")]
+    pub(crate) max_jobs: usize,
 }
 
 #[derive(Debug, Args)]
@@ -582,6 +593,10 @@ pub(crate) struct PlanArgs {
     /// Rerun tasks matching a task-id glob (`bench/dsr1*`) or an input (`runner=h100`).
     #[arg(long, value_name = "SELECTOR")]
     pub(crate) force: Vec<String>,
+    /// Read every reused record's artifacts and check their content (by default a plan only
+    /// checks that each blob exists with its recorded size; `ix run` always checks content).
+    #[arg(long)]
+    pub(crate) verify_artifacts: bool,
     /// Force the bench tasks of every config key that perf-changelog entries added since this
     /// git ref name ("forced by perf-changelog entry at line N"), and warn about bench tasks that
     /// rerun for changed inputs while no added entry covers their key.
@@ -617,6 +632,9 @@ pub(crate) struct PlanArgs {
     /// Only the jobs of these config keys (each must exist in the sweeps).
     #[arg(long, num_args = 1.., value_name = "KEY")]
     pub(crate) config_keys: Option<Vec<String>>,
+    /// The most jobs the sweeps may expand to (a guard against a runaway concurrency list).
+    #[arg(long, default_value_t = crate::plan::jobs::DEFAULT_MAX_JOBS, value_name = "N")]
+    pub(crate) max_jobs: usize,
     #[command(flatten)]
     pub(crate) filters: SweepFilterArgs,
     #[arg(long, value_name = "S")]

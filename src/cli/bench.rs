@@ -429,6 +429,15 @@ fn report_text(header: &ResultHeader, record: &RunRecord) -> String {
     let float = |value: f64| format!("{value:.2}");
     let _ = writeln!(out, "{:=^50}", " Serving Benchmark Result ");
     row(&mut out, "Successful requests:", metrics.completed.to_string());
+    let successes = || record.requests.iter().filter(|r| r.outcome.error.is_none());
+    let incomplete = successes().filter(|r| r.outcome.incomplete_stream).count();
+    let error_events = successes().filter(|r| r.outcome.error_events > 0).count();
+    if incomplete > 0 {
+        row(&mut out, "  of which cut before [DONE]:", incomplete.to_string());
+    }
+    if error_events > 0 {
+        row(&mut out, "  of which with error events:", error_events.to_string());
+    }
     row(&mut out, "Failed requests:", record.failed.to_string());
     for (kind, count) in &record.errors_by_kind {
         row(&mut out, &format!("  {kind}:"), count.to_string());

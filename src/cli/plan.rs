@@ -38,8 +38,17 @@ fn request(args: &PlanArgs) -> PlanRequest {
             let default = "runners.yaml";
             std::path::Path::new(default).is_file().then(|| default.to_string())
         }),
-        selection: JobSelection { filters, mode, evals, config_keys: args.config_keys.clone() },
-        options: PlanOptions { force: args.force.iter().map(|selector| ForceRule::from_flag(selector)).collect() },
+        selection: JobSelection {
+            filters,
+            mode,
+            evals,
+            config_keys: args.config_keys.clone(),
+            max_jobs: args.max_jobs,
+        },
+        options: PlanOptions {
+            force: args.force.iter().map(|selector| ForceRule::from_flag(selector)).collect(),
+            verify_artifacts: args.verify_artifacts,
+        },
         evals: Default::default(),
         images: Default::default(),
     }

@@ -3,14 +3,14 @@
 
 use super::ExitStatus;
 use super::args::{ReportArgs, ReportFormat};
-use super::results::{fail, print_stdout, write_file};
+use super::results::{fail, print_stdout, warn_skipped, write_file};
 use crate::report::{render_html, render_markdown};
 use crate::results::load_report_records;
 
 /// Runs `ix report`.
 pub(super) fn report(args: &ReportArgs) -> ExitStatus {
-    let records = match load_report_records(&args.dir) {
-        Ok(records) => records,
+    let records = match load_report_records(&args.dir, args.skip_malformed) {
+        Ok(loaded) => warn_skipped(loaded),
         Err(error) => return fail(error),
     };
     let text = match args.format {

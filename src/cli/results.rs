@@ -37,6 +37,17 @@ pub(super) fn fail(error: impl miette::Diagnostic + Send + Sync + 'static) -> Ex
     ExitStatus::Failure
 }
 
+/// The records of `loaded`, after a warning on stderr for each malformed file left out.
+pub(super) fn warn_skipped(loaded: results::Loaded) -> Vec<results::Record> {
+    for (path, reason) in &loaded.skipped {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("warning: skipped malformed record file `{}`: {reason}", path.display());
+        }
+    }
+    loaded.records
+}
+
 /// An IO problem outside any stage (writing an output file, stdout).
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error("cannot {action} `{}`", path.display())]
@@ -96,8 +107,8 @@ fn collect(args: &CollectArgs) -> ExitStatus {
 }
 
 fn summary(args: &SummaryArgs) -> ExitStatus {
-    let records = match results::load_records(&args.dir) {
-        Ok(records) => records,
+    let records = match results::load_records(&args.dir, args.skip_malformed) {
+        Ok(loaded) => warn_skipped(loaded),
         Err(error) => return fail(error),
     };
     let table = match results::summarize(&records, SummaryOptions { lenient: args.lenient }) {
@@ -262,7 +273,7 @@ fn bench_in(dir: &Path, n_records: usize) -> Result<String, String> {
     let collected = (start.elapsed(), cpu_time() - cpu_start);
 
     let (start, cpu_start) = (Instant::now(), cpu_time());
-    let records = results::load_records(dir).map_err(|err| err.to_string())?;
+    let records = results::load_records(dir, false).map_err(|err| err.to_string())?.records;
     let render_start = Instant::now();
     let table = results::summarize(&records, SummaryOptions::default()).map_err(|err| err.to_string())?;
     let markdown = to_markdown(&table);

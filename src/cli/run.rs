@@ -473,6 +473,7 @@ pub(crate) fn load_engine(
     let selection = JobSelection {
         config_keys: input.config_keys.clone(),
         evals: input.run_evals.then_some(crate::expand::EvalMode::Mark),
+        max_jobs: input.max_jobs,
         ..JobSelection::all()
     };
     let fail = |message: String| {
@@ -483,7 +484,8 @@ pub(crate) fn load_engine(
         config_files: input.config_files.clone(),
         runner_config: runner_config(input),
         selection,
-        options: PlanOptions { force: force.to_vec() },
+        // The run is about to use the stored blobs: check them, not just their presence.
+        options: PlanOptions { force: force.to_vec(), verify_artifacts: true },
         evals: evals.clone(),
         images: Default::default(),
     };

@@ -8,18 +8,19 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot write `{path}`")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The OS cause is part of the message, so callers that print `to_string` show it.
+    #[error("cannot write `{path}`: {cause}")]
+    Io { path: PathBuf, cause: std::io::Error },
     #[error("state store `{path}` is locked by running process {pid}")]
     Locked { path: PathBuf, pid: i32 },
+    /// A state store failure, with its own path and cause (a record path that is a folder is
+    /// reported as that path, not as the store).
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io { path: path.to_path_buf(), source }
+    move |cause| StoreError::Io { path: path.to_path_buf(), cause }
 }
 
 /// Writes `bytes` to `path` atomically: temp file, fsync, rename, fsync of the folder.

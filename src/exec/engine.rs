@@ -56,7 +56,7 @@ impl super::Recorder for StateRecorder {
         };
         let engine_error = |reason: String| StoreError::Io {
             path: self.store.dir().to_path_buf(),
-            source: std::io::Error::other(reason),
+            cause: std::io::Error::other(reason),
         };
         let Some((id, kind, manifest)) = self.meta.get(&task.hash) else {
             return Err(engine_error(format!("task {} is not in the plan", task.hash)));
@@ -69,7 +69,7 @@ impl super::Recorder for StateRecorder {
             manifest: manifest.clone(),
             artifacts,
         };
-        self.store.record(hash, record).map(|_| ()).map_err(|err| engine_error(err.to_string()))
+        self.store.record(hash, record).map(|_| ()).map_err(StoreError::from)
     }
 }
 
@@ -95,7 +95,7 @@ fn process_result(env: Vec<(String, String)>, image_digest: Option<String>) -> I
             let get = |n: &str| env.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
             let gpus = |side: &str| {
                 let int = |n: String| get(&n).and_then(|v| v.parse::<i64>().ok());
-                Some((int(format!("{side}_NUM_WORKERS"))? * int(format!("{side}_TP"))?).to_string())
+                Some(int(format!("{side}_NUM_WORKERS"))?.checked_mul(int(format!("{side}_TP"))?)?.to_string())
             };
             match name {
                 "RESULT_FILENAME" => Some(stem.clone()),
@@ -399,7 +399,7 @@ pub fn tasks_from_plan(
         // recorded bench task is done whatever its upstream in-process tasks do.
         let recorded =
             matches!(store.get(graph_task.hash), Ok(Some(record)) if record.outcome == StateOutcome::Success);
-        let forced = planned.reasons.iter().any(|r| matches!(r, crate::plan::Reason::Forced { .. }));
+        let forced = planned.reasons.iter().any(crate::plan::Reason::invalidates_record);
         let deps_done = graph_task.deps.iter().all(|&dep| reused.get(dep).is_some_and(Option::is_some));
         let trusted = trust_recorded_bench && graph_task.kind == TaskKind::Bench;
         // A launch reused for the digest it got (`plan::launch_got_it`) has its record under the
@@ -426,7 +426,9 @@ fn materialize(store: &StateStore, digest: Digest, hash: &str, work_dir: &Path) 
     let (name, bytes) = match record.artifacts.first() {
         Some(artifact) => (
             artifact.name.clone(),
-            store.get_blob(artifact.digest).map_err(|e| e.to_string())?.unwrap_or_else(|| b"null".to_vec()),
+            store.get_blob(artifact.digest).map_err(|e| e.to_string())?.ok_or_else(|| {
+                format!("{hash}: artifact `{}` of a reused record is missing from the store", artifact.name)
+            })?,
         ),
         None => ("result.json".to_string(), b"null".to_vec()),
     };

@@ -102,7 +102,8 @@ fn base_job(entry: &ConfigEntry, isl: i64, osl: i64) -> Job {
         osl,
         shape: JobShape::Single { tp: 0, ep: 1, dp_attn: false, conc: 0 },
         spec_decoding: crate::ir::SpecDecoding::None,
-        max_model_len: isl + osl + 200,
+        // The front ends reject lengths that overflow; saturate rather than trust that here.
+        max_model_len: crate::ir::max_model_len(isl, osl).unwrap_or(i64::MAX),
         exp_name: format!("{}_{}", entry.model_prefix.value, seq_len_name(isl, osl)),
         disagg: entry.disagg,
         run_eval: false,

@@ -59,7 +59,7 @@ pub fn lower_master_file(sources: &SourceMap, file: FileId, diags: &mut Vec<Diag
         );
         return Vec::new();
     };
-    let mut cx = Cx { diags };
+    let mut cx = Cx { diags, key: None };
     let mut keys_seen: HashMap<&str, Span> = HashMap::new();
     let mut out = Vec::new();
     for (key, value) in entries {
@@ -102,6 +102,9 @@ fn duplicate_key(name: &str, span: Span, first: Span) -> Diag {
 
 struct Cx<'d> {
     diags: &'d mut Vec<Diag>,
+    /// The config key of the entry being lowered: every message names it (the key is often
+    /// off-screen in the snippet), as InferenceX's own messages do.
+    key: Option<String>,
 }
 
 /// The fields of one mapping, checked against the allowed names.
@@ -121,7 +124,12 @@ impl<'n> Fields<'n> {
 }
 
 impl Cx<'_> {
-    fn error(&mut self, diag: Diag) {
+    fn error(&mut self, mut diag: Diag) {
+        if let Some(key) = &self.key
+            && !diag.message.contains(&format!("`{key}`"))
+        {
+            diag.message = format!("config entry `{key}`: {}", diag.message);
+        }
         self.diags.push(diag);
     }
 
@@ -231,6 +239,19 @@ impl Cx<'_> {
         }
     }
 
+    /// A parallelism value below `min` (the reference accepts any integer; `ix lower` could not
+    /// print it, and no server runs with `tp: 0`).
+    fn at_least(&mut self, value: Option<&Spanned<i64>>, name: &str, min: i64, what: &str) {
+        if let Some(value) = value
+            && value.value < min
+        {
+            self.error(
+                Diag::error("ix::config::invalid-parallelism", format!("{what}: `{name}` must be at least {min}"))
+                    .at(value.span, format!("found {}", value.value)),
+            );
+        }
+    }
+
     fn int(&mut self, fields: &Fields<'_>, name: &str, what: &str, at: Span) -> Option<Spanned<i64>> {
         let Some(node) = fields.get(name) else {
             self.missing(fields, name, what, at);
@@ -302,11 +323,27 @@ impl Cx<'_> {
     }
 
     fn entry(&mut self, key: Spanned<String>, node: &Node) -> Option<ConfigEntry> {
+        self.key = Some(key.value.clone());
+        let entry = self.entry_fields(key, node);
+        self.key = None;
+        entry
+    }
+
+    fn entry_fields(&mut self, key: Spanned<String>, node: &Node) -> Option<ConfigEntry> {
         let what = format!("config entry `{}`", key.value);
         let errors_before = self.diags.len();
         let fields = self.fields(node, &what, ENTRY_FIELDS, &[])?;
         let at = key.span;
         let image = self.string(&fields, "image", &what, at);
+        if let Some(image) = &image
+            && let Some(problem) = crate::ir::image_problem(&image.value)
+        {
+            self.error(
+                Diag::error("ix::config::invalid-image", format!("{what}: {problem}"))
+                    .at(image.span, "this image")
+                    .help("write the image reference as `registry/name:tag`"),
+            );
+        }
         let model = self.string(&fields, "model", &what, at);
         let model_prefix = self.string(&fields, "model-prefix", &what, at);
         let precision = self.string(&fields, "precision", &what, at);
@@ -373,6 +410,17 @@ impl Cx<'_> {
                 );
             }
         }
+        if let (Some(isl), Some(osl)) = (&isl, &osl)
+            && crate::ir::max_model_len(isl.value, osl.value).is_none()
+        {
+            self.error(
+                Diag::error(
+                    "ix::config::length-overflow",
+                    format!("{what}: `isl + osl + 200` (the max-model-len) overflows a 64-bit integer"),
+                )
+                .at(osl.span, format!("isl {} + osl {}", isl.value, osl.value)),
+            );
+        }
         let mut search_space = Vec::new();
         if let Some(items) = self.list(&fields, "search-space", &what, at) {
             for (point_idx, item) in items.iter().enumerate() {
@@ -401,6 +449,8 @@ impl Cx<'_> {
         let fields = self.fields(node, what, SINGLE_FIELDS, &[("prefill", why), ("decode", why)])?;
         let tp = self.int(&fields, "tp", what, node.span);
         let ep = self.opt_int(&fields, "ep");
+        self.at_least(tp.as_ref(), "tp", 1, what);
+        self.at_least(ep.as_ref().ok().and_then(Option::as_ref), "ep", 1, what);
         let dp_attn = self.opt_bool(&fields, "dp-attn");
         let spec_decoding = self.spec_decoding(&fields);
         let conc = self.concurrency(&fields, what, node.span);
@@ -440,7 +490,22 @@ impl Cx<'_> {
         let fields = self.fields(node, &what, WORKER_FIELDS, &[])?;
         let num_worker = self.int(&fields, "num-worker", &what, node.span);
         let tp = self.int(&fields, "tp", &what, node.span);
+        if let (Some(count), Some(tp)) = (&num_worker, &tp)
+            && count.value.checked_mul(tp.value).is_none()
+        {
+            self.error(
+                Diag::error(
+                    "ix::config::gpu-overflow",
+                    format!("{what}: `num-worker × tp` overflows a 64-bit integer"),
+                )
+                .at(tp.span, format!("{} workers × tp {}", count.value, tp.value)),
+            );
+        }
         let ep = self.int(&fields, "ep", &what, node.span);
+        // Zero workers is a real shape (a multi-node aggregated entry has no decode workers).
+        self.at_least(num_worker.as_ref(), "num-worker", 0, &what);
+        self.at_least(tp.as_ref(), "tp", 1, &what);
+        self.at_least(ep.as_ref(), "ep", 1, &what);
         let dp_attn = match fields.get("dp-attn") {
             None => {
                 self.missing(&fields, "dp-attn", &what, node.span);
@@ -666,7 +731,7 @@ pub fn lower_master_entry(file: FileId, block: &str) -> Result<ConfigEntry, Vec<
         return Err(Vec::new());
     };
     let mut diags = Vec::new();
-    let entry = Cx { diags: &mut diags }.entry(Spanned::new(name.to_string(), key.span), value);
+    let entry = Cx { diags: &mut diags, key: None }.entry(Spanned::new(name.to_string(), key.span), value);
     match entry {
         Some(entry) if diags.is_empty() && !name.contains('*') => Ok(entry),
         _ => Err(diags),

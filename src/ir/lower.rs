@@ -363,6 +363,15 @@ impl Cx {
         let runner = required("runner");
         let multinode = flag("multinode");
         let disagg = flag("disagg");
+        if let Some(image) = &image
+            && let Some(problem) = crate::ir::image_problem(&image.value)
+        {
+            self.diags.push(
+                Diag::error("ix::dsl::invalid-image", format!("sweep `{}`: {problem}", block.name.value))
+                    .at(image.span, "this image")
+                    .help("write the image reference as `registry/name:tag`"),
+            );
+        }
         if let (Some(runner), Some(known)) = (&runner, known_runners)
             && !known.contains(&runner.value.as_str())
         {
@@ -427,6 +436,15 @@ impl Cx {
                                 .at(value.span, format!("{} tokens", value.value)),
                         );
                     }
+                }
+                if crate::ir::max_model_len(seq.isl.value, seq.osl.value).is_none() {
+                    self.diags.push(
+                        Diag::error(
+                            "ix::dsl::length-overflow",
+                            "`isl + osl + 200` (the max-model-len) overflows a 64-bit integer",
+                        )
+                        .at(seq.isl.span.to(seq.osl.span), "these lengths"),
+                    );
                 }
                 seq_len_configs.push(SeqLenConfig {
                     isl: seq.isl.clone(),
@@ -599,7 +617,17 @@ impl Cx {
     }
 
     fn worker_shape(&mut self, w: &WorkerSpec) {
-        self.positive(&w.count, &format!("the {} worker count", w.role.value.as_str()));
+        // Zero workers is a real shape: a multi-node aggregated entry has no decode workers
+        // (InferenceX's configs write `num-worker: 0`), and `ix lower` must print it back.
+        if w.count.value < 0 {
+            self.diags.push(
+                Diag::error(
+                    "ix::dsl::invalid-parallelism",
+                    format!("the {} worker count must be at least 0, found {}", w.role.value.as_str(), w.count.value),
+                )
+                .at(w.count.span, "must be at least 0"),
+            );
+        }
         let shape = w.shape.value;
         for (what, value) in [("tp", shape.tp), ("ep", shape.ep)] {
             self.positive(&Spanned::new(value, w.shape.span), &format!("the {} `{what}`", w.role.value.as_str()));
@@ -609,6 +637,15 @@ impl Cx {
                 let code = "ix::dsl::forbidden-setting";
                 self.diags.push(crate::env_policy::refusal_diag(code, "`env`", &setting.value, setting.span, refusal));
             }
+        }
+        if w.count.value.checked_mul(shape.tp).is_none() {
+            self.diags.push(
+                Diag::error(
+                    "ix::dsl::gpu-overflow",
+                    format!("the {} GPU count (workers × tp) overflows a 64-bit integer", w.role.value.as_str()),
+                )
+                .at(w.count.span.to(w.shape.span), format!("{} × tp {}", w.count.value, shape.tp)),
+            );
         }
     }
 
@@ -731,7 +768,17 @@ impl Cx {
                                 conc.end = Some(end.clone());
                             }
                             Some(step) => {
-                                let values = step_values(start.value, end.value, step);
+                                let Some(values) = step_values(start.value, end.value, step) else {
+                                    self.diags.push(
+                                        Diag::error(
+                                            "ix::dsl::range-too-long",
+                                            format!("a stepped range may give at most {MAX_STEPPED_VALUES} values"),
+                                        )
+                                        .at(range.span, "too many values")
+                                        .help("use a larger step"),
+                                    );
+                                    return None;
+                                };
                                 if conc.list.as_ref().is_some_and(|l| !l.value.is_empty()) {
                                     ok = false;
                                 } else {
@@ -776,11 +823,19 @@ impl Cx {
     }
 }
 
-/// The values of a checked range with a non-default step (start >= 1, start <= end).
-fn step_values(start: i64, end: i64, step: Step) -> Vec<i64> {
+/// The most values a stepped range may expand to when lowered (`conc 1..=10^12 step +1` would
+/// otherwise allocate terabytes while checking; job counts are bounded later by `--max-jobs`).
+const MAX_STEPPED_VALUES: usize = 1_000_000;
+
+/// The values of a checked range with a non-default step (start >= 1, start <= end); `None`
+/// when there would be more than [`MAX_STEPPED_VALUES`].
+fn step_values(start: i64, end: i64, step: Step) -> Option<Vec<i64>> {
     let mut values = Vec::new();
     let mut current = start;
     while current < end {
+        if values.len() >= MAX_STEPPED_VALUES {
+            return None;
+        }
         values.push(current);
         let next = match step {
             Step::Mul(m) => current.checked_mul(m),
@@ -792,7 +847,7 @@ fn step_values(start: i64, end: i64, step: Step) -> Vec<i64> {
         }
     }
     values.push(end);
-    values
+    Some(values)
 }
 
 fn worker(spec: &WorkerSpec) -> Worker {

@@ -45,6 +45,30 @@ pub struct ConfigEntry {
     pub span: Span,
 }
 
+/// The max-model-len of a job at `isl`/`osl` (`isl + osl + 200`, as the reference computes it),
+/// `None` when it overflows; both front ends reject such lengths with a spanned error.
+pub fn max_model_len(isl: i64, osl: i64) -> Option<i64> {
+    isl.checked_add(osl)?.checked_add(200)
+}
+
+/// Why an image name cannot be used, if it cannot: it reaches `docker run` (and `srun
+/// --container-image`) as an argument, where a leading `-` would be read as an option, and
+/// control characters have no place in a reference.
+pub fn image_problem(image: &str) -> Option<&'static str> {
+    if image.starts_with('-') {
+        Some("an image may not start with `-` (it would be read as an option)")
+    } else if image.chars().any(char::is_control) {
+        Some("an image may not contain control characters")
+    } else {
+        None
+    }
+}
+
+/// The GPUs of a worker group (`num-worker × tp`), `None` when it overflows.
+pub fn worker_gpus(worker: &Worker) -> Option<i64> {
+    worker.num_worker.checked_mul(worker.tp)
+}
+
 /// One sequence-length block: an (isl, osl) pair and the points measured at it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SeqLenConfig {

@@ -10,7 +10,7 @@
 use crate::diag::{Diag, did_you_mean};
 use crate::expand::{self, EvalMode, FullSweep, Job, NodeMode};
 use crate::ir::{Concurrency, ConfigEntry, RunnerTable, SearchPoint, Sweep};
-use crate::source::Spanned;
+use crate::source::{Span, Spanned};
 
 /// What to plan: full-sweep filters, which node kinds, and eval marking.
 #[derive(Clone, Debug)]
@@ -21,12 +21,82 @@ pub struct JobSelection {
     pub evals: Option<EvalMode>,
     /// Only the jobs of these config keys (`--config-keys`); every key must exist.
     pub config_keys: Option<Vec<String>>,
+    /// The most jobs the sweep may expand to (`--max-jobs`), see [`check_job_count`].
+    pub max_jobs: usize,
 }
+
+/// The default of `--max-jobs`: 16 times the whole InferenceX sweep (1,199 jobs). Expanding,
+/// keying and planning cost about 0.1 ms per job, so the limit keeps a plan within seconds.
+pub const DEFAULT_MAX_JOBS: usize = 20_000;
 
 impl JobSelection {
     /// Every job of every entry: no filter, both node kinds, no evals.
     pub fn all() -> JobSelection {
-        JobSelection { filters: FullSweep::new(NodeMode::Single), mode: None, evals: None, config_keys: None }
+        JobSelection {
+            filters: FullSweep::new(NodeMode::Single),
+            mode: None,
+            evals: None,
+            config_keys: None,
+            max_jobs: DEFAULT_MAX_JOBS,
+        }
+    }
+}
+
+/// The error for a sweep that would expand to more than `max_jobs` jobs, found before expanding it (a
+/// 200,000-value concurrency list took 80 s and 10 GB to plan). The count is an upper bound
+/// taken before filters: one job per single-node concurrency value (a range counts the values
+/// it steps through with the smallest step, 2), one per multi-node point. The error points at
+/// the concurrency values of the point that contributes most.
+pub fn check_job_count(sweep: &Sweep, max_jobs: usize) -> Option<Diag> {
+    let mut total: usize = 0;
+    let mut biggest: Option<(usize, Span, &str)> = None;
+    for entry in &sweep.entries {
+        for seq in &entry.seq_len_configs {
+            for point in &seq.search_space {
+                let (count, span) = match point {
+                    SearchPoint::Single(single) => point_values(&single.conc, single.span),
+                    SearchPoint::Multi(multi) => (1, multi.span),
+                };
+                total = total.saturating_add(count);
+                if biggest.is_none_or(|(most, _, _)| count > most) {
+                    biggest = Some((count, span, &entry.key.value));
+                }
+            }
+        }
+    }
+    if total <= max_jobs {
+        return None;
+    }
+    let (count, span, key) = biggest?;
+    Some(
+        Diag::error(
+            "ix::plan::too-many-jobs",
+            format!(
+                "the sweep expands to {total} jobs, more than the limit of {max_jobs} (`{key}` has the largest point)"
+            ),
+        )
+        .at(span, format!("{count} jobs from this point"))
+        .help(format!("split the sweep, or raise the limit with `--max-jobs {total}`")),
+    )
+}
+
+/// How many single-node jobs a point's concurrency gives at most, and the span of its values.
+fn point_values(conc: &Concurrency, point_span: Span) -> (usize, Span) {
+    if let Some(list) = &conc.list
+        && conc.range_bounds().is_none()
+    {
+        return (list.value.len(), list.span);
+    }
+    match (&conc.start, &conc.end) {
+        (Some(start), Some(end)) => {
+            let (mut value, mut count) = (start.value.max(1), 1usize);
+            while value < end.value && count < 64 {
+                value = value.saturating_mul(2);
+                count += 1;
+            }
+            (count, start.span.to(end.span))
+        }
+        _ => (1, point_span),
     }
 }
 
@@ -59,6 +129,9 @@ pub fn sweep_jobs(sweep: &Sweep, runners: &RunnerTable, selection: &JobSelection
 
 /// [`sweep_jobs`] without the check that the `--config-keys` exist (an entry on its own).
 fn selected_jobs(sweep: &Sweep, runners: &RunnerTable, selection: &JobSelection) -> Result<Vec<Job>, Vec<Diag>> {
+    if let Some(diag) = check_job_count(sweep, selection.max_jobs) {
+        return Err(vec![diag]);
+    }
     // Rewrite single-node list points into one-value range points; remember original indices.
     let mut rewritten = sweep.clone();
     let mut original_point: Vec<Vec<Vec<usize>>> = Vec::with_capacity(sweep.entries.len());

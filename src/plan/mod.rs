@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use crate::dag::TaskGraph;
 use crate::dag::hash::Digest;
 use crate::dag::task_key::{FILE_ROLES, KEY_FORMAT, KEY_FORMAT_NAME, ManifestEntry, Origin, UPSTREAM_PREFIX};
-use crate::state::{Outcome, RecordCache, StateError, StateStore, StoredRecord};
+use crate::state::{ArtifactProblem, Outcome, RecordCache, RecordHead, StateError, StateStore, StoredRecord};
 
 /// Run or reuse.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +51,10 @@ pub enum Reason {
     /// The last record was keyed by an older layout of task keys (an older `ix`), so its
     /// inputs cannot be compared: the task reruns once under the new layout.
     KeyFormatChanged { old: String },
+    /// A successful record names an artifact whose blob is not in the store.
+    ArtifactMissing { artifact: String, path: String },
+    /// A successful record names an artifact whose blob does not match its address.
+    ArtifactCorrupt { artifact: String, path: String, detail: String },
 }
 
 impl Reason {
@@ -64,6 +68,8 @@ impl Reason {
             Reason::Forced { .. } => "forced",
             Reason::CacheMissing { .. } => "cache_missing",
             Reason::KeyFormatChanged { .. } => "key_format_changed",
+            Reason::ArtifactMissing { .. } => "artifact_missing",
+            Reason::ArtifactCorrupt { .. } => "artifact_corrupt",
         }
     }
 
@@ -94,7 +100,17 @@ impl Reason {
             Reason::KeyFormatChanged { old } => {
                 format!("key format changed ({old} -> {KEY_FORMAT}): recorded by an older ix")
             }
+            Reason::ArtifactMissing { artifact, path } => format!("artifact missing: `{artifact}` ({path})"),
+            Reason::ArtifactCorrupt { artifact, path, detail } => {
+                format!("artifact corrupt: `{artifact}` ({path}: {detail})")
+            }
         }
+    }
+
+    /// Whether this reason says the task's own record cannot be used (so an executor must not
+    /// take its stored outputs even when the record says success).
+    pub fn invalidates_record(&self) -> bool {
+        matches!(self, Reason::Forced { .. } | Reason::ArtifactMissing { .. } | Reason::ArtifactCorrupt { .. })
     }
 }
 
@@ -129,6 +145,10 @@ impl Plan {
 pub struct PlanOptions {
     /// Tasks to rerun whatever the store says.
     pub force: Vec<ForceRule>,
+    /// Read every reused record's artifacts and check them against their addresses. Without it
+    /// a plan only `stat`s them (a missing or resized blob is caught, a same-size byte flip is
+    /// not): `ix plan` stays fast, and `ix run`, which is about to use the blobs, turns it on.
+    pub verify_artifacts: bool,
 }
 
 /// A rule forcing reruns: a selector plus who asked, for the reason text.
@@ -262,6 +282,32 @@ fn lookup<T>(result: Result<Option<T>, StateError>, warnings: &mut Vec<String>) 
     }
 }
 
+/// Why a successful record cannot be reused: one reason per artifact that is missing or does
+/// not match its address (see [`PlanOptions::verify_artifacts`] for how far that is checked).
+fn artifact_reasons(
+    store: &StateStore,
+    cache: &mut RecordCache,
+    hash: Digest,
+    head: &RecordHead,
+    read_content: bool,
+) -> Vec<Reason> {
+    let problems: Vec<(String, ArtifactProblem)> = if read_content {
+        let checked = head.artifacts.iter().map(|a| (a.name.clone(), store.check_artifact(a, true)));
+        checked.filter_map(|(name, result)| result.err().map(|problem| (name, problem))).collect()
+    } else {
+        cache.artifact_problems(store, hash, head).to_vec()
+    };
+    problems
+        .into_iter()
+        .map(|(artifact, problem)| match problem {
+            ArtifactProblem::Missing { path } => Reason::ArtifactMissing { artifact, path: path.display().to_string() },
+            ArtifactProblem::Corrupt { path, reason } => {
+                Reason::ArtifactCorrupt { artifact, path: path.display().to_string(), detail: reason }
+            }
+        })
+        .collect()
+}
+
 /// Decides run or reuse for every task of `graph` (tasks are in dependency order).
 ///
 /// Records come through `cache` (read in parallel the first time; a session keeps the cache
@@ -275,7 +321,7 @@ pub fn plan(graph: TaskGraph, store: Option<&StateStore>, opts: &PlanOptions, ca
     let mut decided: Vec<PlannedTask> = Vec::with_capacity(graph.tasks.len());
     let unforced = opts.force.is_empty();
     for (idx, task) in graph.tasks.iter().enumerate() {
-        if unforced && store.is_some() && cache.reused_before(idx, task.hash) {
+        if unforced && !opts.verify_artifacts && store.is_some() && cache.reused_before(idx, task.hash) {
             decided.push(PlannedTask { action: Action::Reuse, reasons: Vec::new(), previous: None, root: None });
             continue;
         }
@@ -288,11 +334,16 @@ pub fn plan(graph: TaskGraph, store: Option<&StateStore>, opts: &PlanOptions, ca
             }
         }
         let (exact, exact_err) = match store {
-            Some(store) => lookup(cache.outcome(store, task.hash), &mut warnings),
+            Some(store) => lookup(cache.head(store, task.hash), &mut warnings),
             None => (None, None),
         };
-        match exact {
-            Some(Outcome::Success) => {}
+        match exact.as_ref().map(|head| head.outcome) {
+            Some(Outcome::Success) => {
+                // A success whose outputs are gone or damaged is not done (issue #17).
+                if let (Some(store), Some(head)) = (store, &exact) {
+                    reasons.extend(artifact_reasons(store, cache, task.hash, head, opts.verify_artifacts));
+                }
+            }
             Some(Outcome::Failed) => reasons.push(Reason::PreviousFailed),
             None => {
                 let (latest, _) = match store {

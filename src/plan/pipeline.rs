@@ -405,6 +405,10 @@ impl PlanSession {
                         }
                     }
                 }
+                if all.len() > self.request.selection.max_jobs {
+                    // Each entry is under the limit but not all of them: the whole load reports it.
+                    return None;
+                }
                 if let Some(mode) = self.request.selection.evals {
                     expand::mark_evals(&mut all, mode);
                 }

@@ -104,6 +104,15 @@ fn reason_json(reason: &Reason) -> Value {
         }
         Reason::CacheMissing { detail } => value["detail"] = json!(detail),
         Reason::KeyFormatChanged { old } => value["old"] = json!(old),
+        Reason::ArtifactMissing { artifact, path } => {
+            value["artifact"] = json!(artifact);
+            value["path"] = json!(path);
+        }
+        Reason::ArtifactCorrupt { artifact, path, detail } => {
+            value["artifact"] = json!(artifact);
+            value["path"] = json!(path);
+            value["detail"] = json!(detail);
+        }
     }
     value
 }

@@ -24,6 +24,16 @@ pub enum CollectError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("{} malformed record file(s): {}", files.len(), malformed_list(files))]
+    #[diagnostic(
+        code(ix::results::malformed),
+        help("fix or remove them, or pass `--skip-malformed` to leave them out of the tables")
+    )]
+    Malformed { files: Vec<(PathBuf, String)> },
+}
+
+fn malformed_list(files: &[(PathBuf, String)]) -> String {
+    files.iter().map(|(path, reason)| format!("\n  `{}`: {reason}", path.display())).collect()
 }
 
 /// Every `*.json` file under `dir`, recursively, in sorted path order.

@@ -15,5 +15,5 @@ pub mod summary;
 pub use collect::{CollectError, collect, json_files_under};
 pub use process::{JobParams, ProcessError, ProcessOptions, Topology, job_from_env, process};
 pub use summary::{
-    Record, Section, SummaryError, SummaryOptions, SummaryTable, load_records, load_report_records, summarize,
+    Loaded, Record, Section, SummaryError, SummaryOptions, SummaryTable, load_records, load_report_records, summarize,
 };

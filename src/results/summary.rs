@@ -140,14 +140,43 @@ const MULTI_COLUMNS: [(&str, Source); 18] = [
 ];
 
 /// Every aggregate record under `dir` (sorted by path): JSON objects with an `is_multinode` key.
-/// Unreadable or non-JSON files are skipped, as in the reference.
-pub fn load_records(dir: &Path) -> Result<Vec<Record>, CollectError> {
+/// Other JSON documents (lists, objects without that key) are not records and are left out. A
+/// file that cannot be read, is not JSON, or holds a bare scalar or `null` (what a lost artifact
+/// becomes) is malformed: the reference skips it silently, which loses rows; here it is an error
+/// naming every such file ([`CollectError::Malformed`]) unless `skip_malformed`, which leaves the
+/// files out and lists them in [`Loaded::skipped`].
+pub fn load_records(dir: &Path, skip_malformed: bool) -> Result<Loaded, CollectError> {
     let paths = json_files_under(dir)?;
-    let records = map_parallel(&paths, |path| {
-        let fields = std::fs::read(path).ok().and_then(|bytes| summary_fields(&bytes))?;
-        Some(Record { path: path.to_path_buf(), fields })
+    let read = map_parallel(&paths, |path| {
+        let bytes = std::fs::read(path).map_err(|err| err.to_string())?;
+        summary_fields(&bytes).map(|fields| fields.map(|fields| Record { path: path.to_path_buf(), fields }))
     });
-    Ok(records.into_iter().flatten().collect())
+    let mut loaded = Loaded::default();
+    for (path, result) in paths.into_iter().zip(read) {
+        match result {
+            Ok(Some(record)) => loaded.records.push(record),
+            Ok(None) => {}
+            Err(reason) => loaded.skipped.push((path, reason)),
+        }
+    }
+    loaded.into_result(skip_malformed)
+}
+
+/// Records loaded from a folder, and the malformed files left out (with why).
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub records: Vec<Record>,
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+impl Loaded {
+    fn into_result(self, skip_malformed: bool) -> Result<Loaded, CollectError> {
+        if self.skipped.is_empty() || skip_malformed {
+            Ok(self)
+        } else {
+            Err(CollectError::Malformed { files: self.skipped })
+        }
+    }
 }
 
 /// Whether the summary reads this record key; the others are skipped without being built.
@@ -186,13 +215,20 @@ fn is_summary_key(key: &str) -> bool {
     )
 }
 
-/// The summary's keys of a JSON object with `is_multinode`; `None` for anything else.
-fn summary_fields(bytes: &[u8]) -> Option<Map<String, Value>> {
+/// The summary's keys of a JSON object with `is_multinode`; `None` for other objects and lists;
+/// an error for invalid JSON and for a bare scalar or `null`.
+pub(crate) fn summary_fields(bytes: &[u8]) -> Result<Option<Map<String, Value>>, String> {
     use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
+    /// What a document is, as far as the summary cares.
+    enum Shape {
+        Record(Map<String, Value>),
+        NotRecord,
+        Scalar,
+    }
     struct Wanted;
     impl<'de> Visitor<'de> for Wanted {
-        type Value = Option<Map<String, Value>>;
+        type Value = Shape;
         fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             formatter.write_str("a JSON value")
         }
@@ -205,63 +241,86 @@ fn summary_fields(bytes: &[u8]) -> Option<Map<String, Value>> {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
-            Ok(fields.contains_key("is_multinode").then_some(fields))
+            Ok(if fields.contains_key("is_multinode") { Shape::Record(fields) } else { Shape::NotRecord })
         }
         fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
             while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(None)
+            Ok(Shape::NotRecord)
         }
         fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(None)
+            Ok(Shape::Scalar)
         }
         fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(None)
+            Ok(Shape::Scalar)
         }
         fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-            Ok(None)
+            Ok(Shape::Scalar)
         }
         fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(None)
+            Ok(Shape::Scalar)
         }
         fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-            Ok(None)
+            Ok(Shape::Scalar)
         }
         fn visit_unit<E>(self) -> Result<Self::Value, E> {
-            Ok(None)
+            Ok(Shape::Scalar)
         }
     }
     impl<'de> DeserializeSeed<'de> for Wanted {
-        type Value = Option<Map<String, Value>>;
+        type Value = Shape;
         fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
             deserializer.deserialize_any(self)
         }
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let fields = Wanted.deserialize(&mut deserializer).ok()?;
-    deserializer.end().ok()?;
-    fields
+    let shape = Wanted.deserialize(&mut deserializer).map_err(|err| format!("not valid JSON: {err}"))?;
+    deserializer.end().map_err(|err| format!("not valid JSON: {err}"))?;
+    match shape {
+        Shape::Record(fields) => Ok(Some(fields)),
+        Shape::NotRecord => Ok(None),
+        Shape::Scalar => Err("holds a bare value (or `null`), not a record".to_string()),
+    }
 }
 
 /// Records for the report: like [`load_records`], but `path` may also be a single file, and
-/// lists of records (as written by `ix results collect`) are flattened.
-pub fn load_report_records(path: &Path) -> Result<Vec<Record>, CollectError> {
+/// lists of records (as written by `ix results collect`) are flattened. Malformed files (and list
+/// items that are not objects) are errors unless `skip_malformed`, as in [`load_records`].
+pub fn load_report_records(path: &Path, skip_malformed: bool) -> Result<Loaded, CollectError> {
     let files = if path.is_file() { vec![path.to_path_buf()] } else { json_files_under(path)? };
-    let mut records = Vec::new();
+    let mut loaded = Loaded::default();
     for path in files {
         let items = match read_json(&path) {
             Ok(Value::Array(items)) => items,
             Ok(item @ Value::Object(_)) => vec![item],
-            _ => continue,
+            Ok(_) => {
+                loaded.skipped.push((path, "holds a bare value (or `null`), not a record".to_string()));
+                continue;
+            }
+            Err(err) => {
+                let reason = match &err {
+                    CollectError::Io { source, .. } => source.to_string(),
+                    CollectError::InvalidJson { source, .. } => format!("not valid JSON: {source}"),
+                    other => other.to_string(),
+                };
+                loaded.skipped.push((path, reason));
+                continue;
+            }
         };
+        let mut bad_items = 0;
         for item in items {
-            if let Value::Object(fields) = item
-                && fields.contains_key("is_multinode")
-            {
-                records.push(Record { path: path.clone(), fields });
+            match item {
+                Value::Object(fields) if fields.contains_key("is_multinode") => {
+                    loaded.records.push(Record { path: path.clone(), fields })
+                }
+                Value::Object(_) => {}
+                _ => bad_items += 1,
             }
         }
+        if bad_items > 0 {
+            loaded.skipped.push((path, format!("{bad_items} list item(s) are not objects")));
+        }
     }
-    Ok(records)
+    loaded.into_result(skip_malformed)
 }
 
 /// Whether a record describes a multi-node job (Python truthiness of `is_multinode`).

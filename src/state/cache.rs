@@ -12,14 +12,19 @@ use std::sync::Arc;
 
 use crate::dag::HashMap;
 use crate::dag::hash::Digest;
-use crate::state::Outcome;
+use crate::state::{ArtifactProblem, Outcome, RecordHead};
 use crate::state::{StateError, StateStore, StoredRecord};
 
-/// What identifies a state of the store's two record folders.
-type Generation = [(u64, i64, i64, i64, i64); 2];
+/// What identifies a state of the store's two record folders and its blob folder (a deleted
+/// blob makes a reused record's task run again).
+type Generation = [(u64, i64, i64, i64, i64); 3];
 
-/// A record's outcome, and the whole record once it was needed.
-type Cached = (Outcome, Option<Arc<StoredRecord>>);
+/// A record's head, and the whole record once it was needed.
+type Cached = (RecordHead, Option<Arc<StoredRecord>>);
+
+/// The artifacts of a successful record that a `stat` finds missing or of the wrong size, by
+/// artifact name.
+pub type ArtifactProblems = Arc<[(String, ArtifactProblem)]>;
 
 /// Records (and latest-record indices) of one store, valid for one [`Generation`].
 #[derive(Debug, Default)]
@@ -34,10 +39,25 @@ pub struct RecordCache {
     listed: Option<HashMap<Digest, ()>>,
     /// The last plan's tasks, in order: hash and whether it was reused (see [`RecordCache::reused_before`]).
     last_plan: Vec<(Digest, bool)>,
+    /// What `stat`ing each successful record's artifacts found, done by the prefetch threads
+    /// (a cold plan stats thousands of blobs). Kept for the generation, which includes `cas/`:
+    /// a deleted blob is seen at the next plan, a blob truncated in place at the next write.
+    stats: HashMap<Digest, ArtifactProblems>,
+}
+
+/// `stat`s the artifacts of a successful record (nothing for a failed one).
+fn stat_artifacts(store: &StateStore, head: &RecordHead) -> ArtifactProblems {
+    if head.outcome != Outcome::Success {
+        return Arc::from([]);
+    }
+    let problems = head.artifacts.iter().filter_map(|artifact| {
+        store.check_artifact(artifact, false).err().map(|problem| (artifact.name.clone(), problem))
+    });
+    problems.collect()
 }
 
 fn generation(store: &StateStore) -> Generation {
-    ["tasks", "by-id"].map(|sub| match std::fs::metadata(store.dir().join(sub)) {
+    ["tasks", "by-id", "cas"].map(|sub| match std::fs::metadata(store.dir().join(sub)) {
         Ok(meta) => (meta.ino(), meta.mtime(), meta.mtime_nsec(), meta.ctime(), meta.ctime_nsec()),
         Err(_) => (0, 0, 0, 0, 0),
     })
@@ -64,6 +84,7 @@ impl RecordCache {
             self.records.clear();
             self.latest.clear();
             self.last_plan.clear();
+            self.stats.clear();
             self.listed = None;
             self.generation = Some(now);
         }
@@ -95,22 +116,36 @@ impl RecordCache {
         let threads =
             std::thread::available_parallelism().map_or(1, |n| n.get()).min(8).min(missing.len().div_ceil(64));
         let chunk = missing.len().div_ceil(threads.max(1));
-        let read: Vec<(Digest, Option<Outcome>)> = std::thread::scope(|scope| {
+        type Read = (Digest, Option<(RecordHead, ArtifactProblems)>);
+        let read: Vec<Read> = std::thread::scope(|scope| {
             let workers: Vec<_> = missing
                 .chunks(chunk)
                 .map(|hashes| {
                     scope.spawn(move || {
                         hashes
                             .iter()
-                            .filter_map(|hash| store.outcome(*hash).ok().map(|outcome| (*hash, outcome)))
+                            .filter_map(|hash| {
+                                let head = store.head(*hash).ok()?;
+                                Some((
+                                    *hash,
+                                    head.map(|head| {
+                                        let stats = stat_artifacts(store, &head);
+                                        (head, stats)
+                                    }),
+                                ))
+                            })
                             .collect::<Vec<_>>()
                     })
                 })
                 .collect();
             workers.into_iter().flat_map(|worker| worker.join().unwrap_or_default()).collect()
         });
-        for (hash, outcome) in read {
-            self.records.insert(hash, outcome.map(|outcome| (outcome, None)));
+        for (hash, head) in read {
+            let head = head.map(|(head, stats)| {
+                self.stats.insert(hash, stats);
+                head
+            });
+            self.records.insert(hash, head.map(|head| (head, None)));
         }
     }
 
@@ -135,18 +170,38 @@ impl RecordCache {
             _ => {}
         }
         let record = store.get(hash)?.map(Arc::new);
-        self.records.insert(hash, record.as_ref().map(|record| (record.outcome, Some(record.clone()))));
+        self.records.insert(
+            hash,
+            record.as_ref().map(|record| {
+                let head = RecordHead {
+                    hash: record.hash,
+                    outcome: record.outcome,
+                    artifacts: record.artifacts.clone().into(),
+                };
+                (head, Some(record.clone()))
+            }),
+        );
         Ok(record)
     }
 
-    /// The outcome of the record of a task hash, if there is one.
-    pub fn outcome(&mut self, store: &StateStore, hash: Digest) -> Result<Option<Outcome>, StateError> {
+    /// The head (outcome and artifacts) of the record of a task hash, if there is one.
+    pub fn head(&mut self, store: &StateStore, hash: Digest) -> Result<Option<RecordHead>, StateError> {
         if let Some(record) = self.records.get(&hash) {
-            return Ok(record.as_ref().map(|(outcome, _)| *outcome));
+            return Ok(record.as_ref().map(|(head, _)| head.clone()));
         }
-        let outcome = store.outcome(hash)?;
-        self.records.insert(hash, outcome.map(|outcome| (outcome, None)));
-        Ok(outcome)
+        let head = store.head(hash)?;
+        self.records.insert(hash, head.clone().map(|head| (head, None)));
+        Ok(head)
+    }
+
+    /// What a `stat` of the artifacts of the record `head` (of task hash `hash`) finds.
+    pub fn artifact_problems(&mut self, store: &StateStore, hash: Digest, head: &RecordHead) -> ArtifactProblems {
+        if let Some(problems) = self.stats.get(&hash) {
+            return problems.clone();
+        }
+        let problems = stat_artifacts(store, head);
+        self.stats.insert(hash, problems.clone());
+        problems
     }
 
     /// The latest record stored for a task id, if any.

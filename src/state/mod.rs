@@ -15,8 +15,8 @@
 mod cache;
 mod record;
 
-pub use cache::RecordCache;
-pub use record::{ArtifactRef, ArtifactSource, Outcome, StoredRecord, TaskRecord};
+pub use cache::{ArtifactProblems, RecordCache};
+pub use record::{ArtifactRef, ArtifactSource, Outcome, RecordHead, StoredRecord, TaskRecord};
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -28,12 +28,10 @@ use crate::dag::hash::Digest;
 /// Errors of the state store; each names the path involved.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("cannot access state store file `{path}`")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The OS cause is part of the message (not a `source`), so every caller that prints the
+    /// error with `to_string` shows it.
+    #[error("cannot access state store file `{path}`: {cause}")]
+    Io { path: PathBuf, cause: std::io::Error },
     #[error("state store `{dir}` is locked by running process {pid}")]
     Locked { dir: PathBuf, pid: u32 },
     #[error("state store file `{path}` is corrupt: {reason}")]
@@ -41,7 +39,7 @@ pub enum StateError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
-    move |source| StateError::Io { path: path.to_path_buf(), source }
+    move |cause| StateError::Io { path: path.to_path_buf(), cause }
 }
 
 /// A state store directory.
@@ -61,6 +59,24 @@ pub struct StoreLock {
 impl Drop for StoreLock {
     fn drop(&mut self) {
         let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// Why a record's artifact cannot be used; the record is then treated as not done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArtifactProblem {
+    /// No blob at the artifact's address.
+    Missing { path: PathBuf },
+    /// A blob whose size or content does not match the record's address.
+    Corrupt { path: PathBuf, reason: String },
+}
+
+impl std::fmt::Display for ArtifactProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ArtifactProblem::Missing { path } => write!(f, "is missing (`{}`)", path.display()),
+            ArtifactProblem::Corrupt { path, reason } => write!(f, "is corrupt (`{}`: {reason})", path.display()),
+        }
     }
 }
 
@@ -154,13 +170,13 @@ impl StateStore {
                     match fs::remove_file(&path) {
                         Ok(()) => {}
                         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-                        Err(err) => return Err(StateError::Io { path, source: err }),
+                        Err(err) => return Err(StateError::Io { path, cause: err }),
                     }
                 }
-                Err(err) => return Err(StateError::Io { path, source: err }),
+                Err(err) => return Err(StateError::Io { path, cause: err }),
             }
         }
-        Err(StateError::Io { path, source: std::io::Error::other("lock contention") })
+        Err(StateError::Io { path, cause: std::io::Error::other("lock contention") })
     }
 
     /// Writes `bytes` to `target` atomically: temp file, fsync, rename, directory fsync.
@@ -194,7 +210,7 @@ impl StateStore {
         let bytes = match fs::read(path) {
             Ok(bytes) => bytes,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(err) => return Err(StateError::Io { path: path.to_path_buf(), source: err }),
+            Err(err) => return Err(StateError::Io { path: path.to_path_buf(), cause: err }),
         };
         let corrupt = |reason: &str| StateError::Corrupt { path: path.to_path_buf(), reason: reason.to_string() };
         let newline = bytes.iter().position(|b| *b == b'\n').ok_or_else(|| corrupt("no checksum line"))?;
@@ -214,23 +230,60 @@ impl StateStore {
         self.dir.join("by-id").join(format!("{}.json", id_digest(id).to_hex()))
     }
 
-    /// Stores an artifact and returns its address (idempotent).
+    /// Stores an artifact and returns its address (idempotent). A blob already at that address
+    /// is kept only when its content matches it: a damaged or truncated one is replaced, which is
+    /// how rerunning a task repairs the store.
     pub fn put_blob(&self, bytes: &[u8]) -> Result<Digest, StateError> {
         let digest = blob_digest(bytes);
-        let path = self.dir.join("cas").join(digest.to_hex());
-        if !path.exists() {
+        let path = self.blob_path(digest);
+        let intact = match fs::metadata(&path) {
+            Ok(meta) => meta.len() == bytes.len() as u64 && fs::read(&path).is_ok_and(|old| old == bytes),
+            Err(_) => false,
+        };
+        if !intact {
             self.write_atomic(&path, bytes)?;
         }
         Ok(digest)
     }
 
+    fn blob_path(&self, digest: Digest) -> PathBuf {
+        self.dir.join("cas").join(digest.to_hex())
+    }
+
+    /// Whether an artifact of a record is usable. With `read_content`, the blob is read and
+    /// checked against its address; without, only a `stat` (existence and size), which is what a
+    /// plan can afford for every reused task.
+    pub fn check_artifact(&self, artifact: &ArtifactRef, read_content: bool) -> Result<(), ArtifactProblem> {
+        let path = self.blob_path(artifact.digest);
+        match fs::metadata(&path) {
+            Ok(meta) if meta.len() != artifact.size => {
+                return Err(ArtifactProblem::Corrupt {
+                    path,
+                    reason: format!("{} bytes, the record says {}", meta.len(), artifact.size),
+                });
+            }
+            Ok(_) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(ArtifactProblem::Missing { path }),
+            Err(err) => return Err(ArtifactProblem::Corrupt { path, reason: err.to_string() }),
+        }
+        if read_content {
+            match self.get_blob(artifact.digest) {
+                Ok(Some(_)) => {}
+                Ok(None) => return Err(ArtifactProblem::Missing { path }),
+                Err(StateError::Corrupt { reason, .. }) => return Err(ArtifactProblem::Corrupt { path, reason }),
+                Err(err) => return Err(ArtifactProblem::Corrupt { path, reason: err.to_string() }),
+            }
+        }
+        Ok(())
+    }
+
     /// Reads an artifact, verifying it against its address.
     pub fn get_blob(&self, digest: Digest) -> Result<Option<Vec<u8>>, StateError> {
-        let path = self.dir.join("cas").join(digest.to_hex());
+        let path = self.blob_path(digest);
         let bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(err) => return Err(StateError::Io { path, source: err }),
+            Err(err) => return Err(StateError::Io { path, cause: err }),
         };
         if blob_digest(&bytes) != digest {
             return Err(StateError::Corrupt { path, reason: "content does not match its address".into() });
@@ -276,17 +329,17 @@ impl StateStore {
         Ok(Some(record))
     }
 
-    /// The outcome of the record of a task hash, if any: the record is read and verified like
-    /// [`StateStore::get`] does, but its manifest and artifacts are not built.
-    pub fn outcome(&self, task_hash: Digest) -> Result<Option<Outcome>, StateError> {
+    /// The head of the record of a task hash, if any: the record is read and verified like
+    /// [`StateStore::get`] does, but its manifest is not built.
+    pub fn head(&self, task_hash: Digest) -> Result<Option<RecordHead>, StateError> {
         let path = self.record_path(task_hash);
         let Some(body) = Self::read_checked(&path)? else { return Ok(None) };
-        let (hash, outcome) = StoredRecord::outcome_from_json(&body)
+        let head = StoredRecord::head_from_json(&body)
             .ok_or_else(|| StateError::Corrupt { path: path.clone(), reason: "not a task record".into() })?;
-        if hash != task_hash {
+        if head.hash != task_hash {
             return Err(StateError::Corrupt { path, reason: "record hash differs from its file name".into() });
         }
-        Ok(Some(outcome))
+        Ok(Some(head))
     }
 
     /// The latest record stored for a task id (whatever its hash), if any.
@@ -320,6 +373,8 @@ impl StateStore {
             paths.sort();
             Ok(paths)
         };
+        // Blobs already reported through a record that names them.
+        let mut reported_blobs = Vec::new();
         for path in list("tasks")? {
             let hash = path.file_stem().and_then(|s| s.to_str()).and_then(Digest::from_hex);
             match hash {
@@ -327,13 +382,14 @@ impl StateStore {
                     Ok(Some(record)) => {
                         report.records += 1;
                         for artifact in &record.artifacts {
-                            if let Err(err) = self.get_blob(artifact.digest).and_then(|blob| {
-                                blob.map(|_| ()).ok_or_else(|| StateError::Corrupt {
+                            if let Err(problem) = self.check_artifact(artifact, true) {
+                                if let ArtifactProblem::Corrupt { path, .. } = &problem {
+                                    reported_blobs.push(path.clone());
+                                }
+                                report.corrupt.push(StateError::Corrupt {
                                     path: path.clone(),
-                                    reason: format!("artifact `{}` is missing", artifact.name),
-                                })
-                            }) {
-                                report.corrupt.push(err);
+                                    reason: format!("task `{}`: artifact `{}` {problem}", record.id, artifact.name),
+                                });
                             }
                         }
                     }
@@ -350,6 +406,9 @@ impl StateStore {
             }
         }
         for path in list("cas")? {
+            if reported_blobs.contains(&path) {
+                continue;
+            }
             let digest = path.file_name().and_then(|s| s.to_str()).and_then(Digest::from_hex);
             match digest.map(|digest| self.get_blob(digest)) {
                 Some(Ok(_)) => report.blobs += 1,

@@ -60,6 +60,14 @@ pub struct ArtifactRef {
     pub size: u64,
 }
 
+/// What a plan needs of a record: its hash, outcome and artifacts (not its manifest).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordHead {
+    pub hash: Digest,
+    pub outcome: Outcome,
+    pub artifacts: std::sync::Arc<[ArtifactRef]>,
+}
+
 /// A record as read back from the store.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredRecord {
@@ -101,9 +109,9 @@ impl StoredRecord {
         value.to_string().into_bytes()
     }
 
-    /// The hash and outcome of a record, without building its manifest and artifacts (a plan
-    /// needs only these for every task whose record exists).
-    pub(crate) fn outcome_from_json(bytes: &[u8]) -> Option<(Digest, Outcome)> {
+    /// The head of a record: its hash, outcome and artifact addresses, without building its
+    /// manifest (a plan needs only these for every task whose record exists).
+    pub(crate) fn head_from_json(bytes: &[u8]) -> Option<RecordHead> {
         #[derive(serde::Deserialize)]
         struct Head<'a> {
             #[serde(borrow)]
@@ -112,12 +120,25 @@ impl StoredRecord {
             hash: Cow<'a, str>,
             #[serde(borrow)]
             outcome: Cow<'a, str>,
+            #[serde(borrow)]
+            artifacts: Vec<RawArtifact<'a>>,
         }
         let head: Head<'_> = serde_json::from_slice(bytes).ok()?;
         if head.schema != "ix.state-record/v1" {
             return None;
         }
-        Some((Digest::from_hex(&head.hash)?, Outcome::parse(&head.outcome)?))
+        let artifacts = head
+            .artifacts
+            .into_iter()
+            .map(|a| {
+                Some(ArtifactRef { name: a.name.into_owned(), digest: Digest::from_hex(&a.blake3)?, size: a.size })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(RecordHead {
+            hash: Digest::from_hex(&head.hash)?,
+            outcome: Outcome::parse(&head.outcome)?,
+            artifacts: artifacts.into(),
+        })
     }
 
     pub(crate) fn from_json(bytes: &[u8]) -> Option<StoredRecord> {

@@ -38,7 +38,7 @@ pub fn format_file(file: &File) -> String {
                 block_body(&mut out, block, stmt.trailing.as_deref());
             }
             Decl::Sweep(block) => {
-                let _ = write!(out, "sweep {}", block.name.value);
+                let _ = write!(out, "sweep {}", name_text(&block.name.value));
                 parents(&mut out, block);
                 out.push_str(" {");
                 block_body(&mut out, block, stmt.trailing.as_deref());

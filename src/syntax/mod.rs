@@ -246,6 +246,8 @@ impl Builder<'_> {
         for child in pair.into_inner() {
             match child.as_rule() {
                 Rule::ident => name = self.spanned(&child, child.as_str().to_string()),
+                // A sweep named by a string: a master-config key that is not an identifier.
+                Rule::string => name = self.spanned(&child, self.string(&child)),
                 Rule::parents => {
                     parents = child.into_inner().map(|p| self.spanned(&p, p.as_str().to_string())).collect();
                 }

@@ -10,6 +10,8 @@ mod demo;
 mod dsl;
 mod evals;
 mod image;
+mod integrity;
+mod limits;
 mod matrix;
 mod plan;
 mod project;
