@@ -514,17 +514,20 @@ fn planned_runs(project: &Path, extra: &[&str]) -> Vec<String> {
     ids
 }
 
-/// The digest each launch task recorded (`launch.json` in the work folders), by image.
+/// The digest each launch task recorded last (`launch.json` in the work folders), by image.
 fn launched_digests(project: &Path) -> std::collections::BTreeMap<String, String> {
-    std::fs::read_dir(project.join(".ix/work"))
+    let mut launches: Vec<(std::time::SystemTime, String, String)> = std::fs::read_dir(project.join(".ix/work"))
         .expect("work")
         .flatten()
-        .filter_map(|dir| std::fs::read_to_string(dir.path().join("launch.json")).ok())
-        .map(|text| {
-            let launch: serde_json::Value = serde_json::from_str(&text).expect("launch.json");
-            (launch["image"].as_str().unwrap().to_string(), launch["digest"].as_str().unwrap().to_string())
+        .filter_map(|dir| {
+            let path = dir.path().join("launch.json");
+            let modified = std::fs::metadata(&path).ok()?.modified().ok()?;
+            let launch: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).ok()?).ok()?;
+            Some((modified, launch["image"].as_str()?.to_string(), launch["digest"].as_str()?.to_string()))
         })
-        .collect()
+        .collect();
+    launches.sort();
+    launches.into_iter().map(|(_, image, digest)| (image, digest)).collect()
 }
 
 /// Issue 19 end to end: launch tasks pull tags from a real registry and record their digests,

@@ -376,7 +376,9 @@ fn arb_spec() -> impl Strategy<Value = SpecDecoding> {
 
 fn arb_worker() -> impl Strategy<Value = Worker> {
     let width = prop_oneof![Just(1i64), Just(2), Just(4), Just(8), Just(16)];
-    let settings = prop::option::of(prop::collection::vec("[A-Z]{1,4}=[a-z0-9 \"\\\\/._-]{0,12}", 0..3));
+    // Setting names a config may use (`env_policy`: not `ix`'s own variables, nor ones that make
+    // a program run something): a prefix no policy rule names.
+    let settings = prop::option::of(prop::collection::vec("S_[A-Z]{1,4}=[a-z0-9 \"\\\\/._-]{0,12}", 0..3));
     (1i64..6, width.clone(), width, any::<bool>(), settings).prop_map(|(num_worker, tp, ep, dp_attn, settings)| {
         Worker { num_worker, tp, ep, dp_attn, additional_settings: settings }
     })
