@@ -12,6 +12,7 @@
 //! recorded apart; failed requests are counted by category and never enter latency statistics.
 //! This module prints nothing; progress is published through [`Progress`] counters.
 
+pub mod agentic;
 pub mod client;
 pub mod dataset;
 pub mod metrics;

@@ -1,0 +1,1 @@
+//! The live driver: the schedule on tokio's clock, requests through the bench HTTP client.
