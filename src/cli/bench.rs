@@ -45,7 +45,7 @@ pub(crate) enum FlagError {
     #[diagnostic(code(ix::bench::flag))]
     Value { flag: &'static str, value: String, reason: String },
     #[error("unknown dataset `{0}`")]
-    #[diagnostic(code(ix::bench::dataset_name), help("use random, sharegpt or jsonl"))]
+    #[diagnostic(code(ix::bench::dataset_name), help("use random, sharegpt, jsonl, weka or mooncake"))]
     DatasetName(String),
     #[error("`--dataset-name {0}` needs `--dataset-path`")]
     #[diagnostic(code(ix::bench::dataset_path))]
@@ -247,6 +247,9 @@ fn plan(args: &BenchServeArgs) -> Result<ServePlan, FlagError> {
 }
 
 fn serve(args: &BenchServeArgs) -> ExitStatus {
+    if matches!(args.dataset_name.as_str(), "weka" | "mooncake") {
+        return super::bench_agentic::serve(args);
+    }
     let ServePlan { config, header, warnings } = match plan(args) {
         Ok(plan) => plan,
         Err(err) => return report_error(err),

@@ -119,6 +119,11 @@ pub fn round(value: f64) -> Value {
     }
 }
 
+/// Rounds every float inside a value like the aggregate's (for fields `ix` adds).
+pub fn round_value(value: Value) -> Value {
+    round_all(value)
+}
+
 /// Rounds every float inside a value (integers stay).
 fn round_all(value: Value) -> Value {
     match value {
