@@ -1,0 +1,184 @@
+//! `ix bench serve --dataset-name weka|mooncake`: the agentic replay through the real binary, as
+//! a `--dry-run` on a virtual clock and live against `ix bench sim-server` (exact prompt sizes,
+//! the artifact files and the InferenceX aggregate), plus trace errors.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+use crate::util::{ix, ix_bin, reference_dir};
+
+struct Sim {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sim(args: &[&str]) -> Sim {
+    let mut child = Command::new(ix_bin())
+        .args(["bench", "sim-server", "--port", "0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn sim-server");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("address line");
+    let port = line.trim().rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+    Sim { child, port }
+}
+
+fn traces(reference: &Path) -> PathBuf {
+    reference.join("agentic/traces.jsonl")
+}
+
+fn records(dir: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(dir.join("aiperf_artifacts/profile_export.jsonl")).expect("records");
+    text.lines().map(|line| serde_json::from_str(line).expect("record JSON")).collect()
+}
+
+/// Recorded `in` per (conversation id, turn), from the traces file.
+fn recorded_inputs(path: &Path) -> HashMap<(String, u64), u64> {
+    let mut map = HashMap::new();
+    for line in std::fs::read_to_string(path).expect("traces").lines() {
+        let trace: Value = serde_json::from_str(line).expect("trace");
+        let id = trace["id"].as_str().expect("id").to_owned();
+        let mut turn = 0;
+        for request in trace["requests"].as_array().expect("requests") {
+            if request["type"] == "subagent" {
+                let name = format!("{id}::sa:{}", request["agent_id"].as_str().expect("agent"));
+                for (idx, inner) in request["requests"].as_array().expect("inner").iter().enumerate() {
+                    map.insert((name.clone(), idx as u64), inner["in"].as_u64().expect("in"));
+                }
+            } else {
+                map.insert((id.clone(), turn), request["in"].as_u64().expect("in"));
+                turn += 1;
+            }
+        }
+    }
+    map
+}
+
+#[test]
+fn dry_run_writes_the_artifacts_and_the_aggregate() {
+    let Some(reference) = reference_dir() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = ix(["bench", "serve", "--model", "m", "--dataset-name", "weka", "--dry-run"])
+        .arg("--dataset-path")
+        .arg(traces(&reference))
+        .args_from(&["--concurrency", "6", "--benchmark-duration", "60", "--result-filename", "agentic"])
+        .arg("--result-dir")
+        .arg(dir.path())
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let result: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("agentic.json")).expect("result")).expect("json");
+    assert_eq!(result["scenario_type"], "agentic-coding");
+    assert_eq!(result["conc"], 6);
+    let ok = result["num_requests_successful"].as_u64().expect("count");
+    let records = records(dir.path());
+    let profiled = records.iter().filter(|r| r["metadata"]["benchmark_phase"] == "profiling").count() as u64;
+    assert_eq!(ok, profiled);
+    assert!(records.iter().filter(|r| r["metadata"]["benchmark_phase"] == "warmup").count() == 6);
+    // A dry run sends the recorded lengths; its cached counts never exceed the prompt.
+    let inputs = recorded_inputs(&traces(&reference));
+    for record in &records {
+        let key = (
+            record["metadata"]["conversation_id"].as_str().expect("id").to_owned(),
+            record["metadata"]["turn_index"].as_u64().expect("turn"),
+        );
+        let isl = record["metrics"]["input_sequence_length"]["value"].as_u64().expect("isl");
+        assert_eq!(Some(&isl), inputs.get(&key), "{key:?}");
+    }
+    let rate = result["request_metrics"]["cache"]["theoretical_cache_hit_rate"].as_f64().expect("rate");
+    assert!(rate > 0.5 && rate < 0.8, "{rate}");
+    assert!(out.stderr.contains("Validated aiperf request error rate: 0/"), "{}", out.stderr);
+}
+
+#[test]
+fn live_replay_against_the_simulator_sends_exact_prompt_sizes() {
+    let Some(reference) = reference_dir() else { return };
+    let server = sim(&["--ttft-ms", "5", "--itl-ms", "1"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = ix(["bench", "serve", "--backend", "openai-chat", "--model", "sim", "--dataset-name", "weka"])
+        .arg("--dataset-path")
+        .arg(traces(&reference))
+        .arg("--base-url")
+        .arg(format!("http://127.0.0.1:{}", server.port))
+        .args_from(&["--concurrency", "3", "--benchmark-duration", "3", "--trace-idle-gap-cap-seconds", "0.2"])
+        .arg("--result-dir")
+        .arg(dir.path())
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let inputs = recorded_inputs(&traces(&reference));
+    let records = records(dir.path());
+    assert!(records.len() > 20, "{}", records.len());
+    for record in records.iter().filter(|r| r["error"].is_null()) {
+        let key = (
+            record["metadata"]["conversation_id"].as_str().expect("id").to_owned(),
+            record["metadata"]["turn_index"].as_u64().expect("turn"),
+        );
+        // The server counts words: the recorded tokens plus the one-word cache-bust marker.
+        let isl = record["metrics"]["input_sequence_length"]["value"].as_u64().expect("isl");
+        assert_eq!(Some(isl - 1), inputs.get(&key).copied(), "{key:?}");
+        let ttft = record["metrics"]["time_to_first_token"]["value"].as_f64().expect("ttft");
+        assert!(ttft >= 5.0 && ttft < 200.0, "{ttft}");
+    }
+    // Lanes replaying the same trace carry different markers: correlation ids are unique per play.
+    let result: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("agentic_result.json")).expect("result"))
+            .expect("json");
+    assert_eq!(result["ix"]["client_saturated"], false);
+    assert!(result["request_metrics"]["latency"]["ttft"]["mean"].as_f64().expect("ttft") >= 0.005);
+}
+
+#[test]
+fn bad_traces_are_reported_with_file_line_and_field() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("traces.jsonl");
+    std::fs::write(
+        &path,
+        "{\"id\":\"a\",\"block_size\":64,\"requests\":[{\"t\":0,\"type\":\"s\",\"in\":64,\"out\":1,\"hash_ids\":[0]}]}\n{\"id\":\"b\",\"block_size\":64,\"requests\":[{\"t\":0,\"type\":\"s\",\"in\":-3,\"out\":1,\"hash_ids\":[0]}]}\n",
+    )
+    .expect("write");
+    let out = ix(["bench", "serve", "--model", "m", "--dataset-name", "weka", "--dry-run"])
+        .arg("--dataset-path")
+        .arg(&path)
+        .run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("ix::bench::trace_field"), "{}", out.stderr);
+    assert!(out.stderr.contains("line 2: field `requests[0].in`"), "{}", out.stderr);
+    assert!(out.stderr.contains("traces.jsonl"), "{}", out.stderr);
+    let missing =
+        ix(["bench", "serve", "--model", "m", "--dataset-name", "mooncake", "--dataset-path", "/nonexistent"]).run();
+    assert_eq!(missing.code, 1, "{}", missing.stderr);
+    assert!(missing.stderr.contains("ix::bench::trace_read"), "{}", missing.stderr);
+}
+
+#[test]
+fn mooncake_rows_replay_in_a_dry_run() {
+    let Some(reference) = reference_dir() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = ix(["bench", "serve", "--model", "m", "--dataset-name", "mooncake", "--dry-run"])
+        .arg("--dataset-path")
+        .arg(reference.join("agentic/mooncake.jsonl"))
+        .args_from(&["--isl-block-size", "64", "--concurrency", "2", "--benchmark-duration", "30"])
+        .arg("--result-dir")
+        .arg(dir.path())
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let result: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("agentic_result.json")).expect("result"))
+            .expect("json");
+    assert_eq!(result["dataset"]["loader"], "mooncake_trace");
+    assert!(result["num_requests_successful"].as_u64().expect("count") > 10);
+}
