@@ -22,6 +22,7 @@ pub mod py_random;
 pub mod raw_http;
 pub mod result;
 pub mod selftest;
+pub mod sim_cache;
 pub mod sim_server;
 pub mod sse;
 

@@ -879,6 +879,21 @@ pub(crate) struct SimServerArgs {
     /// Answer /start_profile and /stop_profile with 404, like a vLLM without a profiler.
     #[arg(long)]
     pub(crate) no_profiler: bool,
+    /// Prefix-cache pool size in blocks (0: no caching); LRU, blocks of running requests pinned.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) kv_blocks: usize,
+    /// Words per prefix-cache block.
+    #[arg(long, default_value_t = 16)]
+    pub(crate) block_size: usize,
+    /// Extra TTFT per uncached prompt word, in ms.
+    #[arg(long, default_value_t = 0.0)]
+    pub(crate) prefill_ms_per_token: f64,
+    /// Refuse prompt + max_tokens above this with HTTP 400 (a context-length error).
+    #[arg(long)]
+    pub(crate) max_model_len: Option<u64>,
+    /// `/metrics` names: vllm or sglang.
+    #[arg(long, default_value = "vllm")]
+    pub(crate) metrics_flavour: String,
 }
 
 /// Flags of `ix bench selftest`.

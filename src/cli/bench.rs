@@ -464,6 +464,15 @@ fn sim_config(args: &SimServerArgs) -> SimConfig {
         stall: Duration::from_secs_f64(args.stall_ms.max(0.0) / 1000.0),
         seed: args.seed,
         profiler: !args.no_profiler,
+        kv_blocks: args.kv_blocks,
+        block_size: args.block_size.max(1),
+        prefill_per_token: Duration::from_secs_f64(args.prefill_ms_per_token.max(0.0) / 1000.0),
+        max_model_len: args.max_model_len,
+        metrics_flavour: if args.metrics_flavour == "sglang" {
+            crate::bench::sim_cache::MetricsFlavour::Sglang
+        } else {
+            crate::bench::sim_cache::MetricsFlavour::Vllm
+        },
     }
 }
 
@@ -481,6 +490,13 @@ fn sim(args: &SimServerArgs) -> ExitStatus {
         }
     };
     let config = sim_config(args);
+    if !matches!(args.metrics_flavour.as_str(), "vllm" | "sglang") {
+        return report_error(value_error("metrics-flavour", &args.metrics_flavour, "expected `vllm` or `sglang`"));
+    }
+    if config.kv_blocks > 0 {
+        // vLLM's startup line, which the agentic aggregate reads from a server log.
+        eprintln!("GPU KV cache size: {} tokens", config.kv_blocks * config.block_size);
+    }
     let served = runtime.block_on(async {
         let listener = sim_server::bind(&args.host, args.port).await?;
         let address = listener.local_addr()?;

@@ -182,3 +182,59 @@ fn mooncake_rows_replay_in_a_dry_run() {
     assert_eq!(result["dataset"]["loader"], "mooncake_trace");
     assert!(result["num_requests_successful"].as_u64().expect("count") > 10);
 }
+
+/// A live replay against a simulator with a prefix cache of `kv_blocks` blocks; returns the
+/// result, the records and the simulator's ground truth.
+fn cached_replay(reference: &Path, kv_blocks: &str) -> (Value, Vec<Value>, Value) {
+    let server = sim(&["--ttft-ms", "2", "--itl-ms", "1", "--kv-blocks", kv_blocks, "--prefill-ms-per-token", "0.005"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = ix(["bench", "serve", "--backend", "openai-chat", "--model", "sim", "--dataset-name", "weka"])
+        .arg("--dataset-path")
+        .arg(traces(reference))
+        .arg("--base-url")
+        .arg(format!("http://127.0.0.1:{}", server.port))
+        .args_from(&["--concurrency", "4", "--benchmark-duration", "3", "--trace-idle-gap-cap-seconds", "0.1"])
+        .arg("--result-dir")
+        .arg(dir.path())
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let result: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("agentic_result.json")).expect("result"))
+            .expect("json");
+    let (status, body) = {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+        write!(stream, "GET /ground-truth HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").expect("write");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read");
+        let (head, body) = response.split_once("\r\n\r\n").expect("response");
+        (head.contains(" 200 "), body.to_owned())
+    };
+    assert!(status);
+    (result, records(dir.path()), serde_json::from_str(&body).expect("ground truth"))
+}
+
+#[test]
+fn client_cache_counts_match_the_simulator_prefix_cache() {
+    let Some(reference) = reference_dir() else { return };
+    let (result, records, truth) = cached_replay(&reference, "100000");
+    // Every cached count the client recorded is what the server reports having cached.
+    let client_cached: u64 =
+        records.iter().filter_map(|r| r["metrics"]["usage_prompt_cache_read_tokens"]["value"].as_u64()).sum();
+    assert_eq!(client_cached, truth["cached_tokens"].as_u64().expect("cached"), "{truth}");
+    assert!(client_cached > 0);
+    // The server's /metrics hit rate over the profiling window matches the per-request counts.
+    let server_rate = result["server_metrics"]["cache"]["overall_cache_hit_rate"].as_f64().expect("server rate");
+    let reported = result["ix"]["reported_prompt_cache_hit_rate"].as_f64().expect("reported rate");
+    assert!((server_rate - reported).abs() < 0.02, "server {server_rate} vs client {reported}");
+    assert_eq!(result["server_metrics"]["adapter"], "vllm");
+    // With a pool large enough, the live hit rate is the theoretical one within block rounding
+    // and start-point effects.
+    let theoretical = result["request_metrics"]["cache"]["theoretical_cache_hit_rate"].as_f64().expect("theory");
+    assert!((reported - theoretical).abs() < 0.1, "{reported} vs {theoretical}");
+
+    // A pool smaller than the live working set evicts: the hit rate falls.
+    let (small, _, small_truth) = cached_replay(&reference, "48");
+    let small_rate = small["ix"]["reported_prompt_cache_hit_rate"].as_f64().expect("rate");
+    assert!(small_rate < reported - 0.1, "{small_rate} vs {reported}; {small_truth}");
+}

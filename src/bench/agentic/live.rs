@@ -91,23 +91,29 @@ pub async fn run(
     let start = Instant::now();
     let ns = |at: Instant| origin_ns + at.saturating_duration_since(start).as_nanos() as u64;
     let stop = Arc::new(AtomicBool::new(false));
+    let scrapes = Arc::new(std::sync::Mutex::new(Scrapes {
+        url: config.metrics_url.clone().unwrap_or_default(),
+        snapshots: Vec::new(),
+    }));
     let scraper = config.metrics_url.clone().map(|url| {
-        let stop = stop.clone();
+        let (stop, scrapes) = (stop.clone(), scrapes.clone());
         tokio::spawn(async move {
-            let mut scrapes = Scrapes { url: url.clone(), snapshots: Vec::new() };
             loop {
                 let at = start.elapsed().as_secs_f64();
                 if let Some(samples) = server_metrics::scrape(&url).await {
-                    scrapes.snapshots.push((at, samples));
+                    if let Ok(mut scrapes) = scrapes.lock() {
+                        scrapes.snapshots.push((at, samples));
+                    }
                 }
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(300)).await;
             }
-            scrapes
         })
     });
+    // The scrape taken when profiling starts: the window's baseline.
+    let mut baseline: Option<f64> = None;
     let probe = tokio::spawn(crate::bench::lag_probe(stop.clone()));
     let cpu_start = crate::bench::cpu_time();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Done>();
@@ -199,6 +205,17 @@ pub async fn run(
             }
             records.push((done.returned, record));
             schedule.complete(&dispatch, done.returned.saturating_duration_since(start), overflow);
+            if baseline.is_none() && schedule.phase() == Phase::Profiling {
+                let at = start.elapsed().as_secs_f64();
+                baseline = Some(at);
+                if let Some(url) = &config.metrics_url {
+                    if let Some(samples) = server_metrics::scrape(url).await {
+                        if let Ok(mut scrapes) = scrapes.lock() {
+                            scrapes.snapshots.push((at, samples));
+                        }
+                    }
+                }
+            }
             let completed = profiled_ok + profiled_errors;
             if completed >= 10 && profiled_errors as f64 / completed as f64 > config.failed_request_threshold {
                 aborted = true;
@@ -229,14 +246,15 @@ pub async fn run(
     let cpu = crate::bench::cpu_time().saturating_sub(cpu_start);
     stop.store(true, Ordering::Relaxed);
     let lags = probe.await.unwrap_or_default();
-    let mut scrapes = match scraper {
-        Some(task) => task.await.unwrap_or_default(),
-        None => Scrapes::default(),
-    };
-    // Keep the profiling window: the last scrape at or before its start is the baseline.
-    if let Some(begin) = schedule.profiling_start().map(|d| d.as_secs_f64()) {
-        let baseline = scrapes.snapshots.iter().rposition(|(at, _)| *at <= begin).unwrap_or(0);
-        scrapes.snapshots.drain(..baseline);
+    if let Some(task) = scraper {
+        let _ = task.await;
+    }
+    let mut scrapes = scrapes.lock().map(|s| s.clone()).unwrap_or_default();
+    scrapes.snapshots.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Keep the profiling window, from the scrape taken at its start.
+    if let Some(begin) = baseline {
+        let first = scrapes.snapshots.iter().position(|(at, _)| *at >= begin).unwrap_or(0);
+        scrapes.snapshots.drain(..first);
         for snapshot in &mut scrapes.snapshots {
             snapshot.0 = (snapshot.0 - begin).max(0.0);
         }
