@@ -238,3 +238,100 @@ fn client_cache_counts_match_the_simulator_prefix_cache() {
     let small_rate = small["ix"]["reported_prompt_cache_hit_rate"].as_f64().expect("rate");
     assert!(small_rate < reported - 0.1, "{small_rate} vs {reported}; {small_truth}");
 }
+
+/// The folder `ci/llama.sh` fills (as in `bench.rs`).
+fn llama_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("IX_LLAMA_DIR") {
+        return PathBuf::from(dir);
+    }
+    let cache = std::env::var_os("IX_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/ix"));
+    cache.join("llama-0.3.36")
+}
+
+/// Starts the real llama-server (prompt cache on, `--metrics`) with `slots` slots.
+fn llama(slots: &str, cache_ram: Option<&str>) -> Sim {
+    let dir = llama_dir();
+    let (binary, model) = (dir.join("bin/llama-server"), dir.join("model/tiny.gguf"));
+    for needed in [&binary, &model] {
+        assert!(needed.exists(), "{} is missing: run `ci/llama.sh` first (or set IX_LLAMA_DIR)", needed.display());
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+    let mut command = Command::new(&binary);
+    command.arg("-m").arg(&model).args(["--alias", "tiny", "--host", "127.0.0.1", "--port", &port.to_string()]);
+    command.args(["-c", "16384", "-np", slots, "-t", "1", "--metrics"]);
+    if let Some(ram) = cache_ram {
+        command.args(["--cache-ram", ram]);
+    }
+    let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn llama-server");
+    let server = Sim { child, port };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        use std::io::{Read, Write};
+        let healthy = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok_and(|mut stream| {
+            let _ = write!(stream, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let mut response = String::new();
+            let _ = stream.read_to_string(&mut response);
+            response.starts_with("HTTP/1.1 200")
+        });
+        if healthy {
+            return server;
+        }
+        assert!(std::time::Instant::now() < deadline, "llama-server did not become healthy");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// A 2-lane replay of the reference traces (those that fit a slot) against llama-server.
+fn llama_replay(reference: &Path, server: &Sim) -> (Value, Vec<Value>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = ix(["bench", "serve", "--backend", "openai-chat", "--model", "tiny", "--dataset-name", "weka"])
+        .arg("--dataset-path")
+        .arg(traces(reference))
+        .arg("--base-url")
+        .arg(format!("http://127.0.0.1:{}", server.port))
+        .args_from(&["--concurrency", "2", "--benchmark-duration", "8", "--trace-idle-gap-cap-seconds", "0.1"])
+        .args_from(&["--max-context-length", "3000"])
+        .arg("--result-dir")
+        .arg(dir.path())
+        .run();
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let result: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("agentic_result.json")).expect("result"))
+            .expect("json");
+    (result, records(dir.path()))
+}
+
+#[test]
+fn real_llama_server_reuses_prompts_and_reports_them() {
+    let Some(reference) = reference_dir() else { return };
+    let server = llama("2", None);
+    let (result, records) = llama_replay(&reference, &server);
+    // Later turns of a conversation report cached prompt tokens.
+    let later: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["error"].is_null() && r["metadata"]["benchmark_phase"] == "profiling")
+        .filter(|r| r["metadata"]["turn_index"].as_u64().is_some_and(|turn| turn >= 1))
+        .collect();
+    assert!(later.len() >= 4, "{}", later.len());
+    let hits = later
+        .iter()
+        .filter(|r| r["metrics"]["usage_prompt_cache_read_tokens"]["value"].as_u64().unwrap_or(0) > 100)
+        .count();
+    assert!(hits * 10 >= later.len() * 8, "{hits} of {} later turns hit the cache", later.len());
+    // The server's own counters (llamacpp: adapter) agree with the per-request counts.
+    assert_eq!(result["server_metrics"]["adapter"], "llamacpp");
+    let server_rate = result["server_metrics"]["cache"]["overall_cache_hit_rate"].as_f64().expect("server rate");
+    let reported = result["ix"]["reported_prompt_cache_hit_rate"].as_f64().expect("reported rate");
+    assert!((server_rate - reported).abs() < 0.03, "server {server_rate} vs client {reported}");
+    assert!(reported > 0.4, "{reported}");
+    drop(server);
+
+    // No host prompt cache and a single slot for two lanes: every turn lands on a slot the other
+    // lane overwrote, so hits shrink to the shared template prefix.
+    let server = llama("1", Some("0"));
+    let (thrashed, _) = llama_replay(&reference, &server);
+    let thrashed_rate = thrashed["ix"]["reported_prompt_cache_hit_rate"].as_f64().expect("rate");
+    assert!(thrashed_rate < reported - 0.2, "{thrashed_rate} vs {reported}");
+}
