@@ -183,9 +183,29 @@ pub fn parse_weka(sources: &SourceMap, file: FileId, traces: &mut Vec<Trace>, di
         parse_weka_value(&text, span, 1, traces, diags);
         return;
     }
-    for (line_no, start, line) in lines(&text) {
-        let span = Span::new(file, start, start + line.len());
-        parse_weka_value(line, span, line_no, traces, diags);
+    // One trace per line: lines are parsed on all cores, results joined in file order.
+    let all: Vec<(usize, usize, &str)> = lines(&text).collect();
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(all.len().max(1));
+    let chunk = all.len().div_ceil(workers.max(1)).max(1);
+    let parsed: Vec<(Vec<Trace>, Vec<Diag>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = all
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let (mut traces, mut diags) = (Vec::new(), Vec::new());
+                    for &(line_no, start, line) in part {
+                        let span = Span::new(file, start, start + line.len());
+                        parse_weka_value(line, span, line_no, &mut traces, &mut diags);
+                    }
+                    (traces, diags)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|handle| handle.join().unwrap_or_default()).collect()
+    });
+    for (mut part_traces, mut part_diags) in parsed {
+        traces.append(&mut part_traces);
+        diags.append(&mut part_diags);
     }
 }
 
@@ -484,8 +504,8 @@ fn weka_trace(ctx: &mut Ctx<'_>, value: &Value) -> Option<Trace> {
     let id: Arc<str> = Arc::from(id.as_str());
     let mut conversations = vec![Conversation { id: id.clone(), requests: Vec::new(), link: None }];
     let mut root_requests: Vec<TraceRequest> = Vec::with_capacity(top.len());
-    for (idx, raw) in top.iter().enumerate() {
-        let gap = if idx == 0 { 0.0 } else { (raw.t - (top[idx - 1].t + top[idx - 1].api_time)).max(0.0) };
+    for (idx, raw) in top.iter_mut().enumerate() {
+        let gap = if idx == 0 { 0.0 } else { (raw.t - (previous_end(idx, &root_requests))).max(0.0) };
         root_requests.push(request_of(raw, gap));
     }
     let mut seen_agents = HashSet::new();
@@ -501,16 +521,10 @@ fn weka_trace(ctx: &mut Ctx<'_>, value: &Value) -> Option<Trace> {
             name = format!("{name}:{}", conversations.len());
         }
         // Nested `t` below the subagent's `t` is relative to it (legacy fixtures).
-        let absolute: Vec<RawRequest> = sub
+        let mut absolute: Vec<RawRequest> = sub
             .requests
-            .iter()
-            .map(|r| RawRequest {
-                t: if r.t < sub.t { r.t + sub.t } else { r.t },
-                input_tokens: r.input_tokens,
-                output_tokens: r.output_tokens,
-                hash_ids: r.hash_ids.clone(),
-                api_time: r.api_time,
-            })
+            .into_iter()
+            .map(|r| RawRequest { t: if r.t < sub.t { r.t + sub.t } else { r.t }, ..r })
             .collect();
         let recorded_end = match sub.duration {
             Some(duration) => sub.t + duration,
@@ -518,10 +532,9 @@ fn weka_trace(ctx: &mut Ctx<'_>, value: &Value) -> Option<Trace> {
         };
         let anchor_end = top[anchor].t + top[anchor].api_time;
         let spawn_offset = (absolute[0].t - anchor_end).max(0.0);
-        let mut requests = Vec::with_capacity(absolute.len());
-        for (idx, raw) in absolute.iter().enumerate() {
-            let gap =
-                if idx == 0 { 0.0 } else { (raw.t - (absolute[idx - 1].t + absolute[idx - 1].api_time)).max(0.0) };
+        let mut requests: Vec<TraceRequest> = Vec::with_capacity(absolute.len());
+        for (idx, raw) in absolute.iter_mut().enumerate() {
+            let gap = if idx == 0 { 0.0 } else { (raw.t - previous_end(idx, &requests)).max(0.0) };
             requests.push(request_of(raw, gap));
         }
         let child = conversations.len();
@@ -553,12 +566,18 @@ fn weka_trace(ctx: &mut Ctx<'_>, value: &Value) -> Option<Trace> {
     Some(trace)
 }
 
-fn request_of(raw: &RawRequest, gap: f64) -> TraceRequest {
+/// End (`t + api_time`) of the request before `idx`.
+fn previous_end(idx: usize, requests: &[TraceRequest]) -> f64 {
+    requests.get(idx - 1).map_or(0.0, |r| r.t + r.api_time)
+}
+
+/// Takes a raw request's ids (the raw request is not used again).
+fn request_of(raw: &mut RawRequest, gap: f64) -> TraceRequest {
     TraceRequest {
         t: raw.t,
         input_tokens: raw.input_tokens,
         output_tokens: raw.output_tokens,
-        hash_ids: raw.hash_ids.clone(),
+        hash_ids: std::mem::take(&mut raw.hash_ids),
         api_time: raw.api_time,
         gap,
         joins: Vec::new(),
