@@ -215,28 +215,47 @@ pub fn marker(run_id: u64, pass: u64, lane: usize, trace_id: &str) -> String {
     format!("[rid:{}]", &hex[..12])
 }
 
-/// The chat request body (§3.4).
+/// The chat request body (§3.4), written directly (no intermediate JSON tree: prompts are long).
 pub fn body(
     model: &str,
     messages: &[(Role, String)],
     max_tokens: u64,
     extra: Option<&serde_json::Map<String, serde_json::Value>>,
 ) -> Vec<u8> {
-    let messages: Vec<serde_json::Value> =
-        messages.iter().map(|(role, content)| serde_json::json!({"role": role.name(), "content": content})).collect();
-    let mut body = serde_json::Map::new();
-    body.insert("model".into(), model.into());
-    body.insert("messages".into(), messages.into());
-    body.insert("max_completion_tokens".into(), max_tokens.into());
-    body.insert("stream".into(), true.into());
-    body.insert("stream_options".into(), serde_json::json!({"include_usage": true}));
-    body.insert("ignore_eos".into(), true.into());
+    let size: usize = messages.iter().map(|(_, text)| text.len() + 40).sum();
+    let mut out: Vec<u8> = Vec::with_capacity(size + 256);
+    let string = |out: &mut Vec<u8>, text: &str| {
+        let _ = serde_json::to_writer(&mut *out, text);
+    };
+    out.extend_from_slice(b"{\"model\":");
+    string(&mut out, model);
+    out.extend_from_slice(b",\"messages\":[");
+    for (idx, (role, content)) in messages.iter().enumerate() {
+        if idx > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"role\":\"");
+        out.extend_from_slice(role.name().as_bytes());
+        out.extend_from_slice(b"\",\"content\":");
+        string(&mut out, content);
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"],\"max_completion_tokens\":");
+    out.extend_from_slice(max_tokens.to_string().as_bytes());
+    out.extend_from_slice(b",\"stream\":true,\"stream_options\":{\"include_usage\":true},\"ignore_eos\":true");
     if let Some(extra) = extra {
         for (key, value) in extra {
-            body.insert(key.clone(), value.clone());
+            if matches!(key.as_str(), "model" | "messages" | "stream") {
+                continue;
+            }
+            out.push(b',');
+            string(&mut out, key);
+            out.push(b':');
+            let _ = serde_json::to_writer(&mut out, value);
         }
     }
-    serde_json::to_vec(&serde_json::Value::Object(body)).unwrap_or_default()
+    out.push(b'}');
+    out
 }
 
 #[cfg(test)]
@@ -294,6 +313,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn body_is_valid_json_with_the_chat_fields() {
+        let messages = vec![(Role::System, "a b".to_owned()), (Role::User, "[rid:x]\n\nc \"d\"".to_owned())];
+        let mut extra = serde_json::Map::new();
+        extra.insert("temperature".into(), 0.5.into());
+        extra.insert("max_completion_tokens".into(), 9.into());
+        let body: serde_json::Value = serde_json::from_slice(&body("m", &messages, 7, Some(&extra))).expect("JSON");
+        assert_eq!(body["messages"][1]["content"], "[rid:x]\n\nc \"d\"");
+        assert_eq!(body["messages"][0]["role"], "system");
+        assert_eq!(body["stream_options"]["include_usage"], true);
+        assert_eq!((body["ignore_eos"].as_bool(), body["temperature"].as_f64()), (Some(true), Some(0.5)));
+        // An extra input overrides a default field (serde keeps the last duplicate key).
+        assert_eq!(body["max_completion_tokens"], 9);
     }
 
     #[test]
