@@ -301,4 +301,50 @@ mod tests {
         let last_start = run.records.iter().map(|r| r.start_ns).max().unwrap_or(0);
         assert!(last_start < 1_780_000_000_000_000_000 + 30_992_500_000);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        /// Any lane count, duration, start ratios and caps: the replay ends, no request is sent
+        /// before it is due or after the profiling end, and warm-up ends before profiling starts.
+        #[test]
+        fn any_schedule_terminates_and_keeps_its_invariants(
+            lanes in 1usize..24,
+            seconds in 1u64..90,
+            lo in 0.0f64..1.0,
+            width in 0.0f64..1.0,
+            warmup in 0usize..4,
+            cap_ms in 0u64..2000,
+            seed in 0u64..1000,
+        ) {
+            let traces = reference_traces();
+            let config = ScheduleConfig {
+                lanes,
+                duration: Duration::from_secs(seconds),
+                warmup_requests_per_lane: warmup,
+                start_min_ratio: lo,
+                start_max_ratio: (lo + width).min(1.0),
+                trace_idle_cap: Some(Duration::from_secs(300)),
+                system_idle_cap: Some(Duration::from_millis(cap_ms)),
+                phase_gap: Duration::ZERO,
+                seed,
+                run_id: seed,
+                initial: None,
+                picks: None,
+                max_profiling_requests: None,
+            };
+            let mut schedule = Schedule::new(&traces, config);
+            let run = run(&mut schedule, &LatencyModel::default(), 0);
+            let start = run.profiling_start.as_nanos() as u64;
+            let end = start + seconds * 1_000_000_000;
+            for record in &run.records {
+                proptest::prop_assert!(record.start_ns >= record.scheduled_ns.unwrap_or(0));
+                if record.phase == "warmup" {
+                    proptest::prop_assert!(record.end_ns <= start);
+                } else {
+                    proptest::prop_assert!(record.start_ns >= start && record.start_ns < end);
+                }
+            }
+            proptest::prop_assert!(run.records.iter().filter(|r| r.phase == "warmup").count() >= lanes);
+        }
+    }
 }

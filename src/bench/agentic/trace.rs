@@ -880,6 +880,14 @@ mod tests {
         }
 
         #[test]
+        fn mooncake_loader_never_panics(text in "\\PC{0,300}", block in 0u32..100) {
+            let mut sources = SourceMap::new();
+            let file = sources.add("m".into(), Arc::from(text.as_str()));
+            let (mut traces, mut diags) = (Vec::new(), Vec::new());
+            parse_mooncake(&sources, file, block, &mut traces, &mut diags);
+        }
+
+        #[test]
         fn weka_loader_never_panics_on_mutated_traces(cut in 0usize..3000, byte in 0u8..128) {
             let text = std::fs::read_to_string("../shared/reference/agentic/traces.jsonl").unwrap_or_default();
             let mut bytes = text.into_bytes();
