@@ -111,10 +111,10 @@ impl Sender {
         timeout: Duration,
     ) -> Result<Sender, BenchError> {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        if kind == HttpClient::Raw {
-            if let Some(pool) = raw_http::RawPool::new(url, keepalive) {
-                return Ok(Sender::Raw(pool));
-            }
+        if kind == HttpClient::Raw
+            && let Some(pool) = raw_http::RawPool::new(url, keepalive)
+        {
+            return Ok(Sender::Raw(pool));
         }
         let http = reqwest::Client::builder()
             .http1_only()

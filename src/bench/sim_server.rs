@@ -735,10 +735,10 @@ struct CacheHold<'a> {
 
 impl Drop for CacheHold<'_> {
     fn drop(&mut self) {
-        if self.admitted {
-            if let Ok(mut cache) = self.state.cache.lock() {
-                cache.release(&self.pinned, self.generated);
-            }
+        if self.admitted
+            && let Ok(mut cache) = self.state.cache.lock()
+        {
+            cache.release(&self.pinned, self.generated);
         }
     }
 }

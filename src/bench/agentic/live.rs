@@ -100,10 +100,10 @@ pub async fn run(
         tokio::spawn(async move {
             loop {
                 let at = start.elapsed().as_secs_f64();
-                if let Some(samples) = server_metrics::scrape(&url).await {
-                    if let Ok(mut scrapes) = scrapes.lock() {
-                        scrapes.snapshots.push((at, samples));
-                    }
+                if let Some(samples) = server_metrics::scrape(&url).await
+                    && let Ok(mut scrapes) = scrapes.lock()
+                {
+                    scrapes.snapshots.push((at, samples));
                 }
                 if stop.load(Ordering::Relaxed) {
                     break;
@@ -130,7 +130,7 @@ pub async fn run(
             // A burst (every lane at the profiling start) must not hold the event loop: reads
             // of running streams are timed by it.
             burst += 1;
-            if burst % 4 == 0 {
+            if burst.is_multiple_of(4) {
                 tokio::task::yield_now().await;
             }
             let play = &schedule.plays[dispatch.play];
@@ -215,12 +215,11 @@ pub async fn run(
             if baseline.is_none() && schedule.phase() == Phase::Profiling {
                 let at = start.elapsed().as_secs_f64();
                 baseline = Some(at);
-                if let Some(url) = &config.metrics_url {
-                    if let Some(samples) = server_metrics::scrape(url).await {
-                        if let Ok(mut scrapes) = scrapes.lock() {
-                            scrapes.snapshots.push((at, samples));
-                        }
-                    }
+                if let Some(url) = &config.metrics_url
+                    && let Some(samples) = server_metrics::scrape(url).await
+                    && let Ok(mut scrapes) = scrapes.lock()
+                {
+                    scrapes.snapshots.push((at, samples));
                 }
             }
             let completed = profiled_ok + profiled_errors;

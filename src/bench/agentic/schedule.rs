@@ -299,16 +299,17 @@ impl<'a> Schedule<'a> {
     /// when nothing is in flight at `now`.
     pub fn next_due(&mut self, now: Duration) -> Option<Duration> {
         let earliest = self.pending.iter().map(|p| p.due).min()?;
-        if let Some(cap) = self.config.system_idle_cap {
-            if self.in_flight == 0 && earliest > now + cap {
-                let shift = earliest - (now + cap);
-                for pending in &mut self.pending {
-                    pending.due = pending.due.saturating_sub(shift);
-                }
-                self.idle_jumps.count += 1;
-                self.idle_jumps.skipped += shift;
-                return Some(earliest - shift);
+        if let Some(cap) = self.config.system_idle_cap
+            && self.in_flight == 0
+            && earliest > now + cap
+        {
+            let shift = earliest - (now + cap);
+            for pending in &mut self.pending {
+                pending.due = pending.due.saturating_sub(shift);
             }
+            self.idle_jumps.count += 1;
+            self.idle_jumps.skipped += shift;
+            return Some(earliest - shift);
         }
         Some(earliest)
     }

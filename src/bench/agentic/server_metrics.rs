@@ -94,9 +94,15 @@ pub struct Scrapes {
     pub snapshots: Vec<(f64, Vec<Sample>)>,
 }
 
+/// A series key (name, labels) and its points: (is counter, [(time, value)]).
+type SeriesPoints = BTreeMap<(String, BTreeMap<String, String>), (bool, Vec<(f64, f64)>)>;
+
+/// One exported series: its labels and its stats.
+type SeriesStats<'a> = (&'a Map<String, Value>, &'a Map<String, Value>);
+
 /// aiperf's export shape from a baseline scrape and the scrapes of the profiling window.
 pub fn export(scrapes: &Scrapes, slice: f64) -> Value {
-    let mut series: BTreeMap<(String, BTreeMap<String, String>), (bool, Vec<(f64, f64)>)> = BTreeMap::new();
+    let mut series: SeriesPoints = BTreeMap::new();
     for (at, samples) in &scrapes.snapshots {
         for sample in samples {
             let entry =
@@ -217,7 +223,7 @@ fn pool_from_logs(logs: &str) -> Option<u64> {
 }
 
 /// Reads series of one metric from an export: `(labels, stats)`.
-fn series<'a>(metrics: &'a Map<String, Value>, name: &str) -> Vec<(&'a Map<String, Value>, &'a Map<String, Value>)> {
+fn series<'a>(metrics: &'a Map<String, Value>, name: &str) -> Vec<SeriesStats<'a>> {
     let entry = metrics.get(name).or_else(|| metrics.get(&format!("{name}_total")));
     let Some(list) = entry.and_then(|m| m.get("series")).and_then(Value::as_array) else { return Vec::new() };
     list.iter().filter_map(|s| Some((s.get("labels")?.as_object()?, s.get("stats")?.as_object()?))).collect()

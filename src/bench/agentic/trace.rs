@@ -127,7 +127,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Loaded {
     let mut diags = Vec::new();
     let files = match dataset_files(path) {
         Ok(files) => files,
-        Err(diag) => return Loaded { corpus: None, sources, diags: vec![diag] },
+        Err(diag) => return Loaded { corpus: None, sources, diags: vec![*diag] },
     };
     let mut texts = Vec::new();
     for file in &files {
@@ -221,10 +221,10 @@ fn parse_weka_value(text: &str, span: Span, line_no: usize, traces: &mut Vec<Tra
         }
     };
     let mut ctx = Ctx { span, line_no, diags, failed: false };
-    if let Some(trace) = weka_trace(&mut ctx, &value) {
-        if !ctx.failed {
-            traces.push(trace);
-        }
+    if let Some(trace) = weka_trace(&mut ctx, &value)
+        && !ctx.failed
+    {
+        traces.push(trace);
     }
 }
 
@@ -749,10 +749,12 @@ fn lines(text: &str) -> impl Iterator<Item = (usize, usize, &str)> {
 
 /// The files of a dataset path: a file; a folder's `traces.jsonl`; a folder of `*.json`/`*.jsonl`
 /// (sorted); or the Hugging Face cache layout `datasets--*/snapshots/*/traces.jsonl`.
-fn dataset_files(path: &Path) -> Result<Vec<PathBuf>, Diag> {
+fn dataset_files(path: &Path) -> Result<Vec<PathBuf>, Box<Diag>> {
     let missing = || {
-        Diag::error("ix::bench::trace_read", format!("dataset path `{}` does not exist", path.display()))
-            .help("give a traces.jsonl file or a folder of per-trace *.json files")
+        Box::new(
+            Diag::error("ix::bench::trace_read", format!("dataset path `{}` does not exist", path.display()))
+                .help("give a traces.jsonl file or a folder of per-trace *.json files"),
+        )
     };
     let metadata = std::fs::metadata(path).map_err(|_| missing())?;
     if metadata.is_file() {
@@ -783,8 +785,10 @@ fn dataset_files(path: &Path) -> Result<Vec<PathBuf>, Diag> {
         .collect();
     files.sort();
     if files.is_empty() {
-        return Err(Diag::error("ix::bench::trace_read", format!("folder `{}` holds no trace file", path.display()))
-            .help("expected traces.jsonl, per-trace *.json files or a Hugging Face dataset snapshot"));
+        return Err(Box::new(
+            Diag::error("ix::bench::trace_read", format!("folder `{}` holds no trace file", path.display()))
+                .help("expected traces.jsonl, per-trace *.json files or a Hugging Face dataset snapshot"),
+        ));
     }
     Ok(files)
 }
