@@ -335,3 +335,32 @@ fn real_llama_server_reuses_prompts_and_reports_them() {
     let thrashed_rate = thrashed["ix"]["reported_prompt_cache_hit_rate"].as_f64().expect("rate");
     assert!(thrashed_rate < reported - 0.2, "{thrashed_rate} vs {reported}");
 }
+
+#[test]
+fn results_summary_shows_agentic_aggregates_in_their_own_section() {
+    let Some(reference) = reference_dir() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(reference.join("agentic/run-vllm.expected.json"), dir.path().join("agentic.json")).expect("copy");
+    let out = ix(["results", "summary"]).arg(dir.path()).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("## Agentic Results"), "{}", out.stdout);
+    let row = out.stdout.lines().find(|line| line.contains("synthetic/tiny")).expect("the record's row");
+    // Median TTFT in ms, interactivity, per-GPU throughput and both hit rates of the aggregate.
+    for cell in ["27.4", "1202.75", "0.6654", "0.6499", "cpu-sim"] {
+        assert!(row.contains(cell), "{cell} missing in {row}");
+    }
+    assert!(!out.stdout.contains("Single-Node Results"), "{}", out.stdout);
+}
+
+#[test]
+fn results_summary_json_keeps_agentic_rows_apart() {
+    let Some(reference) = reference_dir() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(reference.join("agentic/run-sglang.expected.json"), dir.path().join("agentic.json")).expect("copy");
+    let out = ix(["results", "summary", "--format", "json"]).arg(dir.path()).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let json: Value = serde_json::from_str(&out.stdout).expect("summary JSON");
+    assert_eq!(json["agentic"][0]["Framework"], "sglang", "{json}");
+    assert_eq!(json["agentic"][0]["Server Cache Hit Rate"], 0.64988, "{json}");
+    assert!(json.get("multi_node").is_none(), "{json}");
+}
