@@ -364,3 +364,24 @@ fn results_summary_json_keeps_agentic_rows_apart() {
     assert_eq!(json["agentic"][0]["Server Cache Hit Rate"], 0.64988, "{json}");
     assert!(json.get("multi_node").is_none(), "{json}");
 }
+
+#[test]
+fn html_report_charts_agentic_aggregates() {
+    let Some(reference) = reference_dir() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    for name in ["run-vllm", "run-sglang"] {
+        std::fs::copy(reference.join(format!("agentic/{name}.expected.json")), dir.path().join(format!("{name}.json")))
+            .expect("copy");
+    }
+    let html = dir.path().join("report.html");
+    let out = ix(["report"]).arg(dir.path()).arg("-o").arg(&html).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = std::fs::read_to_string(&html).expect("report");
+    assert!(text.contains("<h2>Agentic replay</h2>"), "no agentic section");
+    for title in ["Throughput per GPU vs interactivity", "Server prefix-cache hit rate vs users", "TTFT vs users"] {
+        assert!(text.contains(title), "{title} missing");
+    }
+    // One series per framework: both runs are charted.
+    assert!(text.contains("CPU-SIM vllm FP8") && text.contains("CPU-SIM sglang FP8"), "series missing");
+    assert!(!text.contains("No aggregate records"));
+}
