@@ -123,6 +123,15 @@ pub struct RequestOutcome {
     pub usage_completion_tokens: Option<u64>,
     /// `usage.prompt_tokens` as the server counted them.
     pub usage_prompt_tokens: Option<u64>,
+    /// `usage.prompt_tokens_details.cached_tokens`: prompt tokens the server took from its cache.
+    pub usage_cached_tokens: Option<u64>,
+    /// Time of the first chunk with non-empty text (a chat role-only delta is not one); the
+    /// agentic replay's TTFT (AGENTIC.md §5.1).
+    pub first_content: Option<Duration>,
+    /// Time of the last chunk with non-empty text.
+    pub last_content: Option<Duration>,
+    /// Chunks with non-empty text.
+    pub content_chunks: u64,
     /// Number of token chunks seen.
     pub n_chunks: u64,
     /// Time spent opening a new TCP connection for this request (inside TTFT, as in the
@@ -204,6 +213,14 @@ struct Usage {
     completion_tokens: Option<u64>,
     #[serde(default)]
     prompt_tokens: Option<u64>,
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetails>,
+}
+
+#[derive(Deserialize)]
+struct PromptDetails {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
 }
 
 /// Builds the JSON body of one request (LOAD-GENERATOR.md §5). `model` is the name sent by the
@@ -499,6 +516,12 @@ impl StreamState {
                         _ => first.delta.as_ref().and_then(|delta| delta.content.as_deref()),
                     };
                     if let Some(text) = text {
+                        if !text.is_empty() {
+                            let at = now - outcome.sent_at;
+                            outcome.first_content.get_or_insert(at);
+                            outcome.last_content = Some(at);
+                            outcome.content_chunks += 1;
+                        }
                         outcome.generated_text.push_str(text);
                     }
                 }
@@ -509,6 +532,9 @@ impl StreamState {
                     }
                     if usage.prompt_tokens.is_some() {
                         outcome.usage_prompt_tokens = usage.prompt_tokens;
+                    }
+                    if let Some(cached) = usage.prompt_tokens_details.as_ref().and_then(|d| d.cached_tokens) {
+                        outcome.usage_cached_tokens = Some(cached);
                     }
                 }
             }
@@ -589,6 +615,10 @@ pub(crate) fn new_outcome() -> RequestOutcome {
         latency: Duration::ZERO,
         usage_completion_tokens: None,
         usage_prompt_tokens: None,
+        usage_cached_tokens: None,
+        first_content: None,
+        last_content: None,
+        content_chunks: 0,
         n_chunks: 0,
         connect: None,
         generated_text: String::new(),

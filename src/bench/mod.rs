@@ -12,6 +12,7 @@
 //! recorded apart; failed requests are counted by category and never enter latency statistics.
 //! This module prints nothing; progress is published through [`Progress`] counters.
 
+pub mod agentic;
 pub mod client;
 pub mod dataset;
 pub mod metrics;
@@ -21,6 +22,7 @@ pub mod py_random;
 pub mod raw_http;
 pub mod result;
 pub mod selftest;
+pub mod sim_cache;
 pub mod sim_server;
 pub mod sse;
 
@@ -103,14 +105,40 @@ pub enum HttpClient {
     Reqwest,
 }
 
-/// One way of sending a request, shared by all request tasks of a run.
-enum Sender {
+/// One way of sending a request, shared by all request tasks of a run (also the agentic replay's).
+pub(crate) enum Sender {
     Raw(raw_http::RawPool),
     Reqwest(reqwest::Client),
 }
 
 impl Sender {
-    async fn send(&self, template: &RequestTemplate, body: Vec<u8>) -> RequestOutcome {
+    /// The transport a run uses for `url` (`pool` idle connections for reqwest).
+    pub(crate) fn new(
+        kind: HttpClient,
+        url: &str,
+        keepalive: bool,
+        pool: usize,
+        timeout: Duration,
+    ) -> Result<Sender, BenchError> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        if kind == HttpClient::Raw
+            && let Some(pool) = raw_http::RawPool::new(url, keepalive)
+        {
+            return Ok(Sender::Raw(pool));
+        }
+        let http = reqwest::Client::builder()
+            .http1_only()
+            .pool_max_idle_per_host(if keepalive { pool.max(1) } else { 0 })
+            .pool_idle_timeout(None)
+            .tcp_nodelay(true)
+            .no_proxy()
+            .timeout(timeout)
+            .build()
+            .map_err(|err| BenchError::HttpClient(err.to_string()))?;
+        Ok(Sender::Reqwest(http))
+    }
+
+    pub(crate) async fn send(&self, template: &RequestTemplate, body: Vec<u8>) -> RequestOutcome {
         match self {
             Sender::Raw(pool) => raw_http::send(pool, template, &body).await,
             Sender::Reqwest(http) => client::send(http, template, body).await,
@@ -246,7 +274,7 @@ pub fn run_blocking(
 }
 
 /// Raises the open-file limit to its hard maximum (each in-flight request holds a socket).
-fn raise_fd_limit() {
+pub(crate) fn raise_fd_limit() {
     // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
     unsafe {
         let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
@@ -258,7 +286,7 @@ fn raise_fd_limit() {
 }
 
 /// CPU time (user + system) this process has used.
-fn cpu_time() -> Duration {
+pub(crate) fn cpu_time() -> Duration {
     // SAFETY: getrusage writes into the zeroed struct we own.
     unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
@@ -543,7 +571,7 @@ async fn profile_request(url: &str, api_key: Option<&str>, timeout: Duration) ->
 }
 
 /// Measures how long a ready task waits to be polled: every 5 ms it yields and times the return.
-async fn lag_probe(stop: Arc<AtomicBool>) -> Vec<Duration> {
+pub(crate) async fn lag_probe(stop: Arc<AtomicBool>) -> Vec<Duration> {
     let mut lags = Vec::new();
     let mut interval = tokio::time::interval(Duration::from_millis(5));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -172,7 +172,9 @@ async fn read_response(
         .and_then(|code| code.parse().ok())
         .ok_or_else(|| error(ErrorKind::Parse, "malformed status line"))?;
     if status != 200 {
-        return Err(error(ErrorKind::HttpStatus, format!("HTTP {status}")));
+        // The error's own message (e.g. a context-length error) helps classify it.
+        let message = error_message(stream, buffer, head_end, &head).await;
+        return Err(error(ErrorKind::HttpStatus, format!("HTTP {status}{message}")));
     }
     let mut framing = Framing::Close;
     let mut close = false;
@@ -252,6 +254,33 @@ async fn read_response(
             Ok(!close && buffer.is_empty())
         }
     }
+}
+
+/// `": <message>"` from a short JSON error body with a `content-length` (`error.message`,
+/// `message` or `detail`), read for at most a second; empty when there is none.
+async fn error_message(stream: &mut TcpStream, buffer: &mut Vec<u8>, head_end: usize, head: &str) -> String {
+    let length = head.split("\r\n").find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("content-length").then(|| value.trim().parse::<usize>().ok()).flatten()
+    });
+    let Some(length) = length.filter(|&n| n <= 64 * 1024) else { return String::new() };
+    let want = head_end + 4 + length;
+    let read = async {
+        while buffer.len() < want {
+            if read_more(stream, buffer).await.unwrap_or(0) == 0 {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), read).await;
+    let body = &buffer[(head_end + 4).min(buffer.len())..want.min(buffer.len())];
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else { return String::new() };
+    let message = value
+        .pointer("/error/message")
+        .or_else(|| value.get("message"))
+        .or_else(|| value.get("detail"))
+        .and_then(serde_json::Value::as_str);
+    message.map(|m| format!(": {}", m.lines().next().unwrap_or(""))).unwrap_or_default()
 }
 
 /// Incremental decoder of a chunked transfer-encoded body.

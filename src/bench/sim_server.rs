@@ -49,6 +49,15 @@ pub struct SimConfig {
     pub seed: u64,
     /// Whether `/start_profile` and `/stop_profile` exist (a vLLM started with a profiler).
     pub profiler: bool,
+    /// Prefix-cache pool in blocks (0: nothing is cached; `/metrics` still counts).
+    pub kv_blocks: usize,
+    /// Words per cache block.
+    pub block_size: usize,
+    /// Extra TTFT per uncached prompt word.
+    pub prefill_per_token: Duration,
+    /// Prompt + `max_tokens` above this is refused with HTTP 400 (a context-length error).
+    pub max_model_len: Option<u64>,
+    pub metrics_flavour: super::sim_cache::MetricsFlavour,
 }
 
 impl Default for SimConfig {
@@ -65,6 +74,11 @@ impl Default for SimConfig {
             stall: Duration::from_millis(100),
             seed: 0,
             profiler: true,
+            kv_blocks: 0,
+            block_size: 16,
+            prefill_per_token: Duration::ZERO,
+            max_model_len: None,
+            metrics_flavour: super::sim_cache::MetricsFlavour::Vllm,
         }
     }
 }
@@ -79,6 +93,8 @@ struct GroundTruth {
     injected_stalls: u64,
     profile_starts: u64,
     profile_stops: u64,
+    /// Per admitted chat/completions request: (arrival index, prompt words, cached words).
+    cached: Vec<(u64, u64, u64)>,
 }
 
 /// What one completed stream sent. `idx` is the arrival order of generation requests, so
@@ -124,6 +140,7 @@ struct State {
     counter: AtomicU64,
     connections: AtomicU64,
     started: Instant,
+    cache: Mutex<super::sim_cache::PrefixCache>,
 }
 
 /// Binds the listening socket (port 0 = any free port).
@@ -138,11 +155,12 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
     let state = Arc::new(State {
-        config,
         truth: Mutex::new(GroundTruth::default()),
         counter: AtomicU64::new(0),
         connections: AtomicU64::new(0),
         started: Instant::now(),
+        cache: Mutex::new(super::sim_cache::PrefixCache::new(config.block_size, config.kv_blocks)),
+        config,
     });
     tokio::pin!(shutdown);
     loop {
@@ -247,6 +265,18 @@ async fn connection(mut stream: TcpStream, state: Arc<State>) {
                 let models = json!({"object": "list", "data": [{"id": state.config.model, "object": "model", "owned_by": "ix"}]});
                 respond_json(&mut stream, 200, &models).await
             }
+            ("GET", "/metrics") => {
+                let text = state
+                    .cache
+                    .lock()
+                    .map(|cache| cache.exposition(state.config.metrics_flavour, &state.config.model))
+                    .unwrap_or_default();
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\n\r\n{text}",
+                    text.len()
+                );
+                stream.write_all(response.as_bytes()).await.is_ok()
+            }
             ("GET", "/ground-truth") => respond_json(&mut stream, 200, &ground_truth(&state, skip)).await,
             ("POST", "/ground-truth/reset") => {
                 if let Ok(mut truth) = state.truth.lock() {
@@ -316,7 +346,14 @@ fn ground_truth(state: &State, skip: u64) -> Value {
         *models.entry(stream.model.as_str()).or_insert(0) += 1;
         *apis.entry(stream.api.name()).or_insert(0) += 1;
     }
+    let cached: Vec<&(u64, u64, u64)> = truth.cached.iter().filter(|(idx, _, _)| *idx >= skip).collect();
+    let prompt_words: u64 = cached.iter().map(|c| c.1).sum();
+    let cached_words: u64 = cached.iter().map(|c| c.2).sum();
     json!({
+        "prompt_tokens": prompt_words,
+        "cached_tokens": cached_words,
+        "cache_hit_rate": if prompt_words == 0 { 0.0 } else { cached_words as f64 / prompt_words as f64 },
+        "cached_by_request": cached.iter().map(|(idx, prompt, hit)| json!([idx, prompt, hit])).collect::<Vec<_>>(),
         "requests": streams.len(),
         "models": models,
         "apis": apis,
@@ -467,9 +504,41 @@ async fn generate(stream: &mut TcpStream, state: &State, body: &[u8], api: Api, 
     let include_usage = asked.include_usage;
     let prompt_tokens = asked.prompt_tokens;
     let model = asked.model.clone().unwrap_or_else(|| config.model.clone());
+    if let Some(limit) = config.max_model_len.filter(|&limit| openai && prompt_tokens + max_tokens > limit) {
+        let message = format!(
+            "This model's maximum context length is {limit} tokens. However, you requested {} tokens ({prompt_tokens} in the messages, {max_tokens} in the completion).",
+            prompt_tokens + max_tokens
+        );
+        return respond_json(
+            stream,
+            400,
+            &json!({"error": {"message": message, "type": "BadRequestError", "code": 400}}),
+        )
+        .await;
+    }
+    // The prefix cache: hit, pinning and the TTFT of the uncached part.
+    let mut hold = CacheHold { state, pinned: Vec::new(), generated: 0, admitted: false };
+    let mut cached_tokens = 0;
+    if openai {
+        let hashes = match state.cache.lock() {
+            Ok(cache) => cache.block_hashes(prompt_word_iter(&request, chat)),
+            Err(_) => Vec::new(),
+        };
+        if let Ok(mut cache) = state.cache.lock() {
+            let admitted = cache.admit(prompt_tokens, &hashes);
+            cached_tokens = admitted.cached_tokens;
+            hold.pinned = admitted.pinned;
+            hold.admitted = true;
+        }
+        if let Ok(mut truth) = state.truth.lock() {
+            truth.cached.push((idx, prompt_tokens, cached_tokens));
+        }
+    }
+    hold.generated = n_tokens;
+    let ttft = config.ttft + config.prefill_per_token * prompt_tokens.saturating_sub(cached_tokens) as u32;
     if api == Api::Mii {
         // Non-streaming: the answer leaves when the last token would have been produced.
-        let due = received + config.ttft + config.itl * n_tokens.saturating_sub(1) as u32;
+        let due = received + ttft + config.itl * n_tokens.saturating_sub(1) as u32;
         tokio::time::sleep_until(due.into()).await;
         let text: String = (0..n_tokens).map(|k| if k == 0 { " Hello" } else { " tok" }).collect();
         if !respond_json(stream, 200, &json!({"text": [text]})).await {
@@ -483,7 +552,7 @@ async fn generate(stream: &mut TcpStream, state: &State, body: &[u8], api: Api, 
     }
 
     let head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n";
-    let paced = !config.ttft.is_zero() || !config.itl.is_zero();
+    let paced = !ttft.is_zero() || !config.itl.is_zero();
     let mut out: Vec<u8> = Vec::with_capacity(256);
     out.extend_from_slice(head);
     if api == Api::Tgi {
@@ -497,7 +566,8 @@ async fn generate(stream: &mut TcpStream, state: &State, body: &[u8], api: Api, 
         out.clear();
     }
     let id = format!("sim-{idx}");
-    let usage = json!({"prompt_tokens": prompt_tokens, "completion_tokens": n_tokens, "total_tokens": prompt_tokens + n_tokens});
+    let usage = json!({"prompt_tokens": prompt_tokens, "completion_tokens": n_tokens, "total_tokens": prompt_tokens + n_tokens,
+        "prompt_tokens_details": {"cached_tokens": cached_tokens}});
     let mut choice_times: Vec<Instant> = Vec::with_capacity(n_tokens as usize + 2);
     let mut choices_in_buffer = 0usize;
     let halfway = n_tokens / 2;
@@ -559,7 +629,7 @@ async fn generate(stream: &mut TcpStream, state: &State, body: &[u8], api: Api, 
                     truth.injected_stalls += 1;
                 }
             }
-            let due = received + config.ttft + config.itl * k as u32 + stall_shift;
+            let due = received + ttft + config.itl * k as u32 + stall_shift;
             tokio::time::sleep_until(due.into()).await;
         }
         if drop_stream && k == halfway && k > 0 {
@@ -597,7 +667,7 @@ async fn generate(stream: &mut TcpStream, state: &State, body: &[u8], api: Api, 
     }
     if n_tokens == 0 && openai {
         if paced {
-            tokio::time::sleep_until((received + config.ttft).into()).await;
+            tokio::time::sleep_until((received + ttft).into()).await;
         }
         push_finish(&mut out, chat, &id, &model, include_usage, &usage);
         choices_in_buffer += 1;
@@ -653,6 +723,48 @@ fn record(state: &State, mut stream: StreamTruth, received: Instant, choice_time
     if let Ok(mut truth) = state.truth.lock() {
         truth.streams.push(stream);
     }
+}
+
+/// Unpins a request's cache blocks and counts its output when its handler returns.
+struct CacheHold<'a> {
+    state: &'a State,
+    pinned: Vec<u64>,
+    generated: u64,
+    admitted: bool,
+}
+
+impl Drop for CacheHold<'_> {
+    fn drop(&mut self) {
+        if self.admitted
+            && let Ok(mut cache) = self.state.cache.lock()
+        {
+            cache.release(&self.pinned, self.generated);
+        }
+    }
+}
+
+/// The prompt's words in order (chat: every message's content), as the cache hashes them.
+fn prompt_word_iter(request: &Value, chat: bool) -> impl Iterator<Item = &str> {
+    let texts: Vec<&str> = if chat {
+        request
+            .get("messages")
+            .and_then(Value::as_array)
+            .map(|messages| {
+                messages
+                    .iter()
+                    .filter_map(|message| message.get("content"))
+                    .flat_map(|content| match content {
+                        Value::String(text) => vec![text.as_str()],
+                        Value::Array(parts) => parts.iter().filter_map(|p| p.get("text")?.as_str()).collect(),
+                        _ => Vec::new(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        request.get("prompt").and_then(Value::as_str).into_iter().collect()
+    };
+    texts.into_iter().flat_map(str::split_whitespace)
 }
 
 fn prompt_words(request: &Value, chat: bool) -> u64 {

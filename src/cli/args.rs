@@ -835,6 +835,76 @@ pub(crate) struct BenchServeArgs {
     /// (the reference's `random.choice` stream for --seed).
     #[arg(long, num_args = 1..)]
     pub(crate) lora_modules: Vec<String>,
+    #[command(flatten)]
+    pub(crate) agentic: AgenticArgs,
+}
+
+/// Flags of the agentic trace replay (`--dataset-name weka|mooncake`), named as aiperf names
+/// them (AGENTIC.md §8).
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Agentic replay (--dataset-name weka|mooncake)")]
+pub(crate) struct AgenticArgs {
+    /// Lanes (one session tree each); overrides --max-concurrency.
+    #[arg(long)]
+    pub(crate) concurrency: Option<usize>,
+    /// Profiling length in seconds (nothing is sent after it; in-flight requests finish).
+    #[arg(long, default_value_t = 1800.0)]
+    pub(crate) benchmark_duration: f64,
+    /// Seconds in-flight requests may run past the profiling end before they are cancelled.
+    #[arg(long, default_value_t = 30.0)]
+    pub(crate) benchmark_grace_period: f64,
+    /// Extra warm-up requests per lane after the start-point request (1 output token each).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) warmup_requests_per_lane: usize,
+    #[arg(long, default_value_t = 0.0)]
+    pub(crate) trajectory_start_min_ratio: f64,
+    #[arg(long, default_value_t = 1.0)]
+    pub(crate) trajectory_start_max_ratio: f64,
+    /// No recorded gap of a session tree waits longer than this (seconds).
+    #[arg(long, default_value_t = 300.0)]
+    pub(crate) trace_idle_gap_cap_seconds: f64,
+    /// The whole run never idles longer than this (seconds).
+    #[arg(long, default_value_t = 10.0)]
+    pub(crate) system_idle_gap_cap_seconds: f64,
+    /// Post-run (and live) gate on failed / completed profiling requests; equal passes.
+    #[arg(long, default_value_t = 0.10)]
+    pub(crate) failed_request_threshold: f64,
+    /// Prometheus endpoint to scrape (default: <base-url>/metrics; `none` to skip).
+    #[arg(long)]
+    pub(crate) server_metrics: Option<String>,
+    /// Timeslice length of the server-metrics export, seconds.
+    #[arg(long, default_value_t = 1.0)]
+    pub(crate) slice_duration: f64,
+    /// Seeds trace sampling, start points and block content.
+    #[arg(long, default_value_t = 42)]
+    pub(crate) random_seed: u64,
+    /// Drop traces whose peak input + output exceeds this many tokens.
+    #[arg(long)]
+    pub(crate) max_context_length: Option<u64>,
+    /// Load at most this many traces.
+    #[arg(long)]
+    pub(crate) num_dataset_entries: Option<usize>,
+    /// Mooncake block size (tokens per hash id).
+    #[arg(long, default_value_t = 512)]
+    pub(crate) isl_block_size: u32,
+    /// Where aiperf's artifact files go (default: <result-dir>/aiperf_artifacts).
+    #[arg(long)]
+    pub(crate) output_artifact_dir: Option<std::path::PathBuf>,
+    /// JSON object merged into every request body.
+    #[arg(long)]
+    pub(crate) extra_inputs: Option<String>,
+    /// Replay the schedule on a virtual clock against a latency model; no server is contacted.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Dry run: TTFT of a fully cached prompt, ms.
+    #[arg(long, default_value_t = 20.0)]
+    pub(crate) dry_run_ttft_ms: f64,
+    /// Dry run: extra TTFT per uncached prompt token, ms.
+    #[arg(long, default_value_t = 0.02)]
+    pub(crate) dry_run_ms_per_uncached_token: f64,
+    /// Dry run: inter-token latency, ms.
+    #[arg(long, default_value_t = 8.0)]
+    pub(crate) dry_run_itl_ms: f64,
 }
 
 /// Flags of `ix bench sim-server`.
@@ -878,6 +948,21 @@ pub(crate) struct SimServerArgs {
     /// Answer /start_profile and /stop_profile with 404, like a vLLM without a profiler.
     #[arg(long)]
     pub(crate) no_profiler: bool,
+    /// Prefix-cache pool size in blocks (0: no caching); LRU, blocks of running requests pinned.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) kv_blocks: usize,
+    /// Words per prefix-cache block.
+    #[arg(long, default_value_t = 16)]
+    pub(crate) block_size: usize,
+    /// Extra TTFT per uncached prompt word, in ms.
+    #[arg(long, default_value_t = 0.0)]
+    pub(crate) prefill_ms_per_token: f64,
+    /// Refuse prompt + max_tokens above this with HTTP 400 (a context-length error).
+    #[arg(long)]
+    pub(crate) max_model_len: Option<u64>,
+    /// `/metrics` names: vllm or sglang.
+    #[arg(long, default_value = "vllm")]
+    pub(crate) metrics_flavour: String,
 }
 
 /// Flags of `ix bench selftest`.

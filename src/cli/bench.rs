@@ -45,7 +45,7 @@ pub(crate) enum FlagError {
     #[diagnostic(code(ix::bench::flag))]
     Value { flag: &'static str, value: String, reason: String },
     #[error("unknown dataset `{0}`")]
-    #[diagnostic(code(ix::bench::dataset_name), help("use random, sharegpt or jsonl"))]
+    #[diagnostic(code(ix::bench::dataset_name), help("use random, sharegpt, jsonl, weka or mooncake"))]
     DatasetName(String),
     #[error("`--dataset-name {0}` needs `--dataset-path`")]
     #[diagnostic(code(ix::bench::dataset_path))]
@@ -258,6 +258,9 @@ fn plan(args: &BenchServeArgs) -> Result<ServePlan, FlagError> {
 }
 
 fn serve(args: &BenchServeArgs) -> ExitStatus {
+    if matches!(args.dataset_name.as_str(), "weka" | "mooncake") {
+        return super::bench_agentic::serve(args);
+    }
     let ServePlan { config, header, warnings } = match plan(args) {
         Ok(plan) => plan,
         Err(err) => return report_error(err),
@@ -481,6 +484,15 @@ fn sim_config(args: &SimServerArgs) -> SimConfig {
         stall: Duration::from_secs_f64(args.stall_ms.max(0.0) / 1000.0),
         seed: args.seed,
         profiler: !args.no_profiler,
+        kv_blocks: args.kv_blocks,
+        block_size: args.block_size.max(1),
+        prefill_per_token: Duration::from_secs_f64(args.prefill_ms_per_token.max(0.0) / 1000.0),
+        max_model_len: args.max_model_len,
+        metrics_flavour: if args.metrics_flavour == "sglang" {
+            crate::bench::sim_cache::MetricsFlavour::Sglang
+        } else {
+            crate::bench::sim_cache::MetricsFlavour::Vllm
+        },
     }
 }
 
@@ -498,6 +510,13 @@ fn sim(args: &SimServerArgs) -> ExitStatus {
         }
     };
     let config = sim_config(args);
+    if !matches!(args.metrics_flavour.as_str(), "vllm" | "sglang") {
+        return report_error(value_error("metrics-flavour", &args.metrics_flavour, "expected `vllm` or `sglang`"));
+    }
+    if config.kv_blocks > 0 {
+        // vLLM's startup line, which the agentic aggregate reads from a server log.
+        eprintln!("GPU KV cache size: {} tokens", config.kv_blocks * config.block_size);
+    }
     let served = runtime.block_on(async {
         let listener = sim_server::bind(&args.host, args.port).await?;
         let address = listener.local_addr()?;

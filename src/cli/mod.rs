@@ -4,6 +4,7 @@
 
 mod args;
 mod bench;
+mod bench_agentic;
 mod changelog;
 mod check;
 mod collect_artifacts;

@@ -70,11 +70,16 @@ fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
 }
 
-/// JSON: `{"single_node": [...], "multi_node": [...]}`, each row an object keyed by column header.
+/// JSON: `{"single_node": [...], "multi_node": [...], "agentic": [...]}`, each row an object keyed
+/// by column header.
 pub fn to_json(summary: &SummaryTable) -> Value {
     let mut out = Map::new();
     for section in &summary.sections {
-        let key = if section.title.starts_with("Single") { "single_node" } else { "multi_node" };
+        let key = match section.title {
+            title if title.starts_with("Single") => "single_node",
+            title if title.starts_with("Agentic") => "agentic",
+            _ => "multi_node",
+        };
         let rows = section
             .rows
             .iter()

@@ -212,7 +212,68 @@ fn is_summary_key(key: &str) -> bool {
             | "tput_per_gpu"
             | "output_tput_per_gpu"
             | "input_tput_per_gpu"
+            // Agentic aggregates (`ix bench serve --dataset-name weka`): their own section.
+            | "scenario_type"
+            | "request_metrics"
+            | "server_metrics"
+            | "num_requests_successful"
     )
+}
+
+/// Whether a record is an agentic-coding aggregate (AGENTIC.md §5.4) rather than a
+/// fixed-sequence-length one.
+pub fn is_agentic(record: &Record) -> bool {
+    record.fields.get("scenario_type").and_then(Value::as_str) == Some("agentic-coding")
+}
+
+/// Columns of the agentic section: identity, then metrics read by JSON pointer (ms for latency).
+const AGENTIC_COLUMNS: [(&str, &str, f64); 13] = [
+    ("Model", "/infmax_model_prefix", 1.0),
+    ("Served Model", "/model", 1.0),
+    ("Hardware", "/hw", 1.0),
+    ("Framework", "/framework", 1.0),
+    ("Precision", "/precision", 1.0),
+    ("TP", "/tp", 1.0),
+    ("Users", "/conc", 1.0),
+    ("Requests", "/num_requests_successful", 1.0),
+    ("Median TTFT (ms)", "/request_metrics/latency/ttft/p50", 1000.0),
+    ("Median Intvty (tok/s/user)", "/request_metrics/latency/intvty/p50", 1.0),
+    ("Total Tput per GPU (tok/s)", "/request_metrics/throughput/per_gpu/total_tput_tps", 1.0),
+    ("Theoretical Cache Hit Rate", "/request_metrics/cache/theoretical_cache_hit_rate", 1.0),
+    ("Server Cache Hit Rate", "/server_metrics/cache/overall_cache_hit_rate", 1.0),
+];
+
+/// The `Agentic Results` section: one row per aggregate, sorted by model, hardware, framework,
+/// TP and users; absent values are empty cells (agentic aggregates carry nulls by design).
+fn agentic_section(records: Vec<&Record>) -> Section {
+    let object = |record: &Record| Value::Object(record.fields.clone());
+    let mut rows: Vec<(Vec<Value>, Vec<Cell>)> = records
+        .iter()
+        .map(|record| {
+            let value = object(record);
+            let cells = AGENTIC_COLUMNS
+                .iter()
+                .map(|(_, pointer, factor)| match value.pointer(pointer) {
+                    Some(Value::Number(n)) if *factor != 1.0 => Cell::Float(n.as_f64().unwrap_or(f64::NAN) * factor),
+                    Some(other) => value_cell(other, false),
+                    None => Cell::Missing,
+                })
+                .collect();
+            let keys = ["/infmax_model_prefix", "/hw", "/framework", "/tp", "/conc"]
+                .iter()
+                .map(|pointer| value.pointer(pointer).cloned().unwrap_or(Value::Null))
+                .collect();
+            (keys, cells)
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        a.0.iter().zip(&b.0).map(|(x, y)| compare_values(x, y)).find(|o| o.is_ne()).unwrap_or(Ordering::Equal)
+    });
+    Section {
+        title: "Agentic Results",
+        headers: AGENTIC_COLUMNS.iter().map(|(header, _, _)| *header).collect(),
+        rows: rows.into_iter().map(|(_, cells)| cells).collect(),
+    }
 }
 
 /// The summary's keys of a JSON object with `is_multinode`; `None` for other objects and lists;
@@ -341,13 +402,17 @@ fn truthy(value: &Value) -> bool {
 
 /// Builds the summary sections from records, in the reference's row order.
 pub fn summarize(records: &[Record], options: SummaryOptions) -> Result<SummaryTable, SummaryError> {
-    let (multi, single): (Vec<&Record>, Vec<&Record>) = records.iter().partition(|record| is_multinode(record));
+    let (agentic, fixed): (Vec<&Record>, Vec<&Record>) = records.iter().partition(|record| is_agentic(record));
+    let (multi, single): (Vec<&Record>, Vec<&Record>) = fixed.into_iter().partition(|record| is_multinode(record));
     let mut sections = Vec::new();
     if !single.is_empty() {
         sections.push(section("Single-Node Results", single, &SINGLE_SORT, &SINGLE_COLUMNS, options)?);
     }
     if !multi.is_empty() {
         sections.push(section("Multi-Node Results", multi, &MULTI_SORT, &MULTI_COLUMNS, options)?);
+    }
+    if !agentic.is_empty() {
+        sections.push(agentic_section(agentic));
     }
     Ok(SummaryTable { sections })
 }

@@ -1,6 +1,7 @@
 //! The single integration-test binary: one module per `ix` verb, all driving the real executable.
 
 mod bench;
+mod bench_agentic;
 mod util;
 
 mod changelog;

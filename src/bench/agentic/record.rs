@@ -1,0 +1,240 @@
+//! Per-request records of an agentic replay and aiperf's artifact files made from them
+//! (AGENTIC.md §5.1-5.2): `profile_export.jsonl` (one record per request, completion order) and
+//! `profile_export_aiperf.json` (the run aggregate InferenceX reads).
+//!
+//! Owns the record type, its JSON shape and reading it back (the aggregate is computed from the
+//! files, so `ix` and upstream artifacts go through the same code). Times are wall-clock ns only
+//! here, at the serialization edge.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+/// A failed request's error object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordError {
+    pub code: Option<u16>,
+    pub kind: String,
+    pub message: String,
+}
+
+/// One request of a replay, as written to `profile_export.jsonl`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgenticRecord {
+    pub session_num: u64,
+    pub x_correlation_id: String,
+    pub root_correlation_id: String,
+    pub conversation_id: String,
+    pub turn_index: usize,
+    pub start_ns: u64,
+    pub ack_ns: Option<u64>,
+    pub end_ns: u64,
+    /// When the schedule wanted the request sent (ix field: replay fidelity).
+    pub scheduled_ns: Option<u64>,
+    pub worker_id: String,
+    pub phase: String,
+    pub was_cancelled: bool,
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub ttft_ms: Option<f64>,
+    pub latency_ms: Option<f64>,
+    pub itl_ms: Option<f64>,
+    pub full_itl_ms: Option<f64>,
+    pub usage_prompt_tokens: Option<u64>,
+    pub usage_completion_tokens: Option<u64>,
+    pub cached_tokens: Option<u64>,
+    /// Client-side theoretical prefix-cache blocks (hit, total) of §5.2.
+    pub theoretical: Option<(u32, u32)>,
+    pub error: Option<RecordError>,
+}
+
+/// `{session:08x}-0000-4000-8000-{lane:012x}`: a stable UUID-shaped id per conversation play.
+pub fn correlation_id(session_num: u64, lane: usize) -> String {
+    format!("{:08x}-0000-4000-8000-{:012x}", session_num & 0xFFFF_FFFF, lane)
+}
+
+fn metric(value: Value, unit: &str) -> Value {
+    json!({"value": value, "unit": unit})
+}
+
+impl AgenticRecord {
+    /// The aiperf record shape (plus `ix_*` metadata that upstream readers ignore).
+    pub fn to_json(&self) -> Value {
+        let mut metadata = serde_json::Map::new();
+        metadata.insert("session_num".into(), self.session_num.into());
+        metadata.insert("x_correlation_id".into(), self.x_correlation_id.clone().into());
+        metadata.insert("root_correlation_id".into(), self.root_correlation_id.clone().into());
+        metadata.insert("conversation_id".into(), self.conversation_id.clone().into());
+        metadata.insert("turn_index".into(), self.turn_index.into());
+        metadata.insert("request_start_ns".into(), self.start_ns.into());
+        metadata.insert("request_ack_ns".into(), self.ack_ns.map_or(Value::Null, Value::from));
+        metadata.insert("worker_id".into(), self.worker_id.clone().into());
+        metadata.insert("benchmark_phase".into(), self.phase.clone().into());
+        metadata.insert("was_cancelled".into(), self.was_cancelled.into());
+        metadata
+            .insert("cancellation_time_ns".into(), if self.was_cancelled { self.end_ns.into() } else { Value::Null });
+        metadata.insert("request_end_ns".into(), self.end_ns.into());
+        if let Some(scheduled) = self.scheduled_ns {
+            metadata.insert("ix_scheduled_start_ns".into(), scheduled.into());
+        }
+        let mut metrics = serde_json::Map::new();
+        let mut put_tokens = |name: &str, value: Option<u64>| {
+            if let Some(value) = value {
+                metrics.insert(name.into(), metric(value.into(), "tokens"));
+            }
+        };
+        put_tokens("input_sequence_length", self.input_tokens);
+        if self.error.is_none() {
+            put_tokens("output_sequence_length", self.output_tokens);
+        }
+        let mut put_ms = |name: &str, value: Option<f64>| {
+            if let Some(value) = value {
+                metrics.insert(name.into(), metric(value.into(), "ms"));
+            }
+        };
+        if self.error.is_none() {
+            put_ms("time_to_first_token", self.ttft_ms);
+            put_ms("request_latency", self.latency_ms);
+            put_ms("inter_token_latency", self.itl_ms);
+            put_ms("full_response_inter_token_latency", self.full_itl_ms);
+            let mut put_tokens = |name: &str, value: Option<u64>| {
+                if let Some(value) = value {
+                    metrics.insert(name.into(), metric(value.into(), "tokens"));
+                }
+            };
+            put_tokens("usage_prompt_tokens", self.usage_prompt_tokens);
+            put_tokens("usage_completion_tokens", self.usage_completion_tokens);
+            put_tokens("usage_prompt_cache_read_tokens", self.cached_tokens);
+        }
+        if let Some((hit, total)) = self.theoretical {
+            metrics.insert("ix_theoretical_prefix_cache_hit_blocks".into(), metric(hit.into(), "blocks"));
+            metrics.insert("ix_theoretical_prefix_cache_total_blocks".into(), metric(total.into(), "blocks"));
+        }
+        let error = match &self.error {
+            Some(error) => json!({"code": error.code, "type": error.kind, "message": error.message}),
+            None => Value::Null,
+        };
+        json!({"metadata": metadata, "metrics": metrics, "error": error})
+    }
+
+    /// Reads a record written by `to_json` or by aiperf. `None` for a line that is not one.
+    pub fn from_json(value: &Value) -> Option<AgenticRecord> {
+        let metadata = value.get("metadata")?;
+        let metrics = value.get("metrics").cloned().unwrap_or(Value::Null);
+        let number = |name: &str| metrics.get(name).and_then(|m| m.get("value")).and_then(Value::as_f64);
+        let tokens = |name: &str| number(name).map(|v| v.max(0.0) as u64);
+        let text = |name: &str| metadata.get(name).and_then(Value::as_str).unwrap_or("").to_owned();
+        let error = match value.get("error") {
+            None | Some(Value::Null) => None,
+            Some(error) => Some(RecordError {
+                code: error.get("code").and_then(Value::as_u64).map(|c| c as u16),
+                kind: error_category(error),
+                message: error.get("message").and_then(Value::as_str).unwrap_or("").to_owned(),
+            }),
+        };
+        let hit = tokens("ix_theoretical_prefix_cache_hit_blocks");
+        let total = tokens("ix_theoretical_prefix_cache_total_blocks");
+        Some(AgenticRecord {
+            session_num: metadata.get("session_num").and_then(Value::as_u64).unwrap_or(0),
+            x_correlation_id: text("x_correlation_id"),
+            root_correlation_id: text("root_correlation_id"),
+            conversation_id: text("conversation_id"),
+            turn_index: metadata.get("turn_index").and_then(Value::as_u64).unwrap_or(0) as usize,
+            start_ns: metadata.get("request_start_ns").and_then(Value::as_u64).unwrap_or(0),
+            ack_ns: metadata.get("request_ack_ns").and_then(Value::as_u64),
+            end_ns: metadata.get("request_end_ns").and_then(Value::as_u64).unwrap_or(0),
+            scheduled_ns: metadata.get("ix_scheduled_start_ns").and_then(Value::as_u64),
+            worker_id: text("worker_id"),
+            phase: metadata.get("benchmark_phase").and_then(Value::as_str).unwrap_or("profiling").to_owned(),
+            was_cancelled: metadata.get("was_cancelled").and_then(Value::as_bool).unwrap_or(false),
+            input_tokens: tokens("input_sequence_length"),
+            output_tokens: tokens("output_sequence_length"),
+            ttft_ms: number("time_to_first_token"),
+            latency_ms: number("request_latency"),
+            itl_ms: number("inter_token_latency"),
+            full_itl_ms: number("full_response_inter_token_latency"),
+            usage_prompt_tokens: tokens("usage_prompt_tokens"),
+            usage_completion_tokens: tokens("usage_completion_tokens"),
+            cached_tokens: tokens("usage_prompt_cache_read_tokens"),
+            theoretical: hit.zip(total).map(|(h, t)| (h as u32, t as u32)),
+            error,
+        })
+    }
+}
+
+/// §5.4's category: the first non-empty `type|error_type|code|class|status`, else the message's
+/// first line up to `:` (at most 120 characters).
+pub fn error_category(error: &Value) -> String {
+    for key in ["type", "error_type", "code", "class", "status"] {
+        match error.get(key) {
+            Some(Value::String(text)) if !text.trim().is_empty() => return text.trim().to_owned(),
+            Some(Value::Number(n)) => return n.to_string(),
+            _ => {}
+        }
+    }
+    let message = error.get("message").and_then(Value::as_str).unwrap_or("unknown");
+    let first = message.lines().next().unwrap_or("").split(':').next().unwrap_or("").trim();
+    let first = if first.is_empty() { "unknown" } else { first };
+    first.chars().take(120).collect()
+}
+
+/// Reads `profile_export.jsonl`. Lines that are not records are skipped.
+pub fn read_records(path: &Path) -> std::io::Result<Vec<AgenticRecord>> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(text
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter_map(|value| AgenticRecord::from_json(&value))
+        .collect())
+}
+
+/// Writes `profile_export.jsonl` (records in the order given).
+pub fn write_records(path: &Path, records: &[AgenticRecord]) -> std::io::Result<()> {
+    let mut text = String::new();
+    for record in records {
+        text.push_str(&record.to_json().to_string());
+        text.push('\n');
+    }
+    std::fs::write(path, text)
+}
+
+/// The run aggregate aiperf writes (`profile_export_aiperf.json`): what InferenceX reads.
+pub fn aiperf_summary(
+    records: &[AgenticRecord],
+    duration_s: f64,
+    dataset: &Value,
+    submission_valid: bool,
+    invalid_reasons: &[String],
+) -> Value {
+    let profiling = records.iter().filter(|r| r.phase == "profiling" && !r.was_cancelled);
+    let (mut ok, mut errors, mut hit, mut total) = (0u64, 0u64, 0u64, 0u64);
+    for record in profiling {
+        if record.error.is_some() {
+            errors += 1;
+        } else {
+            ok += 1;
+            if let Some((h, t)) = record.theoretical {
+                hit += u64::from(h);
+                total += u64::from(t);
+            }
+        }
+    }
+    let avg = if total > 0 { hit as f64 * 100.0 / total as f64 } else { 0.0 };
+    json!({
+        "request_count": {"tag": "request_count", "header": "Request Count", "unit": "requests", "avg": ok},
+        "error_request_count": {"tag": "error_request_count", "header": "Error Request Count", "unit": "requests", "avg": errors},
+        "completed_request_count": {"tag": "completed_request_count", "header": "Completed Request Count", "unit": "requests", "avg": ok + errors},
+        "benchmark_duration": {"tag": "benchmark_duration", "header": "Benchmark Duration", "unit": "sec", "avg": duration_s},
+        "theoretical_prefix_cache_hit": {
+            "tag": "theoretical_prefix_cache_hit", "header": "Theoretical Prefix Cache Hit", "unit": "%",
+            "avg": avg, "current": avg, "sum": hit, "count": total
+        },
+        "metadata": {
+            "scenario": "inferencex-agentx-mvp",
+            "submission_valid": submission_valid,
+            "submission_invalid_reasons": invalid_reasons,
+            "dataset": dataset,
+        }
+    })
+}
