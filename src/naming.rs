@@ -120,6 +120,7 @@ mod tests {
                 entry_span: span,
                 point_span: span,
             },
+            head: Default::default(),
         }
     }
 
@@ -144,7 +145,15 @@ mod tests {
             script_path(&job("vllm", SpecDecoding::None, single(4)), "b200-dgxc_1"),
             "benchmarks/dsr1_fp8_b200.sh"
         );
-        let worker = Worker { num_worker: 1, tp: 4, ep: 4, dp_attn: true, additional_settings: None };
+        let worker = Worker {
+            num_worker: 1,
+            tp: 4,
+            ep: 4,
+            dp_attn: true,
+            additional_settings: None,
+            parallel: Default::default(),
+            hardware: None,
+        };
         let multi = job(
             "dynamo-sglang",
             SpecDecoding::None,

@@ -137,3 +137,18 @@ pub fn load(config_files: &[String], runner_config: Option<&str>) -> Loaded {
 fn merge(sources: &SourceMap, per_file: Vec<(FileId, Vec<ConfigEntry>)>) -> (Sweep, Vec<Diag>) {
     crate::ir::merge_files(sources, per_file)
 }
+
+/// Reads a runners file into `loaded` after the configs (a default chosen by their format);
+/// runner types defined inline by `.ix` files are kept where the file lacks them.
+pub fn add_runners(loaded: &mut Loaded, path: &str) {
+    let Some(file) = read_source(&mut loaded.sources, path, FileRole::Runners, &mut loaded.diags) else { return };
+    let mut table = runners::lower_runners(&loaded.sources, file, &mut loaded.diags);
+    if let Some(inline) = loaded.runners.take() {
+        for runner in inline.types {
+            if table.get(&runner.name.value).is_none() {
+                table.types.push(runner);
+            }
+        }
+    }
+    loaded.runners = Some(table);
+}

@@ -213,23 +213,33 @@ pub(crate) struct CommonMatrixArgs {
     /// Master config files (`.yaml` or `.ix`), merged in order.
     #[arg(long, num_args = 1.., required = true, value_name = "FILE")]
     pub(crate) config_files: Vec<String>,
-    /// The runners config.
-    #[arg(long, default_value = ".github/configs/runners.yaml", value_name = "FILE")]
-    pub(crate) runner_config: String,
-    /// Mark eval jobs and keep all jobs.
+    /// The runners config [default: `configs/runners.yaml` for today's configs,
+    /// `.github/configs/runners.yaml` for Feb-2026 ones].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) runner_config: Option<String>,
+    /// Mark eval jobs and keep all jobs (Feb-2026 configs; today's mark evals by default).
     #[arg(long)]
     pub(crate) run_evals: bool,
     /// Mark eval jobs and keep only them.
     #[arg(long)]
     pub(crate) evals_only: bool,
+    /// Do not mark eval jobs (today's configs).
+    #[arg(long, conflicts_with_all = ["evals_only", "all_evals", "run_evals"])]
+    pub(crate) no_evals: bool,
+    /// Mark every 8k1k and agentic job as an eval and keep only evals (today's configs).
+    #[arg(long)]
+    pub(crate) all_evals: bool,
+    /// Keep only these scenarios (today's configs).
+    #[arg(long, num_args = 1.., value_enum, value_name = "T")]
+    pub(crate) scenario_type: Option<Vec<ScenarioType>>,
     /// Keep only runner nodes whose name contains this string.
     #[arg(long, value_name = "S")]
     pub(crate) runner_node_filter: Option<String>,
 }
 
-/// `--single-node` or `--multi-node` (exactly one).
+/// `--single-node` and/or `--multi-node`: exactly one for Feb-2026 configs; either, both or
+/// neither (both kinds) for today's.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("node").args(["single_node", "multi_node"]).required(true).multiple(false)))]
 pub(crate) struct NodeArgs {
     /// Single-node jobs.
     #[arg(long)]
@@ -237,6 +247,14 @@ pub(crate) struct NodeArgs {
     /// Multi-node (disaggregated) jobs.
     #[arg(long)]
     pub(crate) multi_node: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ScenarioType {
+    #[value(name = "fixed-seq-len")]
+    FixedSeqLen,
+    #[value(name = "agentic-coding")]
+    AgenticCoding,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -298,6 +316,9 @@ pub(crate) struct TestConfigArgs {
     /// Keep only these concurrency values.
     #[arg(long, num_args = 1.., value_name = "N")]
     pub(crate) conc: Option<Vec<i64>>,
+    /// Keep only these fixed sequence lengths (today's configs; agentic jobs are kept).
+    #[arg(long, num_args = 1.., value_enum)]
+    pub(crate) seq_lens: Option<Vec<SeqLen>>,
 }
 
 #[derive(Debug, Args)]
@@ -844,21 +865,25 @@ impl SweepFilterArgs {
             precision: self.precision.clone(),
             framework: self.framework.clone(),
             runner_type: self.runner_type.clone(),
-            seq_lens: self.seq_lens.as_ref().map(|lens| {
-                lens.iter()
-                    .map(|len| match len {
-                        SeqLen::OneKOneK => (1024, 1024),
-                        SeqLen::OneKEightK => (1024, 8192),
-                        SeqLen::EightKOneK => (8192, 1024),
-                    })
-                    .collect()
-            }),
+            seq_lens: self.seq_lens.as_deref().map(seq_len_pairs),
             step_size: self.step_size,
             min_conc: self.min_conc,
             max_conc: self.max_conc,
             max_tp: self.max_tp,
             max_ep: self.max_ep,
             runner_node_filter: None,
+            scenarios: None,
         }
     }
+}
+
+/// `--seq-lens` choices as (isl, osl) pairs.
+pub(crate) fn seq_len_pairs(lens: &[SeqLen]) -> Vec<(i64, i64)> {
+    lens.iter()
+        .map(|len| match len {
+            SeqLen::OneKOneK => (1024, 1024),
+            SeqLen::OneKEightK => (1024, 8192),
+            SeqLen::EightKOneK => (8192, 1024),
+        })
+        .collect()
 }

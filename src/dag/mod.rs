@@ -557,6 +557,7 @@ fn same_relative(relative: &Job, job: &Job) -> bool {
         disagg,
         run_eval,
         origin,
+        head,
     } = job;
     let start = origin.entry_span.start;
     let rebase =
@@ -576,6 +577,7 @@ fn same_relative(relative: &Job, job: &Job) -> bool {
         && relative.framework == *framework
         && relative.runner == *runner
         && relative.exp_name == *exp_name
+        && relative.head == *head
 }
 
 /// `bench/<config key>/<seq-len>/<shape>/c<conc>/<node>`, written into one string.
