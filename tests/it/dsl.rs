@@ -371,7 +371,15 @@ fn arb_worker() -> impl Strategy<Value = Worker> {
     let width = prop_oneof![Just(1i64), Just(2), Just(4), Just(8), Just(16)];
     let settings = prop::option::of(prop::collection::vec("[A-Z]{1,4}=[a-z0-9 \"\\\\/._-]{0,12}", 0..3));
     (1i64..6, width.clone(), width, any::<bool>(), settings).prop_map(|(num_worker, tp, ep, dp_attn, settings)| {
-        Worker { num_worker, tp, ep, dp_attn, additional_settings: settings }
+        Worker {
+            num_worker,
+            tp,
+            ep,
+            dp_attn,
+            additional_settings: settings,
+            parallel: Default::default(),
+            hardware: None,
+        }
     })
 }
 
@@ -379,7 +387,15 @@ fn arb_point(multinode: bool) -> BoxedStrategy<SearchPoint> {
     if multinode {
         (arb_spec(), arb_worker(), arb_worker(), arb_conc())
             .prop_map(|(spec_decoding, prefill, decode, conc)| {
-                SearchPoint::Multi(MultiPoint { spec_decoding, prefill, decode, conc, span: span() })
+                SearchPoint::Multi(MultiPoint {
+                    spec_decoding,
+                    prefill,
+                    decode,
+                    conc,
+                    router: None,
+                    kv_p2p_transfer: None,
+                    span: span(),
+                })
             })
             .boxed()
     } else {
@@ -391,6 +407,8 @@ fn arb_point(multinode: bool) -> BoxedStrategy<SearchPoint> {
                     dp_attn: dpa.map(s),
                     spec_decoding,
                     conc,
+                    parallel: Default::default(),
+                    router: None,
                     span: span(),
                 })
             })
@@ -432,6 +450,10 @@ fn arb_entry() -> impl Strategy<Value = (ConfigEntry, ())> {
                     multinode,
                     disagg,
                     seq_len_configs,
+                    format: Default::default(),
+                    router: None,
+                    kv_p2p_transfer: None,
+                    agentic: Vec::new(),
                     span: span(),
                 };
                 (entry, ())
@@ -546,6 +568,7 @@ fn jobs(sweep: &Sweep) -> Vec<serde_json::Value> {
                 nodes: vec![s(format!("{name}_0")), s(format!("{name}_1"))],
             })
             .collect(),
+        ..RunnerTable::default()
     };
     let mut out = Vec::new();
     for mode in [NodeMode::Single, NodeMode::Multi] {

@@ -92,7 +92,7 @@ fn feb_master_with_todays_runners_gives_the_feb_jobs() {
     let out = ix(["matrix", "full-sweep", "--single-node"])
         .args_from(&["--config-files", "../configs/nvidia-master.yaml", "../configs/amd-master.yaml"])
         .args_from(&["--runner-config", "configs/runners.yaml"])
-        .current_dir(reference.join("head"))
+        .current_dir(&reference.join("head"))
         .run()
         .expect_code(0);
     let got: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
@@ -110,19 +110,19 @@ fn feb_runners_with_todays_masters_lack_hardware_for_offload_sizing() {
     let Some(reference) = reference_dir() else { return };
     let out = ix(["matrix", "full-sweep", "--single-node", "--config-files", "configs/amd-master.yaml"])
         .args_from(&["--runner-config", "../configs/runners.yaml"])
-        .current_dir(reference.join("head"))
+        .current_dir(&reference.join("head"))
         .run()
         .expect_code(1);
     assert!(out.stderr.contains("available-cpu-dram-mib"), "{}", out.stderr);
     assert!(out.stderr.contains("ix::matrix::missing-runner-hardware"), "{}", out.stderr);
     let fixed = ix(["matrix", "full-sweep", "--single-node", "--scenario-type", "fixed-seq-len"])
         .args_from(&["--config-files", "configs/amd-master.yaml", "--runner-config", "../configs/runners.yaml"])
-        .current_dir(reference.join("head"))
+        .current_dir(&reference.join("head"))
         .run()
         .expect_code(0);
     let with_head_runners = ix(["matrix", "full-sweep", "--single-node", "--scenario-type", "fixed-seq-len"])
         .args_from(&["--config-files", "configs/amd-master.yaml", "--runner-config", "configs/runners.yaml"])
-        .current_dir(reference.join("head"))
+        .current_dir(&reference.join("head"))
         .run()
         .expect_code(0);
     assert_eq!(fixed.stdout, with_head_runners.stdout);
@@ -135,7 +135,7 @@ fn a_run_mixing_formats_is_an_error_naming_the_entry() {
     let out = ix(["matrix", "full-sweep", "--single-node"])
         .args_from(&["--config-files", "configs/amd-master.yaml", "../configs/amd-master.yaml"])
         .args_from(&["--runner-config", "configs/runners.yaml"])
-        .current_dir(reference.join("head"))
+        .current_dir(&reference.join("head"))
         .run()
         .expect_code(1);
     assert!(out.stderr.contains("ix::config::mixed-formats"), "{}", out.stderr);
@@ -153,12 +153,12 @@ fn feb_only_flags_are_usage_errors_on_todays_configs_and_back() {
     assert!(head_flag_on_feb.stderr.contains("--no-evals"), "{}", head_flag_on_feb.stderr);
     let both_kinds = ix(["matrix", "full-sweep", "--single-node", "--multi-node", "--no-evals"])
         .args_from(&["--config-files", "configs/amd-master.yaml", "--runner-config", "configs/runners.yaml"])
-        .current_dir(reference.join("head"))
+        .current_dir(&reference.join("head"))
         .run()
         .expect_code(0);
     let neither = ix(["matrix", "full-sweep", "--no-evals"])
         .args_from(&["--config-files", "configs/amd-master.yaml", "--runner-config", "configs/runners.yaml"])
-        .current_dir(reference.join("head"))
+        .current_dir(&reference.join("head"))
         .run()
         .expect_code(0);
     assert_eq!(both_kinds.stdout, neither.stdout);
