@@ -51,12 +51,17 @@ pub(crate) fn check(args: &CheckArgs) -> ExitStatus {
     if n_errors == 0 { ExitStatus::Success } else { ExitStatus::Failure }
 }
 
-/// A runners file maps names to lists; a master config maps names to mappings.
+/// A Feb-2026 runners file maps names to lists, today's has a `labels` mapping; a master
+/// config maps names to mappings that are entries.
 fn looks_like_runners(text: &str) -> bool {
     match yaml::parse(crate::source::FileId(0), text) {
         Ok(root) => match root.kind {
             NodeKind::Map(entries) => {
-                !entries.is_empty() && entries.iter().all(|(_, value)| matches!(value.kind, NodeKind::Seq(_)))
+                let labels = entries
+                    .iter()
+                    .any(|(key, value)| key.as_str() == Some("labels") && matches!(value.kind, NodeKind::Map(_)));
+                labels
+                    || (!entries.is_empty() && entries.iter().all(|(_, value)| matches!(value.kind, NodeKind::Seq(_))))
             }
             _ => false,
         },

@@ -75,7 +75,11 @@ pub(crate) fn matrix(args: &MatrixArgs) -> ExitStatus {
             let opts = RunnerModelSweep {
                 mode: node_mode(&a.node),
                 runner_type: a.runner_type.clone(),
-                runner_config_path: a.common.runner_config.clone().unwrap_or_else(|| ".github/configs/runners.yaml".into()),
+                runner_config_path: a
+                    .common
+                    .runner_config
+                    .clone()
+                    .unwrap_or_else(|| ".github/configs/runners.yaml".into()),
                 model_prefix: a.model_prefix.clone(),
                 precision: a.precision.clone(),
                 framework: a.framework.clone(),
@@ -91,7 +95,10 @@ pub(crate) fn matrix(args: &MatrixArgs) -> ExitStatus {
     };
     match format {
         Format::Head if !common.no_evals => {
-            expand::mark_evals_head(&mut jobs, HeadEvals { evals_only: common.evals_only, all_evals: common.all_evals });
+            expand::mark_evals_head(
+                &mut jobs,
+                HeadEvals { evals_only: common.evals_only, all_evals: common.all_evals },
+            );
         }
         Format::Head => {}
         Format::Feb => {
@@ -134,7 +141,9 @@ fn usage_check(args: &MatrixArgs, common: &CommonMatrixArgs, format: Format) -> 
                 MatrixCommand::RunnerModelSweep(_) => None,
             };
             if seq_lens.is_some_and(|lens| lens.contains(&SeqLen::OneKEightK)) {
-                return Err("`--seq-lens 1k8k` exists only for Feb-2026 configs; today's choices are `1k1k` and `8k1k`".into());
+                return Err(
+                    "`--seq-lens 1k8k` exists only for Feb-2026 configs; today's choices are `1k1k` and `8k1k`".into(),
+                );
             }
             if let MatrixCommand::FullSweep(a) = &args.command {
                 if a.filters.step_size <= 1 {

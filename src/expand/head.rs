@@ -270,7 +270,9 @@ fn full_sweep_fixed(entry: &ConfigEntry, entry_idx: usize, targets: &Targets, op
                 SearchPoint::Multi(point) => {
                     let mut values = match point.conc.nonempty_list() {
                         Some(list) => list.to_vec(),
-                        None => point.conc.range_bounds().map_or_else(Vec::new, |(s, e)| conc_range(s, e, opts.step_size)),
+                        None => {
+                            point.conc.range_bounds().map_or_else(Vec::new, |(s, e)| conc_range(s, e, opts.step_size))
+                        }
                     };
                     if let Some(min_conc) = opts.min_conc {
                         if min_conc <= 0 {
@@ -381,7 +383,8 @@ fn agentic_jobs(
                             let mut job = job.clone();
                             job.runner = node.to_string();
                             job.exp_name = format!("{stem}_conc{conc}{kv_suffix}");
-                            job.shape = JobShape::Multi { prefill: prefill.clone(), decode: decode.clone(), conc: vec![conc] };
+                            job.shape =
+                                JobShape::Multi { prefill: prefill.clone(), decode: decode.clone(), conc: vec![conc] };
                             jobs.push(job);
                         }
                     }
@@ -525,8 +528,11 @@ fn resolve_keys<'s>(sweep: &'s Sweep, keys: &[String]) -> Result<Vec<(usize, &'s
                 }
             }
             if !any && out.len() == before {
-                return Err(Diag::error("ix::matrix::pattern-matched-nothing", format!("pattern `{key}` matched no config keys"))
-                    .help(format!("available keys: {}", sorted.join(", "))));
+                return Err(Diag::error(
+                    "ix::matrix::pattern-matched-nothing",
+                    format!("pattern `{key}` matched no config keys"),
+                )
+                .help(format!("available keys: {}", sorted.join(", "))));
             }
         } else {
             match sweep.entries.iter().enumerate().find(|(_, e)| &e.key.value == key) {

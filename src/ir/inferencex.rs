@@ -9,8 +9,7 @@ use std::collections::HashMap;
 
 use crate::diag::{Diag, did_you_mean};
 use crate::ir::{
-    Concurrency, ConfigEntry, Format, MultiPoint, SearchPoint, SeqLenConfig, SinglePoint, SpecDecoding, Sweep,
-    Worker,
+    Concurrency, ConfigEntry, Format, MultiPoint, SearchPoint, SeqLenConfig, SinglePoint, SpecDecoding, Sweep, Worker,
 };
 use crate::source::{FileId, SourceMap, Span, Spanned};
 use crate::yaml::{self, Node, NodeKind};
@@ -693,7 +692,8 @@ pub fn lower_master_entry(file: FileId, block: &str) -> Result<ConfigEntry, Vec<
         return Err(Vec::new());
     };
     let mut diags = Vec::new();
-    let entry = Cx { diags: &mut diags, format: Format::Feb, text: block }.entry(Spanned::new(name.to_string(), key.span), value);
+    let entry = Cx { diags: &mut diags, format: Format::Feb, text: block }
+        .entry(Spanned::new(name.to_string(), key.span), value);
     match entry {
         Some(entry) if diags.is_empty() && !name.contains('*') => Ok(entry),
         _ => Err(diags),

@@ -429,9 +429,10 @@ pub fn merge_files(
                 .help("each config key may be defined by only one of the files given"),
             );
         }
-        if let (Some(first), Some(entry)) =
-            (sweep.entries.first(), entries.iter().find(|entry| Some(entry.format) != sweep.entries.first().map(|e| e.format)))
-        {
+        if let (Some(first), Some(entry)) = (
+            sweep.entries.first(),
+            entries.iter().find(|entry| Some(entry.format) != sweep.entries.first().map(|e| e.format)),
+        ) {
             let path = &sources.get(file).path;
             let name = |format: Format| match format {
                 Format::Feb => "the Feb-2026 format (`seq-len-configs`)",

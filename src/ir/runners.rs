@@ -34,7 +34,8 @@ pub fn lower_runners(sources: &SourceMap, file: FileId, diags: &mut Vec<Diag>) -
         );
         return RunnerTable::default();
     };
-    let labels = entries.iter().find(|(key, value)| key.as_str() == Some("labels") && matches!(value.kind, NodeKind::Map(_)));
+    let labels =
+        entries.iter().find(|(key, value)| key.as_str() == Some("labels") && matches!(value.kind, NodeKind::Map(_)));
     if let Some((_, labels)) = labels {
         return lower_head_runners(entries, labels, diags);
     }
@@ -63,9 +64,12 @@ fn lower_head_runners(entries: &[(Node, Node)], labels: &Node, diags: &mut Vec<D
             "labels" => {}
             "hardware" => table.hardware = lower_hardware(value, diags),
             _ => diags.push(
-                Diag::error("ix::runners::unknown-section", format!("unknown top-level section `{name}` in runner config"))
-                    .at(key.span, "unknown section")
-                    .help("today's runners.yaml holds only `labels` and `hardware`"),
+                Diag::error(
+                    "ix::runners::unknown-section",
+                    format!("unknown top-level section `{name}` in runner config"),
+                )
+                .at(key.span, "unknown section")
+                .help("today's runners.yaml holds only `labels` and `hardware`"),
             ),
         }
     }
@@ -77,8 +81,11 @@ fn lower_hardware(node: &Node, diags: &mut Vec<Diag>) -> Vec<Hardware> {
     let NodeKind::Map(entries) = &node.kind else {
         if node.kind != NodeKind::Null {
             diags.push(
-                Diag::error("ix::runners::invalid-hardware", format!("`hardware` must be a mapping, found {}", node.type_name()))
-                    .at(node.span, "expected a mapping of labels to host facts"),
+                Diag::error(
+                    "ix::runners::invalid-hardware",
+                    format!("`hardware` must be a mapping, found {}", node.type_name()),
+                )
+                .at(node.span, "expected a mapping of labels to host facts"),
             );
         }
         return Vec::new();

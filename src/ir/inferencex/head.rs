@@ -27,8 +27,19 @@ const ENTRY_FIELDS: &[&str] = &[
     "scenarios",
 ];
 const SCENARIO_FIELDS: &[&str] = &["fixed-seq-len", "agentic-coding"];
-pub(super) const SINGLE_FIELDS: &[&str] =
-    &["tp", "ep", "dp-attn", "spec-decoding", "conc-start", "conc-end", "conc-list", "pp", "dcp-size", "pcp-size", "router"];
+pub(super) const SINGLE_FIELDS: &[&str] = &[
+    "tp",
+    "ep",
+    "dp-attn",
+    "spec-decoding",
+    "conc-start",
+    "conc-end",
+    "conc-list",
+    "pp",
+    "dcp-size",
+    "pcp-size",
+    "router",
+];
 pub(super) const MULTI_FIELDS: &[&str] =
     &["spec-decoding", "prefill", "decode", "conc-start", "conc-end", "conc-list", "router", "kv-p2p-transfer"];
 pub(super) const WORKER_FIELDS: &[&str] =
@@ -122,9 +133,12 @@ impl Cx<'_> {
             && disagg.value
         {
             self.error(
-                Diag::error("ix::config::single-node-disagg", format!("{what}: `disagg: true` needs `multinode: true`"))
-                    .at(disagg.span, "single-node entries are never disaggregated")
-                    .help("remove `disagg`, or make the entry multi-node with prefill and decode workers"),
+                Diag::error(
+                    "ix::config::single-node-disagg",
+                    format!("{what}: `disagg: true` needs `multinode: true`"),
+                )
+                .at(disagg.span, "single-node entries are never disaggregated")
+                .help("remove `disagg`, or make the entry multi-node with prefill and decode workers"),
             );
         }
         let disagg = disagg.is_some_and(|d| d.value);
@@ -199,7 +213,10 @@ impl Cx<'_> {
             self.error(
                 Diag::error(
                     "ix::config::agentic-runner-not-cluster",
-                    format!("{what}: agentic configs must run on a `cluster:` runner label, not `{}`", entry.runner.value),
+                    format!(
+                        "{what}: agentic configs must run on a `cluster:` runner label, not `{}`",
+                        entry.runner.value
+                    ),
                 )
                 .at(entry.runner.span, "not a `cluster:` label")
                 .help("agentic jobs are scheduled on fleet labels such as `cluster:b200-dgxc`"),
@@ -210,7 +227,9 @@ impl Cx<'_> {
         for seq in &entry.seq_len_configs {
             for point in &seq.search_space {
                 match point {
-                    crate::ir::SearchPoint::Single(single) => points.push((single.span, single.router.is_some(), false)),
+                    crate::ir::SearchPoint::Single(single) => {
+                        points.push((single.span, single.router.is_some(), false))
+                    }
                     crate::ir::SearchPoint::Multi(multi) => {
                         points.push((multi.span, multi.router.is_some(), multi.kv_p2p_transfer.is_some()));
                     }
@@ -222,10 +241,9 @@ impl Cx<'_> {
                 points.push((point.span, point.router.is_some(), point.kv_p2p_transfer.is_some()));
             }
         }
-        for (name, top, pick) in [
-            ("router", entry.router.is_some(), 0usize),
-            ("kv-p2p-transfer", entry.kv_p2p_transfer.is_some(), 1usize),
-        ] {
+        for (name, top, pick) in
+            [("router", entry.router.is_some(), 0usize), ("kv-p2p-transfer", entry.kv_p2p_transfer.is_some(), 1usize)]
+        {
             let inner = points.iter().find(|(_, router, p2p)| if pick == 0 { *router } else { *p2p });
             if top && let (Some((span, _, _)), Some(top_span)) = (inner, fields.key_span(name)) {
                 self.error(
@@ -239,7 +257,7 @@ impl Cx<'_> {
                 );
             }
         }
-        if entry.disagg {
+        if entry.disagg && entry.multinode {
             let covered = entry.kv_p2p_transfer.is_some() || (!points.is_empty() && points.iter().all(|p| p.2));
             if !covered {
                 let span = fields.key_span("disagg").unwrap_or(entry.key.span);
@@ -249,7 +267,9 @@ impl Cx<'_> {
                         format!("{what}: `disagg: true` needs a `kv-p2p-transfer` engine"),
                     )
                     .at(span, "disaggregated here")
-                    .help("set `kv-p2p-transfer` (for instance `nixl`) at the top level or on every search-space entry"),
+                    .help(
+                        "set `kv-p2p-transfer` (for instance `nixl`) at the top level or on every search-space entry",
+                    ),
                 );
             }
         }
@@ -318,7 +338,9 @@ impl Cx<'_> {
             self.error(
                 Diag::error(
                     "ix::config::dram-utilization-range",
-                    format!("{what}: `dram-utilization` must be a decimal greater than 0 and at most 1, found `{text}`"),
+                    format!(
+                        "{what}: `dram-utilization` must be a decimal greater than 0 and at most 1, found `{text}`"
+                    ),
                 )
                 .at(node.span, "outside (0, 1]"),
             );
@@ -578,7 +600,14 @@ impl Cx<'_> {
     }
 
     /// Worker `hardware` is set on both workers or on neither (§1.4).
-    pub(super) fn hardware_pair(&mut self, prefill: &Worker, decode: &Worker, fields: &Fields<'_>, what: &str, at: Span) {
+    pub(super) fn hardware_pair(
+        &mut self,
+        prefill: &Worker,
+        decode: &Worker,
+        fields: &Fields<'_>,
+        what: &str,
+        at: Span,
+    ) {
         if prefill.hardware.is_some() == decode.hardware.is_some() {
             return;
         }
@@ -617,4 +646,86 @@ fn shape_mismatch(what: &str, span: Span, single_shape: bool) -> Diag {
         )
     };
     Diag::error("ix::config::agentic-shape-mismatch", message).at(span, "this entry").help(help)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use proptest::prelude::*;
+
+    use crate::expand::{self, FullSweep, HeadEvals, NodeMode};
+    use crate::ir::inferencex::lower_master_configs;
+    use crate::ir::runners::lower_runners;
+    use crate::source::SourceMap;
+
+    /// Fragments of today's schema that, glued together, reach every rule of §1 and §3.4.
+    fn fragment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("k:\n".to_string()),
+            Just("  image: i\n  model: m\n  model-prefix: p\n  precision: fp8\n  framework: f\n".to_string()),
+            Just("  runner: cluster:x\n".to_string()),
+            Just("  runner: b200\n".to_string()),
+            Just("  multinode: false\n".to_string()),
+            Just("  multinode: true\n".to_string()),
+            Just("  disagg: true\n".to_string()),
+            Just("  kv-p2p-transfer: nixl\n".to_string()),
+            Just("  router: { name: r, version: '1' }\n".to_string()),
+            Just("  seq-len-configs: []\n".to_string()),
+            Just("  scenarios:\n    fixed-seq-len:\n    - isl: 8192\n      osl: 1024\n      search-space:\n".to_string()),
+            Just("      - { tp: 8, pp: 2, dcp-size: 3, conc-start: 4, conc-end: 64 }\n".to_string()),
+            Just("      - { tp: 8, conc-list: [16, 32], router: { name: r, version: 'image:x' } }\n".to_string()),
+            Just("    agentic-coding:\n    - dram-utilization: 0.80\n      search-space:\n".to_string()),
+            Just("    - dram-utilization: 7\n      trace-source: x\n      search-space:\n".to_string()),
+            Just(
+                "      - { tp: 4, kv-offloading: dram, kv-offload-backend: { name: hicache }, conc-list: [1, 2] }\n"
+                    .to_string()
+            ),
+            Just("      - { tp: 16, pcp-size: 2, kv-offloading: dram, kv-offload-backend: { name: b }, conc-start: 1, conc-end: 9 }\n".to_string()),
+            Just(
+                "      - conc-list: [16]\n        kv-offloading: dram\n        kv-offload-backend: { name: m }\n        prefill: { num-worker: 1, tp: 8, pp: 2, ep: 1, dp-attn: false, hardware: g }\n        decode: { num-worker: 0, tp: 8, ep: 1, dp-attn: false }\n"
+                    .to_string()
+            ),
+            Just("        pp: \"2\"\n".to_string()),
+            Just("&a [*a]\n".to_string()),
+            "[ -~\n]{0,20}",
+        ]
+    }
+
+    fn runners_fragment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("labels:\n  cluster:x: [x_0, x_1]\n  b200: [b200_0]\n".to_string()),
+            Just("hardware:\n  cluster:x: { available-cpu-dram-mib: 3_095_781, gpus-per-node: 8 }\n".to_string()),
+            Just("hardware:\n  cluster:x: { available-cpu-dram-mib: 0, gpus-per-node: 3 }\n".to_string()),
+            Just("launchers: {}\n".to_string()),
+            Just("b200: [b200_0]\n".to_string()),
+            "[ -~\n]{0,12}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1500))]
+
+        #[test]
+        fn todays_schema_never_panics_through_expansion(
+            parts in proptest::collection::vec(fragment(), 0..14),
+            runner_parts in proptest::collection::vec(runners_fragment(), 0..4),
+        ) {
+            let mut sources = SourceMap::new();
+            let file = sources.add("fuzz.yaml".to_string(), Arc::from(parts.concat()));
+            let runners_file = sources.add("runners.yaml".to_string(), Arc::from(runner_parts.concat()));
+            let (sweep, mut diags) = lower_master_configs(&sources, &[file]);
+            let runners = lower_runners(&sources, runners_file, &mut diags);
+            for diag in &diags {
+                if let Some(label) = &diag.primary {
+                    let text_len = sources.get(label.span.file).text.len();
+                    prop_assert!(label.span.end as usize <= text_len);
+                }
+            }
+            let _ = crate::diag::render(&sources, &diags, crate::diag::RenderOptions::plain());
+            if let Ok(mut jobs) = expand::full_sweep(&sweep, &runners, &FullSweep::new(NodeMode::Both)) {
+                expand::mark_evals_head(&mut jobs, HeadEvals { evals_only: false, all_evals: true });
+            }
+        }
+    }
 }
