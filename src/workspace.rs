@@ -152,3 +152,20 @@ pub fn add_runners(loaded: &mut Loaded, path: &str) {
     }
     loaded.runners = Some(table);
 }
+
+/// Where InferenceX keeps its configs in the current directory: `configs/` (today's layout)
+/// when it exists, else `.github/configs/` (the Feb-2026 layout).
+pub fn default_config_dir() -> &'static str {
+    if Path::new("configs").is_dir() { "configs" } else { ".github/configs" }
+}
+
+/// The master configs InferenceX's tools read by default, in their order (amd, then nvidia).
+pub fn default_master_configs() -> Vec<String> {
+    let dir = default_config_dir();
+    vec![format!("{dir}/amd-master.yaml"), format!("{dir}/nvidia-master.yaml")]
+}
+
+/// The default runners file next to the default master configs.
+pub fn default_runner_config() -> String {
+    format!("{}/runners.yaml", default_config_dir())
+}

@@ -8,6 +8,7 @@
 
 mod diff;
 mod entry;
+pub mod head;
 
 pub use diff::{AddedLines, DiffError, added_lines, git_diff, git_show};
 pub use entry::{Entry, parse_entries, resolve_keys, wildcard_match};

@@ -495,16 +495,18 @@ pub(crate) struct ChangelogCheckArgs {
     #[arg(long, default_value = "perf-changelog.yaml", value_name = "FILE")]
     pub(crate) changelog_file: String,
     /// Master configs the keys must resolve against.
-    #[arg(long, num_args = 1.., value_name = "FILE",
-          default_values = [".github/configs/amd-master.yaml", ".github/configs/nvidia-master.yaml"])]
+    /// [default: `amd-master.yaml` and `nvidia-master.yaml` in `configs/` when it exists, else in
+    /// `.github/configs/`]
+    #[arg(long, num_args = 1.., value_name = "FILE")]
     pub(crate) config_files: Vec<String>,
     /// Also plan the sweep against this state store and warn about benchmark tasks that rerun
     /// because their inputs changed while no added entry covers their config key.
     #[arg(long, value_name = "DIR")]
     pub(crate) warn_uncovered: Option<String>,
-    /// The runners config (with `--warn-uncovered`).
-    #[arg(long, default_value = ".github/configs/runners.yaml", value_name = "FILE")]
-    pub(crate) runner_config: String,
+    /// The runners config (with `--warn-uncovered`) [default: `runners.yaml` next to the default
+    /// master configs].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) runner_config: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -515,14 +517,25 @@ pub(crate) struct ChangelogJobsArgs {
     pub(crate) head_ref: String,
     #[arg(long, default_value = "perf-changelog.yaml", value_name = "FILE")]
     pub(crate) changelog_file: String,
-    #[arg(long, num_args = 1.., value_name = "FILE",
-          default_values = [".github/configs/amd-master.yaml", ".github/configs/nvidia-master.yaml"])]
+    /// [default: `amd-master.yaml` and `nvidia-master.yaml` in `configs/` when it exists, else in
+    /// `.github/configs/`]
+    #[arg(long, num_args = 1.., value_name = "FILE")]
     pub(crate) config_files: Vec<String>,
-    #[arg(long, default_value = ".github/configs/runners.yaml", value_name = "FILE")]
-    pub(crate) runner_config: String,
+    /// [default: `runners.yaml` next to the default master configs]
+    #[arg(long, value_name = "FILE")]
+    pub(crate) runner_config: Option<String>,
     /// Diff against the merge base (the default) or, like the reference, the base tip.
     #[arg(long)]
     pub(crate) base_tip: bool,
+    /// Keep only the lowest concurrency of each throughput curve (today's configs).
+    #[arg(long)]
+    pub(crate) trim_conc: bool,
+    /// Widened evals for every entry (today's configs).
+    #[arg(long)]
+    pub(crate) all_evals: bool,
+    /// Evals only, no throughput rows (today's configs).
+    #[arg(long)]
+    pub(crate) evals_only: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

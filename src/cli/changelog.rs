@@ -121,7 +121,25 @@ pub(crate) fn changelog(args: &ChangelogArgs) -> ExitStatus {
                 Ok(loaded) => loaded,
                 Err(status) => return status,
             };
-            match changelog::jobs_output(&sweep, &entries, &resolved, &a.base_ref, &a.head_ref) {
+            let output = if sweep.format() == crate::ir::Format::Head {
+                let path = a.runner_config.clone().unwrap_or_else(workspace::default_runner_config);
+                let mut runners = workspace::Loaded::default();
+                workspace::add_runners(&mut runners, &path);
+                if runners.has_errors() {
+                    return super::matrix::fail(&runners.sources, &runners.diags);
+                }
+                let flags = changelog::head::HeadFlags {
+                    trim_conc: a.trim_conc,
+                    all_evals: a.all_evals,
+                    evals_only: a.evals_only,
+                };
+                let refs = (a.base_ref.as_str(), a.head_ref.as_str());
+                let table = runners.runners.unwrap_or_default();
+                changelog::head::jobs_output(&sweep, &table, &entries, &resolved, flags, refs)
+            } else {
+                changelog::jobs_output(&sweep, &entries, &resolved, &a.base_ref, &a.head_ref)
+            };
+            match output {
                 Ok(value) => {
                     let line = serde_json::to_string(&value).unwrap_or_default();
                     let _ = writeln!(std::io::stdout(), "{line}");
@@ -178,7 +196,14 @@ fn load(request: &Request<'_>) -> Result<Loaded, ExitStatus> {
         Err(err) => return Err(plain_error(&err.to_string())),
     };
     let entries = changelog::parse_entries(&added, file, &head_text).map_err(|diags| fail(&sources, diags))?;
-    let loaded = workspace::load(request.config_files, None);
+    let defaults;
+    let config_files = if request.config_files.is_empty() {
+        defaults = workspace::default_master_configs();
+        &defaults
+    } else {
+        request.config_files
+    };
+    let loaded = workspace::load(config_files, None);
     if loaded.has_errors() {
         return Err(super::matrix::fail(&loaded.sources, &loaded.diags));
     }
@@ -201,8 +226,12 @@ fn warn_uncovered(args: &crate::cli::args::ChangelogCheckArgs, state: &str, cove
     let store = crate::state::StateStore::open_existing(Path::new(state)).ok().flatten();
     let Some(store) = store else { return };
     let request = PlanRequest {
-        config_files: args.config_files.clone(),
-        runner_config: Some(args.runner_config.clone()),
+        config_files: if args.config_files.is_empty() {
+            workspace::default_master_configs()
+        } else {
+            args.config_files.clone()
+        },
+        runner_config: Some(args.runner_config.clone().unwrap_or_else(workspace::default_runner_config)),
         selection: JobSelection::all(),
         options: PlanOptions::default(),
     };

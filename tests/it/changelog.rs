@@ -216,3 +216,83 @@ fn check_warns_about_reruns_no_new_entry_covers() {
     assert!(out.stderr.contains("script changed: benchmarks/tiny_fp32_local.sh"), "{}", out.stderr);
     assert!(!out.stderr.contains("covers `tiny-fp32-local-sim`"), "{}", out.stderr);
 }
+
+/// A repository in today's layout (`configs/`): the HEAD master configs and runners, replaced
+/// per revision by a case's `configs-base/` / `configs-head/` files where it has them.
+fn replay_head_repo(reference: &Path, case: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let configs = dir.path().join("configs");
+    std::fs::create_dir_all(&configs).expect("mkdir");
+    let write_side = |side: &str| {
+        for name in ["amd-master.yaml", "nvidia-master.yaml", "runners.yaml"] {
+            let special = case.join(format!("configs-{side}")).join(name);
+            let source = if special.is_file() { special } else { reference.join("head/configs").join(name) };
+            std::fs::copy(source, configs.join(name)).expect("copy config");
+        }
+        std::fs::copy(case.join(format!("{side}.yaml")), dir.path().join("perf-changelog.yaml")).expect("changelog");
+    };
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    write_side("base");
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "base"]);
+    git(dir.path(), &["tag", "base"]);
+    write_side("head");
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "--allow-empty", "-m", "head"]);
+    git(dir.path(), &["tag", "head"]);
+    dir
+}
+
+/// HEAD changelog cases that `ix` does not replay (see COMPAT.md): append-only entries.
+const HEAD_CHANGELOG_NOT_REPLAYED: [&str; 1] = ["07-append-only-new-points"];
+
+#[test]
+fn head_changelog_conformance_cases() {
+    let Some(reference) = reference_dir() else { return };
+    let cases_dir = reference.join("head/conformance/changelog");
+    let mut cases: Vec<_> = std::fs::read_dir(&cases_dir).expect("cases").flatten().map(|e| e.path()).collect();
+    cases.sort();
+    assert_eq!(cases.len(), 8);
+    let mut failures = Vec::new();
+    for case in &cases {
+        let name = case.file_name().expect("name").to_string_lossy().into_owned();
+        let repo = replay_head_repo(&reference, case);
+        let extra = std::fs::read_to_string(case.join("args")).unwrap_or_default();
+        let extra: Vec<&str> = extra.split_whitespace().collect();
+        let out = ix(["changelog", "jobs", "--base-ref", "base", "--head-ref", "head"])
+            .args_from(&["--changelog-file", "perf-changelog.yaml"])
+            .args_from(&extra)
+            .current_dir(repo.path())
+            .run();
+        if HEAD_CHANGELOG_NOT_REPLAYED.contains(&name.as_str()) {
+            if out.code != 1 || !out.stderr.contains("ix::changelog::append-only") {
+                failures.push(format!("{name}: expected the append-only refusal\n{}", out.stderr));
+            }
+            continue;
+        }
+        let expected_code: i32 =
+            std::fs::read_to_string(case.join("exit-code")).expect("exit code").trim().parse().expect("exit code");
+        if out.code != expected_code {
+            failures
+                .push(format!("{name}: exit {} (expected {expected_code})\n{}{}", out.code, out.stdout, out.stderr));
+            continue;
+        }
+        if expected_code == 0 {
+            assert_eq!(out.stdout.lines().count(), 1, "{name}: one line of JSON");
+            let actual: Value = serde_json::from_str(&out.stdout).expect("json");
+            let expected: Value =
+                serde_json::from_slice(&std::fs::read(case.join("expected.json")).unwrap()).expect("expected json");
+            if actual != expected {
+                failures.push(format!("{name}: output differs\n got: {actual}\nwant: {expected}"));
+            }
+        } else if let Ok(needles) = std::fs::read_to_string(case.join("error-contains")) {
+            let all = format!("{}{}", out.stdout, out.stderr);
+            for needle in needles.lines().filter(|l| !l.is_empty()) {
+                if !all.contains(needle) {
+                    failures.push(format!("{name}: error lacks `{needle}`:\n{all}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
