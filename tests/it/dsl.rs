@@ -739,3 +739,14 @@ proptest! {
         parse_check_format(&text)?;
     }
 }
+
+/// FIXME(issue 13, item 3): `.ix` has no syntax yet for today's format (scenarios, agentic
+/// points, routers, pp/dcp/pcp, worker hardware), so `ix lower` refuses such a file instead of
+/// printing one whose jobs would differ.
+#[test]
+fn lower_refuses_todays_format_rather_than_dropping_fields() {
+    let Some(reference) = reference_dir() else { return };
+    let out = ix(["lower", "configs/amd-master.yaml"]).current_dir(&reference.join("head")).run().expect_code(1);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert!(out.stderr.contains("ix::lower::unsupported-format"), "{}", out.stderr);
+}
