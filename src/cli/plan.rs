@@ -33,10 +33,13 @@ fn request(args: &PlanArgs) -> PlanRequest {
     };
     PlanRequest {
         config_files: args.files.clone(),
-        // Given, else `runners.yaml` when it exists, else none (`.ix` sweeps declare runners inline).
+        // Given, else `runners.yaml` or today's InferenceX `configs/runners.yaml` when it exists,
+        // else none (`.ix` sweeps declare runners inline).
         runner_config: args.runner_config.clone().or_else(|| {
-            let default = "runners.yaml";
-            std::path::Path::new(default).is_file().then(|| default.to_string())
+            ["runners.yaml", "configs/runners.yaml"]
+                .into_iter()
+                .find(|default| std::path::Path::new(default).is_file())
+                .map(str::to_string)
         }),
         selection: JobSelection { filters, mode, evals, config_keys: args.config_keys.clone() },
         options: PlanOptions { force: args.force.iter().map(|selector| ForceRule::from_flag(selector)).collect() },
