@@ -646,7 +646,51 @@ pub fn test_config(sweep: &Sweep, runners: &RunnerTable, opts: &HeadTestConfig) 
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::fnmatch;
+    use crate::expand::{FullSweep, NodeMode};
+    use crate::source::SourceMap;
+
+    /// `total-cpu-dram-gb` of one single-node agentic point on a runner with `hardware`.
+    fn dram_gb(hardware: &str, utilization: &str, point: &str, multinode: bool) -> Result<i64, String> {
+        let config = format!(
+            "k:\n  image: i\n  model: m\n  model-prefix: p\n  precision: fp8\n  framework: f\n  runner: cluster:x\n  \
+             multinode: {multinode}\n  scenarios:\n    agentic-coding:\n    - dram-utilization: {utilization}\n      \
+             search-space:\n      - {point}\n"
+        );
+        let runners = format!("labels:\n  cluster:x: [x_0]\nhardware:\n  cluster:x: {hardware}\n");
+        let mut sources = SourceMap::new();
+        let file = sources.add("c.yaml".into(), Arc::from(config));
+        let runners_file = sources.add("r.yaml".into(), Arc::from(runners));
+        let (sweep, mut diags) = crate::ir::inferencex::lower_master_configs(&sources, &[file]);
+        let table = crate::ir::runners::lower_runners(&sources, runners_file, &mut diags);
+        assert!(diags.is_empty(), "{diags:?}");
+        let jobs = super::full_sweep(&sweep, &table, &FullSweep::new(NodeMode::Both))
+            .map_err(|diags| diags.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; "))?;
+        assert!(jobs.iter().all(|job| job.head.total_cpu_dram_gb == jobs[0].head.total_cpu_dram_gb));
+        Ok(jobs[0].head.total_cpu_dram_gb)
+    }
+
+    /// The real values of INFERENCEX-HEAD §3.4, exact decimal arithmetic included.
+    #[test]
+    fn dram_offload_sizing_matches_the_reference() {
+        let backend = "kv-offloading: dram, kv-offload-backend: { name: b }, conc-list: [1]";
+        let b200 = "{ available-cpu-dram-mib: 3_095_781, gpus-per-node: 8 }";
+        assert_eq!(dram_gb(b200, "0.8", &format!("{{ tp: 8, {backend} }}"), false), Ok(2399));
+        assert_eq!(dram_gb(b200, "0.80", &format!("{{ tp: 8, {backend} }}"), false), Ok(2399));
+        let b300 = "{ available-cpu-dram-mib: 2_964_436, gpus-per-node: 8 }";
+        assert_eq!(dram_gb(b300, "0.8", &format!("{{ tp: 2, {backend} }}"), false), Ok(599));
+        let gb200 = "{ available-cpu-dram-mib: 860_160, gpus-per-node: 4 }";
+        let workers = "prefill: { num-worker: 1, tp: 8, pp: 2, ep: 1, dp-attn: false }, \
+                       decode: { num-worker: 0, tp: 8, pp: 2, ep: 1, dp-attn: false }";
+        assert_eq!(dram_gb(gb200, "0.8", &format!("{{ {backend}, {workers} }}"), true), Ok(721));
+        let too_wide = dram_gb(b200, "0.8", &format!("{{ tp: 16, {backend} }}"), false).unwrap_err();
+        assert!(too_wide.contains("gpus-per-node"), "{too_wide}");
+        let odd = "prefill: { num-worker: 1, tp: 3, ep: 1, dp-attn: false }, decode: { num-worker: 1, tp: 3, ep: 1, dp-attn: false }";
+        let uneven = dram_gb(gb200, "0.8", &format!("{{ {backend}, {odd} }}"), true).unwrap_err();
+        assert!(uneven.contains("gpus-per-node"), "{uneven}");
+    }
 
     #[test]
     fn fnmatch_follows_python() {
