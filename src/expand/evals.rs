@@ -111,11 +111,11 @@ pub fn mark_evals_head(jobs: &mut Vec<Job>, flags: HeadEvals) {
     let with_agentic = flags.evals_only || flags.all_evals;
     // Single-node fixed 8k1k: the largest and the upper-median distinct concurrency per group.
     type SingleKey<'a> = (&'a str, &'a str, &'a str, &'a str, i64, i64, &'static str, bool);
-    let mut single_groups: Vec<(SingleKey<'_>, Vec<usize>)> = Vec::new();
+    let mut single_groups: HashMap<SingleKey<'_>, Vec<usize>> = HashMap::new();
     // Single-node agentic: the largest concurrency per (model, runner, framework, precision).
-    let mut agentic_groups: Vec<((&str, &str, &str, &str), Vec<usize>)> = Vec::new();
+    let mut agentic_groups: HashMap<(&str, &str, &str, &str), Vec<usize>> = HashMap::new();
     // Multi-node: the largest eligible concurrency per parallelism group.
-    let mut multi_groups: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut multi_groups: HashMap<String, Vec<usize>> = HashMap::new();
     for (idx, job) in jobs.iter().enumerate() {
         let candidate = is_8k1k(job) || (with_agentic && job.is_agentic());
         if !candidate {
@@ -204,17 +204,16 @@ pub fn mark_evals_head(jobs: &mut Vec<Job>, flags: HeadEvals) {
     }
 }
 
-fn push_group<K: PartialEq>(groups: &mut Vec<(K, Vec<usize>)>, key: K, idx: usize) {
-    match groups.iter_mut().find(|(k, _)| *k == key) {
-        Some((_, members)) => members.push(idx),
-        None => groups.push((key, vec![idx])),
-    }
+/// Groups are independent (each marks or merges its own members by index), so their order
+/// does not matter; members stay in job order.
+fn push_group<K: std::hash::Hash + Eq>(groups: &mut HashMap<K, Vec<usize>>, key: K, idx: usize) {
+    groups.entry(key).or_default().push(idx);
 }
 
 /// `--all-evals` (§5.3): every single-node 8k1k and agentic job is marked; multi-node 8k1k and
 /// agentic jobs of one parallelism group merge into the first, over the union of their concs.
 fn all_evals_expansion(jobs: &mut Vec<Job>) {
-    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut groups: HashMap<String, Vec<usize>> = HashMap::new();
     for job in jobs.iter_mut() {
         let candidate = is_8k1k(job) || job.is_agentic();
         if !candidate {
