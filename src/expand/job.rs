@@ -325,7 +325,8 @@ pub fn to_python_json(value: &Value) -> String {
     out
 }
 
-fn write_python_json(value: &Value, out: &mut String) {
+/// [`to_python_json`] appended to `out`.
+pub fn write_python_json(value: &Value, out: &mut String) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),

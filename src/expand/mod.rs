@@ -10,7 +10,10 @@ pub mod head;
 mod job;
 
 pub use evals::{EvalMode, HeadEvals, mark_evals, mark_evals_head};
-pub use job::{HeadFields, Job, JobOrigin, JobShape, KeyOrder, Scenario, component_json, to_python_json, worker_json};
+pub use job::{
+    HeadFields, Job, JobOrigin, JobShape, KeyOrder, Scenario, component_json, to_python_json, worker_json,
+    write_python_json,
+};
 
 use crate::diag::{Diag, did_you_mean};
 use crate::ir::{ConfigEntry, Format, RunnerTable, SearchPoint, Sweep, Worker, seq_len_name};

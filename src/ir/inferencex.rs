@@ -122,19 +122,24 @@ struct Cx<'d> {
     text: &'d str,
 }
 
-/// The fields of one mapping, checked against the allowed names.
+/// The fields of one mapping, checked against the allowed names. A short list, searched
+/// linearly: config mappings hold a handful of keys, and hashing each lookup cost more.
 struct Fields<'n> {
     owner: Span,
-    map: HashMap<&'n str, (&'n Node, &'n Node)>,
+    map: Vec<(&'n str, (&'n Node, &'n Node))>,
 }
 
 impl<'n> Fields<'n> {
+    fn entry(&self, name: &str) -> Option<&(&'n Node, &'n Node)> {
+        self.map.iter().find(|(field, _)| *field == name).map(|(_, entry)| entry)
+    }
+
     fn get(&self, name: &str) -> Option<&'n Node> {
-        self.map.get(name).map(|(_, value)| *value)
+        self.entry(name).map(|(_, value)| *value)
     }
 
     fn key_span(&self, name: &str) -> Option<Span> {
-        self.map.get(name).map(|(key, _)| key.span)
+        self.entry(name).map(|(key, _)| key.span)
     }
 }
 
@@ -159,7 +164,7 @@ impl Cx<'_> {
             );
             return None;
         };
-        let mut map: HashMap<&'n str, (&'n Node, &'n Node)> = HashMap::new();
+        let mut fields = Fields { owner: node.span, map: Vec::with_capacity(entries.len()) };
         for (key, value) in entries {
             let Some(name) = key.as_str() else {
                 self.error(
@@ -168,7 +173,7 @@ impl Cx<'_> {
                 );
                 continue;
             };
-            if let Some((first, _)) = map.get(name) {
+            if let Some((first, _)) = fields.entry(name) {
                 self.error(duplicate_key(name, key.span, first.span));
                 continue;
             }
@@ -191,9 +196,9 @@ impl Cx<'_> {
                 }
                 continue;
             }
-            map.insert(name, (key, value));
+            fields.map.push((name, (key, value)));
         }
-        Some(Fields { owner: node.span, map })
+        Some(fields)
     }
 
     fn missing(&mut self, fields: &Fields<'_>, name: &str, what: &str, at: Span) {
