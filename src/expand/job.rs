@@ -360,7 +360,10 @@ pub fn write_python_json(value: &Value, out: &mut String) {
 fn write_python_string(s: &str, out: &mut String) {
     use std::fmt::Write as _;
     out.push('"');
-    for ch in s.chars() {
+    // Most strings need no escape at all: copy the plain ASCII prefix in one go.
+    let plain = s.bytes().position(|b| b < 0x20 || b >= 0x7f || b == b'"' || b == b'\\').unwrap_or(s.len());
+    out.push_str(&s[..plain]);
+    for ch in s[plain..].chars() {
         match ch {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -369,7 +372,7 @@ fn write_python_string(s: &str, out: &mut String) {
             '\t' => out.push_str("\\t"),
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7f => {
+            c if (c as u32) < 0x20 || (c as u32) >= 0x7f => {
                 let mut buf = [0u16; 2];
                 for unit in c.encode_utf16(&mut buf) {
                     let _ = write!(out, "\\u{unit:04x}");
@@ -389,5 +392,7 @@ mod tests {
     fn python_separators_and_ascii_escapes() {
         let value = serde_json::json!({"a": [1, true, "é\"x"], "b": {}});
         assert_eq!(to_python_json(&value), r#"{"a": [1, true, "\u00e9\"x"], "b": {}}"#);
+        let value = serde_json::json!(["plain/text:1.0", "tab\tthen\u{7f}\u{1}😀"]);
+        assert_eq!(to_python_json(&value), r#"["plain/text:1.0", "tab\tthen\u007f\u0001\ud83d\ude00"]"#);
     }
 }
