@@ -2,9 +2,11 @@
 //! all-evals entries first, separate throughput and eval runs, `--trim-conc`, recipe
 //! fingerprints and the output object with its eval lists.
 //!
-//! The Feb-2026 processing stays in the parent module. Append-only entries are not replayed
-//! here (the reference diffs two revisions of the configs through git); they are refused with a
-//! diagnostic naming the entry.
+//! The Feb-2026 processing stays in the parent module. Append-only entries (§6.4) compare the
+//! throughput rows of the base revision's configs (read through git by the caller) with the
+//! head's and emit only the new points; of the reference's scope checks, `ix` keeps "every
+//! selected config exists at base", "every base curve and concurrency survives" and "every new
+//! row extends an existing series with the same image" (COMPAT.md).
 
 use serde_json::{Map, Value, json};
 
@@ -52,18 +54,32 @@ pub fn jobs_output(
     resolved: &[Vec<String>],
     flags: HeadFlags,
     refs: (&str, &str),
+    base: Option<(&Sweep, &RunnerTable)>,
 ) -> Result<Value, Vec<Diag>> {
     if let Some(entry) = entries.iter().find(|entry| entry.append_only) {
-        let message = if entries.iter().any(|e| !e.append_only) {
-            "append-only entries cannot be mixed with regular entries in one change"
+        let refusal = if entries.iter().any(|e| !e.append_only) {
+            Some("append-only entries cannot be mixed with regular entries in one change")
+        } else if flags.all_evals || flags.evals_only {
+            Some("append-only entries cannot be processed with `--all-evals` or `--evals-only`")
+        } else if base.is_none() {
+            Some("append-only entries need the base revision's master configs")
         } else {
-            "append-only entries are not replayed by `ix changelog jobs`; `ix plan` shows the points they add"
+            None
         };
-        let keys: Vec<&str> = entry.config_keys.iter().map(|k| k.value.as_str()).collect();
-        let message = format!("{message} (the `append-only` entry for `{}`)", keys.join("`, `"));
-        return Err(vec![Diag::error("ix::changelog::append-only", message).help(
-            "an append-only entry adds points to existing curves; content hashing already reruns only those points",
-        )]);
+        if let Some(message) = refusal {
+            let keys: Vec<&str> = entry.config_keys.iter().map(|k| k.value.as_str()).collect();
+            let message = format!("{message} (the `append-only` entry for `{}`)", keys.join("`, `"));
+            return Err(vec![
+                Diag::error("ix::changelog::append-only", message)
+                    .help("an append-only entry adds points to existing curves; give it a change of its own"),
+            ]);
+        }
+    }
+    if let Some((base_sweep, base_runners)) = base
+        && entries.iter().any(|entry| entry.append_only)
+    {
+        let rows = append_only_rows(sweep, runners, base_sweep, base_runners, entries, resolved)?;
+        return Ok(output(rows, Vec::new(), entries, refs));
     }
     let mut order: Vec<usize> = (0..entries.len()).collect();
     order.sort_by_key(|&idx| !entries[idx].all_evals);
@@ -94,8 +110,16 @@ pub fn jobs_output(
             evals.extend(jobs);
         }
     }
-    let mut rows: Vec<(Job, Value)> = throughput
-        .into_iter()
+    let mut rows = fingerprinted(throughput);
+    if flags.trim_conc {
+        rows = trim_conc(rows);
+    }
+    Ok(output(rows, evals, entries, refs))
+}
+
+/// Throughput rows as the generator prints them, each with its `recipe-fingerprint`.
+fn fingerprinted(jobs: Vec<Job>) -> Vec<(Job, Value)> {
+    jobs.into_iter()
         .map(|job| {
             let mut value = job.to_json(KeyOrder::Sweep);
             let fingerprint = recipe_fingerprint(&value);
@@ -104,10 +128,141 @@ pub fn jobs_output(
             }
             (job, value)
         })
-        .collect();
-    if flags.trim_conc {
-        rows = trim_conc(rows);
+        .collect()
+}
+
+/// A row without the fields that vary along a curve: its curve identity (§6.4).
+fn curve_key(value: &Value) -> String {
+    let mut value = value.clone();
+    if let Value::Object(map) = &mut value {
+        for field in ["conc", "exp-name", "recipe-fingerprint"] {
+            map.shift_remove(field);
+        }
     }
+    value.to_string()
+}
+
+/// The plotted series a row belongs to (§6.4): model, prefix, precision, framework, runner,
+/// disagg, scenario, isl/osl and spec for fixed rows, offload on/off, worker hardware.
+fn series_key(job: &Job) -> String {
+    let hardware = match &job.shape {
+        expand::JobShape::Multi { prefill, decode, .. } => format!("{:?}/{:?}", prefill.hardware, decode.hardware),
+        expand::JobShape::Single { .. } => String::new(),
+    };
+    let fixed = if job.is_agentic() {
+        String::new()
+    } else {
+        format!("{}/{}/{}", job.isl, job.osl, job.spec_decoding.as_str())
+    };
+    let offload = job.head.kv_offloading.is_some_and(|kv| kv == crate::ir::KvOffloading::Dram);
+    let runner = &job.runner;
+    format!(
+        "{}|{}|{}|{}|{runner}|{}|{}|{fixed}|{offload}|{hardware}",
+        job.model,
+        job.model_prefix,
+        job.precision,
+        job.framework,
+        job.disagg,
+        job.head.scenario.as_str()
+    )
+}
+
+fn row_concs(value: &Value) -> Vec<i64> {
+    match value.get("conc") {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_i64).collect(),
+        Some(other) => other.as_i64().into_iter().collect(),
+        None => Vec::new(),
+    }
+}
+
+/// The new points of append-only entries (§6.4): the same test-config on base and head, every
+/// base curve and concurrency kept at head, and only what head adds emitted.
+fn append_only_rows(
+    sweep: &Sweep,
+    runners: &RunnerTable,
+    base_sweep: &Sweep,
+    base_runners: &RunnerTable,
+    entries: &[Entry],
+    resolved: &[Vec<String>],
+) -> Result<Vec<(Job, Value)>, Vec<Diag>> {
+    let error = |message: String| vec![Diag::error("ix::changelog::append-only", message)];
+    let mut out = Vec::new();
+    let mut covered: Vec<(String, Scenario)> = Vec::new();
+    for (entry, keys) in entries.iter().zip(resolved) {
+        if let Some(missing) = keys.iter().find(|key| base_sweep.entry(key).is_none()) {
+            return Err(error(format!("append-only entry: config `{missing}` does not exist at the base revision")));
+        }
+        for (tuple, members) in groups(keys, &entry.scenarios(), &mut covered) {
+            let opts = HeadTestConfig { config_keys: members, scenarios: Some(tuple), ..HeadTestConfig::default() };
+            let base_rows = fingerprinted(test_config(base_sweep, base_runners, &opts)?);
+            let head_rows = fingerprinted(test_config(sweep, runners, &opts)?);
+            if base_rows.is_empty() {
+                return Err(error("append-only entry: the base revision has no rows for its configs".into()));
+            }
+            let head_curves: Vec<(String, Vec<i64>)> = {
+                let mut curves: Vec<(String, Vec<i64>)> = Vec::new();
+                for (_, value) in &head_rows {
+                    let key = curve_key(value);
+                    match curves.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, concs)) => concs.extend(row_concs(value)),
+                        None => curves.push((key, row_concs(value))),
+                    }
+                }
+                curves
+            };
+            let mut base_curves: Vec<(String, Vec<i64>)> = Vec::new();
+            for (_, value) in &base_rows {
+                let key = curve_key(value);
+                let concs = row_concs(value);
+                match head_curves.iter().find(|(k, _)| *k == key) {
+                    Some((_, head_concs)) if concs.iter().all(|c| head_concs.contains(c)) => {}
+                    _ => {
+                        return Err(error(format!(
+                            "append-only entry: a base curve or concurrency of `{}` is gone at head",
+                            value.get("exp-name").and_then(Value::as_str).unwrap_or("?")
+                        )));
+                    }
+                }
+                match base_curves.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, all)) => all.extend(concs),
+                    None => base_curves.push((key, concs)),
+                }
+            }
+            let before = out.len();
+            for (job, mut value) in head_rows {
+                let known: &[i64] =
+                    base_curves.iter().find(|(k, _)| *k == curve_key(&value)).map_or(&[], |(_, c)| c.as_slice());
+                let fresh: Vec<i64> = row_concs(&value).into_iter().filter(|c| !known.contains(c)).collect();
+                if fresh.is_empty() {
+                    continue;
+                }
+                let series = series_key(&job);
+                let base_images: Vec<&str> = base_rows
+                    .iter()
+                    .filter(|(base_job, _)| series_key(base_job) == series)
+                    .map(|(base_job, _)| base_job.image.as_str())
+                    .collect();
+                if base_images.is_empty() || base_images.iter().any(|image| *image != job.image) {
+                    return Err(error(format!(
+                        "append-only entry: `{}` does not extend an existing series with the same image",
+                        job.exp_name
+                    )));
+                }
+                if job.is_multinode() {
+                    value["conc"] = json!(fresh);
+                }
+                out.push((job, value));
+            }
+            if out.len() == before {
+                return Err(error("append-only entry: head adds no new points".into()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The processor's output object from throughput rows and eval jobs.
+fn output(rows: Vec<(Job, Value)>, evals: Vec<Job>, entries: &[Entry], refs: (&str, &str)) -> Value {
     let mut single = Map::new();
     let mut multi = Map::new();
     for (job, value) in rows {
@@ -130,7 +285,7 @@ pub fn jobs_output(
     }
     let [fixed_evals, agentic_evals, multinode_evals, multinode_agentic_evals] = lists;
     let entries: Vec<Value> = entries.iter().map(Entry::to_json_head).collect();
-    Ok(json!({
+    json!({
         "single_node": single,
         "multi_node": multi,
         "evals": fixed_evals,
@@ -138,7 +293,7 @@ pub fn jobs_output(
         "multinode_evals": multinode_evals,
         "multinode_agentic_evals": multinode_agentic_evals,
         "changelog_metadata": { "base_ref": refs.0, "head_ref": refs.1, "entries": entries },
-    }))
+    })
 }
 
 /// Defaults the reference's output models add to rows the generator printed without them.

@@ -135,7 +135,16 @@ pub(crate) fn changelog(args: &ChangelogArgs) -> ExitStatus {
                 };
                 let refs = (a.base_ref.as_str(), a.head_ref.as_str());
                 let table = runners.runners.unwrap_or_default();
-                changelog::head::jobs_output(&sweep, &table, &entries, &resolved, flags, refs)
+                let base = if entries.iter().any(|entry| entry.append_only) {
+                    match base_revision(&a.base_ref, &a.config_files, &path) {
+                        Ok(base) => Some(base),
+                        Err(status) => return status,
+                    }
+                } else {
+                    None
+                };
+                let base = base.as_ref().map(|(sweep, runners)| (sweep, runners));
+                changelog::head::jobs_output(&sweep, &table, &entries, &resolved, flags, refs, base)
             } else {
                 changelog::jobs_output(&sweep, &entries, &resolved, &a.base_ref, &a.head_ref)
             };
@@ -149,6 +158,32 @@ pub(crate) fn changelog(args: &ChangelogArgs) -> ExitStatus {
             }
         }
     }
+}
+
+/// The master configs and runners file as they are at `base` (append-only entries compare the
+/// two revisions), read through git.
+fn base_revision(
+    base: &str,
+    config_files: &[String],
+    runner_config: &str,
+) -> Result<(crate::ir::Sweep, crate::ir::RunnerTable), ExitStatus> {
+    let defaults = workspace::default_master_configs();
+    let config_files = if config_files.is_empty() { &defaults } else { config_files };
+    let repo = Path::new(".");
+    let mut sources = SourceMap::new();
+    let mut files = Vec::new();
+    for path in config_files {
+        let text = changelog::git_show(repo, base, path).map_err(|err| plain_error(&err.to_string()))?;
+        files.push(sources.add(format!("{base}:{path}"), Arc::from(text)));
+    }
+    let (sweep, mut diags) = crate::ir::inferencex::lower_master_configs(&sources, &files);
+    let runners_text = changelog::git_show(repo, base, runner_config).map_err(|err| plain_error(&err.to_string()))?;
+    let runners_file = sources.add(format!("{base}:{runner_config}"), Arc::from(runners_text));
+    let runners = crate::ir::runners::lower_runners(&sources, runners_file, &mut diags);
+    if diags.iter().any(Diag::is_error) {
+        return Err(super::matrix::fail(&sources, &diags));
+    }
+    Ok((sweep, runners))
 }
 
 type Loaded = (crate::ir::Sweep, Vec<changelog::Entry>, Vec<Vec<String>>);

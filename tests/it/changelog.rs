@@ -243,9 +243,6 @@ fn replay_head_repo(reference: &Path, case: &Path) -> tempfile::TempDir {
     dir
 }
 
-/// HEAD changelog cases that `ix` does not replay (see COMPAT.md): append-only entries.
-const HEAD_CHANGELOG_NOT_REPLAYED: [&str; 1] = ["07-append-only-new-points"];
-
 #[test]
 fn head_changelog_conformance_cases() {
     let Some(reference) = reference_dir() else { return };
@@ -264,12 +261,6 @@ fn head_changelog_conformance_cases() {
             .args_from(&extra)
             .current_dir(repo.path())
             .run();
-        if HEAD_CHANGELOG_NOT_REPLAYED.contains(&name.as_str()) {
-            if out.code != 1 || !out.stderr.contains("ix::changelog::append-only") {
-                failures.push(format!("{name}: expected the append-only refusal\n{}", out.stderr));
-            }
-            continue;
-        }
         let expected_code: i32 =
             std::fs::read_to_string(case.join("exit-code")).expect("exit code").trim().parse().expect("exit code");
         if out.code != expected_code {

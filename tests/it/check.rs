@@ -167,7 +167,8 @@ fn todays_configs_and_archive_validate_as_in_inferencex() {
     archived.sort();
     assert_eq!(archived.len(), 14);
     files.extend(archived);
-    let failing = ["nvidia-gptoss-master.yaml", "nvidia-minimaxm2.5-m2.7-master.yaml", "amd-minimaxm2.5-m2.7-master.yaml"];
+    let failing =
+        ["nvidia-gptoss-master.yaml", "nvidia-minimaxm2.5-m2.7-master.yaml", "amd-minimaxm2.5-m2.7-master.yaml"];
     for file in &files {
         let out = ix(["check", file.as_str()]).current_dir(&head).run();
         if failing.iter().any(|name| file.ends_with(name)) {
