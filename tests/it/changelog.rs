@@ -287,3 +287,20 @@ fn head_changelog_conformance_cases() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// An `append-only` entry forces no rerun of its config: the points it adds are new tasks by
+/// content hashing, and the published ones stay reused; a regular entry forces its key.
+#[test]
+fn append_only_entries_force_nothing() {
+    let Some(reference) = reference_dir() else { return };
+    let case = reference.join("head/conformance/changelog/07-append-only-new-points");
+    let repo = replay_head_repo(&reference, &case);
+    let out =
+        ix(["changelog", "keys", "--base", "base", "--head", "head"]).current_dir(repo.path()).run().expect_code(0);
+    assert_eq!(out.stdout, "", "append-only keys must not be forced");
+    let regular = reference.join("head/conformance/changelog/02-wildcard-single-and-multi-node");
+    let repo = replay_head_repo(&reference, &regular);
+    let out =
+        ix(["changelog", "keys", "--base", "base", "--head", "head"]).current_dir(repo.path()).run().expect_code(0);
+    assert!(out.stdout.contains("dsr1-fp4-b200-sglang\t"), "{}", out.stdout);
+}
