@@ -149,7 +149,7 @@ pub fn mark_evals_head(jobs: &mut Vec<Job>, flags: HeadEvals) {
             }
         }
     }
-    for (_, members) in &single_groups {
+    for members in single_groups.values() {
         let mut values: Vec<i64> = members.iter().flat_map(|&idx| concs(&jobs[idx])).collect();
         values.sort_unstable();
         values.dedup();
@@ -161,7 +161,7 @@ pub fn mark_evals_head(jobs: &mut Vec<Job>, flags: HeadEvals) {
             }
         }
     }
-    for (_, members) in &agentic_groups {
+    for members in agentic_groups.values() {
         let mut best: Option<(usize, i64)> = None;
         for &idx in members {
             let conc = concs(&jobs[idx])[0];
@@ -173,7 +173,7 @@ pub fn mark_evals_head(jobs: &mut Vec<Job>, flags: HeadEvals) {
             marked[idx] = true;
         }
     }
-    for (_, members) in &multi_groups {
+    for members in multi_groups.values() {
         let mut best: Option<(usize, i64)> = None;
         for &idx in members {
             let eligible = concs(&jobs[idx]).into_iter().filter(|c| *c >= MIN_EVAL_CONC).max();
@@ -230,7 +230,7 @@ fn all_evals_expansion(jobs: &mut Vec<Job>) {
         }
     }
     let mut removed = vec![false; jobs.len()];
-    for (_, members) in &groups {
+    for members in groups.values() {
         let mut union: Vec<i64> = members.iter().flat_map(|&idx| concs(&jobs[idx])).collect();
         union.sort_unstable();
         union.dedup();

@@ -178,7 +178,7 @@ pub fn full_sweep(sweep: &Sweep, runners: &RunnerTable, opts: &FullSweep) -> Res
                 values
             };
             if let Err(diag) = agentic_jobs(entry, entry_idx, runners, &targets, &values, &mut jobs) {
-                errors.push(diag);
+                errors.push(*diag);
             }
         }
     }
@@ -321,7 +321,7 @@ fn agentic_jobs(
     targets: &Targets,
     values: &dyn Fn(&AgenticPoint) -> Vec<i64>,
     jobs: &mut Vec<Job>,
-) -> Result<(), Diag> {
+) -> Result<(), Box<Diag>> {
     for (config_idx, config) in entry.agentic.iter().enumerate() {
         for (point_idx, point) in config.search_space.iter().enumerate() {
             let dram_gb = dram_offload_gb(entry, config, point, runners)?;
@@ -401,7 +401,7 @@ fn dram_offload_gb(
     config: &AgenticConfig,
     point: &AgenticPoint,
     runners: &RunnerTable,
-) -> Result<i64, Diag> {
+) -> Result<i64, Box<Diag>> {
     if point.kv_offloading != Some(KvOffloading::Dram) {
         return Ok(0);
     }
@@ -409,17 +409,19 @@ fn dram_offload_gb(
     let Some(hardware) = runners.hardware(label) else {
         let mut keys: Vec<&str> = runners.hardware.iter().map(|h| h.key.value.as_str()).collect();
         keys.sort_unstable();
-        return Err(Diag::error(
-            "ix::matrix::missing-runner-hardware",
-            format!(
-                "runner `{label}` requires `available-cpu-dram-mib` in runner hardware metadata (config `{}`); \
+        return Err(Box::new(
+            Diag::error(
+                "ix::matrix::missing-runner-hardware",
+                format!(
+                    "runner `{label}` requires `available-cpu-dram-mib` in runner hardware metadata (config `{}`); \
                  available hardware keys: {}",
-                entry.key.value,
-                if keys.is_empty() { "none".to_string() } else { keys.join(", ") }
-            ),
-        )
-        .at(entry.runner.span, "no `hardware:` entry for this label")
-        .help("add the label under `hardware:` in runners.yaml with `available-cpu-dram-mib` and `gpus-per-node`"));
+                    entry.key.value,
+                    if keys.is_empty() { "none".to_string() } else { keys.join(", ") }
+                ),
+            )
+            .at(entry.runner.span, "no `hardware:` entry for this label")
+            .help("add the label under `hardware:` in runners.yaml with `available-cpu-dram-mib` and `gpus-per-node`"),
+        ));
     };
     let gpus_per_node = hardware.gpus_per_node;
     let size_error = |product: i64, what: &str| {
@@ -436,7 +438,7 @@ fn dram_offload_gb(
         AgenticShape::Single { tp, pp, pcp_size, .. } => {
             let product = tp * pp * pcp_size;
             if product > gpus_per_node {
-                return Err(size_error(product, "the server (tp x pp x pcp-size)"));
+                return Err(Box::new(size_error(product, "the server (tp x pp x pcp-size)")));
             }
             product
         }
@@ -445,12 +447,12 @@ fn dram_offload_gb(
             let product = prefill.tp * pp * pcp_size;
             if product > gpus_per_node {
                 if product % gpus_per_node != 0 {
-                    return Err(size_error(product, "the prefill worker (tp x pp x pcp-size)"));
+                    return Err(Box::new(size_error(product, "the prefill worker (tp x pp x pcp-size)")));
                 }
                 gpus_per_node
             } else {
                 if product <= 0 || gpus_per_node % product != 0 {
-                    return Err(size_error(product, "the prefill worker (tp x pp x pcp-size)"));
+                    return Err(Box::new(size_error(product, "the prefill worker (tp x pp x pcp-size)")));
                 }
                 product
             }
@@ -508,7 +510,7 @@ pub fn fnmatch(pattern: &str, text: &str) -> bool {
 }
 
 /// Resolves test-config keys and patterns in order, without repeats.
-fn resolve_keys<'s>(sweep: &'s Sweep, keys: &[String]) -> Result<Vec<(usize, &'s ConfigEntry)>, Diag> {
+fn resolve_keys<'s>(sweep: &'s Sweep, keys: &[String]) -> Result<Vec<(usize, &'s ConfigEntry)>, Box<Diag>> {
     let mut sorted: Vec<&str> = sweep.entries.iter().map(|e| e.key.value.as_str()).collect();
     sorted.sort_unstable();
     let mut out: Vec<(usize, &ConfigEntry)> = Vec::new();
@@ -528,11 +530,12 @@ fn resolve_keys<'s>(sweep: &'s Sweep, keys: &[String]) -> Result<Vec<(usize, &'s
                 }
             }
             if !any && out.len() == before {
-                return Err(Diag::error(
+                let diag = Diag::error(
                     "ix::matrix::pattern-matched-nothing",
                     format!("pattern `{key}` matched no config keys"),
                 )
-                .help(format!("available keys: {}", sorted.join(", "))));
+                .help(format!("available keys: {}", sorted.join(", ")));
+                return Err(Box::new(diag));
             }
         } else {
             match sweep.entries.iter().enumerate().find(|(_, e)| &e.key.value == key) {
@@ -544,7 +547,7 @@ fn resolve_keys<'s>(sweep: &'s Sweep, keys: &[String]) -> Result<Vec<(usize, &'s
                         Some(suggestion) => diag.help(format!("did you mean `{suggestion}`?")),
                         None => diag.help(format!("available keys: {}", sorted.join(", "))),
                     };
-                    return Err(diag);
+                    return Err(Box::new(diag));
                 }
             }
         }
@@ -554,7 +557,7 @@ fn resolve_keys<'s>(sweep: &'s Sweep, keys: &[String]) -> Result<Vec<(usize, &'s
 
 /// `test-config` at HEAD (§4.2).
 pub fn test_config(sweep: &Sweep, runners: &RunnerTable, opts: &HeadTestConfig) -> Result<Vec<Job>, Vec<Diag>> {
-    let entries = resolve_keys(sweep, &opts.config_keys).map_err(|diag| vec![diag])?;
+    let entries = resolve_keys(sweep, &opts.config_keys).map_err(|diag| vec![*diag])?;
     let mut jobs = Vec::new();
     let mut errors = Vec::new();
     let keep = |values: &mut Vec<i64>| {
@@ -637,7 +640,7 @@ pub fn test_config(sweep: &Sweep, runners: &RunnerTable, opts: &HeadTestConfig) 
                 values
             };
             if let Err(diag) = agentic_jobs(entry, entry_idx, runners, &targets, &values, &mut jobs) {
-                errors.push(diag);
+                errors.push(*diag);
             }
         }
     }

@@ -86,6 +86,9 @@ impl Scenario {
 }
 
 /// Single-node or multi-node specifics of a job.
+// Workers grew with today's pp/dcp/pcp and hardware; jobs are built once per run and the
+// engine matches these variants by value, so they stay unboxed.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum JobShape {
     Single { tp: i64, ep: i64, dp_attn: bool, conc: i64 },
@@ -361,7 +364,7 @@ fn write_python_string(s: &str, out: &mut String) {
     use std::fmt::Write as _;
     out.push('"');
     // Most strings need no escape at all: copy the plain ASCII prefix in one go.
-    let plain = s.bytes().position(|b| b < 0x20 || b >= 0x7f || b == b'"' || b == b'\\').unwrap_or(s.len());
+    let plain = s.bytes().position(|b| !(0x20..0x7f).contains(&b) || b == b'"' || b == b'\\').unwrap_or(s.len());
     out.push_str(&s[..plain]);
     for ch in s[plain..].chars() {
         match ch {

@@ -122,6 +122,8 @@ pub struct AgenticPoint {
 }
 
 /// The server layout of an agentic point: one server (`tp` …) or prefill and decode workers.
+// Built once per point while lowering; unboxed like `expand::JobShape`.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum AgenticShape {
     Single { tp: i64, pp: i64, dcp_size: i64, pcp_size: i64 },
