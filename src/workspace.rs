@@ -169,3 +169,8 @@ pub fn default_master_configs() -> Vec<String> {
 pub fn default_runner_config() -> String {
     format!("{}/runners.yaml", default_config_dir())
 }
+
+/// The default master configs that exist (none when neither InferenceX layout is present).
+pub fn existing_default_master_configs() -> Vec<String> {
+    default_master_configs().into_iter().filter(|path| Path::new(path).is_file()).collect()
+}

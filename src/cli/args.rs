@@ -352,8 +352,10 @@ pub(crate) enum DiagFormat {
 
 #[derive(Debug, Args)]
 pub(crate) struct CheckArgs {
-    /// Files to check: master configs, runners files (detected by shape) and `.ix` sweeps.
-    #[arg(required_unless_present = "runners", value_name = "FILE")]
+    /// Files to check: master configs, runners files (detected by shape) and `.ix` sweeps
+    /// [default: InferenceX's master configs and runners file in `configs/`, else in
+    /// `.github/configs/`].
+    #[arg(value_name = "FILE")]
     pub(crate) files: Vec<String>,
     /// Treat these files as runners configs.
     #[arg(long, value_name = "FILE")]
@@ -560,8 +562,9 @@ pub(crate) enum FakeOutcome {
 #[command(group(ArgGroup::new("node").args(["single_node", "multi_node"]).multiple(false)))]
 #[command(group(ArgGroup::new("evals").args(["run_evals", "evals_only"]).multiple(false)))]
 pub(crate) struct PlanArgs {
-    /// Sweep files (master configs), merged in order.
-    #[arg(required = true, value_name = "FILE")]
+    /// Sweep files (master configs), merged in order [default: InferenceX's master configs in
+    /// `configs/`, else in `.github/configs/`].
+    #[arg(value_name = "FILE")]
     pub(crate) files: Vec<String>,
     /// The runners config (default: `runners.yaml` when it exists; `.ix` sweeps that declare
     /// their runner types inline need none).
