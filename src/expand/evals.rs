@@ -257,3 +257,14 @@ fn all_evals_expansion(jobs: &mut Vec<Job>) {
         keep
     });
 }
+
+/// Eval marking for `ix plan` and `ix run` (`--run-evals` / `--evals-only`), by the rules of
+/// the sweep's format: the Feb-2026 policy, or today's (agentic jobs only with evals-only).
+pub fn mark_evals_for(format: crate::ir::Format, jobs: &mut Vec<Job>, mode: EvalMode) {
+    match format {
+        crate::ir::Format::Feb => mark_evals(jobs, mode),
+        crate::ir::Format::Head => {
+            mark_evals_head(jobs, HeadEvals { evals_only: mode == EvalMode::Only, all_evals: false });
+        }
+    }
+}

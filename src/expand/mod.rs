@@ -9,7 +9,7 @@ mod evals;
 pub mod head;
 mod job;
 
-pub use evals::{EvalMode, HeadEvals, mark_evals, mark_evals_head};
+pub use evals::{EvalMode, HeadEvals, mark_evals, mark_evals_for, mark_evals_head};
 pub use job::{
     HeadFields, Job, JobOrigin, JobShape, KeyOrder, Scenario, component_json, to_python_json, worker_json,
     write_python_json,

@@ -308,7 +308,7 @@ impl PlanSession {
                     }
                 }
                 if let Some(mode) = self.request.selection.evals {
-                    expand::mark_evals(&mut all, mode);
+                    expand::mark_evals_for(sweep.format(), &mut all, mode);
                 }
                 (sweep, all)
             }

@@ -565,4 +565,9 @@ fn todays_layout_is_the_default_and_agentic_scripts_live_under_single_node() {
     let text = plan.to_string();
     assert!(text.contains("bench/qwen3.5-fp8-mi325x-sglang-agentic-mtp/"), "{text}");
     assert!(text.contains("benchmarks/single_node/agentic/qwen3.5_fp8_mi325x_mtp.sh"), "{text}");
+    // Today's eval rule for agentic jobs: one eval per config and node, at the largest
+    // concurrency (tp8, conc 80 here), kept alone by `--evals-only`.
+    let evals = ix(["plan", "--evals-only"]).current_dir(root).run().expect_code(0);
+    assert!(evals.stdout.contains("7 tasks from 1 jobs"), "{}", evals.stdout);
+    assert!(evals.stdout.contains("eval 1"), "{}", evals.stdout);
 }
