@@ -154,7 +154,14 @@ pub(crate) fn changelog(args: &ChangelogArgs) -> ExitStatus {
                     let _ = writeln!(std::io::stdout(), "{line}");
                     ExitStatus::Success
                 }
-                Err(diags) => super::matrix::fail(&SourceMap::new(), &diags),
+                Err(mut diags) => {
+                    // The config texts are not kept here; the messages name the config keys.
+                    for diag in &mut diags {
+                        diag.primary = None;
+                        diag.secondary.clear();
+                    }
+                    super::matrix::fail(&SourceMap::new(), &diags)
+                }
             }
         }
     }

@@ -304,3 +304,19 @@ fn append_only_entries_force_nothing() {
         ix(["changelog", "keys", "--base", "base", "--head", "head"]).current_dir(repo.path()).run().expect_code(0);
     assert!(out.stdout.contains("dsr1-fp4-b200-sglang\t"), "{}", out.stdout);
 }
+
+/// Expansion errors of `ix changelog jobs` (here DRAM offload sizing on a runner label without
+/// a `hardware:` entry) are diagnostics naming the config, never a crash.
+#[test]
+fn changelog_expansion_errors_are_diagnostics() {
+    let Some(reference) = reference_dir() else { return };
+    let case = reference.join("head/conformance/changelog/01-real-last-two-entries");
+    let repo = replay_head_repo(&reference, &case);
+    let runners = std::fs::read_to_string(repo.path().join("configs/runners.yaml")).unwrap();
+    let cut = runners.find("\nhardware:").unwrap();
+    std::fs::write(repo.path().join("configs/runners.yaml"), &runners[..cut + 1]).unwrap();
+    let out = ix(["changelog", "jobs", "--base-ref", "base", "--head-ref", "head"]).current_dir(repo.path()).run();
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("ix::matrix::missing-runner-hardware"), "{}", out.stderr);
+    assert!(out.stderr.contains("minimaxm3-fp4-b300-trtllm-agentic-mtp"), "{}", out.stderr);
+}
