@@ -11,3 +11,16 @@ for mode in --single-node --multi-node; do
     --runner-config configs/runners.yaml
 done
 echo "reference (REFERENCE-SEMANTICS §12, same machine kind): 900-1080 ms and 42.9 MB for each mode"
+
+# Today's InferenceX format (issue 13): both HEAD master files, and `ix check` of every master and
+# archived file (three archives fail validation, as in InferenceX, hence exit code 1).
+head="$ref/head"
+python3 "$root/bench/measure.py" --runs 30 --cwd "$head" --label "ix matrix full-sweep (today's masters, 1820 jobs)" -- \
+  "$ix" matrix full-sweep --config-files configs/nvidia-master.yaml configs/amd-master.yaml \
+  --runner-config configs/runners.yaml
+(
+  cd "$head"
+  python3 "$root/bench/measure.py" --runs 30 --exit-code 1 --label "ix check (today's masters + archive)" -- \
+    "$ix" check configs/nvidia-master.yaml configs/amd-master.yaml configs/deprecated/*.yaml
+)
+echo "reference (INFERENCEX-HEAD §9): full-sweep of both HEAD masters median 1.20 s, peak RSS 49.8 MiB"

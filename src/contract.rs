@@ -395,6 +395,7 @@ impl Contract {
             run_eval: _,
             // Where the job came from: origins sit beside keys, never in them.
             origin: _,
+            head,
         } = job;
         let image = Var { env: "IMAGE".into(), key: "image-ref".into(), value: image.clone(), source: Source::Image };
         let mut server = Builder(Vec::with_capacity(24));
@@ -425,10 +426,18 @@ impl Contract {
                 server.push("IS_MULTINODE", "multinode", "true", Source::Constant);
                 workers(&mut server, "PREFILL", prefill);
                 workers(&mut server, "DECODE", decode);
+                if head.format == crate::ir::Format::Head {
+                    head_workers(&mut server, "PREFILL", prefill);
+                    head_workers(&mut server, "DECODE", decode);
+                }
                 settings(&mut server.0, prefill, decode);
-                conc.iter().copied().max().unwrap_or(1)
+                // Today's InferenceX names the eval's concurrency (`eval-conc`).
+                head.eval_conc.unwrap_or_else(|| conc.iter().copied().max().unwrap_or(1))
             }
         };
+        if head.format == crate::ir::Format::Head {
+            head_vars(&mut server, job);
+        }
         // Names and constants every script checks for (`check_env_vars`), evals included.
         server.push("EXP_NAME", "exp-name", exp_name.clone(), Source::ModelPrefix);
         server.push("RANDOM_RANGE_RATIO", "random-range-ratio", RANDOM_RANGE_RATIO, Source::Constant);
@@ -480,8 +489,92 @@ fn env_of<'a>(vars: impl Iterator<Item = &'a Var>) -> Vec<(String, String)> {
     vars.map(|var| (var.env.to_string(), var.value.clone())).collect()
 }
 
+/// The variables of today's InferenceX (INFERENCEX-HEAD §7): scenario, parallelism beyond tp,
+/// router, KV transfer and offloading, the offload's DRAM budget and the replay's duration. Feb
+/// jobs get none of them, so their environment is the Feb contract exactly.
+fn head_vars(out: &mut Builder, job: &Job) {
+    let crate::expand::HeadFields {
+        // Picks the JSON shape of `ix matrix`; the variables below are what it means for a run.
+        format: _,
+        scenario,
+        parallel,
+        router,
+        kv_p2p_transfer,
+        kv_offloading,
+        kv_offload_backend,
+        total_cpu_dram_gb,
+        duration,
+        // The eval's concurrency: the eval task's `EVAL_CONC`.
+        eval_conc: _,
+        // Which tasks a job has (an eval, no benchmark), not inputs of one.
+        eval_only: _,
+        eval_all_concs: _,
+        evals_marked: _,
+    } = &job.head;
+    let agentic = *scenario == crate::expand::Scenario::AgenticCoding;
+    out.push("SCENARIO_TYPE", "scenario", scenario.as_str(), Source::Point);
+    out.push("IS_AGENTIC", "agentic", if agentic { "1" } else { "0" }, Source::Point);
+    out.push("SCENARIO_SUBDIR", "scenario-subdir", if agentic { "agentic/" } else { "fixed_seq_len/" }, Source::Point);
+    if let JobShape::Single { tp, .. } = job.shape {
+        let (pp, dcp, pcp) = parallel.values();
+        out.push("PP_SIZE", "pp", pp.to_string(), Source::Point);
+        out.push("DCP_SIZE", "dcp-size", dcp.to_string(), Source::Point);
+        out.push("PCP_SIZE", "pcp-size", pcp.to_string(), Source::Point);
+        let gpus =
+            tp.checked_mul(pp).and_then(|n| n.checked_mul(pcp)).map_or("overflow".to_string(), |n| n.to_string());
+        out.push("GPU_COUNT", "gpu-count", gpus, Source::Point);
+    }
+    let component = |c: &crate::ir::Component| serde_json::json!({ "name": c.name, "version": c.version }).to_string();
+    if let Some(router) = router {
+        out.push("ROUTER_METADATA", "router", component(router), Source::Point);
+    }
+    if let Some(transfer) = kv_p2p_transfer {
+        out.push("KV_P2P_TRANSFER", "kv-p2p-transfer", transfer.clone(), Source::Point);
+    }
+    if let Some(offloading) = kv_offloading {
+        out.push("KV_OFFLOADING", "kv-offloading", offloading.as_str(), Source::Point);
+    }
+    if let Some(backend) = kv_offload_backend {
+        out.push("KV_OFFLOAD_BACKEND", "kv-offload-backend", backend.name.clone(), Source::Point);
+        out.push("KV_OFFLOAD_BACKEND_METADATA", "kv-offload-backend-metadata", component(backend), Source::Point);
+    }
+    if agentic {
+        out.push("TOTAL_CPU_DRAM_GB", "total-cpu-dram-gb", total_cpu_dram_gb.to_string(), Source::Point);
+        out.push("DURATION", "duration", duration.to_string(), Source::Point);
+    }
+}
+
+/// A worker's parallelism beyond tp and its hardware (today's format).
+fn head_workers(out: &mut Builder, side: &'static str, worker: &Worker) {
+    let (pp, dcp, pcp) = worker.parallel.values();
+    let names: [(&'static str, &'static str, String); 3] = match side {
+        "PREFILL" => [
+            ("PREFILL_PP_SIZE", "prefill-pp", pp.to_string()),
+            ("PREFILL_DCP_SIZE", "prefill-dcp-size", dcp.to_string()),
+            ("PREFILL_PCP_SIZE", "prefill-pcp-size", pcp.to_string()),
+        ],
+        _ => [
+            ("DECODE_PP_SIZE", "decode-pp", pp.to_string()),
+            ("DECODE_DCP_SIZE", "decode-dcp-size", dcp.to_string()),
+            ("DECODE_PCP_SIZE", "decode-pcp-size", pcp.to_string()),
+        ],
+    };
+    for (env, key, value) in names {
+        out.push(env, key, value, Source::Point);
+    }
+    if let Some(hardware) = &worker.hardware {
+        let (env, key) = if side == "PREFILL" {
+            ("PREFILL_HARDWARE", "prefill-hardware")
+        } else {
+            ("DECODE_HARDWARE", "decode-hardware")
+        };
+        out.push(env, key, hardware.clone(), Source::Point);
+    }
+}
+
 fn workers(out: &mut Builder, side: &'static str, worker: &Worker) {
-    let Worker { num_worker, tp, ep, dp_attn, additional_settings: _ } = worker;
+    // Today's `parallel` and `hardware` are [`head_workers`]'s.
+    let Worker { num_worker, tp, ep, dp_attn, additional_settings: _, parallel: _, hardware: _ } = worker;
     let (nw, tp_name, ep_name, dpa_name, keys) = match side {
         "PREFILL" => (
             "PREFILL_NUM_WORKERS",
@@ -585,6 +678,7 @@ pub(crate) mod tests {
             exp_name: "demo_1k1k".into(),
             disagg: false,
             run_eval: true,
+            head: Default::default(),
             origin: JobOrigin {
                 key: "demo".into(),
                 entry_idx: 0,
@@ -617,6 +711,8 @@ pub(crate) mod tests {
             ep: 1,
             dp_attn: false,
             additional_settings: Some(settings.iter().map(|s| s.to_string()).collect()),
+            parallel: Default::default(),
+            hardware: None,
         };
         job.shape = JobShape::Multi { prefill: worker(&["A=1", "B=2"]), decode: worker(&["A=3"]), conc: vec![8] };
         let env = Contract::of(&job, &EvalSettings::default()).bench_env();

@@ -5,7 +5,8 @@
 //! call [`file_name_diag`] on every value that becomes part of a file name.
 
 use crate::diag::Diag;
-use crate::expand::{Job, JobShape};
+use crate::expand::{Job, JobShape, Scenario};
+use crate::ir::Format;
 use crate::source::Spanned;
 
 /// Why a config value cannot be part of a file name, if it cannot: model prefixes, precisions,
@@ -62,6 +63,9 @@ pub fn model_code(job: &Job) -> &str {
 /// Multi-node: `benchmarks/<code>_<precision>_<gpu>_<framework>.sh` on every cluster (the
 /// reference's srtctl paths take a recipe instead; here the recipe is a job field, see COMPAT.md).
 pub fn script_path(job: &Job, node: &str) -> String {
+    if job.head.format == Format::Head {
+        return script_candidates(job, node).swap_remove(0);
+    }
     let gpu = gpu_of_node(node);
     let code = model_code(job);
     match job.shape {
@@ -81,9 +85,63 @@ pub fn script_path(job: &Job, node: &str) -> String {
     }
 }
 
-/// `RESULT_FILENAME` of §7.4 (without `.json`).
+/// The benchmark scripts a job of today's InferenceX layout may run on `node`, in the order the
+/// launchers try them (INFERENCEX-HEAD §7); the first that exists is the one. Feb-2026 jobs have
+/// exactly one, [`script_path`].
+///
+/// Single-node: `benchmarks/single_node/{fixed_seq_len,agentic}/<code>_<precision>_<gpu>…sh`.
+/// B200, B300, H200-DGXC-Slurm, RTX 6000 Pro and MI355X launchers try `_<framework><_mtp>`
+/// first, then the Feb suffixes (`_trt` for trt, `_atom` on MI355X, then `_mtp`); H200 CW/NB
+/// use `<_trt><_mtp>`; H100, MI300X and MI325X only `<_mtp>`.
+/// Multi-node: `benchmarks/multi_node/[agentic/]<code>_<precision>_<gpu>_<framework>.sh`.
+pub fn script_candidates(job: &Job, node: &str) -> Vec<String> {
+    if job.head.format == Format::Feb {
+        return vec![script_path(job, node)];
+    }
+    let gpu = gpu_of_node(node);
+    let prefix = node_prefix(node);
+    let code = model_code(job);
+    let precision = &job.precision;
+    let framework = job.framework.as_str();
+    let agentic = job.head.scenario == Scenario::AgenticCoding;
+    if job.is_multinode() {
+        let sub = if agentic { "agentic/" } else { "" };
+        return vec![format!("benchmarks/multi_node/{sub}{code}_{precision}_{gpu}_{framework}.sh")];
+    }
+    let dir = if agentic { "benchmarks/single_node/agentic" } else { "benchmarks/single_node/fixed_seq_len" };
+    let mtp = if job.spec_decoding.as_str() == "mtp" { "_mtp" } else { "" };
+    let trt = if framework == "trt" { "_trt" } else { "" };
+    match gpu {
+        "h100" | "mi300x" | "mi325x" => vec![format!("{dir}/{code}_{precision}_{gpu}{mtp}.sh")],
+        "h200" if prefix != "h200-dgxc-slurm" => vec![format!("{dir}/{code}_{precision}_{gpu}{trt}{mtp}.sh")],
+        _ => {
+            let feb = match (gpu, framework) {
+                ("mi355x", "atom") => "_atom",
+                ("mi355x", _) => "",
+                _ => trt,
+            };
+            let mut candidates = vec![
+                format!("{dir}/{code}_{precision}_{gpu}_{framework}{mtp}.sh"),
+                format!("{dir}/{code}_{precision}_{gpu}{feb}{mtp}.sh"),
+            ];
+            candidates.dedup();
+            candidates
+        }
+    }
+}
+
+/// `RESULT_FILENAME` of §7.4 (without `.json`); today's single-node name adds pp, dcp and pcp.
 pub fn result_filename(job: &Job, node: &str) -> String {
     let spec = job.spec_decoding.as_str();
+    if job.head.format == Format::Head
+        && let JobShape::Single { tp, ep, dp_attn, conc } = &job.shape
+    {
+        let (pp, dcp, pcp) = job.head.parallel.values();
+        return format!(
+            "{}_{}_{}_tp{tp}-pp{pp}-dcp{dcp}-pcp{pcp}-ep{ep}-dpa{dp_attn}_disagg-{}_spec-{spec}_conc{conc}_{node}",
+            job.exp_name, job.precision, job.framework, job.disagg
+        );
+    }
     match &job.shape {
         JobShape::Single { tp, ep, dp_attn, conc } => format!(
             "{}_{}_{}_tp{tp}-ep{ep}-dpa{dp_attn}_disagg-{}_spec-{spec}_conc{conc}_{node}",
@@ -148,6 +206,7 @@ mod tests {
                 entry_span: span,
                 point_span: span,
             },
+            head: Default::default(),
         }
     }
 
@@ -172,7 +231,15 @@ mod tests {
             script_path(&job("vllm", SpecDecoding::None, single(4)), "b200-dgxc_1"),
             "benchmarks/dsr1_fp8_b200.sh"
         );
-        let worker = Worker { num_worker: 1, tp: 4, ep: 4, dp_attn: true, additional_settings: None };
+        let worker = Worker {
+            num_worker: 1,
+            tp: 4,
+            ep: 4,
+            dp_attn: true,
+            additional_settings: None,
+            parallel: Default::default(),
+            hardware: None,
+        };
         let multi = job(
             "dynamo-sglang",
             SpecDecoding::None,
@@ -187,6 +254,50 @@ mod tests {
             result_filename(&trt_mtp, "b200-nv_0"),
             "dsr1_1k1k_fp8_trt_tp8-ep1-dpafalse_disagg-false_spec-mtp_conc4_b200-nv_0"
         );
+    }
+
+    #[test]
+    fn todays_scripts_live_under_single_node_and_multi_node() {
+        let mut fixed = job("sglang", SpecDecoding::Mtp, single(4));
+        fixed.head.format = crate::ir::Format::Head;
+        assert_eq!(
+            super::script_candidates(&fixed, "b200-dgxc_1"),
+            [
+                "benchmarks/single_node/fixed_seq_len/dsr1_fp8_b200_sglang_mtp.sh",
+                "benchmarks/single_node/fixed_seq_len/dsr1_fp8_b200_mtp.sh"
+            ]
+        );
+        assert_eq!(script_path(&fixed, "h100-cw_0"), "benchmarks/single_node/fixed_seq_len/dsr1_fp8_h100_mtp.sh");
+        assert_eq!(script_path(&fixed, "h200-nb_0"), "benchmarks/single_node/fixed_seq_len/dsr1_fp8_h200_mtp.sh");
+        let mut agentic = job("atom", SpecDecoding::None, single(8));
+        agentic.head.format = crate::ir::Format::Head;
+        agentic.head.scenario = crate::expand::Scenario::AgenticCoding;
+        agentic.exp_name = "dsr1_tp8_conc8_kvnone".into();
+        assert_eq!(
+            super::script_candidates(&agentic, "mi355x-amds_0"),
+            ["benchmarks/single_node/agentic/dsr1_fp8_mi355x_atom.sh"]
+        );
+        assert_eq!(
+            result_filename(&fixed, "b200-dgxc_1"),
+            "dsr1_1k1k_fp8_sglang_tp8-pp1-dcp1-pcp1-ep1-dpafalse_disagg-false_spec-mtp_conc4_b200-dgxc_1"
+        );
+        let worker = Worker {
+            num_worker: 1,
+            tp: 4,
+            ep: 4,
+            dp_attn: true,
+            additional_settings: None,
+            parallel: Default::default(),
+            hardware: None,
+        };
+        let mut multi = job(
+            "dynamo-vllm",
+            SpecDecoding::None,
+            JobShape::Multi { prefill: worker.clone(), decode: worker, conc: vec![8] },
+        );
+        multi.head.format = crate::ir::Format::Head;
+        multi.head.scenario = crate::expand::Scenario::AgenticCoding;
+        assert_eq!(script_path(&multi, "gb300-nv_0"), "benchmarks/multi_node/agentic/dsr1_fp8_gb300_dynamo-vllm.sh");
     }
 
     #[test]

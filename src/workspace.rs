@@ -207,3 +207,40 @@ pub fn load_evals(project_dir: &Path) -> Result<crate::contract::EvalSettings, (
     let settings = crate::contract::EvalSettings::lower(&sources, file, &mut diags);
     if diags.iter().any(Diag::is_error) { Err((sources, diags)) } else { Ok(settings) }
 }
+
+/// Reads a runners file into `loaded` after the configs (a default chosen by their format);
+/// runner types defined inline by `.ix` files are kept where the file lacks them.
+pub fn add_runners(loaded: &mut Loaded, path: &str) {
+    let Some(file) = read_source(&mut loaded.sources, path, FileRole::Runners, &mut loaded.diags) else { return };
+    let mut table = runners::lower_runners(&loaded.sources, file, &mut loaded.diags);
+    if let Some(inline) = loaded.runners.take() {
+        for runner in inline.types {
+            if table.get(&runner.name.value).is_none() {
+                table.types.push(runner);
+            }
+        }
+    }
+    loaded.runners = Some(table);
+}
+
+/// Where InferenceX keeps its configs in the current directory: `configs/` (today's layout)
+/// when it exists, else `.github/configs/` (the Feb-2026 layout).
+pub fn default_config_dir() -> &'static str {
+    if Path::new("configs").is_dir() { "configs" } else { ".github/configs" }
+}
+
+/// The master configs InferenceX's tools read by default, in their order (amd, then nvidia).
+pub fn default_master_configs() -> Vec<String> {
+    let dir = default_config_dir();
+    vec![format!("{dir}/amd-master.yaml"), format!("{dir}/nvidia-master.yaml")]
+}
+
+/// The default runners file next to the default master configs.
+pub fn default_runner_config() -> String {
+    format!("{}/runners.yaml", default_config_dir())
+}
+
+/// The default master configs that exist (none when neither InferenceX layout is present).
+pub fn existing_default_master_configs() -> Vec<String> {
+    default_master_configs().into_iter().filter(|path| Path::new(path).is_file()).collect()
+}

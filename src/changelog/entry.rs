@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::diff::AddedLines;
 use crate::diag::Diag;
+use crate::expand::Scenario;
 use crate::ir::Sweep;
 use crate::source::{FileId, Span, Spanned};
 use crate::yaml::{self, Node, NodeKind};
@@ -17,6 +18,12 @@ pub struct Entry {
     pub description: Vec<String>,
     pub pr_link: String,
     pub evals_only: bool,
+    /// Fields of today's changelog (INFERENCEX-HEAD §6.1); defaults on Feb-2026 entries.
+    pub all_evals: bool,
+    pub append_only: bool,
+    pub eval_min_prefill_ep: Option<i64>,
+    /// `scenario-type`: the scenarios the entry covers; `None` means both.
+    pub scenario_type: Option<Vec<Scenario>>,
     /// The entry's span in the head file.
     pub span: Span,
 }
@@ -30,6 +37,33 @@ impl Entry {
             "pr-link": self.pr_link,
             "evals-only": self.evals_only,
         })
+    }
+
+    /// The entry as today's processor shows it: the new flags always, the optional fields only
+    /// when set.
+    pub fn to_json_head(&self) -> Value {
+        let mut value = json!({
+            "config-keys": self.config_keys.iter().map(|k| k.value.clone()).collect::<Vec<_>>(),
+            "description": self.description,
+            "pr-link": self.pr_link,
+            "evals-only": self.evals_only,
+            "all-evals": self.all_evals,
+            "append-only": self.append_only,
+        });
+        if let Value::Object(map) = &mut value {
+            if let Some(ep) = self.eval_min_prefill_ep {
+                map.insert("eval-min-prefill-ep".into(), ep.into());
+            }
+            if let Some(scenarios) = &self.scenario_type {
+                map.insert("scenario-type".into(), json!(scenarios.iter().map(|s| s.as_str()).collect::<Vec<_>>()));
+            }
+        }
+        value
+    }
+
+    /// The scenarios the entry covers, in its order (both when unrestricted).
+    pub fn scenarios(&self) -> Vec<Scenario> {
+        self.scenario_type.clone().unwrap_or_else(|| Scenario::ALL.to_vec())
     }
 }
 
@@ -105,6 +139,17 @@ fn entry(node: &Node, diags: &mut Vec<Diag>) -> Option<Entry> {
     };
     let n_before = diags.len();
     let (mut keys, mut description, mut pr_link, mut evals_only) = (None, None, None, false);
+    let (mut all_evals, mut append_only, mut eval_min_prefill_ep, mut scenario_type) = (false, None, None, None);
+    let boolean = |value: &Node, field: &str, diags: &mut Vec<Diag>| match value.kind {
+        NodeKind::Bool(b) => b,
+        _ => {
+            diags.push(
+                Diag::error("ix::changelog::invalid-field", format!("`{field}` must be a boolean"))
+                    .at(value.span, format!("found {}", value.type_name())),
+            );
+            false
+        }
+    };
     for (key, value) in fields {
         match key.as_str() {
             Some("config-keys") => keys = Some(string_list(value, "config-keys", diags)),
@@ -123,11 +168,53 @@ fn entry(node: &Node, diags: &mut Vec<Diag>) -> Option<Entry> {
                         .at(value.span, format!("found {}", value.type_name())),
                 ),
             },
-            _ => diags.push(
-                Diag::error("ix::changelog::unknown-field", "unknown field in a changelog entry")
-                    .at(key.span, "not one of `config-keys`, `description`, `pr-link`, `evals-only`"),
-            ),
+            Some("all-evals") => all_evals = boolean(value, "all-evals", diags),
+            Some("append-only") => append_only = Some((boolean(value, "append-only", diags), key.span)),
+            Some("eval-min-prefill-ep") => match value.kind {
+                NodeKind::Int(ep) if ep >= 1 => eval_min_prefill_ep = Some(ep),
+                _ => diags.push(
+                    Diag::error(
+                        "ix::changelog::invalid-field",
+                        "`eval-min-prefill-ep` must be an integer of at least 1",
+                    )
+                    .at(value.span, format!("found {}", value.type_name())),
+                ),
+            },
+            Some("scenario-type") => {
+                let items = string_list(value, "scenario-type", diags);
+                let mut scenarios = Vec::new();
+                for item in items {
+                    match Scenario::parse(&item.value) {
+                        Some(scenario) => scenarios.push(scenario),
+                        None => diags.push(
+                            Diag::error(
+                                "ix::changelog::invalid-field",
+                                format!("unknown scenario type `{}`", item.value),
+                            )
+                            .at(item.span, "expected `fixed-seq-len` or `agentic-coding`"),
+                        ),
+                    }
+                }
+                scenario_type = Some(scenarios);
+            }
+            _ => diags.push(Diag::error("ix::changelog::unknown-field", "unknown field in a changelog entry").at(
+                key.span,
+                "not one of `config-keys`, `description`, `pr-link`, `evals-only`, `all-evals`, \
+                     `append-only`, `eval-min-prefill-ep`, `scenario-type`",
+            )),
         }
+    }
+    if let Some((true, span)) = append_only
+        && (evals_only || all_evals || eval_min_prefill_ep.is_some())
+    {
+        diags.push(
+            Diag::error(
+                "ix::changelog::append-only-combined",
+                "`append-only` cannot be combined with `evals-only`, `all-evals` or `eval-min-prefill-ep`",
+            )
+            .at(span, "append-only entry")
+            .help("an append-only entry adds throughput points only; put eval changes in their own entry"),
+        );
     }
     for (present, field) in
         [(keys.is_some(), "config-keys"), (description.is_some(), "description"), (pr_link.is_some(), "pr-link")]
@@ -147,6 +234,10 @@ fn entry(node: &Node, diags: &mut Vec<Diag>) -> Option<Entry> {
         description: description.unwrap_or_default().into_iter().map(|d| d.value).collect(),
         pr_link: pr_link.unwrap_or_default(),
         evals_only,
+        all_evals,
+        append_only: append_only.is_some_and(|(on, _)| on),
+        eval_min_prefill_ep,
+        scenario_type,
         span: node.span,
     })
 }

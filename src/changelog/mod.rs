@@ -8,6 +8,7 @@
 
 mod diff;
 mod entry;
+pub mod head;
 
 pub use diff::{AddedLines, DiffError, added_lines, git_diff, git_show};
 pub use entry::{Entry, parse_entries, resolve_keys, wildcard_match};
@@ -27,9 +28,12 @@ pub struct Forced {
 
 /// The config keys the added entries name (wildcards resolved), each with the line of the
 /// first entry naming it: what `ix plan` forces ("forced by perf-changelog entry at line N").
+///
+/// `append-only` entries force nothing: they add points, and content hashing already runs
+/// exactly the added points (new tasks) while reusing the published ones.
 pub fn forced(entries: &[Entry], resolved: &[Vec<String>], head_text: &str) -> Vec<Forced> {
     let mut out: Vec<Forced> = Vec::new();
-    for (entry, keys) in entries.iter().zip(resolved) {
+    for (entry, keys) in entries.iter().zip(resolved).filter(|(entry, _)| !entry.append_only) {
         let line = head_text[..(entry.span.start as usize).min(head_text.len())].matches('\n').count() + 1;
         for key in keys {
             if !out.iter().any(|f| &f.config_key == key) {

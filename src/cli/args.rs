@@ -245,23 +245,33 @@ pub(crate) struct CommonMatrixArgs {
     /// Master config files (`.yaml` or `.ix`), merged in order.
     #[arg(long, num_args = 1.., required = true, value_name = "FILE")]
     pub(crate) config_files: Vec<String>,
-    /// The runners config.
-    #[arg(long, default_value = ".github/configs/runners.yaml", value_name = "FILE")]
-    pub(crate) runner_config: String,
-    /// Mark eval jobs and keep all jobs.
+    /// The runners config [default: `configs/runners.yaml` for today's configs,
+    /// `.github/configs/runners.yaml` for Feb-2026 ones].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) runner_config: Option<String>,
+    /// Mark eval jobs and keep all jobs (Feb-2026 configs; today's mark evals by default).
     #[arg(long)]
     pub(crate) run_evals: bool,
     /// Mark eval jobs and keep only them.
     #[arg(long)]
     pub(crate) evals_only: bool,
+    /// Do not mark eval jobs (today's configs).
+    #[arg(long, conflicts_with_all = ["evals_only", "all_evals", "run_evals"])]
+    pub(crate) no_evals: bool,
+    /// Mark every 8k1k and agentic job as an eval and keep only evals (today's configs).
+    #[arg(long)]
+    pub(crate) all_evals: bool,
+    /// Keep only these scenarios (today's configs).
+    #[arg(long, num_args = 1.., value_enum, value_name = "T")]
+    pub(crate) scenario_type: Option<Vec<ScenarioType>>,
     /// Keep only runner nodes whose name contains this string.
     #[arg(long, value_name = "S")]
     pub(crate) runner_node_filter: Option<String>,
 }
 
-/// `--single-node` or `--multi-node` (exactly one).
+/// `--single-node` and/or `--multi-node`: exactly one for Feb-2026 configs; either, both or
+/// neither (both kinds) for today's.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("node").args(["single_node", "multi_node"]).required(true).multiple(false)))]
 pub(crate) struct NodeArgs {
     /// Single-node jobs.
     #[arg(long)]
@@ -269,6 +279,14 @@ pub(crate) struct NodeArgs {
     /// Multi-node (disaggregated) jobs.
     #[arg(long)]
     pub(crate) multi_node: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ScenarioType {
+    #[value(name = "fixed-seq-len")]
+    FixedSeqLen,
+    #[value(name = "agentic-coding")]
+    AgenticCoding,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -330,6 +348,9 @@ pub(crate) struct TestConfigArgs {
     /// Keep only these concurrency values.
     #[arg(long, num_args = 1.., value_name = "N")]
     pub(crate) conc: Option<Vec<i64>>,
+    /// Keep only these fixed sequence lengths (today's configs; agentic jobs are kept).
+    #[arg(long, num_args = 1.., value_enum)]
+    pub(crate) seq_lens: Option<Vec<SeqLen>>,
 }
 
 #[derive(Debug, Args)]
@@ -363,8 +384,10 @@ pub(crate) enum DiagFormat {
 
 #[derive(Debug, Args)]
 pub(crate) struct CheckArgs {
-    /// Files to check: master configs, runners files (detected by shape) and `.ix` sweeps.
-    #[arg(required_unless_present = "runners", value_name = "FILE")]
+    /// Files to check: master configs, runners files (detected by shape) and `.ix` sweeps
+    /// [default: InferenceX's master configs and runners file in `configs/`, else in
+    /// `.github/configs/`].
+    #[arg(value_name = "FILE")]
     pub(crate) files: Vec<String>,
     /// Treat these files as runners configs.
     #[arg(long, value_name = "FILE")]
@@ -520,16 +543,18 @@ pub(crate) struct ChangelogCheckArgs {
     #[arg(long, default_value = "perf-changelog.yaml", value_name = "FILE")]
     pub(crate) changelog_file: String,
     /// Master configs the keys must resolve against.
-    #[arg(long, num_args = 1.., value_name = "FILE",
-          default_values = [".github/configs/amd-master.yaml", ".github/configs/nvidia-master.yaml"])]
+    /// [default: `amd-master.yaml` and `nvidia-master.yaml` in `configs/` when it exists, else in
+    /// `.github/configs/`]
+    #[arg(long, num_args = 1.., value_name = "FILE")]
     pub(crate) config_files: Vec<String>,
     /// Also plan the sweep against this state store and warn about benchmark tasks that rerun
     /// because their inputs changed while no added entry covers their config key.
     #[arg(long, value_name = "DIR")]
     pub(crate) warn_uncovered: Option<String>,
-    /// The runners config (with `--warn-uncovered`).
-    #[arg(long, default_value = ".github/configs/runners.yaml", value_name = "FILE")]
-    pub(crate) runner_config: String,
+    /// The runners config (with `--warn-uncovered`) [default: `runners.yaml` next to the default
+    /// master configs].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) runner_config: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -540,14 +565,25 @@ pub(crate) struct ChangelogJobsArgs {
     pub(crate) head_ref: String,
     #[arg(long, default_value = "perf-changelog.yaml", value_name = "FILE")]
     pub(crate) changelog_file: String,
-    #[arg(long, num_args = 1.., value_name = "FILE",
-          default_values = [".github/configs/amd-master.yaml", ".github/configs/nvidia-master.yaml"])]
+    /// [default: `amd-master.yaml` and `nvidia-master.yaml` in `configs/` when it exists, else in
+    /// `.github/configs/`]
+    #[arg(long, num_args = 1.., value_name = "FILE")]
     pub(crate) config_files: Vec<String>,
-    #[arg(long, default_value = ".github/configs/runners.yaml", value_name = "FILE")]
-    pub(crate) runner_config: String,
+    /// [default: `runners.yaml` next to the default master configs]
+    #[arg(long, value_name = "FILE")]
+    pub(crate) runner_config: Option<String>,
     /// Diff against the merge base (the default) or, like the reference, the base tip.
     #[arg(long)]
     pub(crate) base_tip: bool,
+    /// Keep only the lowest concurrency of each throughput curve (today's configs).
+    #[arg(long)]
+    pub(crate) trim_conc: bool,
+    /// Widened evals for every entry (today's configs).
+    #[arg(long)]
+    pub(crate) all_evals: bool,
+    /// Evals only, no throughput rows (today's configs).
+    #[arg(long)]
+    pub(crate) evals_only: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -572,8 +608,9 @@ pub(crate) enum FakeOutcome {
 #[command(group(ArgGroup::new("node").args(["single_node", "multi_node"]).multiple(false)))]
 #[command(group(ArgGroup::new("evals").args(["run_evals", "evals_only"]).multiple(false)))]
 pub(crate) struct PlanArgs {
-    /// Sweep files (master configs), merged in order.
-    #[arg(required = true, value_name = "FILE")]
+    /// Sweep files (master configs), merged in order [default: InferenceX's master configs in
+    /// `configs/`, else in `.github/configs/`].
+    #[arg(value_name = "FILE")]
     pub(crate) files: Vec<String>,
     /// The runners config (default: `runners.yaml` when it exists; `.ix` sweeps that declare
     /// their runner types inline need none).
@@ -998,21 +1035,25 @@ impl SweepFilterArgs {
             precision: self.precision.clone(),
             framework: self.framework.clone(),
             runner_type: self.runner_type.clone(),
-            seq_lens: self.seq_lens.as_ref().map(|lens| {
-                lens.iter()
-                    .map(|len| match len {
-                        SeqLen::OneKOneK => (1024, 1024),
-                        SeqLen::OneKEightK => (1024, 8192),
-                        SeqLen::EightKOneK => (8192, 1024),
-                    })
-                    .collect()
-            }),
+            seq_lens: self.seq_lens.as_deref().map(seq_len_pairs),
             step_size: self.step_size,
             min_conc: self.min_conc,
             max_conc: self.max_conc,
             max_tp: self.max_tp,
             max_ep: self.max_ep,
             runner_node_filter: None,
+            scenarios: None,
         }
     }
+}
+
+/// `--seq-lens` choices as (isl, osl) pairs.
+pub(crate) fn seq_len_pairs(lens: &[SeqLen]) -> Vec<(i64, i64)> {
+    lens.iter()
+        .map(|len| match len {
+            SeqLen::OneKOneK => (1024, 1024),
+            SeqLen::OneKEightK => (1024, 8192),
+            SeqLen::EightKOneK => (8192, 1024),
+        })
+        .collect()
 }

@@ -121,16 +121,76 @@ pub(crate) fn changelog(args: &ChangelogArgs) -> ExitStatus {
                 Ok(loaded) => loaded,
                 Err(status) => return status,
             };
-            match changelog::jobs_output(&sweep, &entries, &resolved, &a.base_ref, &a.head_ref) {
+            let output = if sweep.format() == crate::ir::Format::Head {
+                let path = a.runner_config.clone().unwrap_or_else(workspace::default_runner_config);
+                let mut runners = workspace::Loaded::default();
+                workspace::add_runners(&mut runners, &path);
+                if runners.has_errors() {
+                    return super::matrix::fail(&runners.sources, &runners.diags);
+                }
+                let flags = changelog::head::HeadFlags {
+                    trim_conc: a.trim_conc,
+                    all_evals: a.all_evals,
+                    evals_only: a.evals_only,
+                };
+                let refs = (a.base_ref.as_str(), a.head_ref.as_str());
+                let table = runners.runners.unwrap_or_default();
+                let base = if entries.iter().any(|entry| entry.append_only) {
+                    match base_revision(&a.base_ref, &a.config_files, &path) {
+                        Ok(base) => Some(base),
+                        Err(status) => return status,
+                    }
+                } else {
+                    None
+                };
+                let base = base.as_ref().map(|(sweep, runners)| (sweep, runners));
+                changelog::head::jobs_output(&sweep, &table, &entries, &resolved, flags, refs, base)
+            } else {
+                changelog::jobs_output(&sweep, &entries, &resolved, &a.base_ref, &a.head_ref)
+            };
+            match output {
                 Ok(value) => {
                     let line = serde_json::to_string(&value).unwrap_or_default();
                     let _ = writeln!(std::io::stdout(), "{line}");
                     ExitStatus::Success
                 }
-                Err(diags) => super::matrix::fail(&SourceMap::new(), &diags),
+                Err(mut diags) => {
+                    // The config texts are not kept here; the messages name the config keys.
+                    for diag in &mut diags {
+                        diag.primary = None;
+                        diag.secondary.clear();
+                    }
+                    super::matrix::fail(&SourceMap::new(), &diags)
+                }
             }
         }
     }
+}
+
+/// The master configs and runners file as they are at `base` (append-only entries compare the
+/// two revisions), read through git.
+fn base_revision(
+    base: &str,
+    config_files: &[String],
+    runner_config: &str,
+) -> Result<(crate::ir::Sweep, crate::ir::RunnerTable), ExitStatus> {
+    let defaults = workspace::default_master_configs();
+    let config_files = if config_files.is_empty() { &defaults } else { config_files };
+    let repo = Path::new(".");
+    let mut sources = SourceMap::new();
+    let mut files = Vec::new();
+    for path in config_files {
+        let text = changelog::git_show(repo, base, path).map_err(|err| plain_error(&err.to_string()))?;
+        files.push(sources.add(format!("{base}:{path}"), Arc::from(text)));
+    }
+    let (sweep, mut diags) = crate::ir::inferencex::lower_master_configs(&sources, &files);
+    let runners_text = changelog::git_show(repo, base, runner_config).map_err(|err| plain_error(&err.to_string()))?;
+    let runners_file = sources.add(format!("{base}:{runner_config}"), Arc::from(runners_text));
+    let runners = crate::ir::runners::lower_runners(&sources, runners_file, &mut diags);
+    if diags.iter().any(Diag::is_error) {
+        return Err(super::matrix::fail(&sources, &diags));
+    }
+    Ok((sweep, runners))
 }
 
 type Loaded = (crate::ir::Sweep, Vec<changelog::Entry>, Vec<Vec<String>>);
@@ -178,7 +238,14 @@ fn load(request: &Request<'_>) -> Result<Loaded, ExitStatus> {
         Err(err) => return Err(plain_error(&err.to_string())),
     };
     let entries = changelog::parse_entries(&added, file, &head_text).map_err(|diags| fail(&sources, diags))?;
-    let loaded = workspace::load(request.config_files, None);
+    let defaults;
+    let config_files = if request.config_files.is_empty() {
+        defaults = workspace::default_master_configs();
+        &defaults
+    } else {
+        request.config_files
+    };
+    let loaded = workspace::load(config_files, None);
     if loaded.has_errors() {
         return Err(super::matrix::fail(&loaded.sources, &loaded.diags));
     }
@@ -201,8 +268,12 @@ fn warn_uncovered(args: &crate::cli::args::ChangelogCheckArgs, state: &str, cove
     let store = crate::state::StateStore::open_existing(Path::new(state)).ok().flatten();
     let Some(store) = store else { return };
     let request = PlanRequest {
-        config_files: args.config_files.clone(),
-        runner_config: Some(args.runner_config.clone()),
+        config_files: if args.config_files.is_empty() {
+            workspace::default_master_configs()
+        } else {
+            args.config_files.clone()
+        },
+        runner_config: Some(args.runner_config.clone().unwrap_or_else(workspace::default_runner_config)),
         selection: JobSelection::all(),
         options: PlanOptions::default(),
         evals: crate::workspace::load_evals(Path::new(".")).unwrap_or_default(),

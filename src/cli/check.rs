@@ -14,12 +14,27 @@ pub(crate) fn check(args: &CheckArgs) -> ExitStatus {
     let mut sources = SourceMap::new();
     let mut diags = Vec::new();
     let mut configs = Vec::new();
+    let mut default_files = Vec::new();
+    if args.files.is_empty() && args.runners.is_empty() {
+        default_files = workspace::existing_default_master_configs();
+        let runners = workspace::default_runner_config();
+        if std::path::Path::new(&runners).is_file() {
+            default_files.push(runners);
+        }
+        if default_files.is_empty() {
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: no files given, and neither `configs/` nor `.github/configs/` holds InferenceX's master configs"
+            );
+            return ExitStatus::Error;
+        }
+    }
     for path in &args.runners {
         if let Some(file) = read_source(&mut sources, path, FileRole::Runners, &mut diags) {
             runners::lower_runners(&sources, file, &mut diags);
         }
     }
-    for path in &args.files {
+    for path in args.files.iter().chain(&default_files) {
         let Some(file) = read_source(&mut sources, path, FileRole::Config, &mut diags) else { continue };
         if workspace::is_dsl_path(path) {
             workspace::lower_dsl_file(&mut sources, file, &mut diags);
@@ -40,7 +55,7 @@ pub(crate) fn check(args: &CheckArgs) -> ExitStatus {
         DiagFormat::Human => {
             let mut stderr = std::io::stderr().lock();
             let _ = stderr.write_all(diag::render(&sources, &diags, RenderOptions::for_terminal()).as_bytes());
-            let n_files = args.files.len() + args.runners.len();
+            let n_files = args.files.len() + args.runners.len() + default_files.len();
             let _ = if n_errors == 0 {
                 writeln!(stderr, "checked {n_files} file(s): no errors")
             } else {
@@ -51,12 +66,17 @@ pub(crate) fn check(args: &CheckArgs) -> ExitStatus {
     if n_errors == 0 { ExitStatus::Success } else { ExitStatus::Failure }
 }
 
-/// A runners file maps names to lists; a master config maps names to mappings.
+/// A Feb-2026 runners file maps names to lists, today's has a `labels` mapping; a master
+/// config maps names to mappings that are entries.
 fn looks_like_runners(text: &str) -> bool {
     match yaml::parse(crate::source::FileId(0), text) {
         Ok(root) => match root.kind {
             NodeKind::Map(entries) => {
-                !entries.is_empty() && entries.iter().all(|(_, value)| matches!(value.kind, NodeKind::Seq(_)))
+                let labels = entries
+                    .iter()
+                    .any(|(key, value)| key.as_str() == Some("labels") && matches!(value.kind, NodeKind::Map(_)));
+                labels
+                    || (!entries.is_empty() && entries.iter().all(|(_, value)| matches!(value.kind, NodeKind::Seq(_))))
             }
             _ => false,
         },

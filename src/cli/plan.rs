@@ -32,11 +32,18 @@ fn request(args: &PlanArgs) -> PlanRequest {
         None
     };
     PlanRequest {
-        config_files: args.files.clone(),
-        // Given, else `runners.yaml` when it exists, else none (`.ix` sweeps declare runners inline).
+        config_files: if args.files.is_empty() {
+            crate::workspace::existing_default_master_configs()
+        } else {
+            args.files.clone()
+        },
+        // Given, else `runners.yaml` or today's InferenceX `configs/runners.yaml` when it exists,
+        // else none (`.ix` sweeps declare runners inline).
         runner_config: args.runner_config.clone().or_else(|| {
-            let default = "runners.yaml";
-            std::path::Path::new(default).is_file().then(|| default.to_string())
+            ["runners.yaml", "configs/runners.yaml"]
+                .into_iter()
+                .find(|default| std::path::Path::new(default).is_file())
+                .map(str::to_string)
         }),
         selection: JobSelection {
             filters,
@@ -79,15 +86,24 @@ pub(crate) fn plan(args: &PlanArgs) -> ExitStatus {
         Ok(request) => request,
         Err(status) => return status,
     };
+    if request.config_files.is_empty() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "error: no sweep files given, and neither `configs/` nor `.github/configs/` holds InferenceX's master configs"
+        );
+        return ExitStatus::Error;
+    }
     // With `--changelog-base`: the config keys of the added perf-changelog entries.
     let covered = match &args.changelog_base {
-        Some(base) => match crate::cli::changelog::forced_keys(base, "HEAD", &args.changelog_file, &args.files) {
-            Ok(forced) => {
-                request.options.force.extend(forced.iter().map(crate::cli::changelog::force_rule));
-                Some(forced.into_iter().map(|f| f.config_key).collect::<Vec<_>>())
+        Some(base) => {
+            match crate::cli::changelog::forced_keys(base, "HEAD", &args.changelog_file, &request.config_files) {
+                Ok(forced) => {
+                    request.options.force.extend(forced.iter().map(crate::cli::changelog::force_rule));
+                    Some(forced.into_iter().map(|f| f.config_key).collect::<Vec<_>>())
+                }
+                Err(status) => return status,
             }
-            Err(status) => return status,
-        },
+        }
         None => None,
     };
     let covered = covered.as_deref();

@@ -64,14 +64,17 @@ pub(crate) fn run(args: &RunArgs) -> ExitStatus {
     run_engine(args, &input, &executor_for)
 }
 
-/// The runners file to plan with: the one given, else `.github/configs/runners.yaml` when it
-/// exists, else none (`.ix` sweeps declare their runners inline).
+/// The runners file to plan with: the one given, else InferenceX's `configs/runners.yaml`
+/// (today's layout) or `.github/configs/runners.yaml` (Feb 2026) when it exists, else none
+/// (`.ix` sweeps declare their runners inline).
 pub(crate) fn runner_config(input: &SweepInputArgs) -> Option<String> {
     if let Some(path) = &input.runner_config {
         return Some(path.clone());
     }
-    let default = ".github/configs/runners.yaml";
-    Path::new(default).is_file().then(|| default.to_string())
+    ["configs/runners.yaml", ".github/configs/runners.yaml"]
+        .into_iter()
+        .find(|default| Path::new(default).is_file())
+        .map(str::to_string)
 }
 
 /// Runs `tasks` with the limits and executors of `args`, rendering progress; `None` when the

@@ -184,6 +184,7 @@ pub(super) fn same_relative(relative: &Job, job: &Job) -> bool {
         disagg,
         run_eval,
         origin,
+        head,
     } = job;
     let start = origin.entry_span.start;
     let rebase =
@@ -203,6 +204,7 @@ pub(super) fn same_relative(relative: &Job, job: &Job) -> bool {
         && relative.framework == *framework
         && relative.runner == *runner
         && relative.exp_name == *exp_name
+        && relative.head == *head
 }
 
 /// Records that job `job_idx` uses the files of `job_memo` (a path listed twice is harmless).

@@ -17,7 +17,15 @@ fn job() -> Job {
 }
 
 fn multi_job() -> Job {
-    let worker = |tp: i64| Worker { num_worker: 1, tp, ep: 1, dp_attn: false, additional_settings: None };
+    let worker = |tp: i64| Worker {
+        num_worker: 1,
+        tp,
+        ep: 1,
+        dp_attn: false,
+        additional_settings: None,
+        parallel: Default::default(),
+        hardware: None,
+    };
     Job { shape: JobShape::Multi { prefill: worker(4), decode: worker(8), conc: vec![8, 16] }, ..job() }
 }
 
@@ -35,6 +43,10 @@ fn entry() -> ConfigEntry {
         multinode: false,
         disagg: false,
         seq_len_configs: Vec::new(),
+        format: Default::default(),
+        router: None,
+        kv_p2p_transfer: None,
+        agentic: Vec::new(),
         span: span(),
     }
 }
@@ -191,4 +203,50 @@ fn every_contract_variable_is_a_key_input_of_its_tasks() {
         }
         assert!(names.iter().any(|name| name == "image"), "the image digest is in the keys");
     }
+}
+
+#[test]
+fn every_field_of_todays_format_changes_the_tasks_it_can_affect() {
+    use crate::expand::Scenario;
+    use crate::ir::{Component, Format, KvOffloading};
+    let evals = EvalSettings::default();
+    let head_job = || {
+        let mut job = job();
+        job.head.format = Format::Head;
+        job.head.scenario = Scenario::AgenticCoding;
+        job.head.kv_offloading = Some(KvOffloading::Dram);
+        job.head.total_cpu_dram_gb = 100;
+        job.head.duration = 3600;
+        job
+    };
+    let (bench, eval, _) = hashes(&head_job(), &evals);
+    let edits: Vec<JobEdit> = vec![
+        ("scenario", |j| j.head.scenario = crate::expand::Scenario::FixedSeqLen, true, true),
+        ("pp", |j| j.head.parallel.pp = Some(2), true, true),
+        ("dcp-size", |j| j.head.parallel.dcp_size = Some(2), true, true),
+        ("pcp-size", |j| j.head.parallel.pcp_size = Some(2), true, true),
+        ("router", |j| j.head.router = Some(Component { name: "dynamo".into(), version: None }), true, true),
+        ("kv-p2p-transfer", |j| j.head.kv_p2p_transfer = Some("nixl".into()), true, true),
+        ("kv-offloading", |j| j.head.kv_offloading = Some(crate::ir::KvOffloading::None), true, true),
+        (
+            "kv-offload-backend",
+            |j| j.head.kv_offload_backend = Some(Component { name: "lmcache".into(), version: Some("1".into()) }),
+            true,
+            true,
+        ),
+        ("total-cpu-dram-gb", |j| j.head.total_cpu_dram_gb = 200, true, true),
+        ("duration", |j| j.head.duration = 600, true, true),
+        // Which tasks a job has, not an input of one.
+        ("eval-only", |j| j.head.eval_only = true, false, false),
+    ];
+    for (what, edit, bench_changes, eval_changes) in edits {
+        let mut changed = head_job();
+        edit(&mut changed);
+        let (b, e, _) = hashes(&changed, &evals);
+        assert_eq!(b != bench, bench_changes, "editing `{what}` (today's format)");
+        assert_eq!(e != eval, eval_changes, "editing `{what}` (today's format)");
+    }
+    // Feb jobs keep the Feb contract exactly: none of today's variables.
+    let feb = Contract::of(&job(), &evals);
+    assert!(feb.bench_vars().all(|var| !["SCENARIO_TYPE", "PP_SIZE", "DURATION"].contains(&&*var.env)));
 }

@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::ir::{SpecDecoding, Worker};
+use crate::ir::{Component, Format, KvOffloading, Parallel, SpecDecoding, Worker};
 use crate::source::Span;
 
 /// One benchmark job.
@@ -27,9 +27,68 @@ pub struct Job {
     pub disagg: bool,
     pub run_eval: bool,
     pub origin: JobOrigin,
+    /// The fields InferenceX added after February 2026; `HeadFields::default()` on Feb jobs.
+    pub head: HeadFields,
+}
+
+/// What a job of today's InferenceX format carries beyond the Feb-2026 fields
+/// (INFERENCEX-HEAD §3.3). Feb jobs hold the default, which changes neither their JSON nor
+/// their meaning.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HeadFields {
+    /// The format of the entry the job came from; it picks the JSON shape.
+    pub format: Format,
+    pub scenario: Scenario,
+    /// Single-node `pp`, `dcp-size`, `pcp-size` as written (workers carry their own).
+    pub parallel: Parallel,
+    pub router: Option<Component>,
+    pub kv_p2p_transfer: Option<String>,
+    /// Agentic jobs: where KV cache may be offloaded, and by which backend.
+    pub kv_offloading: Option<KvOffloading>,
+    pub kv_offload_backend: Option<Component>,
+    /// Agentic jobs: host DRAM (GB) the offload may use, sized from runner hardware (§3.4).
+    pub total_cpu_dram_gb: i64,
+    /// Agentic jobs: how long the trace replay runs, in seconds (3600 at HEAD).
+    pub duration: i64,
+    /// Multi-node eval jobs: the concurrency the eval runs at.
+    pub eval_conc: Option<i64>,
+    /// Set on the jobs `--evals-only` / `--all-evals` keep.
+    pub eval_only: bool,
+    /// Set on multi-node jobs merged by `--all-evals`.
+    pub eval_all_concs: bool,
+    /// Whether eval marking ran (agentic jobs print `run-eval` only then).
+    pub evals_marked: bool,
+}
+
+/// The InferenceX scenario a job measures.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Scenario {
+    /// Random prompts of fixed input and output lengths.
+    #[default]
+    FixedSeqLen,
+    /// Replay of agentic coding traces.
+    AgenticCoding,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 2] = [Scenario::FixedSeqLen, Scenario::AgenticCoding];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scenario::FixedSeqLen => "fixed-seq-len",
+            Scenario::AgenticCoding => "agentic-coding",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Scenario> {
+        Scenario::ALL.into_iter().find(|scenario| scenario.as_str() == text)
+    }
 }
 
 /// Single-node or multi-node specifics of a job.
+// Workers grew with today's pp/dcp/pcp and hardware; jobs are built once per run and the
+// engine matches these variants by value, so they stay unboxed.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum JobShape {
     Single { tp: i64, ep: i64, dp_attn: bool, conc: i64 },
@@ -72,8 +131,15 @@ impl Job {
         }
     }
 
+    pub fn is_agentic(&self) -> bool {
+        self.head.scenario == Scenario::AgenticCoding
+    }
+
     /// The job as the reference's JSON object.
     pub fn to_json(&self, order: KeyOrder) -> Value {
+        if self.head.format == Format::Head {
+            return self.to_json_head();
+        }
         let mut map = Map::new();
         let s = |v: &str| Value::String(v.to_string());
         map.insert("image".into(), s(&self.image));
@@ -115,6 +181,129 @@ impl Job {
     }
 }
 
+impl Job {
+    /// The job as today's generator prints it (INFERENCEX-HEAD §3.3, fields in its order).
+    fn to_json_head(&self) -> Value {
+        let mut map = Map::new();
+        let s = |v: &str| Value::String(v.to_string());
+        let head = &self.head;
+        map.insert("image".into(), s(&self.image));
+        map.insert("model".into(), s(&self.model));
+        map.insert("model-prefix".into(), s(&self.model_prefix));
+        map.insert("precision".into(), s(&self.precision));
+        map.insert("framework".into(), s(&self.framework));
+        map.insert("runner".into(), s(&self.runner));
+        let (pp, dcp_size, pcp_size) = head.parallel.values();
+        let agentic = self.is_agentic();
+        if !agentic {
+            map.insert("isl".into(), self.isl.into());
+            map.insert("osl".into(), self.osl.into());
+        }
+        match &self.shape {
+            JobShape::Single { tp, ep, dp_attn, conc } => {
+                map.insert("tp".into(), (*tp).into());
+                map.insert("pp".into(), pp.into());
+                map.insert("dcp-size".into(), dcp_size.into());
+                map.insert("pcp-size".into(), pcp_size.into());
+                if agentic {
+                    map.insert("ep".into(), (*ep).into());
+                    map.insert("dp-attn".into(), (*dp_attn).into());
+                    map.insert("spec-decoding".into(), s(self.spec_decoding.as_str()));
+                    map.insert("conc".into(), (*conc).into());
+                } else {
+                    map.insert("conc".into(), (*conc).into());
+                    map.insert("max-model-len".into(), self.max_model_len.into());
+                    map.insert("ep".into(), (*ep).into());
+                    map.insert("dp-attn".into(), (*dp_attn).into());
+                    map.insert("spec-decoding".into(), s(self.spec_decoding.as_str()));
+                }
+            }
+            JobShape::Multi { prefill, decode, conc } => {
+                map.insert("spec-decoding".into(), s(self.spec_decoding.as_str()));
+                map.insert("prefill".into(), worker_json_head(prefill));
+                map.insert("decode".into(), worker_json_head(decode));
+                map.insert("conc".into(), Value::Array(conc.iter().map(|c| (*c).into()).collect()));
+                if !agentic {
+                    map.insert("max-model-len".into(), self.max_model_len.into());
+                }
+            }
+        }
+        if agentic {
+            let offloading = head.kv_offloading.unwrap_or(KvOffloading::None);
+            map.insert("kv-offloading".into(), s(offloading.as_str()));
+            map.insert("total-cpu-dram-gb".into(), head.total_cpu_dram_gb.into());
+            map.insert("duration".into(), head.duration.into());
+        }
+        map.insert("exp-name".into(), s(&self.exp_name));
+        if !agentic || self.is_multinode() {
+            map.insert("disagg".into(), self.disagg.into());
+        }
+        if agentic {
+            map.insert("scenario-type".into(), s(head.scenario.as_str()));
+            if let Some(backend) = &head.kv_offload_backend {
+                map.insert("kv-offload-backend".into(), component_json(backend));
+            }
+        } else {
+            map.insert("run-eval".into(), self.run_eval.into());
+        }
+        if let Some(router) = &head.router {
+            map.insert("router".into(), component_json(router));
+        }
+        if self.is_multinode()
+            && let Some(engine) = &head.kv_p2p_transfer
+        {
+            map.insert("kv-p2p-transfer".into(), s(engine));
+        }
+        if agentic && head.evals_marked {
+            map.insert("run-eval".into(), self.run_eval.into());
+        }
+        if let Some(conc) = head.eval_conc {
+            map.insert("eval-conc".into(), conc.into());
+        }
+        if head.eval_all_concs {
+            map.insert("eval-all-concs".into(), true.into());
+        }
+        if head.eval_only {
+            map.insert("eval-only".into(), true.into());
+        }
+        Value::Object(map)
+    }
+}
+
+/// `{name, version}` of a router or offload backend; `version` only when written.
+pub fn component_json(component: &Component) -> Value {
+    let mut map = Map::new();
+    map.insert("name".into(), Value::String(component.name.clone()));
+    if let Some(version) = &component.version {
+        map.insert("version".into(), Value::String(version.clone()));
+    }
+    Value::Object(map)
+}
+
+/// A worker object of today's format: `pp`, `dcp-size`, `pcp-size` always (1 unless written),
+/// `hardware` and `additional-settings` only when written.
+pub(super) fn worker_json_head(worker: &Worker) -> Value {
+    let mut map = Map::new();
+    let (pp, dcp_size, pcp_size) = worker.parallel.values();
+    map.insert("num-worker".into(), worker.num_worker.into());
+    map.insert("tp".into(), worker.tp.into());
+    map.insert("pp".into(), pp.into());
+    map.insert("dcp-size".into(), dcp_size.into());
+    map.insert("pcp-size".into(), pcp_size.into());
+    map.insert("ep".into(), worker.ep.into());
+    map.insert("dp-attn".into(), worker.dp_attn.into());
+    if let Some(hardware) = &worker.hardware {
+        map.insert("hardware".into(), Value::String(hardware.clone()));
+    }
+    if let Some(settings) = &worker.additional_settings {
+        map.insert(
+            "additional-settings".into(),
+            Value::Array(settings.iter().map(|s| Value::String(s.clone())).collect()),
+        );
+    }
+    Value::Object(map)
+}
+
 /// A worker object; `additional-settings` only when present (the reference passes it through).
 pub fn worker_json(worker: &Worker) -> Value {
     let mut map = Map::new();
@@ -139,7 +328,8 @@ pub fn to_python_json(value: &Value) -> String {
     out
 }
 
-fn write_python_json(value: &Value, out: &mut String) {
+/// [`to_python_json`] appended to `out`.
+pub fn write_python_json(value: &Value, out: &mut String) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -173,7 +363,10 @@ fn write_python_json(value: &Value, out: &mut String) {
 fn write_python_string(s: &str, out: &mut String) {
     use std::fmt::Write as _;
     out.push('"');
-    for ch in s.chars() {
+    // Most strings need no escape at all: copy the plain ASCII prefix in one go.
+    let plain = s.bytes().position(|b| !(0x20..0x7f).contains(&b) || b == b'"' || b == b'\\').unwrap_or(s.len());
+    out.push_str(&s[..plain]);
+    for ch in s[plain..].chars() {
         match ch {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -182,7 +375,7 @@ fn write_python_string(s: &str, out: &mut String) {
             '\t' => out.push_str("\\t"),
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7f => {
+            c if (c as u32) < 0x20 || (c as u32) >= 0x7f => {
                 let mut buf = [0u16; 2];
                 for unit in c.encode_utf16(&mut buf) {
                     let _ = write!(out, "\\u{unit:04x}");
@@ -202,5 +395,7 @@ mod tests {
     fn python_separators_and_ascii_escapes() {
         let value = serde_json::json!({"a": [1, true, "é\"x"], "b": {}});
         assert_eq!(to_python_json(&value), r#"{"a": [1, true, "\u00e9\"x"], "b": {}}"#);
+        let value = serde_json::json!(["plain/text:1.0", "tab\tthen\u{7f}\u{1}😀"]);
+        assert_eq!(to_python_json(&value), r#"["plain/text:1.0", "tab\tthen\u007f\u0001\ud83d\ude00"]"#);
     }
 }

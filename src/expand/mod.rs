@@ -6,19 +6,25 @@
 //! Inputs on which the reference loops forever or crashes are rejected with a diagnostic.
 
 mod evals;
+pub mod head;
 mod job;
 
-pub use evals::{EvalMode, mark_evals};
-pub use job::{Job, JobOrigin, JobShape, KeyOrder, to_python_json, worker_json};
+pub use evals::{EvalMode, HeadEvals, mark_evals, mark_evals_for, mark_evals_head};
+pub use job::{
+    HeadFields, Job, JobOrigin, JobShape, KeyOrder, Scenario, component_json, to_python_json, worker_json,
+    write_python_json,
+};
 
 use crate::diag::{Diag, did_you_mean};
-use crate::ir::{ConfigEntry, RunnerTable, SearchPoint, Sweep, Worker, seq_len_name};
+use crate::ir::{ConfigEntry, Format, RunnerTable, SearchPoint, Sweep, Worker, seq_len_name};
 
 /// Single-node or multi-node selection (`--single-node` / `--multi-node`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NodeMode {
     Single,
     Multi,
+    /// Both kinds (today's `full-sweep` without `--single-node`/`--multi-node`, or with both).
+    Both,
 }
 
 /// The filters of `full-sweep`.
@@ -36,6 +42,8 @@ pub struct FullSweep {
     pub max_tp: Option<i64>,
     pub max_ep: Option<i64>,
     pub runner_node_filter: Option<String>,
+    /// `--scenario-type` (today's format); `None` keeps both scenarios.
+    pub scenarios: Option<Vec<Scenario>>,
 }
 
 impl FullSweep {
@@ -53,6 +61,7 @@ impl FullSweep {
             max_tp: None,
             max_ep: None,
             runner_node_filter: None,
+            scenarios: None,
         }
     }
 }
@@ -115,6 +124,7 @@ fn base_job(entry: &ConfigEntry, isl: i64, osl: i64) -> Job {
             entry_span: entry.key.span,
             point_span: entry.span,
         },
+        head: HeadFields::default(),
     }
 }
 
@@ -126,8 +136,11 @@ fn member(value: &str, allowed: Option<&Vec<String>>) -> bool {
     allowed.is_none_or(|allowed| allowed.iter().any(|a| a == value))
 }
 
-/// `full-sweep` (§4.1).
+/// `full-sweep` (§4.1), by the rules of the sweep's format.
 pub fn full_sweep(sweep: &Sweep, runners: &RunnerTable, opts: &FullSweep) -> Result<Vec<Job>, Vec<Diag>> {
+    if sweep.format() == Format::Head {
+        return head::full_sweep(sweep, runners, opts);
+    }
     let mut errors = Vec::new();
     if opts.step_size < 2 {
         errors.push(
@@ -412,6 +425,9 @@ pub fn runner_model_sweep(
             )]);
         }
     }
+    if opts.mode == NodeMode::Both {
+        return Ok(Vec::new());
+    }
     let mut jobs = Vec::new();
     for (entry_idx, entry) in sweep.entries.iter().enumerate() {
         if entry.runner.value != opts.runner_type
@@ -472,7 +488,7 @@ pub fn runner_model_sweep(
                     conc,
                 };
             }
-            NodeMode::Multi => {
+            NodeMode::Multi | NodeMode::Both => {
                 let mut best: Option<(usize, &crate::ir::MultiPoint, Option<i64>)> = None;
                 for (idx, point) in seq.search_space.iter().enumerate() {
                     let SearchPoint::Multi(point) = point else { continue };

@@ -9,10 +9,12 @@ use std::collections::HashMap;
 
 use crate::diag::{Diag, did_you_mean};
 use crate::ir::{
-    Concurrency, ConfigEntry, MultiPoint, SearchPoint, SeqLenConfig, SinglePoint, SpecDecoding, Sweep, Worker,
+    Concurrency, ConfigEntry, Format, MultiPoint, SearchPoint, SeqLenConfig, SinglePoint, SpecDecoding, Sweep, Worker,
 };
 use crate::source::{FileId, SourceMap, Span, Spanned};
 use crate::yaml::{self, Node, NodeKind};
+
+mod head;
 
 const ENTRY_FIELDS: &[&str] =
     &["image", "model", "model-prefix", "precision", "framework", "runner", "multinode", "disagg", "seq-len-configs"];
@@ -59,9 +61,10 @@ pub fn lower_master_file(sources: &SourceMap, file: FileId, diags: &mut Vec<Diag
         );
         return Vec::new();
     };
-    let mut cx = Cx { diags, key: None };
+    let mut cx = Cx { diags, key: None, format: Format::Feb, text: &source.text };
     let mut keys_seen: HashMap<&str, Span> = HashMap::new();
     let mut out = Vec::new();
+    let mut file_format: Option<(Format, &str)> = None;
     for (key, value) in entries {
         let Some(name) = key.as_str() else {
             cx.error(
@@ -86,6 +89,17 @@ pub fn lower_master_file(sources: &SourceMap, file: FileId, diags: &mut Vec<Diag
             );
             continue;
         }
+        let format = head::detect_format(value);
+        if let Some(format) = format {
+            match file_format {
+                None => file_format = Some((format, name)),
+                Some((first, first_key)) if first != format => {
+                    cx.error(head::mixed_format(name, key.span, format, first_key));
+                    continue;
+                }
+                Some(_) => {}
+            }
+        }
         if let Some(entry) = cx.entry(Spanned::new(name.to_string(), key.span), value) {
             out.push(entry);
         }
@@ -105,21 +119,30 @@ struct Cx<'d> {
     /// The config key of the entry being lowered: every message names it (the key is often
     /// off-screen in the snippet), as InferenceX's own messages do.
     key: Option<String>,
+    /// The format of the entry being lowered (it picks the allowed fields).
+    format: Format,
+    /// The text the nodes' spans point into (decimals are read from it as written).
+    text: &'d str,
 }
 
-/// The fields of one mapping, checked against the allowed names.
+/// The fields of one mapping, checked against the allowed names. A short list, searched
+/// linearly: config mappings hold a handful of keys, and hashing each lookup cost more.
 struct Fields<'n> {
     owner: Span,
-    map: HashMap<&'n str, (&'n Node, &'n Node)>,
+    map: Vec<(&'n str, (&'n Node, &'n Node))>,
 }
 
 impl<'n> Fields<'n> {
+    fn entry(&self, name: &str) -> Option<&(&'n Node, &'n Node)> {
+        self.map.iter().find(|(field, _)| *field == name).map(|(_, entry)| entry)
+    }
+
     fn get(&self, name: &str) -> Option<&'n Node> {
-        self.map.get(name).map(|(_, value)| *value)
+        self.entry(name).map(|(_, value)| *value)
     }
 
     fn key_span(&self, name: &str) -> Option<Span> {
-        self.map.get(name).map(|(key, _)| key.span)
+        self.entry(name).map(|(key, _)| key.span)
     }
 }
 
@@ -149,7 +172,7 @@ impl Cx<'_> {
             );
             return None;
         };
-        let mut map: HashMap<&'n str, (&'n Node, &'n Node)> = HashMap::new();
+        let mut fields = Fields { owner: node.span, map: Vec::with_capacity(entries.len()) };
         for (key, value) in entries {
             let Some(name) = key.as_str() else {
                 self.error(
@@ -158,7 +181,7 @@ impl Cx<'_> {
                 );
                 continue;
             };
-            if let Some((first, _)) = map.get(name) {
+            if let Some((first, _)) = fields.entry(name) {
                 self.error(duplicate_key(name, key.span, first.span));
                 continue;
             }
@@ -181,9 +204,9 @@ impl Cx<'_> {
                 }
                 continue;
             }
-            map.insert(name, (key, value));
+            fields.map.push((name, (key, value)));
         }
-        Some(Fields { owner: node.span, map })
+        Some(fields)
     }
 
     fn missing(&mut self, fields: &Fields<'_>, name: &str, what: &str, at: Span) {
@@ -324,7 +347,8 @@ impl Cx<'_> {
 
     fn entry(&mut self, key: Spanned<String>, node: &Node) -> Option<ConfigEntry> {
         self.key = Some(key.value.clone());
-        let entry = self.entry_fields(key, node);
+        self.format = head::detect_format(node).unwrap_or(Format::Head);
+        let entry = if self.format == Format::Head { self.head_entry(key, node) } else { self.entry_fields(key, node) };
         self.key = None;
         entry
     }
@@ -391,11 +415,18 @@ impl Cx<'_> {
             multinode: multinode?,
             disagg,
             seq_len_configs,
+            format: Format::Feb,
+            router: None,
+            kv_p2p_transfer: None,
+            agentic: Vec::new(),
         })
     }
 
     fn seq_len(&mut self, key: &str, idx: usize, node: &Node, multinode: Option<bool>) -> Option<SeqLenConfig> {
-        let what = format!("`{key}` seq-len-configs[{idx}]");
+        let what = match self.format {
+            Format::Feb => format!("`{key}` seq-len-configs[{idx}]"),
+            Format::Head => format!("`{key}` scenarios.fixed-seq-len.{idx}"),
+        };
         let fields = self.fields(node, &what, SEQ_LEN_FIELDS, &[])?;
         let at = node.span;
         let isl = self.int(&fields, "isl", &what, at);
@@ -424,7 +455,10 @@ impl Cx<'_> {
         let mut search_space = Vec::new();
         if let Some(items) = self.list(&fields, "search-space", &what, at) {
             for (point_idx, item) in items.iter().enumerate() {
-                let what = format!("`{key}` seq-len-configs[{idx}].search-space[{point_idx}]");
+                let what = match self.format {
+                    Format::Feb => format!("`{key}` seq-len-configs[{idx}].search-space[{point_idx}]"),
+                    Format::Head => format!("`{key}` scenarios.fixed-seq-len.{idx}.search-space.{point_idx}"),
+                };
                 // Without a valid `multinode`, judge the point by its own shape.
                 let multi = multinode.unwrap_or_else(|| {
                     matches!(&item.kind, NodeKind::Map(entries)
@@ -446,7 +480,8 @@ impl Cx<'_> {
     fn single_point(&mut self, what: &str, node: &Node) -> Option<SinglePoint> {
         let why = "single-node entries (`multinode: false`) take `tp`, `ep` and `dp-attn` directly; \
                    prefill and decode workers need `multinode: true`";
-        let fields = self.fields(node, what, SINGLE_FIELDS, &[("prefill", why), ("decode", why)])?;
+        let allowed = if self.format == Format::Head { head::SINGLE_FIELDS } else { SINGLE_FIELDS };
+        let fields = self.fields(node, what, allowed, &[("prefill", why), ("decode", why)])?;
         let tp = self.int(&fields, "tp", what, node.span);
         let ep = self.opt_int(&fields, "ep");
         self.at_least(tp.as_ref(), "tp", 1, what);
@@ -454,12 +489,16 @@ impl Cx<'_> {
         let dp_attn = self.opt_bool(&fields, "dp-attn");
         let spec_decoding = self.spec_decoding(&fields);
         let conc = self.concurrency(&fields, what, node.span);
+        let parallel = self.parallel(&fields, what, tp.as_ref().map(|tp| tp.value));
+        let router = self.component(&fields, "router", what, true);
         Some(SinglePoint {
             tp: tp?,
             ep: ep.ok()?,
             dp_attn: dp_attn.ok()?,
             spec_decoding: spec_decoding.ok()?,
             conc: conc?,
+            parallel: parallel?,
+            router: router.ok()?,
             span: node.span,
         })
     }
@@ -467,16 +506,23 @@ impl Cx<'_> {
     fn multi_point(&mut self, what: &str, node: &Node) -> Option<MultiPoint> {
         let why = "multi-node entries (`multinode: true`) set `tp`, `ep` and `dp-attn` per worker, \
                    inside `prefill` and `decode`";
-        let fields = self.fields(node, what, MULTI_FIELDS, &[("tp", why), ("ep", why), ("dp-attn", why)])?;
+        let allowed = if self.format == Format::Head { head::MULTI_FIELDS } else { MULTI_FIELDS };
+        let fields = self.fields(node, what, allowed, &[("tp", why), ("ep", why), ("dp-attn", why)])?;
         let spec_decoding = self.spec_decoding(&fields);
         let prefill = self.worker(&fields, "prefill", what, node.span);
         let decode = self.worker(&fields, "decode", what, node.span);
         let conc = self.concurrency(&fields, what, node.span);
+        let router = self.component(&fields, "router", what, true);
+        let kv_p2p_transfer = self.opt_name(&fields, "kv-p2p-transfer", what);
+        let (prefill, decode) = (prefill?, decode?);
+        self.hardware_pair(&prefill, &decode, &fields, what, node.span);
         Some(MultiPoint {
             spec_decoding: spec_decoding.ok()?,
-            prefill: prefill?,
-            decode: decode?,
+            prefill,
+            decode,
             conc: conc?,
+            router: router.ok()?,
+            kv_p2p_transfer: kv_p2p_transfer.ok()?,
             span: node.span,
         })
     }
@@ -487,7 +533,8 @@ impl Cx<'_> {
             return None;
         };
         let what = format!("{what}.{name}");
-        let fields = self.fields(node, &what, WORKER_FIELDS, &[])?;
+        let allowed = if self.format == Format::Head { head::WORKER_FIELDS } else { WORKER_FIELDS };
+        let fields = self.fields(node, &what, allowed, &[])?;
         let num_worker = self.int(&fields, "num-worker", &what, node.span);
         let tp = self.int(&fields, "tp", &what, node.span);
         if let (Some(count), Some(tp)) = (&num_worker, &tp)
@@ -548,12 +595,16 @@ impl Cx<'_> {
                 }
             },
         };
+        let parallel = self.parallel(&fields, &what, tp.as_ref().map(|tp| tp.value));
+        let hardware = self.opt_name(&fields, "hardware", &what);
         Some(Worker {
             num_worker: num_worker?.value,
             tp: tp?.value,
             ep: ep?.value,
             dp_attn: dp_attn?.value,
             additional_settings: additional_settings?,
+            parallel: parallel?,
+            hardware: hardware.ok()?,
         })
     }
 
@@ -731,7 +782,8 @@ pub fn lower_master_entry(file: FileId, block: &str) -> Result<ConfigEntry, Vec<
         return Err(Vec::new());
     };
     let mut diags = Vec::new();
-    let entry = Cx { diags: &mut diags, key: None }.entry(Spanned::new(name.to_string(), key.span), value);
+    let entry = Cx { diags: &mut diags, key: None, format: Format::Feb, text: block }
+        .entry(Spanned::new(name.to_string(), key.span), value);
     match entry {
         Some(entry) if diags.is_empty() && !name.contains('*') => Ok(entry),
         _ => Err(diags),

@@ -473,6 +473,10 @@ impl Cx {
             multinode,
             disagg,
             seq_len_configs,
+            format: crate::ir::Format::Feb,
+            router: None,
+            kv_p2p_transfer: None,
+            agentic: Vec::new(),
             span: block.span,
         })
     }
@@ -598,10 +602,21 @@ impl Cx {
                 prefill: worker(prefill?),
                 decode: worker(decode?),
                 conc,
+                router: None,
+                kv_p2p_transfer: None,
                 span: point.span,
             }))
         } else {
-            Some(SearchPoint::Single(SinglePoint { tp: tp?, ep, dp_attn, spec_decoding: spec, conc, span: point.span }))
+            Some(SearchPoint::Single(SinglePoint {
+                tp: tp?,
+                ep,
+                dp_attn,
+                spec_decoding: spec,
+                conc,
+                parallel: Default::default(),
+                router: None,
+                span: point.span,
+            }))
         }
     }
 
@@ -857,6 +872,8 @@ fn worker(spec: &WorkerSpec) -> Worker {
         ep: spec.shape.value.ep,
         dp_attn: spec.shape.value.dp_attn,
         additional_settings: spec.env.as_ref().map(|env| env.value.iter().map(|v| v.value.clone()).collect()),
+        parallel: Default::default(),
+        hardware: None,
     }
 }
 

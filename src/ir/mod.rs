@@ -22,6 +22,12 @@ pub struct Sweep {
 }
 
 impl Sweep {
+    /// The InferenceX format of the sweep's entries (one per sweep: `ir::merge_files` rejects
+    /// a mix); Feb-2026 for an empty sweep.
+    pub fn format(&self) -> Format {
+        self.entries.first().map_or(Format::Feb, |entry| entry.format)
+    }
+
     pub fn entry(&self, key: &str) -> Option<&ConfigEntry> {
         self.entries.iter().find(|entry| entry.key.value == key)
     }
@@ -40,7 +46,17 @@ pub struct ConfigEntry {
     pub runner: Spanned<String>,
     pub multinode: bool,
     pub disagg: bool,
+    /// The fixed-sequence-length blocks (`seq-len-configs` in Feb-2026 files, the
+    /// `scenarios.fixed-seq-len` list today).
     pub seq_len_configs: Vec<SeqLenConfig>,
+    /// Which InferenceX config format the entry was written in; it picks the rule set of `ix matrix`.
+    pub format: Format,
+    /// The entry-wide router (`router:` at the top level; HEAD format only).
+    pub router: Option<Component>,
+    /// The entry-wide KV transfer engine (`kv-p2p-transfer:` at the top level; HEAD, multi-node).
+    pub kv_p2p_transfer: Option<String>,
+    /// The `scenarios.agentic-coding` elements (HEAD format only).
+    pub agentic: Vec<AgenticConfig>,
     /// The whole entry, for labels that point at "the sweep that produced this job".
     pub span: Span,
 }
@@ -67,6 +83,75 @@ pub fn image_problem(image: &str) -> Option<&'static str> {
 /// The GPUs of a worker group (`num-worker × tp`), `None` when it overflows.
 pub fn worker_gpus(worker: &Worker) -> Option<i64> {
     worker.num_worker.checked_mul(worker.tp)
+}
+
+/// The two InferenceX config formats `ix` reads (INFERENCEX-HEAD §10).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// February 2026: `seq-len-configs`, flat runners.yaml, opt-in evals.
+    #[default]
+    Feb,
+    /// InferenceX today (commit 843c6254f and later): `scenarios`, `labels:`/`hardware:`.
+    Head,
+}
+
+/// A named component with an optional version (`router`, `kv-offload-backend`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Component {
+    pub name: String,
+    pub version: Option<String>,
+}
+
+/// Where an agentic point keeps KV cache that does not fit on the GPUs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KvOffloading {
+    None,
+    Dram,
+}
+
+impl KvOffloading {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KvOffloading::None => "none",
+            KvOffloading::Dram => "dram",
+        }
+    }
+}
+
+/// One `agentic-coding` element: its points and the share of host DRAM they may offload to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgenticConfig {
+    /// `dram-utilization` exactly as written (a decimal in (0, 1]), so offload sizing is exact.
+    pub dram_utilization: Option<Spanned<String>>,
+    pub search_space: Vec<AgenticPoint>,
+    pub span: Span,
+}
+
+/// One agentic search-space entry (INFERENCEX-HEAD §1.5).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgenticPoint {
+    pub shape: AgenticShape,
+    /// `None` when not written (jobs then use 1).
+    pub ep: Option<i64>,
+    /// `None` when not written (jobs then use false).
+    pub dp_attn: Option<bool>,
+    pub spec_decoding: SpecDecoding,
+    /// Required for the single-node shape; multi-node jobs default to `none`.
+    pub kv_offloading: Option<KvOffloading>,
+    pub kv_offload_backend: Option<Component>,
+    pub router: Option<Component>,
+    pub kv_p2p_transfer: Option<String>,
+    pub conc: Concurrency,
+    pub span: Span,
+}
+
+/// The server layout of an agentic point: one server (`tp` …) or prefill and decode workers.
+// Built once per point while lowering; unboxed like `expand::JobShape`.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq)]
+pub enum AgenticShape {
+    Single { tp: i64, pp: i64, dcp_size: i64, pcp_size: i64 },
+    Multi { prefill: Worker, decode: Worker },
 }
 
 /// One sequence-length block: an (isl, osl) pair and the points measured at it.
@@ -167,7 +252,27 @@ pub struct SinglePoint {
     pub dp_attn: Option<Spanned<bool>>,
     pub spec_decoding: SpecDecoding,
     pub conc: Concurrency,
+    /// Pipeline, decode-context and prefill-context parallel sizes (HEAD format; `None` when not
+    /// written, jobs then use 1).
+    pub parallel: Parallel,
+    /// A point-level router (HEAD format).
+    pub router: Option<Component>,
     pub span: Span,
+}
+
+/// `pp`, `dcp-size` and `pcp-size` as written (each `None` when absent).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Parallel {
+    pub pp: Option<i64>,
+    pub dcp_size: Option<i64>,
+    pub pcp_size: Option<i64>,
+}
+
+impl Parallel {
+    /// `(pp, dcp-size, pcp-size)` with the defaults of 1 applied.
+    pub fn values(self) -> (i64, i64, i64) {
+        (self.pp.unwrap_or(1), self.dcp_size.unwrap_or(1), self.pcp_size.unwrap_or(1))
+    }
 }
 
 /// A multi-node (disaggregated) search-space point.
@@ -177,6 +282,9 @@ pub struct MultiPoint {
     pub prefill: Worker,
     pub decode: Worker,
     pub conc: Concurrency,
+    /// A point-level router and KV transfer engine (HEAD format).
+    pub router: Option<Component>,
+    pub kv_p2p_transfer: Option<String>,
     pub span: Span,
 }
 
@@ -189,15 +297,35 @@ pub struct Worker {
     pub dp_attn: bool,
     /// `NAME=value` settings exported to the launcher; `None` when not written.
     pub additional_settings: Option<Vec<String>>,
+    /// `pp`, `dcp-size`, `pcp-size` of the worker (HEAD format; Feb workers have none).
+    pub parallel: Parallel,
+    /// The GPU SKU of the worker pool (HEAD format), passed into jobs as written.
+    pub hardware: Option<String>,
 }
 
 /// Runner types and their nodes, in file order.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunnerTable {
     pub types: Vec<RunnerType>,
+    /// Host facts of today's runners.yaml (`hardware:`), keyed by label; empty for Feb files.
+    pub hardware: Vec<Hardware>,
+    /// The runners file's format: `labels:` (HEAD) or a flat map (Feb).
+    pub format: Format,
+}
+
+/// One `hardware:` entry of runners.yaml: what DRAM offload sizing needs to know of a host.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hardware {
+    pub key: Spanned<String>,
+    pub available_cpu_dram_mib: i64,
+    pub gpus_per_node: i64,
 }
 
 impl RunnerTable {
+    pub fn hardware(&self, key: &str) -> Option<&Hardware> {
+        self.hardware.iter().find(|hardware| hardware.key.value == key)
+    }
+
     pub fn get(&self, name: &str) -> Option<&RunnerType> {
         self.types.iter().find(|runner| runner.name.value == name)
     }
@@ -212,6 +340,14 @@ impl RunnerTable {
 pub struct RunnerType {
     pub name: Spanned<String>,
     pub nodes: Vec<Spanned<String>>,
+}
+
+/// The name of an (isl, osl) pair at HEAD: only `1k1k` and `8k1k` are named (INFERENCEX-HEAD §3.2).
+pub fn seq_len_name_head(isl: i64, osl: i64) -> String {
+    match (isl, osl) {
+        (1024, 8192) => "1024_8192".to_string(),
+        _ => seq_len_name(isl, osl),
+    }
 }
 
 /// The conventional name of an (isl, osl) pair: `1k1k`, `1k8k`, `8k1k`, else `<isl>_<osl>`.
@@ -280,6 +416,16 @@ impl ConfigEntry {
                 }
             }
         }
+        for agentic in &mut self.agentic {
+            shift_span(&mut agentic.span, delta);
+            if let Some(utilization) = &mut agentic.dram_utilization {
+                shift_span(&mut utilization.span, delta);
+            }
+            for point in &mut agentic.search_space {
+                shift_concurrency(&mut point.conc, delta);
+                shift_span(&mut point.span, delta);
+            }
+        }
     }
 }
 
@@ -309,10 +455,59 @@ pub fn merge_files(
                 .help("each config key may be defined by only one of the files given"),
             );
         }
+        if let (Some(first), Some(entry)) = (
+            sweep.entries.first(),
+            entries.iter().find(|entry| Some(entry.format) != sweep.entries.first().map(|e| e.format)),
+        ) {
+            let path = &sources.get(file).path;
+            let name = |format: Format| match format {
+                Format::Feb => "the Feb-2026 format (`seq-len-configs`)",
+                Format::Head => "today's format (`scenarios`)",
+            };
+            diags.push(
+                crate::diag::Diag::error(
+                    "ix::config::mixed-formats",
+                    format!(
+                        "`{path}` is written in {}, but the files before it are in {}",
+                        name(entry.format),
+                        name(first.format)
+                    ),
+                )
+                .at(entry.key.span, format!("`{}` is in a different format", entry.key.value))
+                .also(first.key.span, "first entry of the run")
+                .help("one run reads one InferenceX format; run the two formats separately"),
+            );
+            continue;
+        }
         for entry in entries {
             seen.entry(entry.key.value.clone()).or_insert(entry.key.span);
             sweep.entries.push(entry);
         }
     }
     (sweep, diags)
+}
+
+/// A non-negative decimal read exactly from its text (`0.80` is 80 / 10^2), for sizing that
+/// InferenceX computes in decimal arithmetic (INFERENCEX-HEAD §3.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decimal {
+    pub digits: i128,
+    pub scale: u32,
+}
+
+impl Decimal {
+    /// Plain decimal notation only (`1`, `0.8`, `.5`, `1.000`); `None` for anything else.
+    pub fn parse(text: &str) -> Option<Decimal> {
+        let text = text.strip_prefix('+').unwrap_or(text);
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        if whole.is_empty() && fraction.is_empty() || fraction.len() > 18 || whole.len() > 18 {
+            return None;
+        }
+        let all_digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+        if !all_digits(whole) || !all_digits(fraction) {
+            return None;
+        }
+        let digits: i128 = format!("{whole}{fraction}").parse().ok()?;
+        Some(Decimal { digits, scale: fraction.len() as u32 })
+    }
 }

@@ -1,14 +1,18 @@
 //! runners.yaml lowered into a [`RunnerTable`]: runner type → node names, in file order.
 //!
 //! Checks REFERENCE-SEMANTICS §1.7 (value not a list, non-string node, empty list) and, beyond
-//! the reference, duplicate runner types. Reading the file is the caller's job.
+//! the reference, duplicate runner types. Both formats are read: the Feb-2026 flat map, and
+//! today's `labels:` (the same map) plus `hardware:` (host facts for DRAM offload sizing,
+//! INFERENCEX-HEAD §1.11), told apart by a top-level `labels` mapping. Today's file writes
+//! integers with underscores (`3_095_781`), which YAML 1.1 (InferenceX's reader) takes as
+//! integers; so does this module. Reading the file is the caller's job.
 
 use std::collections::HashMap;
 
 use crate::diag::Diag;
-use crate::ir::{RunnerTable, RunnerType};
+use crate::ir::{Format, Hardware, RunnerTable, RunnerType};
 use crate::source::{FileId, SourceMap, Span, Spanned};
-use crate::yaml::{self, NodeKind};
+use crate::yaml::{self, Node, NodeKind};
 
 /// Lowers a runners file, appending diagnostics.
 pub fn lower_runners(sources: &SourceMap, file: FileId, diags: &mut Vec<Diag>) -> RunnerTable {
@@ -30,6 +34,154 @@ pub fn lower_runners(sources: &SourceMap, file: FileId, diags: &mut Vec<Diag>) -
         );
         return RunnerTable::default();
     };
+    let labels =
+        entries.iter().find(|(key, value)| key.as_str() == Some("labels") && matches!(value.kind, NodeKind::Map(_)));
+    if let Some((_, labels)) = labels {
+        return lower_head_runners(entries, labels, diags);
+    }
+    lower_labels(entries, diags)
+}
+
+/// Today's runners.yaml: `labels:` (checked like a Feb file) and optional `hardware:`; any
+/// other top-level section is an error.
+fn lower_head_runners(entries: &[(Node, Node)], labels: &Node, diags: &mut Vec<Diag>) -> RunnerTable {
+    let NodeKind::Map(label_entries) = &labels.kind else { return RunnerTable::default() };
+    let mut table = lower_labels(label_entries, diags);
+    table.format = Format::Head;
+    let mut seen: HashMap<&str, Span> = HashMap::new();
+    for (key, value) in entries {
+        let name = key.as_str().unwrap_or("");
+        if let Some(first) = seen.get(name) {
+            diags.push(
+                Diag::error("ix::runners::duplicate-section", format!("section `{name}` is defined twice"))
+                    .at(key.span, "defined again here")
+                    .also(*first, "first defined here"),
+            );
+            continue;
+        }
+        seen.insert(name, key.span);
+        match name {
+            "labels" => {}
+            "hardware" => table.hardware = lower_hardware(value, diags),
+            _ => diags.push(
+                Diag::error(
+                    "ix::runners::unknown-section",
+                    format!("unknown top-level section `{name}` in runner config"),
+                )
+                .at(key.span, "unknown section")
+                .help("today's runners.yaml holds only `labels` and `hardware`"),
+            ),
+        }
+    }
+    table
+}
+
+/// `hardware:` entries: exactly `available-cpu-dram-mib` and `gpus-per-node`, both integers > 0.
+fn lower_hardware(node: &Node, diags: &mut Vec<Diag>) -> Vec<Hardware> {
+    let NodeKind::Map(entries) = &node.kind else {
+        if node.kind != NodeKind::Null {
+            diags.push(
+                Diag::error(
+                    "ix::runners::invalid-hardware",
+                    format!("`hardware` must be a mapping, found {}", node.type_name()),
+                )
+                .at(node.span, "expected a mapping of labels to host facts"),
+            );
+        }
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (key, value) in entries {
+        let Some(name) = key.as_str() else {
+            diags.push(
+                Diag::error("ix::runners::invalid-type", "hardware keys must be strings")
+                    .at(key.span, format!("found {}", key.type_name())),
+            );
+            continue;
+        };
+        if out.iter().any(|h: &Hardware| h.key.value == name) {
+            diags.push(
+                Diag::error("ix::runners::duplicate-hardware", format!("hardware entry `{name}` is defined twice"))
+                    .at(key.span, "defined again here"),
+            );
+            continue;
+        }
+        let NodeKind::Map(fields) = &value.kind else {
+            diags.push(
+                Diag::error("ix::runners::invalid-hardware", format!("hardware entry `{name}` must be a mapping"))
+                    .at(value.span, format!("found {}", value.type_name())),
+            );
+            continue;
+        };
+        let mut dram = None;
+        let mut gpus = None;
+        let mut ok = true;
+        for (field, field_value) in fields {
+            let slot = match field.as_str() {
+                Some("available-cpu-dram-mib") => &mut dram,
+                Some("gpus-per-node") => &mut gpus,
+                _ => {
+                    diags.push(
+                        Diag::error(
+                            "ix::runners::invalid-hardware",
+                            format!("unknown field `{}` in hardware entry `{name}`", field.as_str().unwrap_or("?")),
+                        )
+                        .at(field.span, "unknown field")
+                        .help("valid fields: available-cpu-dram-mib, gpus-per-node"),
+                    );
+                    ok = false;
+                    continue;
+                }
+            };
+            match yaml11_int(field_value) {
+                Some(v) if v > 0 => *slot = Some(v),
+                _ => {
+                    diags.push(
+                        Diag::error(
+                            "ix::runners::invalid-hardware",
+                            format!(
+                                "`{}` of hardware entry `{name}` must be a positive integer",
+                                field.as_str().unwrap_or("?")
+                            ),
+                        )
+                        .at(field_value.span, "expected an integer of at least 1"),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        for (field, slot) in [("available-cpu-dram-mib", dram), ("gpus-per-node", gpus)] {
+            if slot.is_none() && ok {
+                diags.push(
+                    Diag::error("ix::runners::invalid-hardware", format!("hardware entry `{name}` lacks `{field}`"))
+                        .at(key.span, format!("`{field}` is required")),
+                );
+                ok = false;
+            }
+        }
+        if let (true, Some(available_cpu_dram_mib), Some(gpus_per_node)) = (ok, dram, gpus) {
+            out.push(Hardware { key: Spanned::new(name.to_string(), key.span), available_cpu_dram_mib, gpus_per_node });
+        }
+    }
+    out
+}
+
+/// An integer as YAML 1.1 reads it: a plain integer, or digits with `_` separators.
+fn yaml11_int(node: &Node) -> Option<i64> {
+    match &node.kind {
+        NodeKind::Int(value) => Some(*value),
+        NodeKind::Str(text) => {
+            let digits = text.strip_prefix('+').unwrap_or(text);
+            let valid = digits.starts_with(|c: char| c.is_ascii_digit())
+                && digits.bytes().all(|b| b.is_ascii_digit() || b == b'_');
+            if valid { digits.replace('_', "").parse().ok() } else { None }
+        }
+        _ => None,
+    }
+}
+
+/// A map of runner types (labels) to node lists, as in a Feb-2026 runners.yaml.
+fn lower_labels(entries: &[(Node, Node)], diags: &mut Vec<Diag>) -> RunnerTable {
     let mut table = RunnerTable::default();
     let mut seen: HashMap<String, Span> = HashMap::new();
     for (key, value) in entries {

@@ -172,6 +172,10 @@ fn selected_jobs(sweep: &Sweep, runners: &RunnerTable, selection: &JobSelection)
         jobs.retain(|job| sweep.entries.get(job.origin.entry_idx).is_some_and(|entry| keys.contains(&entry.key.value)));
     }
     for job in &mut jobs {
+        if job.is_agentic() {
+            // Agentic points are not rewritten; their origin indexes the agentic elements.
+            continue;
+        }
         let origin = &mut job.origin;
         if let Some(idx) = original_point
             .get(origin.entry_idx)
@@ -182,7 +186,7 @@ fn selected_jobs(sweep: &Sweep, runners: &RunnerTable, selection: &JobSelection)
         }
     }
     if let Some(mode) = selection.evals {
-        expand::mark_evals(&mut jobs, mode);
+        expand::mark_evals_for(sweep.format(), &mut jobs, mode);
     }
     Ok(jobs)
 }

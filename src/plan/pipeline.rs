@@ -410,7 +410,7 @@ impl PlanSession {
                     return None;
                 }
                 if let Some(mode) = self.request.selection.evals {
-                    expand::mark_evals(&mut all, mode);
+                    expand::mark_evals_for(sweep.format(), &mut all, mode);
                 }
                 (sweep, all)
             }

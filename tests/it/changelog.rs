@@ -216,3 +216,107 @@ fn check_warns_about_reruns_no_new_entry_covers() {
     assert!(out.stderr.contains("script changed: benchmarks/tiny_fp32_local.sh"), "{}", out.stderr);
     assert!(!out.stderr.contains("covers `tiny-fp32-local-sim`"), "{}", out.stderr);
 }
+
+/// A repository in today's layout (`configs/`): the HEAD master configs and runners, replaced
+/// per revision by a case's `configs-base/` / `configs-head/` files where it has them.
+fn replay_head_repo(reference: &Path, case: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let configs = dir.path().join("configs");
+    std::fs::create_dir_all(&configs).expect("mkdir");
+    let write_side = |side: &str| {
+        for name in ["amd-master.yaml", "nvidia-master.yaml", "runners.yaml"] {
+            let special = case.join(format!("configs-{side}")).join(name);
+            let source = if special.is_file() { special } else { reference.join("head/configs").join(name) };
+            std::fs::copy(source, configs.join(name)).expect("copy config");
+        }
+        std::fs::copy(case.join(format!("{side}.yaml")), dir.path().join("perf-changelog.yaml")).expect("changelog");
+    };
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    write_side("base");
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "base"]);
+    git(dir.path(), &["tag", "base"]);
+    write_side("head");
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "--allow-empty", "-m", "head"]);
+    git(dir.path(), &["tag", "head"]);
+    dir
+}
+
+#[test]
+fn head_changelog_conformance_cases() {
+    let Some(reference) = reference_dir() else { return };
+    let cases_dir = reference.join("head/conformance/changelog");
+    let mut cases: Vec<_> = std::fs::read_dir(&cases_dir).expect("cases").flatten().map(|e| e.path()).collect();
+    cases.sort();
+    assert_eq!(cases.len(), 8);
+    let mut failures = Vec::new();
+    for case in &cases {
+        let name = case.file_name().expect("name").to_string_lossy().into_owned();
+        let repo = replay_head_repo(&reference, case);
+        let extra = std::fs::read_to_string(case.join("args")).unwrap_or_default();
+        let extra: Vec<&str> = extra.split_whitespace().collect();
+        let out = ix(["changelog", "jobs", "--base-ref", "base", "--head-ref", "head"])
+            .args_from(&["--changelog-file", "perf-changelog.yaml"])
+            .args_from(&extra)
+            .current_dir(repo.path())
+            .run();
+        let expected_code: i32 =
+            std::fs::read_to_string(case.join("exit-code")).expect("exit code").trim().parse().expect("exit code");
+        if out.code != expected_code {
+            failures
+                .push(format!("{name}: exit {} (expected {expected_code})\n{}{}", out.code, out.stdout, out.stderr));
+            continue;
+        }
+        if expected_code == 0 {
+            assert_eq!(out.stdout.lines().count(), 1, "{name}: one line of JSON");
+            let actual: Value = serde_json::from_str(&out.stdout).expect("json");
+            let expected: Value =
+                serde_json::from_slice(&std::fs::read(case.join("expected.json")).unwrap()).expect("expected json");
+            if actual != expected {
+                failures.push(format!("{name}: output differs\n got: {actual}\nwant: {expected}"));
+            }
+        } else if let Ok(needles) = std::fs::read_to_string(case.join("error-contains")) {
+            let all = format!("{}{}", out.stdout, out.stderr);
+            for needle in needles.lines().filter(|l| !l.is_empty()) {
+                if !all.contains(needle) {
+                    failures.push(format!("{name}: error lacks `{needle}`:\n{all}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// An `append-only` entry forces no rerun of its config: the points it adds are new tasks by
+/// content hashing, and the published ones stay reused; a regular entry forces its key.
+#[test]
+fn append_only_entries_force_nothing() {
+    let Some(reference) = reference_dir() else { return };
+    let case = reference.join("head/conformance/changelog/07-append-only-new-points");
+    let repo = replay_head_repo(&reference, &case);
+    let out =
+        ix(["changelog", "keys", "--base", "base", "--head", "head"]).current_dir(repo.path()).run().expect_code(0);
+    assert_eq!(out.stdout, "", "append-only keys must not be forced");
+    let regular = reference.join("head/conformance/changelog/02-wildcard-single-and-multi-node");
+    let repo = replay_head_repo(&reference, &regular);
+    let out =
+        ix(["changelog", "keys", "--base", "base", "--head", "head"]).current_dir(repo.path()).run().expect_code(0);
+    assert!(out.stdout.contains("dsr1-fp4-b200-sglang\t"), "{}", out.stdout);
+}
+
+/// Expansion errors of `ix changelog jobs` (here DRAM offload sizing on a runner label without
+/// a `hardware:` entry) are diagnostics naming the config, never a crash.
+#[test]
+fn changelog_expansion_errors_are_diagnostics() {
+    let Some(reference) = reference_dir() else { return };
+    let case = reference.join("head/conformance/changelog/01-real-last-two-entries");
+    let repo = replay_head_repo(&reference, &case);
+    let runners = std::fs::read_to_string(repo.path().join("configs/runners.yaml")).unwrap();
+    let cut = runners.find("\nhardware:").unwrap();
+    std::fs::write(repo.path().join("configs/runners.yaml"), &runners[..cut + 1]).unwrap();
+    let out = ix(["changelog", "jobs", "--base-ref", "base", "--head-ref", "head"]).current_dir(repo.path()).run();
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("ix::matrix::missing-runner-hardware"), "{}", out.stderr);
+    assert!(out.stderr.contains("minimaxm3-fp4-b300-trtllm-agentic-mtp"), "{}", out.stderr);
+}

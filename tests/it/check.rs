@@ -98,6 +98,26 @@ fn every_validation_code_has_a_golden_case() {
         "ix::runners::invalid-node-name",
         "ix::config::forbidden-setting",
         "ix::config::invalid-file-name",
+        "ix::config::no-scenarios",
+        "ix::config::mixed-formats",
+        "ix::config::single-node-disagg",
+        "ix::config::p2p-on-single-node",
+        "ix::config::invalid-parallel-size",
+        "ix::config::tp-not-divisible-by-dcp",
+        "ix::config::hardware-on-one-worker",
+        "ix::config::both-scopes",
+        "ix::config::disagg-without-p2p",
+        "ix::config::version-is-image",
+        "ix::config::empty-string",
+        "ix::config::agentic-runner-not-cluster",
+        "ix::config::dram-utilization-missing",
+        "ix::config::dram-utilization-range",
+        "ix::config::offload-backend-pairing",
+        "ix::config::invalid-kv-offloading",
+        "ix::config::agentic-shape",
+        "ix::config::agentic-shape-mismatch",
+        "ix::runners::unknown-section",
+        "ix::runners::invalid-hardware",
     ] {
         assert!(all.contains(code), "no golden case renders `{code}`");
     }
@@ -136,6 +156,35 @@ fn json_format_carries_positions_codes_and_help() {
     let range = &typo["byte_range"];
     let (start, end) = (range[0].as_u64().unwrap() as usize, range[1].as_u64().unwrap() as usize);
     assert_eq!(&text[start..end], "conc-ned");
+}
+
+/// INFERENCEX-HEAD §0: of today's master configs and the 14 archived files, exactly the three
+/// archives that lack `kv-p2p-transfer` on a `disagg: true` entry fail, each naming its entries.
+#[test]
+fn todays_configs_and_archive_validate_as_in_inferencex() {
+    let Some(reference) = crate::util::reference_dir() else { return };
+    let head = reference.join("head");
+    let mut files = vec!["configs/nvidia-master.yaml".to_string(), "configs/amd-master.yaml".to_string()];
+    let mut archived: Vec<String> = std::fs::read_dir(head.join("configs/deprecated"))
+        .unwrap()
+        .map(|e| format!("configs/deprecated/{}", e.unwrap().file_name().to_string_lossy()))
+        .collect();
+    archived.sort();
+    assert_eq!(archived.len(), 14);
+    files.extend(archived);
+    let failing =
+        ["nvidia-gptoss-master.yaml", "nvidia-minimaxm2.5-m2.7-master.yaml", "amd-minimaxm2.5-m2.7-master.yaml"];
+    for file in &files {
+        let out = ix(["check", file.as_str()]).current_dir(&head).run();
+        if failing.iter().any(|name| file.ends_with(name)) {
+            assert_eq!(out.code, 1, "{file} should fail: {}", out.stderr);
+            assert!(out.stderr.contains("ix::config::disagg-without-p2p"), "{file}: {}", out.stderr);
+        } else {
+            assert_eq!(out.code, 0, "{file}: {}", out.stderr);
+        }
+    }
+    let runners = ix(["check", "configs/runners.yaml"]).current_dir(&head).run().expect_code(0);
+    assert!(runners.stderr.contains("no errors"), "{}", runners.stderr);
 }
 
 #[test]

@@ -380,7 +380,15 @@ fn arb_worker() -> impl Strategy<Value = Worker> {
     // a program run something): a prefix no policy rule names.
     let settings = prop::option::of(prop::collection::vec("S_[A-Z]{1,4}=[a-z0-9 \"\\\\/._-]{0,12}", 0..3));
     (1i64..6, width.clone(), width, any::<bool>(), settings).prop_map(|(num_worker, tp, ep, dp_attn, settings)| {
-        Worker { num_worker, tp, ep, dp_attn, additional_settings: settings }
+        Worker {
+            num_worker,
+            tp,
+            ep,
+            dp_attn,
+            additional_settings: settings,
+            parallel: Default::default(),
+            hardware: None,
+        }
     })
 }
 
@@ -388,7 +396,15 @@ fn arb_point(multinode: bool) -> BoxedStrategy<SearchPoint> {
     if multinode {
         (arb_spec(), arb_worker(), arb_worker(), arb_conc())
             .prop_map(|(spec_decoding, prefill, decode, conc)| {
-                SearchPoint::Multi(MultiPoint { spec_decoding, prefill, decode, conc, span: span() })
+                SearchPoint::Multi(MultiPoint {
+                    spec_decoding,
+                    prefill,
+                    decode,
+                    conc,
+                    router: None,
+                    kv_p2p_transfer: None,
+                    span: span(),
+                })
             })
             .boxed()
     } else {
@@ -400,6 +416,8 @@ fn arb_point(multinode: bool) -> BoxedStrategy<SearchPoint> {
                     dp_attn: dpa.map(s),
                     spec_decoding,
                     conc,
+                    parallel: Default::default(),
+                    router: None,
                     span: span(),
                 })
             })
@@ -441,6 +459,10 @@ fn arb_entry() -> impl Strategy<Value = (ConfigEntry, ())> {
                     multinode,
                     disagg,
                     seq_len_configs,
+                    format: Default::default(),
+                    router: None,
+                    kv_p2p_transfer: None,
+                    agentic: Vec::new(),
                     span: span(),
                 };
                 (entry, ())
@@ -555,6 +577,7 @@ fn jobs(sweep: &Sweep) -> Vec<serde_json::Value> {
                 nodes: vec![s(format!("{name}_0")), s(format!("{name}_1"))],
             })
             .collect(),
+        ..RunnerTable::default()
     };
     let mut out = Vec::new();
     for mode in [NodeMode::Single, NodeMode::Multi] {
@@ -724,4 +747,15 @@ proptest! {
     fn parse_and_check_never_panic(text in arb_source()) {
         parse_check_format(&text)?;
     }
+}
+
+/// FIXME(issue 13, item 3): `.ix` has no syntax yet for today's format (scenarios, agentic
+/// points, routers, pp/dcp/pcp, worker hardware), so `ix lower` refuses such a file instead of
+/// printing one whose jobs would differ.
+#[test]
+fn lower_refuses_todays_format_rather_than_dropping_fields() {
+    let Some(reference) = reference_dir() else { return };
+    let out = ix(["lower", "configs/amd-master.yaml"]).current_dir(&reference.join("head")).run().expect_code(1);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert!(out.stderr.contains("ix::lower::unsupported-format"), "{}", out.stderr);
 }

@@ -1,7 +1,10 @@
-//! `ix matrix`: every generator case of the InferenceX conformance suite, through the real binary.
+//! `ix matrix`: every generator case of both InferenceX conformance suites (Feb 2026 and today's
+//! HEAD), through the real binary.
 //!
 //! Job lists are compared as parsed JSON (object key order free, list order exact); error cases
-//! by exit code and by the identifiers in `error-contains`.
+//! by exit code and by the identifiers in `error-contains`. HEAD cases 28 and 29 pin HEAD's
+//! rejection of Feb-format files, which `ix` reads by design; for them the test checks that `ix`
+//! produces what the Feb rules produce (COMPAT.md lists both).
 
 use std::path::Path;
 
@@ -57,6 +60,108 @@ fn conformance_cases_match_the_reference_generator() {
         .filter_map(|case| run_case(&reference, case).map(|why| format!("{}: {why}", case.display())))
         .collect();
     assert!(failures.is_empty(), "{} case(s) failed:\n{}", failures.len(), failures.join("\n\n"));
+}
+
+/// HEAD cases that `ix` answers differently by design, each checked by its own test below.
+const HEAD_CASES_ACCEPTED_BY_DESIGN: [&str; 2] = ["28-err-feb-format-master", "29-err-feb-format-runners"];
+
+#[test]
+fn head_conformance_cases_match_todays_generator() {
+    let Some(reference) = reference_dir() else { return };
+    let head = reference.join("head");
+    let mut cases: Vec<_> = std::fs::read_dir(head.join("conformance"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.join("args").is_file())
+        .collect();
+    cases.sort();
+    assert_eq!(cases.len(), 52, "expected the 52 HEAD generator cases");
+    let failures: Vec<String> = cases
+        .iter()
+        .filter(|case| !HEAD_CASES_ACCEPTED_BY_DESIGN.iter().any(|name| case.ends_with(name)))
+        .filter_map(|case| run_case(&head, case).map(|why| format!("{}: {why}", case.display())))
+        .collect();
+    assert!(failures.is_empty(), "{} case(s) failed:\n{}", failures.len(), failures.join("\n\n"));
+}
+
+/// HEAD case 28: a Feb-2026 master file is read with the Feb rules (HEAD itself rejects it), so
+/// its jobs equal the Feb generator's for the same file.
+#[test]
+fn feb_master_with_todays_runners_gives_the_feb_jobs() {
+    let Some(reference) = reference_dir() else { return };
+    let out = ix(["matrix", "full-sweep", "--single-node"])
+        .args_from(&["--config-files", "../configs/nvidia-master.yaml", "../configs/amd-master.yaml"])
+        .args_from(&["--runner-config", "configs/runners.yaml"])
+        .current_dir(&reference.join("head"))
+        .run()
+        .expect_code(0);
+    let got: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let feb_case = reference.join("conformance/01-fs-single-all/expected.json");
+    let expected: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(feb_case).unwrap()).unwrap();
+    assert_eq!(got.as_array().map(Vec::len), expected.as_array().map(Vec::len));
+    assert!(got == expected, "Feb jobs differ from the Feb generator's");
+}
+
+/// HEAD case 29: a Feb-2026 runners file is today's `labels:` without `hardware:`, so today's
+/// masters expand until an agentic entry needs DRAM offload sizing, which then fails naming
+/// the missing hardware entry (HEAD rejects the file itself).
+#[test]
+fn feb_runners_with_todays_masters_lack_hardware_for_offload_sizing() {
+    let Some(reference) = reference_dir() else { return };
+    let out = ix(["matrix", "full-sweep", "--single-node", "--config-files", "configs/amd-master.yaml"])
+        .args_from(&["--runner-config", "../configs/runners.yaml"])
+        .current_dir(&reference.join("head"))
+        .run()
+        .expect_code(1);
+    assert!(out.stderr.contains("available-cpu-dram-mib"), "{}", out.stderr);
+    assert!(out.stderr.contains("ix::matrix::missing-runner-hardware"), "{}", out.stderr);
+    let fixed = ix(["matrix", "full-sweep", "--single-node", "--scenario-type", "fixed-seq-len"])
+        .args_from(&["--config-files", "configs/amd-master.yaml", "--runner-config", "../configs/runners.yaml"])
+        .current_dir(&reference.join("head"))
+        .run()
+        .expect_code(0);
+    let with_head_runners = ix(["matrix", "full-sweep", "--single-node", "--scenario-type", "fixed-seq-len"])
+        .args_from(&["--config-files", "configs/amd-master.yaml", "--runner-config", "configs/runners.yaml"])
+        .current_dir(&reference.join("head"))
+        .run()
+        .expect_code(0);
+    assert_eq!(fixed.stdout, with_head_runners.stdout);
+    assert_ne!(fixed.stdout, "[]\n");
+}
+
+#[test]
+fn a_run_mixing_formats_is_an_error_naming_the_entry() {
+    let Some(reference) = reference_dir() else { return };
+    let out = ix(["matrix", "full-sweep", "--single-node"])
+        .args_from(&["--config-files", "configs/amd-master.yaml", "../configs/amd-master.yaml"])
+        .args_from(&["--runner-config", "configs/runners.yaml"])
+        .current_dir(&reference.join("head"))
+        .run()
+        .expect_code(1);
+    assert!(out.stderr.contains("ix::config::mixed-formats"), "{}", out.stderr);
+    assert!(out.stderr.contains("../configs/amd-master.yaml"), "{}", out.stderr);
+}
+
+#[test]
+fn feb_only_flags_are_usage_errors_on_todays_configs_and_back() {
+    let Some(reference) = reference_dir() else { return };
+    let head_flag_on_feb = ix(["matrix", "full-sweep", "--single-node", "--no-evals"])
+        .args_from(&["--config-files", "configs/amd-master.yaml", "--runner-config", "configs/runners.yaml"])
+        .current_dir(&reference)
+        .run()
+        .expect_code(2);
+    assert!(head_flag_on_feb.stderr.contains("--no-evals"), "{}", head_flag_on_feb.stderr);
+    let both_kinds = ix(["matrix", "full-sweep", "--single-node", "--multi-node", "--no-evals"])
+        .args_from(&["--config-files", "configs/amd-master.yaml", "--runner-config", "configs/runners.yaml"])
+        .current_dir(&reference.join("head"))
+        .run()
+        .expect_code(0);
+    let neither = ix(["matrix", "full-sweep", "--no-evals"])
+        .args_from(&["--config-files", "configs/amd-master.yaml", "--runner-config", "configs/runners.yaml"])
+        .current_dir(&reference.join("head"))
+        .run()
+        .expect_code(0);
+    assert_eq!(both_kinds.stdout, neither.stdout);
 }
 
 #[test]

@@ -524,3 +524,43 @@ fn config_keys_select_entries_and_unknown_keys_are_diagnosed() {
     assert!(wrong.stderr.contains("config key(s) not found: demo-fp8-h100-vlm"), "{}", wrong.stderr);
     assert!(wrong.stderr.contains("did you mean `demo-fp8-h100-vllm`?"), "{}", wrong.stderr);
 }
+
+/// A project in today's InferenceX layout (`configs/`): `ix check` and `ix plan` default to its
+/// master configs and runners file, and agentic jobs name scripts under
+/// `benchmarks/single_node/agentic/`; a missing one is a plan-time error at the config key.
+#[test]
+fn todays_layout_is_the_default_and_agentic_scripts_live_under_single_node() {
+    let Some(reference) = crate::util::reference_dir() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("configs")).unwrap();
+    std::fs::copy(reference.join("head/configs/runners.yaml"), root.join("configs/runners.yaml")).unwrap();
+    let master = std::fs::read_to_string(reference.join("head/configs/amd-master.yaml")).unwrap();
+    let key = "qwen3.5-fp8-mi325x-sglang-agentic-mtp:";
+    let start = master.find(&format!("\n{key}")).unwrap() + 1;
+    let end = master[start + key.len()..].find("\n\n").map_or(master.len(), |at| start + key.len() + at + 1);
+    std::fs::write(root.join("configs/amd-master.yaml"), &master[start..end]).unwrap();
+    let check = ix(["check"]).current_dir(root).run().expect_code(0);
+    assert!(check.stderr.contains("checked 2 file(s): no errors"), "{}", check.stderr);
+    let missing = ix(["plan"]).current_dir(root).run().expect_code(1);
+    assert!(missing.stderr.contains("ix::plan::missing-script"), "{}", missing.stderr);
+    assert!(missing.stderr.contains("benchmarks/single_node/agentic/qwen3.5_fp8_mi325x_mtp.sh"), "{}", missing.stderr);
+    assert!(missing.stderr.contains("qwen3.5-fp8-mi325x-sglang-agentic-mtp"), "{}", missing.stderr);
+    for (path, text) in [
+        ("runners/launch_mi325x-amds.sh", "#!/usr/bin/env bash\nexit 0\n"),
+        ("benchmarks/single_node/agentic/qwen3.5_fp8_mi325x_mtp.sh", "#!/usr/bin/env bash\nexit 0\n"),
+    ] {
+        std::fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
+        std::fs::write(root.join(path), text).unwrap();
+    }
+    let plan = ix(["plan", "--format", "json"]).current_dir(root).run().expect_code(0);
+    let plan: Value = serde_json::from_str(&plan.stdout).unwrap();
+    let text = plan.to_string();
+    assert!(text.contains("bench/qwen3.5-fp8-mi325x-sglang-agentic-mtp/"), "{text}");
+    assert!(text.contains("benchmarks/single_node/agentic/qwen3.5_fp8_mi325x_mtp.sh"), "{text}");
+    // Today's eval rule for agentic jobs: one eval per config and node, at the largest
+    // concurrency (tp8, conc 80 here), kept alone by `--evals-only`.
+    let evals = ix(["plan", "--evals-only"]).current_dir(root).run().expect_code(0);
+    assert!(evals.stdout.contains("7 tasks from 1 jobs"), "{}", evals.stdout);
+    assert!(evals.stdout.contains("eval 1"), "{}", evals.stdout);
+}
