@@ -56,8 +56,14 @@ impl Ctx<'_> {
                 if what == "script" { "ix::plan::missing-script" } else { "ix::plan::missing-launcher" },
                 format!("{what} `{path}` does not exist"),
             )
-            .at(job.origin.entry_span, format!("`{}` on node `{node}` needs `{path}`", job.origin.key))
-            .help(format!("create `{path}` in the project, or change the sweep entry")),
+            .at(job.origin.point_span, format!("`{}` on node `{node}` needs `{path}`", job.origin.key))
+            .help(match naming::script_candidates(job, node) {
+                candidates if what == "script" && candidates.len() > 1 => format!(
+                    "the launcher of `{node}` looks for {}; create one of them, or change the sweep entry",
+                    candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", then ")
+                ),
+                _ => format!("create `{path}` in the project, or change the sweep entry"),
+            }),
         );
     }
 }
@@ -168,7 +174,7 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
             None => {
                 let launcher_path: Arc<str> = naming::launcher_path(&node).into();
                 let slot = launch_slot(job, entry, &launcher_path);
-                (naming::script_path(job, &node).into(), launcher_path, slot)
+                (pick_script(input.files, job, &node).into(), launcher_path, slot)
             }
         };
         if !script_cache.contains_key(&*script_path) {

@@ -256,3 +256,12 @@ pub(super) fn origins<'a>(
         span.and_then(at)
     }
 }
+
+/// The benchmark script a job runs on `node`: the first of the naming rules' candidates that
+/// exists in the project (today's launchers try several names), else the first (reported
+/// missing).
+pub(super) fn pick_script(files: &dyn ProjectFiles, job: &Job, node: &str) -> String {
+    let mut candidates = naming::script_candidates(job, node);
+    let found = candidates.iter().position(|path| files.facts(path).is_some()).unwrap_or(0);
+    candidates.swap_remove(found)
+}

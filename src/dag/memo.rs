@@ -328,7 +328,7 @@ pub(super) fn patch(input: &BuildInput<'_>, memo: &mut BuildMemo, changes: &Chan
         if launch_slot != old.launch_slot || changed_files.contains(&*launcher_path) {
             return None;
         }
-        let script_path: Arc<str> = naming::script_path(job, &node).into();
+        let script_path: Arc<str> = pick_script(input.files, job, &node).into();
         let (script, sourced) = file_with_sources(input.files, &script_path)?;
         let launcher = FileInput { path: launcher_path.to_string(), digest: input.files.facts(&launcher_path)?.digest };
         let at = |span: Span| origin(sources, &paths, span);

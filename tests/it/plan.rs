@@ -263,16 +263,17 @@ fn why_shows_the_manifest_diff_with_script_and_launcher() {
 }
 
 #[test]
-fn a_missing_script_is_an_error_at_the_sweep_entry() {
+fn a_missing_script_is_an_error_at_the_jobs_point() {
     let project = Project::new();
     std::fs::remove_file(project.path("benchmarks/demo_fp4_b200_trt.sh")).unwrap();
     std::fs::remove_file(project.path("runners/launch_h100-cr.sh")).unwrap();
     let out = project.plan(&[]).expect_code(1);
     assert!(out.stderr.contains("ix::plan::missing-script"), "{}", out.stderr);
     assert!(out.stderr.contains("script `benchmarks/demo_fp4_b200_trt.sh` does not exist"), "{}", out.stderr);
-    assert!(out.stderr.contains("sweep.yaml:14:1"), "{}", out.stderr);
+    // Labelled at the search-space point of the job that needs the file.
+    assert!(out.stderr.contains("sweep.yaml:26:7"), "{}", out.stderr);
     assert!(out.stderr.contains("ix::plan::missing-launcher"), "{}", out.stderr);
-    assert!(out.stderr.contains("sweep.yaml:1:1"), "{}", out.stderr);
+    assert!(out.stderr.contains("sweep.yaml:13:7"), "{}", out.stderr);
 }
 
 #[test]
