@@ -235,6 +235,17 @@ pub fn default_master_configs() -> Vec<String> {
     vec![format!("{dir}/amd-master.yaml"), format!("{dir}/nvidia-master.yaml")]
 }
 
+/// The runners file `ix plan` and `ix run` use when none is given: the first that exists of
+/// `runners.yaml` (a project of its own), `configs/runners.yaml` (today's InferenceX) and
+/// `.github/configs/runners.yaml` (InferenceX as of February 2026); none when no file exists
+/// (`.ix` sweeps may declare their runner types inline).
+pub fn default_runner_file() -> Option<String> {
+    ["runners.yaml", "configs/runners.yaml", ".github/configs/runners.yaml"]
+        .into_iter()
+        .find(|path| Path::new(path).is_file())
+        .map(str::to_string)
+}
+
 /// The default runners file next to the default master configs.
 pub fn default_runner_config() -> String {
     format!("{}/runners.yaml", default_config_dir())

@@ -135,8 +135,8 @@ pub(crate) struct SuccessRateArgs {
     /// `GITHUB_REPOSITORY`, `GITHUB_RUN_ID`, `GITHUB_API_URL`).
     #[arg(long)]
     pub(crate) jobs: Option<PathBuf>,
-    /// runners.yaml whose keys name the GPU SKUs.
-    #[arg(long, default_value = ".github/configs/runners.yaml")]
+    /// The runners config whose keys name the GPU SKUs.
+    #[arg(long = "runner-config", alias = "runners", default_value = ".github/configs/runners.yaml")]
     pub(crate) runners: PathBuf,
 }
 
@@ -390,7 +390,7 @@ pub(crate) struct CheckArgs {
     #[arg(value_name = "FILE")]
     pub(crate) files: Vec<String>,
     /// Treat these files as runners configs.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long = "runner-config", alias = "runners", value_name = "FILE")]
     pub(crate) runners: Vec<String>,
     #[arg(long, value_enum, default_value_t = DiagFormat::Human)]
     pub(crate) format: DiagFormat,
@@ -402,15 +402,15 @@ pub(crate) struct SweepInputArgs {
     /// Master config files (`.yaml` or `.ix`), merged in order, after the positional ones.
     #[arg(long, num_args = 1.., value_name = "FILE")]
     pub(crate) config_files: Vec<String>,
-    /// The runners config (runner types and their nodes) [default:
-    /// .github/configs/runners.yaml when it exists; `.ix` sweeps may declare their runners inline].
+    /// The runners config [default: the first of `runners.yaml`, `configs/runners.yaml` and
+    /// `.github/configs/runners.yaml` that exists; `.ix` sweeps may declare their runners inline].
     #[arg(long, value_name = "FILE")]
     pub(crate) runner_config: Option<String>,
     /// Only the jobs of these config keys (each must exist in the sweeps).
     #[arg(long, num_args = 1.., value_name = "KEY")]
     pub(crate) config_keys: Option<Vec<String>>,
     /// The state store folder.
-    #[arg(long, default_value = ".ix", value_name = "DIR")]
+    #[arg(long = "state-dir", alias = "state", default_value = ".ix", value_name = "DIR")]
     pub(crate) state: String,
     /// Mark eval jobs (as `ix matrix --run-evals` does) and run their eval tasks (settings in
     /// the project's `evals.yaml`).
@@ -505,7 +505,7 @@ pub(crate) struct CollectArtifactsArgs {
     #[arg(value_name = "DIR")]
     pub(crate) dir: String,
     /// The state store folder.
-    #[arg(long, default_value = ".ix", value_name = "DIR")]
+    #[arg(long = "state-dir", alias = "state", default_value = ".ix", value_name = "DIR")]
     pub(crate) state: String,
     /// Master configs: artifacts of tasks not in their current plan are rejected.
     #[arg(long, num_args = 1.., required = true, value_name = "FILE")]
@@ -612,8 +612,8 @@ pub(crate) struct PlanArgs {
     /// `configs/`, else in `.github/configs/`].
     #[arg(value_name = "FILE")]
     pub(crate) files: Vec<String>,
-    /// The runners config (default: `runners.yaml` when it exists; `.ix` sweeps that declare
-    /// their runner types inline need none).
+    /// The runners config [default: the first of `runners.yaml`, `configs/runners.yaml` and
+    /// `.github/configs/runners.yaml` that exists; `.ix` sweeps may declare their runners inline].
     #[arg(long, value_name = "FILE")]
     pub(crate) runner_config: Option<String>,
     /// Project root: where `benchmarks/` and `runners/` live.

@@ -37,14 +37,7 @@ fn request(args: &PlanArgs) -> PlanRequest {
         } else {
             args.files.clone()
         },
-        // Given, else `runners.yaml` or today's InferenceX `configs/runners.yaml` when it exists,
-        // else none (`.ix` sweeps declare runners inline).
-        runner_config: args.runner_config.clone().or_else(|| {
-            ["runners.yaml", "configs/runners.yaml"]
-                .into_iter()
-                .find(|default| std::path::Path::new(default).is_file())
-                .map(str::to_string)
-        }),
+        runner_config: args.runner_config.clone().or_else(crate::workspace::default_runner_file),
         selection: JobSelection {
             filters,
             mode,

@@ -64,17 +64,10 @@ pub(crate) fn run(args: &RunArgs) -> ExitStatus {
     run_engine(args, &input, &executor_for)
 }
 
-/// The runners file to plan with: the one given, else InferenceX's `configs/runners.yaml`
-/// (today's layout) or `.github/configs/runners.yaml` (Feb 2026) when it exists, else none
+/// The runners file to plan with: the one given, else [`crate::workspace::default_runner_file`]
 /// (`.ix` sweeps declare their runners inline).
 pub(crate) fn runner_config(input: &SweepInputArgs) -> Option<String> {
-    if let Some(path) = &input.runner_config {
-        return Some(path.clone());
-    }
-    ["configs/runners.yaml", ".github/configs/runners.yaml"]
-        .into_iter()
-        .find(|default| Path::new(default).is_file())
-        .map(str::to_string)
+    input.runner_config.clone().or_else(crate::workspace::default_runner_file)
 }
 
 /// Runs `tasks` with the limits and executors of `args`, rendering progress; `None` when the

@@ -25,7 +25,7 @@ fn case_args(dir: &Path, case: &Path) -> Vec<String> {
     let mut args = Vec::new();
     for file in files {
         if file.to_string_lossy().ends_with(".runners.yaml") {
-            args.push("--runners".to_string());
+            args.push("--runner-config".to_string());
         }
         args.push(relative(&file));
     }

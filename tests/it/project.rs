@@ -591,3 +591,37 @@ fn ix_run_executes_a_project_task_through_its_site_launcher() {
     let engine = fs::read_to_string(work[0].join("engine-argv.txt")).expect("engine argv");
     assert!(engine.contains("--data-parallel-size\n8\n") && engine.contains("--port\n8895\n"), "{engine}");
 }
+
+/// One flag name for one meaning across verbs (`--state-dir` for the store, `--runner-config` for
+/// the runners file): no verb's help offers another spelling of either (the old ones are hidden
+/// aliases).
+#[test]
+fn verbs_name_the_store_and_the_runners_file_alike() {
+    let verbs: [&[&str]; 9] = [
+        &["plan"],
+        &["run"],
+        &["check"],
+        &["collect-artifacts"],
+        &["matrix", "full-sweep"],
+        &["matrix", "test-config"],
+        &["changelog", "check"],
+        &["results", "success-rate"],
+        &["state", "verify"],
+    ];
+    let mut seen_state = 0;
+    let mut seen_runners = 0;
+    for verb in verbs {
+        let out = crate::util::ix(verb.iter().copied().chain(["--help"])).run();
+        let help = format!("{}{}", out.stdout, out.stderr);
+        for line in help.lines().map(str::trim_start) {
+            let flag = line.split([' ', ',', '=']).next().unwrap_or_default();
+            assert!(
+                flag != "--state" && flag != "--runners" && flag != "--state-directory",
+                "{verb:?} offers `{flag}`"
+            );
+        }
+        seen_state += usize::from(help.contains("--state-dir"));
+        seen_runners += usize::from(help.contains("--runner-config"));
+    }
+    assert!(seen_state >= 3 && seen_runners >= 5, "the verbs name them ({seen_state}, {seen_runners})");
+}
