@@ -350,11 +350,6 @@ impl ProjectDb {
     pub fn changed(&self) -> bool {
         self.files.borrow().iter().any(|(path, (_, old))| stamp(&self.root.join(path)) != *old)
     }
-
-    /// The paths of every file read so far (what `--watch` polls).
-    pub fn known_paths(&self) -> Vec<PathBuf> {
-        self.files.borrow().keys().map(|path| self.root.join(path)).collect()
-    }
 }
 
 impl ProjectFiles for ProjectDb {

@@ -169,14 +169,9 @@ pub fn result_filename(job: &Job, node: &str) -> String {
     }
 }
 
-/// The squash-file name a launcher imports `image` to: `/ : @ #` replaced by `_` (§8.3).
-pub fn squash_name(image: &str) -> String {
-    image.chars().map(|c| if matches!(c, '/' | ':' | '@' | '#') { '_' } else { c }).collect()
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{gpu_of_node, launcher_path, result_filename, script_path, squash_name};
+    use super::{gpu_of_node, launcher_path, result_filename, script_path};
     use crate::expand::{Job, JobOrigin, JobShape};
     use crate::ir::{SpecDecoding, Worker};
     use crate::source::{FileId, Span};
@@ -305,6 +300,5 @@ mod tests {
         assert_eq!(launcher_path("b200-nv_0"), "runners/launch_b200-nv.sh");
         assert_eq!(launcher_path("b200-dgxc-slurm_0"), "runners/launch_b200-dgxc-slurm.sh");
         assert_eq!(gpu_of_node("mi355x-amds_3"), "mi355x");
-        assert_eq!(squash_name("nvcr.io/a/b:1.0@sha256#x"), "nvcr.io_a_b_1.0_sha256_x");
     }
 }

@@ -222,15 +222,6 @@ impl PlanSession {
         stamps
     }
 
-    /// Every file the plan depends on (what `--watch` polls).
-    pub fn watched_paths(&self) -> Vec<PathBuf> {
-        let mut paths: Vec<PathBuf> = self.request.config_files.iter().map(PathBuf::from).collect();
-        paths.extend(self.request.runner_config.iter().map(PathBuf::from));
-        paths.extend(self.db.known_paths());
-        paths.sort();
-        paths
-    }
-
     /// Whether any input changed since it was read: a sweep or runners file since the last
     /// load, or a project file since the database read it. Race-free for `--watch`: an edit
     /// made while planning is still a difference afterwards.
