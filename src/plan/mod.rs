@@ -77,16 +77,17 @@ impl Reason {
     pub fn describe(&self) -> String {
         match self {
             Reason::New => "new".to_string(),
-            // An image keeps its reference and changes its digest: `image REF OLD -> NEW`.
-            Reason::InputChanged { input, old, new, origin }
-                if input == "image"
-                    && old.split_once(' ').map(|(r, _)| r) == new.split_once(' ').map(|(r, _)| r)
-                    && old.contains(' ') =>
-            {
-                let (reference, old_digest) = old.split_once(' ').unwrap_or_default();
-                let new_digest = new.split_once(' ').map_or(new.as_str(), |(_, d)| d);
+            // Images show short digests; one that keeps its reference and changes its digest
+            // reads `image REF OLD -> NEW`.
+            Reason::InputChanged { input, old, new, origin } if input == "image" => {
                 let at = origin.as_ref().map_or(String::new(), |origin| format!(" ({origin})"));
-                format!("input changed: image {reference} {old_digest} -> {new_digest}{at}")
+                let (old, new) = (short_digests(old), short_digests(new));
+                match (old.split_once(' '), new.split_once(' ')) {
+                    (Some((old_ref, old_digest)), Some((new_ref, new_digest))) if old_ref == new_ref => {
+                        format!("input changed: image {old_ref} {old_digest} -> {new_digest}{at}")
+                    }
+                    _ => format!("input changed: image {old} -> {new}{at}"),
+                }
             }
             Reason::InputChanged { input, old, new, origin } => match origin {
                 Some(origin) => format!("input changed: {input} {old} -> {new} ({origin})"),
@@ -112,6 +113,17 @@ impl Reason {
     pub fn invalidates_record(&self) -> bool {
         matches!(self, Reason::Forced { .. } | Reason::ArtifactMissing { .. } | Reason::ArtifactCorrupt { .. })
     }
+}
+
+/// `text` with every `sha256:`/`blake3:` digest cut to its first 12 hex digits and `…`.
+fn short_digests(text: &str) -> String {
+    text.split(' ')
+        .map(|word| match word.split_once(':') {
+            Some((algo @ ("sha256" | "blake3"), hex)) if hex.len() > 12 => format!("{algo}:{}…", &hex[..12]),
+            _ => word.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The decision for one task (same index as in the graph).

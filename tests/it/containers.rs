@@ -598,7 +598,8 @@ fn a_moved_tag_reruns_exactly_its_images_tasks() {
         .current_dir(project.path())
         .run()
         .expect_code(0);
-    let reason = format!("input changed: image {moving} {} -> {moved}", before[&moving]);
+    let short = |digest: &str| format!("{}…", &digest[..19]);
+    let reason = format!("input changed: image {moving} {} -> {}", short(&before[&moving]), short(&moved));
     assert!(human.stdout.contains(&reason), "{}", human.stdout);
 
     // `ix run` resolves before it plans: it reruns exactly those, inside the new image.
