@@ -9,7 +9,7 @@
 # `ix image resolve` of all the tags at once (20 runs, bench/measure.py). Needs ci/containers.sh.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-ix="${1:-$root/target/debug/ix}"
+ix="$(realpath "${1:-$root/target/debug/ix}")"
 n_tags="${2:-30}"
 work="$(mktemp -d)"
 registry_pid=""
@@ -61,3 +61,50 @@ echo "== ix image resolve of $n_tags tags ($distinct distinct digests)"
 python3 "$root/bench/measure.py" --runs 20 --label "resolve $n_tags tags" -- "$ix" image resolve "${refs[@]}"
 echo "== ix image resolve of 1 tag"
 python3 "$root/bench/measure.py" --runs 20 --label "resolve 1 tag" -- "$ix" image resolve "${refs[0]}"
+
+# Cold `ix plan` of both vendor master configs (../shared/reference/configs), with every distinct
+# image rewritten to one of the pushed tags: without and with `--resolve-images` (the docker
+# executor, so that every image is resolved by the registry).
+reference="${IX_REFERENCE_DIR:-$root/../shared/reference}"
+if [[ -d "$reference/configs" ]]; then
+  project="$work/plan"
+  mkdir -p "$project"
+  cp "$reference/configs/amd-master.yaml" "$reference/configs/nvidia-master.yaml" "$reference/configs/runners.yaml" "$project/"
+  # As in bench/engine.sh: the vendor runners file lacks a runner type the nvidia sweep uses.
+  printf "h200-multinode-slurm:\n- 'h200-dgxc-slurm_0'\n" >>"$project/runners.yaml"
+  mapfile -t vendor_images < <(grep -h '^  image:' "$project/amd-master.yaml" "$project/nvidia-master.yaml" | awk '{print $2}' | tr -d "\"'" | sort -u)
+  i=0
+  for image in "${vendor_images[@]}"; do
+    replacement="${refs[$((i % ${#refs[@]}))]}"
+    python3 - "$project" "$image" "$replacement" <<'PY'
+import pathlib, sys
+project, image, replacement = sys.argv[1], sys.argv[2], sys.argv[3]
+for name in ("amd-master.yaml", "nvidia-master.yaml"):
+    path = pathlib.Path(project, name)
+    lines = path.read_text().split("\n")
+    out = []
+    for line in lines:
+        if line.startswith("  image:") and line.split(":", 1)[1].strip().strip("'\"") == image:
+            line = f"  image: {replacement}"
+        out.append(line)
+    path.write_text("\n".join(out))
+PY
+    i=$((i + 1))
+  done
+  # A stub for every script and launcher the naming rules ask for.
+  for _ in 1 2 3; do
+    # shellcheck disable=SC2016 # backticks are literal in ix's messages
+    missing="$(cd "$project" || exit 1; NO_COLOR=1 "$ix" plan amd-master.yaml nvidia-master.yaml --runner-config runners.yaml 2>&1 >/dev/null | grep -oE '(script|launcher) `[^`]+` does not exist' | cut -d'`' -f2 | sort -u || true)"
+    [[ -z "$missing" ]] && break
+    while IFS= read -r file; do
+      mkdir -p "$project/$(dirname "$file")"
+      printf '#!/usr/bin/env bash\necho %s\n' "$file" >"$project/$file"
+    done <<<"$missing"
+  done
+  echo "== cold ix plan of both vendor files (${#vendor_images[@]} distinct images on $host)"
+  (cd "$project" && python3 "$root/bench/measure.py" --runs 20 --label "plan" -- \
+    "$ix" plan amd-master.yaml nvidia-master.yaml --runner-config runners.yaml --executor docker)
+  echo "== the same with --resolve-images"
+  (cd "$project" && python3 "$root/bench/measure.py" --runs 20 --label "plan --resolve-images" -- \
+    "$ix" plan amd-master.yaml nvidia-master.yaml --runner-config runners.yaml --executor docker --resolve-images)
+fi

@@ -111,16 +111,18 @@ pub(crate) fn plan(args: &PlanArgs) -> ExitStatus {
             return ExitStatus::Error;
         }
     };
-    let executor_for = |runner_type: &str| crate::cli::run::executor_of(&executors, runner_type);
     let mut session = PlanSession::new(request, &args.project_dir);
     if args.watch {
         session = session.with_memo();
     }
-    if args.resolve_images || !executors.is_empty() {
+    if !args.resolve_images && !executors.is_empty() {
+        session.set_images(crate::cli::run::container_executors(&executors));
+    }
+    if args.resolve_images {
         let first = session.plan(store.as_ref());
         let started = Instant::now();
         let images =
-            crate::cli::run::resolve_images(&first.expanded, &args.project_dir, &executor_for, args.resolve_images);
+            crate::cli::run::resolve_images(&first.expanded, &args.project_dir, &executors, args.resolve_images);
         if args.timings {
             err(&format!(
                 "timings: image resolution {:.1} ms ({} images)\n",

@@ -22,6 +22,16 @@ fn eprint(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
 }
 
+/// What a plan must know of `executors` (no registry answers yet): which start containers.
+pub(crate) fn container_executors(
+    executors: &[(Option<String>, ExecutorKind)],
+) -> crate::plan::pipeline::ResolvedImages {
+    crate::plan::pipeline::ResolvedImages {
+        container_executors: executors.iter().map(|(t, kind)| (t.clone(), *kind == ExecutorKind::Docker)).collect(),
+        ..Default::default()
+    }
+}
+
 /// The executor of `runner_type` under an [`executor_map`] (the last matching spec; local by
 /// default).
 pub(crate) fn executor_of(map: &[(Option<String>, ExecutorKind)], runner_type: &str) -> ExecutorKind {
@@ -358,17 +368,13 @@ fn in_process_only(
 
 /// How `ix run` launches images, beyond the executor of each runner type.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct LaunchSettings {
+pub(crate) struct LaunchSettings<'a> {
     /// The container engine of the docker executor (`docker`, or `podman`).
     pub(crate) container_engine: crate::image::ContainerEngine,
     /// Ask registries for the digest of every image a task pulls or imports, before planning.
     pub(crate) resolve: bool,
-}
-
-impl LaunchSettings {
-    pub(crate) fn new(container_engine: crate::image::ContainerEngine, resolve: bool) -> Self {
-        LaunchSettings { container_engine, resolve }
-    }
+    /// The `--executor` specs ([`executor_map`]).
+    pub(crate) executors: &'a [(Option<String>, ExecutorKind)],
 }
 
 /// What a plan should know of its images beyond pins and launch records, for the executors of
@@ -378,17 +384,12 @@ impl LaunchSettings {
 pub(crate) fn resolve_images(
     expanded: &crate::plan::pipeline::Expanded,
     project: &Path,
-    executor_for: &dyn Fn(&str) -> ExecutorKind,
+    executors: &[(Option<String>, ExecutorKind)],
     resolve: bool,
 ) -> crate::plan::pipeline::ResolvedImages {
-    use crate::plan::pipeline::{ResolvedImages, is_host_launcher};
-    let mut images = ResolvedImages::default();
+    use crate::plan::pipeline::is_host_launcher;
+    let mut images = container_executors(executors);
     let runners = expanded.loaded.runners.clone().unwrap_or_default();
-    for runner_type in &runners.types {
-        if executor_for(&runner_type.name.value) == ExecutorKind::Docker {
-            images.container_runners.insert(runner_type.name.value.clone());
-        }
-    }
     if !resolve {
         return images;
     }
@@ -402,7 +403,7 @@ pub(crate) fn resolve_images(
         }
         let node = runners.get(&runner_type).and_then(|t| t.nodes.first()).map(|n| n.value.clone());
         let launcher = crate::naming::launcher_path(node.as_deref().unwrap_or(&job.runner));
-        let host = !images.container_runners.contains(&runner_type) && is_host_launcher(project, &launcher);
+        let host = !images.starts_containers(&runner_type) && is_host_launcher(project, &launcher);
         if !host {
             wanted.push((runner_type, job.image.clone()));
         }
@@ -433,9 +434,9 @@ pub(crate) fn resolve_images(
     images
 }
 
-impl Default for LaunchSettings {
+impl Default for LaunchSettings<'_> {
     fn default() -> Self {
-        LaunchSettings::new(crate::image::ContainerEngine::default(), false)
+        LaunchSettings { container_engine: crate::image::ContainerEngine::default(), resolve: false, executors: &[] }
     }
 }
 
@@ -454,7 +455,7 @@ pub(crate) fn load_engine(
     force: &[crate::plan::ForceRule],
     executor_for: &dyn Fn(&str) -> ExecutorKind,
     trust_recorded_bench: bool,
-    launch: LaunchSettings,
+    launch: LaunchSettings<'_>,
 ) -> Result<Loaded, ExitStatus> {
     use crate::plan::PlanOptions;
     use crate::plan::jobs::JobSelection;
@@ -489,7 +490,7 @@ pub(crate) fn load_engine(
     let store = StateStore::open(&state).map_err(|err| fail(err.to_string()))?;
     let mut session = PlanSession::new(request, &project);
     let first = session.plan(Some(&store));
-    session.set_images(resolve_images(&first.expanded, &project, executor_for, launch.resolve));
+    session.set_images(resolve_images(&first.expanded, &project, launch.executors, launch.resolve));
     let planned = session.plan(Some(&store));
     let Some(plan) = planned.plan.filter(|_| !planned.diags.iter().any(crate::diag::Diag::is_error)) else {
         return Err(super::matrix::fail(&planned.sources, &planned.diags));
@@ -547,7 +548,15 @@ fn run_engine(args: &RunArgs, input: &SweepInputArgs, executor_for: &dyn Fn(&str
             Err(status) => return status,
         }
     }
-    let launch = LaunchSettings::new(args.container_engine, !args.no_resolve_images);
+    let executors = match executor_map(&args.executor) {
+        Ok(map) => map,
+        Err(_) => Vec::new(),
+    };
+    let launch = LaunchSettings {
+        container_engine: args.container_engine,
+        resolve: !args.no_resolve_images,
+        executors: &executors,
+    };
     let mut loaded = match load_engine(input, &force, executor_for, args.collect_only, launch) {
         Ok(loaded) => loaded,
         Err(status) => return status,

@@ -44,9 +44,21 @@ pub struct PlanRequest {
 pub struct ResolvedImages {
     /// Registry answers, by (runner type, reference) (`--resolve-images`, `ix run`).
     pub by_reference: std::collections::HashMap<(String, String), ImageId>,
-    /// Runner types whose executor starts the container itself (docker): the host mark of their
-    /// launchers does not apply.
-    pub container_runners: std::collections::HashSet<String>,
+    /// Which runner types' executor starts the container itself (docker), as `ix run
+    /// --executor` specs (`None`: every runner type; the last matching spec wins): the host mark
+    /// of their launchers does not apply.
+    pub container_executors: Vec<(Option<String>, bool)>,
+}
+
+impl ResolvedImages {
+    /// Whether `runner_type`'s executor starts the container itself.
+    pub fn starts_containers(&self, runner_type: &str) -> bool {
+        self.container_executors
+            .iter()
+            .rev()
+            .find(|(t, _)| t.as_deref().is_none_or(|t| t == runner_type))
+            .is_some_and(|(_, docker)| *docker)
+    }
 }
 
 /// The identity of the "image" of launchers that run no container ([`HOST_LAUNCHER_MARK`]):
@@ -91,7 +103,7 @@ impl dag::ImageDigests for PlanImages<'_> {
         if let Some(id) = self.resolved.by_reference.get(&(runner_type.to_string(), image.to_string())) {
             return id.clone();
         }
-        if !self.resolved.container_runners.contains(runner_type)
+        if !self.resolved.starts_containers(runner_type)
             && is_host_launcher(self.project_dir, launcher)
             && let Ok(host) = host_image_digest()
         {
