@@ -253,22 +253,28 @@ printf '{"max_concurrency": %s, "model_id": "m", "total_token_throughput": 1.0, 
     let real = std::fs::read_to_string(project_root().join("benchmarks/tiny_fp32_local_llamacpp.sh")).unwrap();
     project.write("benchmarks/tiny_fp32_local_llamacpp.sh", &real);
     let _ = run(&project, &[]).expect_code(0);
-    let out = ix(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
-        .arg("--run-evals")
-        .current_dir(project.path())
-        .env("IX_LM_EVAL", lm_eval_bin())
-        .env("IX_LLAMA_DIR", &llama)
-        .env("LLAMA_SERVER", llama.join("bin/llama-server"))
-        .env("LLAMA_MODEL", llama.join("model/tiny.gguf"))
-        .env_remove("CI")
-        .run()
-        .expect_code(0);
+    let run_llama = |extra: &[&str]| {
+        ix(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+            .args_from(extra)
+            .current_dir(project.path())
+            .env("IX_LM_EVAL", lm_eval_bin())
+            .env("IX_LLAMA_DIR", &llama)
+            .env("LLAMA_SERVER", llama.join("bin/llama-server"))
+            .env("LLAMA_MODEL", llama.join("model/tiny.gguf"))
+            .env_remove("CI")
+            .run()
+    };
+    // Evals on: only the eval task (and the aggregates gathering it) run, against llama-server.
+    let out = run_llama(&["--run-evals"]).expect_code(0);
     assert!(out.stdout.contains("### Accuracy evals") && out.stdout.contains("ix_smoke"), "{}", out.stdout);
-    assert!(summary_has_one_eval_run(&out), "{}", out.stdout);
-}
-
-/// The run's counts line says the eval ran and the bench tasks were reused.
-fn summary_has_one_eval_run(out: &IxOutput) -> bool {
-    let line = crate::run::summary_line(out);
-    line.contains(" done, ") && out.stderr.contains("eval/tiny-fp32-local-sim")
+    assert!(out.stderr.contains("done    eval/tiny-fp32-local-sim"), "{}", out.stderr);
+    assert!(!out.stderr.contains("start   bench/"), "no benchmark reran: {}", out.stderr);
+    // Evals off: nothing reruns.
+    let off = run_llama(&[]).expect_code(0);
+    assert!(off.stdout.starts_with("nothing to run"), "{}", off.stdout);
+    // An eval setting edited: the eval reruns, no benchmark does.
+    project.write("evals.yaml", "task: ix_smoke\nnum-fewshot: 1\nlimit: 3\n");
+    let edited = run_llama(&["--run-evals"]).expect_code(0);
+    assert!(edited.stderr.contains("done    eval/tiny-fp32-local-sim"), "{}", edited.stderr);
+    assert!(!edited.stderr.contains("start   bench/"), "no benchmark reran: {}", edited.stderr);
 }
