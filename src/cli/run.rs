@@ -367,7 +367,7 @@ fn in_process_only(
 }
 
 /// How `ix run` launches images, beyond the executor of each runner type.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct LaunchSettings<'a> {
     /// The container engine of the docker executor (`docker`, or `podman`).
     pub(crate) container_engine: crate::image::ContainerEngine,
@@ -432,12 +432,6 @@ pub(crate) fn resolve_images(
         }
     }
     images
-}
-
-impl Default for LaunchSettings<'_> {
-    fn default() -> Self {
-        LaunchSettings { container_engine: crate::image::ContainerEngine::default(), resolve: false, executors: &[] }
-    }
 }
 
 /// What `ix run` planned: the scheduler tasks, the runners, the store lock, and the launch
@@ -548,10 +542,8 @@ fn run_engine(args: &RunArgs, input: &SweepInputArgs, executor_for: &dyn Fn(&str
             Err(status) => return status,
         }
     }
-    let executors = match executor_map(&args.executor) {
-        Ok(map) => map,
-        Err(_) => Vec::new(),
-    };
+    // Checked by `run` before it called this.
+    let executors = executor_map(&args.executor).unwrap_or_default();
     let launch = LaunchSettings {
         container_engine: args.container_engine,
         resolve: !args.no_resolve_images,
