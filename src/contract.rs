@@ -77,7 +77,8 @@ pub const EXECUTOR_VARS: &[(&str, &str)] = &[
     ("IX_REPO", "the project root the script and launcher paths are relative to"),
     ("IX_WORKDIR", "the task's work folder, for the Slurm wrapper"),
     ("IX_ENTRY", "the launcher or script path, whose digest is in the key"),
-    ("IX_SQUASH_FILE", "where the image's squash file is cached; the image digest is in the key"),
+    ("IX_SQUASH_FILE", "where the image's squash file is cached (named by its digest, which is in the key)"),
+    ("IX_IMPORT_IMAGE", "the image reference pinned to the digest that is in the key, for the Slurm import"),
     ("EVAL_RESULT_DIR", "where the eval writes its files (inside the work folder)"),
 ];
 

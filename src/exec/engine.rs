@@ -264,6 +264,15 @@ fn pull_digest(engine: crate::image::ContainerEngine, image: &str) -> Result<Str
     }
 }
 
+/// The image digest a bench or eval task is keyed with (its `image` input, `REF DIGEST`), when
+/// one is known.
+fn keyed_digest(task: &crate::dag::Task) -> Option<String> {
+    let entries = task.manifest.entries();
+    let image = entries.iter().find(|e| e.name == "image")?;
+    let resolved = !image.value.ends_with(crate::dag::task_key::UNRESOLVED_SUFFIX);
+    resolved.then(|| image.value.rsplit(' ').next().map(str::to_string)).flatten()
+}
+
 /// `launch`: makes `image` available and records the digest it got (`launch.json`). When the
 /// plan expected a digest (a pin, or what the run resolved before planning) and the image
 /// resolves to another now, the task fails: its dependents were keyed with the expected one.
@@ -346,6 +355,7 @@ pub fn tasks_from_plan(
                     launcher: Some(project.join(&*bench.launcher)),
                     result_stem: stem.trim_end_matches('_').to_string(),
                     image: job.image.clone(),
+                    image_digest: keyed_digest(graph_task).filter(|digest| digest.starts_with("sha256:")),
                     tp: job.tp().unwrap_or(1),
                     executor: executor_for(&job.runner),
                     multinode: job.is_multinode(),
@@ -369,13 +379,8 @@ pub fn tasks_from_plan(
             }
             (_, TaskKind::Result) => match graph_task.deps.iter().find_map(|dep| bench_env.get(dep)) {
                 Some(env) => {
-                    // The digest the bench ran (its key's `image` input: `REF DIGEST`).
-                    let digest = graph_task.deps.first().and_then(|dep| {
-                        let entries = plan.graph.tasks[*dep].manifest.entries();
-                        let image = entries.iter().find(|e| e.name == "image")?;
-                        let resolved = !image.value.ends_with(crate::dag::task_key::UNRESOLVED_SUFFIX);
-                        resolved.then(|| image.value.rsplit(' ').next().map(str::to_string)).flatten()
-                    });
+                    // The digest the bench ran.
+                    let digest = graph_task.deps.first().and_then(|dep| keyed_digest(&plan.graph.tasks[*dep]));
                     Work::InProcess(process_result(env.clone(), digest))
                 }
                 None => {

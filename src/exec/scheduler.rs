@@ -480,7 +480,9 @@ async fn run_bench(
             env.push(("IX_ENTRY".into(), entry.to_string_lossy().into_owned()));
             let squash_dir =
                 config.slurm.squash_dir.clone().unwrap_or_else(|| config.work_dir.to_string_lossy().into_owned());
-            env.push(("IX_SQUASH_FILE".into(), format!("{squash_dir}/{}", slurm::squash_name(&bench.image))));
+            let (squash, import) = slurm::import_target(&bench.image, bench.image_digest.as_deref());
+            env.push(("IX_SQUASH_FILE".into(), format!("{squash_dir}/{squash}")));
+            env.push(("IX_IMPORT_IMAGE".into(), import));
             let job_name = format!("ix-{}", &ctx.task.hash[..12.min(ctx.task.hash.len())]);
             let log_abs = std::path::absolute(log).unwrap_or_else(|_| log.to_path_buf());
             let argv =
@@ -654,6 +656,7 @@ mod tests {
                         executor,
                         multinode: false,
                         eval: None,
+                        image_digest: None,
                     }),
                 };
                 let config = ExecConfig {

@@ -30,7 +30,7 @@ pub const WRAPPER_CONTAINER: &str = r#"#!/bin/bash
 set -euo pipefail
 if ! unsquashfs -l "$IX_SQUASH_FILE" >/dev/null 2>&1; then
   rm -f "$IX_SQUASH_FILE"
-  srun --ntasks=1 enroot import -o "$IX_SQUASH_FILE" "docker://$IMAGE"
+  srun --ntasks=1 enroot import -o "$IX_SQUASH_FILE" "docker://${IX_IMPORT_IMAGE:-$IMAGE}"
 fi
 exec srun --ntasks=1 --container-image="$IX_SQUASH_FILE" \
   --container-mounts="$IX_WORKDIR:/workspace/,$IX_REPO:/ix/repo" \
@@ -44,6 +44,24 @@ pub fn squash_name(image: &str) -> String {
     let mut name: String = image.chars().map(|c| if matches!(c, '/' | ':' | '@' | '#') { '_' } else { c }).collect();
     name.push_str(".sqsh");
     name
+}
+
+/// The squash file a Slurm task's image is imported to and the reference it is imported from:
+/// with a digest, the reference pinned to it (`name@sha256:…`) and a file named after it, so a
+/// moved tag gets a squash file of its own and a cached one always holds the keyed digest.
+pub fn import_target(image: &str, digest: Option<&str>) -> (String, String) {
+    match digest {
+        Some(digest) => {
+            let name = image.split('@').next().unwrap_or(image);
+            let name = match name.rfind(':') {
+                Some(colon) if !name[colon..].contains('/') => &name[..colon],
+                _ => name,
+            };
+            let pinned = format!("{name}@{digest}");
+            (squash_name(&pinned), pinned)
+        }
+        None => (squash_name(image), image.to_string()),
+    }
 }
 
 /// The `sbatch` argv (without `sbatch`).
@@ -140,6 +158,14 @@ mod tests {
     #[test]
     fn squash_names_and_parsing() {
         assert_eq!(squash_name("nvcr.io/nvidia/x:1.0@sha#a"), "nvcr.io_nvidia_x_1.0_sha_a.sqsh");
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        let (file, import) = import_target("nvcr.io/nvidia/x:1.0", Some(&digest));
+        assert_eq!(import, format!("nvcr.io/nvidia/x@{digest}"));
+        assert_eq!(file, format!("nvcr.io_nvidia_x_sha256_{}.sqsh", "ab".repeat(32)));
+        assert_eq!(
+            import_target("host:5000/x:1", None),
+            ("host_5000_x_1.sqsh".to_string(), "host:5000/x:1".to_string())
+        );
         assert_eq!(parse_job_id("42\n"), Some(42));
         assert_eq!(parse_job_id("42;cl\n"), Some(42));
         assert_eq!(

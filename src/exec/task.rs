@@ -73,6 +73,9 @@ pub struct BenchWork {
     /// `RESULT_FILENAME` without the node name and `.json`: the scheduler appends `_<node>`.
     pub result_stem: String,
     pub image: String,
+    /// The registry digest the task is keyed with (`sha256:…`), when known: Slurm imports the
+    /// image by it, into a squash file named after it.
+    pub image_digest: Option<String>,
     pub tp: i64,
     pub executor: ExecutorKind,
     /// Multi-node: the script writes `<RESULT_FILENAME>_*.json` files (at least one), which the
