@@ -16,9 +16,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ix::expand::NodeMode;
+use ix::expand::select::JobSelection;
 use ix::plan::PlanOptions;
-use ix::plan::jobs::JobSelection;
-use ix::plan::pipeline::{PlanRequest, PlanSession, Timings};
+use ix::session::{PlanRequest, PlanSession, Timings};
 
 fn first_script(dir: &Path) -> PathBuf {
     let mut scripts: Vec<PathBuf> = walk(&dir.join("benchmarks"))
@@ -133,7 +133,7 @@ fn main() {
         if verify {
             // The re-plan must equal a fresh plan of the same files, origins included.
             let fresh = PlanSession::new(fresh_request.clone(), &dir).plan(store.as_ref());
-            let view = |planned: &ix::plan::pipeline::Planned| -> Vec<String> {
+            let view = |planned: &ix::session::Planned| -> Vec<String> {
                 let plan = planned.plan.as_ref().expect("a plan");
                 plan.graph
                     .tasks

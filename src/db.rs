@@ -11,7 +11,7 @@
 //!   that lowers to the same value (a comment, trailing blank lines) is backdated and its jobs
 //!   are not re-expanded; entries that only moved are not recomputed at all.
 //!
-//! `db` holds no pipeline logic: it wires inputs to `ir`, `plan::jobs` and `dag::hash`. The only
+//! `db` holds no pipeline logic: it wires inputs to `ir`, `expand::select` and `dag::hash`. The only
 //! IO is reading and `stat`ing project files, done outside the tracked functions (which stay
 //! pure) when an input is created or refreshed.
 
@@ -26,9 +26,9 @@ use salsa::{Durability, Setter};
 use crate::dag::hash::file_digest;
 use crate::dag::{FileFacts, ProjectFiles};
 use crate::expand::Job;
+use crate::expand::select::{JobSelection, entry_jobs as expand_entry};
 use crate::ir::inferencex::{lower_master_entry, split_master_entries};
 use crate::ir::{ConfigEntry, RunnerTable};
-use crate::plan::jobs::{JobSelection, entry_jobs as expand_entry};
 use crate::source::FileId;
 
 /// The salsa database, optionally logging which queries execute (for tests and `--timings`).

@@ -224,7 +224,7 @@ fn fuzz_yaml_front_end() {
         let file = sources.add("fuzz.yaml".to_string(), Arc::from(text.as_ref()));
         let (sweep, diags) = crate::ir::inferencex::lower_master_configs(&sources, &[file]);
         check_diags(&sources, &diags)?;
-        let _ = crate::plan::jobs::check_job_count(&sweep, crate::plan::jobs::DEFAULT_MAX_JOBS);
+        let _ = crate::expand::select::check_job_count(&sweep, crate::expand::select::DEFAULT_MAX_JOBS);
         if diags.iter().any(Diag::is_error) || sweep.entries.is_empty() {
             return Ok(());
         }
@@ -299,7 +299,7 @@ fn fuzz_dsl_front_end() {
         if let Some(ast) = &ast {
             let (lowered, lower_diags) = crate::ir::lower::lower(ast, &crate::ir::RunnerTable::default());
             diags.extend(lower_diags);
-            let _ = crate::plan::jobs::check_job_count(&lowered.sweep, crate::plan::jobs::DEFAULT_MAX_JOBS);
+            let _ = crate::expand::select::check_job_count(&lowered.sweep, crate::expand::select::DEFAULT_MAX_JOBS);
             // The formatter's output parses and formats to itself.
             let formatted = crate::syntax::format::format_file(ast);
             let (again, again_diags) = crate::syntax::parse(FileId(0), &formatted);

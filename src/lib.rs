@@ -20,6 +20,7 @@ pub mod naming;
 pub mod plan;
 pub mod report;
 pub mod results;
+pub mod session;
 pub mod source;
 pub mod state;
 pub mod syntax;

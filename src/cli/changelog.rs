@@ -261,9 +261,9 @@ fn plain_error(message: &str) -> ExitStatus {
 /// Warns (stderr) about bench tasks that rerun for changed inputs or scripts while no added
 /// changelog entry covers their config key: published numbers would change without a reason.
 fn warn_uncovered(args: &crate::cli::args::ChangelogCheckArgs, state: &str, covered: &[String]) {
+    use crate::expand::select::JobSelection;
     use crate::plan::PlanOptions;
-    use crate::plan::jobs::JobSelection;
-    use crate::plan::pipeline::{PlanRequest, PlanSession};
+    use crate::session::{PlanRequest, PlanSession};
 
     let store = crate::state::StateStore::open_existing(Path::new(state)).ok().flatten();
     let Some(store) = store else { return };

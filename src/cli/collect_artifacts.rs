@@ -38,7 +38,7 @@ fn collect_engine(args: &CollectArtifactsArgs) -> ExitStatus {
         config_keys: None,
         state: args.state.clone(),
         run_evals: false,
-        max_jobs: crate::plan::jobs::DEFAULT_MAX_JOBS,
+        max_jobs: crate::expand::select::DEFAULT_MAX_JOBS,
     };
     let loaded = super::run::load_engine(&input, &[], &|_| ExecutorKind::Local, true, Default::default());
     let (engine, _lock) = match loaded.map(|loaded| (loaded.engine, loaded.lock)) {

@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 use crate::cli::ExitStatus;
 use crate::cli::args::{FakeOutcome, PlanArgs, PlanFormat};
 use crate::cli::matrix::fail;
+use crate::expand::select::JobSelection;
 use crate::expand::{EvalMode, NodeMode};
-use crate::plan::jobs::JobSelection;
-use crate::plan::pipeline::PlanRequest;
-use crate::plan::pipeline::{PlanSession, Planned};
 use crate::plan::{Action, ForceRule, PlanOptions, glob_match, render};
+use crate::session::PlanRequest;
+use crate::session::{PlanSession, Planned};
 use crate::state::{ArtifactSource, Outcome, StateStore, TaskRecord};
 
 fn request(args: &PlanArgs) -> PlanRequest {

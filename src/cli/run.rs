@@ -23,10 +23,8 @@ fn eprint(line: &str) {
 }
 
 /// What a plan must know of `executors` (no registry answers yet): which start containers.
-pub(crate) fn container_executors(
-    executors: &[(Option<String>, ExecutorKind)],
-) -> crate::plan::pipeline::ResolvedImages {
-    crate::plan::pipeline::ResolvedImages {
+pub(crate) fn container_executors(executors: &[(Option<String>, ExecutorKind)]) -> crate::session::ResolvedImages {
+    crate::session::ResolvedImages {
         container_executors: executors.iter().map(|(t, kind)| (t.clone(), *kind == ExecutorKind::Docker)).collect(),
         ..Default::default()
     }
@@ -382,12 +380,12 @@ pub(crate) struct LaunchSettings<'a> {
 /// registries say each pulled or imported image's tag points at now. An image no registry can
 /// resolve is left to its launch task (a warning on stderr says why).
 pub(crate) fn resolve_images(
-    expanded: &crate::plan::pipeline::Expanded,
+    expanded: &crate::session::Expanded,
     project: &Path,
     executors: &[(Option<String>, ExecutorKind)],
     resolve: bool,
-) -> crate::plan::pipeline::ResolvedImages {
-    use crate::plan::pipeline::is_host_launcher;
+) -> crate::session::ResolvedImages {
+    use crate::session::is_host_launcher;
     let mut images = container_executors(executors);
     let runners = expanded.loaded.runners.clone().unwrap_or_default();
     if !resolve {
@@ -451,9 +449,9 @@ pub(crate) fn load_engine(
     trust_recorded_bench: bool,
     launch: LaunchSettings<'_>,
 ) -> Result<Loaded, ExitStatus> {
+    use crate::expand::select::JobSelection;
     use crate::plan::PlanOptions;
-    use crate::plan::jobs::JobSelection;
-    use crate::plan::pipeline::{PlanRequest, PlanSession};
+    use crate::session::{PlanRequest, PlanSession};
     use crate::state::StateStore;
 
     let project = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));

@@ -282,7 +282,7 @@ fn launch_image(image: String, expected: Option<String>, mode: LaunchMode) -> In
         let (digest, how) = match (&mode, pinned) {
             (LaunchMode::Pull { engine }, _) => (pull_digest(*engine, &image)?, "pulled"),
             (_, Some(pin)) => (pin, "pinned"),
-            (LaunchMode::Host, None) => (crate::plan::pipeline::host_image_digest()?, "host"),
+            (LaunchMode::Host, None) => (crate::session::host_image_digest()?, "host"),
             (LaunchMode::Import, None) if expected.is_some() => (expected.clone().unwrap_or_default(), "resolved"),
             (LaunchMode::Import, None) => {
                 return Err(format!(
@@ -298,7 +298,7 @@ fn launch_image(image: String, expected: Option<String>, mode: LaunchMode) -> In
         }
         let record = serde_json::json!({ "image": image, "digest": digest, "how": how });
         let bytes = serde_json::to_vec_pretty(&record).map_err(|e| e.to_string())?;
-        write_output(dir, crate::plan::pipeline::LAUNCH_ARTIFACT, &bytes)
+        write_output(dir, crate::session::LAUNCH_ARTIFACT, &bytes)
     })
 }
 
@@ -373,7 +373,7 @@ pub fn tasks_from_plan(
                     .and_then(|v| v.rsplit(' ').next().map(str::to_string));
                 let entries = graph_task.manifest.entries();
                 let launcher = entries.iter().find_map(|e| e.name.strip_prefix("launcher "));
-                let host = launcher.is_some_and(|path| crate::plan::pipeline::is_host_launcher(project, path));
+                let host = launcher.is_some_and(|path| crate::session::is_host_launcher(project, path));
                 let mode = LaunchMode::of(executor_for(&runner), host, options);
                 Work::InProcess(launch_image(image, expected, mode))
             }

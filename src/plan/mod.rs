@@ -4,8 +4,6 @@
 //! its exact hash and it is not forced and nothing it depends on runs. Otherwise the stored
 //! manifest of the latest record of the same task id is diffed against the new one to say why.
 
-pub mod jobs;
-pub mod pipeline;
 pub mod render;
 
 use std::collections::HashMap;
@@ -455,7 +453,7 @@ fn launch_got_it(store: &StateStore, record: &StoredRecord, new: &[ManifestEntry
             .zip(new)
             .all(|(old, new)| old.name == new.name && (old.name == "image" || old.value == new.value));
     let Some(image) = new.iter().find(|entry| entry.name == "image") else { return false };
-    let Some(artifact) = record.artifacts.iter().find(|a| a.name == crate::plan::pipeline::LAUNCH_ARTIFACT) else {
+    let Some(artifact) = record.artifacts.iter().find(|a| a.name == crate::session::LAUNCH_ARTIFACT) else {
         return false;
     };
     let Ok(Some(bytes)) = store.get_blob(artifact.digest) else { return false };
