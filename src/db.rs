@@ -154,46 +154,177 @@ pub fn file_facts(db: &dyn salsa::Database, file: ProjectFile) -> Option<FileFac
     Some(FileFacts { digest: file_digest(bytes), sourced: source_candidates(file.path(db), &text) })
 }
 
-/// Paths a shell script may `source` (`source F`, `. F`), relative to the project root.
+/// Paths a shell script may read as code, relative to the project root: files it sources
+/// (`source F`, `. F`) and scripts it runs (`bash F`, `sh F`, `exec bash F`), at any command
+/// position of a line (after `;`, `&&`, `||`, `|`, a `case` arm's `)`, `then`, `do`, `else`,
+/// environment assignments or `exec`/`command`).
 ///
-/// A leading `$(dirname "$0")/`, `${BASH_SOURCE%/*}/` or similar is read as "the script's
-/// folder"; both the script's folder and the project root are offered, and `dag` keeps the ones
-/// that exist. Files outside the project are ignored.
+/// A leading `$(dirname "$0")/`, `${BASH_SOURCE%/*}/`, `$here/` or similar is read as "the
+/// script's folder"; both the script's folder and the project root are offered, and `dag` keeps
+/// the ones that exist (a guess that names a file the script does not read only adds an input,
+/// never drops one). Paths held in variables alone (`bash "$SCRIPT"`) and files outside the
+/// project are not followed.
 pub fn source_candidates(script: &str, text: &str) -> Vec<String> {
     let script_dir = Path::new(script).parent().unwrap_or(Path::new(""));
     let mut out = Vec::new();
     for line in text.lines() {
         let line = line.trim_start();
-        let rest = if let Some(rest) = line.strip_prefix("source ") {
-            rest
-        } else if let Some(rest) = line.strip_prefix(". ") {
-            rest
-        } else {
-            continue;
-        };
-        let rest = rest.split(" #").next().unwrap_or(rest).trim();
-        let rest = rest.split([';', '&', '|']).next().unwrap_or(rest).trim();
-        let unquoted: String = rest.chars().filter(|c| *c != '"' && *c != '\'').collect();
-        let relative = if unquoted.starts_with('$') {
-            match unquoted.rfind([')', '}']) {
-                Some(end) => unquoted[end + 1..].trim_start_matches('/').to_string(),
-                None => continue,
-            }
-        } else {
-            unquoted
-        };
-        if relative.is_empty() || relative.starts_with('/') || relative.contains('$') {
+        if line.starts_with('#') {
             continue;
         }
-        for base in [script_dir, Path::new("")] {
-            if let Some(path) = normalize(&base.join(&relative))
-                && !out.contains(&path)
-            {
-                out.push(path);
+        for word in code_arguments(&shell_words(line)) {
+            let Some(relative) = project_relative(&word) else { continue };
+            for base in [script_dir, Path::new("")] {
+                if let Some(path) = normalize(&base.join(&relative))
+                    && !out.contains(&path)
+                {
+                    out.push(path);
+                }
             }
         }
     }
     out
+}
+
+/// The words of one shell line up to a comment, quotes kept, `$(…)` and `${…}` kept whole, the
+/// operators `;`, `&&`, `||`, `|`, `&` and a `case` arm's closing `)` as words of their own.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), _) if c == q && depth == 0 => {
+                quote = None;
+                word.push(c);
+            }
+            (Some('\''), _) => word.push(c),
+            (_, '$') if matches!(chars.peek(), Some('(') | Some('{')) => {
+                depth += 1;
+                word.push(c);
+                word.extend(chars.next());
+            }
+            (_, ')' | '}') if depth > 0 => {
+                depth -= 1;
+                word.push(c);
+            }
+            (Some(_), _) => word.push(c),
+            (None, _) if depth > 0 => word.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                word.push(c);
+            }
+            (None, '#') if word.is_empty() => break,
+            (None, c) if c.is_whitespace() => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            (None, ';' | '&' | '|' | ')') => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+                let mut op = c.to_string();
+                if matches!((c, chars.peek()), ('&', Some('&')) | ('|', Some('|')) | (';', Some(';'))) {
+                    op.extend(chars.next());
+                }
+                words.push(op);
+            }
+            (None, _) => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+/// The arguments that name code: the file after `source`/`.`, or the first non-flag argument of
+/// `bash`/`sh`, where that command stands at a command position.
+fn code_arguments(words: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut command_position = true;
+    let mut i = 0;
+    while i < words.len() {
+        let word = words[i].as_str();
+        i += 1;
+        if matches!(
+            word,
+            ";" | ";;"
+                | "&"
+                | "&&"
+                | "|"
+                | "||"
+                | ")"
+                | "if"
+                | "elif"
+                | "while"
+                | "until"
+                | "then"
+                | "do"
+                | "else"
+                | "{"
+                | "!"
+        ) {
+            command_position = true;
+            continue;
+        }
+        if !command_position {
+            continue;
+        }
+        let is_assignment = word
+            .split_once('=')
+            .is_some_and(|(name, _)| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        if is_assignment || matches!(word, "exec" | "command" | "time") {
+            continue;
+        }
+        command_position = false;
+        let takes_flags = match word {
+            "source" | "." => false,
+            "bash" | "sh" => true,
+            _ => continue,
+        };
+        while let Some(arg) = words.get(i) {
+            i += 1;
+            if takes_flags && arg.starts_with('-') {
+                if arg == "-c" {
+                    break;
+                }
+                continue;
+            }
+            if !matches!(arg.as_str(), ";" | ";;" | "&" | "&&" | "|" | "||" | ")") {
+                out.push(arg.clone());
+            } else {
+                i -= 1;
+            }
+            break;
+        }
+    }
+    out
+}
+
+/// A code argument as a path relative to "here": a leading variable or substitution
+/// (`$here/`, `${X:-…}/`, `$(dirname "$0")/`) is dropped; `None` for absolute paths, paths that
+/// still hold a variable, and bare variables.
+fn project_relative(word: &str) -> Option<String> {
+    let unquoted: String = word.chars().filter(|c| *c != '"' && *c != '\'').collect();
+    let relative = if let Some(rest) = unquoted.strip_prefix('$') {
+        if rest.starts_with(['(', '{']) {
+            let end = unquoted.rfind([')', '}'])?;
+            &unquoted[end + 1..]
+        } else {
+            rest.trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        }
+        .trim_start_matches('/')
+    } else {
+        unquoted.as_str()
+    };
+    if relative.is_empty() || relative.starts_with('/') || relative.contains('$') {
+        return None;
+    }
+    Some(relative.to_string())
 }
 
 fn normalize(path: &Path) -> Option<String> {
@@ -394,6 +525,40 @@ mod tests {
         assert_eq!(
             source_candidates("benchmarks/a.sh", text),
             vec!["benchmarks/benchmark_lib.sh", "benchmark_lib.sh", "benchmarks/lib/env.sh", "lib/env.sh"]
+        );
+    }
+
+    #[test]
+    fn scripts_run_with_bash_or_exec_are_followed_like_sourced_ones() {
+        let text = r#"#!/usr/bin/env bash
+here="$(dirname "${BASH_SOURCE[0]}")"
+case "${FRAMEWORK:-sim}" in
+  llamacpp) exec bash "$here/llama.sh" ;;
+  sim*) exec bash "$here/sim.sh" ;;
+esac
+IX_DOCKER_GPU=rocm exec bash "$(dirname "$0")/docker.sh"
+if true; then bash -e "${IX_REPO:-$here/..}/ci/setup.sh"; fi
+[ -f x ] && source ./lib.sh # comment: bash not-me.sh
+exec bash "$IX_BENCHMARK_SCRIPT"
+bash -c 'bash not-code.sh'
+echo bash not-a-command.sh; sh 'tail.sh'
+"#;
+        assert_eq!(
+            source_candidates("runners/a.sh", text),
+            vec![
+                "runners/llama.sh",
+                "llama.sh",
+                "runners/sim.sh",
+                "sim.sh",
+                "runners/docker.sh",
+                "docker.sh",
+                "runners/ci/setup.sh",
+                "ci/setup.sh",
+                "runners/lib.sh",
+                "lib.sh",
+                "runners/tail.sh",
+                "tail.sh",
+            ]
         );
     }
 }

@@ -8,15 +8,14 @@ pub(super) fn origin(sources: &SourceMap, paths: &[Arc<str>], span: Span) -> Opt
     Some(Origin { file: path.clone(), line: line as u32, col: col as u32 })
 }
 
-pub(super) struct Ctx<'a> {
-    pub(super) input: &'a BuildInput<'a>,
+pub(super) struct Ctx {
     pub(super) tasks: Vec<Task>,
     pub(super) by_id: HashMap<Arc<str>, usize>,
     pub(super) diags: Vec<Diag>,
     pub(super) reported: std::collections::HashSet<(String, usize)>,
 }
 
-impl Ctx<'_> {
+impl Ctx {
     /// `base`, or `base~2`, `base~3`, … when taken (the reference never de-duplicates jobs).
     pub(super) fn unique_id(&self, base: &str) -> Option<String> {
         if !self.by_id.contains_key(base) {
@@ -41,10 +40,6 @@ impl Ctx<'_> {
         }
         self.tasks.push(task);
         idx
-    }
-
-    pub(super) fn file_with_sources(&self, path: &str) -> ScriptFacts {
-        file_with_sources(self.input.files, path)
     }
 
     pub(super) fn missing(&mut self, job: &Job, what: &str, path: &str, node: &str) {
@@ -98,7 +93,6 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
         return (patched, Vec::new());
     }
     let mut ctx = Ctx {
-        input,
         tasks: Vec::with_capacity(input.jobs.len() * 2 + 64),
         by_id: HashMap::with_capacity_and_hasher(input.jobs.len() * 2 + 64, Default::default()),
         diags: Vec::new(),
@@ -118,8 +112,9 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
         job_tasks.resize(input.jobs.len(), None);
     }
     let paths: Vec<Arc<str>> = sources.files().map(|(_, file)| Arc::from(file.path.as_str())).collect();
-    let mut script_cache: HashMap<Arc<str>, ScriptFacts> = HashMap::default();
+    let mut script_cache: HashMap<Arc<str>, Option<FileFacts>> = HashMap::default();
     let mut launcher_cache: HashMap<Arc<str>, Option<FileFacts>> = HashMap::default();
+    let mut reached_cache: HashMap<(Arc<str>, Arc<str>), Vec<FileInput>> = HashMap::default();
     // One launch per image x runner type x launcher: node expansion can put one runner type's
     // jobs on clusters with different launchers, and each imports the image on its own.
     let mut launch_ids: HashMap<Arc<str>, usize> = HashMap::default();
@@ -178,8 +173,7 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
             }
         };
         if !script_cache.contains_key(&*script_path) {
-            let found = ctx.file_with_sources(&script_path);
-            script_cache.insert(script_path.clone(), found);
+            script_cache.insert(script_path.clone(), input.files.facts(&script_path));
         }
         if !launcher_cache.contains_key(&*launcher_path) {
             launcher_cache.insert(launcher_path.clone(), input.files.facts(&launcher_path));
@@ -192,9 +186,13 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
         if launcher.is_none() {
             ctx.missing(job, "launcher", &launcher_path, &node);
         }
-        let (Some((script, sourced)), Some(launcher)) = (script, launcher) else {
+        let (Some(script), Some(launcher)) = (script, launcher) else {
             continue;
         };
+        let script = &FileInput { path: script_path.to_string(), digest: script.digest };
+        let sourced = reached_cache
+            .entry((script_path.clone(), launcher_path.clone()))
+            .or_insert_with(|| reached_files(input.files, &[&script_path, &launcher_path]));
         let launcher = FileInput { path: launcher_path.to_string(), digest: launcher.digest };
 
         let launch_idx = match launch_ids.get(&*launch_slot) {
@@ -410,7 +408,7 @@ pub(super) struct Aggregates {
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn aggregate(
-    ctx: &mut Ctx<'_>,
+    ctx: &mut Ctx,
     memo: &mut Aggregates,
     kind: TaskKind,
     id: String,

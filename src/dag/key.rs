@@ -45,16 +45,13 @@ impl LaunchInputs {
     }
 }
 
-/// A script's facts: its digest and the files it sources, recursively.
-pub(super) type ScriptFacts = Option<(FileInput, Vec<FileInput>)>;
-
-/// The digest of a file plus, recursively, the files it sources (sorted, deduplicated).
-pub(super) fn file_with_sources(files: &dyn ProjectFiles, path: &str) -> ScriptFacts {
-    let facts = files.facts(path)?;
+/// Every file the `roots` source or run, recursively (`db::source_candidates`), without the
+/// roots themselves: sorted by path, deduplicated.
+pub(super) fn reached_files(files: &dyn ProjectFiles, roots: &[&str]) -> Vec<FileInput> {
     let mut seen: std::collections::BTreeMap<String, Digest> = std::collections::BTreeMap::new();
-    let mut stack = facts.sourced.clone();
+    let mut stack: Vec<String> = roots.iter().filter_map(|root| files.facts(root)).flat_map(|f| f.sourced).collect();
     while let Some(next) = stack.pop() {
-        if next == path || seen.contains_key(&next) {
+        if roots.contains(&next.as_str()) || seen.contains_key(&next) {
             continue;
         }
         if let Some(sub) = files.facts(&next) {
@@ -62,8 +59,7 @@ pub(super) fn file_with_sources(files: &dyn ProjectFiles, path: &str) -> ScriptF
             stack.extend(sub.sourced);
         }
     }
-    let sourced = seen.into_iter().map(|(path, digest)| FileInput { path, digest }).collect();
-    Some((FileInput { path: path.to_string(), digest: facts.digest }, sourced))
+    seen.into_iter().map(|(path, digest)| FileInput { path, digest }).collect()
 }
 
 /// `bench/<config key>/<seq-len>/<shape>/c<conc>/<node>`, written into one string.

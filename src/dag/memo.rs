@@ -329,8 +329,9 @@ pub(super) fn patch(input: &BuildInput<'_>, memo: &mut BuildMemo, changes: &Chan
             return None;
         }
         let script_path: Arc<str> = pick_script(input.files, job, &node).into();
-        let (script, sourced) = file_with_sources(input.files, &script_path)?;
+        let script = FileInput { path: script_path.to_string(), digest: input.files.facts(&script_path)?.digest };
         let launcher = FileInput { path: launcher_path.to_string(), digest: input.files.facts(&launcher_path)?.digest };
+        let sourced = reached_files(input.files, &[&script_path, &launcher_path]);
         let at = |span: Span| origin(sources, &paths, span);
         let new = key_job(&JobContext {
             job,

@@ -197,6 +197,46 @@ fn changing_a_sourced_file_reruns_every_script_that_sources_it() {
 }
 
 #[test]
+fn changing_a_script_that_a_script_or_launcher_runs_reruns_its_jobs() {
+    let project = Project::new();
+    std::fs::write(project.path("benchmarks/trt_server.sh"), "#!/usr/bin/env bash\necho serve\n").unwrap();
+    project.edit(
+        "benchmarks/demo_fp4_b200_trt.sh",
+        "check_env_vars MODEL TP CONC",
+        "check_env_vars MODEL TP CONC\nexec bash \"$(dirname \"$0\")/trt_server.sh\"",
+    );
+    std::fs::write(project.path("runners/launch_common.sh"), "#!/usr/bin/env bash\necho launch\n").unwrap();
+    let launcher = std::fs::read_to_string(project.path("runners/launch_h100-cr.sh")).unwrap();
+    std::fs::write(
+        project.path("runners/launch_h100-cr.sh"),
+        format!("{launcher}\nhere=\"$(dirname \"$0\")\"\nIX_GPU=1 exec bash \"$here/launch_common.sh\"\n"),
+    )
+    .unwrap();
+    project.record_all();
+    assert!(project.running().is_empty());
+
+    // A script the benchmark script execs.
+    project.edit("benchmarks/trt_server.sh", "echo serve", "echo serve --fast");
+    let (_, tasks) = project.json(&[]);
+    assert_eq!(tasks[B200_C16].0, "run");
+    assert_eq!(tasks[B200_C16].1[0]["file"], "benchmarks/trt_server.sh");
+    for bench in [H100_C4, H100_C8] {
+        assert_eq!(tasks[bench].0, "reuse", "{bench}");
+    }
+    project.record_all();
+
+    // A script the launcher execs: its benchmarks rerun, the image is still the same.
+    project.edit("runners/launch_common.sh", "echo launch", "echo launch --privileged");
+    let (_, tasks) = project.json(&[]);
+    for bench in [H100_C4, H100_C8] {
+        assert_eq!(tasks[bench].0, "run", "{bench}");
+        assert_eq!(tasks[bench].1[0]["file"], "runners/launch_common.sh", "{bench}");
+    }
+    assert_eq!(tasks[B200_C16].0, "reuse");
+    assert_eq!(tasks["launch/h100/h100-cr/vllm/vllm-openai"].0, "reuse");
+}
+
+#[test]
 fn changing_one_concurrency_adds_exactly_the_new_point() {
     let project = Project::new();
     project.record_all();
