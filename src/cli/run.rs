@@ -530,14 +530,16 @@ fn run_engine(args: &RunArgs, input: &SweepInputArgs, executor_for: &dyn Fn(&str
     let mut force: Vec<crate::plan::ForceRule> =
         args.force.iter().map(|s| crate::plan::ForceRule::from_flag(s)).collect();
     if let Some(base) = &args.changelog_base {
-        match super::changelog::forced_rules(base, "HEAD", &args.changelog_file, &input.config_files) {
-            Ok(rules) => {
+        let repo = std::path::Path::new(".");
+        match crate::changelog::load::forced_keys(repo, base, "HEAD", &args.changelog_file, &input.config_files) {
+            Ok(forced) => {
+                let rules: Vec<_> = forced.iter().map(crate::changelog::Forced::rule).collect();
                 for rule in &rules {
                     eprint(&format!("forcing {} (forced by {})", rule.selector, rule.by));
                 }
                 force.extend(rules);
             }
-            Err(status) => return status,
+            Err(failure) => return super::matrix::fail(&failure.sources, &failure.diags),
         }
     }
     // Checked by `run` before it called this.
