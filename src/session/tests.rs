@@ -76,7 +76,7 @@ fn incremental_load_equals_whole_file_load_on_the_vendor_files() {
     for evals in [None, Some(EvalMode::Mark)] {
         let request = request(&configs, &["nvidia-master.yaml", "amd-master.yaml"], evals);
         let mut session = PlanSession::new(request.clone(), &configs);
-        let (fast, _) = session.load_incremental().expect("the vendor files split into entries");
+        let (fast, _) = session.incremental.load_entries(&request).expect("the vendor files split into entries");
         let whole = workspace::load(&request.config_files, request.runner_config.as_deref());
         assert!(!whole.has_errors());
         let jobs = sweep_jobs(&whole.sweep, whole.runners.as_ref().unwrap(), &request.selection).unwrap();
