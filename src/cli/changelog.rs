@@ -79,7 +79,13 @@ pub(crate) fn changelog(args: &ChangelogArgs) -> ExitStatus {
                 Err(failure) => return fail(&failure),
             };
             let output = if sweep.format() == crate::ir::Format::Head {
-                let path = a.runner_config.clone().unwrap_or_else(workspace::default_runner_config);
+                let configs = if a.config_files.is_empty() {
+                    workspace::default_master_configs()
+                } else {
+                    a.config_files.clone()
+                };
+                let path = workspace::runner_config(a.runner_config.as_deref(), &configs)
+                    .unwrap_or_else(workspace::default_runner_config);
                 let mut runners = workspace::Loaded::default();
                 workspace::add_runners(&mut runners, &path);
                 if runners.has_errors() {
@@ -133,13 +139,11 @@ fn warn_uncovered(args: &crate::cli::args::ChangelogCheckArgs, state: &str, cove
 
     let store = crate::state::StateStore::open_existing(Path::new(state)).ok().flatten();
     let Some(store) = store else { return };
+    let config_files =
+        if args.config_files.is_empty() { workspace::default_master_configs() } else { args.config_files.clone() };
     let request = PlanRequest {
-        config_files: if args.config_files.is_empty() {
-            workspace::default_master_configs()
-        } else {
-            args.config_files.clone()
-        },
-        runner_config: Some(args.runner_config.clone().unwrap_or_else(workspace::default_runner_config)),
+        runner_config: workspace::runner_config(args.runner_config.as_deref(), &config_files),
+        config_files,
         selection: JobSelection::all(),
         options: PlanOptions::default(),
         evals: crate::workspace::load_evals(Path::new(".")).unwrap_or_default(),

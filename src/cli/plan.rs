@@ -31,13 +31,11 @@ fn request(args: &PlanArgs) -> PlanRequest {
     } else {
         None
     };
+    let config_files =
+        if args.files.is_empty() { crate::workspace::existing_default_master_configs() } else { args.files.clone() };
     PlanRequest {
-        config_files: if args.files.is_empty() {
-            crate::workspace::existing_default_master_configs()
-        } else {
-            args.files.clone()
-        },
-        runner_config: args.runner_config.clone().or_else(crate::workspace::default_runner_file),
+        runner_config: crate::workspace::runner_config(args.runner_config.as_deref(), &config_files),
+        config_files,
         selection: JobSelection {
             filters,
             mode,

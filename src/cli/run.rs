@@ -72,10 +72,9 @@ pub(crate) fn run(args: &RunArgs) -> ExitStatus {
     run_engine(args, &input, &executor_for)
 }
 
-/// The runners file to plan with: the one given, else [`crate::workspace::default_runner_file`]
-/// (`.ix` sweeps declare their runners inline).
+/// The runners file to plan with ([`crate::workspace::runner_config`], the rule of every verb).
 pub(crate) fn runner_config(input: &SweepInputArgs) -> Option<String> {
-    input.runner_config.clone().or_else(crate::workspace::default_runner_file)
+    crate::workspace::runner_config(input.runner_config.as_deref(), &input.config_files)
 }
 
 /// Runs `tasks` with the limits and executors of `args`, rendering progress; `None` when the
