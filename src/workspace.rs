@@ -125,9 +125,75 @@ pub fn lower_dsl_file(sources: &mut SourceMap, file: FileId, diags: &mut Vec<Dia
             }
         }
     }
-    let (lowered, lower_diags) = lower::lower(&ast, &referenced);
+    let (mut lowered, lower_diags) = lower::lower(&ast, &referenced);
     diags.extend(lower_diags);
+    // The file's runner table: its inline types, then the referenced files' (an inline type
+    // wins for a name both define; `ir::lower` reports that as a duplicate).
+    for runner in referenced.types {
+        if lowered.runners.get(&runner.name.value).is_none() {
+            lowered.runners.types.push(runner);
+        }
+    }
     lowered
+}
+
+/// Whether any of `config_files` is a `.ix` sweep that declares runner types (`runner NAME
+/// {...}`) or references a runners file (`runners "..."`): its runner table then comes with it.
+fn sweeps_declare_runners(config_files: &[String]) -> bool {
+    config_files.iter().filter(|path| is_dsl_path(path)).any(|path| {
+        let Ok(text) = std::fs::read_to_string(path) else { return false };
+        let (ast, _) = syntax::parse(FileId(0), &text);
+        ast.is_some_and(|ast| {
+            ast.decls
+                .iter()
+                .any(|decl| matches!(decl.node, syntax::ast::Decl::Runner { .. } | syntax::ast::Decl::RunnersRef(_)))
+        })
+    })
+}
+
+/// The runners file a verb reads for `config_files`, one rule for every verb (`ix plan`,
+/// `ix run`, `ix matrix`, `ix changelog`, `ix collect-artifacts`):
+/// 1. the `--runner-config` given;
+/// 2. else none when a `.ix` sweep declares or references its runner types (they are the table);
+/// 3. else `runners.yaml` when it exists (a project of its own);
+/// 4. else InferenceX's runners file for the configs' format, as its generator defaults:
+///    `configs/runners.yaml` for today's configs, `.github/configs/runners.yaml` for Feb-2026
+///    ones (when it is missing, the error names it).
+///
+/// Runner types of `.ix` sweeps always join the table; the file given wins for a name both
+/// define ([`load`]).
+pub fn runner_config(given: Option<&str>, config_files: &[String]) -> Option<String> {
+    if let Some(given) = given {
+        return Some(given.to_string());
+    }
+    if sweeps_declare_runners(config_files) {
+        return None;
+    }
+    if Path::new(PROJECT_RUNNERS).is_file() {
+        return Some(PROJECT_RUNNERS.to_string());
+    }
+    Some(inferencex_runner_file(configs_format(config_files)).to_string())
+}
+
+/// The runners file of a project of its own.
+const PROJECT_RUNNERS: &str = "runners.yaml";
+
+/// Where InferenceX keeps its runners file for configs of `format`.
+pub fn inferencex_runner_file(format: crate::ir::Format) -> &'static str {
+    match format {
+        crate::ir::Format::Head => "configs/runners.yaml",
+        crate::ir::Format::Feb => ".github/configs/runners.yaml",
+    }
+}
+
+/// The format of the first master config that tells it (Feb-2026 when none does, as
+/// [`Sweep::format`]).
+fn configs_format(config_files: &[String]) -> crate::ir::Format {
+    config_files
+        .iter()
+        .filter(|path| !is_dsl_path(path))
+        .find_map(|path| inferencex::text_format(&std::fs::read_to_string(path).ok()?))
+        .unwrap_or(crate::ir::Format::Feb)
 }
 
 /// Why the runners file `resolved` (referenced from a sweep in `sweep_dir`) is not read, if it
@@ -233,17 +299,6 @@ pub fn default_config_dir() -> &'static str {
 pub fn default_master_configs() -> Vec<String> {
     let dir = default_config_dir();
     vec![format!("{dir}/amd-master.yaml"), format!("{dir}/nvidia-master.yaml")]
-}
-
-/// The runners file `ix plan` and `ix run` use when none is given: the first that exists of
-/// `runners.yaml` (a project of its own), `configs/runners.yaml` (today's InferenceX) and
-/// `.github/configs/runners.yaml` (InferenceX as of February 2026); none when no file exists
-/// (`.ix` sweeps may declare their runner types inline).
-pub fn default_runner_file() -> Option<String> {
-    ["runners.yaml", "configs/runners.yaml", ".github/configs/runners.yaml"]
-        .into_iter()
-        .find(|path| Path::new(path).is_file())
-        .map(str::to_string)
 }
 
 /// The default runners file next to the default master configs.

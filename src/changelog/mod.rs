@@ -4,11 +4,12 @@
 //!
 //! Unlike the reference, the diff is taken from the merge base of the two revisions by default,
 //! so a branch behind `main` does not see `main`'s newer entries as deletions. Git is run as a
-//! child process; this module does no other IO.
+//! child process; the master configs are read through `workspace` ([`load`]).
 
 mod diff;
 mod entry;
 pub mod head;
+pub mod load;
 
 pub use diff::{AddedLines, DiffError, added_lines, git_diff, git_show};
 pub use entry::{Entry, parse_entries, resolve_keys, wildcard_match};

@@ -34,7 +34,7 @@ fn collect_engine(args: &CollectArtifactsArgs) -> ExitStatus {
     use crate::exec::{Outcome, Recorder, TaskOutcome};
     let input = SweepInputArgs {
         config_files: args.config_files.clone().unwrap_or_default(),
-        runner_config: Some(args.runner_config.clone()),
+        runner_config: args.runner_config.clone(),
         config_keys: None,
         state: args.state.clone(),
         run_evals: false,

@@ -22,7 +22,8 @@ pub(crate) fn matrix(args: &MatrixArgs) -> ExitStatus {
         MatrixCommand::TestConfig(a) => &a.common,
         MatrixCommand::RunnerModelSweep(a) => &a.common,
     };
-    let mut loaded = workspace::load(&common.config_files, common.runner_config.as_deref());
+    // The sweeps first (usage depends on their format), then the runners file of the one rule.
+    let mut loaded = workspace::load(&common.config_files, None);
     if loaded.has_errors() {
         return fail(&loaded.sources, &loaded.diags);
     }
@@ -30,12 +31,8 @@ pub(crate) fn matrix(args: &MatrixArgs) -> ExitStatus {
     if let Err(message) = usage_check(args, common, format) {
         return usage(&message);
     }
-    if common.runner_config.is_none() {
-        let path = match format {
-            Format::Head => "configs/runners.yaml",
-            Format::Feb => ".github/configs/runners.yaml",
-        };
-        workspace::add_runners(&mut loaded, path);
+    if let Some(path) = workspace::runner_config(common.runner_config.as_deref(), &common.config_files) {
+        workspace::add_runners(&mut loaded, &path);
         if loaded.has_errors() {
             return fail(&loaded.sources, &loaded.diags);
         }

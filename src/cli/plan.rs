@@ -31,13 +31,11 @@ fn request(args: &PlanArgs) -> PlanRequest {
     } else {
         None
     };
+    let config_files =
+        if args.files.is_empty() { crate::workspace::existing_default_master_configs() } else { args.files.clone() };
     PlanRequest {
-        config_files: if args.files.is_empty() {
-            crate::workspace::existing_default_master_configs()
-        } else {
-            args.files.clone()
-        },
-        runner_config: args.runner_config.clone().or_else(crate::workspace::default_runner_file),
+        runner_config: crate::workspace::runner_config(args.runner_config.as_deref(), &config_files),
+        config_files,
         selection: JobSelection {
             filters,
             mode,
@@ -89,12 +87,13 @@ pub(crate) fn plan(args: &PlanArgs) -> ExitStatus {
     // With `--changelog-base`: the config keys of the added perf-changelog entries.
     let covered = match &args.changelog_base {
         Some(base) => {
-            match crate::cli::changelog::forced_keys(base, "HEAD", &args.changelog_file, &request.config_files) {
+            let repo = std::path::Path::new(".");
+            match crate::changelog::load::forced_keys(repo, base, "HEAD", &args.changelog_file, &request.config_files) {
                 Ok(forced) => {
-                    request.options.force.extend(forced.iter().map(crate::cli::changelog::force_rule));
+                    request.options.force.extend(forced.iter().map(crate::changelog::Forced::rule));
                     Some(forced.into_iter().map(|f| f.config_key).collect::<Vec<_>>())
                 }
-                Err(status) => return status,
+                Err(failure) => return fail(&failure.sources, &failure.diags),
             }
         }
         None => None,
@@ -170,7 +169,7 @@ fn show(args: &PlanArgs, planned: &Planned, store: Option<&StateStore>, covered:
         err(&rendered);
     }
     if let Some(covered) = covered {
-        err(&crate::cli::changelog::uncovered_warnings(plan, covered));
+        err(&crate::changelog::load::uncovered_warnings(plan, covered));
     }
     if let Some(selector) = &args.why {
         let found = plan.graph.by_id.get(selector.as_str()).copied().or_else(|| {

@@ -72,10 +72,9 @@ pub(crate) fn run(args: &RunArgs) -> ExitStatus {
     run_engine(args, &input, &executor_for)
 }
 
-/// The runners file to plan with: the one given, else [`crate::workspace::default_runner_file`]
-/// (`.ix` sweeps declare their runners inline).
+/// The runners file to plan with ([`crate::workspace::runner_config`], the rule of every verb).
 pub(crate) fn runner_config(input: &SweepInputArgs) -> Option<String> {
-    input.runner_config.clone().or_else(crate::workspace::default_runner_file)
+    crate::workspace::runner_config(input.runner_config.as_deref(), &input.config_files)
 }
 
 /// Runs `tasks` with the limits and executors of `args`, rendering progress; `None` when the
@@ -530,14 +529,16 @@ fn run_engine(args: &RunArgs, input: &SweepInputArgs, executor_for: &dyn Fn(&str
     let mut force: Vec<crate::plan::ForceRule> =
         args.force.iter().map(|s| crate::plan::ForceRule::from_flag(s)).collect();
     if let Some(base) = &args.changelog_base {
-        match super::changelog::forced_rules(base, "HEAD", &args.changelog_file, &input.config_files) {
-            Ok(rules) => {
+        let repo = std::path::Path::new(".");
+        match crate::changelog::load::forced_keys(repo, base, "HEAD", &args.changelog_file, &input.config_files) {
+            Ok(forced) => {
+                let rules: Vec<_> = forced.iter().map(crate::changelog::Forced::rule).collect();
                 for rule in &rules {
                     eprint(&format!("forcing {} (forced by {})", rule.selector, rule.by));
                 }
                 force.extend(rules);
             }
-            Err(status) => return status,
+            Err(failure) => return super::matrix::fail(&failure.sources, &failure.diags),
         }
     }
     // Checked by `run` before it called this.

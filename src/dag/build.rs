@@ -127,6 +127,8 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
     let mut node_cache: HashMap<&str, Option<Arc<str>>> = HashMap::default();
     // Line of each entry's first byte.
     let mut entry_lines: HashMap<usize, u32> = HashMap::default();
+    // Layout of each search-space point's jobs (entry, seq-len, point).
+    let mut layouts: HashMap<(usize, usize, usize), SourceLayout> = HashMap::default();
     for (job_idx, job) in input.jobs.iter().enumerate() {
         let Some(entry) = input.sweep.entries.get(job.origin.entry_idx) else {
             continue;
@@ -155,6 +157,16 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
             .entry(job.origin.entry_idx)
             .or_insert_with(|| sources.get(job.origin.entry_span.file).line_col(job.origin.entry_span.start).0 as u32);
         let at = |span: Span| origin(sources, &paths, span);
+        // Jobs of one point share it.
+        let point = (job.origin.entry_idx, job.origin.seq_idx, job.origin.point_idx);
+        let layout = match layouts.get(&point) {
+            Some(layout) => SourceLayout::clone(layout),
+            None => {
+                let layout = job_layout(job, entry, &at, entry_line);
+                layouts.insert(point, layout.clone());
+                layout
+            }
+        };
 
         // The job as last built, when it is the same job on the same node: its names are then
         // the same, and its keys too if its files and launch task are.
@@ -232,7 +244,8 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
                 if remembered.script == *script
                     && remembered.sourced == *sourced
                     && remembered.launcher == launcher.digest
-                    && remembered.launch_hash == launch_hash =>
+                    && remembered.launch_hash == launch_hash
+                    && remembered.layout == layout =>
             {
                 remembered
             }
@@ -245,6 +258,7 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
                     at: &at,
                     node: &node,
                     entry_line,
+                    layout,
                     launch_slot: &launch_slot,
                     script_path: &script_path,
                     launcher_path: &launcher_path,

@@ -124,6 +124,8 @@ pub(super) struct JobContext<'a> {
     pub(super) at: &'a dyn Fn(Span) -> Option<Origin>,
     pub(super) node: &'a Arc<str>,
     pub(super) entry_line: u32,
+    /// The job's [`job_layout`].
+    pub(super) layout: SourceLayout,
     pub(super) launch_slot: &'a Arc<str>,
     pub(super) script_path: &'a Arc<str>,
     pub(super) launcher_path: &'a Arc<str>,
@@ -192,6 +194,7 @@ pub(super) fn key_job(cx: &JobContext<'_>) -> Box<JobMemo> {
         job: relative_job(job),
         node: node.clone(),
         entry_line: cx.entry_line,
+        layout: cx.layout.clone(),
         launch_slot: cx.launch_slot.clone(),
         result_id: format!("result/{suffix}").into(),
         eval_id: format!("eval/{suffix}").into(),
@@ -251,6 +254,70 @@ pub(super) fn origins<'a>(
         };
         span.and_then(at)
     }
+}
+
+/// Where a job's sweep sources are, relative to its entry's first line: (line difference,
+/// column) per [`Source`] read from the sweep, in [`LAYOUT_SOURCES`] order. Two builds give a
+/// job the same manifest origins (up to the entry's line shift) exactly when its layout is the
+/// same, so the memo compares it: an edit inside an entry after a job's point (a comment line
+/// before a field that follows the search space) moves origins without moving the point.
+pub(super) type SourceLayout = Arc<[Option<(i64, u32)>]>;
+
+/// The sources whose origins are positions in the sweep.
+const LAYOUT_SOURCES: [Source; 15] = [
+    Source::Image,
+    Source::Model,
+    Source::ModelPrefix,
+    Source::Precision,
+    Source::Framework,
+    Source::Runner,
+    Source::Isl,
+    Source::Osl,
+    Source::SeqLen,
+    Source::Point,
+    Source::Tp,
+    Source::Ep,
+    Source::DpAttn,
+    Source::Conc,
+    Source::Entry,
+];
+
+/// Whether a source's origin is a sweep position (kept in a job's [`SourceLayout`]); exhaustive, so a
+/// new source must be placed here.
+const fn in_layout(source: &Source) -> bool {
+    match source {
+        Source::Image
+        | Source::Model
+        | Source::ModelPrefix
+        | Source::Precision
+        | Source::Framework
+        | Source::Runner
+        | Source::Isl
+        | Source::Osl
+        | Source::SeqLen
+        | Source::Point
+        | Source::Tp
+        | Source::Ep
+        | Source::DpAttn
+        | Source::Conc
+        | Source::Entry => true,
+        Source::Evals(_) | Source::Constant => false,
+    }
+}
+
+/// The [`SourceLayout`] of `job` (from `entry`, whose first byte is on line `entry_line`).
+pub(super) fn job_layout(
+    job: &Job,
+    entry: &crate::ir::ConfigEntry,
+    at: &dyn Fn(Span) -> Option<Origin>,
+    entry_line: u32,
+) -> SourceLayout {
+    let origin_of = origins(job, entry, at);
+    LAYOUT_SOURCES
+        .iter()
+        .filter(|source| in_layout(source))
+        .map(|source| origin_of(source).map(|o| (i64::from(o.line) - i64::from(entry_line), o.col)))
+        .collect()
 }
 
 /// The benchmark script a job runs on `node`: the first of the naming rules' candidates that

@@ -14,6 +14,9 @@ pub(super) struct JobMemo {
     /// The line of the entry's first byte when the manifests were built: a moved entry's
     /// manifests are reused with their sweep-file origins shifted by the line difference.
     pub(super) entry_line: u32,
+    /// Where the job's sweep sources were ([`job_layout`]): the manifests are reused only
+    /// while it is the same.
+    pub(super) layout: SourceLayout,
     /// Image, runner type and launcher path: the launch task the bench task needs.
     pub(super) launch_slot: Arc<str>,
     /// The bench task's id before de-duplication, and the ids derived from it.
@@ -77,11 +80,10 @@ pub(super) struct LaunchMemo {
 /// A job's tasks are reused when the job (fields, and spans relative to its entry), its node,
 /// script (and sourced files), launcher and launch task are all unchanged; when only the entry
 /// moved (an edit earlier in the file), the hashes are reused and the manifests' sweep origins
-/// are shifted by the entry's line difference (lazily, [`TaskManifest`]). Memos of jobs that
-/// disappear are dropped.
-/// Known limit: an edit inside an entry after a job's search-space point (a later point, a
-/// comment) keeps that job's relative spans, so manifest origins of the entry's fields that
-/// follow the edit may be stale (hashes are unaffected).
+/// are shifted by the entry's line difference (lazily, [`TaskManifest`]); an edit inside the
+/// entry that moves a source of the job relative to the entry's first line (its [`SourceLayout`])
+/// keys it again. Memos of jobs that disappear are dropped. A build with the memo gives
+/// exactly the graph of a build without it: ids, hashes, manifests and their origins.
 #[derive(Debug, Default)]
 pub struct BuildMemo {
     /// Job memos of the last build, by job index (`None`: the job made no task).
@@ -288,8 +290,11 @@ pub(super) fn patch(input: &BuildInput<'_>, memo: &mut BuildMemo, changes: &Chan
         let file = &paths[job.origin.entry_span.file.0 as usize];
         // A job of an edited entry that is still the same job (relative spans) keeps its keys,
         // as in a full build with this memo.
+        let at = |span: Span| origin(sources, &paths, span);
         let unchanged = if changed_entries[job.origin.entry_idx] {
-            !uses_changed[job_idx] && same_relative(&old.job, job)
+            !uses_changed[job_idx]
+                && same_relative(&old.job, job)
+                && old.layout == job_layout(job, entry, &at, entry_line)
         } else {
             !uses_changed[job_idx]
         };
@@ -332,7 +337,6 @@ pub(super) fn patch(input: &BuildInput<'_>, memo: &mut BuildMemo, changes: &Chan
         let script = FileInput { path: script_path.to_string(), digest: input.files.facts(&script_path)?.digest };
         let launcher = FileInput { path: launcher_path.to_string(), digest: input.files.facts(&launcher_path)?.digest };
         let sourced = reached_files(input.files, &[&script_path, &launcher_path]);
-        let at = |span: Span| origin(sources, &paths, span);
         let new = key_job(&JobContext {
             job,
             job_idx,
@@ -340,6 +344,7 @@ pub(super) fn patch(input: &BuildInput<'_>, memo: &mut BuildMemo, changes: &Chan
             at: &at,
             node: &node,
             entry_line,
+            layout: job_layout(job, entry, &at, entry_line),
             launch_slot: &launch_slot,
             script_path: &script_path,
             launcher_path: &launcher_path,

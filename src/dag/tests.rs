@@ -67,6 +67,7 @@ fn hashes(job: &Job, evals: &EvalSettings) -> (Digest, Digest, Vec<String>) {
         at: &at,
         node: &node,
         entry_line: 1,
+        layout: Arc::from([]),
         launch_slot: &path,
         script_path: &path,
         launcher_path: &path,

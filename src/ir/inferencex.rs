@@ -41,6 +41,14 @@ pub fn lower_master_configs(sources: &SourceMap, files: &[FileId]) -> (Sweep, Ve
     (sweep, diags)
 }
 
+/// The format of a master-config text, told by its first entry (`None`: not a mapping of
+/// entries, or the first entry says neither).
+pub fn text_format(text: &str) -> Option<Format> {
+    let root = yaml::parse(FileId(0), text).ok()?;
+    let NodeKind::Map(entries) = &root.kind else { return None };
+    head::detect_format(&entries.first()?.1)
+}
+
 /// Lowers one master-config file, appending its diagnostics.
 pub fn lower_master_file(sources: &SourceMap, file: FileId, diags: &mut Vec<Diag>) -> Vec<ConfigEntry> {
     let source = sources.get(file);

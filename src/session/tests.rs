@@ -76,7 +76,7 @@ fn incremental_load_equals_whole_file_load_on_the_vendor_files() {
     for evals in [None, Some(EvalMode::Mark)] {
         let request = request(&configs, &["nvidia-master.yaml", "amd-master.yaml"], evals);
         let mut session = PlanSession::new(request.clone(), &configs);
-        let (fast, _) = session.load_incremental().expect("the vendor files split into entries");
+        let (fast, _) = session.incremental.load_entries(&request).expect("the vendor files split into entries");
         let whole = workspace::load(&request.config_files, request.runner_config.as_deref());
         assert!(!whole.has_errors());
         let jobs = sweep_jobs(&whole.sweep, whole.runners.as_ref().unwrap(), &request.selection).unwrap();
@@ -204,6 +204,26 @@ fn patched_re_plans_equal_fresh_plans() {
         false,
     );
     step("script line after that", &|| append(&script, "echo again"), true);
+    // A field after the search space, then a comment line between the point and that field:
+    // the job is the same (its spans relative to the entry too), its manifest origins are not.
+    step(
+        "precision after the search space",
+        &|| {
+            edit(&sweep, "  precision: fp8\n", "");
+            edit(&sweep, "demo-fp4-b200-trt:\n", "  precision: fp8\ndemo-fp4-b200-trt:\n");
+        },
+        true,
+    );
+    step(
+        "comment line between the point and the field",
+        &|| edit(&sweep, "  precision: fp8\ndemo-fp4", "  # note\n  precision: fp8\ndemo-fp4"),
+        true,
+    );
+    step(
+        "comment made longer, same lines",
+        &|| edit(&sweep, "  # note\n  precision: fp8", "  # a longer note\n  precision: fp8"),
+        true,
+    );
 }
 
 /// Random sequences of edits (sweep lines added and removed above, between and inside
@@ -225,10 +245,15 @@ fn random_edit_sequences_re_plan_like_fresh_plans() {
         for step in 0..25 {
             let text = std::fs::read_to_string(&sweep).unwrap();
             let lines: Vec<&str> = text.lines().collect();
-            let edited = match rng.random_range(0..10) {
+            let edited = match rng.random_range(0..12) {
                 // A comment line at a random place (top level or inside an entry).
                 0 => {
-                    let at = rng.random_range(0..=lines.len());
+                    // Often just above the first `precision` (which op 9 moves after the points).
+                    let precision = lines.iter().position(|line| *line == "  precision: fp8");
+                    let at = match precision {
+                        Some(at) if rng.random_bool(0.3) => at,
+                        _ => rng.random_range(0..=lines.len()),
+                    };
                     let indent = if at == 0 || rng.random_bool(0.5) { "" } else { "  " };
                     let mut out = lines.clone();
                     let comment = format!("{indent}# note {step}");
@@ -269,6 +294,19 @@ fn random_edit_sequences_re_plan_like_fresh_plans() {
                     let body = std::fs::read_to_string(&launcher).unwrap();
                     std::fs::write(&launcher, format!("{body}# edit {step}\n")).unwrap();
                     text.clone()
+                }
+                // Move the first entry's `precision` after its search space, or back: comment
+                // lines inserted after a job's point then move a field its key holds.
+                9 | 10 => {
+                    let mut out = lines.clone();
+                    if let Some(at) = out.iter().position(|line| *line == "  precision: fp8") {
+                        let space = out.iter().position(|line| *line == "    search-space:").unwrap_or(0);
+                        out.remove(at);
+                        let end = out.iter().position(|line| *line == "demo-fp4-b200-trt:").unwrap_or(out.len());
+                        let runner = out.iter().position(|line| *line == "  runner: h100").map_or(1, |i| i + 1);
+                        out.insert(if at > space { runner } else { end }, "  precision: fp8");
+                    }
+                    out.join("\n") + "\n"
                 }
                 // Add a third entry, or remove it.
                 _ => match text.find("demo-fp8-h100-vllm-b:") {

@@ -19,6 +19,7 @@ mod project;
 mod report;
 mod results;
 mod run;
+mod runners;
 mod security;
 mod slurm;
 mod state;

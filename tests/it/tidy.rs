@@ -1,6 +1,7 @@
 //! Layering rules checked on the source text, as rust-analyzer's tidy tests do: the front ends
-//! (`yaml`, `syntax`, `ir`) are pure functions of text, so they can run in an editor, a fuzzer or
-//! a salsa query without surprises.
+//! (`yaml`, `syntax`, `ir`) and expansion (`expand`) are pure functions of text and values, so
+//! they can run in an editor, a fuzzer or a salsa query without surprises; the lower stages
+//! (`db`, `expand`) never reach up into planning, the session or the CLI.
 
 use std::path::{Path, PathBuf};
 
@@ -17,39 +18,60 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The non-comment code of a Rust file (line comments and doc comments dropped).
+/// The non-comment code of a Rust file (line comments and doc comments dropped), with grouped
+/// imports spelled out: `use crate::{db, plan::X};` also reads as `crate::db` and `crate::plan`.
 fn code(text: &str) -> String {
-    text.lines()
+    let lines: Vec<&str> = text
+        .lines()
         .map(|line| match line.find("//") {
             Some(at) => &line[..at],
             None => line,
         })
-        .collect::<Vec<_>>()
-        .join("\n")
+        .collect();
+    let mut out = Vec::with_capacity(lines.len());
+    // A `use` item may span lines: join each one before expanding it.
+    // (the item so far, how many lines it spans)
+    let mut pending: Option<(String, usize)> = None;
+    for line in lines {
+        let trimmed = line.trim();
+        let (item, spans) = match pending.take() {
+            Some((mut item, spans)) => {
+                item.push(' ');
+                item.push_str(trimmed);
+                (item, spans + 1)
+            }
+            None if trimmed.starts_with("use ") || trimmed.starts_with("pub use ") => (trimmed.to_string(), 1),
+            None => {
+                out.push(line.to_string());
+                continue;
+            }
+        };
+        if !item.ends_with(';') {
+            pending = Some((item, spans));
+            continue;
+        }
+        let mut expanded = item.clone();
+        if let Some(open) = item.find("::{") {
+            let prefix = item[..open].trim_start_matches("pub ").trim_start_matches("use ").trim();
+            let inner = item[open + 3..].trim_end_matches(';').trim_end_matches('}');
+            for name in inner.split(',') {
+                let name = name.trim().split("::").next().unwrap_or("").trim_matches(|c| c == '{' || c == '}');
+                if !name.is_empty() {
+                    expanded.push_str(&format!(" {prefix}::{name}"));
+                }
+            }
+        }
+        out.push(expanded);
+        // Keep line numbers: the joined lines become empty ones.
+        out.extend(std::iter::repeat_n(String::new(), spans - 1));
+    }
+    out.join("\n")
 }
 
-#[test]
-fn front_ends_use_no_filesystem_environment_salsa_or_network() {
-    let root = project_root().join("src");
-    let mut files = vec![root.join("yaml.rs")];
-    rust_files(&root.join("syntax"), &mut files);
-    rust_files(&root.join("ir"), &mut files);
-    let forbidden = [
-        "std::fs",
-        "fs::",
-        "std::env",
-        "env::var",
-        "salsa",
-        "std::net",
-        "reqwest",
-        "tokio",
-        "std::process",
-        "crate::db",
-        "crate::workspace",
-        "crate::exec",
-    ];
+/// Every line of `files` (code only) holding one of `forbidden`, as `path:line: `word`: line`.
+fn violations(files: &[PathBuf], forbidden: &[&str]) -> Vec<String> {
     let mut found = Vec::new();
-    for file in &files {
+    for file in files {
         let text = code(&std::fs::read_to_string(file).unwrap());
         for (idx, line) in text.lines().enumerate() {
             for word in forbidden {
@@ -59,6 +81,72 @@ fn front_ends_use_no_filesystem_environment_salsa_or_network() {
             }
         }
     }
-    assert!(files.len() > 5, "the front-end files were found: {files:?}");
-    assert!(found.is_empty(), "the front ends must stay pure:\n{}", found.join("\n"));
+    found
+}
+
+/// Side effects and the modules that carry them: what pure stages must not use.
+const IMPURE: [&str; 12] = [
+    "std::fs",
+    "fs::",
+    "std::env",
+    "env::var",
+    "salsa",
+    "std::net",
+    "reqwest",
+    "tokio",
+    "std::process",
+    "crate::db",
+    "crate::workspace",
+    "crate::exec",
+];
+
+fn files_of(root: &Path, modules: &[&str]) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for module in modules {
+        let file = root.join(format!("{module}.rs"));
+        if file.is_file() {
+            files.push(file);
+        }
+        let dir = root.join(module);
+        if dir.is_dir() {
+            rust_files(&dir, &mut files);
+        }
+    }
+    files
+}
+
+#[test]
+fn front_ends_and_expansion_use_no_filesystem_environment_salsa_or_network() {
+    let root = project_root().join("src");
+    let files = files_of(&root, &["yaml", "syntax", "ir", "expand"]);
+    assert!(files.len() > 8, "the front-end and expansion files were found: {files:?}");
+    assert!(files.iter().any(|f| f.ends_with("expand/select.rs")), "{files:?}");
+    let found = violations(&files, &IMPURE);
+    assert!(found.is_empty(), "the front ends and expansion must stay pure:\n{}", found.join("\n"));
+}
+
+#[test]
+fn db_and_expand_do_not_reach_up_into_plan_session_or_cli() {
+    let root = project_root().join("src");
+    let files = files_of(&root, &["db", "expand"]);
+    assert!(files.iter().any(|f| f.ends_with("db.rs")), "{files:?}");
+    let found = violations(&files, &["crate::plan", "crate::session", "crate::cli"]);
+    assert!(found.is_empty(), "`db` and `expand` are below planning:\n{}", found.join("\n"));
+}
+
+/// The scanner itself finds what it must: direct paths, grouped and multi-line imports, and not
+/// comments.
+#[test]
+fn the_tidy_scanner_sees_grouped_imports_and_skips_comments() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sample.rs");
+    std::fs::write(
+        &file,
+        "// crate::plan in a comment\nuse crate::{\n    db,\n    plan::Plan,\n};\nfn f() { std::fs::read(\"x\"); }\n",
+    )
+    .unwrap();
+    let found = violations(std::slice::from_ref(&file), &["crate::plan", "crate::db", "std::fs"]);
+    assert_eq!(found.len(), 3, "{found:#?}");
+    assert!(found.iter().any(|line| line.contains("`crate::db`")), "{found:#?}");
+    assert!(!found.iter().any(|line| line.contains("sample.rs:1:")), "{found:#?}");
 }

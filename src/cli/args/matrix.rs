@@ -25,8 +25,9 @@ pub(crate) struct CommonMatrixArgs {
     /// Master config files (`.yaml` or `.ix`), merged in order.
     #[arg(long, num_args = 1.., required = true, value_name = "FILE")]
     pub(crate) config_files: Vec<String>,
-    /// The runners config [default: `configs/runners.yaml` for today's configs,
-    /// `.github/configs/runners.yaml` for Feb-2026 ones].
+    /// The runners config [default: none when a `.ix` sweep declares or references its runner
+    /// types, else the first of `runners.yaml`, `configs/runners.yaml` and
+    /// `.github/configs/runners.yaml`].
     #[arg(long, value_name = "FILE")]
     pub(crate) runner_config: Option<String>,
     /// Mark eval jobs and keep all jobs (Feb-2026 configs; today's mark evals by default).

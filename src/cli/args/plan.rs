@@ -10,8 +10,9 @@ pub(crate) struct SweepInputArgs {
     /// Master config files (`.yaml` or `.ix`), merged in order, after the positional ones.
     #[arg(long, num_args = 1.., value_name = "FILE")]
     pub(crate) config_files: Vec<String>,
-    /// The runners config [default: the first of `runners.yaml`, `configs/runners.yaml` and
-    /// `.github/configs/runners.yaml` that exists; `.ix` sweeps may declare their runners inline].
+    /// The runners config [default: none when a `.ix` sweep declares or references its runner
+    /// types, else the first of `runners.yaml`, `configs/runners.yaml` and
+    /// `.github/configs/runners.yaml`].
     #[arg(long, value_name = "FILE")]
     pub(crate) runner_config: Option<String>,
     /// Only the jobs of these config keys (each must exist in the sweeps).
@@ -100,9 +101,9 @@ pub(crate) struct RunArgs {
     /// The perf-changelog file, with `--changelog-base`.
     #[arg(long, default_value = "perf-changelog.yaml", value_name = "FILE")]
     pub(crate) changelog_file: String,
-    /// Run only in-process tasks (collect; with `--engine` also launch, result, summary,
-    /// report) whose benchmark inputs are all finished: the collect job of a GitHub Actions
-    /// sweep, after `ix collect-artifacts`.
+    /// Run only in-process tasks (launch, result, collect, summary, report) whose benchmark
+    /// inputs are all finished: the collect job of a GitHub Actions sweep, after
+    /// `ix collect-artifacts`.
     #[arg(long, conflicts_with_all = ["task", "gha_matrix"])]
     pub(crate) collect_only: bool,
 }
@@ -118,8 +119,11 @@ pub(crate) struct CollectArtifactsArgs {
     /// Master configs: artifacts of tasks not in their current plan are rejected.
     #[arg(long, num_args = 1.., required = true, value_name = "FILE")]
     pub(crate) config_files: Option<Vec<String>>,
-    #[arg(long, default_value = ".github/configs/runners.yaml", value_name = "FILE")]
-    pub(crate) runner_config: String,
+    /// The runners config [default: none when a `.ix` sweep declares or references its runner
+    /// types, else the first of `runners.yaml`, `configs/runners.yaml` and
+    /// `.github/configs/runners.yaml`].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) runner_config: Option<String>,
     /// Accepted for compatibility: artifacts always go to the engine's state store.
     #[arg(long, hide = true)]
     pub(crate) engine: bool,
@@ -159,8 +163,9 @@ pub(crate) struct ChangelogCheckArgs {
     /// because their inputs changed while no added entry covers their config key.
     #[arg(long, value_name = "DIR")]
     pub(crate) warn_uncovered: Option<String>,
-    /// The runners config (with `--warn-uncovered`) [default: `runners.yaml` next to the default
-    /// master configs].
+    /// The runners config (with `--warn-uncovered`) [default: none when a `.ix` sweep declares or references its runner
+    /// types, else the first of `runners.yaml`, `configs/runners.yaml` and
+    /// `.github/configs/runners.yaml`].
     #[arg(long, value_name = "FILE")]
     pub(crate) runner_config: Option<String>,
 }
@@ -177,7 +182,9 @@ pub(crate) struct ChangelogJobsArgs {
     /// `.github/configs/`]
     #[arg(long, num_args = 1.., value_name = "FILE")]
     pub(crate) config_files: Vec<String>,
-    /// [default: `runners.yaml` next to the default master configs]
+    /// The runners config [default: none when a `.ix` sweep declares or references its runner
+    /// types, else the first of `runners.yaml`, `configs/runners.yaml` and
+    /// `.github/configs/runners.yaml`].
     #[arg(long, value_name = "FILE")]
     pub(crate) runner_config: Option<String>,
     /// Diff against the merge base (the default) or, like the reference, the base tip.
@@ -220,8 +227,9 @@ pub(crate) struct PlanArgs {
     /// `configs/`, else in `.github/configs/`].
     #[arg(value_name = "FILE")]
     pub(crate) files: Vec<String>,
-    /// The runners config [default: the first of `runners.yaml`, `configs/runners.yaml` and
-    /// `.github/configs/runners.yaml` that exists; `.ix` sweeps may declare their runners inline].
+    /// The runners config [default: none when a `.ix` sweep declares or references its runner
+    /// types, else the first of `runners.yaml`, `configs/runners.yaml` and
+    /// `.github/configs/runners.yaml`].
     #[arg(long, value_name = "FILE")]
     pub(crate) runner_config: Option<String>,
     /// Project root: where `benchmarks/` and `runners/` live.
