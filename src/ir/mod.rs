@@ -187,8 +187,9 @@ impl SearchPoint {
 }
 
 /// Speculative decoding mode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SpecDecoding {
+    #[default]
     None,
     Mtp,
     DraftModel,

@@ -31,6 +31,13 @@ pub fn format_file(file: &File) -> String {
             Decl::RunnersRef(path) => {
                 let _ = write!(out, "runners {}", quote(&path.value));
             }
+            Decl::Format(name) => {
+                let _ = write!(out, "format {}", name.value);
+            }
+            Decl::Hardware { name, facts, .. } => {
+                let facts: Vec<String> = facts.iter().map(|(key, value)| format!("{} {}", key.value, value.value)).collect();
+                let _ = write!(out, "hardware {} {{ {} }}", name_text(&name.value), facts.join(", "));
+            }
             Decl::Template(block) => {
                 let _ = write!(out, "template {}", block.name.value);
                 parents(&mut out, block);
@@ -78,6 +85,7 @@ fn block_body(out: &mut String, block: &Block, header_comment: Option<&str>) {
                 trailing(out, item.trailing.as_deref());
             }
             BodyItem::At(at) => at_block(out, at, item.trailing.as_deref()),
+            BodyItem::Agentic(block) => agentic_block(out, block, item.trailing.as_deref()),
         }
         out.push('\n');
     }
@@ -88,7 +96,33 @@ fn at_block(out: &mut String, at: &AtBlock, header_comment: Option<&str>) {
     out.push_str("at ");
     let seqs: Vec<String> = at.seqs.iter().map(|s| format!("{}/{}", size(s.isl.value), size(s.osl.value))).collect();
     out.push_str(&seqs.join(", "));
-    let only_point = match at.points.as_slice() {
+    point_lines(out, &at.points, header_comment);
+}
+
+fn agentic_block(out: &mut String, block: &AgenticBlock, header_comment: Option<&str>) {
+    out.push_str("agentic");
+    if let Some(dram) = &block.dram {
+        out.push_str(" dram ");
+        out.push_str(&decimal_text(&dram.value));
+    }
+    point_lines(out, &block.points, header_comment);
+}
+
+/// A decimal bare when it lexes as one, else quoted.
+pub fn decimal_text(text: &str) -> String {
+    let (whole, fraction) = text.split_once('.').map_or((text, None), |(w, f)| (w, Some(f)));
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    let bare = digits(whole)
+        && match fraction {
+            None => !whole.is_empty(),
+            Some(fraction) => digits(fraction) && (!fraction.is_empty() || !whole.is_empty()),
+        };
+    if bare && !text.is_empty() { text.to_string() } else { quote(text) }
+}
+
+/// `: POINT` for a lone point without comment, else `{` and one point per line.
+fn point_lines(out: &mut String, points: &[Stmt<PointLine>], header_comment: Option<&str>) {
+    let only_point = match points {
         [Stmt { node: PointLine::Point(point), trailing: None, .. }] => Some(point),
         _ => None,
     };
@@ -101,7 +135,7 @@ fn at_block(out: &mut String, at: &AtBlock, header_comment: Option<&str>) {
     out.push_str(" {");
     trailing(out, header_comment);
     out.push('\n');
-    for (idx, line) in at.points.iter().enumerate() {
+    for (idx, line) in points.iter().enumerate() {
         if idx > 0 && line.blank_before {
             out.push('\n');
         }
@@ -135,10 +169,16 @@ pub fn point_text(point: &Point) -> String {
             PointItem::Tp(_) => 1,
             PointItem::Ep(_) => 2,
             PointItem::Dpa(_) => 3,
-            PointItem::Worker(w) if w.role.value == Role::Prefill => 4,
-            PointItem::Worker(_) => 5,
-            PointItem::Conc(_) => 6,
-            PointItem::Unknown { .. } => 7,
+            PointItem::Pp(_) => 4,
+            PointItem::Dcp(_) => 5,
+            PointItem::Pcp(_) => 6,
+            PointItem::Worker(w) if w.role.value == Role::Prefill => 7,
+            PointItem::Worker(_) => 8,
+            PointItem::Kv { .. } => 9,
+            PointItem::Router(_) => 10,
+            PointItem::P2p(_) => 11,
+            PointItem::Conc(_) => 12,
+            PointItem::Unknown { .. } => 13,
         });
     }
     let parts: Vec<String> = items.into_iter().map(item_text).collect();
@@ -160,12 +200,29 @@ fn item_text(item: &PointItem) -> String {
         PointItem::Conc(conc) => format!("conc {}", conc_text(&conc.value)),
         PointItem::Worker(w) => {
             let mut text = format!("{} {} x {}", w.role.value.as_str(), w.count.value, shape_text(w.shape.value));
+            for (word, value) in [("pp", &w.pp), ("dcp", &w.dcp), ("pcp", &w.pcp)] {
+                if let Some(value) = value {
+                    let _ = write!(text, " {word} {}", value.value);
+                }
+            }
+            if let Some(hw) = &w.hw {
+                let _ = write!(text, " hw {}", name_text(&hw.value));
+            }
             if let Some(env) = &w.env {
                 let values: Vec<String> = env.value.iter().map(|v| quote(&v.value)).collect();
                 let _ = write!(text, " env [{}]", values.join(", "));
             }
             text
         }
+        PointItem::Pp(n) => format!("pp {}", n.value),
+        PointItem::Dcp(n) => format!("dcp {}", n.value),
+        PointItem::Pcp(n) => format!("pcp {}", n.value),
+        PointItem::Router(c) => format!("router {}", component_text(&c.value)),
+        PointItem::P2p(name) => format!("p2p {}", name_text(&name.value)),
+        PointItem::Kv { mode, backend, .. } => match backend {
+            Some(backend) => format!("kv {} {}", name_text(&mode.value), component_text(backend)),
+            None => format!("kv {}", name_text(&mode.value)),
+        },
         PointItem::Unknown { text, .. } => text.trim_end().to_string(),
     }
 }
@@ -210,8 +267,17 @@ pub fn size(n: i64) -> String {
     if n > 0 && n % 1024 == 0 { format!("{}k", n / 1024) } else { n.to_string() }
 }
 
+/// `NAME "VERSION"` or `NAME`.
+pub fn component_text(component: &ComponentSpec) -> String {
+    match &component.version {
+        Some(version) => format!("{} {}", name_text(&component.name.value), quote(&version.value)),
+        None => name_text(&component.name.value),
+    }
+}
+
 fn value_text(value: &Value) -> String {
     match value {
+        Value::Component(component) => component_text(component),
         Value::Str(s) => quote(s),
         Value::Ident(s) => s.clone(),
         Value::Int(n) => n.to_string(),

@@ -100,6 +100,21 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
             "a worker shape (`dep8`, `tep8`, `tp8`, `{tp 8 ep 4 dpa}`)"
         }
         Rule::env | Rule::kw_env => "`env`",
+        Rule::pp | Rule::kw_pp => "`pp`",
+        Rule::dcp | Rule::kw_dcp => "`dcp`",
+        Rule::pcp | Rule::kw_pcp => "`pcp`",
+        Rule::router | Rule::kw_router => "`router`",
+        Rule::p2p | Rule::kw_p2p => "`p2p`",
+        Rule::kv | Rule::kw_kv => "`kv`",
+        Rule::hw | Rule::kw_hw => "`hw`",
+        Rule::backend => "a KV offload backend",
+        Rule::dram | Rule::kw_dram => "`dram`",
+        Rule::decimal => "a decimal such as `0.8`",
+        Rule::agentic_block | Rule::kw_agentic => "an `agentic` block",
+        Rule::format_decl => "`format`",
+        Rule::hardware_decl => "`hardware`",
+        Rule::fact => "a host fact (`cpu-dram-mib N`)",
+        Rule::component => "a name and a version",
         Rule::boolean => "`true` or `false`",
         Rule::trailing | Rule::comment | Rule::line_comment => "a comment",
         Rule::unknown_item => "a point item",
@@ -224,6 +239,36 @@ impl Builder<'_> {
                         .unwrap_or_else(|| Spanned::new(String::new(), Span::new(self.file, start, end)));
                     (Decl::RunnersRef(path), trailing)
                 }
+                Rule::format_decl => {
+                    let children: Vec<_> = pair.into_inner().collect();
+                    let trailing = self.trailing(&children);
+                    let name = children
+                        .iter()
+                        .find(|p| p.as_rule() == Rule::ident)
+                        .map(|p| self.spanned(p, p.as_str().to_string()))
+                        .unwrap_or_else(|| Spanned::new(String::new(), Span::new(self.file, start, end)));
+                    (Decl::Format(name), trailing)
+                }
+                Rule::hardware_decl => {
+                    let span = self.span(&pair);
+                    let children: Vec<_> = pair.into_inner().collect();
+                    let trailing = self.trailing(&children);
+                    let mut name = Spanned::new(String::new(), span);
+                    let mut facts = Vec::new();
+                    for child in children {
+                        match child.as_rule() {
+                            Rule::name => name = self.name(child),
+                            Rule::fact => {
+                                let mut parts = child.into_inner();
+                                if let (Some(key), Some(value)) = (parts.next(), parts.next()) {
+                                    facts.push((self.spanned(&key, key.as_str().to_string()), self.int(&value)));
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    (Decl::Hardware { name, facts, span: trim_span(span, self.text) }, trailing)
+                }
                 Rule::template | Rule::sweep => {
                     let is_template = pair.as_rule() == Rule::template;
                     let (block, trailing) = self.block(pair);
@@ -288,6 +333,10 @@ impl Builder<'_> {
                     let (at, trailing) = self.at_block(child);
                     (BodyItem::At(at), trailing)
                 }
+                Rule::agentic_block => {
+                    let (block, trailing) = self.agentic_block(child);
+                    (BodyItem::Agentic(block), trailing)
+                }
                 _ => continue,
             };
             items.push(Stmt { node, trailing, blank_before });
@@ -304,6 +353,10 @@ impl Builder<'_> {
             Rule::boolean => Value::Bool(inner.as_str() == "true"),
             Rule::int => Value::Int(self.int(&inner).value),
             Rule::list => Value::List(inner.into_inner().map(|p| self.value(p)).collect()),
+            Rule::component => match self.component(inner) {
+                Some(component) => Value::Component(component),
+                None => Value::List(Vec::new()),
+            },
             _ => Value::Ident(inner.as_str().to_string()),
         };
         Spanned::new(value, span)
@@ -335,6 +388,53 @@ impl Builder<'_> {
             }
         }
         (AtBlock { seqs, points, inline, span: trim_span(span, self.text) }, trailing)
+    }
+
+    fn agentic_block(&self, pair: Pair<'_, Rule>) -> (AgenticBlock, Option<String>) {
+        let span = self.span(&pair);
+        let mut dram = None;
+        let mut points = Vec::new();
+        let mut inline = false;
+        let mut trailing = None;
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::dram => {
+                    if let Some(value) = child.into_inner().nth(1) {
+                        let text = match value.as_rule() {
+                            Rule::string => self.string(&value),
+                            _ => value.as_str().to_string(),
+                        };
+                        dram = Some(self.spanned(&value, text));
+                    }
+                }
+                Rule::point => {
+                    inline = true;
+                    points.push(Stmt::new(PointLine::Point(self.point(child))));
+                }
+                Rule::trailing if trailing.is_none() => trailing = Some(child.as_str().trim_end().to_string()),
+                Rule::points => points = self.points(child),
+                _ => {}
+            }
+        }
+        (AgenticBlock { dram, points, inline, span: trim_span(span, self.text) }, trailing)
+    }
+
+    /// `NAME "VERSION"` (a `component`, `backend` or `router` pair) or `NAME`.
+    fn component(&self, pair: Pair<'_, Rule>) -> Option<ComponentSpec> {
+        self.component_parts(&pair.into_inner().collect::<Vec<_>>())
+    }
+
+    fn component_parts(&self, parts: &[Pair<'_, Rule>]) -> Option<ComponentSpec> {
+        let mut name = None;
+        let mut version = None;
+        for part in parts {
+            match part.as_rule() {
+                Rule::name => name = Some(self.name(part.clone())),
+                Rule::string => version = Some(self.spanned(part, self.string(part))),
+                _ => {}
+            }
+        }
+        Some(ComponentSpec { name: name?, version })
     }
 
     fn points(&self, pair: Pair<'_, Rule>) -> Vec<Stmt<PointLine>> {
@@ -380,6 +480,19 @@ impl Builder<'_> {
                 Rule::spec => arg(1).map(|p| PointItem::Spec(self.spanned(p, p.as_str().to_string()))),
                 Rule::conc => inner.pop().map(|p| PointItem::Conc(Spanned::new(self.conc(p), item_span))),
                 Rule::worker => self.worker(inner, item_span).map(PointItem::Worker),
+                Rule::pp => arg(1).map(|p| PointItem::Pp(self.int(p))),
+                Rule::dcp => arg(1).map(|p| PointItem::Dcp(self.int(p))),
+                Rule::pcp => arg(1).map(|p| PointItem::Pcp(self.int(p))),
+                Rule::p2p => arg(1).map(|p| PointItem::P2p(self.name(p.clone()))),
+                Rule::router => self.component_parts(&inner).map(|c| PointItem::Router(Spanned::new(c, item_span))),
+                Rule::kv => arg(1).map(|mode| PointItem::Kv {
+                    mode: self.name(mode.clone()),
+                    backend: inner
+                        .iter()
+                        .find(|p| p.as_rule() == Rule::backend)
+                        .and_then(|p| self.component(p.clone())),
+                    span: item_span,
+                }),
                 Rule::unknown_item => arg(0).map(|p| PointItem::Unknown {
                     name: self.spanned(p, p.as_str().to_string()),
                     text: item_text.clone(),
@@ -427,13 +540,27 @@ impl Builder<'_> {
         let _x = parts.next()?;
         let shape_pair = parts.next()?;
         let shape = self.shape(shape_pair)?;
-        let env = parts.next().map(|env| {
-            let env_span = self.span(&env);
-            let values =
-                env.into_inner().filter(|p| p.as_rule() == Rule::string).map(|p| self.spanned(&p, self.string(&p)));
-            Spanned::new(values.collect(), env_span)
-        });
-        Some(WorkerSpec { role, count, shape, env, span })
+        let mut spec = WorkerSpec { role, count, shape, env: None, pp: None, dcp: None, pcp: None, hw: None, span };
+        for part in parts {
+            let rule = part.as_rule();
+            let span = self.span(&part);
+            let arg = part.clone().into_inner().nth(1);
+            match (rule, arg) {
+                (Rule::env, _) => {
+                    let values = part
+                        .into_inner()
+                        .filter(|p| p.as_rule() == Rule::string)
+                        .map(|p| self.spanned(&p, self.string(&p)));
+                    spec.env = Some(Spanned::new(values.collect(), span));
+                }
+                (Rule::pp, Some(value)) => spec.pp = Some(self.int(&value)),
+                (Rule::dcp, Some(value)) => spec.dcp = Some(self.int(&value)),
+                (Rule::pcp, Some(value)) => spec.pcp = Some(self.int(&value)),
+                (Rule::hw, Some(value)) => spec.hw = Some(self.name(value)),
+                _ => {}
+            }
+        }
+        Some(spec)
     }
 
     fn shape(&self, pair: Pair<'_, Rule>) -> Option<Spanned<Shape>> {
