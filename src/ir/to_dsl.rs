@@ -13,7 +13,7 @@ use crate::ir::{
     SpecDecoding, Sweep, Worker,
 };
 use crate::syntax::ast::*;
-use crate::syntax::format::{is_ident, point_text};
+use crate::syntax::format::{format_file, is_ident, point_text};
 
 /// Options of [`to_dsl`].
 #[derive(Clone, Debug, Default)]
@@ -125,12 +125,13 @@ pub fn to_dsl(sweep: &Sweep, options: &ToDsl) -> File {
                 items.extend(ats[idx].iter().cloned().map(|at| Stmt::new(BodyItem::At(at))));
             }
         }
-        decls.push(Stmt::new(Decl::Template(Block {
+        decls.push(Stmt::new(Decl::Template(fit(Block {
             name: sp(name.clone()),
             parents: Vec::new(),
             items,
+            compact: true,
             span: detached(),
-        })));
+        }))));
         for &idx in members {
             let inherits_ats = shared_ats.is_some_and(|text| at_texts[idx] == text);
             template_of.insert(idx, (name.clone(), shared.clone(), inherits_ats));
@@ -151,12 +152,13 @@ pub fn to_dsl(sweep: &Sweep, options: &ToDsl) -> File {
             items.extend(ats[idx].iter().cloned().map(|at| Stmt::new(BodyItem::At(at))));
         }
         items.extend(entry.agentic.iter().map(|config| Stmt::new(BodyItem::Agentic(agentic_block(config)))));
-        decls.push(Stmt::new(Decl::Sweep(Block {
+        decls.push(Stmt::new(Decl::Sweep(fit(Block {
             name: sp(entry.key.value.clone()),
             parents,
             items,
+            compact: true,
             span: detached(),
-        })));
+        }))));
     }
     File { decls }
 }
@@ -195,7 +197,7 @@ fn header_field(entry: &ConfigEntry, field: &str) -> Option<BodyItem> {
         _ if is_ident(&text) => Some(Value::Ident(text)),
         _ => Some(Value::Str(text)),
     };
-    Some(BodyItem::Field(Field { name: sp(field.to_string()), value: value.map(sp), span: detached() }))
+    Some(BodyItem::Field(Field { name: sp(field.to_string()), value: value.map(sp), joined: false, span: detached() }))
 }
 
 /// A comparable rendering of `at` blocks.
@@ -228,11 +230,50 @@ fn at_blocks(entry: &ConfigEntry) -> Vec<AtBlock> {
             Some((at, last_texts)) if *last_texts == texts => at.seqs.push(pair),
             _ => {
                 let points = points.into_iter().map(|p| Stmt::new(PointLine::Point(p))).collect();
-                out.push((AtBlock { seqs: vec![pair], points, inline: false, span: detached() }, texts));
+                out.push((AtBlock { seqs: vec![pair], points, inline: false, compact: false, span: detached() }, texts));
             }
         }
     }
-    out.into_iter().map(|(at, _)| at).collect()
+    out.into_iter()
+        .map(|(mut at, texts)| {
+            let seqs = at.seqs.iter().map(|s| format!("{}/{}, ", s.isl.value, s.osl.value)).collect::<String>();
+            at.compact = seqs.len() + texts.iter().map(|t| t.len() + 2).sum::<usize>() + 8 <= LINE_WIDTH;
+            at
+        })
+        .collect()
+}
+
+/// The longest line `ix lower` writes a block or an `at` block on, before it spreads it over
+/// several lines.
+const LINE_WIDTH: usize = 240;
+
+/// The block on one line when it fits in [`LINE_WIDTH`], else over several.
+fn fit(mut block: Block) -> Block {
+    let text = format_file(&File { decls: vec![Stmt::new(Decl::Sweep(block.clone()))] });
+    block.compact = text.lines().count() == 1 && text.len() <= LINE_WIDTH;
+    if !block.compact {
+        // Header fields share lines, up to the width.
+        let mut width = 0;
+        for item in &mut block.items {
+            let BodyItem::Field(field) = &mut item.node else {
+                width = 0;
+                continue;
+            };
+            let len = field.name.value.len() + field.value.as_ref().map_or(0, |v| value_len(&v.value) + 1);
+            field.joined = width > 0 && width + len + 4 <= LINE_WIDTH;
+            width = if field.joined { width + len + 2 } else { len + 2 };
+        }
+    }
+    block
+}
+
+fn value_len(value: &Value) -> usize {
+    match value {
+        Value::Str(text) => text.len() + 2,
+        Value::Ident(text) => text.len(),
+        Value::Component(c) => c.name.value.len() + c.version.as_ref().map_or(0, |v| v.value.len() + 3),
+        _ => 8,
+    }
 }
 
 /// One IR point as syntax.
@@ -279,6 +320,8 @@ fn agentic_block(config: &AgenticConfig) -> AgenticBlock {
         dram: config.dram_utilization.as_ref().map(|text| sp(text.value.clone())),
         points: config.search_space.iter().map(|p| Stmt::new(PointLine::Point(agentic_point(p)))).collect(),
         inline: false,
+        compact: config.search_space.iter().map(|p| point_text(&agentic_point(p)).len() + 2).sum::<usize>() + 24
+            <= LINE_WIDTH,
         span: detached(),
     }
 }

@@ -66,6 +66,8 @@ pub struct Block {
     /// `sweep NAME : T1, T2 { ... }` (always empty for templates).
     pub parents: Vec<Spanned<String>>,
     pub items: Vec<Stmt<BodyItem>>,
+    /// Written on one line: `sweep s { image "..."; at 1k/1k: tp 8 conc 1..=4 }`.
+    pub compact: bool,
     pub span: Span,
 }
 
@@ -86,6 +88,8 @@ pub struct AgenticBlock {
     pub points: Vec<Stmt<PointLine>>,
     /// Written as `agentic: POINT` on one line.
     pub inline: bool,
+    /// Points written on one line: `agentic { POINT; POINT }`.
+    pub compact: bool,
     pub span: Span,
 }
 
@@ -101,6 +105,8 @@ pub struct ComponentSpec {
 pub struct Field {
     pub name: Spanned<String>,
     pub value: Option<Spanned<Value>>,
+    /// Written after the previous field on its line, separated by `;`.
+    pub joined: bool,
     pub span: Span,
 }
 
@@ -136,6 +142,8 @@ pub struct AtBlock {
     pub points: Vec<Stmt<PointLine>>,
     /// Written as `at SEQS: POINT` on one line.
     pub inline: bool,
+    /// Points written on one line: `at SEQS { POINT; POINT }`.
+    pub compact: bool,
     pub span: Span,
 }
 

@@ -110,7 +110,11 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::backend => "a KV offload backend",
         Rule::dram | Rule::kw_dram => "`dram`",
         Rule::decimal => "a decimal such as `0.8`",
-        Rule::agentic_block | Rule::kw_agentic => "an `agentic` block",
+        Rule::agentic_block | Rule::kw_agentic | Rule::line_agentic => "an `agentic` block",
+        Rule::line_body => "fields separated by `;`",
+        Rule::line_field => "a field",
+        Rule::line_at => "an `at` block",
+        Rule::point_seq => "points separated by `;`",
         Rule::format_decl => "`format`",
         Rule::hardware_decl => "`hardware`",
         Rule::fact => "a host fact (`cpu-dram-mib N`)",
@@ -288,6 +292,7 @@ impl Builder<'_> {
         let mut parents = Vec::new();
         let mut items = Vec::new();
         let mut trailing = None;
+        let mut compact = false;
         for child in pair.into_inner() {
             match child.as_rule() {
                 Rule::ident => name = self.spanned(&child, child.as_str().to_string()),
@@ -299,10 +304,14 @@ impl Builder<'_> {
                 // The first trailing comment belongs to the header line; a later one to `}`.
                 Rule::trailing if trailing.is_none() => trailing = Some(child.as_str().trim_end().to_string()),
                 Rule::body => items = self.body(child),
+                Rule::line_body => {
+                    compact = true;
+                    items = child.into_inner().filter_map(|item| self.line_item(item)).map(Stmt::new).collect();
+                }
                 _ => {}
             }
         }
-        (Block { name, parents, items, span }, trailing)
+        (Block { name, parents, items, compact, span }, trailing)
     }
 
     fn body(&self, pair: Pair<'_, Rule>) -> Vec<Stmt<BodyItem>> {
@@ -315,19 +324,28 @@ impl Builder<'_> {
             let (node, trailing) = match child.as_rule() {
                 Rule::line_comment => (BodyItem::Comment(comment_text(&child)), None),
                 Rule::field => {
-                    let span = self.span(&child);
-                    let children: Vec<_> = child.into_inner().collect();
+                    let children: Vec<_> = child.clone().into_inner().collect();
                     let trailing = self.trailing(&children);
-                    let mut name = Spanned::new(String::new(), span);
-                    let mut value = None;
-                    for part in children {
-                        match part.as_rule() {
-                            Rule::ident => name = self.spanned(&part, part.as_str().to_string()),
-                            Rule::value => value = Some(self.value(part)),
-                            _ => {}
+                    let more: Vec<Field> = children
+                        .into_iter()
+                        .filter(|p| p.as_rule() == Rule::line_field)
+                        .map(|p| Field { joined: true, ..self.field(p) })
+                        .collect();
+                    let first = self.field(child);
+                    if more.is_empty() {
+                        (BodyItem::Field(first), trailing)
+                    } else {
+                        let span = first.name.span.to(first.value.as_ref().map_or(first.name.span, |v| v.span));
+                        let first = Field { span, ..first };
+                        items.push(Stmt { node: BodyItem::Field(first), trailing: None, blank_before });
+                        let count = more.len();
+                        for (idx, field) in more.into_iter().enumerate() {
+                            let trailing = if idx + 1 == count { trailing.clone() } else { None };
+                            items.push(Stmt { node: BodyItem::Field(field), trailing, blank_before: false });
                         }
+                        prev_end = Some(end);
+                        continue;
                     }
-                    (BodyItem::Field(Field { name, value, span: trim_span(span, self.text) }), trailing)
                 }
                 Rule::at_block => {
                     let (at, trailing) = self.at_block(child);
@@ -343,6 +361,35 @@ impl Builder<'_> {
             prev_end = Some(end);
         }
         items
+    }
+
+    fn field(&self, pair: Pair<'_, Rule>) -> Field {
+        let span = self.span(&pair);
+        let mut name = Spanned::new(String::new(), span);
+        let mut value = None;
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::ident => name = self.spanned(&part, part.as_str().to_string()),
+                Rule::value => value = Some(self.value(part)),
+                Rule::line_field => break,
+                _ => {}
+            }
+        }
+        Field { name, value, joined: false, span: trim_span(span, self.text) }
+    }
+
+    /// One item of a body written on one line.
+    fn line_item(&self, pair: Pair<'_, Rule>) -> Option<BodyItem> {
+        match pair.as_rule() {
+            Rule::line_field => Some(BodyItem::Field(self.field(pair))),
+            Rule::line_at => Some(BodyItem::At(self.at_block(pair).0)),
+            Rule::line_agentic => Some(BodyItem::Agentic(self.agentic_block(pair).0)),
+            _ => None,
+        }
+    }
+
+    fn point_seq(&self, pair: Pair<'_, Rule>) -> Vec<Stmt<PointLine>> {
+        pair.into_inner().map(|p| Stmt::new(PointLine::Point(self.point(p)))).collect()
     }
 
     fn value(&self, pair: Pair<'_, Rule>) -> Spanned<Value> {
@@ -367,6 +414,7 @@ impl Builder<'_> {
         let mut seqs = Vec::new();
         let mut points = Vec::new();
         let mut inline = false;
+        let mut compact = false;
         let mut trailing = None;
         for child in pair.into_inner() {
             match child.as_rule() {
@@ -384,10 +432,14 @@ impl Builder<'_> {
                 }
                 Rule::trailing if trailing.is_none() => trailing = Some(child.as_str().trim_end().to_string()),
                 Rule::points => points = self.points(child),
+                Rule::point_seq => {
+                    compact = true;
+                    points = self.point_seq(child);
+                }
                 _ => {}
             }
         }
-        (AtBlock { seqs, points, inline, span: trim_span(span, self.text) }, trailing)
+        (AtBlock { seqs, points, inline, compact, span: trim_span(span, self.text) }, trailing)
     }
 
     fn agentic_block(&self, pair: Pair<'_, Rule>) -> (AgenticBlock, Option<String>) {
@@ -395,6 +447,7 @@ impl Builder<'_> {
         let mut dram = None;
         let mut points = Vec::new();
         let mut inline = false;
+        let mut compact = false;
         let mut trailing = None;
         for child in pair.into_inner() {
             match child.as_rule() {
@@ -413,10 +466,14 @@ impl Builder<'_> {
                 }
                 Rule::trailing if trailing.is_none() => trailing = Some(child.as_str().trim_end().to_string()),
                 Rule::points => points = self.points(child),
+                Rule::point_seq => {
+                    compact = true;
+                    points = self.point_seq(child);
+                }
                 _ => {}
             }
         }
-        (AgenticBlock { dram, points, inline, span: trim_span(span, self.text) }, trailing)
+        (AgenticBlock { dram, points, inline, compact, span: trim_span(span, self.text) }, trailing)
     }
 
     /// `NAME "VERSION"` (a `component`, `backend` or `router` pair) or `NAME`.
