@@ -230,7 +230,10 @@ fn at_blocks(entry: &ConfigEntry) -> Vec<AtBlock> {
             Some((at, last_texts)) if *last_texts == texts => at.seqs.push(pair),
             _ => {
                 let points = points.into_iter().map(|p| Stmt::new(PointLine::Point(p))).collect();
-                out.push((AtBlock { seqs: vec![pair], points, inline: false, compact: false, span: detached() }, texts));
+                out.push((
+                    AtBlock { seqs: vec![pair], points, inline: false, compact: false, span: detached() },
+                    texts,
+                ));
             }
         }
     }

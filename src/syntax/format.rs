@@ -41,7 +41,8 @@ pub fn format_file(file: &File) -> String {
                 let _ = write!(out, "format {}", name.value);
             }
             Decl::Hardware { name, facts, .. } => {
-                let facts: Vec<String> = facts.iter().map(|(key, value)| format!("{} {}", key.value, value.value)).collect();
+                let facts: Vec<String> =
+                    facts.iter().map(|(key, value)| format!("{} {}", key.value, value.value)).collect();
                 let _ = write!(out, "hardware {} {{ {} }}", name_text(&name.value), facts.join(", "));
             }
             Decl::Template(block) => {
@@ -75,7 +76,8 @@ fn parents(out: &mut String, block: &Block) {
 /// Whether a block prints on one line: written so, and nothing in it needs a line of its own.
 fn one_line(block: &Block) -> bool {
     let points_ok = |points: &[Stmt<PointLine>]| {
-        points.iter().all(|line| matches!(line.node, PointLine::Point(_)) && line.trailing.is_none())
+        !points.is_empty()
+            && points.iter().all(|line| matches!(line.node, PointLine::Point(_)) && line.trailing.is_none())
     };
     block.compact
         && !block.items.is_empty()

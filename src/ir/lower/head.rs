@@ -91,9 +91,8 @@ impl Cx {
 
     pub(super) fn nonempty(&mut self, text: &Spanned<String>, what: &str) -> Option<String> {
         if text.value.trim().is_empty() {
-            self.diags.push(
-                Diag::error("ix::dsl::empty-name", format!("`{what}` must not be empty")).at(text.span, "empty"),
-            );
+            self.diags
+                .push(Diag::error("ix::dsl::empty-name", format!("`{what}` must not be empty")).at(text.span, "empty"));
             return None;
         }
         Some(text.value.clone())
@@ -191,7 +190,8 @@ impl Cx {
                 );
             }
         }
-        if let ([Some(available_cpu_dram_mib), Some(gpus_per_node)], true) = (values, self.error_count() == errors_before)
+        if let ([Some(available_cpu_dram_mib), Some(gpus_per_node)], true) =
+            (values, self.error_count() == errors_before)
         {
             runners.hardware.push(Hardware { key: name.clone(), available_cpu_dram_mib, gpus_per_node });
         }
@@ -236,7 +236,10 @@ impl Cx {
                 self.diags.push(
                     Diag::error(
                         "ix::dsl::dram-utilization-range",
-                        format!("the DRAM utilization must be a decimal greater than 0 and at most 1, found `{}`", dram.value),
+                        format!(
+                            "the DRAM utilization must be a decimal greater than 0 and at most 1, found `{}`",
+                            dram.value
+                        ),
                     )
                     .at(dram.span, "outside (0, 1]"),
                 );
@@ -305,7 +308,13 @@ impl Cx {
 
     /// The config-wide rules (INFERENCEX-HEAD §1.7) on a sweep whose fields and points checked.
     /// `router`, `p2p` and `disagg` are the spans of those header fields, when set.
-    pub(super) fn config_rules(&mut self, entry: &ConfigEntry, router: Option<Span>, p2p: Option<Span>, disagg: Option<Span>) {
+    pub(super) fn config_rules(
+        &mut self,
+        entry: &ConfigEntry,
+        router: Option<Span>,
+        p2p: Option<Span>,
+        disagg: Option<Span>,
+    ) {
         let name = &entry.key.value;
         if !entry.multinode && entry.disagg {
             self.diags.push(
@@ -314,7 +323,9 @@ impl Cx {
                     .help("remove `disagg`, or make the sweep multi-node with prefill and decode workers"),
             );
         }
-        if !entry.multinode && let Some(span) = p2p {
+        if !entry.multinode
+            && let Some(span) = p2p
+        {
             self.diags.push(
                 Diag::error("ix::dsl::p2p-on-single-node", format!("sweep `{name}`: `p2p` needs `multinode`"))
                     .at(span, "a single-node sweep has no KV transfer between nodes")
@@ -326,7 +337,10 @@ impl Cx {
             self.diags.push(
                 Diag::error(
                     "ix::dsl::agentic-runner-not-cluster",
-                    format!("sweep `{name}`: agentic points must run on a `cluster:` runner label, not `{}`", entry.runner.value),
+                    format!(
+                        "sweep `{name}`: agentic points must run on a `cluster:` runner label, not `{}`",
+                        entry.runner.value
+                    ),
                 )
                 .at(entry.runner.span, "not a `cluster:` label")
                 .help("agentic jobs are scheduled on fleet labels such as \"cluster:b200-dgxc\""),
@@ -367,9 +381,12 @@ impl Cx {
             let covered = entry.kv_p2p_transfer.is_some() || (!points.is_empty() && points.iter().all(|p| p.2));
             if !covered {
                 self.diags.push(
-                    Diag::error("ix::dsl::disagg-without-p2p", format!("sweep `{name}`: `disagg` needs a `p2p` engine"))
-                        .at(disagg.unwrap_or(entry.key.span), "disaggregated here")
-                        .help("set `p2p nixl` (or another engine) on the sweep or on every point"),
+                    Diag::error(
+                        "ix::dsl::disagg-without-p2p",
+                        format!("sweep `{name}`: `disagg` needs a `p2p` engine"),
+                    )
+                    .at(disagg.unwrap_or(entry.key.span), "disaggregated here")
+                    .help("set `p2p nixl` (or another engine) on the sweep or on every point"),
                 );
             }
         }

@@ -51,12 +51,8 @@ pub fn runner_refs(file: &File) -> Vec<Spanned<String>> {
 
 /// Lowers a parsed file. `referenced` holds the runner types of the files named by `runners`.
 pub fn lower(file: &File, referenced: &RunnerTable) -> (DslFile, Vec<Diag>) {
-    let mut cx = Cx {
-        diags: Vec::new(),
-        precisions: names(PRECISIONS),
-        frameworks: names(FRAMEWORKS),
-        format: Format::Feb,
-    };
+    let mut cx =
+        Cx { diags: Vec::new(), precisions: names(PRECISIONS), frameworks: names(FRAMEWORKS), format: Format::Feb };
     let mut out = DslFile::default();
     cx.format_decls(file);
     let mut templates: HashMap<&str, &Block> = HashMap::new();
@@ -248,7 +244,9 @@ impl Cx {
             }
             ("router", Some(Value::Str(_) | Value::Ident(_))) => "a name and a version: `router NAME \"VERSION\"`",
             ("p2p", Some(Value::Str(text) | Value::Ident(text))) => {
-                return self.nonempty(&Spanned::new(text.clone(), value.map_or(field.span, |v| v.span)), "p2p").is_some();
+                return self
+                    .nonempty(&Spanned::new(text.clone(), value.map_or(field.span, |v| v.span)), "p2p")
+                    .is_some();
             }
             (_, Some(Value::Str(_) | Value::Ident(_))) => {
                 return self.enum_ok(field);
@@ -518,7 +516,6 @@ impl Cx {
         }
         Some(entry)
     }
-
 }
 
 fn template_field<'b>(block: &'b Block, name: &str) -> Option<&'b Field> {

@@ -68,9 +68,15 @@ impl Cx {
             }
             let wrong_kind = |what: &str| {
                 let (wanted, why) = if multinode {
-                    ("multi-node", "multi-node points set `tp`, `ep`, `dpa`, `pp`, `dcp` and `pcp` per worker: `decode 2 x dep8 pp 2`")
+                    (
+                        "multi-node",
+                        "multi-node points set `tp`, `ep`, `dpa`, `pp`, `dcp` and `pcp` per worker: `decode 2 x dep8 pp 2`",
+                    )
                 } else {
-                    ("single-node", "workers and `p2p` need a `multinode` sweep; single-node points take `tp`, `ep`, `dpa`")
+                    (
+                        "single-node",
+                        "workers and `p2p` need a `multinode` sweep; single-node points take `tp`, `ep`, `dpa`",
+                    )
                 };
                 Diag::error("ix::dsl::point-kind-mismatch", format!("`{what}` is not allowed in a {wanted} point"))
                     .at(span, "not allowed here")
@@ -434,7 +440,6 @@ impl Cx {
     }
 }
 
-
 /// The most values a stepped range may expand to when lowered (`conc 1..=10^12 step +1` would
 /// otherwise allocate terabytes while checking; job counts are bounded later by `--max-jobs`).
 const MAX_STEPPED_VALUES: usize = 1_000_000;
@@ -496,9 +501,6 @@ pub(super) struct Items<'p> {
     /// `kv` mode and backend.
     pub kv: Option<(KvOffloading, Option<Component>)>,
 }
-
-
-
 
 /// The layout a recipe file name states.
 struct RecipeName {
