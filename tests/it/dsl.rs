@@ -687,6 +687,22 @@ fn arb_source() -> impl Strategy<Value = String> {
         "\t",
         "\r\n",
         "\"",
+        "format head\n",
+        "agentic",
+        "dram",
+        "0.8",
+        ";",
+        "kv",
+        "none",
+        "hicache",
+        "router",
+        "p2p",
+        "pp",
+        "dcp",
+        "pcp",
+        "hw",
+        "hardware",
+        "cpu-dram-mib",
     ]);
     prop_oneof![prop::collection::vec(token, 0..80).prop_map(|tokens| tokens.concat()), any::<String>(),]
 }
@@ -698,11 +714,16 @@ fn fuzz_cases() -> u32 {
 
 /// Valid files with random edits: reaches the checker with nearly-right input.
 fn arb_mutated() -> impl Strategy<Value = String> {
-    let seeds: Vec<String> =
-        ["sweeps/nvidia.ix", "sweeps/amd.ix", "sweeps/demo.ix", "tests/data/dsl/ok/single-node.ix"]
-            .iter()
-            .map(|path| std::fs::read_to_string(project_root().join(path)).unwrap())
-            .collect();
+    let seeds: Vec<String> = [
+        "sweeps/nvidia.ix",
+        "sweeps/amd.ix",
+        "sweeps/demo.ix",
+        "tests/data/dsl/ok/single-node.ix",
+        "tests/data/dsl/ok/head.ix",
+    ]
+    .iter()
+    .map(|path| std::fs::read_to_string(project_root().join(path)).unwrap())
+    .collect();
     let edit = (any::<prop::sample::Index>(), 0usize..12, arb_source());
     (prop::sample::select(seeds), prop::collection::vec(edit, 1..6)).prop_map(|(mut text, edits)| {
         for (at, delete, insert) in edits {
