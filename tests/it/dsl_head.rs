@@ -169,3 +169,31 @@ fn shipped_head_sweeps_are_todays_masters_lowered() {
         assert_eq!(shipped, out.stdout, "sweeps/inferencex-{vendor}.ix is stale: re-run `ix lower`");
     }
 }
+
+#[test]
+fn hardware_declarations_size_dram_offload_like_runners_yaml() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = "sweep s { image \"i\"; model \"m\"; prefix p; precision fp8; framework sglang; runner \"cluster:x\"; \
+                 agentic dram 0.8: tp 8 kv dram hicache conc [4] }\n";
+    let declared = format!(
+        "format head\nrunner \"cluster:x\" {{ x_0 }}\nhardware \"cluster:x\" {{ cpu-dram-mib 3095781, gpus-per-node 8 }}\n\n{sweep}"
+    );
+    std::fs::write(dir.path().join("declared.ix"), declared).unwrap();
+    std::fs::write(dir.path().join("bare.ix"), format!("format head\n\n{sweep}")).unwrap();
+    std::fs::write(dir.path().join("empty.yaml"), "labels:\n  other: [o_0]\n").unwrap();
+    std::fs::write(
+        dir.path().join("runners.yaml"),
+        "labels:\n  cluster:x: [x_0]\nhardware:\n  cluster:x: { available-cpu-dram-mib: 3_095_781, gpus-per-node: 8 }\n",
+    )
+    .unwrap();
+    let matrix = |file: &str, runners: &str| {
+        ix(["matrix", "full-sweep", "--config-files", file, "--runner-config", runners]).current_dir(dir.path()).run()
+    };
+    let from_ix = matrix("declared.ix", "empty.yaml").expect_code(0);
+    let from_yaml = matrix("bare.ix", "runners.yaml").expect_code(0);
+    assert_eq!(from_ix.stdout, from_yaml.stdout);
+    assert!(from_ix.stdout.contains("\"total-cpu-dram-gb\": 2399"), "{}", from_ix.stdout);
+    // Without either, sizing fails as InferenceX's generator does.
+    let missing = matrix("bare.ix", "empty.yaml").expect_code(1);
+    assert!(missing.stderr.contains("ix::matrix::missing-runner-hardware"), "{}", missing.stderr);
+}
