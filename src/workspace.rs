@@ -221,7 +221,7 @@ pub fn load(config_files: &[String], runner_config: Option<&str>) -> Loaded {
         let Some(file) = read_source(&mut loaded.sources, path, FileRole::Config, &mut loaded.diags) else { continue };
         if is_dsl_path(path) {
             let lowered = lower_dsl_file(&mut loaded.sources, file, &mut loaded.diags);
-            inline_runners.types.extend(lowered.runners.types);
+            inline_runners.absorb_inline(lowered.runners);
             per_file.push((file, lowered.sweep.entries));
         } else {
             let (sweep, diags) = inferencex::lower_master_configs(&loaded.sources, &[file]);
@@ -237,13 +237,8 @@ pub fn load(config_files: &[String], runner_config: Option<&str>) -> Loaded {
     {
         loaded.runners = Some(runners::lower_runners(&loaded.sources, file, &mut loaded.diags));
     }
-    if !inline_runners.types.is_empty() {
-        let table = loaded.runners.get_or_insert_with(RunnerTable::default);
-        for runner in inline_runners.types {
-            if table.get(&runner.name.value).is_none() {
-                table.types.push(runner);
-            }
-        }
+    if !inline_runners.is_empty() {
+        loaded.runners.get_or_insert_with(RunnerTable::default).absorb_inline(inline_runners);
     }
     loaded
 }
@@ -280,11 +275,7 @@ pub fn add_runners(loaded: &mut Loaded, path: &str) {
     let Some(file) = read_source(&mut loaded.sources, path, FileRole::Runners, &mut loaded.diags) else { return };
     let mut table = runners::lower_runners(&loaded.sources, file, &mut loaded.diags);
     if let Some(inline) = loaded.runners.take() {
-        for runner in inline.types {
-            if table.get(&runner.name.value).is_none() {
-                table.types.push(runner);
-            }
-        }
+        table.absorb_inline(inline);
     }
     loaded.runners = Some(table);
 }

@@ -22,17 +22,6 @@ pub(crate) fn lower(args: &LowerArgs) -> ExitStatus {
     if diags.iter().any(|d| d.is_error()) {
         return fail(&sources, &diags);
     }
-    if let Some(entry) = sweep.entries.iter().find(|entry| entry.format == crate::ir::Format::Head) {
-        // The `.ix` language has no syntax yet for scenarios, agentic points, routers, pp/dcp/pcp
-        // or worker hardware; printing the entry without them would change its jobs.
-        let diag = crate::diag::Diag::error(
-            "ix::lower::unsupported-format",
-            format!("`{}` is in today's InferenceX format (`scenarios`), which `.ix` cannot express yet", entry.key.value),
-        )
-        .at(entry.key.span, "today's format")
-        .help("`ix lower` reads Feb-2026 master configs (`seq-len-configs`); `ix matrix`, `ix check` and `ix plan` read both");
-        return fail(&sources, &[diag]);
-    }
     let name =
         std::path::Path::new(&args.file).file_name().map_or(args.file.clone(), |n| n.to_string_lossy().into_owned());
     let options =

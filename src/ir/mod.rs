@@ -187,8 +187,9 @@ impl SearchPoint {
 }
 
 /// Speculative decoding mode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SpecDecoding {
+    #[default]
     None,
     Mtp,
     DraftModel,
@@ -322,6 +323,24 @@ pub struct Hardware {
 }
 
 impl RunnerTable {
+    /// Adds what `.ix` files declare inline (`runner`, `hardware`) where this table lacks it.
+    pub fn absorb_inline(&mut self, inline: RunnerTable) {
+        for runner in inline.types {
+            if self.get(&runner.name.value).is_none() {
+                self.types.push(runner);
+            }
+        }
+        for hardware in inline.hardware {
+            if self.hardware(&hardware.key.value).is_none() {
+                self.hardware.push(hardware);
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.types.is_empty() && self.hardware.is_empty()
+    }
+
     pub fn hardware(&self, key: &str) -> Option<&Hardware> {
         self.hardware.iter().find(|hardware| hardware.key.value == key)
     }

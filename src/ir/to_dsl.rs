@@ -8,9 +8,12 @@
 use std::collections::HashMap;
 
 use crate::ir::lower::{FRAMEWORKS, PRECISIONS};
-use crate::ir::{Concurrency, ConfigEntry, SearchPoint, SpecDecoding, Sweep, Worker};
+use crate::ir::{
+    AgenticConfig, AgenticPoint, AgenticShape, Component, Concurrency, ConfigEntry, Format, Parallel, SearchPoint,
+    SpecDecoding, Sweep, Worker,
+};
 use crate::syntax::ast::*;
-use crate::syntax::format::{is_ident, point_text};
+use crate::syntax::format::{format_file, is_ident, point_text};
 
 /// Options of [`to_dsl`].
 #[derive(Clone, Debug, Default)]
@@ -23,13 +26,16 @@ pub struct ToDsl {
 
 /// Header fields a template can carry, in print order.
 const TEMPLATE_FIELDS: &[&str] =
-    &["image", "model", "prefix", "precision", "framework", "runner", "multinode", "disagg"];
+    &["image", "model", "prefix", "precision", "framework", "runner", "multinode", "disagg", "router", "p2p"];
 
 /// Builds the `.ix` tree of a sweep.
 pub fn to_dsl(sweep: &Sweep, options: &ToDsl) -> File {
     let mut decls = Vec::new();
     if let Some(header) = &options.header {
         decls.push(Stmt::new(Decl::Comment(format!("# {header}"))));
+    }
+    if sweep.format() == Format::Head {
+        decls.push(Stmt::new(Decl::Format(sp("head".to_string()))));
     }
     if let Some(path) = &options.runners_path {
         decls.push(Stmt::new(Decl::RunnersRef(sp(path.clone()))));
@@ -119,12 +125,13 @@ pub fn to_dsl(sweep: &Sweep, options: &ToDsl) -> File {
                 items.extend(ats[idx].iter().cloned().map(|at| Stmt::new(BodyItem::At(at))));
             }
         }
-        decls.push(Stmt::new(Decl::Template(Block {
+        decls.push(Stmt::new(Decl::Template(fit(Block {
             name: sp(name.clone()),
             parents: Vec::new(),
             items,
+            compact: true,
             span: detached(),
-        })));
+        }))));
         for &idx in members {
             let inherits_ats = shared_ats.is_some_and(|text| at_texts[idx] == text);
             template_of.insert(idx, (name.clone(), shared.clone(), inherits_ats));
@@ -144,12 +151,14 @@ pub fn to_dsl(sweep: &Sweep, options: &ToDsl) -> File {
         if !inherits_ats {
             items.extend(ats[idx].iter().cloned().map(|at| Stmt::new(BodyItem::At(at))));
         }
-        decls.push(Stmt::new(Decl::Sweep(Block {
+        items.extend(entry.agentic.iter().map(|config| Stmt::new(BodyItem::Agentic(agentic_block(config)))));
+        decls.push(Stmt::new(Decl::Sweep(fit(Block {
             name: sp(entry.key.value.clone()),
             parents,
             items,
+            compact: true,
             span: detached(),
-        })));
+        }))));
     }
     File { decls }
 }
@@ -165,8 +174,18 @@ fn field_value(entry: &ConfigEntry, field: &str) -> Option<String> {
         "runner" => entry.runner.value.clone(),
         "multinode" if entry.multinode => String::new(),
         "disagg" if entry.disagg => String::new(),
+        "router" => component_text(entry.router.as_ref()?),
+        "p2p" => entry.kv_p2p_transfer.clone()?,
         _ => return None,
     })
+}
+
+fn component_text(component: &Component) -> String {
+    format!("{}\0{}", component.name, component.version.as_deref().unwrap_or(""))
+}
+
+fn component(component: &Component) -> ComponentSpec {
+    ComponentSpec { name: sp(component.name.clone()), version: component.version.clone().map(sp) }
 }
 
 fn header_field(entry: &ConfigEntry, field: &str) -> Option<BodyItem> {
@@ -174,10 +193,11 @@ fn header_field(entry: &ConfigEntry, field: &str) -> Option<BodyItem> {
     let value = match field {
         "image" | "model" => Some(Value::Str(text)),
         "multinode" | "disagg" => None,
+        "router" => Some(Value::Component(component(entry.router.as_ref()?))),
         _ if is_ident(&text) => Some(Value::Ident(text)),
         _ => Some(Value::Str(text)),
     };
-    Some(BodyItem::Field(Field { name: sp(field.to_string()), value: value.map(sp), span: detached() }))
+    Some(BodyItem::Field(Field { name: sp(field.to_string()), value: value.map(sp), joined: false, span: detached() }))
 }
 
 /// A comparable rendering of `at` blocks.
@@ -210,11 +230,53 @@ fn at_blocks(entry: &ConfigEntry) -> Vec<AtBlock> {
             Some((at, last_texts)) if *last_texts == texts => at.seqs.push(pair),
             _ => {
                 let points = points.into_iter().map(|p| Stmt::new(PointLine::Point(p))).collect();
-                out.push((AtBlock { seqs: vec![pair], points, inline: false, span: detached() }, texts));
+                out.push((
+                    AtBlock { seqs: vec![pair], points, inline: false, compact: false, span: detached() },
+                    texts,
+                ));
             }
         }
     }
-    out.into_iter().map(|(at, _)| at).collect()
+    out.into_iter()
+        .map(|(mut at, texts)| {
+            let seqs = at.seqs.iter().map(|s| format!("{}/{}, ", s.isl.value, s.osl.value)).collect::<String>();
+            at.compact = seqs.len() + texts.iter().map(|t| t.len() + 2).sum::<usize>() + 8 <= LINE_WIDTH;
+            at
+        })
+        .collect()
+}
+
+/// The longest line `ix lower` writes a block or an `at` block on, before it spreads it over
+/// several lines.
+const LINE_WIDTH: usize = 240;
+
+/// The block on one line when it fits in [`LINE_WIDTH`], else over several.
+fn fit(mut block: Block) -> Block {
+    let text = format_file(&File { decls: vec![Stmt::new(Decl::Sweep(block.clone()))] });
+    block.compact = text.lines().count() == 1 && text.len() <= LINE_WIDTH;
+    if !block.compact {
+        // Header fields share lines, up to the width.
+        let mut width = 0;
+        for item in &mut block.items {
+            let BodyItem::Field(field) = &mut item.node else {
+                width = 0;
+                continue;
+            };
+            let len = field.name.value.len() + field.value.as_ref().map_or(0, |v| value_len(&v.value) + 1);
+            field.joined = width > 0 && width + len + 4 <= LINE_WIDTH;
+            width = if field.joined { width + len + 2 } else { len + 2 };
+        }
+    }
+    block
+}
+
+fn value_len(value: &Value) -> usize {
+    match value {
+        Value::Str(text) => text.len() + 2,
+        Value::Ident(text) => text.len(),
+        Value::Component(c) => c.name.value.len() + c.version.as_ref().map_or(0, |v| v.value.len() + 3),
+        _ => 8,
+    }
 }
 
 /// One IR point as syntax.
@@ -236,13 +298,69 @@ pub fn point(point: &SearchPoint) -> Point {
             if let Some(dpa) = &p.dp_attn {
                 items.push(PointItem::Dpa(sp(dpa.value)));
             }
+            parallel(&mut items, p.parallel);
+            items.extend(p.router.as_ref().map(|r| PointItem::Router(sp(component(r)))));
         }
         SearchPoint::Multi(p) => {
             items.push(PointItem::Worker(worker(Role::Prefill, &p.prefill)));
             items.push(PointItem::Worker(worker(Role::Decode, &p.decode)));
+            items.extend(p.router.as_ref().map(|r| PointItem::Router(sp(component(r)))));
+            items.extend(p.kv_p2p_transfer.as_ref().map(|name| PointItem::P2p(sp(name.clone()))));
         }
     }
     items.extend(conc(point.concurrency()).into_iter().map(|c| PointItem::Conc(sp(c))));
+    Point { items, span: detached() }
+}
+
+fn parallel(items: &mut Vec<PointItem>, parallel: Parallel) {
+    items.extend(parallel.pp.map(|v| PointItem::Pp(sp(v))));
+    items.extend(parallel.dcp_size.map(|v| PointItem::Dcp(sp(v))));
+    items.extend(parallel.pcp_size.map(|v| PointItem::Pcp(sp(v))));
+}
+
+fn agentic_block(config: &AgenticConfig) -> AgenticBlock {
+    AgenticBlock {
+        dram: config.dram_utilization.as_ref().map(|text| sp(text.value.clone())),
+        points: config.search_space.iter().map(|p| Stmt::new(PointLine::Point(agentic_point(p)))).collect(),
+        inline: false,
+        compact: config.search_space.iter().map(|p| point_text(&agentic_point(p)).len() + 2).sum::<usize>() + 24
+            <= LINE_WIDTH,
+        span: detached(),
+    }
+}
+
+/// One agentic point as syntax (pp, dcp and pcp of a single server only when not 1).
+pub fn agentic_point(point: &AgenticPoint) -> Point {
+    let mut items = Vec::new();
+    if point.spec_decoding != SpecDecoding::None {
+        items.push(PointItem::Spec(sp(point.spec_decoding.as_str().to_string())));
+    }
+    match &point.shape {
+        AgenticShape::Single { tp, pp, dcp_size, pcp_size } => {
+            items.push(PointItem::Tp(sp(*tp)));
+            let not_one = |v: i64| (v != 1).then_some(v);
+            parallel(
+                &mut items,
+                Parallel { pp: not_one(*pp), dcp_size: not_one(*dcp_size), pcp_size: not_one(*pcp_size) },
+            );
+        }
+        AgenticShape::Multi { prefill, decode } => {
+            items.push(PointItem::Worker(worker(Role::Prefill, prefill)));
+            items.push(PointItem::Worker(worker(Role::Decode, decode)));
+        }
+    }
+    items.extend(point.ep.map(|ep| PointItem::Ep(sp(ep))));
+    items.extend(point.dp_attn.map(|dpa| PointItem::Dpa(sp(dpa))));
+    if let Some(mode) = point.kv_offloading {
+        items.push(PointItem::Kv {
+            mode: sp(mode.as_str().to_string()),
+            backend: point.kv_offload_backend.as_ref().map(component),
+            span: detached(),
+        });
+    }
+    items.extend(point.router.as_ref().map(|r| PointItem::Router(sp(component(r)))));
+    items.extend(point.kv_p2p_transfer.as_ref().map(|name| PointItem::P2p(sp(name.clone()))));
+    items.extend(conc(&point.conc).into_iter().map(|c| PointItem::Conc(sp(c))));
     Point { items, span: detached() }
 }
 
@@ -252,6 +370,10 @@ fn worker(role: Role, worker: &Worker) -> WorkerSpec {
         count: sp(worker.num_worker),
         shape: sp(Shape::canonical(worker.tp, worker.ep, worker.dp_attn)),
         env: worker.additional_settings.as_ref().map(|settings| sp(settings.iter().cloned().map(sp).collect())),
+        pp: worker.parallel.pp.map(sp),
+        dcp: worker.parallel.dcp_size.map(sp),
+        pcp: worker.parallel.pcp_size.map(sp),
+        hw: worker.hardware.clone().map(sp),
         span: detached(),
     }
 }

@@ -47,6 +47,14 @@ pub enum Decl {
     },
     /// `runners "runners.yaml"`: runner types from an InferenceX runners file.
     RunnersRef(Spanned<String>),
+    /// `format head`: the InferenceX rule set of the file's sweeps (Feb-2026 when absent).
+    Format(Spanned<String>),
+    /// `hardware NAME { cpu-dram-mib N, gpus-per-node N }`: host facts of a runner label.
+    Hardware {
+        name: Spanned<String>,
+        facts: Vec<(Spanned<String>, Spanned<i64>)>,
+        span: Span,
+    },
     Template(Block),
     Sweep(Block),
 }
@@ -58,6 +66,8 @@ pub struct Block {
     /// `sweep NAME : T1, T2 { ... }` (always empty for templates).
     pub parents: Vec<Spanned<String>>,
     pub items: Vec<Stmt<BodyItem>>,
+    /// Written on one line: `sweep s { image "..."; at 1k/1k: tp 8 conc 1..=4 }`.
+    pub compact: bool,
     pub span: Span,
 }
 
@@ -67,6 +77,27 @@ pub enum BodyItem {
     Comment(String),
     Field(Field),
     At(AtBlock),
+    Agentic(AgenticBlock),
+}
+
+/// `agentic dram 0.8 { ... }` or `agentic: POINT`: one `agentic-coding` element.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgenticBlock {
+    /// The DRAM utilization exactly as written.
+    pub dram: Option<Spanned<String>>,
+    pub points: Vec<Stmt<PointLine>>,
+    /// Written as `agentic: POINT` on one line.
+    pub inline: bool,
+    /// Points written on one line: `agentic { POINT; POINT }`.
+    pub compact: bool,
+    pub span: Span,
+}
+
+/// `NAME "VERSION"` or `NAME`: a router or KV offload backend.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ComponentSpec {
+    pub name: Spanned<String>,
+    pub version: Option<Spanned<String>>,
 }
 
 /// `name value?`: a header field such as `image "..."` or the flag `multinode`.
@@ -74,6 +105,8 @@ pub enum BodyItem {
 pub struct Field {
     pub name: Spanned<String>,
     pub value: Option<Spanned<Value>>,
+    /// Written after the previous field on its line, separated by `;`.
+    pub joined: bool,
     pub span: Span,
 }
 
@@ -85,6 +118,8 @@ pub enum Value {
     Int(i64),
     Bool(bool),
     List(Vec<Spanned<Value>>),
+    /// `name "version"` (a router).
+    Component(ComponentSpec),
 }
 
 impl Value {
@@ -95,6 +130,7 @@ impl Value {
             Value::Int(_) => "an integer",
             Value::Bool(_) => "a boolean",
             Value::List(_) => "a list",
+            Value::Component(_) => "a name and a version",
         }
     }
 }
@@ -106,6 +142,8 @@ pub struct AtBlock {
     pub points: Vec<Stmt<PointLine>>,
     /// Written as `at SEQS: POINT` on one line.
     pub inline: bool,
+    /// Points written on one line: `at SEQS { POINT; POINT }`.
+    pub compact: bool,
     pub span: Span,
 }
 
@@ -140,6 +178,17 @@ pub enum PointItem {
     Spec(Spanned<String>),
     Conc(Spanned<Conc>),
     Worker(WorkerSpec),
+    Pp(Spanned<i64>),
+    Dcp(Spanned<i64>),
+    Pcp(Spanned<i64>),
+    Router(Spanned<ComponentSpec>),
+    P2p(Spanned<String>),
+    /// `kv none` or `kv dram BACKEND ["VERSION"]`.
+    Kv {
+        mode: Spanned<String>,
+        backend: Option<ComponentSpec>,
+        span: Span,
+    },
     /// A word the grammar does not know, with its optional argument: the checker reports it.
     /// `text` is the item as written, which the formatter prints verbatim.
     Unknown {
@@ -176,6 +225,12 @@ pub struct WorkerSpec {
     pub count: Spanned<i64>,
     pub shape: Spanned<Shape>,
     pub env: Option<Spanned<Vec<Spanned<String>>>>,
+    /// `pp N`, `dcp N`, `pcp N` after the shape.
+    pub pp: Option<Spanned<i64>>,
+    pub dcp: Option<Spanned<i64>>,
+    pub pcp: Option<Spanned<i64>>,
+    /// `hw NAME`: the GPU SKU of the pool.
+    pub hw: Option<Spanned<String>>,
     pub span: Span,
 }
 

@@ -13,13 +13,19 @@ use super::ast::*;
 /// Prints a file canonically.
 pub fn format_file(file: &File) -> String {
     let mut out = String::new();
-    let mut prev_was_block = false;
+    // (is a block, is a one-line block) of the previous declaration.
+    let mut prev = (false, false);
     for (idx, stmt) in file.decls.iter().enumerate() {
-        let is_block = matches!(stmt.node, Decl::Template(_) | Decl::Sweep(_));
-        if idx > 0 && (stmt.blank_before || is_block || prev_was_block) {
+        let (is_block, is_line) = match &stmt.node {
+            Decl::Template(block) | Decl::Sweep(block) => (true, one_line(block)),
+            _ => (false, false),
+        };
+        // One-line blocks follow each other without blank lines; other blocks stand apart.
+        let apart = (is_block || prev.0) && !(is_line && prev.1);
+        if idx > 0 && (stmt.blank_before || apart) {
             out.push('\n');
         }
-        prev_was_block = is_block;
+        prev = (is_block, is_line);
         match &stmt.node {
             Decl::Comment(text) => out.push_str(text),
             Decl::Enum { name, values, .. } => {
@@ -30,6 +36,14 @@ pub fn format_file(file: &File) -> String {
             }
             Decl::RunnersRef(path) => {
                 let _ = write!(out, "runners {}", quote(&path.value));
+            }
+            Decl::Format(name) => {
+                let _ = write!(out, "format {}", name.value);
+            }
+            Decl::Hardware { name, facts, .. } => {
+                let facts: Vec<String> =
+                    facts.iter().map(|(key, value)| format!("{} {}", key.value, value.value)).collect();
+                let _ = write!(out, "hardware {} {{ {} }}", name_text(&name.value), facts.join(", "));
             }
             Decl::Template(block) => {
                 let _ = write!(out, "template {}", block.name.value);
@@ -59,10 +73,63 @@ fn parents(out: &mut String, block: &Block) {
     }
 }
 
+/// Whether a block prints on one line: written so, and nothing in it needs a line of its own.
+fn one_line(block: &Block) -> bool {
+    let points_ok = |points: &[Stmt<PointLine>]| {
+        !points.is_empty()
+            && points.iter().all(|line| matches!(line.node, PointLine::Point(_)) && line.trailing.is_none())
+    };
+    block.compact
+        && !block.items.is_empty()
+        && block.items.iter().all(|item| {
+            item.trailing.is_none()
+                && match &item.node {
+                    BodyItem::Comment(_) => false,
+                    BodyItem::Field(_) => true,
+                    BodyItem::At(at) => points_ok(&at.points),
+                    BodyItem::Agentic(agentic) => points_ok(&agentic.points),
+                }
+        })
+}
+
 fn block_body(out: &mut String, block: &Block, header_comment: Option<&str>) {
+    if one_line(block) && header_comment.is_none() {
+        out.push(' ');
+        for (idx, item) in block.items.iter().enumerate() {
+            if idx > 0 {
+                out.push_str("; ");
+            }
+            match &item.node {
+                BodyItem::Field(field) => field_text(out, field),
+                BodyItem::At(at) => {
+                    out.push_str("at ");
+                    out.push_str(&seqs_text(at));
+                    points_one_line(out, &at.points);
+                }
+                BodyItem::Agentic(agentic) => {
+                    agentic_head(out, agentic);
+                    points_one_line(out, &agentic.points);
+                }
+                BodyItem::Comment(_) => {}
+            }
+        }
+        out.push_str(" }");
+        return;
+    }
     trailing(out, header_comment);
-    out.push('\n');
     for (idx, item) in block.items.iter().enumerate() {
+        let joined = idx > 0
+            && matches!(&item.node, BodyItem::Field(field) if field.joined)
+            && matches!(&block.items[idx - 1], Stmt { node: BodyItem::Field(_), trailing: None, .. });
+        if joined {
+            out.push_str("; ");
+            if let BodyItem::Field(field) = &item.node {
+                field_text(out, field);
+            }
+            trailing(out, item.trailing.as_deref());
+            continue;
+        }
+        out.push('\n');
         if idx > 0 && item.blank_before {
             out.push('\n');
         }
@@ -70,25 +137,84 @@ fn block_body(out: &mut String, block: &Block, header_comment: Option<&str>) {
         match &item.node {
             BodyItem::Comment(text) => out.push_str(text),
             BodyItem::Field(field) => {
-                out.push_str(&field.name.value);
-                if let Some(value) = &field.value {
-                    out.push(' ');
-                    out.push_str(&value_text(&value.value));
-                }
+                field_text(out, field);
                 trailing(out, item.trailing.as_deref());
             }
             BodyItem::At(at) => at_block(out, at, item.trailing.as_deref()),
+            BodyItem::Agentic(block) => agentic_block(out, block, item.trailing.as_deref()),
         }
-        out.push('\n');
     }
-    out.push('}');
+    out.push_str("\n}");
+}
+
+fn field_text(out: &mut String, field: &Field) {
+    out.push_str(&field.name.value);
+    if let Some(value) = &field.value {
+        out.push(' ');
+        out.push_str(&value_text(&value.value));
+    }
+}
+
+fn seqs_text(at: &AtBlock) -> String {
+    let seqs: Vec<String> = at.seqs.iter().map(|s| format!("{}/{}", size(s.isl.value), size(s.osl.value))).collect();
+    seqs.join(", ")
 }
 
 fn at_block(out: &mut String, at: &AtBlock, header_comment: Option<&str>) {
     out.push_str("at ");
-    let seqs: Vec<String> = at.seqs.iter().map(|s| format!("{}/{}", size(s.isl.value), size(s.osl.value))).collect();
-    out.push_str(&seqs.join(", "));
-    let only_point = match at.points.as_slice() {
+    out.push_str(&seqs_text(at));
+    point_lines(out, &at.points, at.compact, header_comment);
+}
+
+fn agentic_head(out: &mut String, block: &AgenticBlock) {
+    out.push_str("agentic");
+    if let Some(dram) = &block.dram {
+        out.push_str(" dram ");
+        out.push_str(&decimal_text(&dram.value));
+    }
+}
+
+fn agentic_block(out: &mut String, block: &AgenticBlock, header_comment: Option<&str>) {
+    agentic_head(out, block);
+    point_lines(out, &block.points, block.compact, header_comment);
+}
+
+/// `: POINT` for a lone point, else `{ POINT; POINT }` (the points of a one-line block).
+fn points_one_line(out: &mut String, points: &[Stmt<PointLine>]) {
+    let texts: Vec<String> = points
+        .iter()
+        .filter_map(|line| match &line.node {
+            PointLine::Point(point) => Some(point_text(point)),
+            PointLine::Comment(_) => None,
+        })
+        .collect();
+    match texts.as_slice() {
+        [one] => {
+            out.push_str(": ");
+            out.push_str(one);
+        }
+        _ => {
+            let _ = write!(out, " {{ {} }}", texts.join("; "));
+        }
+    }
+}
+
+/// A decimal bare when it lexes as one, else quoted.
+pub fn decimal_text(text: &str) -> String {
+    let (whole, fraction) = text.split_once('.').map_or((text, None), |(w, f)| (w, Some(f)));
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    let bare = digits(whole)
+        && match fraction {
+            None => !whole.is_empty(),
+            Some(fraction) => digits(fraction) && (!fraction.is_empty() || !whole.is_empty()),
+        };
+    if bare && !text.is_empty() { text.to_string() } else { quote(text) }
+}
+
+/// `: POINT` for a lone point without comment, `{ POINT; POINT }` for points written on one
+/// line, else `{` and one point per line.
+fn point_lines(out: &mut String, points: &[Stmt<PointLine>], compact: bool, header_comment: Option<&str>) {
+    let only_point = match points {
         [Stmt { node: PointLine::Point(point), trailing: None, .. }] => Some(point),
         _ => None,
     };
@@ -98,10 +224,16 @@ fn at_block(out: &mut String, at: &AtBlock, header_comment: Option<&str>) {
         trailing(out, header_comment);
         return;
     }
+    let plain = points.iter().all(|line| matches!(line.node, PointLine::Point(_)) && line.trailing.is_none());
+    if compact && plain && !points.is_empty() {
+        points_one_line(out, points);
+        trailing(out, header_comment);
+        return;
+    }
     out.push_str(" {");
     trailing(out, header_comment);
     out.push('\n');
-    for (idx, line) in at.points.iter().enumerate() {
+    for (idx, line) in points.iter().enumerate() {
         if idx > 0 && line.blank_before {
             out.push('\n');
         }
@@ -135,10 +267,16 @@ pub fn point_text(point: &Point) -> String {
             PointItem::Tp(_) => 1,
             PointItem::Ep(_) => 2,
             PointItem::Dpa(_) => 3,
-            PointItem::Worker(w) if w.role.value == Role::Prefill => 4,
-            PointItem::Worker(_) => 5,
-            PointItem::Conc(_) => 6,
-            PointItem::Unknown { .. } => 7,
+            PointItem::Pp(_) => 4,
+            PointItem::Dcp(_) => 5,
+            PointItem::Pcp(_) => 6,
+            PointItem::Worker(w) if w.role.value == Role::Prefill => 7,
+            PointItem::Worker(_) => 8,
+            PointItem::Kv { .. } => 9,
+            PointItem::Router(_) => 10,
+            PointItem::P2p(_) => 11,
+            PointItem::Conc(_) => 12,
+            PointItem::Unknown { .. } => 13,
         });
     }
     let parts: Vec<String> = items.into_iter().map(item_text).collect();
@@ -160,12 +298,29 @@ fn item_text(item: &PointItem) -> String {
         PointItem::Conc(conc) => format!("conc {}", conc_text(&conc.value)),
         PointItem::Worker(w) => {
             let mut text = format!("{} {} x {}", w.role.value.as_str(), w.count.value, shape_text(w.shape.value));
+            for (word, value) in [("pp", &w.pp), ("dcp", &w.dcp), ("pcp", &w.pcp)] {
+                if let Some(value) = value {
+                    let _ = write!(text, " {word} {}", value.value);
+                }
+            }
+            if let Some(hw) = &w.hw {
+                let _ = write!(text, " hw {}", name_text(&hw.value));
+            }
             if let Some(env) = &w.env {
                 let values: Vec<String> = env.value.iter().map(|v| quote(&v.value)).collect();
                 let _ = write!(text, " env [{}]", values.join(", "));
             }
             text
         }
+        PointItem::Pp(n) => format!("pp {}", n.value),
+        PointItem::Dcp(n) => format!("dcp {}", n.value),
+        PointItem::Pcp(n) => format!("pcp {}", n.value),
+        PointItem::Router(c) => format!("router {}", component_text(&c.value)),
+        PointItem::P2p(name) => format!("p2p {}", name_text(&name.value)),
+        PointItem::Kv { mode, backend, .. } => match backend {
+            Some(backend) => format!("kv {} {}", name_text(&mode.value), component_text(backend)),
+            None => format!("kv {}", name_text(&mode.value)),
+        },
         PointItem::Unknown { text, .. } => text.trim_end().to_string(),
     }
 }
@@ -210,8 +365,17 @@ pub fn size(n: i64) -> String {
     if n > 0 && n % 1024 == 0 { format!("{}k", n / 1024) } else { n.to_string() }
 }
 
+/// `NAME "VERSION"` or `NAME`.
+pub fn component_text(component: &ComponentSpec) -> String {
+    match &component.version {
+        Some(version) => format!("{} {}", name_text(&component.name.value), quote(&version.value)),
+        None => name_text(&component.name.value),
+    }
+}
+
 fn value_text(value: &Value) -> String {
     match value {
+        Value::Component(component) => component_text(component),
         Value::Str(s) => quote(s),
         Value::Ident(s) => s.clone(),
         Value::Int(n) => n.to_string(),

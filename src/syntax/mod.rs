@@ -100,6 +100,25 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
             "a worker shape (`dep8`, `tep8`, `tp8`, `{tp 8 ep 4 dpa}`)"
         }
         Rule::env | Rule::kw_env => "`env`",
+        Rule::pp | Rule::kw_pp => "`pp`",
+        Rule::dcp | Rule::kw_dcp => "`dcp`",
+        Rule::pcp | Rule::kw_pcp => "`pcp`",
+        Rule::router | Rule::kw_router => "`router`",
+        Rule::p2p | Rule::kw_p2p => "`p2p`",
+        Rule::kv | Rule::kw_kv => "`kv`",
+        Rule::hw | Rule::kw_hw => "`hw`",
+        Rule::backend => "a KV offload backend",
+        Rule::dram | Rule::kw_dram => "`dram`",
+        Rule::decimal => "a decimal such as `0.8`",
+        Rule::agentic_block | Rule::kw_agentic | Rule::line_agentic => "an `agentic` block",
+        Rule::line_body => "fields separated by `;`",
+        Rule::line_field => "a field",
+        Rule::line_at => "an `at` block",
+        Rule::point_seq => "points separated by `;`",
+        Rule::format_decl => "`format`",
+        Rule::hardware_decl => "`hardware`",
+        Rule::fact => "a host fact (`cpu-dram-mib N`)",
+        Rule::component => "a name and a version",
         Rule::boolean => "`true` or `false`",
         Rule::trailing | Rule::comment | Rule::line_comment => "a comment",
         Rule::unknown_item => "a point item",
@@ -224,6 +243,36 @@ impl Builder<'_> {
                         .unwrap_or_else(|| Spanned::new(String::new(), Span::new(self.file, start, end)));
                     (Decl::RunnersRef(path), trailing)
                 }
+                Rule::format_decl => {
+                    let children: Vec<_> = pair.into_inner().collect();
+                    let trailing = self.trailing(&children);
+                    let name = children
+                        .iter()
+                        .find(|p| p.as_rule() == Rule::ident)
+                        .map(|p| self.spanned(p, p.as_str().to_string()))
+                        .unwrap_or_else(|| Spanned::new(String::new(), Span::new(self.file, start, end)));
+                    (Decl::Format(name), trailing)
+                }
+                Rule::hardware_decl => {
+                    let span = self.span(&pair);
+                    let children: Vec<_> = pair.into_inner().collect();
+                    let trailing = self.trailing(&children);
+                    let mut name = Spanned::new(String::new(), span);
+                    let mut facts = Vec::new();
+                    for child in children {
+                        match child.as_rule() {
+                            Rule::name => name = self.name(child),
+                            Rule::fact => {
+                                let mut parts = child.into_inner();
+                                if let (Some(key), Some(value)) = (parts.next(), parts.next()) {
+                                    facts.push((self.spanned(&key, key.as_str().to_string()), self.int(&value)));
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    (Decl::Hardware { name, facts, span: trim_span(span, self.text) }, trailing)
+                }
                 Rule::template | Rule::sweep => {
                     let is_template = pair.as_rule() == Rule::template;
                     let (block, trailing) = self.block(pair);
@@ -243,6 +292,7 @@ impl Builder<'_> {
         let mut parents = Vec::new();
         let mut items = Vec::new();
         let mut trailing = None;
+        let mut compact = false;
         for child in pair.into_inner() {
             match child.as_rule() {
                 Rule::ident => name = self.spanned(&child, child.as_str().to_string()),
@@ -254,10 +304,14 @@ impl Builder<'_> {
                 // The first trailing comment belongs to the header line; a later one to `}`.
                 Rule::trailing if trailing.is_none() => trailing = Some(child.as_str().trim_end().to_string()),
                 Rule::body => items = self.body(child),
+                Rule::line_body => {
+                    compact = true;
+                    items = child.into_inner().filter_map(|item| self.line_item(item)).map(Stmt::new).collect();
+                }
                 _ => {}
             }
         }
-        (Block { name, parents, items, span }, trailing)
+        (Block { name, parents, items, compact, span }, trailing)
     }
 
     fn body(&self, pair: Pair<'_, Rule>) -> Vec<Stmt<BodyItem>> {
@@ -270,23 +324,36 @@ impl Builder<'_> {
             let (node, trailing) = match child.as_rule() {
                 Rule::line_comment => (BodyItem::Comment(comment_text(&child)), None),
                 Rule::field => {
-                    let span = self.span(&child);
-                    let children: Vec<_> = child.into_inner().collect();
+                    let children: Vec<_> = child.clone().into_inner().collect();
                     let trailing = self.trailing(&children);
-                    let mut name = Spanned::new(String::new(), span);
-                    let mut value = None;
-                    for part in children {
-                        match part.as_rule() {
-                            Rule::ident => name = self.spanned(&part, part.as_str().to_string()),
-                            Rule::value => value = Some(self.value(part)),
-                            _ => {}
+                    let more: Vec<Field> = children
+                        .into_iter()
+                        .filter(|p| p.as_rule() == Rule::line_field)
+                        .map(|p| Field { joined: true, ..self.field(p) })
+                        .collect();
+                    let first = self.field(child);
+                    if more.is_empty() {
+                        (BodyItem::Field(first), trailing)
+                    } else {
+                        let span = first.name.span.to(first.value.as_ref().map_or(first.name.span, |v| v.span));
+                        let first = Field { span, ..first };
+                        items.push(Stmt { node: BodyItem::Field(first), trailing: None, blank_before });
+                        let count = more.len();
+                        for (idx, field) in more.into_iter().enumerate() {
+                            let trailing = if idx + 1 == count { trailing.clone() } else { None };
+                            items.push(Stmt { node: BodyItem::Field(field), trailing, blank_before: false });
                         }
+                        prev_end = Some(end);
+                        continue;
                     }
-                    (BodyItem::Field(Field { name, value, span: trim_span(span, self.text) }), trailing)
                 }
                 Rule::at_block => {
                     let (at, trailing) = self.at_block(child);
                     (BodyItem::At(at), trailing)
+                }
+                Rule::agentic_block => {
+                    let (block, trailing) = self.agentic_block(child);
+                    (BodyItem::Agentic(block), trailing)
                 }
                 _ => continue,
             };
@@ -294,6 +361,35 @@ impl Builder<'_> {
             prev_end = Some(end);
         }
         items
+    }
+
+    fn field(&self, pair: Pair<'_, Rule>) -> Field {
+        let span = self.span(&pair);
+        let mut name = Spanned::new(String::new(), span);
+        let mut value = None;
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::ident => name = self.spanned(&part, part.as_str().to_string()),
+                Rule::value => value = Some(self.value(part)),
+                Rule::line_field => break,
+                _ => {}
+            }
+        }
+        Field { name, value, joined: false, span: trim_span(span, self.text) }
+    }
+
+    /// One item of a body written on one line.
+    fn line_item(&self, pair: Pair<'_, Rule>) -> Option<BodyItem> {
+        match pair.as_rule() {
+            Rule::line_field => Some(BodyItem::Field(self.field(pair))),
+            Rule::line_at => Some(BodyItem::At(self.at_block(pair).0)),
+            Rule::line_agentic => Some(BodyItem::Agentic(self.agentic_block(pair).0)),
+            _ => None,
+        }
+    }
+
+    fn point_seq(&self, pair: Pair<'_, Rule>) -> Vec<Stmt<PointLine>> {
+        pair.into_inner().map(|p| Stmt::new(PointLine::Point(self.point(p)))).collect()
     }
 
     fn value(&self, pair: Pair<'_, Rule>) -> Spanned<Value> {
@@ -304,6 +400,10 @@ impl Builder<'_> {
             Rule::boolean => Value::Bool(inner.as_str() == "true"),
             Rule::int => Value::Int(self.int(&inner).value),
             Rule::list => Value::List(inner.into_inner().map(|p| self.value(p)).collect()),
+            Rule::component => match self.component(inner) {
+                Some(component) => Value::Component(component),
+                None => Value::List(Vec::new()),
+            },
             _ => Value::Ident(inner.as_str().to_string()),
         };
         Spanned::new(value, span)
@@ -314,6 +414,7 @@ impl Builder<'_> {
         let mut seqs = Vec::new();
         let mut points = Vec::new();
         let mut inline = false;
+        let mut compact = false;
         let mut trailing = None;
         for child in pair.into_inner() {
             match child.as_rule() {
@@ -331,10 +432,66 @@ impl Builder<'_> {
                 }
                 Rule::trailing if trailing.is_none() => trailing = Some(child.as_str().trim_end().to_string()),
                 Rule::points => points = self.points(child),
+                Rule::point_seq => {
+                    compact = true;
+                    points = self.point_seq(child);
+                }
                 _ => {}
             }
         }
-        (AtBlock { seqs, points, inline, span: trim_span(span, self.text) }, trailing)
+        (AtBlock { seqs, points, inline, compact, span: trim_span(span, self.text) }, trailing)
+    }
+
+    fn agentic_block(&self, pair: Pair<'_, Rule>) -> (AgenticBlock, Option<String>) {
+        let span = self.span(&pair);
+        let mut dram = None;
+        let mut points = Vec::new();
+        let mut inline = false;
+        let mut compact = false;
+        let mut trailing = None;
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::dram => {
+                    if let Some(value) = child.into_inner().nth(1) {
+                        let text = match value.as_rule() {
+                            Rule::string => self.string(&value),
+                            _ => value.as_str().to_string(),
+                        };
+                        dram = Some(self.spanned(&value, text));
+                    }
+                }
+                Rule::point => {
+                    inline = true;
+                    points.push(Stmt::new(PointLine::Point(self.point(child))));
+                }
+                Rule::trailing if trailing.is_none() => trailing = Some(child.as_str().trim_end().to_string()),
+                Rule::points => points = self.points(child),
+                Rule::point_seq => {
+                    compact = true;
+                    points = self.point_seq(child);
+                }
+                _ => {}
+            }
+        }
+        (AgenticBlock { dram, points, inline, compact, span: trim_span(span, self.text) }, trailing)
+    }
+
+    /// `NAME "VERSION"` (a `component`, `backend` or `router` pair) or `NAME`.
+    fn component(&self, pair: Pair<'_, Rule>) -> Option<ComponentSpec> {
+        self.component_parts(&pair.into_inner().collect::<Vec<_>>())
+    }
+
+    fn component_parts(&self, parts: &[Pair<'_, Rule>]) -> Option<ComponentSpec> {
+        let mut name = None;
+        let mut version = None;
+        for part in parts {
+            match part.as_rule() {
+                Rule::name => name = Some(self.name(part.clone())),
+                Rule::string => version = Some(self.spanned(part, self.string(part))),
+                _ => {}
+            }
+        }
+        Some(ComponentSpec { name: name?, version })
     }
 
     fn points(&self, pair: Pair<'_, Rule>) -> Vec<Stmt<PointLine>> {
@@ -380,6 +537,19 @@ impl Builder<'_> {
                 Rule::spec => arg(1).map(|p| PointItem::Spec(self.spanned(p, p.as_str().to_string()))),
                 Rule::conc => inner.pop().map(|p| PointItem::Conc(Spanned::new(self.conc(p), item_span))),
                 Rule::worker => self.worker(inner, item_span).map(PointItem::Worker),
+                Rule::pp => arg(1).map(|p| PointItem::Pp(self.int(p))),
+                Rule::dcp => arg(1).map(|p| PointItem::Dcp(self.int(p))),
+                Rule::pcp => arg(1).map(|p| PointItem::Pcp(self.int(p))),
+                Rule::p2p => arg(1).map(|p| PointItem::P2p(self.name(p.clone()))),
+                Rule::router => self.component_parts(&inner).map(|c| PointItem::Router(Spanned::new(c, item_span))),
+                Rule::kv => arg(1).map(|mode| PointItem::Kv {
+                    mode: self.name(mode.clone()),
+                    backend: inner
+                        .iter()
+                        .find(|p| p.as_rule() == Rule::backend)
+                        .and_then(|p| self.component(p.clone())),
+                    span: item_span,
+                }),
                 Rule::unknown_item => arg(0).map(|p| PointItem::Unknown {
                     name: self.spanned(p, p.as_str().to_string()),
                     text: item_text.clone(),
@@ -427,13 +597,27 @@ impl Builder<'_> {
         let _x = parts.next()?;
         let shape_pair = parts.next()?;
         let shape = self.shape(shape_pair)?;
-        let env = parts.next().map(|env| {
-            let env_span = self.span(&env);
-            let values =
-                env.into_inner().filter(|p| p.as_rule() == Rule::string).map(|p| self.spanned(&p, self.string(&p)));
-            Spanned::new(values.collect(), env_span)
-        });
-        Some(WorkerSpec { role, count, shape, env, span })
+        let mut spec = WorkerSpec { role, count, shape, env: None, pp: None, dcp: None, pcp: None, hw: None, span };
+        for part in parts {
+            let rule = part.as_rule();
+            let span = self.span(&part);
+            let arg = part.clone().into_inner().nth(1);
+            match (rule, arg) {
+                (Rule::env, _) => {
+                    let values = part
+                        .into_inner()
+                        .filter(|p| p.as_rule() == Rule::string)
+                        .map(|p| self.spanned(&p, self.string(&p)));
+                    spec.env = Some(Spanned::new(values.collect(), span));
+                }
+                (Rule::pp, Some(value)) => spec.pp = Some(self.int(&value)),
+                (Rule::dcp, Some(value)) => spec.dcp = Some(self.int(&value)),
+                (Rule::pcp, Some(value)) => spec.pcp = Some(self.int(&value)),
+                (Rule::hw, Some(value)) => spec.hw = Some(self.name(value)),
+                _ => {}
+            }
+        }
+        Some(spec)
     }
 
     fn shape(&self, pair: Pair<'_, Rule>) -> Option<Spanned<Shape>> {

@@ -9,6 +9,7 @@ mod check;
 mod containers;
 mod demo;
 mod dsl;
+mod dsl_head;
 mod evals;
 mod image;
 mod integrity;

@@ -1,31 +1,34 @@
 //! `.ix` syntax trees lowered into the IR, with every semantic check of the DSL.
 //!
+//! `mod.rs` holds declarations, header fields and templates; `point.rs` the points of `at`
+//! blocks; `head.rs` what `format head` adds (agentic blocks, routers, KV transfer and
+//! offloading, the config-wide rules of INFERENCEX-HEAD §1.7).
+//!
 //! The checker resolves templates, closes records (unknown fields and point items get "did you
 //! mean"), checks enums (precision, framework, spec decoding), ranges, runner types, worker shapes
 //! against recipe names, and duplicate names. It collects every diagnostic of a file (codes
 //! `ix::dsl::*`) and never panics. Reading referenced runners files is the caller's job
 //! (`workspace`): this module gets their runner types as a table.
 
+mod head;
+mod point;
+
 use std::collections::HashMap;
 
 use crate::diag::{Diag, did_you_mean};
-use crate::ir::{
-    Concurrency, ConfigEntry, MultiPoint, RunnerTable, RunnerType, SearchPoint, SeqLenConfig, SinglePoint,
-    SpecDecoding, Sweep, Worker,
-};
+use crate::ir::{ConfigEntry, Format, RunnerTable, RunnerType, SearchPoint, SeqLenConfig, Sweep};
 use crate::source::{Span, Spanned};
-use crate::syntax::ast::{
-    AtBlock, Block, BodyItem, Conc, Decl, Field, File, Point, PointItem, PointLine, Role, ShortShape, Step, Value,
-    WorkerSpec,
-};
+use crate::syntax::ast::{AtBlock, Block, BodyItem, Decl, Field, File, PointLine, Value};
 
 /// Built-in precision values; `enum precision { ... }` adds more.
 pub const PRECISIONS: &[&str] = &["fp4", "fp8", "bf16", "fp16"];
 /// Built-in framework values; `enum framework { ... }` adds more.
 pub const FRAMEWORKS: &[&str] = &["vllm", "sglang", "trt", "atom", "dynamo-trt", "dynamo-sglang", "sglang-disagg"];
 /// Header fields of sweeps and templates.
-pub const FIELDS: &[&str] = &["image", "model", "prefix", "precision", "framework", "runner", "multinode", "disagg"];
-const POINT_ITEMS: &[&str] = &["tp", "ep", "dpa", "spec", "conc", "prefill", "decode"];
+pub const FIELDS: &[&str] =
+    &["image", "model", "prefix", "precision", "framework", "runner", "multinode", "disagg", "router", "p2p"];
+const POINT_ITEMS: &[&str] =
+    &["tp", "ep", "dpa", "spec", "conc", "prefill", "decode", "pp", "dcp", "pcp", "router", "p2p", "kv"];
 
 /// What one `.ix` file declares besides its sweeps.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -48,8 +51,10 @@ pub fn runner_refs(file: &File) -> Vec<Spanned<String>> {
 
 /// Lowers a parsed file. `referenced` holds the runner types of the files named by `runners`.
 pub fn lower(file: &File, referenced: &RunnerTable) -> (DslFile, Vec<Diag>) {
-    let mut cx = Cx { diags: Vec::new(), precisions: names(PRECISIONS), frameworks: names(FRAMEWORKS) };
+    let mut cx =
+        Cx { diags: Vec::new(), precisions: names(PRECISIONS), frameworks: names(FRAMEWORKS), format: Format::Feb };
     let mut out = DslFile::default();
+    cx.format_decls(file);
     let mut templates: HashMap<&str, &Block> = HashMap::new();
     let mut sweep_names: HashMap<&str, Span> = HashMap::new();
     let mut has_runner_info = false;
@@ -83,6 +88,8 @@ pub fn lower(file: &File, referenced: &RunnerTable) -> (DslFile, Vec<Diag>) {
                 out.runners.types.push(RunnerType { name: name.clone(), nodes: nodes.clone() });
             }
             Decl::RunnersRef(_) => has_runner_info = true,
+            Decl::Hardware { name, facts, span } => cx.hardware_decl(name, facts, *span, &mut out.runners),
+            Decl::Format(_) => {}
             Decl::Template(block) => {
                 if let Some(first) = templates.get(block.name.value.as_str()) {
                     cx.diags.push(
@@ -146,6 +153,8 @@ struct Cx {
     diags: Vec<Diag>,
     precisions: Vec<String>,
     frameworks: Vec<String>,
+    /// The file's InferenceX rule set (`format head`, else Feb-2026).
+    format: Format,
 }
 
 impl Cx {
@@ -202,6 +211,10 @@ impl Cx {
                 self.diags.push(diag);
                 continue;
             }
+            if matches!(name, "router" | "p2p") && self.format == Format::Feb {
+                self.diags.push(self.needs_head(name, field.name.span));
+                continue;
+            }
             if let Some(first) = seen.get(name) {
                 self.diags.push(
                     Diag::error("ix::dsl::duplicate-field", format!("field `{name}` is set twice"))
@@ -226,6 +239,15 @@ impl Cx {
             ("image" | "model", _) => "a string",
             ("multinode" | "disagg", None | Some(Value::Bool(_))) => return true,
             ("multinode" | "disagg", _) => "nothing (a flag) or `true`/`false`",
+            ("router", Some(Value::Component(component))) => {
+                return self.component(component, "router", true).is_some();
+            }
+            ("router", Some(Value::Str(_) | Value::Ident(_))) => "a name and a version: `router NAME \"VERSION\"`",
+            ("p2p", Some(Value::Str(text) | Value::Ident(text))) => {
+                return self
+                    .nonempty(&Spanned::new(text.clone(), value.map_or(field.span, |v| v.span)), "p2p")
+                    .is_some();
+            }
             (_, Some(Value::Str(_) | Value::Ident(_))) => {
                 return self.enum_ok(field);
             }
@@ -404,7 +426,8 @@ impl Cx {
         } else {
             own_ats
         };
-        if ats.is_empty() {
+        let agentic = self.agentic_blocks(block, &parents, multinode);
+        if ats.is_empty() && agentic.is_empty() {
             self.diags.push(
                 Diag::warning("ix::dsl::no-points", format!("sweep `{}` has no `at` blocks", block.name.value))
                     .at(block.name.span, "produces no jobs")
@@ -459,10 +482,15 @@ impl Cx {
                 value.as_ref().and_then(|v| crate::naming::file_name_diag("ix::dsl::invalid-file-name", what, v));
             self.diags.extend(diag);
         }
+        let router = resolved.get("router").and_then(|field| match field.value.as_ref().map(|v| &v.value) {
+            Some(Value::Component(component)) => self.component(component, "router", true),
+            _ => None,
+        });
+        let kv_p2p_transfer = text("p2p").map(|p2p| p2p.value);
         if self.diags[errors_before..].iter().any(Diag::is_error) {
             return None;
         }
-        Some(ConfigEntry {
+        let entry = ConfigEntry {
             key: block.name.clone(),
             image: image?,
             model: model?,
@@ -473,407 +501,20 @@ impl Cx {
             multinode,
             disagg,
             seq_len_configs,
-            format: crate::ir::Format::Feb,
-            router: None,
-            kv_p2p_transfer: None,
-            agentic: Vec::new(),
+            format: self.format,
+            router,
+            kv_p2p_transfer,
+            agentic,
             span: block.span,
-        })
-    }
-
-    fn point(&mut self, point: &Point, multinode: bool) -> Option<SearchPoint> {
-        let errors_before = self.diags.iter().filter(|d| d.is_error()).count();
-        let mut seen: HashMap<&'static str, Span> = HashMap::new();
-        let mut tp = None;
-        let mut ep = None;
-        let mut dp_attn = None;
-        let mut spec = SpecDecoding::None;
-        let mut prefill: Option<&WorkerSpec> = None;
-        let mut decode: Option<&WorkerSpec> = None;
-        let mut range: Option<&Spanned<Conc>> = None;
-        let mut list: Option<&Spanned<Conc>> = None;
-        for item in &point.items {
-            let (key, span): (&'static str, Span) = match item {
-                PointItem::Tp(v) => ("tp", v.span),
-                PointItem::Ep(v) => ("ep", v.span),
-                PointItem::Dpa(v) => ("dpa", v.span),
-                PointItem::Spec(v) => ("spec", v.span),
-                PointItem::Conc(c) if matches!(c.value, Conc::List(_)) => ("conc [...]", c.span),
-                PointItem::Conc(c) => ("conc range", c.span),
-                PointItem::Worker(w) => (w.role.value.as_str(), w.span),
-                PointItem::Unknown { name, span, .. } => {
-                    let mut diag = Diag::error("ix::dsl::unknown-item", format!("unknown point item `{}`", name.value))
-                        .at(*span, "not a point item");
-                    diag = match did_you_mean(&name.value, POINT_ITEMS.iter().copied()) {
-                        Some(s) => diag.help(format!("did you mean `{s}`?")),
-                        None => diag.help(format!("point items: {}", POINT_ITEMS.join(", "))),
-                    };
-                    self.diags.push(diag);
-                    continue;
-                }
-            };
-            if let Some(first) = seen.get(key) {
-                self.diags.push(
-                    Diag::error("ix::dsl::duplicate-item", format!("`{key}` appears twice in one point"))
-                        .at(span, "again here")
-                        .also(*first, "first here"),
-                );
-                continue;
-            }
-            seen.insert(key, span);
-            let wrong_kind = |what: &str| {
-                let (wanted, why) = if multinode {
-                    ("multi-node", "multi-node points set `tp`, `ep` and `dpa` per worker: `decode 2 x dep8`")
-                } else {
-                    ("single-node", "workers need a `multinode` sweep; single-node points take `tp`, `ep`, `dpa`")
-                };
-                Diag::error("ix::dsl::point-kind-mismatch", format!("`{what}` is not allowed in a {wanted} point"))
-                    .at(span, "not allowed here")
-                    .help(why)
-            };
-            match item {
-                PointItem::Tp(_) | PointItem::Ep(_) | PointItem::Dpa(_) if multinode => {
-                    self.diags.push(wrong_kind(key))
-                }
-                PointItem::Worker(_) if !multinode => self.diags.push(wrong_kind(key)),
-                PointItem::Tp(v) => {
-                    self.positive(v, "`tp`");
-                    tp = Some(v.clone());
-                }
-                PointItem::Ep(v) => {
-                    self.positive(v, "`ep`");
-                    ep = Some(v.clone());
-                }
-                PointItem::Dpa(v) => dp_attn = Some(v.clone()),
-                PointItem::Spec(v) => match SpecDecoding::parse(&v.value) {
-                    Some(s) => spec = s,
-                    None => {
-                        let names = SpecDecoding::ALL.map(SpecDecoding::as_str);
-                        let mut diag =
-                            Diag::error("ix::dsl::unknown-enum-value", format!("unknown spec decoding `{}`", v.value))
-                                .at(v.span, "not a spec decoding mode");
-                        diag = match did_you_mean(&v.value, names) {
-                            Some(s) => diag.help(format!("did you mean `{s}`?")),
-                            None => diag.help("spec decoding is one of `none`, `mtp`, `draft_model`"),
-                        };
-                        self.diags.push(diag);
-                    }
-                },
-                PointItem::Conc(c) if matches!(c.value, Conc::List(_)) => list = Some(c),
-                PointItem::Conc(c) => range = Some(c),
-                PointItem::Worker(w) => {
-                    self.worker_shape(w);
-                    match w.role.value {
-                        Role::Prefill => prefill = Some(w),
-                        Role::Decode => decode = Some(w),
-                    }
-                }
-                PointItem::Unknown { .. } => {}
-            }
-        }
-        let conc = self.concurrency(point, range, list);
-        if multinode {
-            for (role, worker) in [("prefill", prefill), ("decode", decode)] {
-                if worker.is_none() {
-                    self.diags.push(
-                        Diag::error("ix::dsl::missing-field", format!("multi-node point has no `{role}` workers"))
-                            .at(point.span, format!("`{role}` is required"))
-                            .help(format!("add e.g. `{role} 1 x dep8`")),
-                    );
-                }
-            }
-            if let (Some(prefill), Some(decode)) = (prefill, decode) {
-                self.recipe_check(prefill, decode);
-            }
-        } else if tp.is_none() {
-            self.diags.push(
-                Diag::error("ix::dsl::missing-field", "single-node point has no `tp`")
-                    .at(point.span, "`tp` is required")
-                    .help("add e.g. `tp 8`"),
-            );
-        }
-        if self.diags.iter().filter(|d| d.is_error()).count() > errors_before {
-            return None;
-        }
-        let conc = conc?;
-        if multinode {
-            Some(SearchPoint::Multi(MultiPoint {
-                spec_decoding: spec,
-                prefill: worker(prefill?),
-                decode: worker(decode?),
-                conc,
-                router: None,
-                kv_p2p_transfer: None,
-                span: point.span,
-            }))
-        } else {
-            Some(SearchPoint::Single(SinglePoint {
-                tp: tp?,
-                ep,
-                dp_attn,
-                spec_decoding: spec,
-                conc,
-                parallel: Default::default(),
-                router: None,
-                span: point.span,
-            }))
-        }
-    }
-
-    fn positive(&mut self, value: &Spanned<i64>, what: &str) -> bool {
-        if value.value >= 1 {
-            return true;
-        }
-        self.diags.push(
-            Diag::error("ix::dsl::invalid-parallelism", format!("{what} must be at least 1, found {}", value.value))
-                .at(value.span, "must be at least 1"),
-        );
-        false
-    }
-
-    fn worker_shape(&mut self, w: &WorkerSpec) {
-        // Zero workers is a real shape: a multi-node aggregated entry has no decode workers
-        // (InferenceX's configs write `num-worker: 0`), and `ix lower` must print it back.
-        if w.count.value < 0 {
-            self.diags.push(
-                Diag::error(
-                    "ix::dsl::invalid-parallelism",
-                    format!("the {} worker count must be at least 0, found {}", w.role.value.as_str(), w.count.value),
-                )
-                .at(w.count.span, "must be at least 0"),
-            );
-        }
-        let shape = w.shape.value;
-        for (what, value) in [("tp", shape.tp), ("ep", shape.ep)] {
-            self.positive(&Spanned::new(value, w.shape.span), &format!("the {} `{what}`", w.role.value.as_str()));
-        }
-        for setting in w.env.iter().flat_map(|env| &env.value) {
-            if let Err(refusal) = crate::env_policy::check_setting(&setting.value) {
-                let code = "ix::dsl::forbidden-setting";
-                self.diags.push(crate::env_policy::refusal_diag(code, "`env`", &setting.value, setting.span, refusal));
-            }
-        }
-        if w.count.value.checked_mul(shape.tp).is_none() {
-            self.diags.push(
-                Diag::error(
-                    "ix::dsl::gpu-overflow",
-                    format!("the {} GPU count (workers × tp) overflows a 64-bit integer", w.role.value.as_str()),
-                )
-                .at(w.count.span.to(w.shape.span), format!("{} × tp {}", w.count.value, shape.tp)),
-            );
-        }
-    }
-
-    /// A recipe file named `..._ctx{P}_gen{D}_{dep|tep|tp}{W}_...` must agree with the shapes.
-    fn recipe_check(&mut self, prefill: &WorkerSpec, decode: &WorkerSpec) {
-        for w in [prefill, decode] {
-            let Some(env) = &w.env else { continue };
-            for setting in &env.value {
-                let Some(recipe) = setting.value.strip_prefix("CONFIG_FILE=") else { continue };
-                let Some(parsed) = parse_recipe_name(recipe) else { continue };
-                let decode_shape = decode.shape.value;
-                let mut problems = Vec::new();
-                if parsed.ctx != prefill.count.value {
-                    problems.push((prefill.count.span, format!("{} prefill worker(s) here", prefill.count.value)));
-                }
-                if parsed.gen_workers != decode.count.value {
-                    problems.push((decode.count.span, format!("{} decode worker(s) here", decode.count.value)));
-                }
-                // The recipe's kind fixes tp and DP attention; ep varies among real recipes.
-                let dp_attn = parsed.kind == ShortShape::Dep;
-                if decode_shape.tp != parsed.width || decode_shape.dp_attn != dp_attn {
-                    problems.push((
-                        decode.shape.span,
-                        format!("decode shape is {}", crate::syntax::format::shape_text(decode_shape)),
-                    ));
-                }
-                if problems.is_empty() {
-                    continue;
-                }
-                let mut diag = Diag::warning(
-                    "ix::dsl::shape-recipe-mismatch",
-                    format!("recipe `{}` names a different worker layout than this point", recipe_file(recipe)),
-                )
-                .at(setting.span, format!("recipe says {}", parsed.describe()));
-                for (span, label) in problems {
-                    diag = diag.also(span, label);
-                }
-                self.diags.push(diag.help("fix the shape or the recipe: the job would run the recipe's layout"));
-            }
-        }
-    }
-
-    fn concurrency(
-        &mut self,
-        point: &Point,
-        range: Option<&Spanned<Conc>>,
-        list: Option<&Spanned<Conc>>,
-    ) -> Option<Concurrency> {
-        let mut ok = true;
-        let mut conc = Concurrency { start: None, end: None, list: None };
-        if let Some(Spanned { value: Conc::List(values), span }) = list {
-            for value in values {
-                if value.value < 1 {
-                    ok = false;
-                    self.diags.push(
-                        Diag::error(
-                            "ix::dsl::invalid-concurrency",
-                            format!("concurrency must be at least 1, found {}", value.value),
-                        )
-                        .at(value.span, "not a valid concurrency"),
-                    );
-                }
-            }
-            conc.list = Some(Spanned::new(values.iter().map(|v| v.value).collect(), *span));
-        }
-        if let Some(range) = range {
-            match &range.value {
-                Conc::Range { start, end, step } => {
-                    if start.value < 1 {
-                        ok = false;
-                        self.diags.push(
-                            Diag::error(
-                                "ix::dsl::invalid-range",
-                                format!("a range must start at 1 or more, found {}", start.value),
-                            )
-                            .at(start.span, "start")
-                            .help("a geometric range starting at 0 never grows"),
-                        );
-                    } else if start.value > end.value {
-                        ok = false;
-                        self.diags.push(
-                            Diag::error(
-                                "ix::dsl::invalid-range",
-                                format!("range start {} is greater than its end {}", start.value, end.value),
-                            )
-                            .at(start.span, "start")
-                            .also(end.span, "end"),
-                        );
-                    }
-                    match step.as_ref().map(|s| (s.value, s.span)) {
-                        Some((Step::Mul(m), span)) if m < 2 => {
-                            ok = false;
-                            self.diags.push(
-                                Diag::error(
-                                    "ix::dsl::invalid-range",
-                                    format!("a geometric step must be at least x2, found x{m}"),
-                                )
-                                .at(span, "never grows")
-                                .help("use `step x2` or larger, or a list `[...]`"),
-                            );
-                        }
-                        Some((Step::Add(k), span)) if k < 1 => {
-                            ok = false;
-                            self.diags.push(
-                                Diag::error(
-                                    "ix::dsl::invalid-range",
-                                    format!("an additive step must be at least +1, found +{k}"),
-                                )
-                                .at(span, "never grows"),
-                            );
-                        }
-                        _ => {}
-                    }
-                    if ok {
-                        match step.as_ref().map(|s| s.value) {
-                            // The IR's range is geometric at the expander's step (x2 unless
-                            // `--step-size` says otherwise); any other step is a fixed list.
-                            None | Some(Step::Mul(2)) => {
-                                conc.start = Some(start.clone());
-                                conc.end = Some(end.clone());
-                            }
-                            Some(step) => {
-                                let Some(values) = step_values(start.value, end.value, step) else {
-                                    self.diags.push(
-                                        Diag::error(
-                                            "ix::dsl::range-too-long",
-                                            format!("a stepped range may give at most {MAX_STEPPED_VALUES} values"),
-                                        )
-                                        .at(range.span, "too many values")
-                                        .help("use a larger step"),
-                                    );
-                                    return None;
-                                };
-                                if conc.list.as_ref().is_some_and(|l| !l.value.is_empty()) {
-                                    ok = false;
-                                } else {
-                                    conc.list = Some(Spanned::new(values, range.span));
-                                }
-                            }
-                        }
-                    }
-                }
-                Conc::From(start) => conc.start = Some(start.clone()),
-                Conc::To(end) => conc.end = Some(end.clone()),
-                Conc::List(_) => {}
-            }
-        }
-        if !ok {
-            return None;
-        }
-        let has_range = conc.start.is_some() && conc.end.is_some();
-        let has_list = conc.list.as_ref().is_some_and(|l| !l.value.is_empty());
-        if has_range && has_list {
-            let list_span = list.map_or(point.span, |l| l.span);
-            self.diags.push(
-                Diag::error("ix::dsl::conc-both-forms", "a point sets both a concurrency range and a list")
-                    .at(list_span, "list here")
-                    .also(range.map_or(point.span, |r| r.span), "range here")
-                    .help("keep one `conc`"),
-            );
-            return None;
-        }
-        if !has_range && !has_list {
-            let mut diag =
-                Diag::error("ix::dsl::missing-conc", "a point needs a concurrency range or a non-empty list");
-            diag = match (range, list) {
-                (Some(r), _) => diag.at(r.span, "only one end of the range"),
-                (None, Some(l)) => diag.at(l.span, "empty list"),
-                (None, None) => diag.at(point.span, "no `conc` here"),
-            };
-            self.diags.push(diag.help("add e.g. `conc 4..=64` or `conc [4, 8]`"));
-            return None;
-        }
-        Some(conc)
-    }
-}
-
-/// The most values a stepped range may expand to when lowered (`conc 1..=10^12 step +1` would
-/// otherwise allocate terabytes while checking; job counts are bounded later by `--max-jobs`).
-const MAX_STEPPED_VALUES: usize = 1_000_000;
-
-/// The values of a checked range with a non-default step (start >= 1, start <= end); `None`
-/// when there would be more than [`MAX_STEPPED_VALUES`].
-fn step_values(start: i64, end: i64, step: Step) -> Option<Vec<i64>> {
-    let mut values = Vec::new();
-    let mut current = start;
-    while current < end {
-        if values.len() >= MAX_STEPPED_VALUES {
-            return None;
-        }
-        values.push(current);
-        let next = match step {
-            Step::Mul(m) => current.checked_mul(m),
-            Step::Add(k) => current.checked_add(k),
         };
-        match next {
-            Some(next) if next > current => current = next,
-            _ => break,
+        if self.format == Format::Head {
+            let span = |name: &str| resolved.get(name).map(|field| field.span);
+            self.config_rules(&entry, span("router"), span("p2p"), span("disagg"));
+            if self.diags[errors_before..].iter().any(Diag::is_error) {
+                return None;
+            }
         }
-    }
-    values.push(end);
-    Some(values)
-}
-
-fn worker(spec: &WorkerSpec) -> Worker {
-    Worker {
-        num_worker: spec.count.value,
-        tp: spec.shape.value.tp,
-        ep: spec.shape.value.ep,
-        dp_attn: spec.shape.value.dp_attn,
-        additional_settings: spec.env.as_ref().map(|env| env.value.iter().map(|v| v.value.clone()).collect()),
-        parallel: Default::default(),
-        hardware: None,
+        Some(entry)
     }
 }
 
@@ -897,46 +538,4 @@ fn at_blocks(block: &Block) -> Vec<&AtBlock> {
             _ => None,
         })
         .collect()
-}
-
-/// The layout a recipe file name states.
-struct RecipeName {
-    ctx: i64,
-    gen_workers: i64,
-    kind: ShortShape,
-    width: i64,
-}
-
-impl RecipeName {
-    fn describe(&self) -> String {
-        let kind = match self.kind {
-            ShortShape::Dep => "dep",
-            ShortShape::Tep => "tep",
-            ShortShape::Tp => "tp",
-        };
-        format!("prefill {} x _, decode {} x {kind}{}", self.ctx, self.gen_workers, self.width)
-    }
-}
-
-fn recipe_file(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
-}
-
-/// Parses `ctx{N}_gen{M}_{dep|tep|tp}{W}` out of a recipe file name.
-fn parse_recipe_name(path: &str) -> Option<RecipeName> {
-    let file = recipe_file(path);
-    let at = file.find("ctx")?;
-    let mut parts = file[at + 3..].split('_');
-    let ctx = parts.next()?.parse().ok()?;
-    let gen_workers = parts.next()?.strip_prefix("gen")?.parse().ok()?;
-    let shape = parts.next()?;
-    let (kind, digits) = if let Some(d) = shape.strip_prefix("dep") {
-        (ShortShape::Dep, d)
-    } else if let Some(d) = shape.strip_prefix("tep") {
-        (ShortShape::Tep, d)
-    } else {
-        (ShortShape::Tp, shape.strip_prefix("tp")?)
-    };
-    let width = digits.parse().ok()?;
-    Some(RecipeName { ctx, gen_workers, kind, width })
 }
