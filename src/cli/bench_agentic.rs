@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Value, json};
 
 use super::ExitStatus;
-use super::args::BenchServeArgs;
+use super::args::{BenchServeArgs, TracesArgs};
 use super::bench::FlagError;
 use crate::bench::agentic::aggregate::{self, RunContext};
 use crate::bench::agentic::dry_run::{self, LatencyModel};
@@ -282,6 +282,7 @@ fn write_outputs(
     let cached: Option<u64> = ok.iter().map(|r| r.cached_tokens).sum();
     diagnostics["reported_prompt_cache_hit_rate"] =
         cached.filter(|_| isl > 0).map_or(Value::Null, |c| (c as f64 / isl as f64).into());
+    diagnostics["ttft_by_context_length"] = record::ttft_by_context_length(records, 8);
     diagnostics["validation"] = json!({"passed": verdict.passed, "message": verdict.message});
     result["ix"] = aggregate::round_value(diagnostics);
     let name = args.result_filename.clone().unwrap_or_else(|| "agentic_result.json".to_owned());
@@ -325,4 +326,49 @@ fn print_summary(result: &Value) {
         println!("{label:<40} {}", get(pointer));
     }
     println!("{:=<60}", "");
+}
+
+/// `ix bench traces`: seeded synthetic Weka traces of the chosen size.
+pub(crate) fn traces(args: &TracesArgs) -> ExitStatus {
+    use crate::bench::agentic::synth::{self, SynthSpec};
+    let spec = SynthSpec {
+        traces: args.traces,
+        seed: args.seed,
+        min_turns: args.min_turns,
+        max_turns: args.max_turns,
+        initial_tokens: args.initial_tokens,
+        max_prompt_tokens: args.max_prompt_tokens,
+        max_subagents: args.max_subagents,
+        max_output_tokens: args.max_output_tokens,
+        max_api_time: args.max_api_time,
+        think_time: args.think_time,
+        compaction_rate: args.compaction_rate,
+    };
+    if let Err(reason) = synth::check(&spec) {
+        eprintln!("error: {reason}");
+        return ExitStatus::Error;
+    }
+    let started = std::time::Instant::now();
+    let written = if args.output.as_os_str() == "-" {
+        synth::write(&spec, &mut std::io::BufWriter::new(std::io::stdout().lock()))
+    } else {
+        std::fs::File::create(&args.output)
+            .and_then(|file| synth::write(&spec, &mut std::io::BufWriter::with_capacity(1 << 20, file)))
+    };
+    match written {
+        Ok(bytes) => {
+            eprintln!(
+                "wrote {} traces ({:.1} MB) to {} in {:.2} s",
+                spec.traces,
+                bytes as f64 / 1e6,
+                args.output.display(),
+                started.elapsed().as_secs_f64()
+            );
+            ExitStatus::Success
+        }
+        Err(err) => {
+            eprintln!("error: cannot write `{}`: {err}", args.output.display());
+            ExitStatus::Error
+        }
+    }
 }

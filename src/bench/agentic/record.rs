@@ -238,3 +238,94 @@ pub fn aiperf_summary(
         }
     })
 }
+
+/// TTFT against context length (AGENTIC.md §5.7; the report's "TTFT vs context length"):
+/// successful profiling records sorted by input length, cut into `bins` groups of equal count
+/// (fewer when there are fewer records), each `{context_tokens_mean, ttft_p50_ms, requests}`.
+pub fn ttft_by_context_length(records: &[AgenticRecord], bins: usize) -> Value {
+    let mut points: Vec<(u64, f64)> = records
+        .iter()
+        .filter(|r| r.phase == "profiling" && r.error.is_none())
+        .filter_map(|r| Some((r.input_tokens?, r.ttft_ms.filter(|t| t.is_finite())?)))
+        .collect();
+    points.sort_by_key(|&(isl, _)| isl);
+    let bins = bins.clamp(1, points.len().max(1));
+    let mut out = Vec::new();
+    for b in 0..bins {
+        let (lo, hi) = (b * points.len() / bins, (b + 1) * points.len() / bins);
+        let chunk = &points[lo..hi];
+        if chunk.is_empty() {
+            continue;
+        }
+        let mean = chunk.iter().map(|&(isl, _)| isl as f64).sum::<f64>() / chunk.len() as f64;
+        let mut ttfts: Vec<f64> = chunk.iter().map(|&(_, t)| t).collect();
+        ttfts.sort_by(f64::total_cmp);
+        out.push(json!({
+            "context_tokens_mean": mean.round(),
+            "ttft_p50_ms": crate::bench::metrics::percentile(&ttfts, 50.0),
+            "requests": chunk.len(),
+        }));
+    }
+    Value::Array(out)
+}
+
+#[cfg(test)]
+mod context_tests {
+    use super::*;
+
+    fn record(isl: u64, ttft: f64, phase: &str, failed: bool) -> AgenticRecord {
+        let mut r = blank();
+        r.input_tokens = Some(isl);
+        r.ttft_ms = Some(ttft);
+        r.phase = phase.into();
+        if failed {
+            r.error = Some(RecordError { code: Some(500), kind: "http_status".into(), message: "x".into() });
+        }
+        r
+    }
+
+    fn blank() -> AgenticRecord {
+        AgenticRecord {
+            session_num: 0,
+            x_correlation_id: String::new(),
+            root_correlation_id: String::new(),
+            conversation_id: String::new(),
+            turn_index: 0,
+            start_ns: 0,
+            ack_ns: None,
+            end_ns: 0,
+            scheduled_ns: None,
+            worker_id: String::new(),
+            phase: String::new(),
+            was_cancelled: false,
+            input_tokens: None,
+            output_tokens: None,
+            ttft_ms: None,
+            latency_ms: None,
+            itl_ms: None,
+            full_itl_ms: None,
+            usage_prompt_tokens: None,
+            usage_completion_tokens: None,
+            cached_tokens: None,
+            theoretical: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn bins_are_equal_count_sorted_by_context_and_skip_warmup_and_errors() {
+        let mut records: Vec<AgenticRecord> =
+            (0..8u64).rev().map(|i| record(1000 * (i + 1), 10.0 * (i + 1) as f64, "profiling", false)).collect();
+        records.push(record(99_000, 1.0, "warmup", false));
+        records.push(record(99_000, 1.0, "profiling", true));
+        let bins = ttft_by_context_length(&records, 4);
+        let bins = bins.as_array().unwrap();
+        assert_eq!(bins.len(), 4);
+        assert_eq!(bins[0]["context_tokens_mean"], 1500.0);
+        assert_eq!(bins[0]["ttft_p50_ms"], 15.0);
+        assert_eq!(bins[3]["context_tokens_mean"], 7500.0);
+        assert_eq!(bins[3]["requests"], 2);
+        assert_eq!(ttft_by_context_length(&records[..1], 8).as_array().unwrap().len(), 1);
+        assert_eq!(ttft_by_context_length(&[], 8), serde_json::json!([]));
+    }
+}
