@@ -153,7 +153,7 @@ pub fn trace_line(spec: &SynthSpec, index: usize) -> String {
         }
         first = false;
     };
-    for k in 0..turns {
+    for (k, &spawns) in spawn_at.iter().enumerate() {
         if k > 0 {
             if rng.unit() < spec.compaction_rate {
                 // Compaction: keep the first quarter, then a fresh summary block.
@@ -187,7 +187,7 @@ pub fn trace_line(spec: &SynthSpec, index: usize) -> String {
         }
         out.push('}');
         now += api + spec.think_time;
-        if spawn_at[k] {
+        if spawns {
             // One blocking child, sometimes two adjacent ones (a parallel branch).
             let children = if rng.unit() < 0.3 { 2 } else { 1 };
             let spawn = now;
