@@ -59,6 +59,9 @@ pub(crate) fn serve(args: &BenchServeArgs) -> ExitStatus {
             "idle caps must be seconds >= 0",
         );
     };
+    let Some(warmup_grace) = seconds(agentic.warmup_grace_period) else {
+        return flag("warmup-grace-period", agentic.warmup_grace_period, "must be a number of seconds >= 0");
+    };
     let (lo, hi) = (agentic.trajectory_start_min_ratio, agentic.trajectory_start_max_ratio);
     if !(0.0..=1.0).contains(&lo) || !(0.0..=1.0).contains(&hi) || lo > hi {
         return flag("trajectory-start-min-ratio", format!("{lo}..{hi}"), "ratios must satisfy 0 <= min <= max <= 1");
@@ -128,6 +131,7 @@ pub(crate) fn serve(args: &BenchServeArgs) -> ExitStatus {
         initial: None,
         picks: None,
         max_profiling_requests: None,
+        start_by_time: agentic.trajectory_start_by == "time",
     };
     let mut schedule = Schedule::new(&corpus.traces, config);
     let base = match &args.base_url {
@@ -162,6 +166,10 @@ pub(crate) fn serve(args: &BenchServeArgs) -> ExitStatus {
             seed: agentic.random_seed,
             metrics_url,
             failed_request_threshold: agentic.failed_request_threshold,
+            warmup_grace,
+            overflow_substrings: live::overflow_substrings(
+                std::env::var("AIPERF_AGENTX_CONTEXT_OVERFLOW_SUBSTRINGS").ok().as_deref(),
+            ),
         };
         let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
             Ok(runtime) => runtime,
@@ -178,7 +186,9 @@ pub(crate) fn serve(args: &BenchServeArgs) -> ExitStatus {
                 return ExitStatus::Error;
             }
         };
-        if run.aborted {
+        if let Some(failure) = &run.warmup_failed {
+            eprintln!("error: a root conversation's warm-up request failed ({failure}); the run was aborted");
+        } else if run.aborted {
             eprintln!(
                 "error: the failed-request rate exceeded --failed-request-threshold {}; the run was cancelled",
                 agentic.failed_request_threshold
@@ -188,6 +198,7 @@ pub(crate) fn serve(args: &BenchServeArgs) -> ExitStatus {
             "dry_run": false,
             "idle_jumps": run.idle_jumps,
             "run_cancelled": run.aborted,
+            "warmup_failed": run.warmup_failed,
             "client_saturated": run.saturated,
             "loop_lag_p99_ms": run.loop_lag_p99.as_secs_f64() * 1000.0,
             "cpu_utilization": run.cpu_utilization,
@@ -196,7 +207,10 @@ pub(crate) fn serve(args: &BenchServeArgs) -> ExitStatus {
         });
         (run.records, (!run.scrapes.snapshots.is_empty()).then_some(run.scrapes), diagnostics)
     };
-    write_outputs(args, &corpus.path, corpus.traces.len(), &records, scrapes.as_ref(), diagnostics, lanes)
+    let cancelled = diagnostics["run_cancelled"] == Value::Bool(true);
+    let status = write_outputs(args, &corpus.path, corpus.traces.len(), &records, scrapes.as_ref(), diagnostics, lanes);
+    // A cancelled run (live error gate, failed root warm-up) exits non-zero like aiperf's.
+    if cancelled && matches!(status, ExitStatus::Success) { ExitStatus::Failure } else { status }
 }
 
 fn write_outputs(
@@ -282,6 +296,18 @@ fn write_outputs(
     let cached: Option<u64> = ok.iter().map(|r| r.cached_tokens).sum();
     diagnostics["reported_prompt_cache_hit_rate"] =
         cached.filter(|_| isl > 0).map_or(Value::Null, |c| (c as f64 / isl as f64).into());
+    let overflows = summary.pointer("/context_overflow_count/avg").and_then(Value::as_u64).unwrap_or(0);
+    diagnostics["context_overflow_count"] = overflows.into();
+    if overflows > 0 {
+        eprintln!(
+            "warning: {overflows} profiling request(s) exceeded the server's context length{}",
+            if summary.pointer("/metadata/submission_valid") == Some(&Value::Bool(false)) {
+                " (over 1 %: submission_valid is false, context_overflow_rate_exceeded)"
+            } else {
+                ""
+            }
+        );
+    }
     diagnostics["ttft_by_context_length"] = record::ttft_by_context_length(records, 8);
     diagnostics["validation"] = json!({"passed": verdict.passed, "message": verdict.message});
     result["ix"] = aggregate::round_value(diagnostics);

@@ -162,6 +162,10 @@ impl AgenticRecord {
     }
 }
 
+/// Error type of a context-length failure (§4.6): its own category in the aggregate's
+/// `error_categories` and in `context_overflow_count`.
+pub const CONTEXT_OVERFLOW: &str = "context_overflow";
+
 /// §5.4's category: the first non-empty `type|error_type|code|class|status`, else the message's
 /// first line up to `:` (at most 120 characters).
 pub fn error_category(error: &Value) -> String {
@@ -208,10 +212,13 @@ pub fn aiperf_summary(
     invalid_reasons: &[String],
 ) -> Value {
     let profiling = records.iter().filter(|r| r.phase == "profiling" && !r.was_cancelled);
-    let (mut ok, mut errors, mut hit, mut total) = (0u64, 0u64, 0u64, 0u64);
+    let (mut ok, mut errors, mut hit, mut total, mut overflows) = (0u64, 0u64, 0u64, 0u64, 0u64);
     for record in profiling {
-        if record.error.is_some() {
+        if let Some(error) = &record.error {
             errors += 1;
+            if error.kind == CONTEXT_OVERFLOW {
+                overflows += 1;
+            }
         } else {
             ok += 1;
             if let Some((h, t)) = record.theoretical {
@@ -221,10 +228,18 @@ pub fn aiperf_summary(
         }
     }
     let avg = if total > 0 { hit as f64 * 100.0 / total as f64 } else { 0.0 };
+    // §4.6: context overflows above 1 % of the responses invalidate the submission.
+    let mut reasons = invalid_reasons.to_vec();
+    let overflow_exceeded = overflows as f64 > 0.01 * (ok + errors) as f64;
+    if overflow_exceeded {
+        reasons.push("context_overflow_rate_exceeded".to_owned());
+    }
+    let submission_valid = submission_valid && !overflow_exceeded;
     json!({
         "request_count": {"tag": "request_count", "header": "Request Count", "unit": "requests", "avg": ok},
         "error_request_count": {"tag": "error_request_count", "header": "Error Request Count", "unit": "requests", "avg": errors},
         "completed_request_count": {"tag": "completed_request_count", "header": "Completed Request Count", "unit": "requests", "avg": ok + errors},
+        "context_overflow_count": {"tag": "context_overflow_count", "header": "Context Overflow Count", "unit": "requests", "avg": overflows},
         "benchmark_duration": {"tag": "benchmark_duration", "header": "Benchmark Duration", "unit": "sec", "avg": duration_s},
         "theoretical_prefix_cache_hit": {
             "tag": "theoretical_prefix_cache_hit", "header": "Theoretical Prefix Cache Hit", "unit": "%",
@@ -233,7 +248,7 @@ pub fn aiperf_summary(
         "metadata": {
             "scenario": "inferencex-agentx-mvp",
             "submission_valid": submission_valid,
-            "submission_invalid_reasons": invalid_reasons,
+            "submission_invalid_reasons": reasons,
             "dataset": dataset,
         }
     })
@@ -310,6 +325,26 @@ mod context_tests {
             theoretical: None,
             error: None,
         }
+    }
+
+    #[test]
+    fn overflows_above_one_percent_invalidate_the_submission() {
+        let overflow = |r: &mut AgenticRecord| {
+            r.error = Some(RecordError { code: Some(400), kind: CONTEXT_OVERFLOW.into(), message: "context".into() });
+        };
+        let mut records: Vec<AgenticRecord> = (0..100).map(|i| record(1000 + i, 5.0, "profiling", false)).collect();
+        overflow(&mut records[0]);
+        let summary = aiperf_summary(&records, 1.0, &Value::Null, true, &[]);
+        assert_eq!(summary["context_overflow_count"]["avg"], 1);
+        assert_eq!(summary["error_request_count"]["avg"], 1);
+        assert_eq!(summary["metadata"]["submission_valid"], true, "1 of 100 is not above 1 %");
+        overflow(&mut records[1]);
+        let summary = aiperf_summary(&records, 1.0, &Value::Null, true, &["dry_run".into()]);
+        assert_eq!(summary["metadata"]["submission_valid"], false);
+        assert_eq!(
+            summary["metadata"]["submission_invalid_reasons"],
+            json!(["dry_run", "context_overflow_rate_exceeded"])
+        );
     }
 
     #[test]

@@ -155,6 +155,13 @@ pub(crate) struct AgenticArgs {
     /// Extra warm-up requests per lane after the start-point request (1 output token each).
     #[arg(long, default_value_t = 0)]
     pub(crate) warmup_requests_per_lane: usize,
+    /// Seconds the warm-up may take before what is still in flight is cancelled and profiling starts.
+    #[arg(long, default_value_t = 1800.0)]
+    pub(crate) warmup_grace_period: f64,
+    /// Sample start points by top-level turn index (`turn`) or by recorded time (`time`: an
+    /// instant between the ratios of the trace's span; newer aiperf).
+    #[arg(long, default_value = "turn", value_parser = ["turn", "time"])]
+    pub(crate) trajectory_start_by: String,
     #[arg(long, default_value_t = 0.0)]
     pub(crate) trajectory_start_min_ratio: f64,
     #[arg(long, default_value_t = 1.0)]
