@@ -132,6 +132,7 @@ pub(crate) fn serve(args: &BenchServeArgs) -> ExitStatus {
         picks: None,
         max_profiling_requests: None,
         start_by_time: agentic.trajectory_start_by == "time",
+        warmup_spread: agentic.warmup_mode == "spread",
     };
     let mut schedule = Schedule::new(&corpus.traces, config);
     let base = match &args.base_url {

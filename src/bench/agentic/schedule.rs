@@ -62,6 +62,10 @@ pub struct ScheduleConfig {
     /// Start points by recorded time (`--trajectory-start-by time`, newer aiperf's t*) instead
     /// of by turn index (§4.2).
     pub start_by_time: bool,
+    /// `--warmup-mode spread`: each lane's first profiling request waits a seeded fraction of
+    /// its recorded gap after the boundary (capped like any gap) instead of all lanes firing at
+    /// the profiling start.
+    pub warmup_spread: bool,
 }
 
 /// A request to send now.
@@ -461,13 +465,24 @@ impl<'a> Schedule<'a> {
                 .collect();
             self.plays[play_idx].sessions = fresh;
             let held = std::mem::take(&mut self.plays[play_idx].held);
+            let spread = if self.config.warmup_spread { self.spread_fraction(lane) } else { 0.0 };
             for (conversation, request) in held {
-                self.push(play_idx, conversation, request, at, false);
+                let gap = self.traces[self.plays[play_idx].trace].conversations[conversation].requests[request].gap;
+                let gap = nanos(gap * spread);
+                let gap = self.config.trace_idle_cap.map_or(gap, |cap| gap.min(cap));
+                self.push(play_idx, conversation, request, at + gap, false);
             }
             if self.plays[play_idx].drained {
                 self.recycle(lane, at);
             }
         }
+    }
+
+    /// A seeded uniform fraction in [0, 1) per lane (spread warm-up).
+    fn spread_fraction(&self, lane: usize) -> f64 {
+        let digest = blake3::hash(format!("{}:spread:{lane}", self.config.seed).as_bytes());
+        let draw = u64::from_le_bytes(digest.as_bytes()[..8].try_into().unwrap_or([0; 8]));
+        (draw >> 11) as f64 / (1u64 << 53) as f64
     }
 
     fn recycle(&mut self, lane: usize, at: Duration) {

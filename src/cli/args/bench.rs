@@ -158,6 +158,10 @@ pub(crate) struct AgenticArgs {
     /// Seconds the warm-up may take before what is still in flight is cancelled and profiling starts.
     #[arg(long, default_value_t = 1800.0)]
     pub(crate) warmup_grace_period: f64,
+    /// `burst`: every lane's first profiling request goes out at the profiling start; `spread`:
+    /// each waits a seeded fraction of its recorded gap, so lanes do not start in lockstep.
+    #[arg(long, default_value = "burst", value_parser = ["burst", "spread"])]
+    pub(crate) warmup_mode: String,
     /// Sample start points by top-level turn index (`turn`) or by recorded time (`time`: an
     /// instant between the ratios of the trace's span; newer aiperf).
     #[arg(long, default_value = "turn", value_parser = ["turn", "time"])]
