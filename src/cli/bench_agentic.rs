@@ -245,6 +245,8 @@ fn write_outputs(
     }
     if agentic.benchmark_duration < 900.0 {
         reasons.push("unsafe_override".to_owned());
+    } else if !coverage_ok(&profiling, start, agentic.benchmark_duration) {
+        reasons.push("insufficient_profile_metric_coverage".to_owned());
     }
     let summary =
         record::aiperf_summary(records, end.saturating_sub(start) as f64 / 1e9, &dataset, reasons.is_empty(), &reasons);
@@ -328,6 +330,13 @@ fn write_outputs(
     }
 }
 
+/// §4.6: a profiling phase of the minimum duration must keep receiving TTFT observations
+/// (successful records) through at least 98 % of its length.
+fn coverage_ok(profiling: &[&AgenticRecord], start_ns: u64, duration_s: f64) -> bool {
+    let last = profiling.iter().filter(|r| r.error.is_none() && r.ttft_ms.is_some()).map(|r| r.end_ns).max();
+    last.is_some_and(|last| last.saturating_sub(start_ns) as f64 / 1e9 >= 0.98 * duration_s)
+}
+
 fn pretty(value: &Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_default()
 }
@@ -397,5 +406,28 @@ pub(crate) fn traces(args: &TracesArgs) -> ExitStatus {
             eprintln!("error: cannot write `{}`: {err}", args.output.display());
             ExitStatus::Error
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_coverage_needs_observations_through_98_percent_of_the_phase() {
+        let record = |end_s: f64, ok: bool| {
+            let mut r = record::tests_support::blank();
+            r.end_ns = (end_s * 1e9) as u64;
+            r.ttft_ms = ok.then_some(5.0);
+            if !ok {
+                r.error =
+                    Some(record::RecordError { code: Some(500), kind: "http_status".into(), message: "x".into() });
+            }
+            r
+        };
+        let (a, b, c) = (record(100.0, true), record(890.0, true), record(899.0, false));
+        assert!(coverage_ok(&[&a, &b], 0, 900.0), "890 of 900 s");
+        assert!(!coverage_ok(&[&a, &c], 0, 900.0), "only errors after 100 s");
+        assert!(!coverage_ok(&[], 0, 900.0));
     }
 }

@@ -284,6 +284,12 @@ pub fn ttft_by_context_length(records: &[AgenticRecord], bins: usize) -> Value {
     Value::Array(out)
 }
 
+/// Test helpers shared with the CLI's tests.
+#[cfg(test)]
+pub mod tests_support {
+    pub use super::context_tests::blank;
+}
+
 #[cfg(test)]
 mod context_tests {
     use super::*;
@@ -299,7 +305,7 @@ mod context_tests {
         r
     }
 
-    fn blank() -> AgenticRecord {
+    pub fn blank() -> AgenticRecord {
         AgenticRecord {
             session_num: 0,
             x_correlation_id: String::new(),
