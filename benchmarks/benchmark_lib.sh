@@ -537,3 +537,35 @@ run_srtctl_recipe() {
     exit 1
   fi
 }
+
+# ---------------------------------------------------------------------------------------
+# Built-in simulator for the demo sweeps (no GPU).
+# ---------------------------------------------------------------------------------------
+
+# start_ix_sim_server LOG [SIM-SERVER FLAG...]: starts `ix bench sim-server` on a free port
+# with its output in LOG, waits until it answers, and sets SERVER_PID and SIM_PORT. The
+# caller stops it (trap 'stop_server "$SERVER_PID"' EXIT).
+start_ix_sim_server() {
+  local log="$1"
+  shift
+  : > "$log"  # exists before the background server's redirection opens it
+  "$IX_BIN" bench sim-server --host 127.0.0.1 --port 0 "$@" > "$log" 2>&1 &
+  SERVER_PID=$!
+  SIM_PORT=""
+  local _
+  for _ in $(seq 1 100); do
+    SIM_PORT="$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$log")"
+    [ -n "$SIM_PORT" ] && break
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      echo "error: the simulator exited before it was ready; its log:" >&2
+      cat "$log" >&2
+      exit 1
+    fi
+    sleep 0.05
+  done
+  if [ -z "$SIM_PORT" ]; then
+    echo "error: the simulator printed no port within 5 s" >&2
+    exit 1
+  fi
+  wait_for_server_ready --port "$SIM_PORT" --server-log "$log" --server-pid "$SERVER_PID" --sleep-interval 0.1
+}

@@ -57,6 +57,7 @@ pub(crate) fn bench(args: &BenchArgs) -> ExitStatus {
         BenchCommand::Serve(args) => serve(args),
         BenchCommand::SimServer(args) => sim(args),
         BenchCommand::Selftest(args) => selftest(args),
+        BenchCommand::Traces(args) => super::bench_agentic::traces(args),
     }
 }
 

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Value, json};
 
 use super::ExitStatus;
-use super::args::BenchServeArgs;
+use super::args::{BenchServeArgs, TracesArgs};
 use super::bench::FlagError;
 use crate::bench::agentic::aggregate::{self, RunContext};
 use crate::bench::agentic::dry_run::{self, LatencyModel};
@@ -58,6 +58,9 @@ pub(crate) fn serve(args: &BenchServeArgs) -> ExitStatus {
             agentic.trace_idle_gap_cap_seconds,
             "idle caps must be seconds >= 0",
         );
+    };
+    let Some(warmup_grace) = seconds(agentic.warmup_grace_period) else {
+        return flag("warmup-grace-period", agentic.warmup_grace_period, "must be a number of seconds >= 0");
     };
     let (lo, hi) = (agentic.trajectory_start_min_ratio, agentic.trajectory_start_max_ratio);
     if !(0.0..=1.0).contains(&lo) || !(0.0..=1.0).contains(&hi) || lo > hi {
@@ -128,6 +131,8 @@ pub(crate) fn serve(args: &BenchServeArgs) -> ExitStatus {
         initial: None,
         picks: None,
         max_profiling_requests: None,
+        start_by_time: agentic.trajectory_start_by == "time",
+        warmup_spread: agentic.warmup_mode == "spread",
     };
     let mut schedule = Schedule::new(&corpus.traces, config);
     let base = match &args.base_url {
@@ -162,6 +167,10 @@ pub(crate) fn serve(args: &BenchServeArgs) -> ExitStatus {
             seed: agentic.random_seed,
             metrics_url,
             failed_request_threshold: agentic.failed_request_threshold,
+            warmup_grace,
+            overflow_substrings: live::overflow_substrings(
+                std::env::var("AIPERF_AGENTX_CONTEXT_OVERFLOW_SUBSTRINGS").ok().as_deref(),
+            ),
         };
         let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
             Ok(runtime) => runtime,
@@ -178,7 +187,9 @@ pub(crate) fn serve(args: &BenchServeArgs) -> ExitStatus {
                 return ExitStatus::Error;
             }
         };
-        if run.aborted {
+        if let Some(failure) = &run.warmup_failed {
+            eprintln!("error: a root conversation's warm-up request failed ({failure}); the run was aborted");
+        } else if run.aborted {
             eprintln!(
                 "error: the failed-request rate exceeded --failed-request-threshold {}; the run was cancelled",
                 agentic.failed_request_threshold
@@ -188,6 +199,7 @@ pub(crate) fn serve(args: &BenchServeArgs) -> ExitStatus {
             "dry_run": false,
             "idle_jumps": run.idle_jumps,
             "run_cancelled": run.aborted,
+            "warmup_failed": run.warmup_failed,
             "client_saturated": run.saturated,
             "loop_lag_p99_ms": run.loop_lag_p99.as_secs_f64() * 1000.0,
             "cpu_utilization": run.cpu_utilization,
@@ -196,7 +208,10 @@ pub(crate) fn serve(args: &BenchServeArgs) -> ExitStatus {
         });
         (run.records, (!run.scrapes.snapshots.is_empty()).then_some(run.scrapes), diagnostics)
     };
-    write_outputs(args, &corpus.path, corpus.traces.len(), &records, scrapes.as_ref(), diagnostics, lanes)
+    let cancelled = diagnostics["run_cancelled"] == Value::Bool(true);
+    let status = write_outputs(args, &corpus.path, corpus.traces.len(), &records, scrapes.as_ref(), diagnostics, lanes);
+    // A cancelled run (live error gate, failed root warm-up) exits non-zero like aiperf's.
+    if cancelled && matches!(status, ExitStatus::Success) { ExitStatus::Failure } else { status }
 }
 
 fn write_outputs(
@@ -230,6 +245,8 @@ fn write_outputs(
     }
     if agentic.benchmark_duration < 900.0 {
         reasons.push("unsafe_override".to_owned());
+    } else if !coverage_ok(&profiling, start, agentic.benchmark_duration) {
+        reasons.push("insufficient_profile_metric_coverage".to_owned());
     }
     let summary =
         record::aiperf_summary(records, end.saturating_sub(start) as f64 / 1e9, &dataset, reasons.is_empty(), &reasons);
@@ -282,6 +299,19 @@ fn write_outputs(
     let cached: Option<u64> = ok.iter().map(|r| r.cached_tokens).sum();
     diagnostics["reported_prompt_cache_hit_rate"] =
         cached.filter(|_| isl > 0).map_or(Value::Null, |c| (c as f64 / isl as f64).into());
+    let overflows = summary.pointer("/context_overflow_count/avg").and_then(Value::as_u64).unwrap_or(0);
+    diagnostics["context_overflow_count"] = overflows.into();
+    if overflows > 0 {
+        eprintln!(
+            "warning: {overflows} profiling request(s) exceeded the server's context length{}",
+            if summary.pointer("/metadata/submission_valid") == Some(&Value::Bool(false)) {
+                " (over 1 %: submission_valid is false, context_overflow_rate_exceeded)"
+            } else {
+                ""
+            }
+        );
+    }
+    diagnostics["ttft_by_context_length"] = record::ttft_by_context_length(records, 8);
     diagnostics["validation"] = json!({"passed": verdict.passed, "message": verdict.message});
     result["ix"] = aggregate::round_value(diagnostics);
     let name = args.result_filename.clone().unwrap_or_else(|| "agentic_result.json".to_owned());
@@ -298,6 +328,13 @@ fn write_outputs(
         eprintln!("{}", verdict.message);
         ExitStatus::Failure
     }
+}
+
+/// §4.6: a profiling phase of the minimum duration must keep receiving TTFT observations
+/// (successful records) through at least 98 % of its length.
+fn coverage_ok(profiling: &[&AgenticRecord], start_ns: u64, duration_s: f64) -> bool {
+    let last = profiling.iter().filter(|r| r.error.is_none() && r.ttft_ms.is_some()).map(|r| r.end_ns).max();
+    last.is_some_and(|last| last.saturating_sub(start_ns) as f64 / 1e9 >= 0.98 * duration_s)
 }
 
 fn pretty(value: &Value) -> String {
@@ -325,4 +362,72 @@ fn print_summary(result: &Value) {
         println!("{label:<40} {}", get(pointer));
     }
     println!("{:=<60}", "");
+}
+
+/// `ix bench traces`: seeded synthetic Weka traces of the chosen size.
+pub(crate) fn traces(args: &TracesArgs) -> ExitStatus {
+    use crate::bench::agentic::synth::{self, SynthSpec};
+    let spec = SynthSpec {
+        traces: args.traces,
+        seed: args.seed,
+        min_turns: args.min_turns,
+        max_turns: args.max_turns,
+        initial_tokens: args.initial_tokens,
+        max_prompt_tokens: args.max_prompt_tokens,
+        max_subagents: args.max_subagents,
+        max_output_tokens: args.max_output_tokens,
+        max_api_time: args.max_api_time,
+        think_time: args.think_time,
+        compaction_rate: args.compaction_rate,
+    };
+    if let Err(reason) = synth::check(&spec) {
+        eprintln!("error: {reason}");
+        return ExitStatus::Error;
+    }
+    let started = std::time::Instant::now();
+    let written = if args.output.as_os_str() == "-" {
+        synth::write(&spec, &mut std::io::BufWriter::new(std::io::stdout().lock()))
+    } else {
+        std::fs::File::create(&args.output)
+            .and_then(|file| synth::write(&spec, &mut std::io::BufWriter::with_capacity(1 << 20, file)))
+    };
+    match written {
+        Ok(bytes) => {
+            eprintln!(
+                "wrote {} traces ({:.1} MB) to {} in {:.2} s",
+                spec.traces,
+                bytes as f64 / 1e6,
+                args.output.display(),
+                started.elapsed().as_secs_f64()
+            );
+            ExitStatus::Success
+        }
+        Err(err) => {
+            eprintln!("error: cannot write `{}`: {err}", args.output.display());
+            ExitStatus::Error
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_coverage_needs_observations_through_98_percent_of_the_phase() {
+        let record = |end_s: f64, ok: bool| {
+            let mut r = record::tests_support::blank();
+            r.end_ns = (end_s * 1e9) as u64;
+            r.ttft_ms = ok.then_some(5.0);
+            if !ok {
+                r.error =
+                    Some(record::RecordError { code: Some(500), kind: "http_status".into(), message: "x".into() });
+            }
+            r
+        };
+        let (a, b, c) = (record(100.0, true), record(890.0, true), record(899.0, false));
+        assert!(coverage_ok(&[&a, &b], 0, 900.0), "890 of 900 s");
+        assert!(!coverage_ok(&[&a, &c], 0, 900.0), "only errors after 100 s");
+        assert!(!coverage_ok(&[], 0, 900.0));
+    }
 }

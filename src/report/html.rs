@@ -15,6 +15,9 @@ use serde_json::Value;
 use super::table::{github_table, python_g};
 use crate::results::Record;
 
+mod agentic;
+use agentic::{flatten_agentic, render_agentic};
+
 /// Tableau-10: distinguishable colours, also for common colour-vision deficiencies.
 const PALETTE: [&str; 10] =
     ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
@@ -456,125 +459,6 @@ fn grouped<'a>(rows: &'a [Row<'a>]) -> BTreeMap<(String, i64, i64), BTreeMap<Str
 fn seq_label(isl: i64, osl: i64) -> String {
     let short = |n: i64| if n % 1024 == 0 { format!("{}k", n / 1024) } else { n.to_string() };
     format!("{}/{} (ISL {isl}, OSL {osl})", short(isl), short(osl))
-}
-
-/// Agentic aggregates as flat records: identity plus `median_intvty`, `tput_per_gpu`,
-/// `median_ttft` (s) and the cache hit rates, so the chart code reads them like the others.
-fn flatten_agentic(records: &[Record]) -> Vec<Record> {
-    records
-        .iter()
-        .map(|record| {
-            let value = Value::Object(record.fields.clone());
-            let mut fields = serde_json::Map::new();
-            for key in
-                ["infmax_model_prefix", "model", "hw", "framework", "precision", "spec_decoding", "tp", "ep", "conc"]
-            {
-                fields.insert(key.into(), record.fields.get(key).cloned().unwrap_or(Value::Null));
-            }
-            fields.insert("isl".into(), 0.into());
-            fields.insert("osl".into(), 0.into());
-            for (key, pointer) in [
-                ("median_intvty", "/request_metrics/latency/intvty/p50"),
-                ("tput_per_gpu", "/request_metrics/throughput/per_gpu/total_tput_tps"),
-                ("median_ttft", "/request_metrics/latency/ttft/p50"),
-                ("server_cache_hit_rate", "/server_metrics/cache/overall_cache_hit_rate"),
-                ("theoretical_cache_hit_rate", "/request_metrics/cache/theoretical_cache_hit_rate"),
-            ] {
-                fields.insert(key.into(), value.pointer(pointer).cloned().unwrap_or(Value::Null));
-            }
-            Record { path: record.path.clone(), fields }
-        })
-        .collect()
-}
-
-/// The agentic section: per model, throughput vs interactivity, cache hit rate and TTFT against
-/// users (concurrency), one series per hardware/framework/precision.
-fn render_agentic(out: &mut String, records: &[Record]) {
-    if records.is_empty() {
-        return;
-    }
-    let rows = rows(records);
-    let groups = grouped(&rows);
-    let colors: BTreeMap<String, usize> = {
-        let mut labels: Vec<&String> = rows.iter().map(|row| &row.series).collect();
-        labels.sort();
-        labels.dedup();
-        labels.into_iter().enumerate().map(|(idx, label)| (label.clone(), idx)).collect()
-    };
-    let _ = write!(
-        out,
-        "<h2>Agentic replay</h2><p class=\"note\">{} agentic-coding aggregates (trace replay with prefix reuse).</p>",
-        records.len()
-    );
-    for (group_idx, ((model, _, _), series_map)) in groups.iter().enumerate() {
-        let _ = write!(
-            out,
-            "<section class=\"group\" data-group=\"agentic-{group_idx}\"><h2>{} · agentic coding</h2><ul class=\"legend\">",
-            escape(model)
-        );
-        for (label, members) in series_map {
-            let color = PALETTE[colors[label] % PALETTE.len()];
-            let _ = write!(
-                out,
-                "<li data-series=\"{}\" style=\"--c:{color}\"><span class=\"sw\"></span>{} <span class=\"key\">({} configs)</span></li>",
-                escape(label),
-                escape(label),
-                members.len()
-            );
-        }
-        out.push_str("</ul><div class=\"charts\">");
-        let charts = [
-            (
-                ChartSpec {
-                    id: format!("agentic-{group_idx}-tput"),
-                    title: "Throughput per GPU vs interactivity",
-                    x_label: "Interactivity (tok/s/user)",
-                    y_label: "Throughput per GPU (tok/s)",
-                    x_log2: false,
-                    line: LineKind::Frontier,
-                },
-                ("median_intvty", 1.0, "tput_per_gpu", 1.0),
-            ),
-            (
-                ChartSpec {
-                    id: format!("agentic-{group_idx}-cache"),
-                    title: "Server prefix-cache hit rate vs users",
-                    x_label: "Users (log2)",
-                    y_label: "Cache hit rate",
-                    x_log2: true,
-                    line: LineKind::LowestPerX,
-                },
-                ("conc", 1.0, "server_cache_hit_rate", 1.0),
-            ),
-            (
-                ChartSpec {
-                    id: format!("agentic-{group_idx}-ttft"),
-                    title: "TTFT vs users",
-                    x_label: "Users (log2)",
-                    y_label: "Median TTFT (ms)",
-                    x_log2: true,
-                    line: LineKind::LowestPerX,
-                },
-                ("conc", 1.0, "median_ttft", 1000.0),
-            ),
-        ];
-        for (spec, (x_key, x_factor, y_key, y_factor)) in &charts {
-            let series: Vec<(String, Vec<ChartPoint<'_>>)> = series_map
-                .iter()
-                .map(|(label, members)| {
-                    let points = members
-                        .iter()
-                        .filter_map(|row| {
-                            Some(ChartPoint { x: row.num(x_key)? * x_factor, y: row.num(y_key)? * y_factor, row })
-                        })
-                        .collect();
-                    (label.clone(), points)
-                })
-                .collect();
-            render_chart(out, spec, &series, &colors);
-        }
-        out.push_str("</div></section>\n");
-    }
 }
 
 /// Renders the HTML report for a set of aggregate records. The output is one file with no

@@ -223,7 +223,12 @@ fn is_summary_key(key: &str) -> bool {
 /// Whether a record is an agentic-coding aggregate (AGENTIC.md §5.4) rather than a
 /// fixed-sequence-length one.
 pub fn is_agentic(record: &Record) -> bool {
-    record.fields.get("scenario_type").and_then(Value::as_str) == Some("agentic-coding")
+    is_agentic_fields(&record.fields)
+}
+
+/// [`is_agentic`] on a bare JSON object (a raw result that is already an aggregate).
+pub fn is_agentic_fields(fields: &serde_json::Map<String, Value>) -> bool {
+    fields.get("scenario_type").and_then(Value::as_str) == Some("agentic-coding")
 }
 
 /// Columns of the agentic section: identity, then metrics read by JSON pointer (ms for latency).

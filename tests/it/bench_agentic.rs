@@ -385,3 +385,182 @@ fn html_report_charts_agentic_aggregates() {
     assert!(text.contains("CPU-SIM vllm FP8") && text.contains("CPU-SIM sglang FP8"), "series missing");
     assert!(!text.contains("No aggregate records"));
 }
+
+/// Small synthetic traces from `ix bench traces` (prompts of ~1k growing to 4k words).
+fn synth_traces(dir: &Path) -> PathBuf {
+    let path = dir.join("traces.jsonl");
+    let out = ix(["bench", "traces", "--traces", "8", "--min-turns", "8", "--max-turns", "12"])
+        .args_from(&["--initial-tokens", "1024", "--max-prompt-tokens", "4096", "--max-subagents", "2"])
+        .args_from(&["--max-output-tokens", "32", "--max-api-time", "0.2", "--think-time", "0.05", "--output"])
+        .arg(&path)
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("wrote 8 traces"), "{}", out.stderr);
+    path
+}
+
+fn live_replay(server: &Sim, traces: &Path, dir: &Path, extra: &[&str]) -> crate::util::IxOutput {
+    ix(["bench", "serve", "--backend", "openai-chat", "--model", "sim", "--dataset-name", "weka"])
+        .arg("--dataset-path")
+        .arg(traces)
+        .arg("--base-url")
+        .arg(format!("http://127.0.0.1:{}", server.port))
+        .args_from(&["--concurrency", "4", "--trace-idle-gap-cap-seconds", "0.1"])
+        .args_from(extra)
+        .arg("--result-dir")
+        .arg(dir)
+        .run()
+}
+
+fn json_file(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("file")).expect("json")
+}
+
+/// §4.6: a context-length 400 is its own error category, ends its play, is counted in
+/// `context_overflow_count`, and above 1 % of the responses invalidates the submission.
+#[test]
+fn context_overflows_are_their_own_category_and_invalidate_above_one_percent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let traces = synth_traces(dir.path());
+    let server = sim(&["--ttft-ms", "1", "--itl-ms", "0.5", "--max-model-len", "3000"]);
+    let out =
+        live_replay(&server, &traces, dir.path(), &["--benchmark-duration", "2", "--failed-request-threshold", "1"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("exceeded the server's context length"), "{}", out.stderr);
+    let overflows: Vec<Value> =
+        records(dir.path()).into_iter().filter(|r| r["error"]["type"] == "context_overflow").collect();
+    assert!(!overflows.is_empty());
+    assert!(overflows.iter().all(|r| r["error"]["code"] == 400), "{:?}", overflows[0]);
+    let summary = json_file(&dir.path().join("aiperf_artifacts/profile_export_aiperf.json"));
+    let count = summary["context_overflow_count"]["avg"].as_u64().expect("count");
+    assert!(count > 0);
+    assert_eq!(summary["metadata"]["submission_valid"], false);
+    let reasons = summary["metadata"]["submission_invalid_reasons"].as_array().expect("reasons");
+    assert!(reasons.contains(&Value::from("context_overflow_rate_exceeded")), "{reasons:?}");
+    let result = json_file(&dir.path().join("agentic_result.json"));
+    assert_eq!(
+        result["request_accounting"]["error_categories"]["context_overflow"], count,
+        "{}",
+        result["request_accounting"]
+    );
+    assert_eq!(result["ix"]["context_overflow_count"], count);
+    // An overflow ends its play: no later turn of that conversation in the same play.
+    for overflow in &overflows {
+        let later = records(dir.path()).into_iter().any(|r| {
+            r["metadata"]["x_correlation_id"] == overflow["metadata"]["x_correlation_id"]
+                && r["metadata"]["turn_index"].as_u64() > overflow["metadata"]["turn_index"].as_u64()
+        });
+        assert!(!later, "a turn after the overflow of {}", overflow["metadata"]);
+    }
+}
+
+/// §4.3: a root conversation's failed warm-up request aborts the run with a non-zero exit.
+#[test]
+fn a_failed_root_warmup_request_aborts_the_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let traces = synth_traces(dir.path());
+    let server = sim(&["--error-rate", "1"]);
+    let out = live_replay(&server, &traces, dir.path(), &["--benchmark-duration", "2"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("warm-up request failed"), "{}", out.stderr);
+    let all = records(dir.path());
+    assert!(all.iter().all(|r| r["metadata"]["benchmark_phase"] == "warmup"), "nothing was profiled");
+    let result = json_file(&dir.path().join("agentic_result.json"));
+    assert!(result["ix"]["warmup_failed"].as_str().is_some_and(|s| s.contains("HTTP 500")), "{}", result["ix"]);
+    assert_eq!(result["ix"]["run_cancelled"], true);
+}
+
+/// §4.3: `--warmup-grace-period` ends a warm-up that has not drained: its requests in flight are
+/// cancelled and profiling starts on time.
+#[test]
+fn warmup_grace_period_cancels_a_slow_warmup_and_profiling_goes_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let traces = synth_traces(dir.path());
+    let server = sim(&["--ttft-ms", "1500", "--itl-ms", "1"]);
+    let extra = ["--benchmark-duration", "1", "--warmup-grace-period", "0.3", "--warmup-requests-per-lane", "2"];
+    let out = live_replay(&server, &traces, dir.path(), &extra);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let all = records(dir.path());
+    let warmup: Vec<&Value> = all.iter().filter(|r| r["metadata"]["benchmark_phase"] == "warmup").collect();
+    assert_eq!(warmup.len(), 4, "one start-point request per lane, all cut off");
+    for record in &warmup {
+        assert_eq!(record["metadata"]["was_cancelled"], true);
+        assert!(record["error"]["message"].as_str().unwrap().contains("warm-up grace period"));
+    }
+    let profiled: Vec<&Value> =
+        all.iter().filter(|r| r["metadata"]["benchmark_phase"] == "profiling" && r["error"].is_null()).collect();
+    assert!(profiled.len() >= 4, "{} profiled", profiled.len());
+    // Profiling began at the grace period, not after the 1.5 s warm-up requests.
+    let first_warmup = warmup.iter().filter_map(|r| r["metadata"]["request_start_ns"].as_u64()).min().unwrap();
+    let first_profiled = profiled.iter().filter_map(|r| r["metadata"]["request_start_ns"].as_u64()).min().unwrap();
+    assert!(first_profiled - first_warmup < 1_000_000_000, "{} ms", (first_profiled - first_warmup) / 1_000_000);
+}
+
+/// §4.2 (newer aiperf): `--trajectory-start-by time` draws the start instant over the recorded
+/// span; a ratio of 0 starts every lane at turn 0, of 1 at the last startable turn.
+#[test]
+fn start_points_by_time_follow_the_ratios() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let traces = synth_traces(dir.path());
+    let start_turns = |ratio: &str| -> Vec<u64> {
+        let out_dir = tempfile::tempdir().expect("tempdir");
+        let out = ix(["bench", "serve", "--model", "m", "--dataset-name", "weka", "--dry-run"])
+            .arg("--dataset-path")
+            .arg(&traces)
+            .args_from(&["--concurrency", "8", "--benchmark-duration", "1", "--trajectory-start-by", "time"])
+            .args_from(&["--trajectory-start-min-ratio", ratio, "--trajectory-start-max-ratio", ratio])
+            .arg("--result-dir")
+            .arg(out_dir.path())
+            .run();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let mut turns: Vec<u64> = records(out_dir.path())
+            .iter()
+            .filter(|r| {
+                r["metadata"]["benchmark_phase"] == "warmup"
+                    && !r["metadata"]["conversation_id"].as_str().unwrap().contains("::")
+            })
+            .map(|r| r["metadata"]["turn_index"].as_u64().unwrap())
+            .collect();
+        turns.sort_unstable();
+        turns
+    };
+    assert_eq!(start_turns("0"), vec![0; 8]);
+    let last = start_turns("1");
+    assert!(last.iter().all(|&t| t >= 6), "8+ turns per trace: the start is n - 2 >= 6: {last:?}");
+    let bad =
+        ix(["bench", "serve", "--model", "m", "--dataset-name", "weka", "--dry-run", "--trajectory-start-by", "day"])
+            .arg("--dataset-path")
+            .arg(&traces)
+            .run();
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+}
+
+/// The real llama-server's context error (`exceed_context_size_error`, "exceeds the available
+/// context size", REAL-SERVER.md) is recognised as a context overflow: 8 slots of a 16k context
+/// give 2k tokens per slot, and the synthetic prompts grow to 4k words.
+#[test]
+fn real_llama_server_context_errors_count_as_overflows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let traces = synth_traces(dir.path());
+    let server = llama("8", None);
+    let out = ix(["bench", "serve", "--backend", "openai-chat", "--model", "tiny", "--dataset-name", "weka"])
+        .arg("--dataset-path")
+        .arg(&traces)
+        .arg("--base-url")
+        .arg(format!("http://127.0.0.1:{}", server.port))
+        .args_from(&["--concurrency", "2", "--benchmark-duration", "4", "--trace-idle-gap-cap-seconds", "0.1"])
+        .args_from(&["--failed-request-threshold", "1"])
+        .arg("--result-dir")
+        .arg(dir.path())
+        .run();
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let all = records(dir.path());
+    let overflows: Vec<&Value> = all.iter().filter(|r| r["error"]["type"] == "context_overflow").collect();
+    assert!(!overflows.is_empty(), "no overflow among {} records", all.len());
+    assert!(
+        overflows
+            .iter()
+            .all(|r| r["error"]["message"].as_str().unwrap().contains("exceeds the available context size"))
+    );
+    assert!(all.iter().any(|r| r["error"].is_null()), "shorter prompts still succeed");
+}

@@ -215,3 +215,98 @@ fn demo_llama_sweep_runs_against_llama_cpp() {
     assert!(rows.iter().all(|r| r.contains("LLAMACPP")), "{rows:?}");
     assert!(std::fs::read_to_string(dir.join("report.html")).unwrap().contains("<svg"));
 }
+
+/// Chart id -> series -> number of points, read from the report rendered in headless Chromium.
+fn chart_points(dir: &Path, html: &str) -> Option<Value> {
+    let chromium = chromium()?;
+    let probe = html.replacen(
+        "</body>",
+        r#"<script>(function(){var out={};document.querySelectorAll('svg.chart').forEach(function(svg){
+var s={};svg.querySelectorAll('g.series').forEach(function(g){s[g.getAttribute('data-series')]=g.querySelectorAll('circle.pt').length;});
+out[svg.getAttribute('data-chart')]=s;});var pre=document.createElement('pre');pre.id='ix-probe';pre.textContent=JSON.stringify(out);document.body.appendChild(pre);})();</script></body>"#,
+        1,
+    );
+    let probe_path = dir.join("probe.html");
+    std::fs::write(&probe_path, probe).unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let output = chromium_command(&chromium, profile.path())
+        .arg("--dump-dom")
+        .arg(format!("file://{}", probe_path.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&output.stdout);
+    let start = dom.find("<pre id=\"ix-probe\">").expect("probe output") + 19;
+    let end = start + dom[start..].find("</pre>").unwrap();
+    Some(serde_json::from_str(&dom[start..end].replace("&amp;", "&")).unwrap())
+}
+
+/// The agentic demo (`sweeps/demo-agentic.yaml`): two lane counts replay synthetic agent
+/// sessions (`ix bench traces`) against the simulator's prefix cache through `ix run`; the
+/// aggregates reach the agentic summary table and the report's agentic charts; a second run
+/// reuses everything.
+#[test]
+fn agentic_demo_sweep_runs_end_to_end_then_is_reused() {
+    let project = fresh_project();
+    let dir = project.path();
+    let args = ["sweeps/demo-agentic.yaml", "--runner-config", "sweeps/demo-agentic-runners.yaml"];
+    let first = run_ix(dir, &args);
+    assert!(first.stdout.contains("8 done, 0 reused, 0 failed, 0 skipped, 0 cancelled"), "{}", first.stdout);
+    assert!(first.stdout.contains("## Agentic Results"), "{}", first.stdout);
+    let rows = summary_rows(&first.stdout);
+    assert_eq!(rows.len(), 2, "one agentic row per lane count:\n{}", first.stdout);
+    for (row, users) in rows.iter().zip(["2", "8"]) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        assert_eq!((cells[4], cells[7]), ("sim", users), "{row}");
+        let requests: u64 = cells[8].parse().unwrap();
+        assert!(requests > 10, "{row}");
+        for cell in [cells[12], cells[13]] {
+            let rate: f64 = cell.parse().unwrap();
+            assert!(rate > 0.3 && rate < 1.0, "cache hit rates: {row}");
+        }
+    }
+
+    // The aggregates: the job's identity from the environment, the simulator's pool from its
+    // log, the client's reported cached tokens equal to the server's /metrics, a pass verdict.
+    let mut records: Vec<Value> = std::fs::read_dir(dir.join(".ix/work"))
+        .unwrap()
+        .flat_map(|e| std::fs::read_dir(e.unwrap().path()).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("agg_tiny_tp1_"))
+        .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+        .collect();
+    records.sort_by_key(|r| r["conc"].as_u64());
+    assert_eq!(records.len(), 2);
+    let server_rate = |r: &Value| r["server_metrics"]["cache"]["overall_cache_hit_rate"].as_f64().unwrap();
+    for record in &records {
+        assert_eq!(record["scenario_type"], "agentic-coding");
+        assert_eq!(record["hw"], "cluster:local");
+        assert_eq!(record["framework"], "sim");
+        assert_eq!(record["kv_cache_pool_tokens"], 24_000, "GPU KV cache size from server.log");
+        assert!(record["image_digest"].is_string());
+        assert_eq!(record["ix"]["validation"]["passed"], true, "{}", record["ix"]);
+        let client = record["ix"]["reported_prompt_cache_hit_rate"].as_f64().unwrap();
+        assert!((client - server_rate(record)).abs() < 0.01, "client {client} vs /metrics {}", server_rate(record));
+    }
+    // Eight lanes overflow the 1,500-block pool that two lanes fit in.
+    assert!(
+        server_rate(&records[1]) < server_rate(&records[0]),
+        "{} vs {}",
+        server_rate(&records[1]),
+        server_rate(&records[0])
+    );
+    let _ = ix(["state", "verify", "--state-dir", ".ix"]).current_dir(dir).run().expect_code(0);
+
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("<h2>Agentic replay</h2>"));
+    if let Some(charts) = chart_points(dir, &html) {
+        for chart in ["agentic-0-tput", "agentic-0-cache", "agentic-0-ttft", "agentic-0-context"] {
+            let series = charts[chart].as_object().unwrap_or_else(|| panic!("chart {chart} missing: {charts}"));
+            assert!(!series.is_empty() && series.values().all(|n| n.as_u64().unwrap() >= 2), "{chart}: {charts}");
+        }
+    }
+
+    let second = run_ix(dir, &args);
+    assert!(ran(&second.stderr).is_empty(), "{}", second.stderr);
+    assert!(second.stdout.starts_with("nothing to run: all 8 tasks are up to date (state .ix)\n"), "{}", second.stdout);
+    assert_eq!(summary_rows(&second.stdout).len(), 2);
+}

@@ -219,6 +219,8 @@ mod tests {
             initial: Some(vec![(0, 1), (1, 1), (3, 0), (4, 3)]),
             picks,
             max_profiling_requests: None,
+            start_by_time: false,
+            warmup_spread: false,
         };
         let model = LatencyModel {
             itl_per_turn_mod4: Duration::from_micros(500),
@@ -302,6 +304,67 @@ mod tests {
         assert!(last_start < 1_780_000_000_000_000_000 + 30_992_500_000);
     }
 
+    #[test]
+    fn spread_warmup_staggers_the_first_profiling_requests() {
+        let traces = reference_traces();
+        let first_sends = |spread: bool| {
+            let config = ScheduleConfig {
+                lanes: 8,
+                duration: Duration::from_secs(60),
+                warmup_requests_per_lane: 0,
+                start_min_ratio: 0.25,
+                start_max_ratio: 0.75,
+                trace_idle_cap: Some(Duration::from_secs(300)),
+                system_idle_cap: None,
+                phase_gap: Duration::ZERO,
+                seed: 7,
+                run_id: 7,
+                initial: None,
+                picks: None,
+                max_profiling_requests: None,
+                start_by_time: false,
+                warmup_spread: spread,
+            };
+            let mut schedule = Schedule::new(&traces, config);
+            let run = run(&mut schedule, &LatencyModel::default(), 0);
+            let start = run.profiling_start.as_nanos() as u64;
+            let mut firsts: std::collections::BTreeMap<String, u64> = Default::default();
+            for record in run.records.iter().filter(|r| r.phase == "profiling") {
+                let lane = record.x_correlation_id.rsplit('-').next().unwrap_or("").to_owned();
+                let first = firsts.entry(lane).or_insert(u64::MAX);
+                *first = (*first).min(record.start_ns - start);
+            }
+            firsts.into_values().collect::<Vec<u64>>()
+        };
+        let burst = first_sends(false);
+        assert_eq!(burst.len(), 8);
+        assert!(burst.iter().all(|&at| at == 0), "burst: every lane at the boundary: {burst:?}");
+        let spread = first_sends(true);
+        assert_eq!(spread.len(), 8);
+        let distinct: std::collections::BTreeSet<u64> = spread.iter().copied().collect();
+        assert!(distinct.len() >= 6, "spread: lanes leave the boundary at different times: {spread:?}");
+    }
+
+    #[test]
+    fn start_turn_by_time_lands_on_the_first_request_not_started_at_the_drawn_instant() {
+        use super::super::schedule::start_turn_by_time;
+        let traces = reference_traces();
+        for trace in traces.iter().filter(|t| t.root().requests.len() >= 3) {
+            let requests = &trace.root().requests;
+            let n = requests.len();
+            assert_eq!(start_turn_by_time(trace, 0.0, 0.0, 42, None), Some(0));
+            assert_eq!(start_turn_by_time(trace, 1.0, 1.0, 42, None), Some(n - 2));
+            let turn = start_turn_by_time(trace, 0.25, 0.75, 42, None).unwrap();
+            assert_eq!(Some(turn), start_turn_by_time(trace, 0.25, 0.75, 42, None), "seeded");
+            // The drawn instant lies in the middle half of the span: so does the chosen turn's start
+            // (or the turn is the first one starting after it).
+            let first = requests[0].t;
+            let span = requests.iter().map(|r| r.t + r.api_time).fold(first, f64::max) - first;
+            assert!(turn == n - 2 || requests[turn].t >= first + 0.25 * span, "{}: turn {turn}", trace.id);
+            assert!(turn == 0 || requests[turn - 1].t < first + 0.75 * span, "{}: turn {turn}", trace.id);
+        }
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
         /// Any lane count, duration, start ratios and caps: the replay ends, no request is sent
@@ -315,6 +378,8 @@ mod tests {
             warmup in 0usize..4,
             cap_ms in 0u64..2000,
             seed in 0u64..1000,
+            by_time in proptest::bool::ANY,
+            spread in proptest::bool::ANY,
         ) {
             let traces = reference_traces();
             let config = ScheduleConfig {
@@ -331,6 +396,8 @@ mod tests {
                 initial: None,
                 picks: None,
                 max_profiling_requests: None,
+                start_by_time: by_time,
+                warmup_spread: spread,
             };
             let mut schedule = Schedule::new(&traces, config);
             let run = run(&mut schedule, &LatencyModel::default(), 0);

@@ -21,14 +21,34 @@ use super::trace::Trace;
 use crate::bench::client::{self, ApiKind, ErrorKind, RequestTemplate};
 use crate::bench::{BenchError, HttpClient, Progress, Sender};
 
-/// Error texts that mean the prompt did not fit the context (§4.6).
-const OVERFLOW: &[&str] = &[
+/// Error texts that mean the prompt did not fit the context (§4.6); more come from
+/// `AIPERF_AGENTX_CONTEXT_OVERFLOW_SUBSTRINGS` ([`overflow_substrings`]).
+pub const OVERFLOW: &[&str] = &[
     "context length",
     "maximum context",
     "context_length_exceeded",
     "prompt is too long",
     "exceeds the available context size",
 ];
+
+/// The built-in overflow texts plus the comma-separated extra ones of `extra` (the value of
+/// `AIPERF_AGENTX_CONTEXT_OVERFLOW_SUBSTRINGS`), lowercased.
+pub fn overflow_substrings(extra: Option<&str>) -> Vec<String> {
+    let mut needles: Vec<String> = OVERFLOW.iter().map(|s| (*s).to_owned()).collect();
+    for part in extra.unwrap_or("").split(',') {
+        let part = part.trim().to_lowercase();
+        if !part.is_empty() && !needles.contains(&part) {
+            needles.push(part);
+        }
+    }
+    needles
+}
+
+/// Whether an error message means a context overflow.
+pub fn is_overflow(message: &str, needles: &[String]) -> bool {
+    let message = message.to_lowercase();
+    needles.iter().any(|needle| message.contains(needle.as_str()))
+}
 
 /// How a live replay talks to the server.
 #[derive(Debug, Clone)]
@@ -47,6 +67,11 @@ pub struct LiveConfig {
     pub metrics_url: Option<String>,
     /// Live gate: cancel the run once profiling errors / completions exceeds it.
     pub failed_request_threshold: f64,
+    /// `--warmup-grace-period`: the warm-up ends this long after the start even if requests
+    /// are still in flight (they are cancelled).
+    pub warmup_grace: Duration,
+    /// Lowercased error texts that mean a context overflow ([`overflow_substrings`]).
+    pub overflow_substrings: Vec<String>,
 }
 
 /// What a live replay produced.
@@ -56,6 +81,8 @@ pub struct LiveRun {
     pub scrapes: Scrapes,
     pub wall: Duration,
     pub aborted: bool,
+    /// A root conversation's warm-up request failed (§4.3): the run was aborted.
+    pub warmup_failed: Option<String>,
     pub idle_jumps: u64,
     pub loop_lag_p99: Duration,
     pub cpu_utilization: f64,
@@ -122,6 +149,7 @@ pub async fn run(
     let mut next_id = 0u64;
     let (mut profiled_ok, mut profiled_errors) = (0u64, 0u64);
     let mut aborted = false;
+    let mut warmup_failed: Option<String> = None;
     let mut chunks = 0u64;
     loop {
         let now = start.elapsed();
@@ -172,10 +200,8 @@ pub async fn run(
         }
         let wake = if schedule.finished_dispatching() { None } else { schedule.next_due(start.elapsed()) };
         let grace_end = schedule.profiling_end().map(|end| end + config.grace);
-        let deadline = match (wake, grace_end) {
-            (Some(wake), Some(grace)) => Some(wake.min(grace)),
-            (wake, grace) => wake.or(grace),
-        };
+        let warmup_end = (schedule.phase() == Phase::Warmup).then_some(config.warmup_grace);
+        let deadline = [wake, grace_end, warmup_end].into_iter().flatten().min();
         let message = match deadline {
             Some(deadline) => tokio::select! {
                 message = rx.recv() => message,
@@ -196,10 +222,20 @@ pub async fn run(
                 ns(done.returned),
                 origin_ns,
             );
-            let overflow = record.error.as_ref().is_some_and(|e| {
-                let message = e.message.to_lowercase();
-                OVERFLOW.iter().any(|needle| message.contains(needle))
-            });
+            let mut record = record;
+            let overflow = record.error.as_ref().is_some_and(|e| is_overflow(&e.message, &config.overflow_substrings));
+            if overflow && let Some(error) = &mut record.error {
+                error.kind = super::record::CONTEXT_OVERFLOW.to_owned();
+            }
+            if dispatch.phase == Phase::Warmup
+                && dispatch.conversation == 0
+                && !overflow
+                && let Some(error) = &record.error
+            {
+                warmup_failed =
+                    Some(format!("{} turn {}: {}", record.conversation_id, dispatch.request, error.message));
+                aborted = true;
+            }
             if record.error.is_some() {
                 progress.failed.fetch_add(1, Ordering::Relaxed);
             }
@@ -227,23 +263,28 @@ pub async fn run(
                 aborted = true;
             }
         }
+        if schedule.phase() == Phase::Warmup && !aborted && start.elapsed() >= config.warmup_grace {
+            // §4.3: the warm-up ends at its grace period; what is still in flight is cancelled
+            // (and completed in the schedule, so its tree goes on in profiling).
+            let now = Instant::now();
+            schedule.end_warmup(now.saturating_duration_since(start));
+            for (_, (dispatch, handle, sent)) in in_flight.drain() {
+                handle.abort();
+                records.push((
+                    now,
+                    cancelled_record(traces, schedule, &dispatch, ns(sent), ns(now), "warm-up grace period"),
+                ));
+                schedule.complete(&dispatch, now.saturating_duration_since(start), false);
+            }
+            continue;
+        }
         let past_grace = grace_end.is_some_and(|grace| start.elapsed() >= grace);
         if aborted || past_grace {
             let now = Instant::now();
             for (_, (dispatch, handle, sent)) in in_flight.drain() {
                 handle.abort();
-                let play = &schedule.plays[dispatch.play];
-                let trace = &traces[play.trace];
-                let request = &trace.conversations[dispatch.conversation].requests[dispatch.request];
-                let mut record = base_record(trace, &dispatch, ns(sent), ns(now));
-                record.input_tokens = Some(request.input_tokens);
-                record.was_cancelled = true;
-                record.error = Some(RecordError {
-                    code: None,
-                    kind: "cancelled".into(),
-                    message: "cancelled at the end of the benchmark grace period".into(),
-                });
-                records.push((now, record));
+                let why = if aborted { "run cancellation" } else { "benchmark grace period" };
+                records.push((now, cancelled_record(traces, schedule, &dispatch, ns(sent), ns(now), why)));
             }
             break;
         }
@@ -275,12 +316,32 @@ pub async fn run(
         scrapes,
         wall,
         aborted,
+        warmup_failed,
         idle_jumps: schedule.idle_jumps.count,
         loop_lag_p99,
         cpu_utilization,
         saturated: loop_lag_p99 > Duration::from_millis(1) || cpu_utilization > 0.8,
         chunks,
     })
+}
+
+/// The record of a request cancelled in flight (`was_cancelled`, error type `cancelled`).
+fn cancelled_record(
+    traces: &[Trace],
+    schedule: &Schedule<'_>,
+    dispatch: &Dispatch,
+    start_ns: u64,
+    end_ns: u64,
+    why: &str,
+) -> AgenticRecord {
+    let trace = &traces[schedule.plays[dispatch.play].trace];
+    let request = &trace.conversations[dispatch.conversation].requests[dispatch.request];
+    let mut record = base_record(trace, dispatch, start_ns, end_ns);
+    record.input_tokens = Some(request.input_tokens);
+    record.was_cancelled = true;
+    record.error =
+        Some(RecordError { code: None, kind: "cancelled".into(), message: format!("cancelled at the {why}") });
+    record
 }
 
 fn base_record(trace: &Trace, dispatch: &Dispatch, start_ns: u64, end_ns: u64) -> AgenticRecord {
@@ -349,4 +410,21 @@ fn build_record(
     record.usage_completion_tokens = outcome.usage_completion_tokens;
     record.cached_tokens = outcome.usage_cached_tokens;
     record
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overflow_texts_include_the_environment_extension() {
+        let built_in = overflow_substrings(None);
+        assert!(is_overflow("This model's maximum context length is 4096 tokens", &built_in));
+        assert!(is_overflow("HTTP 400: request (5358 tokens) exceeds the available context size", &built_in));
+        assert!(!is_overflow("HTTP 500: internal error", &built_in));
+        assert!(!is_overflow("Input Is Far Too Big For Me", &built_in));
+        let extended = overflow_substrings(Some(" too big for me , ,Prompt Is Too Long"));
+        assert!(is_overflow("Input Is Far Too Big For Me", &extended));
+        assert_eq!(extended.len(), OVERFLOW.len() + 1, "duplicates and empty parts are dropped");
+    }
 }

@@ -8,6 +8,8 @@
 //! agentic aggregate and validation verdict) with [`server_metrics`] (Prometheus scraping and
 //! the vLLM, SGLang and llama.cpp adapters).
 //!
+//! [`synth`] writes seeded synthetic Weka traces (`ix bench traces`).
+//!
 //! It shares the single-turn client's transport and SSE parsing (`bench::Sender`,
 //! `bench::client::StreamState`); it prints nothing.
 
@@ -18,4 +20,5 @@ pub mod prompt;
 pub mod record;
 pub mod schedule;
 pub mod server_metrics;
+pub mod synth;
 pub mod trace;

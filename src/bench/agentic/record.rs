@@ -162,6 +162,10 @@ impl AgenticRecord {
     }
 }
 
+/// Error type of a context-length failure (§4.6): its own category in the aggregate's
+/// `error_categories` and in `context_overflow_count`.
+pub const CONTEXT_OVERFLOW: &str = "context_overflow";
+
 /// §5.4's category: the first non-empty `type|error_type|code|class|status`, else the message's
 /// first line up to `:` (at most 120 characters).
 pub fn error_category(error: &Value) -> String {
@@ -208,10 +212,13 @@ pub fn aiperf_summary(
     invalid_reasons: &[String],
 ) -> Value {
     let profiling = records.iter().filter(|r| r.phase == "profiling" && !r.was_cancelled);
-    let (mut ok, mut errors, mut hit, mut total) = (0u64, 0u64, 0u64, 0u64);
+    let (mut ok, mut errors, mut hit, mut total, mut overflows) = (0u64, 0u64, 0u64, 0u64, 0u64);
     for record in profiling {
-        if record.error.is_some() {
+        if let Some(error) = &record.error {
             errors += 1;
+            if error.kind == CONTEXT_OVERFLOW {
+                overflows += 1;
+            }
         } else {
             ok += 1;
             if let Some((h, t)) = record.theoretical {
@@ -221,10 +228,18 @@ pub fn aiperf_summary(
         }
     }
     let avg = if total > 0 { hit as f64 * 100.0 / total as f64 } else { 0.0 };
+    // §4.6: context overflows above 1 % of the responses invalidate the submission.
+    let mut reasons = invalid_reasons.to_vec();
+    let overflow_exceeded = overflows as f64 > 0.01 * (ok + errors) as f64;
+    if overflow_exceeded {
+        reasons.push("context_overflow_rate_exceeded".to_owned());
+    }
+    let submission_valid = submission_valid && !overflow_exceeded;
     json!({
         "request_count": {"tag": "request_count", "header": "Request Count", "unit": "requests", "avg": ok},
         "error_request_count": {"tag": "error_request_count", "header": "Error Request Count", "unit": "requests", "avg": errors},
         "completed_request_count": {"tag": "completed_request_count", "header": "Completed Request Count", "unit": "requests", "avg": ok + errors},
+        "context_overflow_count": {"tag": "context_overflow_count", "header": "Context Overflow Count", "unit": "requests", "avg": overflows},
         "benchmark_duration": {"tag": "benchmark_duration", "header": "Benchmark Duration", "unit": "sec", "avg": duration_s},
         "theoretical_prefix_cache_hit": {
             "tag": "theoretical_prefix_cache_hit", "header": "Theoretical Prefix Cache Hit", "unit": "%",
@@ -233,8 +248,125 @@ pub fn aiperf_summary(
         "metadata": {
             "scenario": "inferencex-agentx-mvp",
             "submission_valid": submission_valid,
-            "submission_invalid_reasons": invalid_reasons,
+            "submission_invalid_reasons": reasons,
             "dataset": dataset,
         }
     })
+}
+
+/// TTFT against context length (AGENTIC.md §5.7; the report's "TTFT vs context length"):
+/// successful profiling records sorted by input length, cut into `bins` groups of equal count
+/// (fewer when there are fewer records), each `{context_tokens_mean, ttft_p50_ms, requests}`.
+pub fn ttft_by_context_length(records: &[AgenticRecord], bins: usize) -> Value {
+    let mut points: Vec<(u64, f64)> = records
+        .iter()
+        .filter(|r| r.phase == "profiling" && r.error.is_none())
+        .filter_map(|r| Some((r.input_tokens?, r.ttft_ms.filter(|t| t.is_finite())?)))
+        .collect();
+    points.sort_by_key(|&(isl, _)| isl);
+    let bins = bins.clamp(1, points.len().max(1));
+    let mut out = Vec::new();
+    for b in 0..bins {
+        let (lo, hi) = (b * points.len() / bins, (b + 1) * points.len() / bins);
+        let chunk = &points[lo..hi];
+        if chunk.is_empty() {
+            continue;
+        }
+        let mean = chunk.iter().map(|&(isl, _)| isl as f64).sum::<f64>() / chunk.len() as f64;
+        let mut ttfts: Vec<f64> = chunk.iter().map(|&(_, t)| t).collect();
+        ttfts.sort_by(f64::total_cmp);
+        out.push(json!({
+            "context_tokens_mean": mean.round(),
+            "ttft_p50_ms": crate::bench::metrics::percentile(&ttfts, 50.0),
+            "requests": chunk.len(),
+        }));
+    }
+    Value::Array(out)
+}
+
+/// Test helpers shared with the CLI's tests.
+#[cfg(test)]
+pub mod tests_support {
+    pub use super::context_tests::blank;
+}
+
+#[cfg(test)]
+mod context_tests {
+    use super::*;
+
+    fn record(isl: u64, ttft: f64, phase: &str, failed: bool) -> AgenticRecord {
+        let mut r = blank();
+        r.input_tokens = Some(isl);
+        r.ttft_ms = Some(ttft);
+        r.phase = phase.into();
+        if failed {
+            r.error = Some(RecordError { code: Some(500), kind: "http_status".into(), message: "x".into() });
+        }
+        r
+    }
+
+    pub fn blank() -> AgenticRecord {
+        AgenticRecord {
+            session_num: 0,
+            x_correlation_id: String::new(),
+            root_correlation_id: String::new(),
+            conversation_id: String::new(),
+            turn_index: 0,
+            start_ns: 0,
+            ack_ns: None,
+            end_ns: 0,
+            scheduled_ns: None,
+            worker_id: String::new(),
+            phase: String::new(),
+            was_cancelled: false,
+            input_tokens: None,
+            output_tokens: None,
+            ttft_ms: None,
+            latency_ms: None,
+            itl_ms: None,
+            full_itl_ms: None,
+            usage_prompt_tokens: None,
+            usage_completion_tokens: None,
+            cached_tokens: None,
+            theoretical: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn overflows_above_one_percent_invalidate_the_submission() {
+        let overflow = |r: &mut AgenticRecord| {
+            r.error = Some(RecordError { code: Some(400), kind: CONTEXT_OVERFLOW.into(), message: "context".into() });
+        };
+        let mut records: Vec<AgenticRecord> = (0..100).map(|i| record(1000 + i, 5.0, "profiling", false)).collect();
+        overflow(&mut records[0]);
+        let summary = aiperf_summary(&records, 1.0, &Value::Null, true, &[]);
+        assert_eq!(summary["context_overflow_count"]["avg"], 1);
+        assert_eq!(summary["error_request_count"]["avg"], 1);
+        assert_eq!(summary["metadata"]["submission_valid"], true, "1 of 100 is not above 1 %");
+        overflow(&mut records[1]);
+        let summary = aiperf_summary(&records, 1.0, &Value::Null, true, &["dry_run".into()]);
+        assert_eq!(summary["metadata"]["submission_valid"], false);
+        assert_eq!(
+            summary["metadata"]["submission_invalid_reasons"],
+            json!(["dry_run", "context_overflow_rate_exceeded"])
+        );
+    }
+
+    #[test]
+    fn bins_are_equal_count_sorted_by_context_and_skip_warmup_and_errors() {
+        let mut records: Vec<AgenticRecord> =
+            (0..8u64).rev().map(|i| record(1000 * (i + 1), 10.0 * (i + 1) as f64, "profiling", false)).collect();
+        records.push(record(99_000, 1.0, "warmup", false));
+        records.push(record(99_000, 1.0, "profiling", true));
+        let bins = ttft_by_context_length(&records, 4);
+        let bins = bins.as_array().unwrap();
+        assert_eq!(bins.len(), 4);
+        assert_eq!(bins[0]["context_tokens_mean"], 1500.0);
+        assert_eq!(bins[0]["ttft_p50_ms"], 15.0);
+        assert_eq!(bins[3]["context_tokens_mean"], 7500.0);
+        assert_eq!(bins[3]["requests"], 2);
+        assert_eq!(ttft_by_context_length(&records[..1], 8).as_array().unwrap().len(), 1);
+        assert_eq!(ttft_by_context_length(&[], 8), serde_json::json!([]));
+    }
 }

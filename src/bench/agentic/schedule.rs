@@ -59,6 +59,13 @@ pub struct ScheduleConfig {
     pub picks: Option<Vec<usize>>,
     /// Stop dispatching after this many profiling requests (`--request-count`); `None` = duration.
     pub max_profiling_requests: Option<usize>,
+    /// Start points by recorded time (`--trajectory-start-by time`, newer aiperf's t*) instead
+    /// of by turn index (§4.2).
+    pub start_by_time: bool,
+    /// `--warmup-mode spread`: each lane's first profiling request waits a seeded fraction of
+    /// its recorded gap after the boundary (capped like any gap) instead of all lanes firing at
+    /// the profiling start.
+    pub warmup_spread: bool,
 }
 
 /// A request to send now.
@@ -159,6 +166,31 @@ pub fn start_turn(n: usize, lo: f64, hi: f64, seed: u64, trace_id: &str, lane: O
     Some(low + (draw % (high - low + 1) as u64) as usize)
 }
 
+/// The start turn by recorded time (§4.2, newer aiperf): an instant t* drawn uniformly in
+/// [lo·T, hi·T] of the root's recorded span T (first start to last end), seeded like
+/// [`start_turn`]; the play starts at the first top-level request not yet started at t*
+/// (at most n − 2, so at least one request follows). Subagents spawned before that turn are
+/// not replayed, as with turn-index start points.
+pub fn start_turn_by_time(trace: &Trace, lo: f64, hi: f64, seed: u64, lane: Option<usize>) -> Option<usize> {
+    let requests = &trace.root().requests;
+    let n = requests.len();
+    if n <= 1 {
+        return None;
+    }
+    let first = requests[0].t;
+    let span = requests.iter().map(|r| r.t + r.api_time).fold(first, f64::max) - first;
+    let key = match lane {
+        Some(lane) => format!("{seed}:{}:{lane}:t", trace.id),
+        None => format!("{seed}:{}:t", trace.id),
+    };
+    let digest = blake3::hash(key.as_bytes());
+    let draw = u64::from_le_bytes(digest.as_bytes()[..8].try_into().unwrap_or([0; 8]));
+    let unit = (draw >> 11) as f64 / (1u64 << 53) as f64;
+    let at = first + span * (lo + (hi - lo) * unit);
+    let turn = requests.iter().position(|r| r.t >= at).unwrap_or(n - 1);
+    Some(turn.min(n - 2))
+}
+
 /// A seeded shuffle of `0..n` (Fisher-Yates over SplitMix64).
 fn shuffle(n: usize, seed: u64) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
@@ -190,14 +222,12 @@ impl<'a> Schedule<'a> {
                         let trace = pool[lane % pool.len().max(1)];
                         let wrapped = (lane >= pool.len()).then_some(lane);
                         let n = traces[trace].root().requests.len();
-                        let turn = start_turn(
-                            n,
-                            config.start_min_ratio,
-                            config.start_max_ratio,
-                            config.seed,
-                            &traces[trace].id,
-                            wrapped,
-                        )
+                        let (lo, hi) = (config.start_min_ratio, config.start_max_ratio);
+                        let turn = if config.start_by_time {
+                            start_turn_by_time(&traces[trace], lo, hi, config.seed, wrapped)
+                        } else {
+                            start_turn(n, lo, hi, config.seed, &traces[trace].id, wrapped)
+                        }
                         .unwrap_or(0);
                         (trace, turn)
                     })
@@ -402,6 +432,20 @@ impl<'a> Schedule<'a> {
         }
     }
 
+    /// Ends the warm-up at `at` although requests are still in flight or pending
+    /// (`--warmup-grace-period` expired; the driver cancels what is in flight and completes it
+    /// here). Pending one-token advances become ordinary requests due at `at`.
+    pub fn end_warmup(&mut self, at: Duration) {
+        if self.phase != Phase::Warmup {
+            return;
+        }
+        for pending in &mut self.pending {
+            pending.short = false;
+            pending.due = pending.due.max(at);
+        }
+        self.begin_profiling(at);
+    }
+
     fn warmup_pending(&self) -> bool {
         self.phase == Phase::Warmup && !self.pending.is_empty()
     }
@@ -421,13 +465,24 @@ impl<'a> Schedule<'a> {
                 .collect();
             self.plays[play_idx].sessions = fresh;
             let held = std::mem::take(&mut self.plays[play_idx].held);
+            let spread = if self.config.warmup_spread { self.spread_fraction(lane) } else { 0.0 };
             for (conversation, request) in held {
-                self.push(play_idx, conversation, request, at, false);
+                let gap = self.traces[self.plays[play_idx].trace].conversations[conversation].requests[request].gap;
+                let gap = nanos(gap * spread);
+                let gap = self.config.trace_idle_cap.map_or(gap, |cap| gap.min(cap));
+                self.push(play_idx, conversation, request, at + gap, false);
             }
             if self.plays[play_idx].drained {
                 self.recycle(lane, at);
             }
         }
+    }
+
+    /// A seeded uniform fraction in [0, 1) per lane (spread warm-up).
+    fn spread_fraction(&self, lane: usize) -> f64 {
+        let digest = blake3::hash(format!("{}:spread:{lane}", self.config.seed).as_bytes());
+        let draw = u64::from_le_bytes(digest.as_bytes()[..8].try_into().unwrap_or([0; 8]));
+        (draw >> 11) as f64 / (1u64 << 53) as f64
     }
 
     fn recycle(&mut self, lane: usize, at: Duration) {

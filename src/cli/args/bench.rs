@@ -16,6 +16,8 @@ pub(crate) enum BenchCommand {
     SimServer(SimServerArgs),
     /// Measure the load generator itself against a zero-latency simulator.
     Selftest(SelftestArgs),
+    /// Write seeded synthetic agentic traces (Weka `traces.jsonl` schema) of a chosen size.
+    Traces(TracesArgs),
 }
 
 /// Flags of `ix bench serve`; names and defaults follow the reference client.
@@ -153,6 +155,17 @@ pub(crate) struct AgenticArgs {
     /// Extra warm-up requests per lane after the start-point request (1 output token each).
     #[arg(long, default_value_t = 0)]
     pub(crate) warmup_requests_per_lane: usize,
+    /// Seconds the warm-up may take before what is still in flight is cancelled and profiling starts.
+    #[arg(long, default_value_t = 1800.0)]
+    pub(crate) warmup_grace_period: f64,
+    /// `burst`: every lane's first profiling request goes out at the profiling start; `spread`:
+    /// each waits a seeded fraction of its recorded gap, so lanes do not start in lockstep.
+    #[arg(long, default_value = "burst", value_parser = ["burst", "spread"])]
+    pub(crate) warmup_mode: String,
+    /// Sample start points by top-level turn index (`turn`) or by recorded time (`time`: an
+    /// instant between the ratios of the trace's span; newer aiperf).
+    #[arg(long, default_value = "turn", value_parser = ["turn", "time"])]
+    pub(crate) trajectory_start_by: String,
     #[arg(long, default_value_t = 0.0)]
     pub(crate) trajectory_start_min_ratio: f64,
     #[arg(long, default_value_t = 1.0)]
@@ -284,4 +297,39 @@ pub(crate) struct SelftestArgs {
     /// Pin the simulator to this CPU (taskset); the client then runs on the others.
     #[arg(long)]
     pub(crate) server_cpu: Option<usize>,
+}
+
+/// Flags of `ix bench traces` (defaults: the real corpus's sizes).
+#[derive(Debug, clap::Args)]
+pub(crate) struct TracesArgs {
+    /// Output file (`traces.jsonl`); `-` for stdout.
+    #[arg(short, long)]
+    pub(crate) output: std::path::PathBuf,
+    #[arg(long, default_value_t = 393)]
+    pub(crate) traces: usize,
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+    #[arg(long, default_value_t = 110)]
+    pub(crate) min_turns: usize,
+    #[arg(long, default_value_t = 180)]
+    pub(crate) max_turns: usize,
+    /// Mean first-prompt size in tokens (each trace within ±25 %).
+    #[arg(long, default_value_t = 12_800)]
+    pub(crate) initial_tokens: u64,
+    #[arg(long, default_value_t = 64_000)]
+    pub(crate) max_prompt_tokens: u64,
+    /// Subagent spawn points per trace (between half of this and this).
+    #[arg(long, default_value_t = 16)]
+    pub(crate) max_subagents: usize,
+    #[arg(long, default_value_t = 400)]
+    pub(crate) max_output_tokens: u64,
+    /// Recorded request durations are drawn in [max/8, max] seconds.
+    #[arg(long, default_value_t = 4.0)]
+    pub(crate) max_api_time: f64,
+    /// Recorded gap between a request's end and the next start, seconds.
+    #[arg(long, default_value_t = 0.5)]
+    pub(crate) think_time: f64,
+    /// Per-turn probability that the prompt is compacted (restarts from its first quarter).
+    #[arg(long, default_value_t = 0.005)]
+    pub(crate) compaction_rate: f64,
 }
