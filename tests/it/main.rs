@@ -13,6 +13,7 @@ mod evals;
 mod image;
 mod integrity;
 mod limits;
+mod lsp;
 mod matrix;
 mod plan;
 mod project;
