@@ -290,7 +290,7 @@ pub fn check_sources(files: &[CheckFile], runners: &[CheckFile]) -> Checked {
     for input in runners {
         if let Some(file) = add_check_file(&mut checked, input, FileRole::Runners) {
             let table = runners::lower_runners(&checked.sources, file, &mut checked.diags);
-            checked.runners.types.extend(table.types);
+            add_runner_table(&mut checked.runners, table);
         }
     }
     for input in files {
@@ -301,7 +301,7 @@ pub fn check_sources(files: &[CheckFile], runners: &[CheckFile]) -> Checked {
             checked.runners.types.extend(lowered.runners.types);
         } else if looks_like_runners(&checked.sources.get(file).text) {
             let table = runners::lower_runners(&checked.sources, file, &mut checked.diags);
-            checked.runners.types.extend(table.types);
+            add_runner_table(&mut checked.runners, table);
         } else {
             configs.push(file);
         }
@@ -310,6 +310,13 @@ pub fn check_sources(files: &[CheckFile], runners: &[CheckFile]) -> Checked {
     checked.diags.extend(config_diags);
     checked.sweep.entries.extend(sweep.entries);
     checked
+}
+
+/// Adds a runners file's table (types, hardware, format) to what was checked before it.
+fn add_runner_table(into: &mut RunnerTable, table: RunnerTable) {
+    into.types.extend(table.types);
+    into.hardware.extend(table.hardware);
+    into.format = table.format;
 }
 
 fn add_check_file(checked: &mut Checked, input: &CheckFile, role: FileRole) -> Option<FileId> {

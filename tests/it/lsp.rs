@@ -142,3 +142,113 @@ fn diagnostics_equal_ix_check_over_a_pipe_with_the_real_binary() {
     drop(stdin);
     assert!(child.wait().unwrap().success());
 }
+
+/// The project's own demo sweep: hover, definition, references, completion, formatting, symbols.
+#[test]
+fn features_on_the_demo_sweep() {
+    let root = project_root();
+    let path = root.join("sweeps/demo.ix");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut server = ix::lsp::Server::new(root.clone());
+    server.notification(open(&path, &text));
+    let line_of = |needle: &str| text.lines().position(|line| line.contains(needle)).unwrap() as u32;
+    // Hover on a field: its meaning and type.
+    let hover = request(&mut server, "textDocument/hover", at(&path, line_of("  precision fp32"), 4));
+    let value = hover["contents"]["value"].as_str().unwrap();
+    assert!(value.contains("`precision`") && value.contains("enum"), "{value}");
+    // Hover on a sweep: its jobs and tasks.
+    let sweep_line = line_of("sweep tiny-fp32-local-sim-fast");
+    let hover = request(&mut server, "textDocument/hover", at(&path, sweep_line, 8));
+    let value = hover["contents"]["value"].as_str().unwrap();
+    assert!(value.contains("**3 job(s)**"), "{value}");
+    assert!(value.contains("128/32: concurrency 1, 2, 4"), "{value}");
+    assert!(value.contains("bench/tiny-fp32-local-sim-fast/128_32/tp1-ep1-dpa0-none/c1/local_0"), "{value}");
+    // Definition of a parent template: the template's name.
+    let parent_col = text.lines().nth(sweep_line as usize).unwrap().find(": tiny").unwrap() as u32 + 3;
+    let def = request(&mut server, "textDocument/definition", at(&path, sweep_line, parent_col));
+    assert_eq!(def["range"]["start"]["line"], line_of("template tiny"));
+    // Definition of a sweep: the benchmark script and launcher it resolves to.
+    let def = request(&mut server, "textDocument/definition", at(&path, sweep_line, 8));
+    let uris: Vec<&str> = def.as_array().unwrap().iter().map(|l| l["uri"].as_str().unwrap()).collect();
+    assert!(uris.iter().any(|u| u.ends_with("/benchmarks/tiny_fp32_local.sh")), "{uris:?}");
+    assert!(uris.iter().any(|u| u.ends_with("/runners/launch_local.sh")), "{uris:?}");
+    // References of the template: the declaration and the three sweeps.
+    let refs = request(
+        &mut server,
+        "textDocument/references",
+        json!({"textDocument": {"uri": uri(&path)}, "position": {"line": sweep_line, "character": parent_col}, "context": {"includeDeclaration": true}}),
+    );
+    assert_eq!(refs.as_array().unwrap().len(), 4, "{refs}");
+    // Completion of enum values after `framework `, and of field names on an empty line.
+    let framework_line = line_of("  framework sim-fast");
+    server.notification(change(&path, Some([framework_line, 12, framework_line, 20]), ""));
+    let items = request(&mut server, "textDocument/completion", at(&path, framework_line, 12));
+    let labels: Vec<&str> = items.as_array().unwrap().iter().map(|i| i["label"].as_str().unwrap()).collect();
+    assert!(labels.contains(&"sim-fast") && labels.contains(&"vllm"), "{labels:?}");
+    server.notification(change(&path, Some([framework_line, 2, framework_line, 12]), ""));
+    let items = request(&mut server, "textDocument/completion", at(&path, framework_line, 2));
+    let labels: Vec<&str> = items.as_array().unwrap().iter().map(|i| i["label"].as_str().unwrap()).collect();
+    assert!(labels.contains(&"image") && labels.contains(&"at") && !labels.contains(&"conc"), "{labels:?}");
+    // Formatting: badly indented text comes back canonical.
+    server.notification(change(&path, None, &text.replace("  image", "        image")));
+    let edits = request(
+        &mut server,
+        "textDocument/formatting",
+        json!({"textDocument": {"uri": uri(&path)}, "options": {"tabSize": 2, "insertSpaces": true}}),
+    );
+    assert_eq!(edits[0]["newText"], text);
+    // Symbols: the template and the three sweeps, with their `at` blocks and points.
+    let symbols = request(&mut server, "textDocument/documentSymbol", json!({"textDocument": {"uri": uri(&path)}}));
+    let names: Vec<&str> = symbols.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "precision",
+            "framework",
+            "local",
+            "tiny",
+            "tiny-fp32-local-sim",
+            "tiny-fp32-local-sim-fast",
+            "tiny-fp32-local-sim-slow"
+        ]
+    );
+    assert_eq!(symbols[3]["children"][0]["children"][0]["name"], "tp 1 conc 1..=4");
+}
+
+/// A master config of today's InferenceX format: hover on an entry, completion of keys and
+/// enum values at the cursor, definition of a runner in the runners file.
+#[test]
+fn features_on_a_master_config() {
+    let Some(reference) = crate::util::reference_dir() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("configs")).unwrap();
+    let runners = reference.join("head/configs/runners.yaml");
+    std::fs::copy(&runners, dir.path().join("configs/runners.yaml")).unwrap();
+    let text = std::fs::read_to_string(reference.join("head/configs/nvidia-master.yaml")).unwrap();
+    let path = dir.path().join("configs/nvidia-master.yaml");
+    std::fs::write(&path, &text).unwrap();
+    let mut server = ix::lsp::Server::new(dir.path().to_path_buf());
+    let out = server.notification(open(&path, &text));
+    assert_eq!(published(&out, &uri(&path)).unwrap(), Vec::new(), "today's nvidia master config checks clean");
+    let first_key = text.lines().position(|l| !l.starts_with([' ', '#', '-']) && l.ends_with(':')).unwrap() as u32;
+    let hover = request(&mut server, "textDocument/hover", at(&path, first_key, 1));
+    let value = hover["contents"]["value"].as_str().unwrap();
+    assert!(value.contains("job(s)**") && value.contains("concurrency"), "{value}");
+    let runner_line = text.lines().position(|l| l.trim_start().starts_with("runner:")).unwrap() as u32;
+    let col = text.lines().nth(runner_line as usize).unwrap().find("runner:").unwrap() as u32 + 9;
+    let def = request(&mut server, "textDocument/definition", at(&path, runner_line, col));
+    assert!(def["uri"].as_str().unwrap().ends_with("configs/runners.yaml"), "{def}");
+    let items = request(&mut server, "textDocument/completion", at(&path, runner_line, col - 1));
+    assert!(items.as_array().unwrap().len() > 3, "runner names: {items}");
+    // A key position inside a search-space point: point fields.
+    let conc_line = text.lines().position(|l| l.contains("conc-start:")).unwrap() as u32;
+    let indent = text.lines().nth(conc_line as usize).unwrap().find("conc-start").unwrap() as u32;
+    server.notification(change(
+        &path,
+        Some([conc_line, 0, conc_line, 0]),
+        &format!("{}\n", " ".repeat(indent as usize)),
+    ));
+    let items = request(&mut server, "textDocument/completion", at(&path, conc_line, indent));
+    let labels: Vec<&str> = items.as_array().unwrap().iter().map(|i| i["label"].as_str().unwrap()).collect();
+    assert!(labels.contains(&"conc-list") && labels.contains(&"dp-attn") && !labels.contains(&"image"), "{labels:?}");
+}
