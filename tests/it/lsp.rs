@@ -1,7 +1,6 @@
 //! `ix lsp`: the server driven in-process (`ix::lsp::Server`) and over a pipe (the real binary),
 //! and a randomized edit sequence compared with a fresh check after every edit.
 
-use std::collections::BTreeMap;
 use std::io::BufReader;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -251,4 +250,119 @@ fn features_on_a_master_config() {
     let items = request(&mut server, "textDocument/completion", at(&path, conc_line, indent));
     let labels: Vec<&str> = items.as_array().unwrap().iter().map(|i| i["label"].as_str().unwrap()).collect();
     assert!(labels.contains(&"conc-list") && labels.contains(&"dp-attn") && !labels.contains(&"image"), "{labels:?}");
+}
+
+/// A client-side model of the document: edits are made at (line, UTF-16 column) positions the
+/// test computes on its own, clamped the way LSP servers clamp (past the end of a line: its end;
+/// past the last line: the end of the text; inside a surrogate pair: before the character).
+fn model_offset(text: &str, line: u32, character: u32) -> usize {
+    let mut start = 0;
+    for (idx, l) in text.split('\n').enumerate() {
+        if idx as u32 == line {
+            let mut units = 0;
+            for (byte, ch) in l.char_indices() {
+                if units + ch.len_utf16() as u32 > character {
+                    return start + byte;
+                }
+                units += ch.len_utf16() as u32;
+            }
+            return start + l.len();
+        }
+        start += l.len() + 1;
+    }
+    text.len()
+}
+
+/// Thousands of random edits (valid and invalid positions, non-ASCII text, reversed and
+/// out-of-range ranges, a referenced runners file deleted and restored under the server): after
+/// each, the published diagnostics equal a fresh check of the same text read from disk.
+#[test]
+fn random_edits_publish_what_a_fresh_check_reports() {
+    use rand::{Rng, SeedableRng};
+    let dir = tempfile::tempdir().unwrap();
+    let demo = std::fs::read_to_string(project_root().join("sweeps/demo.ix")).unwrap();
+    let ix_text = format!("runners \"runners.yaml\"\n{demo}");
+    let runners = "h100:\n- h100-a_0\n- h100-a_1\n";
+    let yaml_text = "dsr1-fp8-h100-vllm:\n  image: vllm/vllm-openai:v0.10.0\n  model: deepseek-ai/DeepSeek-R1\n  model-prefix: dsr1\n  precision: fp8\n  framework: vllm\n  runner: h100\n  multinode: false\n  seq-len-configs:\n  - isl: 1024\n    osl: 1024\n    search-space:\n    - { tp: 8, conc-start: 4, conc-end: 64 }\n";
+    std::fs::write(dir.path().join("runners.yaml"), runners).unwrap();
+    let pieces = [
+        "",
+        "x",
+        "  ",
+        "\n",
+        "tp 2",
+        "conc 1..=8",
+        "{",
+        "}",
+        "\"",
+        ":",
+        "é",
+        "𝄞",
+        "- ",
+        "isl: 8",
+        "framework sim",
+        "\t",
+        "#",
+        "at 1k/1k: tp 1 conc 4",
+        "runner: h100",
+        "prefix tiny\n",
+    ];
+    for (name, initial, seed) in [("edit.ix", ix_text.as_str(), 15u64), ("edit.yaml", yaml_text, 16u64)] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, initial).unwrap();
+        let key = uri(&path);
+        let mut server = ix::lsp::Server::new(dir.path().to_path_buf());
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let mut model = initial.to_string();
+        server.notification(open(&path, &model));
+        for step in 0..1500 {
+            if rng.random_ratio(1, 50) {
+                // Files deleted under the server (the runners file the sweep names, the document itself).
+                let victim = if rng.random_bool(0.5) { dir.path().join("runners.yaml") } else { path.clone() };
+                if victim.exists() {
+                    std::fs::remove_file(&victim).unwrap();
+                } else {
+                    std::fs::write(&victim, if victim == path { initial } else { runners }).unwrap();
+                }
+            }
+            let n_lines = model.split('\n').count() as u32;
+            let mut pos = || (rng.random_range(0..n_lines + 2), rng.random_range(0..30u32));
+            let (a, b) = (pos(), pos());
+            let new_text = pieces[rng.random_range(0..pieces.len())];
+            let (oa, ob) = (model_offset(&model, a.0, a.1), model_offset(&model, b.0, b.1));
+            // Raw positions as sent (either order, possibly past the end or inside a character).
+            let (first, second) = if oa <= ob { (a, b) } else { (b, a) };
+            let (start, full_end) = (oa.min(ob), oa.max(ob));
+            // Mostly small edits: a long range is cut to a few characters after its start.
+            let cut = model[start..full_end].char_indices().nth(3).map(|(i, _)| start + i);
+            let (end, end_at) = match cut {
+                Some(end) if rng.random_ratio(9, 10) => {
+                    let p = ix::lsp::text::position(&model, end);
+                    (end, (p.line, p.character))
+                }
+                _ => (full_end, second),
+            };
+            let reversed = rng.random_bool(0.2);
+            let range =
+                if reversed { [end_at.0, end_at.1, first.0, first.1] } else { [first.0, first.1, end_at.0, end_at.1] };
+            let out = if rng.random_ratio(1, 100) {
+                model = new_text.repeat(3);
+                server.notification(change(&path, None, &model))
+            } else {
+                model.replace_range(start..end, new_text);
+                server.notification(change(&path, Some(range), new_text))
+            };
+            let got = published(&out, &key).unwrap_or_else(|| panic!("step {step}: nothing published"));
+            // A fresh check: the same text, written to a file of the same path, read from disk.
+            let disk = std::fs::read(&path).ok();
+            std::fs::write(&path, &model).unwrap();
+            let fresh = ix::workspace::check_sources(&[ix::workspace::CheckFile::disk(&path.to_string_lossy())], &[]);
+            match disk {
+                Some(bytes) => std::fs::write(&path, bytes).unwrap(),
+                None => std::fs::remove_file(&path).unwrap(),
+            }
+            let want = ix::lsp::lsp_diagnostics(&fresh, &path.to_string_lossy(), &key).remove(&key).unwrap_or_default();
+            assert_eq!(got, want, "{name} step {step}: text {model:?}");
+        }
+    }
 }
