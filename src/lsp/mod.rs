@@ -15,6 +15,7 @@ mod cursor;
 mod diagnostics;
 mod fields;
 mod hover;
+mod incremental;
 mod nav;
 pub mod text;
 
@@ -54,6 +55,8 @@ pub struct Server {
     published: HashMap<String, Vec<String>>,
     /// Plan sessions by sweep path (kept between hovers: their salsa database and memo).
     pub(crate) sessions: HashMap<String, PlanSession>,
+    /// Master-config buffers as salsa inputs, checked entry by entry.
+    incremental: incremental::Incremental,
 }
 
 /// The capabilities `ix lsp` announces.
@@ -137,7 +140,13 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
 
 impl Server {
     pub fn new(root: PathBuf) -> Server {
-        Server { root, docs: HashMap::new(), published: HashMap::new(), sessions: HashMap::new() }
+        Server {
+            incremental: incremental::Incremental::new(&root),
+            root,
+            docs: HashMap::new(),
+            published: HashMap::new(),
+            sessions: HashMap::new(),
+        }
     }
 
     /// Answers one request; a handler that fails or panics answers with an error.
@@ -244,7 +253,8 @@ impl Server {
     /// per file its diagnostics point into, and an empty one for each file that had some last time).
     fn publish(&mut self, key: &str) -> Vec<Notification> {
         let Some(doc) = self.docs.get(key) else { return Vec::new() };
-        let checked = check_doc(doc);
+        let incremental = if doc.is_dsl() { None } else { self.incremental.check(&doc.path, &doc.text) };
+        let checked = incremental.unwrap_or_else(|| check_doc(doc));
         let by_uri = diagnostics::to_lsp(&checked, &doc.path, key);
         let mut out = Vec::new();
         let previous = self.published.remove(key).unwrap_or_default();

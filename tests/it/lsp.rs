@@ -283,7 +283,14 @@ fn random_edits_publish_what_a_fresh_check_reports() {
     let demo = std::fs::read_to_string(project_root().join("sweeps/demo.ix")).unwrap();
     let ix_text = format!("runners \"runners.yaml\"\n{demo}");
     let runners = "h100:\n- h100-a_0\n- h100-a_1\n";
-    let yaml_text = "dsr1-fp8-h100-vllm:\n  image: vllm/vllm-openai:v0.10.0\n  model: deepseek-ai/DeepSeek-R1\n  model-prefix: dsr1\n  precision: fp8\n  framework: vllm\n  runner: h100\n  multinode: false\n  seq-len-configs:\n  - isl: 1024\n    osl: 1024\n    search-space:\n    - { tp: 8, conc-start: 4, conc-end: 64 }\n";
+    let entry = |key: &str| {
+        format!(
+            "{key}:\n  image: vllm/vllm-openai:v0.10.0\n  model: deepseek-ai/DeepSeek-R1\n  model-prefix: dsr1\n  precision: fp8\n  framework: vllm\n  runner: h100\n  multinode: false\n  seq-len-configs:\n  - isl: 1024\n    osl: 1024\n    search-space:\n    - {{ tp: 8, conc-start: 4, conc-end: 64 }}\n    - tp: 4\n      conc-list: [1, 2]\n\n"
+        )
+    };
+    // Several entries: the server checks them one by one (salsa), the fresh check the whole file.
+    let yaml_text = format!("# header\n{}{}{}", entry("dsr1-fp8-h100-vllm"), entry("dsr1-fp8-h100-sglang"), entry("b"));
+    let yaml_text = yaml_text.as_str();
     std::fs::write(dir.path().join("runners.yaml"), runners).unwrap();
     let pieces = [
         "",
