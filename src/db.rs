@@ -27,7 +27,7 @@ use crate::dag::hash::file_digest;
 use crate::dag::{FileFacts, ProjectFiles};
 use crate::expand::Job;
 use crate::expand::select::{JobSelection, entry_jobs as expand_entry};
-use crate::ir::inferencex::{lower_master_entry, split_master_entries};
+use crate::ir::inferencex::{EntryCheck, check_master_entry, lower_master_entry, split_master_entries};
 use crate::ir::{ConfigEntry, RunnerTable};
 use crate::source::FileId;
 
@@ -125,6 +125,12 @@ pub fn entry_jobs<'db>(
 ) -> Option<Vec<Vec<Job>>> {
     let lowered = lowered_entry(db, entry).as_ref()?;
     expand_entry(lowered, context.runners(db), context.selection(db)).ok()
+}
+
+/// The entry checked on its own for editors (`ix lsp`): its diagnostics relative to the block.
+#[salsa::tracked(returns(ref))]
+pub fn entry_check<'db>(db: &'db dyn salsa::Database, entry: SweepEntry<'db>) -> EntryCheck {
+    check_master_entry(FileId(*entry.file(db)), entry.block(db))
 }
 
 /// One entry of a master config as the pipeline assembles it (borrowed from the database).
@@ -450,6 +456,16 @@ impl ProjectDb {
                 })
             })
             .collect()
+    }
+
+    /// Each entry of master config `idx` checked on its own, with its byte offset (editors):
+    /// only entries whose block text changed since the last call are checked again. `None`
+    /// when the text cannot be split into entries.
+    pub fn config_checks(&self, idx: usize) -> Option<Vec<(u32, &EntryCheck)>> {
+        let source = *self.configs.get(idx)?;
+        let db = &self.db;
+        let entries = sweep_entries(db, source).as_ref()?;
+        Some(entries.iter().map(|entry| (*entry.start(db), entry_check(db, *entry))).collect())
     }
 
     /// Re-`stat`s every known file and updates the inputs that changed; returns how many did.

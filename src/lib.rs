@@ -16,6 +16,7 @@ pub mod expand;
 mod fuzz;
 pub mod image;
 pub mod ir;
+pub mod lsp;
 pub mod naming;
 pub mod plan;
 pub mod report;

@@ -301,3 +301,92 @@ pub fn default_runner_config() -> String {
 pub fn existing_default_master_configs() -> Vec<String> {
     default_master_configs().into_iter().filter(|path| Path::new(path).is_file()).collect()
 }
+
+/// One file for [`check_sources`]: its path, and its text when the caller holds it (an editor
+/// buffer, which overrides the disk); `None` reads the file.
+#[derive(Clone, Debug)]
+pub struct CheckFile {
+    pub path: String,
+    pub text: Option<Arc<str>>,
+}
+
+impl CheckFile {
+    pub fn disk(path: &str) -> CheckFile {
+        CheckFile { path: path.to_string(), text: None }
+    }
+}
+
+/// What [`check_sources`] found: the sources (for rendering), every diagnostic, and what the
+/// files lowered to (the sweep entries of master configs and `.ix` files, the runner types of
+/// runners files and `.ix` files), for editors.
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub sources: SourceMap,
+    pub diags: Vec<Diag>,
+    pub sweep: Sweep,
+    pub runners: RunnerTable,
+}
+
+/// The checks of `ix check`, shared with `ix lsp` so both report the same diagnostics: runners
+/// files (`runners`) first, then each file of `files` by its kind (`.ix` sweeps with the runners
+/// files they reference, runners files detected by their shape, master configs lowered together).
+pub fn check_sources(files: &[CheckFile], runners: &[CheckFile]) -> Checked {
+    let mut checked = Checked::default();
+    let mut configs = Vec::new();
+    for input in runners {
+        if let Some(file) = add_check_file(&mut checked, input, FileRole::Runners) {
+            let table = runners::lower_runners(&checked.sources, file, &mut checked.diags);
+            add_runner_table(&mut checked.runners, table);
+        }
+    }
+    for input in files {
+        let Some(file) = add_check_file(&mut checked, input, FileRole::Config) else { continue };
+        if is_dsl_path(&input.path) {
+            let lowered = lower_dsl_file(&mut checked.sources, file, &mut checked.diags);
+            checked.sweep.entries.extend(lowered.sweep.entries);
+            checked.runners.types.extend(lowered.runners.types);
+        } else if looks_like_runners(&checked.sources.get(file).text) {
+            let table = runners::lower_runners(&checked.sources, file, &mut checked.diags);
+            add_runner_table(&mut checked.runners, table);
+        } else {
+            configs.push(file);
+        }
+    }
+    let (sweep, config_diags) = inferencex::lower_master_configs(&checked.sources, &configs);
+    checked.diags.extend(config_diags);
+    checked.sweep.entries.extend(sweep.entries);
+    checked
+}
+
+/// Adds a runners file's table (types, hardware, format) to what was checked before it.
+fn add_runner_table(into: &mut RunnerTable, table: RunnerTable) {
+    into.types.extend(table.types);
+    into.hardware.extend(table.hardware);
+    into.format = table.format;
+}
+
+fn add_check_file(checked: &mut Checked, input: &CheckFile, role: FileRole) -> Option<FileId> {
+    match &input.text {
+        Some(text) => Some(checked.sources.add(input.path.clone(), text.clone())),
+        None => read_source(&mut checked.sources, &input.path, role, &mut checked.diags),
+    }
+}
+
+/// Whether a YAML text is a runners file: a Feb-2026 runners file maps names to lists, today's
+/// has a `labels` mapping; a master config maps names to mappings that are entries.
+pub fn looks_like_runners(text: &str) -> bool {
+    use crate::yaml::{self, NodeKind};
+    match yaml::parse(FileId(0), text) {
+        Ok(root) => match root.kind {
+            NodeKind::Map(entries) => {
+                let labels = entries
+                    .iter()
+                    .any(|(key, value)| key.as_str() == Some("labels") && matches!(value.kind, NodeKind::Map(_)));
+                labels
+                    || (!entries.is_empty() && entries.iter().all(|(_, value)| matches!(value.kind, NodeKind::Seq(_))))
+            }
+            _ => false,
+        },
+        Err(_) => false,
+    }
+}

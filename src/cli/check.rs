@@ -5,15 +5,9 @@ use std::io::Write;
 use crate::cli::ExitStatus;
 use crate::cli::args::{CheckArgs, DiagFormat};
 use crate::diag::{self, RenderOptions};
-use crate::ir::{inferencex, runners};
-use crate::source::SourceMap;
-use crate::workspace::{self, FileRole, read_source};
-use crate::yaml::{self, NodeKind};
+use crate::workspace::{self, CheckFile, Checked};
 
 pub(crate) fn check(args: &CheckArgs) -> ExitStatus {
-    let mut sources = SourceMap::new();
-    let mut diags = Vec::new();
-    let mut configs = Vec::new();
     let mut default_files = Vec::new();
     if args.files.is_empty() && args.runners.is_empty() {
         default_files = workspace::existing_default_master_configs();
@@ -29,23 +23,9 @@ pub(crate) fn check(args: &CheckArgs) -> ExitStatus {
             return ExitStatus::Error;
         }
     }
-    for path in &args.runners {
-        if let Some(file) = read_source(&mut sources, path, FileRole::Runners, &mut diags) {
-            runners::lower_runners(&sources, file, &mut diags);
-        }
-    }
-    for path in args.files.iter().chain(&default_files) {
-        let Some(file) = read_source(&mut sources, path, FileRole::Config, &mut diags) else { continue };
-        if workspace::is_dsl_path(path) {
-            workspace::lower_dsl_file(&mut sources, file, &mut diags);
-        } else if looks_like_runners(&sources.get(file).text) {
-            runners::lower_runners(&sources, file, &mut diags);
-        } else {
-            configs.push(file);
-        }
-    }
-    let (_, config_diags) = inferencex::lower_master_configs(&sources, &configs);
-    diags.extend(config_diags);
+    let files: Vec<CheckFile> = args.files.iter().chain(&default_files).map(|path| CheckFile::disk(path)).collect();
+    let runners: Vec<CheckFile> = args.runners.iter().map(|path| CheckFile::disk(path)).collect();
+    let Checked { sources, diags, .. } = workspace::check_sources(&files, &runners);
     let n_errors = diags.iter().filter(|d| d.is_error()).count();
     match args.format {
         DiagFormat::Json => {
@@ -64,22 +44,4 @@ pub(crate) fn check(args: &CheckArgs) -> ExitStatus {
         }
     }
     if n_errors == 0 { ExitStatus::Success } else { ExitStatus::Failure }
-}
-
-/// A Feb-2026 runners file maps names to lists, today's has a `labels` mapping; a master
-/// config maps names to mappings that are entries.
-fn looks_like_runners(text: &str) -> bool {
-    match yaml::parse(crate::source::FileId(0), text) {
-        Ok(root) => match root.kind {
-            NodeKind::Map(entries) => {
-                let labels = entries
-                    .iter()
-                    .any(|(key, value)| key.as_str() == Some("labels") && matches!(value.kind, NodeKind::Map(_)));
-                labels
-                    || (!entries.is_empty() && entries.iter().all(|(_, value)| matches!(value.kind, NodeKind::Seq(_))))
-            }
-            _ => false,
-        },
-        Err(_) => false,
-    }
 }

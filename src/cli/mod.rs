@@ -12,6 +12,7 @@ mod evals;
 mod fmt;
 mod image;
 mod lower;
+mod lsp;
 mod matrix;
 mod plan;
 mod report;
@@ -84,5 +85,6 @@ fn dispatch(cli: Cli) -> ExitStatus {
         Command::Report(args) => report::report(&args),
         Command::Bench(args) => bench::bench(&args),
         Command::Image(command) => image::image(command),
+        Command::Lsp(args) => lsp::lsp(&args),
     }
 }

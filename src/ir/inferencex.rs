@@ -14,7 +14,10 @@ use crate::ir::{
 use crate::source::{FileId, SourceMap, Span, Spanned};
 use crate::yaml::{self, Node, NodeKind};
 
+mod check;
 mod head;
+
+pub use check::{EntryCheck, check_master_entry};
 
 const ENTRY_FIELDS: &[&str] =
     &["image", "model", "model-prefix", "precision", "framework", "runner", "multinode", "disagg", "seq-len-configs"];

@@ -14,6 +14,8 @@ mod evals;
 mod image;
 mod integrity;
 mod limits;
+mod lsp;
+mod lsp_editors;
 mod matrix;
 mod plan;
 mod project;

@@ -56,6 +56,8 @@ pub(crate) enum Command {
     /// Container images: the digest each tag names now, asked of its registry.
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Serve the Language Server Protocol on stdin/stdout (editor diagnostics, hovers, navigation).
+    Lsp(LspArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,4 +151,11 @@ pub(crate) struct FmtArgs {
     /// Print the formatted text instead of rewriting the files.
     #[arg(long)]
     pub(crate) stdout: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LspArgs {
+    /// The workspace folder [default: the folder the editor names, else the current one].
+    #[arg(long, value_name = "DIR")]
+    pub(crate) root: Option<std::path::PathBuf>,
 }
