@@ -8,8 +8,10 @@ mod bench_agentic;
 mod changelog;
 mod check;
 mod collect_artifacts;
+mod compare;
 mod evals;
 mod fmt;
+mod history;
 mod image;
 mod lower;
 mod matrix;
@@ -84,5 +86,6 @@ fn dispatch(cli: Cli) -> ExitStatus {
         Command::Report(args) => report::report(&args),
         Command::Bench(args) => bench::bench(&args),
         Command::Image(command) => image::image(command),
+        Command::Compare(args) => compare::compare(&args),
     }
 }

@@ -10,6 +10,7 @@ mod containers;
 mod demo;
 mod dsl;
 mod evals;
+mod history;
 mod image;
 mod integrity;
 mod limits;

@@ -4,11 +4,13 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod bench;
+mod history;
 mod matrix;
 mod plan;
 mod results;
 
 pub(crate) use bench::*;
+pub(crate) use history::*;
 pub(crate) use matrix::*;
 pub(crate) use plan::*;
 pub(crate) use results::*;
@@ -56,6 +58,9 @@ pub(crate) enum Command {
     /// Container images: the digest each tag names now, asked of its registry.
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Compare two sets of results (state stores or database runs): per configuration and
+    /// metric, baseline, current, change and a verdict (improved, regressed, within noise).
+    Compare(CompareArgs),
 }
 
 #[derive(Debug, Subcommand)]
