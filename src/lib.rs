@@ -14,6 +14,7 @@ pub mod exec;
 pub mod expand;
 #[cfg(test)]
 mod fuzz;
+pub mod history;
 pub mod image;
 pub mod ir;
 pub mod lsp;

@@ -8,8 +8,10 @@ mod bench_agentic;
 mod changelog;
 mod check;
 mod collect_artifacts;
+mod compare;
 mod evals;
 mod fmt;
+mod history;
 mod image;
 mod lower;
 mod lsp;
@@ -86,5 +88,6 @@ fn dispatch(cli: Cli) -> ExitStatus {
         Command::Bench(args) => bench::bench(&args),
         Command::Image(command) => image::image(command),
         Command::Lsp(args) => lsp::lsp(&args),
+        Command::Compare(args) => compare::compare(&args),
     }
 }

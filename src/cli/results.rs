@@ -25,6 +25,10 @@ pub(super) fn results(command: ResultsCommand) -> ExitStatus {
         ResultsCommand::Summary(args) => summary(&args),
         ResultsCommand::SuccessRate(args) => success_rate(&args),
         ResultsCommand::Bench(args) => bench(&args),
+        ResultsCommand::Ingest(args) => super::history::ingest(&args),
+        ResultsCommand::Runs(args) => super::history::runs(&args),
+        ResultsCommand::HistoryBench(args) => super::history::history_bench(&args),
+        ResultsCommand::Synth(args) => super::history::synth(&args),
     }
 }
 

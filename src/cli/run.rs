@@ -624,6 +624,14 @@ fn run_engine(args: &RunArgs, input: &SweepInputArgs, executor_for: &dyn Fn(&str
     if args.task.is_none() && !print_outputs(args, &tasks, &reused, &summary) {
         return ExitStatus::Error;
     }
+    if let Some(db) = &args.results_db {
+        match super::history::ingest_store(Path::new(&input.state), db, None) {
+            Ok((run, new_points, total)) => {
+                eprint(&format!("results: run {} ({total} points, {new_points} new) in {db}", run.run_id));
+            }
+            Err(e) => return super::history::error(e),
+        }
+    }
     if summary.any_failed() { ExitStatus::Failure } else { ExitStatus::Success }
 }
 

@@ -11,6 +11,7 @@ mod demo;
 mod dsl;
 mod dsl_head;
 mod evals;
+mod history;
 mod image;
 mod integrity;
 mod limits;

@@ -4,11 +4,13 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod bench;
+mod history;
 mod matrix;
 mod plan;
 mod results;
 
 pub(crate) use bench::*;
+pub(crate) use history::*;
 pub(crate) use matrix::*;
 pub(crate) use plan::*;
 pub(crate) use results::*;
@@ -58,6 +60,9 @@ pub(crate) enum Command {
     Image(ImageCommand),
     /// Serve the Language Server Protocol on stdin/stdout (editor diagnostics, hovers, navigation).
     Lsp(LspArgs),
+    /// Compare two sets of results (state stores or database runs): per configuration and
+    /// metric, baseline, current, change and a verdict (improved, regressed, within noise).
+    Compare(CompareArgs),
 }
 
 #[derive(Debug, Subcommand)]

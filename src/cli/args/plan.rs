@@ -106,6 +106,10 @@ pub(crate) struct RunArgs {
     /// `ix collect-artifacts`.
     #[arg(long, conflicts_with_all = ["task", "gha_matrix"])]
     pub(crate) collect_only: bool,
+    /// After the run, ingest the store's current results into this results database (a SQLite
+    /// file or `postgres://…`), as `ix results ingest` does.
+    #[arg(long, value_name = "PATH|URL", conflicts_with_all = ["task", "gha_matrix", "dry_run"])]
+    pub(crate) results_db: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -18,6 +18,17 @@ pub(crate) enum ResultsCommand {
     /// Time processing, collecting and summarising N synthetic records.
     #[command(hide = true)]
     Bench(ResultsBenchArgs),
+    /// Write the state store's current results, with their provenance, into a results database
+    /// (idempotent: ingesting the same store twice changes nothing).
+    Ingest(super::IngestArgs),
+    /// List the runs of a results database.
+    Runs(super::RunsArgs),
+    /// Time ingesting N synthetic records and comparing two runs (BENCHMARKS.md).
+    #[command(hide = true)]
+    HistoryBench(super::HistoryBenchArgs),
+    /// Test-only: write a synthetic run with seeded noise into a state store.
+    #[command(hide = true)]
+    Synth(super::SynthArgs),
 }
 
 #[derive(Debug, Args)]

@@ -1,0 +1,168 @@
+//! Tests of the results database on SQLite (PostgreSQL: `tests/it/history.rs`, against a real
+//! server) and of compare over synthetic stores read through the real ingest path.
+
+use super::compare::{CompareOptions, Verdict, compare};
+use super::synth::{SynthOptions, write_store};
+use super::*;
+
+/// A temporary folder, on tmpfs where there is one: the synthetic stores fsync every record.
+fn tempdir() -> tempfile::TempDir {
+    let shm = std::path::Path::new("/dev/shm");
+    if shm.is_dir() { tempfile::tempdir_in(shm) } else { tempfile::tempdir() }.expect("tempdir")
+}
+
+fn synth(dir: &std::path::Path, seed: u64, slower: Option<(usize, f64)>) -> Vec<Point> {
+    let options = SynthOptions { configs: 300, repeats: 5, noise_pct: 1.0, seed, slower };
+    write_store(dir, &options).expect("synthetic store");
+    points_from_store(dir).expect("ingest").points
+}
+
+fn open_sqlite(dir: &std::path::Path) -> ResultsDb {
+    ResultsDb::open(&DbUrl::Sqlite(dir.join("results.sqlite"))).expect("open sqlite")
+}
+
+#[test]
+fn times_are_rfc3339_utc() {
+    assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+    assert_eq!(rfc3339(1_796_454_933), "2026-12-05T07:15:33Z");
+    assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+}
+
+#[test]
+fn task_ids_give_key_node_and_repeat() {
+    let (key, node, repeat) = ingest::parse_task_id("result/k1/1k1k/tp1-ep1-dpa0-none/c4/local_0");
+    assert_eq!((key.as_str(), node.as_str(), repeat), ("k1", "local_0", 0));
+    let (key, node, repeat) = ingest::parse_task_id("result/k1/1k1k/tp1-ep1-dpa0-none/c4/local_0/repeat-3");
+    assert_eq!((key.as_str(), node.as_str(), repeat), ("k1", "local_0", 3));
+}
+
+#[test]
+fn a_store_becomes_points_with_provenance() {
+    let dir = tempdir();
+    let options = SynthOptions { configs: 3, repeats: 2, noise_pct: 1.0, seed: 1, slower: None };
+    write_store(&dir.path().join("store"), &options).expect("store");
+    let points = points_from_store(&dir.path().join("store")).expect("points").points;
+    assert_eq!(points.len(), 6);
+    let point = &points[1];
+    assert_eq!(point.task_id, "result/synth0/1k1k/cfg0/local_0/repeat-1");
+    assert_eq!((point.repeat, point.runner_node.as_str(), point.config_key.as_str()), (1, "local_0", "synth0"));
+    assert_eq!((point.image.as_str(), point.image_digest.as_deref()), ("synth:1", Some("sha256:5e7e")));
+    assert_eq!(point.scripts, "benchmarks/synth.sh=blake3:0123abcd");
+    assert!(point.bench_hash.is_some() && point.ended_at.is_some() && point.started_at.is_some());
+    assert!(point.identity.contains("conc=1") && point.identity.contains("tp=1"), "{}", point.identity);
+    assert!(point.metrics.iter().any(|(name, _)| name == "median_tpot"));
+    assert!(!point.metrics.iter().any(|(name, _)| name == "conc"), "identity fields are not metrics");
+    // The two repeats of a configuration share its identity; configurations differ.
+    assert_eq!(points[0].identity, points[1].identity);
+    assert_ne!(points[0].identity, points[2].identity);
+}
+
+#[test]
+fn ingesting_twice_changes_nothing_and_reads_back() {
+    let dir = tempdir();
+    let options = SynthOptions { configs: 4, repeats: 2, noise_pct: 1.0, seed: 2, slower: None };
+    write_store(&dir.path().join("store"), &options).expect("store");
+    let points = points_from_store(&dir.path().join("store")).expect("points").points;
+    let run = ingest::run_of(&points, "store", Some("base".into()), None);
+    let mut db = open_sqlite(dir.path());
+    assert_eq!(db.ingest(&run, &points).expect("ingest"), 8);
+    let again = ingest::run_of(&points, "store", Some("base".into()), None);
+    assert_eq!(again.run_id, run.run_id, "the run id comes from the points");
+    assert_eq!(db.ingest(&again, &points).expect("ingest again"), 0);
+    let runs = db.runs().expect("runs");
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].points, 8);
+    assert_eq!(db.find_run("latest").expect("latest").run_id, run.run_id);
+    assert_eq!(db.find_run("base").expect("by label").run_id, run.run_id);
+    assert!(matches!(db.find_run("nope"), Err(HistoryError::NoRun { .. })));
+    let read = db.run_points(&run.run_id).expect("points");
+    assert_eq!(read, points, "a run reads back exactly as ingested");
+    if let ResultsDb::Sqlite { conn, .. } = &db {
+        let metrics: i64 = conn.query_row("SELECT COUNT(*) FROM metrics", [], |r| r.get(0)).expect("count");
+        assert_eq!(metrics as usize, points.iter().map(|p| p.metrics.len()).sum::<usize>());
+    }
+}
+
+#[test]
+fn a_newer_ix_opens_and_migrates_an_older_database() {
+    let dir = tempdir();
+    let url = DbUrl::Sqlite(dir.path().join("old.sqlite"));
+    {
+        // A database written by an `ix` that knew only migration 1, with one point in it.
+        let mut db = sqlite::open(&dir.path().join("old.sqlite")).expect("open");
+        db.migrate(1).expect("migrate to 1");
+        assert_eq!(db.schema_version().expect("version"), 1);
+        if let ResultsDb::Sqlite { conn, .. } = &db {
+            conn.execute_batch(
+                "INSERT INTO runs VALUES ('r1', 'old', NULL, '0.0.9', 'store', '2026-01-01T00:00:00Z');
+                 INSERT INTO points VALUES ('h', 'a', 0, 'fixed', 'result/k/1k1k/tp1/c1/n0', 'k', 'tp=1', 0, 'img',
+                   NULL, '', NULL, 'n0', NULL, NULL, '{\"median_tpot\": 0.5}');
+                 INSERT INTO run_points VALUES ('r1', 'h', 'a', 0);",
+            )
+            .expect("v1 rows");
+        }
+    }
+    let mut db = ResultsDb::open(&url).expect("reopen with the current ix");
+    assert_eq!(db.schema_version().expect("version"), schema::VERSION);
+    let points = db.run_points("r1").expect("old points");
+    assert_eq!(points.len(), 1);
+    assert_eq!(points[0].bench_hash, None, "a column added by migration 2 is empty for old rows");
+    assert_eq!(points[0].metrics, vec![("median_tpot".to_string(), 0.5)]);
+    drop(db);
+    // An `ix` older than the database refuses it.
+    if let Ok(ResultsDb::Sqlite { conn, .. }) = sqlite::open(&dir.path().join("old.sqlite")) {
+        conn.execute("UPDATE ix_schema SET version = 99", []).expect("bump");
+    }
+    assert!(matches!(ResultsDb::open(&url), Err(HistoryError::NewerSchema { found: 99, .. })));
+}
+
+#[test]
+fn a_planted_five_percent_regression_is_flagged_alone() {
+    let dir = tempdir();
+    let base = synth(&dir.path().join("base"), 10, None);
+    let head = synth(&dir.path().join("head"), 11, Some((137, 5.0)));
+    let comparison = compare(&base, &head, &CompareOptions::default());
+    let planted = super::compare::label_of(&head[137 * 5]);
+    assert_eq!(comparison.regressed_configs(), vec![planted.as_str()], "{}", render::to_text(&comparison, false));
+    assert_eq!(comparison.count(Verdict::Improved), 0);
+    assert!(comparison.count(Verdict::Regressed) >= 4, "every latency and throughput metric of it");
+    assert!(comparison.only_base.is_empty() && comparison.only_head.is_empty());
+    assert_eq!(comparison.rows.len(), 300 * 6);
+}
+
+#[test]
+fn a_change_below_the_noise_is_not_flagged() {
+    let dir = tempdir();
+    let base = synth(&dir.path().join("base"), 20, None);
+    let head = synth(&dir.path().join("head"), 21, Some((42, 0.5)));
+    let comparison = compare(&base, &head, &CompareOptions::default());
+    assert_eq!(comparison.count(Verdict::Regressed), 0, "{}", render::to_text(&comparison, false));
+    assert_eq!(comparison.count(Verdict::Improved), 0);
+}
+
+#[test]
+fn without_repeats_the_threshold_decides() {
+    let options = CompareOptions::default();
+    let row = super::compare::judge("median_tpot", &[1.0], &[1.06], &options).expect("row");
+    assert_eq!((row.verdict, row.rule), (Verdict::Regressed, super::compare::Rule::Threshold));
+    let row = super::compare::judge("tput_per_gpu", &[1.0], &[1.06], &options).expect("row");
+    assert_eq!(row.verdict, Verdict::Improved);
+    let row = super::compare::judge("median_tpot", &[1.0], &[1.04], &options).expect("row");
+    assert_eq!(row.verdict, Verdict::WithinNoise);
+}
+
+#[test]
+fn markdown_and_json_state_the_verdicts() {
+    let dir = tempdir();
+    let base = synth(&dir.path().join("base"), 30, None);
+    let head = synth(&dir.path().join("head"), 31, Some((5, 8.0)));
+    let comparison = compare(&base, &head, &CompareOptions::default());
+    let markdown = render::to_markdown(&comparison, "ix compare");
+    assert!(markdown.contains("#### Regressions") && markdown.contains("🔴 regressed"), "{markdown}");
+    assert!(markdown.contains("Welch's t-test"), "the rule is stated");
+    assert!(markdown.len() < 65_536, "fits a pull request comment: {}", markdown.len());
+    let json: serde_json::Value = serde_json::from_str(&render::to_json(&comparison)).expect("json");
+    assert_eq!(json["schema"], "ix.compare/v1");
+    assert_eq!(json["regressed"].as_u64(), Some(comparison.count(Verdict::Regressed) as u64));
+    assert_eq!(json["rows"].as_array().map(Vec::len), Some(comparison.rows.len()));
+}

@@ -1,0 +1,237 @@
+//! The results database and `ix compare`: ingest into SQLite and a real PostgreSQL server (a
+//! throwaway cluster this file starts with Debian's `initdb`/`pg_ctl`), compare of synthetic
+//! stores with a planted regression, and a real simulator run whose slowdown compare catches.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::run::{Project, SCRIPT, entry};
+use crate::util::{ix, project_root};
+
+/// The PostgreSQL server binaries (Debian puts them under `/usr/lib/postgresql/<v>/bin`).
+fn pg_bin_dir() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .filter(|bin| bin.join("initdb").is_file() && bin.join("pg_ctl").is_file())
+        .collect();
+    dirs.sort();
+    dirs.pop()
+}
+
+/// A throwaway PostgreSQL cluster on a free loopback port, stopped on drop.
+struct PgCluster {
+    bin: PathBuf,
+    data: PathBuf,
+    as_postgres: bool,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl PgCluster {
+    /// Starts one; `None` (after saying so) only with `IX_ALLOW_MISSING_POSTGRES=1`.
+    fn start() -> Option<PgCluster> {
+        let Some(bin) = pg_bin_dir() else {
+            if std::env::var("IX_ALLOW_MISSING_POSTGRES").as_deref() == Ok("1") {
+                #[allow(clippy::print_stderr)]
+                {
+                    eprintln!("PostgreSQL not installed; skipped by IX_ALLOW_MISSING_POSTGRES=1");
+                }
+                return None;
+            }
+            panic!(
+                "PostgreSQL not installed: run ci/postgres.sh (or set IX_ALLOW_MISSING_POSTGRES=1 to skip on purpose)"
+            );
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("pg");
+        std::fs::create_dir(&data).expect("mkdir");
+        // initdb refuses root: run the server as the `postgres` user then.
+        // SAFETY: geteuid has no preconditions.
+        let as_postgres = unsafe { libc::geteuid() } == 0;
+        if as_postgres {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+            let status = Command::new("chown").args(["postgres:postgres"]).arg(&data).status().expect("chown");
+            assert!(status.success(), "chown postgres");
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        let cluster = PgCluster { bin, data, as_postgres, port, _dir: dir };
+        cluster.tool("initdb", &["-U", "ix", "--auth=trust", "-E", "UTF8", "--no-sync", "-D"], true);
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off",
+            cluster.data.display()
+        );
+        let log = cluster.data.join("server.log").display().to_string();
+        cluster.tool("pg_ctl", &["-w", "-t", "60", "-l", &log, "-o", &options, "start", "-D"], true);
+        Some(cluster)
+    }
+
+    /// Runs a server tool with `args` and the data folder last.
+    fn tool(&self, name: &str, args: &[&str], check: bool) {
+        let mut cmd = if self.as_postgres {
+            let mut cmd = Command::new("runuser");
+            cmd.args(["-u", "postgres", "--"]).arg(self.bin.join(name));
+            cmd
+        } else {
+            Command::new(self.bin.join(name))
+        };
+        let output = cmd.args(args).arg(&self.data).output().expect("run a PostgreSQL tool");
+        if check {
+            assert!(
+                output.status.success(),
+                "{name} failed\n{}\n{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://ix@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        self.tool("pg_ctl", &["-w", "-m", "immediate", "stop", "-D"], false);
+    }
+}
+
+/// A temporary folder on tmpfs where there is one (synthetic stores fsync every record).
+fn tempdir() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() { tempfile::tempdir_in(shm) } else { tempfile::tempdir() }.expect("tempdir")
+}
+
+fn synth(dir: &Path, seed: u64, slower: Option<&str>) {
+    let state = dir.display().to_string();
+    let mut args = vec!["results", "synth", "--state-dir", &state, "--configs", "300", "--repeats", "5"];
+    let seed = seed.to_string();
+    args.extend(["--seed", &seed]);
+    if let Some(slower) = slower {
+        args.extend(["--slower", slower]);
+    }
+    let _ = ix(args).run().expect_code(0);
+}
+
+fn compare_json(base: &str, head: &str, extra: &[&str], code: i32) -> serde_json::Value {
+    let out =
+        ix(["compare", "--base", base, "--head", head, "--format", "json"]).args_from(extra).run().expect_code(code);
+    serde_json::from_str(&out.stdout).expect("compare JSON")
+}
+
+fn regressed_configs(json: &serde_json::Value) -> Vec<String> {
+    let mut configs: Vec<String> = json["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter(|row| row["verdict"] == "regressed")
+        .map(|row| row["config"].as_str().unwrap_or_default().to_string())
+        .collect();
+    configs.dedup();
+    configs
+}
+
+#[test]
+fn compare_flags_exactly_the_planted_regression_among_hundreds_of_noisy_configs() {
+    let dir = tempdir();
+    let (base, head, quiet) = (dir.path().join("base"), dir.path().join("head"), dir.path().join("quiet"));
+    synth(&base, 1, None);
+    synth(&head, 2, Some("137:5"));
+    synth(&quiet, 3, Some("137:0.5"));
+    let (base, head, quiet) = (base.display().to_string(), head.display().to_string(), quiet.display().to_string());
+    let json = compare_json(&base, &head, &["--fail-on-regression"], 1);
+    assert_eq!(regressed_configs(&json), vec!["synth4 1024/1024 tp2 ep1 c2".to_string()], "{json:#}");
+    assert_eq!(json["improved"], 0);
+    assert_eq!(json["rows"].as_array().map(Vec::len), Some(300 * 6));
+    // Every row decided by the t-test over the 5 repeats.
+    assert!(json["rows"].as_array().expect("rows").iter().all(|r| r["rule"] == "welch" && r["current"]["n"] == 5));
+    let json = compare_json(&base, &quiet, &["--fail-on-regression"], 0);
+    assert_eq!((json["regressed"].as_u64(), json["improved"].as_u64()), (Some(0), Some(0)), "{json:#}");
+    // The markdown for a pull request names the regression and the rule.
+    let out = ix(["compare", "--base", &base, "--head", &head, "--format", "md"]).run().expect_code(0);
+    assert!(
+        out.stdout.contains("🔴 regressed") && out.stdout.contains("synth4 1024/1024 tp2 ep1 c2"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("Welch's t-test"), "{}", out.stdout);
+}
+
+#[test]
+fn postgres_and_sqlite_hold_the_same_runs_and_ingest_is_idempotent() {
+    let Some(pg) = PgCluster::start() else { return };
+    let dir = tempdir();
+    let store = dir.path().join("store");
+    let sqlite = dir.path().join("results.sqlite").display().to_string();
+    let _ = ix(["results", "synth", "--state-dir", &store.display().to_string(), "--configs", "40", "--repeats", "3"])
+        .run()
+        .expect_code(0);
+    let state = store.display().to_string();
+    for db in [pg.url(), sqlite.clone()] {
+        let first = ix(["results", "ingest", "--state-dir", &state, "--results-db", &db, "--label", "nightly"])
+            .run()
+            .expect_code(0);
+        assert!(first.stdout.contains(": 120 points, 120 new"), "{}", first.stdout);
+        let again = ix(["results", "ingest", "--state-dir", &state, "--results-db", &db]).run().expect_code(0);
+        assert!(again.stdout.contains(": 120 points, 0 new"), "{}", again.stdout);
+        let runs = ix(["results", "runs", "--results-db", &db]).run().expect_code(0);
+        assert_eq!(runs.stdout.lines().count(), 2, "one run: {}", runs.stdout);
+        assert!(runs.stdout.contains(" 120  nightly "), "{}", runs.stdout);
+    }
+    // The two backends hold the same points: a compare of one against the other matches all.
+    let json = compare_json(&format!("{}#nightly", pg.url()), &sqlite, &[], 0);
+    assert_eq!(json["rows"].as_array().map(Vec::len), Some(40 * 6));
+    assert!(json["rows"].as_array().expect("rows").iter().all(|r| r["delta"] == 0.0), "{json:#}");
+    assert_eq!(json["only_base"].as_array().map(Vec::len), Some(0));
+    let missing = ix(["compare", "--base", &format!("{}#nope", pg.url()), "--head", &sqlite]).run().expect_code(2);
+    assert!(missing.stderr.contains("ix::history::no_run"), "{}", missing.stderr);
+}
+
+/// The tiny sim script with another inter-token latency: its digest changes, so every bench
+/// task runs again, slower.
+fn sim_script(itl_ms: u32) -> String {
+    let text =
+        std::fs::read_to_string(project_root().join("benchmarks/tiny_fp32_local_sim_server.sh")).expect("script");
+    text.replace("*) speed=(--ttft-ms 15 --itl-ms 3) ;;", &format!("*) speed=(--ttft-ms 15 --itl-ms {itl_ms}) ;;"))
+}
+
+#[test]
+fn a_real_simulator_slowdown_is_caught_through_run_ingest_and_compare() {
+    // Short sequences (128 in, 32 out) keep the two runs to seconds.
+    let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-list: [1, 2]")
+        .replace("isl: 1024", "isl: 128")
+        .replace("osl: 1024", "osl: 32");
+    let project = Project::new(&master, &[(SCRIPT, &sim_script(3))]);
+    let root = project_root();
+    project.write(
+        "benchmarks/benchmark_lib.sh",
+        &std::fs::read_to_string(root.join("benchmarks/benchmark_lib.sh")).expect("lib"),
+    );
+    project.write(
+        "benchmarks/data/words-tokenizer.json",
+        &std::fs::read_to_string(root.join("benchmarks/data/words-tokenizer.json")).expect("tokenizer"),
+    );
+    let db = project.path().join("results.sqlite").display().to_string();
+    let first = project.run(&["--state-dir", ".ix-base", "--results-db", &db]).expect_code(0);
+    assert!(first.stderr.contains("results: run "), "{}", first.stderr);
+    project.write(&format!("benchmarks/{SCRIPT}"), &sim_script(9));
+    let _ = project.run(&["--state-dir", ".ix-head", "--results-db", &db]).expect_code(0);
+    let runs = ix(["results", "runs", "--results-db", &db]).run().expect_code(0);
+    let ids: Vec<&str> = runs.stdout.lines().skip(1).filter_map(|l| l.split_whitespace().next()).collect();
+    assert_eq!(ids.len(), 2, "{}", runs.stdout);
+    let (base, head) = (project.path().join(".ix-base"), project.path().join(".ix-head"));
+    // Store against store, and run against run in the database: the same verdicts.
+    let from_stores =
+        compare_json(&base.display().to_string(), &head.display().to_string(), &["--fail-on-regression"], 1);
+    let from_db = compare_json(&format!("{db}#{}", ids[0]), &format!("{db}#{}", ids[1]), &["--fail-on-regression"], 1);
+    for json in [&from_stores, &from_db] {
+        let tpot: Vec<&serde_json::Value> =
+            json["rows"].as_array().expect("rows").iter().filter(|r| r["metric"] == "median_tpot").collect();
+        assert_eq!(tpot.len(), 2, "both concurrencies matched: {json:#}");
+        assert!(tpot.iter().all(|r| r["verdict"] == "regressed" && r["rule"] == "threshold"), "{json:#}");
+    }
+    assert_eq!(from_stores["rows"], from_db["rows"]);
+}
