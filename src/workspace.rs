@@ -191,9 +191,24 @@ pub fn inferencex_runner_file(format: crate::ir::Format) -> &'static str {
 fn configs_format(config_files: &[String]) -> crate::ir::Format {
     config_files
         .iter()
-        .filter(|path| !is_dsl_path(path))
-        .find_map(|path| inferencex::text_format(&std::fs::read_to_string(path).ok()?))
+        .find_map(|path| {
+            let text = std::fs::read_to_string(path).ok()?;
+            if is_dsl_path(path) { dsl_format(&text) } else { inferencex::text_format(&text) }
+        })
         .unwrap_or(crate::ir::Format::Feb)
+}
+
+/// The format an `.ix` file declares (`format head`), if it parses and declares one.
+fn dsl_format(text: &str) -> Option<crate::ir::Format> {
+    let (file, _) = syntax::parse(FileId(0), text);
+    file?.decls.iter().find_map(|decl| match &decl.node {
+        syntax::ast::Decl::Format(name) => match name.value.as_str() {
+            "head" => Some(crate::ir::Format::Head),
+            "feb" => Some(crate::ir::Format::Feb),
+            _ => None,
+        },
+        _ => None,
+    })
 }
 
 /// Why the runners file `resolved` (referenced from a sweep in `sweep_dir`) is not read, if it
