@@ -450,6 +450,12 @@ fn context_overflows_are_their_own_category_and_invalidate_above_one_percent() {
     let completions: u64 = slices.iter().map(|s| s["completions"].as_u64().unwrap()).sum();
     assert_eq!(completions as usize, records(dir.path()).len());
     assert!(slices.iter().any(|s| s["active_trees"].as_u64().unwrap() >= 2), "4 lanes run trees side by side");
+    let trees = json_file(&dir.path().join("aiperf_artifacts/client_timelines.json"));
+    let trees = trees.as_array().expect("trees");
+    let lanes: std::collections::BTreeSet<u64> = trees.iter().filter_map(|t| t["lane"].as_u64()).collect();
+    assert_eq!(lanes, (0..4).collect(), "every lane has a timeline");
+    let requests: u64 = trees.iter().map(|t| t["requests"].as_u64().unwrap()).sum();
+    assert_eq!(requests as usize, records(dir.path()).len());
     // An overflow ends its play: no later turn of that conversation in the same play.
     for overflow in &overflows {
         let later = records(dir.path()).into_iter().any(|r| {

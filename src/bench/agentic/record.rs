@@ -308,6 +308,46 @@ pub fn client_timeslices(records: &[AgenticRecord], origin_ns: u64, slice_s: f64
     json!({"slice_duration": slice_s, "origin_ns": origin_ns, "slices": slices})
 }
 
+/// Per-tree timelines (AGENTIC.md §5.7): one entry per play (root correlation id), in start
+/// order: its lane, root conversation, first start and last end (ns), the phases it sent in,
+/// its requests and failures.
+pub fn client_timelines(records: &[AgenticRecord]) -> Value {
+    let mut trees: Vec<(&str, Vec<&AgenticRecord>)> = Vec::new();
+    let mut by_root: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for record in records {
+        let idx = *by_root.entry(record.root_correlation_id.as_str()).or_insert_with(|| {
+            trees.push((record.root_correlation_id.as_str(), Vec::new()));
+            trees.len() - 1
+        });
+        trees[idx].1.push(record);
+    }
+    let mut out: Vec<Value> = trees
+        .into_iter()
+        .map(|(tree, members)| {
+            let start = members.iter().map(|r| r.start_ns).min().unwrap_or(0);
+            let end = members.iter().map(|r| r.end_ns).max().unwrap_or(0);
+            let lane = u64::from_str_radix(tree.rsplit('-').next().unwrap_or(""), 16).ok();
+            let root = members.iter().find(|r| !r.conversation_id.contains("::")).unwrap_or(&members[0]);
+            let root_conversation = root.conversation_id.split("::").next().unwrap_or("").to_owned();
+            let mut phases: Vec<&str> = members.iter().map(|r| r.phase.as_str()).collect();
+            phases.sort_unstable();
+            phases.dedup();
+            json!({
+                "tree": tree,
+                "lane": lane,
+                "trace": root_conversation,
+                "start_ns": start,
+                "end_ns": end,
+                "phases": phases,
+                "requests": members.len(),
+                "errors": members.iter().filter(|r| r.error.is_some()).count(),
+            })
+        })
+        .collect();
+    out.sort_by_key(|tree| tree["start_ns"].as_u64());
+    Value::Array(out)
+}
+
 /// TTFT against context length (AGENTIC.md §5.7; the report's "TTFT vs context length"):
 /// successful profiling records sorted by input length, cut into `bins` groups of equal count
 /// (fewer when there are fewer records), each `{context_tokens_mean, ttft_p50_ms, requests}`.
@@ -409,6 +449,31 @@ mod context_tests {
         assert_eq!(column("active_requests"), [2, 2, 1]);
         assert_eq!(column("active_trees"), [1, 2, 1]);
         assert_eq!(client_timeslices(&[], 0, 1.0)["slices"], json!([]));
+    }
+
+    #[test]
+    fn client_timelines_group_records_by_tree() {
+        let at = |start: u64, end: u64, root: &str, conversation: &str, phase: &str| {
+            let mut r = record(100, 5.0, phase, false);
+            (r.start_ns, r.end_ns) = (start, end);
+            r.root_correlation_id = root.into();
+            r.conversation_id = conversation.into();
+            r
+        };
+        let records = vec![
+            at(5, 9, "00000002-0000-4000-8000-000000000003", "t2", "profiling"),
+            at(1, 4, "00000001-0000-4000-8000-000000000001", "t1", "warmup"),
+            at(4, 8, "00000001-0000-4000-8000-000000000001", "t1::sa:x", "profiling"),
+        ];
+        let trees = client_timelines(&records);
+        let trees = trees.as_array().unwrap();
+        assert_eq!(trees.len(), 2);
+        assert_eq!(trees[0]["trace"], "t1");
+        assert_eq!(trees[0]["lane"], 1);
+        assert_eq!((trees[0]["start_ns"].as_u64(), trees[0]["end_ns"].as_u64()), (Some(1), Some(8)));
+        assert_eq!(trees[0]["phases"], json!(["profiling", "warmup"]));
+        assert_eq!(trees[0]["requests"], 2);
+        assert_eq!(trees[1]["lane"], 3);
     }
 
     #[test]
