@@ -261,6 +261,12 @@ fn write_outputs(
     }
     let written = record::write_records(&artifacts.join("profile_export.jsonl"), records)
         .and_then(|()| std::fs::write(artifacts.join("profile_export_aiperf.json"), pretty(&summary)));
+    let first_start = records.iter().map(|r| r.start_ns).min().unwrap_or(0);
+    let slices = record::client_timeslices(records, first_start, agentic.slice_duration);
+    let written =
+        written.and_then(|()| std::fs::write(artifacts.join("client_timeslices.json"), pretty(&slices))).and_then(
+            |()| std::fs::write(artifacts.join("client_timelines.json"), pretty(&record::client_timelines(records))),
+        );
     let export = scrapes.map(|s| server_metrics::export(s, agentic.slice_duration));
     let written = written.and_then(|()| match &export {
         Some(export) => std::fs::write(artifacts.join("server_metrics_export.json"), pretty(export)),

@@ -444,6 +444,18 @@ fn context_overflows_are_their_own_category_and_invalidate_above_one_percent() {
         result["request_accounting"]
     );
     assert_eq!(result["ix"]["context_overflow_count"], count);
+    // The client's own 1 s series covers every record.
+    let slices = json_file(&dir.path().join("aiperf_artifacts/client_timeslices.json"));
+    let slices = slices["slices"].as_array().expect("slices");
+    let completions: u64 = slices.iter().map(|s| s["completions"].as_u64().unwrap()).sum();
+    assert_eq!(completions as usize, records(dir.path()).len());
+    assert!(slices.iter().any(|s| s["active_trees"].as_u64().unwrap() >= 2), "4 lanes run trees side by side");
+    let trees = json_file(&dir.path().join("aiperf_artifacts/client_timelines.json"));
+    let trees = trees.as_array().expect("trees");
+    let lanes: std::collections::BTreeSet<u64> = trees.iter().filter_map(|t| t["lane"].as_u64()).collect();
+    assert_eq!(lanes, (0..4).collect(), "every lane has a timeline");
+    let requests: u64 = trees.iter().map(|t| t["requests"].as_u64().unwrap()).sum();
+    assert_eq!(requests as usize, records(dir.path()).len());
     // An overflow ends its play: no later turn of that conversation in the same play.
     for overflow in &overflows {
         let later = records(dir.path()).into_iter().any(|r| {
@@ -563,4 +575,19 @@ fn real_llama_server_context_errors_count_as_overflows() {
             .all(|r| r["error"]["message"].as_str().unwrap().contains("exceeds the available context size"))
     );
     assert!(all.iter().any(|r| r["error"].is_null()), "shorter prompts still succeed");
+}
+
+#[test]
+fn bench_traces_refuses_bad_sizes_and_unwritable_paths() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = ix(["bench", "traces", "--traces", "0", "--output"]).arg(dir.path().join("t.jsonl")).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--traces must be at least 1"), "{}", out.stderr);
+    let out = ix(["bench", "traces", "--min-turns", "9", "--max-turns", "3", "--output"])
+        .arg(dir.path().join("t.jsonl"))
+        .run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let out = ix(["bench", "traces", "--traces", "1", "--output"]).arg(dir.path().join("missing/t.jsonl")).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("cannot write"), "{}", out.stderr);
 }

@@ -346,6 +346,62 @@ mod tests {
     }
 
     #[test]
+    fn time_start_points_resume_subagents_running_at_the_instant() {
+        let traces = reference_traces();
+        let mut checked = 0;
+        for (idx, trace) in traces.iter().enumerate() {
+            let root = &trace.root().requests;
+            let first = root[0].t;
+            let span = root.iter().map(|r| r.t + r.api_time).fold(first, f64::max) - first;
+            for child in trace.conversations.iter().skip(1).filter(|c| c.requests.len() >= 2) {
+                let Some(link) = &child.link else { continue };
+                let target = child.requests[1].t;
+                let turn = root.iter().position(|r| r.t >= target).unwrap_or(root.len() - 1).min(root.len() - 2);
+                if turn <= link.anchor || link.join.is_some_and(|join| join < turn) {
+                    continue;
+                }
+                let ratio = (target - first) / span;
+                let config = ScheduleConfig {
+                    lanes: 1,
+                    duration: Duration::from_secs(5),
+                    warmup_requests_per_lane: 0,
+                    start_min_ratio: ratio,
+                    start_max_ratio: ratio,
+                    trace_idle_cap: Some(Duration::from_secs(300)),
+                    system_idle_cap: None,
+                    phase_gap: Duration::ZERO,
+                    seed: 1,
+                    run_id: 1,
+                    initial: None,
+                    picks: None,
+                    max_profiling_requests: None,
+                    start_by_time: true,
+                    warmup_spread: false,
+                };
+                let one = &traces[idx..idx + 1];
+                let mut schedule = Schedule::new(one, config);
+                let run = run(&mut schedule, &LatencyModel::default(), 0);
+                let warmup: Vec<(&str, usize)> = run
+                    .records
+                    .iter()
+                    .filter(|r| r.phase == "warmup")
+                    .map(|r| (r.conversation_id.as_str(), r.turn_index))
+                    .collect();
+                assert!(
+                    warmup.contains(&(&*child.id, 1)),
+                    "{}: the child running at t* resumes at its request 1: {warmup:?}",
+                    child.id
+                );
+                if root[turn].joins.iter().any(|&c| trace.conversations[c].id == child.id) {
+                    assert!(!warmup.contains(&(&*trace.id, turn)), "the joining turn waits for the child: {warmup:?}");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 0, "no reference subagent spans a start instant");
+    }
+
+    #[test]
     fn start_turn_by_time_lands_on_the_first_request_not_started_at_the_drawn_instant() {
         use super::super::schedule::start_turn_by_time;
         let traces = reference_traces();

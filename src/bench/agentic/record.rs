@@ -254,6 +254,100 @@ pub fn aiperf_summary(
     })
 }
 
+/// The client's own 1 s series (AGENTIC.md §5.7), readable without server metrics: per
+/// window from `origin_ns`, the completions (successful and failed) ending in it, their input
+/// and output tokens, and the requests and session trees (a root's first start to its last end)
+/// active at any time in it. Warm-up requests count too (the phase boundary is a window edge
+/// only by chance); `client_timeslices.json` beside the aiperf artifacts.
+pub fn client_timeslices(records: &[AgenticRecord], origin_ns: u64, slice_s: f64) -> Value {
+    let slice_ns = (slice_s.max(0.001) * 1e9) as u64;
+    let index = |ns: u64| (ns.saturating_sub(origin_ns) / slice_ns) as usize;
+    let Some(last) = records.iter().map(|r| r.end_ns.max(r.start_ns)).max() else {
+        return json!({"slice_duration": slice_s, "slices": []});
+    };
+    let n = index(last) + 1;
+    let (mut done, mut errors, mut input, mut output) = (vec![0u64; n], vec![0u64; n], vec![0u64; n], vec![0u64; n]);
+    let mut active = vec![0i64; n + 1];
+    let mut trees: std::collections::HashMap<&str, (u64, u64)> = std::collections::HashMap::new();
+    for record in records {
+        let end = index(record.end_ns.max(record.start_ns));
+        done[end] += 1;
+        if record.error.is_some() {
+            errors[end] += 1;
+        } else {
+            input[end] += record.input_tokens.unwrap_or(0);
+            output[end] += record.output_tokens.unwrap_or(0);
+        }
+        active[index(record.start_ns)] += 1;
+        active[end + 1] -= 1;
+        let tree = trees.entry(record.root_correlation_id.as_str()).or_insert((record.start_ns, record.end_ns));
+        tree.0 = tree.0.min(record.start_ns);
+        tree.1 = tree.1.max(record.end_ns);
+    }
+    let mut tree_active = vec![0i64; n + 1];
+    for (start, end) in trees.values() {
+        tree_active[index(*start)] += 1;
+        tree_active[index((*end).max(*start)) + 1] -= 1;
+    }
+    let (mut requests_now, mut trees_now) = (0i64, 0i64);
+    let slices: Vec<Value> = (0..n)
+        .map(|i| {
+            requests_now += active[i];
+            trees_now += tree_active[i];
+            json!({
+                "start": i as f64 * slice_s,
+                "completions": done[i],
+                "errors": errors[i],
+                "input_tokens": input[i],
+                "output_tokens": output[i],
+                "active_requests": requests_now,
+                "active_trees": trees_now,
+            })
+        })
+        .collect();
+    json!({"slice_duration": slice_s, "origin_ns": origin_ns, "slices": slices})
+}
+
+/// Per-tree timelines (AGENTIC.md §5.7): one entry per play (root correlation id), in start
+/// order: its lane, root conversation, first start and last end (ns), the phases it sent in,
+/// its requests and failures.
+pub fn client_timelines(records: &[AgenticRecord]) -> Value {
+    let mut trees: Vec<(&str, Vec<&AgenticRecord>)> = Vec::new();
+    let mut by_root: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for record in records {
+        let idx = *by_root.entry(record.root_correlation_id.as_str()).or_insert_with(|| {
+            trees.push((record.root_correlation_id.as_str(), Vec::new()));
+            trees.len() - 1
+        });
+        trees[idx].1.push(record);
+    }
+    let mut out: Vec<Value> = trees
+        .into_iter()
+        .map(|(tree, members)| {
+            let start = members.iter().map(|r| r.start_ns).min().unwrap_or(0);
+            let end = members.iter().map(|r| r.end_ns).max().unwrap_or(0);
+            let lane = u64::from_str_radix(tree.rsplit('-').next().unwrap_or(""), 16).ok();
+            let root = members.iter().find(|r| !r.conversation_id.contains("::")).unwrap_or(&members[0]);
+            let root_conversation = root.conversation_id.split("::").next().unwrap_or("").to_owned();
+            let mut phases: Vec<&str> = members.iter().map(|r| r.phase.as_str()).collect();
+            phases.sort_unstable();
+            phases.dedup();
+            json!({
+                "tree": tree,
+                "lane": lane,
+                "trace": root_conversation,
+                "start_ns": start,
+                "end_ns": end,
+                "phases": phases,
+                "requests": members.len(),
+                "errors": members.iter().filter(|r| r.error.is_some()).count(),
+            })
+        })
+        .collect();
+    out.sort_by_key(|tree| tree["start_ns"].as_u64());
+    Value::Array(out)
+}
+
 /// TTFT against context length (AGENTIC.md §5.7; the report's "TTFT vs context length"):
 /// successful profiling records sorted by input length, cut into `bins` groups of equal count
 /// (fewer when there are fewer records), each `{context_tokens_mean, ttft_p50_ms, requests}`.
@@ -331,6 +425,55 @@ mod context_tests {
             theoretical: None,
             error: None,
         }
+    }
+
+    #[test]
+    fn client_timeslices_count_completions_tokens_and_active_requests_and_trees() {
+        let at = |start_s: f64, end_s: f64, root: &str, failed: bool| {
+            let mut r = record(100, 5.0, "profiling", failed);
+            r.start_ns = (start_s * 1e9) as u64;
+            r.end_ns = (end_s * 1e9) as u64;
+            r.output_tokens = Some(10);
+            r.root_correlation_id = root.into();
+            r
+        };
+        let records = vec![at(0.2, 0.8, "a", false), at(0.9, 2.5, "a", false), at(1.1, 1.4, "b", true)];
+        let series = client_timeslices(&records, 0, 1.0);
+        let slices = series["slices"].as_array().unwrap();
+        assert_eq!(slices.len(), 3);
+        let column = |key: &str| slices.iter().map(|s| s[key].as_i64().unwrap()).collect::<Vec<i64>>();
+        assert_eq!(column("completions"), [1, 1, 1]);
+        assert_eq!(column("errors"), [0, 1, 0]);
+        assert_eq!(column("input_tokens"), [100, 0, 100], "failed requests bring no tokens");
+        assert_eq!(column("output_tokens"), [10, 0, 10]);
+        assert_eq!(column("active_requests"), [2, 2, 1]);
+        assert_eq!(column("active_trees"), [1, 2, 1]);
+        assert_eq!(client_timeslices(&[], 0, 1.0)["slices"], json!([]));
+    }
+
+    #[test]
+    fn client_timelines_group_records_by_tree() {
+        let at = |start: u64, end: u64, root: &str, conversation: &str, phase: &str| {
+            let mut r = record(100, 5.0, phase, false);
+            (r.start_ns, r.end_ns) = (start, end);
+            r.root_correlation_id = root.into();
+            r.conversation_id = conversation.into();
+            r
+        };
+        let records = vec![
+            at(5, 9, "00000002-0000-4000-8000-000000000003", "t2", "profiling"),
+            at(1, 4, "00000001-0000-4000-8000-000000000001", "t1", "warmup"),
+            at(4, 8, "00000001-0000-4000-8000-000000000001", "t1::sa:x", "profiling"),
+        ];
+        let trees = client_timelines(&records);
+        let trees = trees.as_array().unwrap();
+        assert_eq!(trees.len(), 2);
+        assert_eq!(trees[0]["trace"], "t1");
+        assert_eq!(trees[0]["lane"], 1);
+        assert_eq!((trees[0]["start_ns"].as_u64(), trees[0]["end_ns"].as_u64()), (Some(1), Some(8)));
+        assert_eq!(trees[0]["phases"], json!(["profiling", "warmup"]));
+        assert_eq!(trees[0]["requests"], 2);
+        assert_eq!(trees[1]["lane"], 3);
     }
 
     #[test]

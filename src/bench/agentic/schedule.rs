@@ -169,9 +169,15 @@ pub fn start_turn(n: usize, lo: f64, hi: f64, seed: u64, trace_id: &str, lane: O
 /// The start turn by recorded time (§4.2, newer aiperf): an instant t* drawn uniformly in
 /// [lo·T, hi·T] of the root's recorded span T (first start to last end), seeded like
 /// [`start_turn`]; the play starts at the first top-level request not yet started at t*
-/// (at most n − 2, so at least one request follows). Subagents spawned before that turn are
-/// not replayed, as with turn-index start points.
+/// (at most n − 2, so at least one request follows). Subagents spawned before that turn that
+/// are still running at t* are replayed from their first request not started at t*
+/// ([`Schedule::new`]); the others are skipped, as with turn-index start points.
 pub fn start_turn_by_time(trace: &Trace, lo: f64, hi: f64, seed: u64, lane: Option<usize>) -> Option<usize> {
+    start_point_by_time(trace, lo, hi, seed, lane).map(|(turn, _)| turn)
+}
+
+/// [`start_turn_by_time`] with the drawn instant t* (seconds of the trace's clock).
+pub fn start_point_by_time(trace: &Trace, lo: f64, hi: f64, seed: u64, lane: Option<usize>) -> Option<(usize, f64)> {
     let requests = &trace.root().requests;
     let n = requests.len();
     if n <= 1 {
@@ -188,7 +194,7 @@ pub fn start_turn_by_time(trace: &Trace, lo: f64, hi: f64, seed: u64, lane: Opti
     let unit = (draw >> 11) as f64 / (1u64 << 53) as f64;
     let at = first + span * (lo + (hi - lo) * unit);
     let turn = requests.iter().position(|r| r.t >= at).unwrap_or(n - 1);
-    Some(turn.min(n - 2))
+    Some((turn.min(n - 2), at))
 }
 
 /// A seeded shuffle of `0..n` (Fisher-Yates over SplitMix64).
@@ -211,6 +217,8 @@ impl<'a> Schedule<'a> {
     /// Sets up the lanes and the warm-up requests (all due at 0).
     pub fn new(traces: &'a [Trace], config: ScheduleConfig) -> Schedule<'a> {
         let lanes = config.lanes.max(1);
+        // Start instants (time sampling): subagents live at them are replayed too.
+        let mut instants: Vec<Option<f64>> = Vec::new();
         let initial = match &config.initial {
             Some(initial) => initial.clone(),
             None => {
@@ -224,7 +232,9 @@ impl<'a> Schedule<'a> {
                         let n = traces[trace].root().requests.len();
                         let (lo, hi) = (config.start_min_ratio, config.start_max_ratio);
                         let turn = if config.start_by_time {
-                            start_turn_by_time(&traces[trace], lo, hi, config.seed, wrapped)
+                            let point = start_point_by_time(&traces[trace], lo, hi, config.seed, wrapped);
+                            instants.push(point.map(|(_, at)| at));
+                            point.map(|(turn, _)| turn)
                         } else {
                             start_turn(n, lo, hi, config.seed, &traces[trace].id, wrapped)
                         }
@@ -259,7 +269,7 @@ impl<'a> Schedule<'a> {
         };
         for (lane, &(trace, turn)) in initial.iter().enumerate().take(lanes) {
             let turn = turn.min(traces[trace].root().requests.len().saturating_sub(1));
-            schedule.start_play(lane, trace, turn, Duration::ZERO);
+            schedule.start_play(lane, trace, turn, Duration::ZERO, instants.get(lane).copied().flatten());
         }
         schedule
     }
@@ -281,7 +291,11 @@ impl<'a> Schedule<'a> {
         self.traces
     }
 
-    fn start_play(&mut self, lane: usize, trace: usize, turn: usize, at: Duration) {
+    /// Starts a play of `trace` at root request `turn`. With `instant` (time sampling), children
+    /// anchored before `turn` that are still running then (spawned at or before it, some request
+    /// not yet started, not joined before `turn`) resume at their first request not started by
+    /// it, and the root's `turn` waits for them if it joins them.
+    fn start_play(&mut self, lane: usize, trace: usize, turn: usize, at: Duration, instant: Option<f64>) {
         let pass = self.passes[lane];
         self.passes[lane] += 1;
         let data = &self.traces[trace];
@@ -294,12 +308,25 @@ impl<'a> Schedule<'a> {
             .collect();
         let mut conversations = vec![ConversationState::default(); data.conversations.len()];
         conversations[0].done = turn;
+        let mut live: Vec<(usize, usize)> = Vec::new();
         for (idx, conversation) in data.conversations.iter().enumerate().skip(1) {
-            if conversation.link.as_ref().is_some_and(|link| link.anchor < turn) {
-                conversations[idx].finished = true;
-                conversations[idx].done = conversation.requests.len();
+            let Some(link) = conversation.link.as_ref().filter(|link| link.anchor < turn) else { continue };
+            let resume = instant.filter(|_| link.join.is_none_or(|join| join >= turn)).and_then(|t| {
+                let first = conversation.requests.first()?;
+                (first.t <= t).then(|| conversation.requests.iter().position(|r| r.t >= t)).flatten()
+            });
+            match resume {
+                Some(request) => {
+                    conversations[idx].done = request;
+                    live.push((idx, request));
+                }
+                None => {
+                    conversations[idx].finished = true;
+                    conversations[idx].done = conversation.requests.len();
+                }
             }
         }
+        let root_waits = data.root().requests[turn].joins.iter().any(|&child| !conversations[child].finished);
         let play = Play {
             lane,
             trace,
@@ -317,7 +344,12 @@ impl<'a> Schedule<'a> {
         self.plays.push(play);
         let idx = self.plays.len() - 1;
         self.lanes[lane] = Some(idx);
-        self.push(idx, 0, turn, at, false);
+        for (conversation, request) in live {
+            self.push(idx, conversation, request, at, false);
+        }
+        if !root_waits {
+            self.push(idx, 0, turn, at, false);
+        }
     }
 
     fn push(&mut self, play: usize, conversation: usize, request: usize, due: Duration, short: bool) {
@@ -507,7 +539,7 @@ impl<'a> Schedule<'a> {
             self.queue.push_back(finished);
         }
         if let Some(trace) = next {
-            self.start_play(lane, trace, 0, at);
+            self.start_play(lane, trace, 0, at, None);
         } else {
             self.lanes[lane] = None;
         }

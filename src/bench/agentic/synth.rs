@@ -24,7 +24,7 @@ pub struct SynthSpec {
     pub max_turns: usize,
     /// Mean first-prompt size in tokens (each trace draws within ±25 %).
     pub initial_tokens: u64,
-    /// No prompt grows beyond this many tokens.
+    /// No prompt grows beyond this many tokens (plus a partial last block).
     pub max_prompt_tokens: u64,
     /// Subagent spawn points per trace (each trace draws between half of it and it).
     pub max_subagents: usize,
@@ -157,7 +157,7 @@ pub fn trace_line(spec: &SynthSpec, index: usize) -> String {
         if k > 0 {
             if rng.unit() < spec.compaction_rate {
                 // Compaction: keep the first quarter, then a fresh summary block.
-                let keep = (root_ids.len() / 4).max(1);
+                let keep = (root_ids.len() / 4).max(1).min(max_blocks as usize - 1);
                 root_ids.truncate(keep);
                 root_ids.push(next_id);
                 next_id += 1;
@@ -195,12 +195,14 @@ pub fn trace_line(spec: &SynthSpec, index: usize) -> String {
             for c in 0..children {
                 let mut sub_t = spawn + 0.05 * c as f64;
                 let start_id = next_id;
-                let mut size = rng.int(mean / 2, mean).clamp(1, max_blocks.saturating_sub(SHARED_TOOL_BLOCKS).max(1));
+                // The child's prompt: `shared` root blocks plus `size` own ones, within the cap.
+                let shared = SHARED_TOOL_BLOCKS.min(root_ids.len() as u64).min(max_blocks.saturating_sub(1));
+                let room = max_blocks.saturating_sub(shared).max(1);
+                let mut size = rng.int(mean / 2, mean).clamp(1, room);
                 let requests = rng.int(2, 5);
                 let mut inner = String::new();
                 for r in 0..requests {
-                    size = (size + rng.int(1, 6)).min(max_blocks.saturating_sub(SHARED_TOOL_BLOCKS).max(1));
-                    let shared = SHARED_TOOL_BLOCKS.min(root_ids.len() as u64);
+                    size = (size + rng.int(1, 6)).min(room);
                     let n = shared + size;
                     let api = (rng.uniform(spec.max_api_time / 8.0, spec.max_api_time / 2.0) * 1000.0).round() / 1000.0;
                     let output = rng.int((spec.max_output_tokens / 13).max(1), spec.max_output_tokens);
@@ -333,6 +335,24 @@ mod tests {
             let peak = root.requests.iter().map(|r| r.input_tokens).max().unwrap();
             assert!((9_000..=17_000).contains(&first), "{first}");
             assert!(peak > 20_000 && peak <= 64_063, "{peak}");
+        }
+    }
+
+    #[test]
+    fn no_prompt_exceeds_the_cap_even_when_it_is_tiny() {
+        for cap in [64, 128, 256, 320] {
+            let spec = SynthSpec { initial_tokens: 64, max_prompt_tokens: cap, ..small() };
+            for trace in &load(&spec).traces {
+                for conversation in &trace.conversations {
+                    for request in &conversation.requests {
+                        assert!(
+                            request.hash_ids.len() as u64 * 64 <= cap,
+                            "{} blocks over {cap}",
+                            request.hash_ids.len()
+                        );
+                    }
+                }
+            }
         }
     }
 
