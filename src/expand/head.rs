@@ -211,7 +211,11 @@ fn full_sweep_fixed(entry: &ConfigEntry, entry_idx: usize, targets: &Targets, op
                             ep = max_ep;
                         }
                     }
+                    let range = point.conc.range_bounds();
                     let values = match point.conc.nonempty_list() {
+                        _ if range.is_none() && opts.lists_per_value => {
+                            super::list_values_per_value(point.conc.list.as_ref().map_or(&[], |l| &l.value), opts)
+                        }
                         Some(list) => {
                             let mut values = list.to_vec();
                             if let Some(min_conc) = opts.min_conc {
@@ -235,25 +239,11 @@ fn full_sweep_fixed(entry: &ConfigEntry, entry_idx: usize, targets: &Targets, op
                             values
                         }
                         None => {
-                            let Some((mut start, mut end)) = point.conc.range_bounds() else { continue };
-                            if let Some(min_conc) = opts.min_conc {
-                                if min_conc <= 0 || end < min_conc {
-                                    continue;
-                                }
-                                start = start.max(min_conc);
+                            let Some((start, end)) = range else { continue };
+                            match super::range_values(start, end, opts) {
+                                Some(values) => values,
+                                None => continue,
                             }
-                            if let Some(max_conc) = opts.max_conc {
-                                if max_conc <= 0 {
-                                    continue;
-                                }
-                                if start > max_conc {
-                                    start = max_conc;
-                                    end = max_conc;
-                                } else {
-                                    end = end.min(max_conc);
-                                }
-                            }
-                            conc_range(start, end, opts.step_size)
                         }
                     };
                     job.spec_decoding = point.spec_decoding;
