@@ -165,10 +165,7 @@ pub fn full_sweep(sweep: &Sweep, runners: &RunnerTable, opts: &FullSweep) -> Res
         }
         if wants(opts.scenarios.as_ref(), Scenario::AgenticCoding) {
             let values = |point: &AgenticPoint| {
-                let mut values = match point.conc.nonempty_list() {
-                    Some(list) => list.to_vec(),
-                    None => point.conc.range_bounds().map_or_else(Vec::new, |(s, e)| conc_range(s, e, opts.step_size)),
-                };
+                let mut values = super::listed_or_stepped(&point.conc, opts.step_size);
                 if let Some(min_conc) = opts.min_conc {
                     values.retain(|v| *v >= min_conc);
                 }
@@ -258,12 +255,7 @@ fn full_sweep_fixed(entry: &ConfigEntry, entry_idx: usize, targets: &Targets, op
                     }
                 }
                 SearchPoint::Multi(point) => {
-                    let mut values = match point.conc.nonempty_list() {
-                        Some(list) => list.to_vec(),
-                        None => {
-                            point.conc.range_bounds().map_or_else(Vec::new, |(s, e)| conc_range(s, e, opts.step_size))
-                        }
-                    };
+                    let mut values = super::listed_or_stepped(&point.conc, opts.step_size);
                     if let Some(min_conc) = opts.min_conc {
                         if min_conc <= 0 {
                             continue;
@@ -622,10 +614,7 @@ pub fn test_config(sweep: &Sweep, runners: &RunnerTable, opts: &HeadTestConfig) 
         }
         if wants(opts.scenarios.as_ref(), Scenario::AgenticCoding) {
             let values = |point: &AgenticPoint| {
-                let mut values = match point.conc.nonempty_list() {
-                    Some(list) => list.to_vec(),
-                    None => point.conc.range_bounds().map_or_else(Vec::new, |(s, e)| conc_range(s, e, 2)),
-                };
+                let mut values = super::listed_or_stepped(&point.conc, 2);
                 keep(&mut values);
                 values
             };

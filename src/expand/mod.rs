@@ -98,6 +98,15 @@ pub(crate) fn range_values(start: i64, end: i64, opts: &FullSweep) -> Option<Vec
     Some(conc_range(start, end, opts.step_size))
 }
 
+/// A point's concurrency values as written: its non-empty list, else its range stepped by
+/// `step`, else none (filters apply after).
+pub(crate) fn listed_or_stepped(conc: &crate::ir::Concurrency, step: i64) -> Vec<i64> {
+    match conc.nonempty_list() {
+        Some(list) => list.to_vec(),
+        None => conc.range_bounds().map_or_else(Vec::new, |(start, end)| conc_range(start, end, step)),
+    }
+}
+
 /// The values of a single-node concurrency list under [`FullSweep::lists_per_value`]: each
 /// listed value as a one-value range.
 pub(crate) fn list_values_per_value(list: &[i64], opts: &FullSweep) -> Vec<i64> {
@@ -310,13 +319,7 @@ pub fn full_sweep(sweep: &Sweep, runners: &RunnerTable, opts: &FullSweep) -> Res
                         }
                     }
                     (SearchPoint::Multi(point), NodeMode::Multi) => {
-                        let mut values = match point.conc.nonempty_list() {
-                            Some(list) => list.to_vec(),
-                            None => match point.conc.range_bounds() {
-                                Some((start, end)) => conc_range(start, end, opts.step_size),
-                                None => Vec::new(),
-                            },
-                        };
+                        let mut values = listed_or_stepped(&point.conc, opts.step_size);
                         if let Some(min_conc) = opts.min_conc {
                             if min_conc <= 0 {
                                 continue;

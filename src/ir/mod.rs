@@ -322,6 +322,15 @@ pub struct Hardware {
 }
 
 impl RunnerTable {
+    /// Adds the runner types of `other` whose names this table lacks (this table wins).
+    pub fn add_missing(&mut self, other: RunnerTable) {
+        for runner in other.types {
+            if self.get(&runner.name.value).is_none() {
+                self.types.push(runner);
+            }
+        }
+    }
+
     pub fn hardware(&self, key: &str) -> Option<&Hardware> {
         self.hardware.iter().find(|hardware| hardware.key.value == key)
     }
