@@ -130,27 +130,35 @@ pub fn script_candidates(job: &Job, node: &str) -> Vec<String> {
     }
 }
 
-/// `RESULT_FILENAME` of §7.4 (without `.json`); today's single-node name adds pp, dcp and pcp.
-pub fn result_filename(job: &Job, node: &str) -> String {
+/// `RESULT_FILENAME` of §7.4 (without `.json`): the job's [`result_stem`] and the node the
+/// task runs on. The one builder of the name: the graph names a job's result with its planned
+/// node, the scheduler with the node it actually runs on.
+pub fn result_filename(stem: &str, node: &str) -> String {
+    format!("{stem}_{node}")
+}
+
+/// `RESULT_FILENAME` without its `_<node>` end: what the job alone decides. Today's single-node
+/// name adds pp, dcp and pcp.
+pub fn result_stem(job: &Job) -> String {
     let spec = job.spec_decoding.as_str();
     if job.head.format == Format::Head
         && let JobShape::Single { tp, ep, dp_attn, conc } = &job.shape
     {
         let (pp, dcp, pcp) = job.head.parallel.values();
         return format!(
-            "{}_{}_{}_tp{tp}-pp{pp}-dcp{dcp}-pcp{pcp}-ep{ep}-dpa{dp_attn}_disagg-{}_spec-{spec}_conc{conc}_{node}",
+            "{}_{}_{}_tp{tp}-pp{pp}-dcp{dcp}-pcp{pcp}-ep{ep}-dpa{dp_attn}_disagg-{}_spec-{spec}_conc{conc}",
             job.exp_name, job.precision, job.framework, job.disagg
         );
     }
     match &job.shape {
         JobShape::Single { tp, ep, dp_attn, conc } => format!(
-            "{}_{}_{}_tp{tp}-ep{ep}-dpa{dp_attn}_disagg-{}_spec-{spec}_conc{conc}_{node}",
+            "{}_{}_{}_tp{tp}-ep{ep}-dpa{dp_attn}_disagg-{}_spec-{spec}_conc{conc}",
             job.exp_name, job.precision, job.framework, job.disagg
         ),
         JobShape::Multi { prefill, decode, conc } => {
             let concs: Vec<String> = conc.iter().map(i64::to_string).collect();
             format!(
-                "{}_{}_{}_prefill-tp{}-ep{}-dp{}-nw{}_decode-tp{}-ep{}-dp{}-nw{}_disagg-{}_spec-{spec}_conc{}_{node}",
+                "{}_{}_{}_prefill-tp{}-ep{}-dp{}-nw{}_decode-tp{}-ep{}-dp{}-nw{}_disagg-{}_spec-{spec}_conc{}",
                 job.exp_name,
                 job.precision,
                 job.framework,
@@ -171,7 +179,7 @@ pub fn result_filename(job: &Job, node: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{gpu_of_node, launcher_path, result_filename, script_path};
+    use super::{gpu_of_node, launcher_path, result_filename, result_stem, script_path};
     use crate::expand::{Job, JobOrigin, JobShape};
     use crate::ir::{SpecDecoding, Worker};
     use crate::source::{FileId, Span};
@@ -242,11 +250,11 @@ mod tests {
         );
         assert_eq!(script_path(&multi, "gb200-nv_0"), "benchmarks/dsr1_fp8_gb200_dynamo-sglang.sh");
         assert_eq!(
-            result_filename(&multi, "gb200-nv_0"),
+            result_filename(&result_stem(&multi), "gb200-nv_0"),
             "dsr1_1k1k_fp8_dynamo-sglang_prefill-tp4-ep4-dptrue-nw1_decode-tp4-ep4-dptrue-nw1_disagg-false_spec-none_conc1x2_gb200-nv_0"
         );
         assert_eq!(
-            result_filename(&trt_mtp, "b200-nv_0"),
+            result_filename(&result_stem(&trt_mtp), "b200-nv_0"),
             "dsr1_1k1k_fp8_trt_tp8-ep1-dpafalse_disagg-false_spec-mtp_conc4_b200-nv_0"
         );
     }
@@ -273,7 +281,7 @@ mod tests {
             ["benchmarks/single_node/agentic/dsr1_fp8_mi355x_atom.sh"]
         );
         assert_eq!(
-            result_filename(&fixed, "b200-dgxc_1"),
+            result_filename(&result_stem(&fixed), "b200-dgxc_1"),
             "dsr1_1k1k_fp8_sglang_tp8-pp1-dcp1-pcp1-ep1-dpafalse_disagg-false_spec-mtp_conc4_b200-dgxc_1"
         );
         let worker = Worker {

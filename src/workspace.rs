@@ -129,11 +129,7 @@ pub fn lower_dsl_file(sources: &mut SourceMap, file: FileId, diags: &mut Vec<Dia
     diags.extend(lower_diags);
     // The file's runner table: its inline types, then the referenced files' (an inline type
     // wins for a name both define; `ir::lower` reports that as a duplicate).
-    for runner in referenced.types {
-        if lowered.runners.get(&runner.name.value).is_none() {
-            lowered.runners.types.push(runner);
-        }
-    }
+    lowered.runners.add_missing(referenced);
     lowered
 }
 
@@ -236,7 +232,7 @@ pub fn load(config_files: &[String], runner_config: Option<&str>) -> Loaded {
         let Some(file) = read_source(&mut loaded.sources, path, FileRole::Config, &mut loaded.diags) else { continue };
         if is_dsl_path(path) {
             let lowered = lower_dsl_file(&mut loaded.sources, file, &mut loaded.diags);
-            inline_runners.absorb_inline(lowered.runners);
+            inline_runners.add_missing(lowered.runners);
             per_file.push((file, lowered.sweep.entries));
         } else {
             let (sweep, diags) = inferencex::lower_master_configs(&loaded.sources, &[file]);
@@ -253,7 +249,7 @@ pub fn load(config_files: &[String], runner_config: Option<&str>) -> Loaded {
         loaded.runners = Some(runners::lower_runners(&loaded.sources, file, &mut loaded.diags));
     }
     if !inline_runners.is_empty() {
-        loaded.runners.get_or_insert_with(RunnerTable::default).absorb_inline(inline_runners);
+        loaded.runners.get_or_insert_with(RunnerTable::default).add_missing(inline_runners);
     }
     loaded
 }
@@ -290,7 +286,7 @@ pub fn add_runners(loaded: &mut Loaded, path: &str) {
     let Some(file) = read_source(&mut loaded.sources, path, FileRole::Runners, &mut loaded.diags) else { return };
     let mut table = runners::lower_runners(&loaded.sources, file, &mut loaded.diags);
     if let Some(inline) = loaded.runners.take() {
-        table.absorb_inline(inline);
+        table.add_missing(inline);
     }
     loaded.runners = Some(table);
 }
@@ -310,6 +306,11 @@ pub fn default_master_configs() -> Vec<String> {
 /// The default runners file next to the default master configs.
 pub fn default_runner_config() -> String {
     format!("{}/runners.yaml", default_config_dir())
+}
+
+/// The master configs given, else InferenceX's default ones ([`default_master_configs`]).
+pub fn master_configs_or_default(given: &[String]) -> Vec<String> {
+    if given.is_empty() { default_master_configs() } else { given.to_vec() }
 }
 
 /// The default master configs that exist (none when neither InferenceX layout is present).

@@ -57,11 +57,6 @@ impl Loaded {
     }
 }
 
-/// The master configs given, else the project's defaults.
-fn config_files_or_default(config_files: &[String]) -> Vec<String> {
-    if config_files.is_empty() { workspace::default_master_configs() } else { config_files.to_vec() }
-}
-
 /// Loads the changelog of `request` from the git repository at `repo`.
 pub fn load(repo: &Path, request: &Request<'_>) -> Result<Loaded, Failure> {
     let mut sources = SourceMap::new();
@@ -99,7 +94,7 @@ pub fn load(repo: &Path, request: &Request<'_>) -> Result<Loaded, Failure> {
         Ok(entries) => entries,
         Err(diags) => return Err(Failure { sources, diags }),
     };
-    let loaded = workspace::load(&config_files_or_default(request.config_files), None);
+    let loaded = workspace::load(&workspace::master_configs_or_default(request.config_files), None);
     if loaded.has_errors() {
         return Err(Failure { sources: loaded.sources, diags: loaded.diags });
     }
@@ -143,7 +138,7 @@ pub fn base_revision(
 ) -> Result<(Sweep, RunnerTable), Failure> {
     let mut sources = SourceMap::new();
     let mut files = Vec::new();
-    for path in config_files_or_default(config_files) {
+    for path in workspace::master_configs_or_default(config_files) {
         let text = git_show(repo, base, &path).map_err(|err| Failure::plain(&err))?;
         files.push(sources.add(format!("{base}:{path}"), Arc::from(text)));
     }

@@ -79,11 +79,7 @@ pub(crate) fn changelog(args: &ChangelogArgs) -> ExitStatus {
                 Err(failure) => return fail(&failure),
             };
             let output = if sweep.format() == crate::ir::Format::Head {
-                let configs = if a.config_files.is_empty() {
-                    workspace::default_master_configs()
-                } else {
-                    a.config_files.clone()
-                };
+                let configs = workspace::master_configs_or_default(&a.config_files);
                 let path = workspace::runner_config(a.runner_config.as_deref(), &configs)
                     .unwrap_or_else(workspace::default_runner_config);
                 let mut runners = workspace::Loaded::default();
@@ -139,8 +135,7 @@ fn warn_uncovered(args: &crate::cli::args::ChangelogCheckArgs, state: &str, cove
 
     let store = crate::state::StateStore::open_existing(Path::new(state)).ok().flatten();
     let Some(store) = store else { return };
-    let config_files =
-        if args.config_files.is_empty() { workspace::default_master_configs() } else { args.config_files.clone() };
+    let config_files = workspace::master_configs_or_default(&args.config_files);
     let request = PlanRequest {
         runner_config: workspace::runner_config(args.runner_config.as_deref(), &config_files),
         config_files,

@@ -204,7 +204,7 @@ pub(super) fn key_job(cx: &JobContext<'_>) -> Box<JobMemo> {
             node: node.clone(),
             script: cx.script_path.clone(),
             launcher: cx.launcher_path.clone(),
-            result_filename: naming::result_filename(job, node).into(),
+            result_filename: naming::result_filename(&naming::result_stem(job), node).into(),
         },
         script: cx.script.clone(),
         sourced: cx.sourced.to_vec(),

@@ -352,16 +352,14 @@ pub fn tasks_from_plan(
                     bench_env.insert(idx, env.clone());
                 }
                 env.push(("IX_BIN".to_string(), ix_bin.clone()));
-                // The naming rules end RESULT_FILENAME with `_<node>`; the scheduler appends the
-                // node the task actually runs on.
-                let stem = crate::naming::result_filename(job, "");
                 let eval = is_eval
                     .then(|| EvalGate { thresholds: options.evals.thresholds_for(&job.model).cloned().collect() });
                 Work::Bench(BenchWork {
                     env,
                     script: project.join(&*bench.script),
                     launcher: Some(project.join(&*bench.launcher)),
-                    result_stem: stem.trim_end_matches('_').to_string(),
+                    // The scheduler names the result with the node the task actually runs on.
+                    result_stem: crate::naming::result_stem(job),
                     image: job.image.clone(),
                     image_digest: keyed_digest(graph_task).filter(|digest| digest.starts_with("sha256:")),
                     tp: job.tp().unwrap_or(1),

@@ -142,7 +142,26 @@ pub async fn run_slurm_job(
     cancel: &mut watch::Receiver<bool>,
     on_job_id: &(dyn Fn(u64) + Sync),
 ) -> End {
-    let output = Command::new("sbatch").args(&sbatch_argv).envs(env.iter().cloned()).output().await;
+    run_slurm_job_with(None, sbatch_argv, env, log, timeout, cancel, on_job_id).await
+}
+
+/// How many `scontrol show job` failures in a row (other than "Invalid job id") end the wait:
+/// about a minute of an unreachable controller.
+const SCONTROL_FAILURES: u32 = 200;
+
+/// [`run_slurm_job`] with Slurm's commands taken from `bin_dir` (a stand-in controller in
+/// tests) instead of `PATH`.
+async fn run_slurm_job_with(
+    bin_dir: Option<&Path>,
+    sbatch_argv: Vec<std::ffi::OsString>,
+    env: &[(String, String)],
+    log: &Path,
+    timeout: Option<Duration>,
+    cancel: &mut watch::Receiver<bool>,
+    on_job_id: &(dyn Fn(u64) + Sync),
+) -> End {
+    let program = |name: &str| bin_dir.map_or_else(|| std::path::PathBuf::from(name), |dir| dir.join(name));
+    let output = Command::new(program("sbatch")).args(&sbatch_argv).envs(env.iter().cloned()).output().await;
     let output = match output {
         Ok(output) if output.status.success() => output,
         Ok(output) => {
@@ -159,21 +178,36 @@ pub async fn run_slurm_job(
         let _ = writeln!(file, "ix: slurm job {job_id}");
     }
     let deadline = timeout.map(|t| Instant::now() + t);
+    let mut failures = 0;
     loop {
         let poll = tokio::time::sleep(Duration::from_millis(300));
         tokio::select! {
             () = poll => {}
             stop = until_stop(deadline, cancel) => {
-                let _ = Command::new("scancel").arg(job_id.to_string()).output().await;
+                let _ = Command::new(program("scancel")).arg(job_id.to_string()).output().await;
                 return stop;
             }
         }
-        let shown = Command::new("scontrol").args(["show", "job", "-o", &job_id.to_string()]).output().await;
+        let shown = Command::new(program("scontrol")).args(["show", "job", "-o", &job_id.to_string()]).output().await;
         let Ok(shown) = shown else { continue };
         if !shown.status.success() {
-            // Purged from the controller: it ended; the result file decides.
-            return End::Exited(0);
+            let stderr = String::from_utf8_lossy(&shown.stderr);
+            if slurm::job_gone(&stderr) {
+                // Purged from the controller: it ended; the result file decides.
+                return End::Exited(0);
+            }
+            // The controller did not answer (busy, restarting): the job may well still run.
+            failures += 1;
+            if failures >= SCONTROL_FAILURES {
+                let _ = Command::new(program("scancel")).arg(job_id.to_string()).output().await;
+                return End::SpawnFailed(format!(
+                    "`scontrol show job {job_id}` failed {failures} times in a row: {}",
+                    stderr.trim()
+                ));
+            }
+            continue;
         }
+        failures = 0;
         let Some((state, code)) = slurm::parse_job_state(&String::from_utf8_lossy(&shown.stdout)) else {
             continue;
         };
@@ -182,5 +216,65 @@ pub async fn run_slurm_job(
             "COMPLETED" => return End::Exited(code),
             _ => return End::Exited(if code == 0 { 1 } else { code }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stand-in Slurm controller in a folder: `sbatch` prints job id 42; `scontrol` answers
+    /// each call with the next line of `answers` (`fail:<stderr>` exits 1 with that message).
+    fn controller(answers: &[&str]) -> tempfile::TempDir {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let script = |name: &str, body: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, format!("#!/bin/sh\n{body}")).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        };
+        script("sbatch", "echo 42\n");
+        script("scancel", "echo cancelled >> \"$(dirname \"$0\")/scancel.log\"\n");
+        std::fs::write(dir.path().join("answers"), answers.join("\n") + "\n").unwrap();
+        script(
+            "scontrol",
+            "dir=$(dirname \"$0\")\nn=$(cat \"$dir/count\" 2>/dev/null || echo 0)\nn=$((n + 1))\necho \"$n\" > \"$dir/count\"\n\
+             line=$(sed -n \"${n}p\" \"$dir/answers\")\n[ -n \"$line\" ] || line=$(tail -n 1 \"$dir/answers\")\n\
+             case $line in fail:*) echo \"${line#fail:}\" >&2; exit 1 ;; *) echo \"$line\" ;; esac\n",
+        );
+        dir
+    }
+
+    fn run(dir: &Path) -> End {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let (_keep, mut cancel) = watch::channel(false);
+        let log = dir.join("job.log");
+        runtime.block_on(run_slurm_job_with(Some(dir), Vec::new(), &[], &log, None, &mut cancel, &|_| {}))
+    }
+
+    /// A controller that does not answer for a while says nothing about the job: the wait goes
+    /// on until the job's own state is known (the flake this fixes read it as "job ended").
+    #[test]
+    fn a_failed_scontrol_is_not_a_finished_job() {
+        let dir = controller(&[
+            "fail:slurm_load_jobs error: Socket timed out on send/recv operation",
+            "fail:slurm_load_jobs error: Unable to contact slurm controller (connect failure)",
+            "JobId=42 JobState=RUNNING ExitCode=0:0",
+            "JobId=42 JobState=COMPLETED ExitCode=3:0",
+        ]);
+        assert!(matches!(run(dir.path()), End::Exited(3)));
+        assert_eq!(std::fs::read_to_string(dir.path().join("count")).unwrap().trim(), "4");
+    }
+
+    /// "Invalid job id": the job ended and was purged; the result file decides.
+    #[test]
+    fn an_invalid_job_id_is_a_finished_job() {
+        let dir = controller(&[
+            "JobId=42 JobState=RUNNING ExitCode=0:0",
+            "fail:slurm_load_jobs error: Invalid job id specified",
+        ]);
+        assert!(matches!(run(dir.path()), End::Exited(0)));
+        assert_eq!(std::fs::read_to_string(dir.path().join("count")).unwrap().trim(), "2");
+        assert!(!dir.path().join("scancel.log").exists());
     }
 }

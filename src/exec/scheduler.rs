@@ -392,7 +392,7 @@ async fn run_bench(
     std::fs::create_dir_all(&workdir)
         .map_err(|e| AttemptError::Fatal(format!("cannot create `{}`: {e}", workdir.display())))?;
     let workdir = workdir.canonicalize().unwrap_or(workdir);
-    let result_filename = format!("{}_{node}", bench.result_stem);
+    let result_filename = crate::naming::result_filename(&bench.result_stem, node);
     let mut env = bench.env.clone();
     env.push(("RUNNER_NAME".into(), node.to_string()));
     env.push(("PORT".into(), contract::port_for(node).to_string()));

@@ -104,6 +104,13 @@ pub fn parse_job_id(stdout: &str) -> Option<u64> {
     stdout.lines().find(|l| !l.trim().is_empty())?.trim().split(';').next()?.parse().ok()
 }
 
+/// Whether a failed `scontrol show job`'s stderr says the job is gone (purged after it ended:
+/// "Invalid job id specified"). Any other failure (a busy or restarting controller, a timeout)
+/// says nothing about the job.
+pub fn job_gone(stderr: &str) -> bool {
+    stderr.contains("Invalid job id")
+}
+
 /// Parses `scontrol show job -o` output into (state, exit code).
 pub fn parse_job_state(text: &str) -> Option<(String, i32)> {
     let mut state = None;

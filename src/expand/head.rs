@@ -165,10 +165,7 @@ pub fn full_sweep(sweep: &Sweep, runners: &RunnerTable, opts: &FullSweep) -> Res
         }
         if wants(opts.scenarios.as_ref(), Scenario::AgenticCoding) {
             let values = |point: &AgenticPoint| {
-                let mut values = match point.conc.nonempty_list() {
-                    Some(list) => list.to_vec(),
-                    None => point.conc.range_bounds().map_or_else(Vec::new, |(s, e)| conc_range(s, e, opts.step_size)),
-                };
+                let mut values = super::listed_or_stepped(&point.conc, opts.step_size);
                 if let Some(min_conc) = opts.min_conc {
                     values.retain(|v| *v >= min_conc);
                 }
@@ -211,7 +208,11 @@ fn full_sweep_fixed(entry: &ConfigEntry, entry_idx: usize, targets: &Targets, op
                             ep = max_ep;
                         }
                     }
+                    let range = point.conc.range_bounds();
                     let values = match point.conc.nonempty_list() {
+                        _ if range.is_none() && opts.lists_per_value => {
+                            super::list_values_per_value(point.conc.list.as_ref().map_or(&[], |l| &l.value), opts)
+                        }
                         Some(list) => {
                             let mut values = list.to_vec();
                             if let Some(min_conc) = opts.min_conc {
@@ -235,25 +236,11 @@ fn full_sweep_fixed(entry: &ConfigEntry, entry_idx: usize, targets: &Targets, op
                             values
                         }
                         None => {
-                            let Some((mut start, mut end)) = point.conc.range_bounds() else { continue };
-                            if let Some(min_conc) = opts.min_conc {
-                                if min_conc <= 0 || end < min_conc {
-                                    continue;
-                                }
-                                start = start.max(min_conc);
+                            let Some((start, end)) = range else { continue };
+                            match super::range_values(start, end, opts) {
+                                Some(values) => values,
+                                None => continue,
                             }
-                            if let Some(max_conc) = opts.max_conc {
-                                if max_conc <= 0 {
-                                    continue;
-                                }
-                                if start > max_conc {
-                                    start = max_conc;
-                                    end = max_conc;
-                                } else {
-                                    end = end.min(max_conc);
-                                }
-                            }
-                            conc_range(start, end, opts.step_size)
                         }
                     };
                     job.spec_decoding = point.spec_decoding;
@@ -268,12 +255,7 @@ fn full_sweep_fixed(entry: &ConfigEntry, entry_idx: usize, targets: &Targets, op
                     }
                 }
                 SearchPoint::Multi(point) => {
-                    let mut values = match point.conc.nonempty_list() {
-                        Some(list) => list.to_vec(),
-                        None => {
-                            point.conc.range_bounds().map_or_else(Vec::new, |(s, e)| conc_range(s, e, opts.step_size))
-                        }
-                    };
+                    let mut values = super::listed_or_stepped(&point.conc, opts.step_size);
                     if let Some(min_conc) = opts.min_conc {
                         if min_conc <= 0 {
                             continue;
@@ -632,10 +614,7 @@ pub fn test_config(sweep: &Sweep, runners: &RunnerTable, opts: &HeadTestConfig) 
         }
         if wants(opts.scenarios.as_ref(), Scenario::AgenticCoding) {
             let values = |point: &AgenticPoint| {
-                let mut values = match point.conc.nonempty_list() {
-                    Some(list) => list.to_vec(),
-                    None => point.conc.range_bounds().map_or_else(Vec::new, |(s, e)| conc_range(s, e, 2)),
-                };
+                let mut values = super::listed_or_stepped(&point.conc, 2);
                 keep(&mut values);
                 values
             };

@@ -45,6 +45,11 @@ pub struct FullSweep {
     pub runner_node_filter: Option<String>,
     /// `--scenario-type` (today's format); `None` keeps both scenarios.
     pub scenarios: Option<Vec<Scenario>>,
+    /// `ix plan`'s extension: a single-node point with a concurrency list and no range gives one
+    /// job per listed value, each filtered as a one-value range ([`range_values`]); the
+    /// reference's full-sweep crashes on such a point (Feb-2026) or filters the list as a list
+    /// (today's format).
+    pub lists_per_value: bool,
 }
 
 impl FullSweep {
@@ -63,8 +68,49 @@ impl FullSweep {
             max_ep: None,
             runner_node_filter: None,
             scenarios: None,
+            lists_per_value: false,
         }
     }
+}
+
+/// The concurrency values of a single-node range `start..=end` under `opts`' filters: clamped
+/// to `--min-conc` and `--max-conc` (a range wholly above the maximum gives the maximum), then
+/// stepped by `--step-size`; `None` when the filters drop the point.
+pub(crate) fn range_values(start: i64, end: i64, opts: &FullSweep) -> Option<Vec<i64>> {
+    let (mut start, mut end) = (start, end);
+    if let Some(min_conc) = opts.min_conc {
+        if min_conc <= 0 || end < min_conc {
+            return None;
+        }
+        start = start.max(min_conc);
+    }
+    if let Some(max_conc) = opts.max_conc {
+        if max_conc <= 0 {
+            return None;
+        }
+        if start > max_conc {
+            start = max_conc;
+            end = max_conc;
+        } else {
+            end = end.min(max_conc);
+        }
+    }
+    Some(conc_range(start, end, opts.step_size))
+}
+
+/// A point's concurrency values as written: its non-empty list, else its range stepped by
+/// `step`, else none (filters apply after).
+pub(crate) fn listed_or_stepped(conc: &crate::ir::Concurrency, step: i64) -> Vec<i64> {
+    match conc.nonempty_list() {
+        Some(list) => list.to_vec(),
+        None => conc.range_bounds().map_or_else(Vec::new, |(start, end)| conc_range(start, end, step)),
+    }
+}
+
+/// The values of a single-node concurrency list under [`FullSweep::lists_per_value`]: each
+/// listed value as a one-value range.
+pub(crate) fn list_values_per_value(list: &[i64], opts: &FullSweep) -> Vec<i64> {
+    list.iter().filter_map(|value| range_values(*value, *value, opts)).flatten().collect()
 }
 
 /// The options of `test-config`.
@@ -221,7 +267,8 @@ pub fn full_sweep(sweep: &Sweep, runners: &RunnerTable, opts: &FullSweep) -> Res
                 };
                 match (point, opts.mode) {
                     (SearchPoint::Single(point), NodeMode::Single) => {
-                        let Some((mut start, mut end)) = point.conc.range_bounds() else {
+                        let range = point.conc.range_bounds();
+                        if range.is_none() && !opts.lists_per_value {
                             let span = point.conc.list.as_ref().map_or(point.span, |list| list.span);
                             errors.push(
                                 Diag::error(
@@ -253,24 +300,14 @@ pub fn full_sweep(sweep: &Sweep, runners: &RunnerTable, opts: &FullSweep) -> Res
                                 ep = max_ep;
                             }
                         }
-                        if let Some(min_conc) = opts.min_conc {
-                            if min_conc <= 0 || end < min_conc {
-                                continue;
-                            }
-                            start = start.max(min_conc);
-                        }
-                        if let Some(max_conc) = opts.max_conc {
-                            if max_conc <= 0 {
-                                continue;
-                            }
-                            if start > max_conc {
-                                start = max_conc;
-                                end = max_conc;
-                            } else {
-                                end = end.min(max_conc);
-                            }
-                        }
-                        for conc in conc_range(start, end, opts.step_size) {
+                        let values = match range {
+                            Some((start, end)) => match range_values(start, end, opts) {
+                                Some(values) => values,
+                                None => continue,
+                            },
+                            None => list_values_per_value(point.conc.list.as_ref().map_or(&[], |l| &l.value), opts),
+                        };
+                        for conc in values {
                             job.spec_decoding = point.spec_decoding;
                             job.shape = JobShape::Single {
                                 tp: point.tp.value,
@@ -282,13 +319,7 @@ pub fn full_sweep(sweep: &Sweep, runners: &RunnerTable, opts: &FullSweep) -> Res
                         }
                     }
                     (SearchPoint::Multi(point), NodeMode::Multi) => {
-                        let mut values = match point.conc.nonempty_list() {
-                            Some(list) => list.to_vec(),
-                            None => match point.conc.range_bounds() {
-                                Some((start, end)) => conc_range(start, end, opts.step_size),
-                                None => Vec::new(),
-                            },
-                        };
+                        let mut values = listed_or_stepped(&point.conc, opts.step_size);
                         if let Some(min_conc) = opts.min_conc {
                             if min_conc <= 0 {
                                 continue;

@@ -3,14 +3,13 @@
 //! It is `expand::full_sweep` for single- and multi-node points with the same filters as
 //! `ix matrix full-sweep`, with one deliberate extension: a single-node point written as a
 //! `conc-list` (which the reference's full-sweep crashes on) yields one job per listed value, as
-//! `test-config` does. Internally each listed value becomes a one-value range point, so the
-//! concurrency filters apply to it exactly as they do to ranges; job origins still point at the
-//! original point.
+//! `test-config` does (`expand::FullSweep::lists_per_value`): the concurrency filters apply to
+//! each value as to a one-value range, and the list stays a list until the values are produced.
 
 use crate::diag::{Diag, did_you_mean};
 use crate::expand::{self, EvalMode, FullSweep, Job, NodeMode};
 use crate::ir::{Concurrency, ConfigEntry, RunnerTable, SearchPoint, Sweep};
-use crate::source::{Span, Spanned};
+use crate::source::Span;
 
 /// What to plan: full-sweep filters, which node kinds, and eval marking.
 #[derive(Clone, Debug)]
@@ -132,58 +131,13 @@ fn selected_jobs(sweep: &Sweep, runners: &RunnerTable, selection: &JobSelection)
     if let Some(diag) = check_job_count(sweep, selection.max_jobs) {
         return Err(vec![diag]);
     }
-    // Rewrite single-node list points into one-value range points; remember original indices.
-    let mut rewritten = sweep.clone();
-    let mut original_point: Vec<Vec<Vec<usize>>> = Vec::with_capacity(sweep.entries.len());
-    for entry in &mut rewritten.entries {
-        let mut per_seq = Vec::new();
-        for seq in &mut entry.seq_len_configs {
-            let mut points = Vec::new();
-            let mut map = Vec::new();
-            for (point_idx, point) in std::mem::take(&mut seq.search_space).into_iter().enumerate() {
-                match point {
-                    SearchPoint::Single(single) if single.conc.range_bounds().is_none() => {
-                        let values = single.conc.list.clone().map(|list| list.value).unwrap_or_default();
-                        let span = single.conc.list.as_ref().map_or(single.span, |list| list.span);
-                        for value in values {
-                            let mut one = single.clone();
-                            one.conc = Concurrency::range(Spanned::new(value, span), Spanned::new(value, span));
-                            points.push(SearchPoint::Single(one));
-                            map.push(point_idx);
-                        }
-                    }
-                    other => {
-                        points.push(other);
-                        map.push(point_idx);
-                    }
-                }
-            }
-            seq.search_space = points;
-            per_seq.push(map);
-        }
-        original_point.push(per_seq);
-    }
     let mut jobs = Vec::new();
     for mode in modes(selection) {
-        let opts = FullSweep { mode, ..selection.filters.clone() };
-        jobs.extend(expand::full_sweep(&rewritten, runners, &opts)?);
+        let opts = FullSweep { mode, lists_per_value: true, ..selection.filters.clone() };
+        jobs.extend(expand::full_sweep(sweep, runners, &opts)?);
     }
     if let Some(keys) = &selection.config_keys {
         jobs.retain(|job| sweep.entries.get(job.origin.entry_idx).is_some_and(|entry| keys.contains(&entry.key.value)));
-    }
-    for job in &mut jobs {
-        if job.is_agentic() {
-            // Agentic points are not rewritten; their origin indexes the agentic elements.
-            continue;
-        }
-        let origin = &mut job.origin;
-        if let Some(idx) = original_point
-            .get(origin.entry_idx)
-            .and_then(|seqs| seqs.get(origin.seq_idx))
-            .and_then(|points| points.get(origin.point_idx))
-        {
-            origin.point_idx = *idx;
-        }
     }
     if let Some(mode) = selection.evals {
         expand::mark_evals_for(sweep.format(), &mut jobs, mode);
@@ -226,5 +180,60 @@ pub fn place_job(job: &mut Job, entry_idx: usize, delta: u32) {
         // Wrapping: a job moved back (text removed above it) gets the two's complement.
         span.start = span.start.wrapping_add(delta);
         span.end = span.end.wrapping_add(delta);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{JobSelection, sweep_jobs};
+    use crate::expand::JobShape;
+    use crate::ir::RunnerTable;
+    use crate::source::SourceMap;
+
+    const SWEEP: &str = "\
+k:
+  image: img:1
+  model: org/m
+  model-prefix: m
+  runner: h100
+  precision: fp8
+  framework: vllm
+  multinode: false
+  seq-len-configs:
+  - isl: 1024
+    osl: 1024
+    search-space:
+    - { tp: 2, conc-list: [4, 8, 64] }
+    - { tp: 4, conc-start: 4, conc-end: 64 }
+";
+
+    /// (tp, conc) of every job under `max_conc`/`min_conc`, and the point each came from.
+    fn jobs(min_conc: Option<i64>, max_conc: Option<i64>) -> Vec<(i64, i64, usize)> {
+        let mut sources = SourceMap::new();
+        let file = sources.add("sweep.yaml".to_string(), std::sync::Arc::from(SWEEP));
+        let (sweep, diags) = crate::ir::inferencex::lower_master_configs(&sources, &[file]);
+        assert!(diags.is_empty(), "{diags:?}");
+        let mut selection = JobSelection::all();
+        selection.filters.min_conc = min_conc;
+        selection.filters.max_conc = max_conc;
+        let jobs = sweep_jobs(&sweep, &RunnerTable::default(), &selection).expect("jobs");
+        jobs.iter()
+            .map(|job| match job.shape {
+                JobShape::Single { tp, conc, .. } => (tp, conc, job.origin.point_idx),
+                _ => panic!("a single-node job"),
+            })
+            .collect()
+    }
+
+    /// A listed value is filtered as a one-value range (clamped to `--max-conc`, dropped below
+    /// `--min-conc`), and its jobs point at the list's point, as a range's at its own.
+    #[test]
+    fn a_concurrency_list_gives_one_job_per_value_filtered_as_a_one_value_range() {
+        assert_eq!(
+            jobs(None, None),
+            vec![(2, 4, 0), (2, 8, 0), (2, 64, 0), (4, 4, 1), (4, 8, 1), (4, 16, 1), (4, 32, 1), (4, 64, 1)]
+        );
+        assert_eq!(jobs(None, Some(16)), vec![(2, 4, 0), (2, 8, 0), (2, 16, 0), (4, 4, 1), (4, 8, 1), (4, 16, 1)]);
+        assert_eq!(jobs(Some(8), None), vec![(2, 8, 0), (2, 64, 0), (4, 8, 1), (4, 16, 1), (4, 32, 1), (4, 64, 1)]);
     }
 }

@@ -16,6 +16,7 @@ use crate::yaml::{self, Node, NodeKind};
 
 mod check;
 mod head;
+pub use head::text_format;
 
 pub use check::{EntryCheck, check_master_entry};
 
@@ -42,14 +43,6 @@ pub fn lower_master_configs(sources: &SourceMap, files: &[FileId]) -> (Sweep, Ve
     let (sweep, merge_diags) = crate::ir::merge_files(sources, per_file);
     diags.extend(merge_diags);
     (sweep, diags)
-}
-
-/// The format of a master-config text, told by its first entry (`None`: not a mapping of
-/// entries, or the first entry says neither).
-pub fn text_format(text: &str) -> Option<Format> {
-    let root = yaml::parse(FileId(0), text).ok()?;
-    let NodeKind::Map(entries) = &root.kind else { return None };
-    head::detect_format(&entries.first()?.1)
 }
 
 /// Lowers one master-config file, appending its diagnostics.
@@ -802,49 +795,4 @@ pub fn lower_master_entry(file: FileId, block: &str) -> Result<ConfigEntry, Vec<
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use proptest::prelude::*;
-
-    use super::lower_master_configs;
-    use crate::source::SourceMap;
-
-    /// YAML-ish fragments that exercise every branch of validation when glued together.
-    fn fragment() -> impl Strategy<Value = String> {
-        prop_oneof![
-            Just("k:\n".to_string()),
-            Just(
-                "  image: i\n  model: m\n  model-prefix: p\n  precision: fp8\n  framework: f\n  runner: r\n"
-                    .to_string()
-            ),
-            Just("  multinode: false\n".to_string()),
-            Just("  multinode: true\n".to_string()),
-            Just("  seq-len-configs:\n  - isl: 1024\n    osl: 1024\n    search-space:\n".to_string()),
-            Just("    - { tp: 8, conc-start: 4, conc-end: 64 }\n".to_string()),
-            Just("    - { tp: 8, conc-list: [0, 4], ep: x }\n".to_string()),
-            Just("    - conc-list: [1]\n      prefill: { num-worker: 1, tp: 1, ep: 1, dp-attn: true }\n".to_string()),
-            Just("      decode: { num-worker: 1, tp: 1, ep: 1, dp-attn: [] }\n".to_string()),
-            Just("&a [*a]\n".to_string()),
-            Just("\u{e9}: {".to_string()),
-            "[ -~\n]{0,20}",
-        ]
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2000))]
-
-        #[test]
-        fn lowering_never_panics(parts in proptest::collection::vec(fragment(), 0..12)) {
-            let mut sources = SourceMap::new();
-            let file = sources.add("fuzz.yaml".to_string(), Arc::from(parts.concat()));
-            let (_sweep, diags) = lower_master_configs(&sources, &[file]);
-            for diag in &diags {
-                if let Some(label) = &diag.primary {
-                    prop_assert!(label.span.end as usize <= sources.get(file).text.len());
-                }
-            }
-            let _ = crate::diag::render(&sources, &diags, crate::diag::RenderOptions::plain());
-        }
-    }
-}
+mod tests;

@@ -323,14 +323,15 @@ pub struct Hardware {
 }
 
 impl RunnerTable {
-    /// Adds what `.ix` files declare inline (`runner`, `hardware`) where this table lacks it.
-    pub fn absorb_inline(&mut self, inline: RunnerTable) {
-        for runner in inline.types {
+    /// Adds the runner types and hardware of `other` whose names this table lacks (this table
+    /// wins): what `.ix` files declare inline joins a runners file.
+    pub fn add_missing(&mut self, other: RunnerTable) {
+        for runner in other.types {
             if self.get(&runner.name.value).is_none() {
                 self.types.push(runner);
             }
         }
-        for hardware in inline.hardware {
+        for hardware in other.hardware {
             if self.hardware(&hardware.key.value).is_none() {
                 self.hardware.push(hardware);
             }

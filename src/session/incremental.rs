@@ -45,6 +45,9 @@ pub(super) struct Incremental {
     memo: dag::BuildMemo,
     /// Store records read by earlier plans (kept only with the memo enabled).
     records: RecordCache,
+    /// Files the last whole load read besides the request's (the runners files `.ix` sweeps
+    /// reference): watched like the sweeps.
+    pub(super) also_read: Vec<String>,
 }
 
 impl Incremental {
@@ -55,6 +58,7 @@ impl Incremental {
             last: None,
             memo: dag::BuildMemo::default(),
             records: RecordCache::default(),
+            also_read: Vec::new(),
         }
     }
 
@@ -91,12 +95,27 @@ impl Incremental {
     /// ([`Incremental::keep_whole`]).
     pub(super) fn load(&mut self, request: &PlanRequest, stamps: Vec<Stamp>) -> Option<Option<Vec<usize>>> {
         let (expanded, changed) = self.load_entries(request)?;
+        let mut stamps = stamps;
+        // A per-entry load reads only the request's files.
+        stamps.truncate(stamps.len() - std::mem::take(&mut self.also_read).len());
         self.expanded = Some((stamps, expanded));
         Some(changed)
     }
 
-    /// Keeps a whole-file load under `stamps` (the next per-entry load compares nothing).
-    pub(super) fn keep_whole(&mut self, stamps: Vec<Stamp>, expanded: Arc<Expanded>) {
+    /// Keeps a whole-file load of `request` under `stamps` (the next per-entry load compares
+    /// nothing), and remembers the other files it read (their stamps join `stamps`).
+    pub(super) fn keep_whole(&mut self, request: &PlanRequest, mut stamps: Vec<Stamp>, expanded: Arc<Expanded>) {
+        let own = |path: &str| {
+            request.config_files.iter().any(|c| c == path) || request.runner_config.as_deref() == Some(path)
+        };
+        let also_read: Vec<String> =
+            expanded.loaded.sources.files().map(|(_, file)| file.path.clone()).filter(|path| !own(path)).collect();
+        if also_read != self.also_read {
+            // The stamps were taken with the last load's list: take them again with this one.
+            stamps.truncate(stamps.len() - self.also_read.len());
+            stamps.extend(also_read.iter().map(|path| stamp(path)));
+            self.also_read = also_read;
+        }
         self.last = None;
         self.expanded = Some((stamps, expanded));
     }

@@ -203,6 +203,7 @@ impl PlanSession {
     fn config_stamps(&self) -> Vec<Stamp> {
         let mut stamps: Vec<Stamp> = self.request.config_files.iter().map(|path| stamp(path)).collect();
         stamps.extend(self.request.runner_config.iter().map(|path| stamp(path)));
+        stamps.extend(self.incremental.also_read.iter().map(|path| stamp(path)));
         stamps
     }
 
@@ -284,7 +285,7 @@ impl PlanSession {
                 };
                 timings.expand = started.elapsed();
                 let expanded = Arc::new(Expanded { loaded, jobs });
-                self.incremental.keep_whole(stamps, expanded.clone());
+                self.incremental.keep_whole(&self.request, stamps, expanded.clone());
                 expanded
             }
         };

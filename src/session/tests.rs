@@ -390,3 +390,22 @@ fn a_session_sees_store_writes_between_plans() {
     let third = actions(&mut session);
     assert_eq!(third.iter().filter(|(_, _, a)| *a == Action::Reuse).count(), 4, "{third:?}");
 }
+
+/// A runners file a `.ix` sweep references is watched like the sweep: editing it is a change.
+#[test]
+fn a_runners_file_a_sweep_references_is_watched() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&manifest_dir().join("sweeps"), dir.path());
+    let sweep = dir.path().join("nvidia.ix").to_string_lossy().into_owned();
+    let request = PlanRequest { config_files: vec![sweep], runner_config: None, ..request(dir.path(), &[], None) };
+    let mut session = PlanSession::new(request, dir.path()).with_memo();
+    let planned = session.plan(None);
+    assert!(planned.expanded.loaded.runners.as_ref().is_some_and(|table| table.get("gb200").is_some()));
+    assert!(!session.changed(), "nothing changed yet");
+    let runners = dir.path().join("runners.yaml");
+    let text = std::fs::read_to_string(&runners).unwrap();
+    std::fs::write(&runners, text.replace("'gb200-rack_0'", "'gb200-rack_0'\n- 'gb200-rack_1'")).unwrap();
+    assert!(session.changed(), "the referenced runners file changed");
+    session.plan(None);
+    assert!(!session.changed(), "re-planned");
+}

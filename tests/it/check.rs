@@ -2,8 +2,8 @@
 //!
 //! Each entry of `tests/data/config/err` is a case: a file (`*.runners.yaml` files are checked as
 //! runners configs) or a folder whose files are checked together, in name order. The rendered
-//! diagnostics (fixed width, no colour) are compared with `<case>.stderr`; a missing expectation
-//! fails, and `IX_BLESS=1` rewrites stale or missing ones.
+//! diagnostics (fixed width, no colour) are compared with the insta snapshot `<case>.snap`; a
+//! missing or changed snapshot fails (`cargo insta review`).
 
 use std::path::{Path, PathBuf};
 
@@ -49,20 +49,15 @@ fn check(dir: &Path, args: &[String]) -> IxOutput {
 #[test]
 fn invalid_configs_render_golden_diagnostics() {
     let dir = data_dir("err");
-    let bless = std::env::var("IX_BLESS").as_deref() == Ok("1");
-    let mut mismatches = Vec::new();
     for case in cases(&dir) {
         let out = check(&dir, &case_args(&dir, &case)).expect_code(1);
-        let golden = PathBuf::from(format!("{}.stderr", case.with_extension("").display()));
-        match std::fs::read_to_string(&golden) {
-            Ok(expected) if expected == out.stderr => {}
-            _ if bless => std::fs::write(&golden, &out.stderr).unwrap(),
-            Ok(_) => mismatches.push(format!("{}:\n{}", golden.display(), out.stderr)),
-            // A golden never blesses itself: a missing one fails until written on purpose.
-            Err(_) => mismatches.push(format!("{} is missing:\n{}", golden.display(), out.stderr)),
-        }
+        // An insta snapshot beside the case (`<case>.snap`): a missing or changed one fails and
+        // writes `<case>.snap.new` (`cargo insta review` to accept).
+        let name = case.with_extension("").file_name().unwrap().to_string_lossy().into_owned();
+        insta::with_settings!({ snapshot_path => dir.clone(), prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!(name, out.stderr);
+        });
     }
-    assert!(mismatches.is_empty(), "stale goldens (IX_BLESS=1 to accept):\n{}", mismatches.join("\n"));
 }
 
 #[test]
@@ -71,7 +66,7 @@ fn every_validation_code_has_a_golden_case() {
     let mut all = String::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
-        if path.extension().is_some_and(|ext| ext == "stderr") {
+        if path.extension().is_some_and(|ext| ext == "snap") {
             all.push_str(&std::fs::read_to_string(path).unwrap());
         }
     }

@@ -2,8 +2,9 @@
 //! lowered `.ix` inputs, and property tests for the printer, the checker and lowering equivalence.
 //!
 //! Golden files: `tests/data/dsl/ok/*.ix` must check clean, be canonical and round-trip through
-//! the IR; `tests/data/dsl/err/*.ix` have their rendered diagnostics (plain, fixed width) in
-//! `NAME.diag` next to them. A missing `.diag` fails; `IX_BLESS=1` writes missing and stale ones.
+//! the IR; `tests/data/dsl/err/*.ix` have their rendered diagnostics (plain, fixed width) in the
+//! insta snapshot `NAME.snap` next to them. A missing or changed snapshot fails (`cargo insta
+//! review`).
 
 use std::path::{Path, PathBuf};
 
@@ -46,7 +47,6 @@ fn check_file(path: &Path) -> (String, usize, usize, Sweep) {
 
 #[test]
 fn err_cases_match_their_diagnostic_snapshots() {
-    let bless = std::env::var("IX_BLESS").as_deref() == Ok("1");
     let mut failures = Vec::new();
     let mut seen_codes = String::new();
     for path in golden_files("err") {
@@ -56,17 +56,13 @@ fn err_cases_match_their_diagnostic_snapshots() {
             failures.push(format!("{}: no error", path.display()));
             continue;
         }
-        let expected_path = path.with_extension("diag");
-        match std::fs::read_to_string(&expected_path) {
-            Ok(expected) if expected == rendered => {}
-            _ if bless => std::fs::write(&expected_path, &rendered).unwrap(),
-            Ok(_) => failures
-                .push(format!("{}: diagnostics differ (IX_BLESS=1 to re-bless)\n--- got\n{rendered}", path.display())),
-            // A golden never blesses itself: a missing one fails until written on purpose.
-            Err(_) => {
-                failures.push(format!("{} is missing (IX_BLESS=1 to write it)\n{rendered}", expected_path.display()))
-            }
-        }
+        // An insta snapshot beside the case (`NAME.snap`): a missing or changed one fails and
+        // writes `NAME.snap.new` (`cargo insta review` to accept).
+        let dir = path.parent().unwrap().to_path_buf();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        insta::with_settings!({ snapshot_path => dir, prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!(name, rendered);
+        });
     }
     // Every `ix::dsl::*` code the sources can emit has an err case.
     for source in [

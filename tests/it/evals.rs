@@ -39,23 +39,14 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Compares with a golden file; `IX_BLESS=1` rewrites it (a missing one fails, never blesses itself).
-fn assert_golden(actual: &str, golden: &Path) {
-    if std::env::var("IX_BLESS").as_deref() == Ok("1") {
-        std::fs::write(golden, actual).unwrap();
-    }
-    assert!(golden.exists(), "{} is missing (IX_BLESS=1 to write it)", golden.display());
-    let expected = std::fs::read_to_string(golden).unwrap();
-    assert_eq!(actual, expected, "differs from {} (IX_BLESS=1 to update)", golden.display());
-}
-
 #[test]
 fn collect_gives_rows_table_and_aggregate() {
     let fixture = eval_fixture();
     let out = tempfile::tempdir().unwrap();
     let output =
         ix(["evals", "collect"]).arg(fixture.path()).arg("demo").arg("--out-dir").arg(out.path()).run().expect_code(0);
-    assert_golden(&output.stdout, &project_root().join("tests/data/results/evals/expected-table.md"));
+    // A missing or changed snapshot fails (`cargo insta review` to accept a change).
+    insta::assert_snapshot!("evals-collect-table", output.stdout);
     let rows: Vec<Value> =
         serde_json::from_str(&std::fs::read_to_string(out.path().join("agg_eval_demo.json")).unwrap()).unwrap();
     // Sets without an lm-eval file, and folders without meta_env.json, give no rows.

@@ -8,6 +8,7 @@ mod changelog;
 mod check;
 mod containers;
 mod demo;
+mod differential;
 mod dsl;
 mod dsl_head;
 mod evals;

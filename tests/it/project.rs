@@ -622,6 +622,19 @@ fn verbs_name_the_store_and_the_runners_file_alike() {
         }
         seen_state += usize::from(help.contains("--state-dir"));
         seen_runners += usize::from(help.contains("--runner-config"));
+        // Verbs that plan or expand sweeps read the runners file by one rule, and say so alike.
+        if !matches!(verb[0], "check" | "results" | "state") {
+            // The flag's help: its line and the indented lines after it, whitespace collapsed.
+            let mut lines = help.lines().skip_while(|line| !line.trim_start().starts_with("--runner-config"));
+            let first = lines.next().unwrap_or_default();
+            let rest = lines.take_while(|line| !line.trim_start().starts_with('-') && !line.trim().is_empty());
+            let text: Vec<&str> = std::iter::once(first).chain(rest).flat_map(str::split_whitespace).collect();
+            let text = text.join(" ");
+            assert!(
+                text.contains("none when a `.ix` sweep declares or references its runner types"),
+                "{verb:?}: {text}"
+            );
+        }
     }
     assert!(seen_state >= 3 && seen_runners >= 5, "the verbs name them ({seen_state}, {seen_runners})");
 }

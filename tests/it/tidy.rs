@@ -150,3 +150,57 @@ fn the_tidy_scanner_sees_grouped_imports_and_skips_comments() {
     assert!(found.iter().any(|line| line.contains("`crate::db`")), "{found:#?}");
     assert!(!found.iter().any(|line| line.contains("sample.rs:1:")), "{found:#?}");
 }
+
+/// Functions of `src/` (at least `MIN_LINES` long) whose bodies are the same text, trimmed line
+/// by line: one piece of logic written twice. rustfmt puts a function's closing brace at the
+/// indentation of its `fn` line, which is what ends a body here.
+fn duplicate_bodies(files: &[PathBuf]) -> Vec<String> {
+    const MIN_LINES: usize = 8;
+    let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut found = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let mut idx = 0;
+        while idx < lines.len() {
+            let line = lines[idx];
+            let trimmed = line.trim_start();
+            let is_fn = ["fn ", "pub fn ", "pub(crate) fn ", "pub(super) fn ", "async fn ", "pub async fn "]
+                .iter()
+                .any(|prefix| trimmed.starts_with(prefix));
+            if !is_fn || trimmed.ends_with(';') {
+                idx += 1;
+                continue;
+            }
+            let indent = line.len() - trimmed.len();
+            let close = format!("{}}}", " ".repeat(indent));
+            let end = (idx + 1..lines.len()).find(|&j| lines[j] == close).unwrap_or(lines.len());
+            if end - idx >= MIN_LINES {
+                let body: Vec<&str> = lines[idx + 1..end].iter().map(|l| l.trim()).collect();
+                let at = format!("{}:{}", file.display(), idx + 1);
+                if let Some(first) = seen.insert(body.join("\n"), at.clone()) {
+                    found.push(format!("{at} repeats {first}"));
+                }
+            }
+            idx = end.max(idx + 1);
+        }
+    }
+    found
+}
+
+#[test]
+fn no_function_body_is_written_twice() {
+    let mut files = Vec::new();
+    rust_files(&project_root().join("src"), &mut files);
+    files.sort();
+    assert!(files.len() > 50, "{files:?}");
+    let found = duplicate_bodies(&files);
+    assert!(found.is_empty(), "the same logic in two places (make one call the other):\n{}", found.join("\n"));
+    // The scan finds a copy.
+    let dir = tempfile::tempdir().unwrap();
+    let body = "fn a(x: u32) -> u32 {\n    let y = x + 1;\n    let z = y * 2;\n    let w = z - 3;\n    let v = w / 4;\n    let u = v % 5;\n    let t = u + 6;\n    t * 7\n}\n";
+    std::fs::write(dir.path().join("one.rs"), body).unwrap();
+    std::fs::write(dir.path().join("two.rs"), format!("// a copy\n{}", body.replace("fn a", "pub fn b"))).unwrap();
+    let copies = duplicate_bodies(&[dir.path().join("one.rs"), dir.path().join("two.rs")]);
+    assert_eq!(copies.len(), 1, "{copies:?}");
+}

@@ -172,6 +172,7 @@ impl SweepFilterArgs {
             max_ep: self.max_ep,
             runner_node_filter: None,
             scenarios: None,
+            lists_per_value: false,
         }
     }
 }

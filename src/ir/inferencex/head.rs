@@ -68,6 +68,14 @@ const PARALLEL_FIELDS: [&str; 3] = ["pp", "dcp-size", "pcp-size"];
 /// The format of one master-config entry: `scenarios` means today's, `seq-len-configs` the
 /// Feb-2026 one. `None` when the entry has both or neither (it is then checked as today's
 /// format, which reports what is wrong) or is not a mapping.
+/// The format of a master-config text, told by its first entry (`None`: not a mapping of
+/// entries, or the first entry says neither).
+pub fn text_format(text: &str) -> Option<Format> {
+    let root = crate::yaml::parse(crate::source::FileId(0), text).ok()?;
+    let NodeKind::Map(entries) = &root.kind else { return None };
+    detect_format(&entries.first()?.1)
+}
+
 pub(super) fn detect_format(node: &Node) -> Option<Format> {
     let NodeKind::Map(entries) = &node.kind else { return None };
     let has = |name: &str| entries.iter().any(|(key, _)| key.as_str() == Some(name));
