@@ -316,3 +316,64 @@ mod tests {
         );
     }
 }
+
+/// Parses several documents, spread over the available cores (largest first); results in the
+/// order given. The trees are independent, so this is [`parse`] of each, only sooner.
+pub fn parse_many(docs: &[(FileId, &str)]) -> Vec<Result<Node, Diag>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(docs.len());
+    if threads <= 1 {
+        return docs.iter().map(|&(file, text)| parse(file, text)).collect();
+    }
+    let mut order: Vec<usize> = (0..docs.len()).collect();
+    order.sort_by_key(|&idx| std::cmp::Reverse(docs[idx].1.len()));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<Option<Result<Node, Diag>>> = (0..docs.len()).map(|_| None).collect();
+    let parsed: Vec<Vec<(usize, Result<Node, Diag>)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let taken = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&idx) = order.get(taken) else { break };
+                        let (file, text) = docs[idx];
+                        out.push((idx, parse(file, text)));
+                    }
+                    out
+                })
+            })
+            .collect();
+        workers.into_iter().map(|worker| worker.join().unwrap_or_default()).collect()
+    });
+    for (idx, result) in parsed.into_iter().flatten() {
+        results[idx] = Some(result);
+    }
+    // A worker that panicked (it cannot: `parse` does not) leaves its documents to this thread.
+    results
+        .into_iter()
+        .enumerate()
+        .map(|(idx, result)| result.unwrap_or_else(|| parse(docs[idx].0, docs[idx].1)))
+        .collect()
+}
+
+#[cfg(test)]
+mod parse_many_tests {
+    use super::*;
+
+    #[test]
+    fn parse_many_gives_each_document_its_own_tree_in_order() {
+        let texts = ["a: 1\n", "- x\n- y\n", "[unclosed\n", "big:\n  nested: { k: v }\n", ""];
+        let docs: Vec<(FileId, &str)> =
+            texts.iter().enumerate().map(|(idx, text)| (FileId(idx as u32), *text)).collect();
+        let many = parse_many(&docs);
+        assert_eq!(many.len(), texts.len());
+        for (&(file, text), got) in docs.iter().zip(&many) {
+            match (parse(file, text), got) {
+                (Ok(one), Ok(got)) => assert_eq!(&one, got),
+                (Err(one), Err(got)) => assert_eq!(one.message, got.message),
+                (one, got) => panic!("{text:?}: {one:?} vs {got:?}"),
+            }
+        }
+        assert!(many[2].is_err());
+    }
+}

@@ -34,18 +34,34 @@ pub(crate) fn check(args: &CheckArgs) -> ExitStatus {
             runners::lower_runners(&sources, file, &mut diags);
         }
     }
+    let mut yaml_files = Vec::new();
     for path in args.files.iter().chain(&default_files) {
         let Some(file) = read_source(&mut sources, path, FileRole::Config, &mut diags) else { continue };
         if workspace::is_dsl_path(path) {
             workspace::lower_dsl_file(&mut sources, file, &mut diags);
-        } else if looks_like_runners(&sources.get(file).text) {
-            runners::lower_runners(&sources, file, &mut diags);
         } else {
-            configs.push(file);
+            yaml_files.push(file);
         }
     }
-    let (_, config_diags) = inferencex::lower_master_configs(&sources, &configs);
+    // Each YAML file is parsed once (files in parallel), then read as runners or master config.
+    let docs: Vec<_> = yaml_files.iter().map(|&file| (file, sources.get(file).text.as_ref())).collect();
+    let trees = yaml::parse_many(&docs);
+    let mut config_diags = Vec::new();
+    for (&file, tree) in yaml_files.iter().zip(&trees) {
+        match tree {
+            Ok(root) if looks_like_runners(root) => {
+                runners::lower_runners_root(&sources, file, root, &mut diags);
+            }
+            Ok(root) => configs.push((file, inferencex::lower_master_root(&sources, file, root, &mut config_diags))),
+            Err(diag) => {
+                config_diags.push(diag.clone());
+                configs.push((file, Vec::new()));
+            }
+        }
+    }
+    let (_, merge_diags) = crate::ir::merge_files(&sources, configs);
     diags.extend(config_diags);
+    diags.extend(merge_diags);
     let n_errors = diags.iter().filter(|d| d.is_error()).count();
     match args.format {
         DiagFormat::Json => {
@@ -68,18 +84,14 @@ pub(crate) fn check(args: &CheckArgs) -> ExitStatus {
 
 /// A Feb-2026 runners file maps names to lists, today's has a `labels` mapping; a master
 /// config maps names to mappings that are entries.
-fn looks_like_runners(text: &str) -> bool {
-    match yaml::parse(crate::source::FileId(0), text) {
-        Ok(root) => match root.kind {
-            NodeKind::Map(entries) => {
-                let labels = entries
-                    .iter()
-                    .any(|(key, value)| key.as_str() == Some("labels") && matches!(value.kind, NodeKind::Map(_)));
-                labels
-                    || (!entries.is_empty() && entries.iter().all(|(_, value)| matches!(value.kind, NodeKind::Seq(_))))
-            }
-            _ => false,
-        },
-        Err(_) => false,
+fn looks_like_runners(root: &yaml::Node) -> bool {
+    match &root.kind {
+        NodeKind::Map(entries) => {
+            let labels = entries
+                .iter()
+                .any(|(key, value)| key.as_str() == Some("labels") && matches!(value.kind, NodeKind::Map(_)));
+            labels || (!entries.is_empty() && entries.iter().all(|(_, value)| matches!(value.kind, NodeKind::Seq(_))))
+        }
+        _ => false,
     }
 }
