@@ -96,27 +96,32 @@ fn scan_error(file: FileId, offsets: &CharOffsets, err: &ScanError) -> Diag {
 
 /// Maps saphyr's character indices to byte offsets.
 struct CharOffsets {
-    /// Byte offset of each char, plus one past the end; empty when the text is ASCII.
-    table: Vec<usize>,
+    /// For each multi-byte char: its char index and the extra bytes (beyond one per char) up to
+    /// and including it. Empty for ASCII text. Sparse, since configs are ASCII but for a few
+    /// comments (a table of every char's offset cost more than parsing today's masters).
+    wide: Vec<(usize, usize)>,
     len: usize,
 }
 
 impl CharOffsets {
     fn new(text: &str) -> CharOffsets {
-        let table = if text.is_ascii() {
-            Vec::new()
-        } else {
-            text.char_indices().map(|(idx, _)| idx).chain(std::iter::once(text.len())).collect()
-        };
-        CharOffsets { table, len: text.len() }
+        let mut wide = Vec::new();
+        if !text.is_ascii() {
+            let mut extra = 0;
+            for (char_idx, ch) in text.chars().enumerate() {
+                if !ch.is_ascii() {
+                    extra += ch.len_utf8() - 1;
+                    wide.push((char_idx, extra));
+                }
+            }
+        }
+        CharOffsets { wide, len: text.len() }
     }
 
     fn byte(&self, char_idx: usize) -> usize {
-        if self.table.is_empty() {
-            char_idx.min(self.len)
-        } else {
-            self.table.get(char_idx).copied().unwrap_or(self.len)
-        }
+        let before = self.wide.partition_point(|&(idx, _)| idx < char_idx);
+        let extra = before.checked_sub(1).map_or(0, |last| self.wide[last].1);
+        char_idx.saturating_add(extra).min(self.len)
     }
 }
 
@@ -359,6 +364,17 @@ pub fn parse_many(docs: &[(FileId, &str)]) -> Vec<Result<Node, Diag>> {
 #[cfg(test)]
 mod parse_many_tests {
     use super::*;
+
+    #[test]
+    fn char_offsets_map_every_char_index_to_its_byte_offset() {
+        for text in ["", "plain", "é", "a—b: c # ü\nx: 🙂y", "ééé"] {
+            let offsets = CharOffsets::new(text);
+            let expected: Vec<usize> = text.char_indices().map(|(idx, _)| idx).chain([text.len()]).collect();
+            let got: Vec<usize> = (0..expected.len()).map(|idx| offsets.byte(idx)).collect();
+            assert_eq!(got, expected, "{text:?}");
+            assert_eq!(offsets.byte(expected.len() + 5), text.len());
+        }
+    }
 
     #[test]
     fn parse_many_gives_each_document_its_own_tree_in_order() {
