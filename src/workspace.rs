@@ -348,28 +348,46 @@ pub struct Checked {
 /// files they reference, runners files detected by their shape, master configs lowered together).
 pub fn check_sources(files: &[CheckFile], runners: &[CheckFile]) -> Checked {
     let mut checked = Checked::default();
-    let mut configs = Vec::new();
     for input in runners {
         if let Some(file) = add_check_file(&mut checked, input, FileRole::Runners) {
             let table = runners::lower_runners(&checked.sources, file, &mut checked.diags);
             add_runner_table(&mut checked.runners, table);
         }
     }
+    let mut yaml_files = Vec::new();
     for input in files {
         let Some(file) = add_check_file(&mut checked, input, FileRole::Config) else { continue };
         if is_dsl_path(&input.path) {
             let lowered = lower_dsl_file(&mut checked.sources, file, &mut checked.diags);
             checked.sweep.entries.extend(lowered.sweep.entries);
             checked.runners.types.extend(lowered.runners.types);
-        } else if looks_like_runners(&checked.sources.get(file).text) {
-            let table = runners::lower_runners(&checked.sources, file, &mut checked.diags);
-            add_runner_table(&mut checked.runners, table);
         } else {
-            configs.push(file);
+            yaml_files.push(file);
         }
     }
-    let (sweep, config_diags) = inferencex::lower_master_configs(&checked.sources, &configs);
+    // Each YAML file is parsed once (files in parallel), then read as runners or master config.
+    let docs: Vec<_> = yaml_files.iter().map(|&file| (file, checked.sources.get(file).text.as_ref())).collect();
+    let trees = crate::yaml::parse_many(&docs);
+    let mut configs = Vec::new();
+    let mut config_diags = Vec::new();
+    for (&file, tree) in yaml_files.iter().zip(trees) {
+        match tree {
+            Ok(root) if root_looks_like_runners(&root) => {
+                let table = runners::lower_runners_root(&checked.sources, file, &root, &mut checked.diags);
+                add_runner_table(&mut checked.runners, table);
+            }
+            Ok(root) => {
+                configs.push((file, inferencex::lower_master_root(&checked.sources, file, &root, &mut config_diags)))
+            }
+            Err(diag) => {
+                config_diags.push(diag);
+                configs.push((file, Vec::new()));
+            }
+        }
+    }
+    let (sweep, merge_diags) = crate::ir::merge_files(&checked.sources, configs);
     checked.diags.extend(config_diags);
+    checked.diags.extend(merge_diags);
     checked.sweep.entries.extend(sweep.entries);
     checked
 }
@@ -391,18 +409,18 @@ fn add_check_file(checked: &mut Checked, input: &CheckFile, role: FileRole) -> O
 /// Whether a YAML text is a runners file: a Feb-2026 runners file maps names to lists, today's
 /// has a `labels` mapping; a master config maps names to mappings that are entries.
 pub fn looks_like_runners(text: &str) -> bool {
-    use crate::yaml::{self, NodeKind};
-    match yaml::parse(FileId(0), text) {
-        Ok(root) => match root.kind {
-            NodeKind::Map(entries) => {
-                let labels = entries
-                    .iter()
-                    .any(|(key, value)| key.as_str() == Some("labels") && matches!(value.kind, NodeKind::Map(_)));
-                labels
-                    || (!entries.is_empty() && entries.iter().all(|(_, value)| matches!(value.kind, NodeKind::Seq(_))))
-            }
-            _ => false,
-        },
-        Err(_) => false,
+    crate::yaml::parse(FileId(0), text).is_ok_and(|root| root_looks_like_runners(&root))
+}
+
+fn root_looks_like_runners(root: &crate::yaml::Node) -> bool {
+    use crate::yaml::NodeKind;
+    match &root.kind {
+        NodeKind::Map(entries) => {
+            let labels = entries
+                .iter()
+                .any(|(key, value)| key.as_str() == Some("labels") && matches!(value.kind, NodeKind::Map(_)));
+            labels || (!entries.is_empty() && entries.iter().all(|(_, value)| matches!(value.kind, NodeKind::Seq(_))))
+        }
+        _ => false,
     }
 }

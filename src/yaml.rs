@@ -96,27 +96,32 @@ fn scan_error(file: FileId, offsets: &CharOffsets, err: &ScanError) -> Diag {
 
 /// Maps saphyr's character indices to byte offsets.
 struct CharOffsets {
-    /// Byte offset of each char, plus one past the end; empty when the text is ASCII.
-    table: Vec<usize>,
+    /// For each multi-byte char: its char index and the extra bytes (beyond one per char) up to
+    /// and including it. Empty for ASCII text. Sparse, since configs are ASCII but for a few
+    /// comments (a table of every char's offset cost more than parsing today's masters).
+    wide: Vec<(usize, usize)>,
     len: usize,
 }
 
 impl CharOffsets {
     fn new(text: &str) -> CharOffsets {
-        let table = if text.is_ascii() {
-            Vec::new()
-        } else {
-            text.char_indices().map(|(idx, _)| idx).chain(std::iter::once(text.len())).collect()
-        };
-        CharOffsets { table, len: text.len() }
+        let mut wide = Vec::new();
+        if !text.is_ascii() {
+            let mut extra = 0;
+            for (char_idx, ch) in text.chars().enumerate() {
+                if !ch.is_ascii() {
+                    extra += ch.len_utf8() - 1;
+                    wide.push((char_idx, extra));
+                }
+            }
+        }
+        CharOffsets { wide, len: text.len() }
     }
 
     fn byte(&self, char_idx: usize) -> usize {
-        if self.table.is_empty() {
-            char_idx.min(self.len)
-        } else {
-            self.table.get(char_idx).copied().unwrap_or(self.len)
-        }
+        let before = self.wide.partition_point(|&(idx, _)| idx < char_idx);
+        let extra = before.checked_sub(1).map_or(0, |last| self.wide[last].1);
+        char_idx.saturating_add(extra).min(self.len)
     }
 }
 
@@ -314,5 +319,77 @@ mod tests {
                 NodeKind::Float(8.5),
             ]
         );
+    }
+}
+
+/// Parses several documents, spread over the available cores (largest first); results in the
+/// order given. The trees are independent, so this is [`parse`] of each, only sooner.
+pub fn parse_many(docs: &[(FileId, &str)]) -> Vec<Result<Node, Diag>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(docs.len());
+    if threads <= 1 {
+        return docs.iter().map(|&(file, text)| parse(file, text)).collect();
+    }
+    let mut order: Vec<usize> = (0..docs.len()).collect();
+    order.sort_by_key(|&idx| std::cmp::Reverse(docs[idx].1.len()));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<Option<Result<Node, Diag>>> = (0..docs.len()).map(|_| None).collect();
+    let parsed: Vec<Vec<(usize, Result<Node, Diag>)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let taken = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&idx) = order.get(taken) else { break };
+                        let (file, text) = docs[idx];
+                        out.push((idx, parse(file, text)));
+                    }
+                    out
+                })
+            })
+            .collect();
+        workers.into_iter().map(|worker| worker.join().unwrap_or_default()).collect()
+    });
+    for (idx, result) in parsed.into_iter().flatten() {
+        results[idx] = Some(result);
+    }
+    // A worker that panicked (it cannot: `parse` does not) leaves its documents to this thread.
+    results
+        .into_iter()
+        .enumerate()
+        .map(|(idx, result)| result.unwrap_or_else(|| parse(docs[idx].0, docs[idx].1)))
+        .collect()
+}
+
+#[cfg(test)]
+mod parse_many_tests {
+    use super::*;
+
+    #[test]
+    fn char_offsets_map_every_char_index_to_its_byte_offset() {
+        for text in ["", "plain", "é", "a—b: c # ü\nx: 🙂y", "ééé"] {
+            let offsets = CharOffsets::new(text);
+            let expected: Vec<usize> = text.char_indices().map(|(idx, _)| idx).chain([text.len()]).collect();
+            let got: Vec<usize> = (0..expected.len()).map(|idx| offsets.byte(idx)).collect();
+            assert_eq!(got, expected, "{text:?}");
+            assert_eq!(offsets.byte(expected.len() + 5), text.len());
+        }
+    }
+
+    #[test]
+    fn parse_many_gives_each_document_its_own_tree_in_order() {
+        let texts = ["a: 1\n", "- x\n- y\n", "[unclosed\n", "big:\n  nested: { k: v }\n", ""];
+        let docs: Vec<(FileId, &str)> =
+            texts.iter().enumerate().map(|(idx, text)| (FileId(idx as u32), *text)).collect();
+        let many = parse_many(&docs);
+        assert_eq!(many.len(), texts.len());
+        for (&(file, text), got) in docs.iter().zip(&many) {
+            match (parse(file, text), got) {
+                (Ok(one), Ok(got)) => assert_eq!(&one, got),
+                (Err(one), Err(got)) => assert_eq!(one.message, got.message),
+                (one, got) => panic!("{text:?}: {one:?} vs {got:?}"),
+            }
+        }
+        assert!(many[2].is_err());
     }
 }

@@ -140,7 +140,8 @@ impl Job {
         if self.head.format == Format::Head {
             return self.to_json_head();
         }
-        let mut map = Map::new();
+        // Sized for the most keys a job has, so the map never grows (and rehashes) while filled.
+        let mut map = Map::with_capacity(24);
         let s = |v: &str| Value::String(v.to_string());
         map.insert("image".into(), s(&self.image));
         map.insert("model".into(), s(&self.model));
@@ -184,7 +185,7 @@ impl Job {
 impl Job {
     /// The job as today's generator prints it (INFERENCEX-HEAD §3.3, fields in its order).
     fn to_json_head(&self) -> Value {
-        let mut map = Map::new();
+        let mut map = Map::with_capacity(28);
         let s = |v: &str| Value::String(v.to_string());
         let head = &self.head;
         map.insert("image".into(), s(&self.image));
@@ -272,7 +273,7 @@ impl Job {
 
 /// `{name, version}` of a router or offload backend; `version` only when written.
 pub fn component_json(component: &Component) -> Value {
-    let mut map = Map::new();
+    let mut map = Map::with_capacity(2);
     map.insert("name".into(), Value::String(component.name.clone()));
     if let Some(version) = &component.version {
         map.insert("version".into(), Value::String(version.clone()));
@@ -283,7 +284,7 @@ pub fn component_json(component: &Component) -> Value {
 /// A worker object of today's format: `pp`, `dcp-size`, `pcp-size` always (1 unless written),
 /// `hardware` and `additional-settings` only when written.
 pub(super) fn worker_json_head(worker: &Worker) -> Value {
-    let mut map = Map::new();
+    let mut map = Map::with_capacity(10);
     let (pp, dcp_size, pcp_size) = worker.parallel.values();
     map.insert("num-worker".into(), worker.num_worker.into());
     map.insert("tp".into(), worker.tp.into());
@@ -306,7 +307,7 @@ pub(super) fn worker_json_head(worker: &Worker) -> Value {
 
 /// A worker object; `additional-settings` only when present (the reference passes it through).
 pub fn worker_json(worker: &Worker) -> Value {
-    let mut map = Map::new();
+    let mut map = Map::with_capacity(8);
     map.insert("num-worker".into(), worker.num_worker.into());
     map.insert("tp".into(), worker.tp.into());
     map.insert("ep".into(), worker.ep.into());

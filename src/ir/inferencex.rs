@@ -47,14 +47,18 @@ pub fn lower_master_configs(sources: &SourceMap, files: &[FileId]) -> (Sweep, Ve
 
 /// Lowers one master-config file, appending its diagnostics.
 pub fn lower_master_file(sources: &SourceMap, file: FileId, diags: &mut Vec<Diag>) -> Vec<ConfigEntry> {
-    let source = sources.get(file);
-    let root = match yaml::parse(file, &source.text) {
-        Ok(root) => root,
+    match yaml::parse(file, &sources.get(file).text) {
+        Ok(root) => lower_master_root(sources, file, &root, diags),
         Err(diag) => {
             diags.push(diag);
-            return Vec::new();
+            Vec::new()
         }
-    };
+    }
+}
+
+/// Lowers the parsed YAML tree of one master-config file, appending its diagnostics.
+pub fn lower_master_root(sources: &SourceMap, file: FileId, root: &Node, diags: &mut Vec<Diag>) -> Vec<ConfigEntry> {
+    let source = sources.get(file);
     let NodeKind::Map(entries) = &root.kind else {
         diags.push(
             Diag::error(

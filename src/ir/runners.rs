@@ -16,14 +16,18 @@ use crate::yaml::{self, Node, NodeKind};
 
 /// Lowers a runners file, appending diagnostics.
 pub fn lower_runners(sources: &SourceMap, file: FileId, diags: &mut Vec<Diag>) -> RunnerTable {
-    let source = sources.get(file);
-    let root = match yaml::parse(file, &source.text) {
-        Ok(root) => root,
+    match yaml::parse(file, &sources.get(file).text) {
+        Ok(root) => lower_runners_root(sources, file, &root, diags),
         Err(diag) => {
             diags.push(diag);
-            return RunnerTable::default();
+            RunnerTable::default()
         }
-    };
+    }
+}
+
+/// Lowers the parsed YAML tree of a runners file, appending diagnostics.
+pub fn lower_runners_root(sources: &SourceMap, file: FileId, root: &Node, diags: &mut Vec<Diag>) -> RunnerTable {
+    let source = sources.get(file);
     let NodeKind::Map(entries) = &root.kind else {
         diags.push(
             Diag::error(
