@@ -45,7 +45,7 @@ fn change(path: &Path, range: Option<[u32; 4]>, text: &str) -> Notification {
 fn published(out: &[Notification], uri: &str) -> Option<Vec<Diagnostic>> {
     out.iter()
         .filter(|n| n.method == "textDocument/publishDiagnostics" && n.params["uri"] == uri)
-        .last()
+        .next_back()
         .map(|n| serde_json::from_value(n.params["diagnostics"].clone()).unwrap())
 }
 
