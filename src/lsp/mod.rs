@@ -56,7 +56,10 @@ pub struct Server {
     /// Plan sessions by sweep path (kept between hovers: their salsa database and memo).
     pub(crate) sessions: HashMap<String, PlanSession>,
     /// Master-config buffers as salsa inputs, checked entry by entry.
-    incremental: incremental::Incremental,
+    pub(crate) incremental: incremental::Incremental,
+    /// The last plan of each sweep file, with the state store's folder stamps it was made with:
+    /// reused by hovers while no input and no store folder changed.
+    pub(crate) plans: HashMap<String, (Vec<Option<std::time::SystemTime>>, crate::session::Planned)>,
 }
 
 /// The capabilities `ix lsp` announces.
@@ -146,6 +149,7 @@ impl Server {
             docs: HashMap::new(),
             published: HashMap::new(),
             sessions: HashMap::new(),
+            plans: HashMap::new(),
         }
     }
 
