@@ -373,3 +373,37 @@ fn random_edits_publish_what_a_fresh_check_reports() {
         }
     }
 }
+
+/// With a state store, a hover on a sweep says how many of its tasks would run and why; after
+/// the saved file changes (and `didSave`), the reason is `ix plan`'s.
+#[test]
+fn hover_counts_tasks_that_would_run_against_the_state_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = project_root();
+    for file in ["sweeps/demo.ix", "benchmarks/tiny_fp32_local.sh", "runners/launch_local.sh"] {
+        std::fs::create_dir_all(dir.path().join(file).parent().unwrap()).unwrap();
+        std::fs::copy(root.join(file), dir.path().join(file)).unwrap();
+    }
+    // A launcher that starts a container (no host mark): the image identity is then the same in
+    // this test process and in the `ix` that records the store.
+    std::fs::write(dir.path().join("runners/launch_local.sh"), "#!/usr/bin/env bash\nexec \"$@\"\n").unwrap();
+    let recorded = ix(["plan", "sweeps/demo.ix", "--record-fake", "success"]).current_dir(dir.path()).run();
+    assert_eq!(recorded.code, 0, "{}", recorded.stderr);
+    let path = dir.path().join("sweeps/demo.ix");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut server = ix::lsp::Server::new(dir.path().to_path_buf());
+    server.notification(open(&path, &text));
+    let line = text.lines().position(|l| l.starts_with("sweep tiny-fp32-local-sim-slow")).unwrap() as u32;
+    let hover = request(&mut server, "textDocument/hover", at(&path, line, 8));
+    let value = hover["contents"]["value"].as_str().unwrap();
+    assert!(value.contains("run 0 · reuse 7"), "{value}");
+    // Give the slow engine its own image, save: its bench, result and collect tasks would run.
+    let edited = text.replace("  framework sim-slow\n", "  framework sim-slow\n  image \"ix/sim:v2\"\n");
+    std::fs::write(&path, &edited).unwrap();
+    server.notification(change(&path, None, &edited));
+    server.notification(notification("textDocument/didSave", json!({"textDocument": {"uri": uri(&path)}})));
+    let hover = request(&mut server, "textDocument/hover", at(&path, line, 8));
+    let value = hover["contents"]["value"].as_str().unwrap();
+    assert!(value.contains("run 7 · reuse 0"), "{value}");
+    assert!(value.contains("input changed: image ix/sim:latest"), "{value}");
+}
