@@ -264,6 +264,21 @@ pub(crate) fn with_plan<R>(server: &mut Server, path: &str, f: impl FnOnce(&Plan
     f(planned, has_store)
 }
 
+/// What `ix plan` reports missing for the saved sweep file `path` (benchmark scripts and
+/// launchers, with the expected paths), as warnings; `None` when there is nothing to report.
+pub(crate) fn plan_warnings(server: &mut Server, path: &str) -> Option<crate::workspace::Checked> {
+    let (sources, diags) = with_plan(server, path, |planned, _| {
+        let diags: Vec<crate::diag::Diag> = planned
+            .diags
+            .iter()
+            .filter(|diag| diag.code.starts_with("ix::plan::missing-"))
+            .map(|diag| crate::diag::Diag { level: crate::diag::Level::Warning, ..diag.clone() })
+            .collect();
+        (if diags.is_empty() { None } else { Some(planned.sources.clone()) }, diags)
+    });
+    Some(crate::workspace::Checked { sources: sources?, diags, ..Default::default() })
+}
+
 fn write_plan(out: &mut String, planned: &Planned, key: &str, point: Option<PointAt>, has_store: bool, root: &Path) {
     let Some(plan) = &planned.plan else {
         let n = planned.diags.iter().filter(|d| d.is_error()).count();

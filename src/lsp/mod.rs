@@ -242,10 +242,7 @@ impl Server {
             }
             DidSaveTextDocument::METHOD | DidChangeWatchedFiles::METHOD => {
                 // Project files (scripts, launchers, runners) may have changed: every open
-                // document is checked again, and plan sessions re-read what changed.
-                for session in self.sessions.values_mut() {
-                    session.refresh();
-                }
+                // document is checked again (plan sessions see what changed when next asked).
                 let keys: Vec<String> = self.docs.keys().cloned().collect();
                 keys.iter().flat_map(|key| self.publish(key)).collect()
             }
@@ -259,7 +256,19 @@ impl Server {
         let Some(doc) = self.docs.get(key) else { return Vec::new() };
         let incremental = if doc.is_dsl() { None } else { self.incremental.check(&doc.path, &doc.text) };
         let checked = incremental.unwrap_or_else(|| check_doc(doc));
-        let by_uri = diagnostics::to_lsp(&checked, &doc.path, key);
+        let mut by_uri = diagnostics::to_lsp(&checked, &doc.path, key);
+        // A saved file without errors: also the scripts and launchers its jobs need that do not
+        // exist (`ix plan`'s problems, as warnings).
+        if !checked.diags.iter().any(crate::diag::Diag::is_error)
+            && std::fs::read(&doc.path).is_ok_and(|saved| saved == doc.text.as_bytes())
+        {
+            let path = doc.path.clone();
+            if let Some(warnings) = hover::plan_warnings(self, &path) {
+                for (uri, diags) in diagnostics::to_lsp(&warnings, &path, key) {
+                    by_uri.entry(uri).or_default().extend(diags);
+                }
+            }
+        }
         let mut out = Vec::new();
         let previous = self.published.remove(key).unwrap_or_default();
         for uri in &previous {
