@@ -44,8 +44,7 @@ fn change(path: &Path, range: Option<[u32; 4]>, text: &str) -> Notification {
 /// The diagnostics published for `uri` among `out` (the last publication).
 fn published(out: &[Notification], uri: &str) -> Option<Vec<Diagnostic>> {
     out.iter()
-        .filter(|n| n.method == "textDocument/publishDiagnostics" && n.params["uri"] == uri)
-        .next_back()
+        .rfind(|n| n.method == "textDocument/publishDiagnostics" && n.params["uri"] == uri)
         .map(|n| serde_json::from_value(n.params["diagnostics"].clone()).unwrap())
 }
 
