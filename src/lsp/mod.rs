@@ -260,6 +260,7 @@ impl Server {
         // A saved file without errors: also the scripts and launchers its jobs need that do not
         // exist (`ix plan`'s problems, as warnings).
         if !checked.diags.iter().any(crate::diag::Diag::is_error)
+            && std::fs::metadata(&doc.path).is_ok_and(|meta| meta.len() == doc.text.len() as u64)
             && std::fs::read(&doc.path).is_ok_and(|saved| saved == doc.text.as_bytes())
         {
             let path = doc.path.clone();
