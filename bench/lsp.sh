@@ -13,7 +13,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 ix="${1:-$root/target/release/ix}"
 rounds="${2:-50}"
-bench="$root/target/release/examples/lsp_bench"
+bench="${LSP_BENCH:-$root/target/release/examples/lsp_bench}"
 reference="${IX_REFERENCE_DIR:-$root/../shared/reference}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
