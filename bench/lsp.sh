@@ -13,7 +13,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 ix="${1:-$root/target/release/ix}"
 rounds="${2:-50}"
-bench="$root/target/release/examples/lsp_bench"
+bench="${LSP_BENCH:-$root/target/release/examples/lsp_bench}"
 reference="${IX_REFERENCE_DIR:-$root/../shared/reference}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -23,9 +23,16 @@ cp "$reference/head/configs/nvidia-master.yaml" "$reference/head/configs/amd-mas
   "$reference/head/configs/runners.yaml" "$work/configs/"
 cp "$root"/sweeps/*.ix "$root"/sweeps/runners.yaml "$work/sweeps/"
 configs=(configs/nvidia-master.yaml configs/amd-master.yaml)
-for round in 1 2 3; do
+# Today's runners file names no nodes for a few runner types the configs use; `ix plan` rejects
+# jobs without a node, so give each one (under `labels:`).
+# shellcheck disable=SC2016 # backticks are literal in ix's messages
+nodeless="$(cd "$work" || exit 1; NO_COLOR=1 "$ix" plan "${configs[@]}" 2>&1 >/dev/null | grep -oE 'runner `[^`]+` has no nodes' | cut -d'`' -f2 | sort -u || true)"
+while IFS= read -r runner; do
+  [[ -n "$runner" ]] && sed -i "s/^labels:\$/labels:\n  $runner:\n    - ${runner}_0/" "$work/configs/runners.yaml"
+done <<<"$nodeless"
+for round in 1 2 3 4; do
   # shellcheck disable=SC2016 # backticks are literal in ix's messages
-  missing="$(cd "$work" || exit 1; NO_COLOR=1 "$ix" plan "${configs[@]}" 2>&1 >/dev/null | grep -oE '(script|launcher) `[^`]+` does not exist' | cut -d'`' -f2 | sort -u || true)"
+  missing="$(cd "$work" || exit 1; NO_COLOR=1 "$ix" plan "${configs[@]}" 2>&1 >/dev/null | grep -oE '(script|launcher) `[^`]+` does not exist|needs `[^`]+`' | cut -d'`' -f2 | sort -u || true)"
   [[ -z "$missing" ]] && break
   while IFS= read -r file; do
     mkdir -p "$work/$(dirname "$file")"

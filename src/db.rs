@@ -468,6 +468,17 @@ impl ProjectDb {
         Some(entries.iter().map(|entry| (*entry.start(db), entry_check(db, *entry))).collect())
     }
 
+    /// The jobs of entry `key` of master config `idx` (one list per node mode, spans relative to
+    /// the entry's block) and the block's offset, under the context of [`ProjectDb::set_context`];
+    /// `None` when the text does not split or the entry does not lower or expand.
+    pub fn entry_jobs_of(&self, idx: usize, key: &str) -> Option<(u32, &[Vec<Job>])> {
+        let source = *self.configs.get(idx)?;
+        let context = self.context?;
+        let db = &self.db;
+        let entry = sweep_entries(db, source).as_ref()?.iter().find(|entry| entry.key(db) == key)?;
+        Some((*entry.start(db), entry_jobs(db, *entry, context).as_deref()?))
+    }
+
     /// Re-`stat`s every known file and updates the inputs that changed; returns how many did.
     pub fn refresh(&mut self) -> usize {
         let mut changed = Vec::new();

@@ -136,6 +136,7 @@ fn runner_names(server: &Server, path: &str, text: &str) -> Vec<String> {
     server.check_with_runners(&doc).runners.types.iter().map(|r| r.name.value.clone()).collect()
 }
 
+#[allow(clippy::mutable_key_type)] // `WorkspaceEdit::changes` is keyed by `Uri`
 pub(crate) fn code_actions(server: &mut Server, params: &CodeActionParams) -> Option<Vec<CodeActionOrCommand>> {
     server.doc(&params.text_document.uri)?;
     let mut out = Vec::new();

@@ -124,25 +124,58 @@ pub(crate) fn target(doc: &Doc, offset: usize) -> Target {
 /// The jobs of a sweep (or point) in the buffer, and its tasks by `ix plan` (of the saved files).
 fn entry_hover(server: &mut Server, path: &str, text: &str, key: &str, point: Option<PointAt>) -> String {
     let mut out = String::new();
-    let doc = Doc { path: path.to_string(), text: text.to_string() };
-    let checked = server.check_with_runners(&doc);
     let _ = write!(out, "**sweep `{key}`**");
-    match sweep_jobs(&checked.sweep, &checked.runners, &JobSelection::all()) {
-        Ok(jobs) => {
-            let mine: Vec<&Job> = jobs.iter().filter(|job| job.origin.key == key && in_point(job, point)).collect();
-            describe_jobs(&mut out, &mine, point.is_some());
+    let has_errors = match fast_jobs(server, path, text, key, point) {
+        Some((jobs, has_errors)) => {
+            describe_jobs(&mut out, &jobs.iter().collect::<Vec<_>>(), point.is_some());
+            has_errors
         }
-        Err(diags) => {
-            let first = diags.first().map_or_else(String::new, |diag| diag.message.clone());
-            let _ = write!(out, "\n\ndoes not expand: {first}");
+        None => {
+            let doc = Doc { path: path.to_string(), text: text.to_string() };
+            let checked = server.check_with_runners(&doc);
+            match sweep_jobs(&checked.sweep, &checked.runners, &JobSelection::all()) {
+                Ok(jobs) => {
+                    let mine: Vec<&Job> =
+                        jobs.iter().filter(|job| job.origin.key == key && in_point(job, point)).collect();
+                    describe_jobs(&mut out, &mine, point.is_some());
+                }
+                Err(diags) => {
+                    let first = diags.first().map_or_else(String::new, |diag| diag.message.clone());
+                    let _ = write!(out, "\n\ndoes not expand: {first}");
+                }
+            }
+            checked.diags.iter().any(crate::diag::Diag::is_error)
         }
-    }
-    if checked.diags.iter().any(crate::diag::Diag::is_error) {
+    };
+    if has_errors {
         let _ = write!(out, "\n\n(the file has errors: no plan)");
         return out;
     }
     plan_section(server, &mut out, path, key, point, text);
     out
+}
+
+/// A master config's entry jobs from the salsa database (only the edited entry is lowered and
+/// expanded again), and whether the file has errors; `None` when that path does not apply.
+fn fast_jobs(
+    server: &mut Server,
+    path: &str,
+    text: &str,
+    key: &str,
+    point: Option<PointAt>,
+) -> Option<(Vec<Job>, bool)> {
+    if crate::workspace::is_dsl_path(path) {
+        return None;
+    }
+    let runners_path = server.runners_file()?;
+    let runners = crate::workspace::check_sources(&[], &[server.check_file(&runners_path)]).runners;
+    let has_errors = server.incremental.check(path, text)?.diags.iter().any(crate::diag::Diag::is_error);
+    let (start, jobs) = server.incremental.entry_jobs(path, text, &runners, key)?;
+    let point = match point {
+        Some(PointAt::Offset(offset)) => Some(PointAt::Offset(offset.checked_sub(start as usize)?)),
+        other => other,
+    };
+    Some((jobs.into_iter().filter(|job| in_point(job, point)).collect(), has_errors))
 }
 
 pub(crate) fn in_point(job: &Job, point: Option<PointAt>) -> bool {
@@ -194,11 +227,16 @@ fn plan_section(server: &mut Server, out: &mut String, path: &str, key: &str, po
 }
 
 /// Plans the saved sweep file `path` through its kept session (the project's state store when
-/// there is one) and hands the result to `f`, with whether a store exists.
+/// there is one) and hands the result to `f`, with whether a store exists. The last plan is
+/// reused while no input file and no store folder changed.
 pub(crate) fn with_plan<R>(server: &mut Server, path: &str, f: impl FnOnce(&Planned, bool) -> R) -> R {
     let root = server.root.clone();
     let store_dir = root.join(".ix");
-    let store = if store_dir.join("tasks").is_dir() { StateStore::open(&store_dir).ok() } else { None };
+    let has_store = store_dir.join("tasks").is_dir();
+    let store_stamp: Vec<_> = ["tasks", "by-id"]
+        .iter()
+        .map(|dir| std::fs::metadata(store_dir.join(dir)).and_then(|meta| meta.modified()).ok())
+        .collect();
     let runner_config = if crate::workspace::is_dsl_path(path) { None } else { server.runners_file() };
     let session = server.sessions.entry(path.to_string()).or_insert_with(|| {
         let request = PlanRequest {
@@ -211,11 +249,34 @@ pub(crate) fn with_plan<R>(server: &mut Server, path: &str, f: impl FnOnce(&Plan
         };
         PlanSession::new(request, &root).with_memo()
     });
-    session.refresh();
-    let planned = session.plan(store.as_ref());
-    let result = f(&planned, store.is_some());
-    session.recycle(planned);
-    result
+    let fresh = !session.changed() && server.plans.get(path).is_some_and(|(stamp, _)| *stamp == store_stamp);
+    if !fresh {
+        // The cached plan is the session's last one: handed back, the next plan patches its graph.
+        if let Some((_, last)) = server.plans.remove(path) {
+            session.recycle(last);
+        }
+        session.refresh();
+        let store = if has_store { StateStore::open(&store_dir).ok() } else { None };
+        let planned = session.plan(store.as_ref());
+        server.plans.insert(path.to_string(), (store_stamp, planned));
+    }
+    let (_, planned) = &server.plans[path];
+    f(planned, has_store)
+}
+
+/// What `ix plan` reports missing for the saved sweep file `path` (benchmark scripts and
+/// launchers, with the expected paths), as warnings; `None` when there is nothing to report.
+pub(crate) fn plan_warnings(server: &mut Server, path: &str) -> Option<crate::workspace::Checked> {
+    let (sources, diags) = with_plan(server, path, |planned, _| {
+        let diags: Vec<crate::diag::Diag> = planned
+            .diags
+            .iter()
+            .filter(|diag| diag.code.starts_with("ix::plan::missing-"))
+            .map(|diag| crate::diag::Diag { level: crate::diag::Level::Warning, ..diag.clone() })
+            .collect();
+        (if diags.is_empty() { None } else { Some(planned.sources.clone()) }, diags)
+    });
+    Some(crate::workspace::Checked { sources: sources?, diags, ..Default::default() })
 }
 
 fn write_plan(out: &mut String, planned: &Planned, key: &str, point: Option<PointAt>, has_store: bool, root: &Path) {

@@ -27,11 +27,31 @@ impl Incremental {
         Incremental { db: ProjectDb::new(root), slots: HashMap::new() }
     }
 
+    /// The jobs of entry `key` of a master config's text (spans relative to the entry, whose
+    /// offset comes with them), expanded under `runners`; memoized per entry block.
+    pub(crate) fn entry_jobs(
+        &mut self,
+        path: &str,
+        text: &str,
+        runners: &crate::ir::RunnerTable,
+        key: &str,
+    ) -> Option<(u32, Vec<crate::expand::Job>)> {
+        let slot = self.slot(path);
+        self.db.set_config(slot, text);
+        self.db.set_context(runners, &crate::expand::select::JobSelection::all());
+        let (start, modes) = self.db.entry_jobs_of(slot, key)?;
+        Some((start, modes.iter().flatten().cloned().collect()))
+    }
+
+    fn slot(&mut self, path: &str) -> usize {
+        let next = self.slots.len();
+        *self.slots.entry(path.to_string()).or_insert(next)
+    }
+
     /// The check of a master config's text, by entries; `None` when the whole file must be
     /// checked (see the module's doc).
     pub(crate) fn check(&mut self, path: &str, text: &str) -> Option<Checked> {
-        let next = self.slots.len();
-        let slot = *self.slots.entry(path.to_string()).or_insert(next);
+        let slot = self.slot(path);
         self.db.set_config(slot, text);
         let checks = self.db.config_checks(slot)?;
         if checks.is_empty() {

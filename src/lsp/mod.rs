@@ -56,7 +56,13 @@ pub struct Server {
     /// Plan sessions by sweep path (kept between hovers: their salsa database and memo).
     pub(crate) sessions: HashMap<String, PlanSession>,
     /// Master-config buffers as salsa inputs, checked entry by entry.
-    incremental: incremental::Incremental,
+    pub(crate) incremental: incremental::Incremental,
+    /// The last plan of each sweep file, with the state store's folder stamps it was made with:
+    /// reused by hovers while no input and no store folder changed.
+    pub(crate) plans: HashMap<String, (Vec<Option<std::time::SystemTime>>, crate::session::Planned)>,
+    /// What `ix plan` finds missing for each document's saved file (as warnings), from the last
+    /// open or save.
+    saved_warnings: HashMap<String, Option<Checked>>,
 }
 
 /// The capabilities `ix lsp` announces.
@@ -146,6 +152,8 @@ impl Server {
             docs: HashMap::new(),
             published: HashMap::new(),
             sessions: HashMap::new(),
+            plans: HashMap::new(),
+            saved_warnings: HashMap::new(),
         }
     }
 
@@ -209,6 +217,7 @@ impl Server {
                 let Some(path) = uri_to_path(&uri) else { return Vec::new() };
                 let doc = Doc { path: path.to_string_lossy().into_owned(), text: params.text_document.text };
                 self.docs.insert(uri.as_str().to_string(), doc);
+                self.refresh_warnings(uri.as_str());
                 self.publish(uri.as_str())
             }
             DidChangeTextDocument::METHOD => {
@@ -228,6 +237,7 @@ impl Server {
                 };
                 let key = params.text_document.uri.as_str().to_string();
                 self.docs.remove(&key);
+                self.saved_warnings.remove(&key);
                 // Diagnostics of a closed file are cleared (`ix check` on save still reports them).
                 self.published
                     .remove(&key)
@@ -238,15 +248,22 @@ impl Server {
             }
             DidSaveTextDocument::METHOD | DidChangeWatchedFiles::METHOD => {
                 // Project files (scripts, launchers, runners) may have changed: every open
-                // document is checked again, and plan sessions re-read what changed.
-                for session in self.sessions.values_mut() {
-                    session.refresh();
-                }
+                // document is checked again (plan sessions see what changed when next asked).
                 let keys: Vec<String> = self.docs.keys().cloned().collect();
+                for key in &keys {
+                    self.refresh_warnings(key);
+                }
                 keys.iter().flat_map(|key| self.publish(key)).collect()
             }
             _ => Vec::new(),
         }
+    }
+
+    /// Plans the saved file of document `key` and keeps what it finds missing, for [`Server::publish`].
+    fn refresh_warnings(&mut self, key: &str) {
+        let Some(path) = self.docs.get(key).map(|doc| doc.path.clone()) else { return };
+        let warnings = if std::path::Path::new(&path).is_file() { hover::plan_warnings(self, &path) } else { None };
+        self.saved_warnings.insert(key.to_string(), warnings);
     }
 
     /// Checks the open document `key` and returns its `publishDiagnostics` notifications (one
@@ -255,7 +272,18 @@ impl Server {
         let Some(doc) = self.docs.get(key) else { return Vec::new() };
         let incremental = if doc.is_dsl() { None } else { self.incremental.check(&doc.path, &doc.text) };
         let checked = incremental.unwrap_or_else(|| check_doc(doc));
-        let by_uri = diagnostics::to_lsp(&checked, &doc.path, key);
+        let mut by_uri = diagnostics::to_lsp(&checked, &doc.path, key);
+        // A saved file without errors: also the scripts and launchers its jobs need that do not
+        // exist (`ix plan`'s problems, as warnings; planned at open and save, not per keystroke).
+        if let Some(Some(warnings)) = self.saved_warnings.get(key)
+            && !checked.diags.iter().any(crate::diag::Diag::is_error)
+            && std::fs::metadata(&doc.path).is_ok_and(|meta| meta.len() == doc.text.len() as u64)
+            && std::fs::read(&doc.path).is_ok_and(|saved| saved == doc.text.as_bytes())
+        {
+            for (uri, diags) in diagnostics::to_lsp(warnings, &doc.path, key) {
+                by_uri.entry(uri).or_default().extend(diags);
+            }
+        }
         let mut out = Vec::new();
         let previous = self.published.remove(key).unwrap_or_default();
         for uri in &previous {

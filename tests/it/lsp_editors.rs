@@ -5,11 +5,21 @@ use std::process::Command;
 
 use crate::util::{ix_bin, project_root};
 
+/// `sweeps/demo.ix` with the script and launcher its jobs need (so it has no warnings).
+fn demo_project(dir: &std::path::Path) -> std::path::PathBuf {
+    for file in ["benchmarks/tiny_fp32_local.sh", "runners/launch_local.sh"] {
+        std::fs::create_dir_all(dir.join(file).parent().unwrap()).unwrap();
+        std::fs::copy(project_root().join(file), dir.join(file)).unwrap();
+    }
+    let file = dir.join("demo.ix");
+    std::fs::copy(project_root().join("sweeps/demo.ix"), &file).unwrap();
+    file
+}
+
 #[test]
 fn neovim_sees_diagnostics_hovers_definitions_completion_and_formatting() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("demo.ix");
-    std::fs::copy(project_root().join("sweeps/demo.ix"), &file).unwrap();
+    let file = demo_project(dir.path());
     let log = dir.path().join("nvim.log");
     let script = project_root().join("tests/data/lsp/nvim_e2e.lua");
     let output = Command::new("nvim")
@@ -46,8 +56,7 @@ fn pytest_lsp_drives_the_server_through_a_whole_session() {
     let python = venv.join("bin/python");
     assert!(python.exists(), "pytest-lsp is installed by ci/editors.sh into {}", venv.display());
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("demo.ix");
-    std::fs::copy(project_root().join("sweeps/demo.ix"), &file).unwrap();
+    let file = demo_project(dir.path());
     let output = Command::new(python)
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "asyncio_mode=auto"])
         .arg(project_root().join("tests/data/lsp/test_ix_lsp.py"))
