@@ -497,6 +497,7 @@ impl PlanSession {
                 images: &PlanImages { store, resolved: &self.request.images, project_dir: &self.project_dir },
                 evals: &self.request.evals,
                 changes: changes.as_ref(),
+                repeat: self.request.selection.repeat,
             },
             &mut self.memo,
         );

@@ -235,3 +235,31 @@ fn a_real_simulator_slowdown_is_caught_through_run_ingest_and_compare() {
     }
     assert_eq!(from_stores["rows"], from_db["rows"]);
 }
+
+#[test]
+fn repeats_are_tasks_of_their_own_and_repeat_zero_keeps_its_key() {
+    let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-list: [1, 2]");
+    let project = Project::new(&master, &[(SCRIPT, crate::run::OK_SCRIPT)]);
+    let once = project.run(&[]).expect_code(0);
+    assert!(crate::run::summary_line(&once).starts_with("8 done"), "{}", once.stdout);
+    // Three repeats: repeat 0 is the task that already ran, 1 and 2 (bench + result each) run.
+    let three = project.run(&["--repeat", "3"]).expect_code(0);
+    let ran: Vec<&str> = three.stderr.lines().filter(|l| l.starts_with("done    bench/")).collect();
+    assert_eq!(ran.len(), 4, "{}", three.stderr);
+    assert!(ran.iter().all(|l| l.contains("/repeat-1 (") || l.contains("/repeat-2 (")), "{ran:?}");
+    assert!(three.stdout.contains("## Repeats: mean ± spread"), "{}", three.stdout);
+    assert!(
+        three.stdout.contains("| tiny-fp32-local-sim 1024/1024 tp1 ep1 c1 | 3 | 200.00 ± 0 (0.0%)"),
+        "{}",
+        three.stdout
+    );
+    // Nothing left to run at 3; back at 1 only the collect, summary and report change.
+    let again = project.run(&["--repeat", "3"]).expect_code(0);
+    assert!(crate::run::summary_line(&again).starts_with("nothing to run"), "{}", again.stdout);
+    let single = project.run(&[]).expect_code(0);
+    assert!(!single.stderr.contains("done    bench/"), "{}", single.stderr);
+    // The repeats are samples compare reads: a store against itself is all within noise, by t-test.
+    let store = project.path().join(".ix").display().to_string();
+    let json = compare_json(&store, &store, &[], 0);
+    assert!(json["rows"].as_array().expect("rows").iter().all(|r| r["current"]["n"] == 3), "{json:#}");
+}
