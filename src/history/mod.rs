@@ -340,10 +340,11 @@ pub fn higher_is_better(metric: &str) -> Option<bool> {
     }
 }
 
-/// Now as RFC 3339 UTC, seconds precision.
+/// Now as RFC 3339 UTC with microseconds (runs ingested within one second still sort in order).
 pub(crate) fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    rfc3339(secs as i64)
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let seconds = rfc3339(now.as_secs() as i64);
+    format!("{}.{:06}Z", seconds.trim_end_matches('Z'), now.subsec_micros())
 }
 
 /// Unix seconds as RFC 3339 UTC (`2026-12-05T07:15:33Z`).

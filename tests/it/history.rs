@@ -263,3 +263,91 @@ fn repeats_are_tasks_of_their_own_and_repeat_zero_keeps_its_key() {
     let json = compare_json(&store, &store, &[], 0);
     assert!(json["rows"].as_array().expect("rows").iter().all(|r| r["current"]["n"] == 3), "{json:#}");
 }
+
+/// Injected after the report's own code: counts history charts, regression marks and baseline
+/// series, hovers a regressed point and writes the findings into `<pre id="ix-probe">`.
+const HISTORY_PROBE: &str = r#"<script>(function(){
+var out={errors:window.__errors||[]};
+out.history_charts=document.querySelectorAll('svg.hist').length;
+out.regressed=Array.prototype.map.call(document.querySelectorAll('svg.hist circle.pt.regressed'),function(c){return c.closest('svg').getAttribute('data-chart');});
+out.marks=document.querySelectorAll('svg.hist circle.mark').length;
+out.baseline_series=Array.prototype.map.call(document.querySelectorAll('svg.chart g.series'),function(g){return g.getAttribute('data-series');}).filter(function(s){return s.indexOf('baseline')>=0;});
+out.baseline_dashed=document.querySelectorAll('svg.chart g.series polyline[stroke-dasharray]').length;
+var pt=document.querySelector('svg.hist circle.pt.regressed');
+if(pt){pt.dispatchEvent(new MouseEvent('mouseover',{bubbles:true,clientX:10,clientY:10}));}
+var tip=document.getElementById('tip');out.tip_hidden=tip.hidden;out.tip=tip.textContent;
+var pre=document.createElement('pre');pre.id='ix-probe';pre.textContent=JSON.stringify(out);document.body.appendChild(pre);
+})();</script>"#;
+
+#[test]
+fn the_report_of_a_database_shows_history_regressions_and_a_baseline_in_chromium() {
+    let Some(chromium) = crate::report::chromium() else { return };
+    let dir = tempdir();
+    let db = dir.path().join("results.sqlite").display().to_string();
+    for (seed, slower) in [(1, None), (2, None), (3, Some("4:8"))] {
+        let store = dir.path().join(format!("run{seed}"));
+        let state = store.display().to_string();
+        let mut args = vec!["results", "synth", "--state-dir", &state, "--configs", "10", "--repeats", "3"];
+        let seed_text = seed.to_string();
+        args.extend(["--seed", &seed_text]);
+        if let Some(slower) = slower {
+            args.extend(["--slower", slower]);
+        }
+        let _ = ix(args).run().expect_code(0);
+        let label = format!("r{seed}");
+        let _ = ix(["results", "ingest", "--state-dir", &state, "--results-db", &db, "--label", &label])
+            .run()
+            .expect_code(0);
+    }
+    let report = dir.path().join("report.html");
+    let _ = ix(["report", "--results-db", &db, "--baseline", "r1", "-o", &report.display().to_string()])
+        .run()
+        .expect_code(0);
+    let html = std::fs::read_to_string(&report).expect("report");
+    let probe = html.replacen("</body>", &format!("{HISTORY_PROBE}</body>"), 1);
+    let probe_path = dir.path().join("probe.html");
+    std::fs::write(&probe_path, probe).expect("probe");
+    let profile = tempfile::tempdir().expect("profile");
+    let output = crate::report::chromium_command(&chromium, profile.path())
+        .arg("--dump-dom")
+        .arg(format!("file://{}", probe_path.display()))
+        .output()
+        .expect("chromium");
+    let dom = String::from_utf8_lossy(&output.stdout);
+    let start = dom.find("<pre id=\"ix-probe\">").expect("probe output") + 19;
+    let end = start + dom[start..].find("</pre>").expect("end");
+    let probe: serde_json::Value =
+        serde_json::from_str(&dom[start..end].replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
+            .expect("probe JSON");
+    assert_eq!(probe["errors"], serde_json::json!([]));
+    // 10 configurations in all three runs, 4 metrics each.
+    assert_eq!(probe["history_charts"], 40, "{probe:#}");
+    // Only the slowed configuration (conc 16, sorted third) regressed, in run 3, and each mark
+    // is one `ix compare` of run 2 against run 3 also calls a regression.
+    let mut regressed: Vec<&str> =
+        probe["regressed"].as_array().expect("list").iter().filter_map(|v| v.as_str()).collect();
+    assert!(!regressed.is_empty() && regressed.iter().all(|c| c.starts_with("history-2-")), "{regressed:?}");
+    assert_eq!(probe["marks"].as_u64(), Some(regressed.len() as u64));
+    let json = compare_json(&format!("{db}#r2"), &format!("{db}#r3"), &[], 0);
+    let mut compared: Vec<String> = json["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter(|r| {
+            r["verdict"] == "regressed"
+                && ["tput_per_gpu", "median_ttft", "median_tpot", "median_e2el"]
+                    .contains(&r["metric"].as_str().unwrap_or(""))
+        })
+        .map(|r| format!("history-2-{}", r["metric"].as_str().unwrap_or("")))
+        .collect();
+    regressed.sort_unstable();
+    compared.sort();
+    assert_eq!(regressed, compared, "the report marks what compare flags");
+    // The baseline run is overlaid, dashed, on the throughput charts.
+    assert_eq!(probe["baseline_series"], serde_json::json!(["LOCAL sim FP8 · baseline"]), "{probe:#}");
+    assert!(probe["baseline_dashed"].as_u64().unwrap_or(0) >= 1, "{probe:#}");
+    // Hover shows the run, image digest and commit.
+    assert_eq!(probe["tip_hidden"], false);
+    let tip = probe["tip"].as_str().unwrap_or_default();
+    assert!(tip.contains("regressed") && tip.contains("image sha256:5e7e") && tip.contains("commit "), "{tip}");
+}
