@@ -137,10 +137,13 @@ pub fn to_markdown(comparison: &Comparison, title: &str) -> String {
         [("Only in the baseline", &comparison.only_base), ("Only in the current results", &comparison.only_head)]
     {
         if !labels.is_empty() {
-            out.push_str(&format!(
-                "{what}: {}\n\n",
-                labels.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", ")
-            ));
+            // A pull request's few configurations against all of main: count them, name a few.
+            let named: Vec<String> = labels.iter().take(20).map(|l| format!("`{l}`")).collect();
+            let more = match labels.len() - named.len() {
+                0 => String::new(),
+                rest => format!(" and {rest} more"),
+            };
+            out.push_str(&format!("{what} ({}): {}{more}\n\n", labels.len(), named.join(", ")));
         }
     }
     out.push_str(&format!("_{}_\n", rule_text(comparison)));
