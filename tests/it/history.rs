@@ -351,3 +351,49 @@ fn the_report_of_a_database_shows_history_regressions_and_a_baseline_in_chromium
     let tip = probe["tip"].as_str().unwrap_or_default();
     assert!(tip.contains("regressed") && tip.contains("image sha256:5e7e") && tip.contains("commit "), "{tip}");
 }
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args(["-c", "user.name=ix", "-c", "user.email=ix@example.com", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .expect("git");
+    assert!(status.success(), "git {args:?}");
+}
+
+#[test]
+fn compare_finds_the_runs_ingested_at_two_git_refs() {
+    let dir = tempdir();
+    let repo = dir.path();
+    git(repo, &["init", "-q"]);
+    std::fs::write(repo.join("sweep.txt"), "one\n").expect("write");
+    git(repo, &["add", "sweep.txt"]);
+    git(repo, &["commit", "-qm", "one"]);
+    let db = repo.join("results.sqlite").display().to_string();
+    for (store, seed, slower) in [("a/.ix", "1", None), ("b/.ix", "2", Some("3:10"))] {
+        let state = repo.join(store).display().to_string();
+        let mut args =
+            vec!["results", "synth", "--state-dir", &state, "--configs", "8", "--repeats", "3", "--seed", seed];
+        if let Some(slower) = slower {
+            args.extend(["--slower", slower]);
+        }
+        let _ = ix(args).run().expect_code(0);
+        let _ = ix(["results", "ingest", "--state-dir", &state, "--results-db", &db]).run().expect_code(0);
+        std::fs::write(repo.join("sweep.txt"), format!("after {store}\n")).expect("write");
+        git(repo, &["commit", "-qam", "next"]);
+    }
+    // Store a was ingested at the first commit (HEAD~2), store b at the second (HEAD~1).
+    let out = ix(["compare", "--results-db", &db, "--base-ref", "HEAD~2", "--head-ref", "HEAD~1", "--format", "json"])
+        .current_dir(repo)
+        .run()
+        .expect_code(0);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_eq!(regressed_configs(&json), vec!["synth0 1024/1024 tp1 ep1 c8".to_string()], "{json:#}");
+    // No run was ingested at HEAD: said so, exit 2.
+    let none = ix(["compare", "--results-db", &db, "--base-ref", "HEAD~2", "--head-ref", "HEAD"])
+        .current_dir(repo)
+        .run()
+        .expect_code(2);
+    assert!(none.stderr.contains("ix::history::no_run"), "{}", none.stderr);
+}
