@@ -88,6 +88,17 @@ impl PgCluster {
         }
     }
 
+    /// Runs SQL with `psql` (unaligned, tuples only) and returns its output.
+    fn psql(&self, sql: &str) -> String {
+        let output = Command::new(self.bin.join("psql"))
+            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .arg(self.url())
+            .output()
+            .expect("psql");
+        assert!(output.status.success(), "psql: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
     fn url(&self) -> String {
         format!("postgres://ix@127.0.0.1:{}/postgres", self.port)
     }
@@ -186,6 +197,14 @@ fn postgres_and_sqlite_hold_the_same_runs_and_ingest_is_idempotent() {
     assert_eq!(json["rows"].as_array().map(Vec::len), Some(40 * 6));
     assert!(json["rows"].as_array().expect("rows").iter().all(|r| r["delta"] == 0.0), "{json:#}");
     assert_eq!(json["only_base"].as_array().map(Vec::len), Some(0));
+    // Turn the PostgreSQL database back into a version 1 one (what an older `ix` wrote): the
+    // next `ix` to open it migrates it, and its runs read as before.
+    pg.psql("ALTER TABLE points DROP COLUMN bench_hash; DROP INDEX points_identity; UPDATE ix_schema SET version = 1;");
+    assert_eq!(pg.psql("SELECT version FROM ix_schema").trim(), "1");
+    let json = compare_json(&format!("{}#nightly", pg.url()), &sqlite, &[], 0);
+    assert_eq!(json["rows"].as_array().map(Vec::len), Some(40 * 6));
+    assert_eq!(pg.psql("SELECT version FROM ix_schema").trim(), "2");
+    assert_eq!(pg.psql("SELECT COUNT(*) FROM points WHERE bench_hash IS NULL").trim(), "120");
     let missing = ix(["compare", "--base", &format!("{}#nope", pg.url()), "--head", &sqlite]).run().expect_code(2);
     assert!(missing.stderr.contains("ix::history::no_run"), "{}", missing.stderr);
 }
