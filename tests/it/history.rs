@@ -275,6 +275,12 @@ fn repeats_are_tasks_of_their_own_and_repeat_zero_keeps_its_key() {
     // Nothing left to run at 3; back at 1 only the collect, summary and report change.
     let again = project.run(&["--repeat", "3"]).expect_code(0);
     assert!(crate::run::summary_line(&again).starts_with("nothing to run"), "{}", again.stdout);
+    // `ix plan --repeat 3` agrees with the run: everything is reused.
+    let plan = ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--repeat", "3"])
+        .current_dir(project.path())
+        .run()
+        .expect_code(0);
+    assert!(plan.stdout.contains("bench 6 · result 6") && plan.stdout.contains("reuse     16"), "{}", plan.stdout);
     let single = project.run(&[]).expect_code(0);
     assert!(!single.stderr.contains("done    bench/"), "{}", single.stderr);
     // The repeats are samples compare reads: a store against itself is all within noise, by t-test.

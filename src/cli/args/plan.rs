@@ -289,6 +289,9 @@ pub(crate) struct PlanArgs {
     /// The most jobs the sweeps may expand to (a guard against a runaway concurrency list).
     #[arg(long, default_value_t = crate::expand::select::DEFAULT_MAX_JOBS, value_name = "N")]
     pub(crate) max_jobs: usize,
+    /// Plan each bench task N times, as `ix run --repeat N` runs them.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub(crate) repeat: u32,
     #[command(flatten)]
     pub(crate) filters: SweepFilterArgs,
     #[arg(long, value_name = "S")]
