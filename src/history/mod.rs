@@ -92,6 +92,16 @@ pub struct Point {
     pub record: String,
 }
 
+impl Point {
+    /// The natural key in compact form: 32 hex digits of a blake3 over (result hash, artifact,
+    /// part), the key of the `points` table and what `run_points` and `metrics` refer to.
+    pub fn point_id(&self) -> String {
+        let mut hasher = blake3::Hasher::new_derive_key("ix 2026-12 results-point v1");
+        hasher.update(format!("{}:{}:{}", self.result_hash, self.artifact, self.part).as_bytes());
+        hasher.finalize().to_hex()[..32].to_string()
+    }
+}
+
 /// A set of points ingested together, with where and when it was made. `run_id` is derived
 /// from the points' natural keys, so ingesting the same store twice names the same run.
 #[derive(Clone, Debug, PartialEq, Eq)]
