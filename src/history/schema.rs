@@ -27,7 +27,9 @@
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// The migrations, in order; migration `i` (from 0) takes a database from version `i` to
-/// `i + 1`. Every statement is valid in both SQLite (3.24+) and PostgreSQL.
+/// `i + 1`. Every statement is valid in both SQLite (3.24+) and PostgreSQL; the SQLite backend
+/// turns the comment `/*sqlite: WITHOUT ROWID*/` into that clause (tables stored clustered by
+/// their primary key, no second b-tree), which PostgreSQL reads as the comment it is.
 pub const MIGRATIONS: &[&[&str]] = &[
     // 1: runs, points, run membership and metrics.
     &[
@@ -62,13 +64,13 @@ pub const MIGRATIONS: &[&[&str]] = &[
             run_id TEXT NOT NULL REFERENCES runs (run_id),
             point_id TEXT NOT NULL REFERENCES points (point_id),
             PRIMARY KEY (run_id, point_id)
-        )",
+        ) /*sqlite: WITHOUT ROWID*/",
         "CREATE TABLE metrics (
             point_id TEXT NOT NULL REFERENCES points (point_id),
             name TEXT NOT NULL,
             value DOUBLE PRECISION NOT NULL,
             PRIMARY KEY (point_id, name)
-        )",
+        ) /*sqlite: WITHOUT ROWID*/",
     ],
     // 2: the bench task each point was measured by, and an index for history by configuration.
     &["ALTER TABLE points ADD COLUMN bench_hash TEXT", "CREATE INDEX points_identity ON points (identity, started_at)"],

@@ -27,6 +27,8 @@ pub(super) fn open(path: &Path) -> Result<ResultsDb, HistoryError> {
     conn.pragma_update(None, "journal_mode", "WAL").map_err(open_error)?;
     conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_error)?;
     conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(open_error)?;
+    // 64 MiB of page cache: an ingest is one transaction, and pages it keeps need no rereading.
+    conn.pragma_update(None, "cache_size", -65_536).map_err(open_error)?;
     Ok(ResultsDb::Sqlite { url, conn })
 }
 
@@ -43,7 +45,7 @@ pub(super) fn apply(db: &mut ResultsDb, version: i64, statements: &[&str]) -> Re
     let result = (|| {
         let tx = conn(db).transaction()?;
         for statement in statements {
-            tx.execute(statement, [])?;
+            tx.execute(&statement.replace("/*sqlite: WITHOUT ROWID*/", "WITHOUT ROWID"), [])?;
         }
         tx.execute("DELETE FROM ix_schema", [])?;
         tx.execute("INSERT INTO ix_schema (version) VALUES (?1)", [version])?;

@@ -197,6 +197,8 @@ fn postgres_and_sqlite_hold_the_same_runs_and_ingest_is_idempotent() {
     assert_eq!(json["rows"].as_array().map(Vec::len), Some(40 * 6));
     assert!(json["rows"].as_array().expect("rows").iter().all(|r| r["delta"] == 0.0), "{json:#}");
     assert_eq!(json["only_base"].as_array().map(Vec::len), Some(0));
+    // Every numeric field of every point (6 per synthetic record), written once.
+    assert_eq!(pg.psql("SELECT COUNT(*) FROM metrics").trim(), "720");
     // Turn the PostgreSQL database back into a version 1 one (what an older `ix` wrote): the
     // next `ix` to open it migrates it, and its runs read as before.
     pg.psql("ALTER TABLE points DROP COLUMN bench_hash; DROP INDEX points_identity; UPDATE ix_schema SET version = 1;");
