@@ -39,6 +39,7 @@ fn collect_engine(args: &CollectArtifactsArgs) -> ExitStatus {
         state: args.state.clone(),
         run_evals: false,
         max_jobs: crate::expand::select::DEFAULT_MAX_JOBS,
+        repeat: 1,
     };
     let loaded = super::run::load_engine(&input, &[], &|_| ExecutorKind::Local, true, Default::default());
     let (engine, _lock) = match loaded.map(|loaded| (loaded.engine, loaded.lock)) {

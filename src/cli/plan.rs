@@ -42,6 +42,7 @@ fn request(args: &PlanArgs) -> PlanRequest {
             evals,
             config_keys: args.config_keys.clone(),
             max_jobs: args.max_jobs,
+            repeat: args.repeat,
         },
         options: PlanOptions {
             force: args.force.iter().map(|selector| ForceRule::from_flag(selector)).collect(),

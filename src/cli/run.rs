@@ -462,6 +462,7 @@ pub(crate) fn load_engine(
         config_keys: input.config_keys.clone(),
         evals: input.run_evals.then_some(crate::expand::EvalMode::Mark),
         max_jobs: input.max_jobs,
+        repeat: input.repeat,
         ..JobSelection::all()
     };
     let fail = |message: String| {
@@ -624,6 +625,9 @@ fn run_engine(args: &RunArgs, input: &SweepInputArgs, executor_for: &dyn Fn(&str
     if args.task.is_none() && !print_outputs(args, &tasks, &reused, &summary) {
         return ExitStatus::Error;
     }
+    if input.repeat > 1 && args.task.is_none() {
+        print_repeat_summary(&tasks, input);
+    }
     if let Some(db) = &args.results_db {
         match super::history::ingest_store(Path::new(&input.state), db, None) {
             Ok((run, new_points, total)) => {
@@ -676,4 +680,19 @@ fn print_outputs(
     }
     let _ = std::io::stdout().write_all(out.as_bytes());
     true
+}
+
+/// With `--repeat`: each configuration's mean and spread over its repeats (from the store's
+/// records of this run's result tasks).
+fn print_repeat_summary(tasks: &[crate::exec::Task], input: &SweepInputArgs) {
+    let ids: std::collections::HashSet<&str> = tasks.iter().map(|t| t.label.as_str()).collect();
+    match crate::history::points_from_store(Path::new(&input.state)) {
+        Ok(snapshot) => {
+            let points: Vec<crate::history::Point> =
+                snapshot.points.into_iter().filter(|p| ids.contains(p.task_id.as_str())).collect();
+            let table = crate::history::render::repeat_summary(&points);
+            let _ = std::io::stdout().write_all(format!("\n## Repeats: mean ± spread\n\n{table}\n").as_bytes());
+        }
+        Err(e) => eprint(&format!("warning: no repeat summary: {e}")),
+    }
 }

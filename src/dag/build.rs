@@ -86,7 +86,8 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
             memo.evals = Some(input.evals.clone());
         }
     }
-    if let Some(changes) = input.changes
+    // A patch knows one bench task per job: with repeats, build in full.
+    if let Some(changes) = input.changes.filter(|_| input.repeat <= 1)
         && let Some(patched) = patch(input, memo, changes)
     {
         memo.patched += 1;
@@ -258,7 +259,7 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
                     at: &at,
                     node: &node,
                     entry_line,
-                    layout,
+                    layout: layout.clone(),
                     launch_slot: &launch_slot,
                     script_path: &script_path,
                     launcher_path: &launcher_path,
@@ -268,6 +269,7 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
                     launch_hash,
                     image: &launch_images[&*launch_slot],
                     evals: input.evals,
+                    repeat: 0,
                 })
             }
         };
@@ -324,6 +326,48 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
             });
             per_key[slot].2.push(idx);
             eval_idx = Some(idx);
+        }
+        // `ix run --repeat N`: repeats 1.. are tasks of their own, keyed by the one `key_job`
+        // with their index (repeat 0 is the job itself, above, with its usual key).
+        for repeat in 1..input.repeat {
+            let again = key_job(&JobContext {
+                job,
+                job_idx,
+                entry,
+                at: &at,
+                node: &node,
+                entry_line,
+                layout: layout.clone(),
+                launch_slot: &launch_slot,
+                script_path: &script_path,
+                launcher_path: &launcher_path,
+                script,
+                sourced,
+                launcher: &launcher,
+                launch_hash,
+                image: &launch_images[&*launch_slot],
+                evals: input.evals,
+                repeat,
+            });
+            let bench_idx = ctx.push(Task {
+                id: again.bench_id.clone(),
+                kind: TaskKind::Bench,
+                hash: again.bench.0,
+                manifest: TaskManifest::new(again.bench.1.clone()),
+                deps: vec![launch_idx],
+                origin: Some(job.origin.point_span),
+                bench: Some(BenchInfo { job_idx, ..again.info.clone() }),
+            });
+            let result_idx = ctx.push(Task {
+                id: again.result_id.clone(),
+                kind: TaskKind::Result,
+                hash: again.result.0,
+                manifest: TaskManifest::new(again.result.1.clone()),
+                deps: vec![bench_idx],
+                origin: Some(job.origin.point_span),
+                bench: None,
+            });
+            per_key[slot].2.push(result_idx);
         }
         if memo.enabled {
             let memos = match next_keys.get_mut(job.origin.key.as_str()) {

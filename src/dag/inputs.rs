@@ -79,4 +79,6 @@ pub struct BuildInput<'a> {
     pub evals: &'a EvalSettings,
     /// What changed since the memo's build, when the caller knows (enables patching).
     pub changes: Option<&'a Changes>,
+    /// Runs of each bench task (`ix run --repeat`); 0 and 1 both mean one.
+    pub repeat: u32,
 }

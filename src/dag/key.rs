@@ -136,6 +136,8 @@ pub(super) struct JobContext<'a> {
     /// What the job's image resolved to (its launch task's key holds the same).
     pub(super) image: &'a ImageId,
     pub(super) evals: &'a EvalSettings,
+    /// The repeat index (`ix run --repeat`): in the bench key and the task ids when above 0.
+    pub(super) repeat: u32,
 }
 
 /// Keys one job: derives its contract, builds and hashes its bench, result and eval keys from
@@ -156,6 +158,7 @@ pub(super) fn key_job(cx: &JobContext<'_>) -> Box<JobMemo> {
         sourced: cx.sourced.to_vec(),
         launcher: cx.launcher.clone(),
         client_version: BENCH_CLIENT_VERSION,
+        repeat: cx.repeat,
     }));
     let (bench_hash, manifest) = bench.hash_and_manifest();
     let result = TaskKey::Result(ResultKey {
@@ -164,7 +167,8 @@ pub(super) fn key_job(cx: &JobContext<'_>) -> Box<JobMemo> {
         upstream_bench: bench_hash,
     });
     let (result_hash, result_manifest) = result.hash_and_manifest();
-    let eval = job.run_eval.then(|| {
+    // An eval scores the server once: repeats measure speed only.
+    let eval = (job.run_eval && cx.repeat == 0).then(|| {
         let thresholds = cx
             .evals
             .thresholds_for(&job.model)
@@ -188,7 +192,11 @@ pub(super) fn key_job(cx: &JobContext<'_>) -> Box<JobMemo> {
         let (hash, manifest) = eval.hash_and_manifest();
         (hash, Manifest::from(manifest))
     });
-    let bench_id = bench_id_of(job, node);
+    let mut bench_id = bench_id_of(job, node);
+    if cx.repeat > 0 {
+        use std::fmt::Write;
+        let _ = write!(bench_id, "/repeat-{}", cx.repeat);
+    }
     let suffix = &bench_id["bench/".len()..];
     Box::new(JobMemo {
         job: relative_job(job),

@@ -354,6 +354,7 @@ pub(super) fn patch(input: &BuildInput<'_>, memo: &mut BuildMemo, changes: &Chan
             launch_hash: graph.tasks[launch_idx].hash,
             image: &memo.launches.get(&*old.launch_slot)?.inputs.digest.clone(),
             evals: input.evals,
+            repeat: 0,
         });
         keyed += 1;
         if new.eval.is_some() != eval_idx.is_some() || *graph.tasks[bench_idx].id != *old.bench_id {

@@ -128,6 +128,9 @@ pub struct BenchKey {
     pub sourced: Vec<FileInput>,
     pub launcher: FileInput,
     pub client_version: &'static str,
+    /// The repeat index (`ix run --repeat N`): 0 for the first (or only) run of a job, which is
+    /// not hashed, so a single run keeps the hash it always had.
+    pub repeat: u32,
 }
 
 /// An accuracy eval of one job's server: the script in eval-only mode.
@@ -255,6 +258,9 @@ impl TaskKey {
                 }
                 file_input(&mut out, 42, "launcher", &key.launcher);
                 plain(&mut out, 50, "bench-client", Value::Str(key.client_version.into()));
+                if key.repeat > 0 {
+                    plain(&mut out, 52, "repeat", Value::Int(i64::from(key.repeat)));
+                }
             }
             TaskKey::Eval(key) => {
                 image_input(&mut out, &key.image);
@@ -365,6 +371,7 @@ mod tests {
             sourced: vec![file("benchmarks/benchmark_lib.sh", "check_env_vars() { :; }\n")],
             launcher: file("runners/launch_h100-cr.sh", "#!/bin/bash\n"),
             client_version: BENCH_CLIENT_VERSION,
+            repeat: 0,
         }
     }
 
@@ -417,6 +424,14 @@ mod tests {
     }
 
     #[test]
+    fn repeat_zero_is_not_in_the_key_and_others_are() {
+        let (_, manifest) = TaskKey::Bench(Box::new(bench())).hash_and_manifest();
+        assert!(!manifest.iter().any(|entry| entry.name == "repeat"), "repeat 0 keeps today's key (and golden hash)");
+        let (_, manifest) = TaskKey::Bench(Box::new(BenchKey { repeat: 3, ..bench() })).hash_and_manifest();
+        assert!(manifest.iter().any(|entry| entry.name == "repeat" && entry.value == "3"), "{manifest:?}");
+    }
+
+    #[test]
     fn origins_and_image_labels_never_change_a_hash() {
         let mut moved = bench();
         moved.image.origin = origin(99);
@@ -451,6 +466,8 @@ mod tests {
             ("sourced added", |k| k.sourced.push(file("benchmarks/more.sh", ""))),
             ("launcher", |k| k.launcher.digest = file_digest(b"other")),
             ("client", |k| k.client_version = "ix-bench-client/2"),
+            ("repeat 1", |k| k.repeat = 1),
+            ("repeat 2", |k| k.repeat = 2),
         ];
         for (name, edit) in fixed {
             edits.push((name.to_string(), Box::new(edit)));

@@ -77,6 +77,7 @@ fn hashes(job: &Job, evals: &EvalSettings) -> (Digest, Digest, Vec<String>) {
         launch_hash: file_digest(b"launch"),
         image: &image,
         evals,
+        repeat: 0,
     });
     let eval = memo.eval.as_ref().expect("the job is an eval job").0;
     let mut names: Vec<String> = memo.bench.1.iter().map(|e| e.name.to_string()).collect();

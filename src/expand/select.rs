@@ -22,6 +22,8 @@ pub struct JobSelection {
     pub config_keys: Option<Vec<String>>,
     /// The most jobs the sweep may expand to (`--max-jobs`), see [`check_job_count`].
     pub max_jobs: usize,
+    /// Runs of each bench task (`ix run --repeat N`), each a task of its own.
+    pub repeat: u32,
 }
 
 /// The default of `--max-jobs`: 16 times the whole InferenceX sweep (1,199 jobs). Expanding,
@@ -37,6 +39,7 @@ impl JobSelection {
             evals: None,
             config_keys: None,
             max_jobs: DEFAULT_MAX_JOBS,
+            repeat: 1,
         }
     }
 }

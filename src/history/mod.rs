@@ -92,6 +92,16 @@ pub struct Point {
     pub record: String,
 }
 
+impl Point {
+    /// The natural key in compact form: 32 hex digits of a blake3 over (result hash, artifact,
+    /// part), the key of the `points` table and what `run_points` and `metrics` refer to.
+    pub fn point_id(&self) -> String {
+        let mut hasher = blake3::Hasher::new_derive_key("ix 2026-12 results-point v1");
+        hasher.update(format!("{}:{}:{}", self.result_hash, self.artifact, self.part).as_bytes());
+        hasher.finalize().to_hex()[..32].to_string()
+    }
+}
+
 /// A set of points ingested together, with where and when it was made. `run_id` is derived
 /// from the points' natural keys, so ingesting the same store twice names the same run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -340,10 +350,11 @@ pub fn higher_is_better(metric: &str) -> Option<bool> {
     }
 }
 
-/// Now as RFC 3339 UTC, seconds precision.
+/// Now as RFC 3339 UTC with microseconds (runs ingested within one second still sort in order).
 pub(crate) fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    rfc3339(secs as i64)
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let seconds = rfc3339(now.as_secs() as i64);
+    format!("{}.{:06}Z", seconds.trim_end_matches('Z'), now.subsec_micros())
 }
 
 /// Unix seconds as RFC 3339 UTC (`2026-12-05T07:15:33Z`).

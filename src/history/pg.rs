@@ -74,8 +74,9 @@ fn copy_row(out: &mut Vec<u8>, fields: &[Option<&str>]) {
 
 pub(super) fn ingest(db: &mut ResultsDb, run: &Run, points: &[Point]) -> Result<u64, HistoryError> {
     let mut point_rows = Vec::with_capacity(points.len() * 1024);
-    let mut metric_rows = Vec::with_capacity(points.len() * 1024);
+    let mut ids = Vec::with_capacity(points.len());
     for point in points {
+        let point_id = point.point_id();
         let part = point.part.to_string();
         let repeat = point.repeat.to_string();
         copy_row(
@@ -98,16 +99,10 @@ pub(super) fn ingest(db: &mut ResultsDb, run: &Run, points: &[Point]) -> Result<
                 point.ended_at.as_deref(),
                 Some(&point.record),
                 point.bench_hash.as_deref(),
+                Some(&point_id),
             ],
         );
-        for (name, value) in &point.metrics {
-            // `{:?}` of an f64 round-trips; PostgreSQL reads it (and `inf`/`NaN`) as double.
-            let value = if value.is_finite() { format!("{value:?}") } else { "NaN".to_string() };
-            copy_row(
-                &mut metric_rows,
-                &[Some(&point.result_hash), Some(&point.artifact), Some(&part), Some(name), Some(&value)],
-            );
-        }
+        ids.push(point_id);
     }
     let result = (|| -> Result<u64, Box<dyn std::error::Error>> {
         let mut tx = client(db).transaction()?;
@@ -116,32 +111,39 @@ pub(super) fn ingest(db: &mut ResultsDb, run: &Run, points: &[Point]) -> Result<
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
             &[&run.run_id, &run.label, &run.git_commit, &run.ix_version, &run.source, &run.ingested_at],
         )?;
-        tx.batch_execute(
-            "CREATE TEMP TABLE ix_in_points (LIKE points) ON COMMIT DROP;
-             CREATE TEMP TABLE ix_in_metrics (LIKE metrics) ON COMMIT DROP;",
-        )?;
+        tx.batch_execute("CREATE TEMP TABLE ix_in_points (LIKE points) ON COMMIT DROP")?;
         let mut writer = tx.copy_in(
             "COPY ix_in_points (result_hash, artifact, part, kind, task_id, config_key, identity, repeat_idx, image,
-             image_digest, scripts, sweep_file, runner_node, started_at, ended_at, record, bench_hash) FROM STDIN",
+             image_digest, scripts, sweep_file, runner_node, started_at, ended_at, record, bench_hash, point_id)
+             FROM STDIN",
         )?;
         writer.write_all(&point_rows)?;
         writer.finish()?;
-        let mut writer = tx.copy_in("COPY ix_in_metrics (result_hash, artifact, part, name, value) FROM STDIN")?;
-        writer.write_all(&metric_rows)?;
-        writer.finish()?;
-        let new_points = tx.execute(
-            "INSERT INTO points SELECT DISTINCT ON (result_hash, artifact, part) * FROM ix_in_points
-             ON CONFLICT DO NOTHING",
-            &[],
-        )?;
+        // The points that are new; only their metrics are written, straight into the table.
+        let inserted =
+            tx.query("INSERT INTO points SELECT * FROM ix_in_points ON CONFLICT DO NOTHING RETURNING point_id", &[])?;
+        let mut new: std::collections::HashSet<String> = inserted.iter().map(|row| row.get(0)).collect();
+        let new_points = new.len() as u64;
+        let mut metric_rows = Vec::with_capacity(new.len() * 1024);
+        for (point, point_id) in points.iter().zip(&ids) {
+            // `remove`: a point given twice gets its metrics once.
+            if !new.remove(point_id) {
+                continue;
+            }
+            for (name, value) in &point.metrics {
+                // `{:?}` of an f64 round-trips; PostgreSQL reads `NaN` as double too.
+                let value = if value.is_finite() { format!("{value:?}") } else { "NaN".to_string() };
+                copy_row(&mut metric_rows, &[Some(point_id), Some(name), Some(&value)]);
+            }
+        }
+        if !metric_rows.is_empty() {
+            let mut writer = tx.copy_in("COPY metrics (point_id, name, value) FROM STDIN")?;
+            writer.write_all(&metric_rows)?;
+            writer.finish()?;
+        }
         tx.execute(
-            "INSERT INTO metrics SELECT DISTINCT ON (result_hash, artifact, part, name) * FROM ix_in_metrics
+            "INSERT INTO run_points (run_id, point_id) SELECT $1::TEXT, point_id FROM ix_in_points
              ON CONFLICT DO NOTHING",
-            &[],
-        )?;
-        tx.execute(
-            "INSERT INTO run_points (run_id, result_hash, artifact, part)
-             SELECT DISTINCT $1::TEXT, result_hash, artifact, part FROM ix_in_points ON CONFLICT DO NOTHING",
             &[&run.run_id],
         )?;
         tx.commit()?;
@@ -176,8 +178,7 @@ pub(super) fn runs(db: &mut ResultsDb) -> Result<Vec<RunSummary>, HistoryError> 
 
 pub(super) fn run_points(db: &mut ResultsDb, run_id: &str) -> Result<Vec<Point>, HistoryError> {
     let query = format!(
-        "SELECT {} FROM points p JOIN run_points m
-           ON m.result_hash = p.result_hash AND m.artifact = p.artifact AND m.part = p.part
+        "SELECT {} FROM points p JOIN run_points m ON m.point_id = p.point_id
          WHERE m.run_id = $1 ORDER BY p.task_id, p.part",
         super::ingest::POINT_COLUMNS
     );

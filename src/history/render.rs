@@ -137,10 +137,13 @@ pub fn to_markdown(comparison: &Comparison, title: &str) -> String {
         [("Only in the baseline", &comparison.only_base), ("Only in the current results", &comparison.only_head)]
     {
         if !labels.is_empty() {
-            out.push_str(&format!(
-                "{what}: {}\n\n",
-                labels.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", ")
-            ));
+            // A pull request's few configurations against all of main: count them, name a few.
+            let named: Vec<String> = labels.iter().take(20).map(|l| format!("`{l}`")).collect();
+            let more = match labels.len() - named.len() {
+                0 => String::new(),
+                rest => format!(" and {rest} more"),
+            };
+            out.push_str(&format!("{what} ({}): {}{more}\n\n", labels.len(), named.join(", ")));
         }
     }
     out.push_str(&format!("_{}_\n", rule_text(comparison)));
@@ -181,4 +184,37 @@ pub fn to_json(comparison: &Comparison) -> String {
     let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// The metrics of the repeat summary of `ix run --repeat`.
+const REPEAT_METRICS: [&str; 4] = ["tput_per_gpu", "median_ttft", "median_tpot", "median_e2el"];
+
+/// Per configuration over its repeats: the count, and each headline metric's mean ± sample
+/// standard deviation (and that as a percent of the mean), as a markdown table.
+pub fn repeat_summary(points: &[super::Point]) -> String {
+    let mut groups: std::collections::BTreeMap<(String, String), Vec<&super::Point>> = Default::default();
+    for point in points.iter().filter(|p| p.kind != super::PointKind::Eval) {
+        groups.entry((super::compare::label_of(point), point.identity.clone())).or_default().push(point);
+    }
+    let mut out = format!(
+        "| config | repeats | {} |\n|{}\n",
+        REPEAT_METRICS.join(" | "),
+        "---|".repeat(2 + REPEAT_METRICS.len())
+    );
+    for ((label, _), group) in &groups {
+        let mut cells = vec![label.replace('|', "\\|"), group.len().to_string()];
+        for metric in REPEAT_METRICS {
+            let values: Vec<f64> =
+                group.iter().filter_map(|p| p.metrics.iter().find(|(n, _)| n == metric).map(|(_, v)| *v)).collect();
+            cells.push(match super::stats::spread(&values) {
+                Some(s) if s.mean != 0.0 => {
+                    format!("{} ± {} ({:.1}%)", number(s.mean), number(s.std_dev), s.std_dev / s.mean.abs() * 100.0)
+                }
+                Some(s) => number(s.mean),
+                None => String::new(),
+            });
+        }
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    out
 }

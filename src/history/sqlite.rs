@@ -27,6 +27,8 @@ pub(super) fn open(path: &Path) -> Result<ResultsDb, HistoryError> {
     conn.pragma_update(None, "journal_mode", "WAL").map_err(open_error)?;
     conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_error)?;
     conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(open_error)?;
+    // 64 MiB of page cache: an ingest is one transaction, and pages it keeps need no rereading.
+    conn.pragma_update(None, "cache_size", -65_536).map_err(open_error)?;
     Ok(ResultsDb::Sqlite { url, conn })
 }
 
@@ -43,7 +45,7 @@ pub(super) fn apply(db: &mut ResultsDb, version: i64, statements: &[&str]) -> Re
     let result = (|| {
         let tx = conn(db).transaction()?;
         for statement in statements {
-            tx.execute(statement, [])?;
+            tx.execute(&statement.replace("/*sqlite: WITHOUT ROWID*/", "WITHOUT ROWID"), [])?;
         }
         tx.execute("DELETE FROM ix_schema", [])?;
         tx.execute("INSERT INTO ix_schema (version) VALUES (?1)", [version])?;
@@ -64,19 +66,17 @@ pub(super) fn ingest(db: &mut ResultsDb, run: &Run, points: &[Point]) -> Result<
         {
             let mut point_stmt = tx.prepare(
                 "INSERT INTO points (result_hash, artifact, part, kind, task_id, config_key, identity, repeat_idx,
-                 image, image_digest, scripts, sweep_file, runner_node, started_at, ended_at, record, bench_hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+                 image, image_digest, scripts, sweep_file, runner_node, started_at, ended_at, record, bench_hash,
+                 point_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
                  ON CONFLICT DO NOTHING",
             )?;
-            let mut member_stmt = tx.prepare(
-                "INSERT INTO run_points (run_id, result_hash, artifact, part) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT DO NOTHING",
-            )?;
-            let mut metric_stmt = tx.prepare(
-                "INSERT INTO metrics (result_hash, artifact, part, name, value) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT DO NOTHING",
-            )?;
+            let mut member_stmt =
+                tx.prepare("INSERT INTO run_points (run_id, point_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING")?;
+            let mut metric_stmt =
+                tx.prepare("INSERT INTO metrics (point_id, name, value) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")?;
             for point in points {
+                let point_id = point.point_id();
                 let inserted = point_stmt.execute(params![
                     point.result_hash,
                     point.artifact,
@@ -95,14 +95,15 @@ pub(super) fn ingest(db: &mut ResultsDb, run: &Run, points: &[Point]) -> Result<
                     point.ended_at,
                     point.record,
                     point.bench_hash,
+                    point_id,
                 ])?;
-                member_stmt.execute(params![run.run_id, point.result_hash, point.artifact, point.part])?;
+                member_stmt.execute(params![run.run_id, point_id])?;
                 if inserted == 0 {
                     continue;
                 }
                 new_points += 1;
                 for (name, value) in &point.metrics {
-                    metric_stmt.execute(params![point.result_hash, point.artifact, point.part, name, value])?;
+                    metric_stmt.execute(params![point_id, name, value])?;
                 }
             }
         }
@@ -147,8 +148,7 @@ pub(super) fn run_points(db: &mut ResultsDb, run_id: &str) -> Result<Vec<Point>,
             return Ok(Vec::new());
         }
         let mut stmt = conn.prepare(&format!(
-            "SELECT {} FROM points p JOIN run_points m
-               ON m.result_hash = p.result_hash AND m.artifact = p.artifact AND m.part = p.part
+            "SELECT {} FROM points p JOIN run_points m ON m.point_id = p.point_id
              WHERE m.run_id = ?1 ORDER BY p.task_id, p.part",
             super::ingest::POINT_COLUMNS
         ))?;

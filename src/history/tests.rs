@@ -95,9 +95,9 @@ fn a_newer_ix_opens_and_migrates_an_older_database() {
         if let ResultsDb::Sqlite { conn, .. } = &db {
             conn.execute_batch(
                 "INSERT INTO runs VALUES ('r1', 'old', NULL, '0.0.9', 'store', '2026-01-01T00:00:00Z');
-                 INSERT INTO points VALUES ('h', 'a', 0, 'fixed', 'result/k/1k1k/tp1/c1/n0', 'k', 'tp=1', 0, 'img',
-                   NULL, '', NULL, 'n0', NULL, NULL, '{\"median_tpot\": 0.5}');
-                 INSERT INTO run_points VALUES ('r1', 'h', 'a', 0);",
+                 INSERT INTO points VALUES ('p', 'h', 'a', 0, 'fixed', 'result/k/1k1k/tp1/c1/n0', 'k', 'tp=1', 0,
+                   'img', NULL, '', NULL, 'n0', NULL, NULL, '{\"median_tpot\": 0.5}');
+                 INSERT INTO run_points VALUES ('r1', 'p');",
             )
             .expect("v1 rows");
         }

@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use super::assets::{SCRIPT, STYLE};
 use super::table::{github_table, python_g};
 use crate::results::Record;
 
@@ -346,85 +347,6 @@ fn render_chart(
     out.push_str("</svg></figure>");
 }
 
-const STYLE: &str = r#"
-body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:24px;color:#1d2430;background:#fff}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 6px;border-bottom:1px solid #dde1e6;padding-bottom:4px}
-.note{color:#5a6473;margin:0 0 8px}.charts{display:flex;flex-wrap:wrap;gap:12px}figure.chart-box{margin:0}
-svg.chart{background:#fff;border:1px solid #e3e6ea;border-radius:6px}
-svg .title{font-weight:600;font-size:13px;fill:#1d2430}svg .tick{font-size:11px;fill:#5a6473}svg .axis{font-size:12px;fill:#1d2430}
-svg .grid{stroke:#eef0f3}svg .frame{fill:none;stroke:#c5cbd3}
-svg .series polyline{fill:none;stroke:var(--c);stroke-width:2}svg .series .line{stroke-width:1.5}
-svg .pt{fill:var(--c);stroke:#fff;stroke-width:1}svg .pt.frontier{stroke:#1d2430;stroke-width:1.2}
-svg .pt.dominated{fill-opacity:.35;stroke:none}svg .pt:hover{stroke:#000;stroke-width:2}
-.series.off{display:none}
-.legend{display:flex;flex-wrap:wrap;gap:6px 14px;margin:6px 0 10px;padding:0;list-style:none}
-.legend li{cursor:pointer;user-select:none}.legend li.off{opacity:.35}
-.legend .sw{display:inline-block;width:14px;height:4px;margin-right:5px;vertical-align:middle;background:var(--c)}
-.legend .key{color:#5a6473}
-#tip{position:fixed;pointer-events:none;background:#1d2430;color:#fff;padding:6px 8px;border-radius:4px;font-size:12px;white-space:pre;max-width:640px;z-index:10}
-table.records{border-collapse:collapse;font-size:12px;margin-top:8px}
-table.records th,table.records td{border:1px solid #e3e6ea;padding:3px 6px;text-align:right;white-space:nowrap}
-table.records td.t,table.records th.t{text-align:left}
-table.records th{background:#f5f6f8;cursor:pointer;position:sticky;top:0}
-table.records th.asc::after{content:" \25B2"}table.records th.desc::after{content:" \25BC"}
-div.table-wrap{overflow:auto;max-height:80vh}
-#filter{padding:4px 8px;width:320px;font:inherit}
-"#;
-
-const SCRIPT: &str = r#"
-(function(){
-  var tip=document.getElementById('tip');
-  document.addEventListener('mouseover',function(e){
-    var t=e.target.closest?e.target.closest('[data-tip]'):null;
-    if(!t){tip.hidden=true;return;}
-    tip.textContent=t.getAttribute('data-tip');tip.hidden=false;
-  });
-  document.addEventListener('mousemove',function(e){
-    if(tip.hidden)return;
-    var x=e.clientX+14,y=e.clientY+14,r=tip.getBoundingClientRect();
-    if(x+r.width>innerWidth)x=e.clientX-r.width-14;
-    if(y+r.height>innerHeight)y=e.clientY-r.height-14;
-    tip.style.left=x+'px';tip.style.top=y+'px';
-  });
-  document.querySelectorAll('.legend li').forEach(function(li){
-    li.addEventListener('click',function(){
-      li.classList.toggle('off');
-      var section=li.closest('section'),name=li.getAttribute('data-series');
-      section.querySelectorAll('g.series').forEach(function(g){
-        if(g.getAttribute('data-series')===name)g.classList.toggle('off',li.classList.contains('off'));
-      });
-    });
-  });
-  var table=document.querySelector('table.records');
-  if(!table)return;
-  var body=table.tBodies[0],count=document.getElementById('count');
-  table.querySelectorAll('th').forEach(function(th,i){
-    th.addEventListener('click',function(){
-      var asc=!th.classList.contains('asc');
-      table.querySelectorAll('th').forEach(function(h){h.classList.remove('asc','desc');});
-      th.classList.add(asc?'asc':'desc');
-      var rows=Array.prototype.slice.call(body.rows);
-      rows.sort(function(a,b){
-        var x=a.cells[i].getAttribute('data-v'),y=b.cells[i].getAttribute('data-v'),c;
-        if(x!==null&&y!==null){c=parseFloat(x)-parseFloat(y);}
-        else{c=a.cells[i].textContent.localeCompare(b.cells[i].textContent,undefined,{numeric:true});}
-        return asc?c:-c;
-      });
-      rows.forEach(function(r){body.appendChild(r);});
-    });
-  });
-  document.getElementById('filter').addEventListener('input',function(e){
-    var terms=e.target.value.toLowerCase().split(/\s+/).filter(Boolean),shown=0;
-    Array.prototype.forEach.call(body.rows,function(r){
-      var text=r.textContent.toLowerCase();
-      r.hidden=!terms.every(function(t){return text.indexOf(t)>=0;});
-      if(!r.hidden)shown++;
-    });
-    count.textContent=shown+' of '+body.rows.length+' records';
-  });
-})();
-"#;
-
 /// (header, record key, factor, is text) of the records table.
 const TABLE_COLUMNS: [(&str, &str, f64, bool); 17] = [
     ("Model", "infmax_model_prefix", 1.0, true),
@@ -469,18 +391,44 @@ pub fn render_html(records: &[Record]) -> String {
 
 /// [`render_html`] plus a table of accuracy-eval rows (`results::evals` rows).
 pub fn render_html_with_evals(records: &[Record], evals: &[serde_json::Map<String, serde_json::Value>]) -> String {
+    render_html_with_extras(records, evals, &Extras::default())
+}
+
+/// What a report from the results database adds to the records' own report.
+#[derive(Default)]
+pub struct Extras<'a> {
+    /// A baseline run's records, overlaid on the throughput (Pareto) charts as dashed series
+    /// named `<series> · baseline`.
+    pub baseline: &'a [Record],
+    /// HTML inserted before the records table (the history section, `report::history`).
+    pub history: String,
+}
+
+/// [`render_html_with_evals`] with a baseline overlay and a history section.
+pub fn render_html_with_extras(
+    records: &[Record],
+    evals: &[serde_json::Map<String, serde_json::Value>],
+    extras: &Extras<'_>,
+) -> String {
     let (agentic, fixed): (Vec<Record>, Vec<Record>) =
         records.iter().cloned().partition(crate::results::summary::is_agentic);
     let agentic = flatten_agentic(&agentic);
     let records = fixed.as_slice();
+    let baseline_rows = rows(extras.baseline);
     let rows = rows(records);
     let groups = grouped(&rows);
-    let colors: BTreeMap<String, usize> = {
-        let mut labels: Vec<&String> = rows.iter().map(|row| &row.series).collect();
+    let baseline_groups = grouped(&baseline_rows);
+    let mut colors: BTreeMap<String, usize> = {
+        let mut labels: Vec<&String> = rows.iter().chain(&baseline_rows).map(|row| &row.series).collect();
         labels.sort();
         labels.dedup();
         labels.into_iter().enumerate().map(|(idx, label)| (label.clone(), idx)).collect()
     };
+    // A baseline series has its series' colour, dashed (an index past the palette).
+    for row in &baseline_rows {
+        let idx = colors[&row.series] % PALETTE.len() + PALETTE.len();
+        colors.insert(format!("{} · baseline", row.series), idx);
+    }
 
     let mut out = String::with_capacity(4096 + records.len() * 2048);
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">");
@@ -549,9 +497,17 @@ pub fn render_html_with_evals(records: &[Record], evals: &[serde_json::Map<Strin
                 ("conc", 1.0, "median_e2el", 1.0),
             ),
         ];
+        let no_baseline = BTreeMap::new();
+        let baseline = baseline_groups.get(&(model.clone(), *isl, *osl)).unwrap_or(&no_baseline);
         for (spec, (x_key, x_factor, y_key, y_factor)) in &charts {
+            let overlay = baseline
+                .iter()
+                .filter(|_| matches!(spec.line, LineKind::Frontier))
+                .map(|(label, members)| (format!("{label} · baseline"), members));
             let series: Vec<(String, Vec<ChartPoint<'_>>)> = series_map
                 .iter()
+                .map(|(label, members)| (label.clone(), members))
+                .chain(overlay)
                 .map(|(label, members)| {
                     let points = members
                         .iter()
@@ -559,7 +515,7 @@ pub fn render_html_with_evals(records: &[Record], evals: &[serde_json::Map<Strin
                             Some(ChartPoint { x: row.num(x_key)? * x_factor, y: row.num(y_key)? * y_factor, row })
                         })
                         .collect();
-                    (label.clone(), points)
+                    (label, points)
                 })
                 .collect();
             render_chart(&mut out, spec, &series, &colors);
@@ -568,6 +524,7 @@ pub fn render_html_with_evals(records: &[Record], evals: &[serde_json::Map<Strin
     }
 
     render_agentic(&mut out, &agentic);
+    out.push_str(&extras.history);
     out.push_str("<h2>All records</h2><p><input id=\"filter\" type=\"search\" placeholder=\"Filter: e.g. b200 fp8 1024\" aria-label=\"Filter records\"> <span id=\"count\" class=\"note\">");
     let _ = write!(out, "{} of {} records</span></p>", rows.len(), rows.len());
     out.push_str("<div class=\"table-wrap\"><table class=\"records\"><thead><tr>");

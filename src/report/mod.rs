@@ -3,6 +3,8 @@
 //!
 //! Functions here return strings; the CLI decides where they go.
 
+mod assets;
+pub mod history;
 pub mod html;
 pub mod summary;
 pub mod table;

@@ -270,6 +270,7 @@ impl Incremental {
         images: &dyn ImageDigests,
         evals: &crate::contract::EvalSettings,
         changes: Option<&Changes>,
+        repeat: u32,
     ) -> (TaskGraph, Vec<Diag>) {
         let loaded = &expanded.loaded;
         let runners = loaded.runners.clone().unwrap_or_default();
@@ -282,6 +283,7 @@ impl Incremental {
             images,
             evals,
             changes,
+            repeat,
         };
         dag::build_with_memo(&input, &mut self.memo)
     }

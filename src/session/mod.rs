@@ -309,7 +309,14 @@ impl PlanSession {
         planned.n_jobs = jobs.len();
         let started = Instant::now();
         let images = PlanImages { store, resolved: &self.request.images, project_dir: &self.project_dir };
-        let (graph, diags) = self.incremental.build(&expanded, jobs, &images, &self.request.evals, changes.as_ref());
+        let (graph, diags) = self.incremental.build(
+            &expanded,
+            jobs,
+            &images,
+            &self.request.evals,
+            changes.as_ref(),
+            self.request.selection.repeat,
+        );
         planned.timings.build = started.elapsed();
         let has_errors = diags.iter().any(Diag::is_error);
         planned.diags.extend(diags);

@@ -88,6 +88,17 @@ impl PgCluster {
         }
     }
 
+    /// Runs SQL with `psql` (unaligned, tuples only) and returns its output.
+    fn psql(&self, sql: &str) -> String {
+        let output = Command::new(self.bin.join("psql"))
+            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .arg(self.url())
+            .output()
+            .expect("psql");
+        assert!(output.status.success(), "psql: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
     fn url(&self) -> String {
         format!("postgres://ix@127.0.0.1:{}/postgres", self.port)
     }
@@ -186,6 +197,16 @@ fn postgres_and_sqlite_hold_the_same_runs_and_ingest_is_idempotent() {
     assert_eq!(json["rows"].as_array().map(Vec::len), Some(40 * 6));
     assert!(json["rows"].as_array().expect("rows").iter().all(|r| r["delta"] == 0.0), "{json:#}");
     assert_eq!(json["only_base"].as_array().map(Vec::len), Some(0));
+    // Every numeric field of every point (6 per synthetic record), written once.
+    assert_eq!(pg.psql("SELECT COUNT(*) FROM metrics").trim(), "720");
+    // Turn the PostgreSQL database back into a version 1 one (what an older `ix` wrote): the
+    // next `ix` to open it migrates it, and its runs read as before.
+    pg.psql("ALTER TABLE points DROP COLUMN bench_hash; DROP INDEX points_identity; UPDATE ix_schema SET version = 1;");
+    assert_eq!(pg.psql("SELECT version FROM ix_schema").trim(), "1");
+    let json = compare_json(&format!("{}#nightly", pg.url()), &sqlite, &[], 0);
+    assert_eq!(json["rows"].as_array().map(Vec::len), Some(40 * 6));
+    assert_eq!(pg.psql("SELECT version FROM ix_schema").trim(), "2");
+    assert_eq!(pg.psql("SELECT COUNT(*) FROM points WHERE bench_hash IS NULL").trim(), "120");
     let missing = ix(["compare", "--base", &format!("{}#nope", pg.url()), "--head", &sqlite]).run().expect_code(2);
     assert!(missing.stderr.contains("ix::history::no_run"), "{}", missing.stderr);
 }
@@ -234,4 +255,172 @@ fn a_real_simulator_slowdown_is_caught_through_run_ingest_and_compare() {
         assert!(tpot.iter().all(|r| r["verdict"] == "regressed" && r["rule"] == "threshold"), "{json:#}");
     }
     assert_eq!(from_stores["rows"], from_db["rows"]);
+}
+
+#[test]
+fn repeats_are_tasks_of_their_own_and_repeat_zero_keeps_its_key() {
+    let master = entry("tiny-fp32-local-sim", "sim", "img", "conc-list: [1, 2]");
+    let project = Project::new(&master, &[(SCRIPT, crate::run::OK_SCRIPT)]);
+    let once = project.run(&[]).expect_code(0);
+    assert!(crate::run::summary_line(&once).starts_with("8 done"), "{}", once.stdout);
+    // Three repeats: repeat 0 is the task that already ran, 1 and 2 (bench + result each) run.
+    let three = project.run(&["--repeat", "3"]).expect_code(0);
+    let ran: Vec<&str> = three.stderr.lines().filter(|l| l.starts_with("done    bench/")).collect();
+    assert_eq!(ran.len(), 4, "{}", three.stderr);
+    assert!(ran.iter().all(|l| l.contains("/repeat-1 (") || l.contains("/repeat-2 (")), "{ran:?}");
+    assert!(three.stdout.contains("## Repeats: mean ± spread"), "{}", three.stdout);
+    assert!(
+        three.stdout.contains("| tiny-fp32-local-sim 1024/1024 tp1 ep1 c1 | 3 | 200.00 ± 0 (0.0%)"),
+        "{}",
+        three.stdout
+    );
+    // Nothing left to run at 3; back at 1 only the collect, summary and report change.
+    let again = project.run(&["--repeat", "3"]).expect_code(0);
+    assert!(crate::run::summary_line(&again).starts_with("nothing to run"), "{}", again.stdout);
+    // `ix plan --repeat 3` agrees with the run: everything is reused.
+    let plan = ix(["plan", "configs/master.yaml", "--runner-config", "configs/runners.yaml", "--repeat", "3"])
+        .current_dir(project.path())
+        .run()
+        .expect_code(0);
+    assert!(plan.stdout.contains("bench 6 · result 6") && plan.stdout.contains("reuse     16"), "{}", plan.stdout);
+    let single = project.run(&[]).expect_code(0);
+    assert!(!single.stderr.contains("done    bench/"), "{}", single.stderr);
+    // The repeats are samples compare reads: a store against itself is all within noise, by t-test.
+    let store = project.path().join(".ix").display().to_string();
+    let json = compare_json(&store, &store, &[], 0);
+    assert!(json["rows"].as_array().expect("rows").iter().all(|r| r["current"]["n"] == 3), "{json:#}");
+}
+
+/// Injected after the report's own code: counts history charts, regression marks and baseline
+/// series, hovers a regressed point and writes the findings into `<pre id="ix-probe">`.
+const HISTORY_PROBE: &str = r#"<script>(function(){
+var out={errors:window.__errors||[]};
+out.history_charts=document.querySelectorAll('svg.hist').length;
+out.regressed=Array.prototype.map.call(document.querySelectorAll('svg.hist circle.pt.regressed'),function(c){return c.closest('svg').getAttribute('data-chart');});
+out.marks=document.querySelectorAll('svg.hist circle.mark').length;
+out.baseline_series=Array.prototype.map.call(document.querySelectorAll('svg.chart g.series'),function(g){return g.getAttribute('data-series');}).filter(function(s){return s.indexOf('baseline')>=0;});
+out.baseline_dashed=document.querySelectorAll('svg.chart g.series polyline[stroke-dasharray]').length;
+var pt=document.querySelector('svg.hist circle.pt.regressed');
+if(pt){pt.dispatchEvent(new MouseEvent('mouseover',{bubbles:true,clientX:10,clientY:10}));}
+var tip=document.getElementById('tip');out.tip_hidden=tip.hidden;out.tip=tip.textContent;
+var pre=document.createElement('pre');pre.id='ix-probe';pre.textContent=JSON.stringify(out);document.body.appendChild(pre);
+})();</script>"#;
+
+#[test]
+fn the_report_of_a_database_shows_history_regressions_and_a_baseline_in_chromium() {
+    let Some(chromium) = crate::report::chromium() else { return };
+    let dir = tempdir();
+    let db = dir.path().join("results.sqlite").display().to_string();
+    for (seed, slower) in [(1, None), (2, None), (3, Some("4:8"))] {
+        let store = dir.path().join(format!("run{seed}"));
+        let state = store.display().to_string();
+        let mut args = vec!["results", "synth", "--state-dir", &state, "--configs", "10", "--repeats", "3"];
+        let seed_text = seed.to_string();
+        args.extend(["--seed", &seed_text]);
+        if let Some(slower) = slower {
+            args.extend(["--slower", slower]);
+        }
+        let _ = ix(args).run().expect_code(0);
+        let label = format!("r{seed}");
+        let _ = ix(["results", "ingest", "--state-dir", &state, "--results-db", &db, "--label", &label])
+            .run()
+            .expect_code(0);
+    }
+    let report = dir.path().join("report.html");
+    let _ = ix(["report", "--results-db", &db, "--baseline", "r1", "-o", &report.display().to_string()])
+        .run()
+        .expect_code(0);
+    let html = std::fs::read_to_string(&report).expect("report");
+    let probe = html.replacen("</body>", &format!("{HISTORY_PROBE}</body>"), 1);
+    let probe_path = dir.path().join("probe.html");
+    std::fs::write(&probe_path, probe).expect("probe");
+    let profile = tempfile::tempdir().expect("profile");
+    let output = crate::report::chromium_command(&chromium, profile.path())
+        .arg("--dump-dom")
+        .arg(format!("file://{}", probe_path.display()))
+        .output()
+        .expect("chromium");
+    let dom = String::from_utf8_lossy(&output.stdout);
+    let start = dom.find("<pre id=\"ix-probe\">").expect("probe output") + 19;
+    let end = start + dom[start..].find("</pre>").expect("end");
+    let probe: serde_json::Value =
+        serde_json::from_str(&dom[start..end].replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
+            .expect("probe JSON");
+    assert_eq!(probe["errors"], serde_json::json!([]));
+    // 10 configurations in all three runs, 4 metrics each.
+    assert_eq!(probe["history_charts"], 40, "{probe:#}");
+    // Only the slowed configuration (conc 16, sorted third) regressed, in run 3, and each mark
+    // is one `ix compare` of run 2 against run 3 also calls a regression.
+    let mut regressed: Vec<&str> =
+        probe["regressed"].as_array().expect("list").iter().filter_map(|v| v.as_str()).collect();
+    assert!(!regressed.is_empty() && regressed.iter().all(|c| c.starts_with("history-2-")), "{regressed:?}");
+    assert_eq!(probe["marks"].as_u64(), Some(regressed.len() as u64));
+    let json = compare_json(&format!("{db}#r2"), &format!("{db}#r3"), &[], 0);
+    let mut compared: Vec<String> = json["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter(|r| {
+            r["verdict"] == "regressed"
+                && ["tput_per_gpu", "median_ttft", "median_tpot", "median_e2el"]
+                    .contains(&r["metric"].as_str().unwrap_or(""))
+        })
+        .map(|r| format!("history-2-{}", r["metric"].as_str().unwrap_or("")))
+        .collect();
+    regressed.sort_unstable();
+    compared.sort();
+    assert_eq!(regressed, compared, "the report marks what compare flags");
+    // The baseline run is overlaid, dashed, on the throughput charts.
+    assert_eq!(probe["baseline_series"], serde_json::json!(["LOCAL sim FP8 · baseline"]), "{probe:#}");
+    assert!(probe["baseline_dashed"].as_u64().unwrap_or(0) >= 1, "{probe:#}");
+    // Hover shows the run, image digest and commit.
+    assert_eq!(probe["tip_hidden"], false);
+    let tip = probe["tip"].as_str().unwrap_or_default();
+    assert!(tip.contains("regressed") && tip.contains("image sha256:5e7e") && tip.contains("commit "), "{tip}");
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args(["-c", "user.name=ix", "-c", "user.email=ix@example.com", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .expect("git");
+    assert!(status.success(), "git {args:?}");
+}
+
+#[test]
+fn compare_finds_the_runs_ingested_at_two_git_refs() {
+    let dir = tempdir();
+    let repo = dir.path();
+    git(repo, &["init", "-q"]);
+    std::fs::write(repo.join("sweep.txt"), "one\n").expect("write");
+    git(repo, &["add", "sweep.txt"]);
+    git(repo, &["commit", "-qm", "one"]);
+    let db = repo.join("results.sqlite").display().to_string();
+    for (store, seed, slower) in [("a/.ix", "1", None), ("b/.ix", "2", Some("3:10"))] {
+        let state = repo.join(store).display().to_string();
+        let mut args =
+            vec!["results", "synth", "--state-dir", &state, "--configs", "8", "--repeats", "3", "--seed", seed];
+        if let Some(slower) = slower {
+            args.extend(["--slower", slower]);
+        }
+        let _ = ix(args).run().expect_code(0);
+        let _ = ix(["results", "ingest", "--state-dir", &state, "--results-db", &db]).run().expect_code(0);
+        std::fs::write(repo.join("sweep.txt"), format!("after {store}\n")).expect("write");
+        git(repo, &["commit", "-qam", "next"]);
+    }
+    // Store a was ingested at the first commit (HEAD~2), store b at the second (HEAD~1).
+    let out = ix(["compare", "--results-db", &db, "--base-ref", "HEAD~2", "--head-ref", "HEAD~1", "--format", "json"])
+        .current_dir(repo)
+        .run()
+        .expect_code(0);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_eq!(regressed_configs(&json), vec!["synth0 1024/1024 tp1 ep1 c8".to_string()], "{json:#}");
+    // No run was ingested at HEAD: said so, exit 2.
+    let none = ix(["compare", "--results-db", &db, "--base-ref", "HEAD~2", "--head-ref", "HEAD"])
+        .current_dir(repo)
+        .run()
+        .expect_code(2);
+    assert!(none.stderr.contains("ix::history::no_run"), "{}", none.stderr);
 }

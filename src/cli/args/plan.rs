@@ -28,6 +28,11 @@ pub(crate) struct SweepInputArgs {
     /// The most jobs the sweeps may expand to (a guard against a runaway concurrency list).
     #[arg(long, default_value_t = crate::expand::select::DEFAULT_MAX_JOBS, value_name = "N")]
     pub(crate) max_jobs: usize,
+    /// Run each bench task N times, as distinct tasks (the repeat index is in the key and id of
+    /// repeats 1.., `…/repeat-<i>`; repeat 0 is the task as without the flag), so `ix compare`
+    /// has samples; the run's summary then shows each configuration's mean and spread.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub(crate) repeat: u32,
 }
 
 #[derive(Debug, Args)]
@@ -292,6 +297,9 @@ pub(crate) struct PlanArgs {
     /// The most jobs the sweeps may expand to (a guard against a runaway concurrency list).
     #[arg(long, default_value_t = crate::expand::select::DEFAULT_MAX_JOBS, value_name = "N")]
     pub(crate) max_jobs: usize,
+    /// Plan each bench task N times, as `ix run --repeat N` runs them.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub(crate) repeat: u32,
     #[command(flatten)]
     pub(crate) filters: SweepFilterArgs,
     #[arg(long, value_name = "S")]

@@ -155,7 +155,8 @@ pub(crate) enum ReportFormat {
 pub(crate) struct ReportArgs {
     /// Directory of aggregate records (`agg_*.json`, searched recursively), or one JSON file
     /// (a record or a list of records, as `ix results collect` writes).
-    pub(crate) dir: PathBuf,
+    #[arg(required_unless_present = "results_db")]
+    pub(crate) dir: Option<PathBuf>,
     /// Output file; stdout when absent.
     #[arg(short, long)]
     pub(crate) output: Option<PathBuf>,
@@ -165,4 +166,14 @@ pub(crate) struct ReportArgs {
     /// of failing.
     #[arg(long)]
     pub(crate) skip_malformed: bool,
+    /// Report a run of this results database (a SQLite file or `postgres://…`), with a history
+    /// section: every configuration's metrics over all its runs, regressions marked.
+    #[arg(long, value_name = "PATH|URL", conflicts_with = "dir")]
+    pub(crate) results_db: Option<String>,
+    /// With `--results-db`: the run to report (id, id prefix or label).
+    #[arg(long, default_value = "latest", value_name = "RUN", requires = "results_db")]
+    pub(crate) run: String,
+    /// With `--results-db`: a run overlaid on the throughput (Pareto) charts.
+    #[arg(long, value_name = "RUN", requires = "results_db")]
+    pub(crate) baseline: Option<String>,
 }
