@@ -57,6 +57,8 @@ pub(crate) struct IxOutput {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+    /// The folder `ix` ran in, to find the task logs a failure names.
+    pub cwd: Option<PathBuf>,
 }
 
 pub(crate) fn ix<I, S>(args: I) -> IxCmd
@@ -123,14 +125,42 @@ impl IxCmd {
             code: status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            cwd: self.cwd,
         }
     }
 }
 
 impl IxOutput {
     /// Panics with both streams when the exit code differs.
+    /// Panics with both streams (and the tail of each task log they name) when the exit code
+    /// differs.
     pub(crate) fn expect_code(self, code: i32) -> Self {
-        assert_eq!(self.code, code, "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        if self.code != code {
+            panic!(
+                "unexpected exit code {} (expected {code})\n--- stdout\n{}\n--- stderr\n{}{}",
+                self.code,
+                self.stdout,
+                self.stderr,
+                self.task_logs()
+            );
+        }
         self
+    }
+
+    /// The last 40 lines of every `(log: PATH)` that stderr names.
+    fn task_logs(&self) -> String {
+        let mut out = String::new();
+        for piece in self.stderr.split("(log: ").skip(1) {
+            let Some(path) = piece.split(')').next() else { continue };
+            let path = match &self.cwd {
+                Some(cwd) => cwd.join(path),
+                None => PathBuf::from(path),
+            };
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|err| format!("(unreadable: {err})"));
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+            out.push_str(&format!("\n--- {}\n{tail}", path.display()));
+        }
+        out
     }
 }
