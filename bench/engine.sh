@@ -132,6 +132,6 @@ YAML
     done
   done
 } >"$big/sweep.yaml"
-stub_project "$big" sweep.yaml
-(cd "$big" && "$ix" plan sweep.yaml | head -1)
-(cd "$big" && /usr/bin/time -f "generated sweep: %e s wall, %M KiB peak RSS" "$ix" plan sweep.yaml --timings 2>&1 >/dev/null | grep -E 'timings|peak')
+stub_project "$big" sweep.yaml --max-jobs 60000
+(cd "$big" && "$ix" plan sweep.yaml --max-jobs 60000 | head -1)
+(cd "$big" && /usr/bin/time -f "generated sweep: %e s wall, %M KiB peak RSS" "$ix" plan sweep.yaml --max-jobs 60000 --timings 2>&1 >/dev/null | grep -E 'timings|peak')
