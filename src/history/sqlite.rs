@@ -22,10 +22,11 @@ pub(super) fn open(path: &Path) -> Result<ResultsDb, HistoryError> {
             .map_err(|cause| HistoryError::Open { url: url.clone(), cause: cause.to_string() })?;
     }
     let conn = rusqlite::Connection::open(path).map_err(open_error)?;
-    // WAL: readers (a report) do not block an ingest; NORMAL sync is durable at each commit in
-    // WAL mode up to an OS crash, which loses at most the last transaction, never the file.
-    conn.pragma_update(None, "journal_mode", "WAL").map_err(open_error)?;
-    conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_error)?;
+    // A rollback journal, not WAL: an ingest mostly appends pages, which a rollback journal does
+    // not copy, while WAL writes every page twice (log, then checkpoint); readers wait for an
+    // ingest's commit (the busy timeout). FULL sync: a committed ingest survives a power cut.
+    conn.pragma_update(None, "journal_mode", "DELETE").map_err(open_error)?;
+    conn.pragma_update(None, "synchronous", "FULL").map_err(open_error)?;
     conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(open_error)?;
     // 64 MiB of page cache: an ingest is one transaction, and pages it keeps need no rereading.
     conn.pragma_update(None, "cache_size", -65_536).map_err(open_error)?;

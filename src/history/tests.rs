@@ -166,3 +166,35 @@ fn markdown_and_json_state_the_verdicts() {
     assert_eq!(json["regressed"].as_u64(), Some(comparison.count(Verdict::Regressed) as u64));
     assert_eq!(json["rows"].as_array().map(Vec::len), Some(comparison.rows.len()));
 }
+
+#[test]
+fn eval_rows_are_points_compared_by_score() {
+    use crate::dag::hash::file_digest;
+    use crate::dag::task_key::ManifestEntry;
+    use crate::state::{ArtifactSource, Outcome, StateStore, TaskRecord};
+    let dir = tempdir();
+    let write = |name: &str, score: f64| {
+        let store = StateStore::open(&dir.path().join(name)).expect("store");
+        let row = serde_json::json!([{
+            "model": "m", "hw": "B200", "framework": "sglang", "precision": "fp8", "tp": 8, "ep": 1, "conc": 32,
+            "task": "gsm8k", "em_strict": score, "score": score, "score_name": "em_strict", "score_se": 0.01,
+        }]);
+        let record = TaskRecord {
+            id: "eval/k/1k1k/tp8-ep1-dpa0-none/c32/b200_0".into(),
+            kind: "eval".into(),
+            outcome: Outcome::Success,
+            manifest: vec![ManifestEntry { name: "image".into(), value: "img sha256:ab".into(), origin: None }],
+            artifacts: vec![("evals.json".into(), ArtifactSource::Bytes(row.to_string().into_bytes()))],
+        };
+        store.record(file_digest(format!("{name}{score}").as_bytes()), record).expect("record");
+        points_from_store(&dir.path().join(name)).expect("points").points
+    };
+    let base = write("base", 0.92);
+    let head = write("head", 0.80);
+    assert_eq!(base.len(), 1);
+    assert_eq!((base[0].kind, base[0].image_digest.as_deref()), (PointKind::Eval, Some("sha256:ab")));
+    assert!(base[0].identity.contains("task=gsm8k"), "{}", base[0].identity);
+    let comparison = compare(&base, &head, &CompareOptions::default());
+    let score = comparison.rows.iter().find(|r| r.metric == "score").expect("score row");
+    assert_eq!((score.verdict, score.label.as_str()), (Verdict::Regressed, "k gsm8k"));
+}
