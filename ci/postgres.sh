@@ -1,20 +1,10 @@
 #!/usr/bin/env bash
-# Installs what the results database needs: SQLite's development files (`ix` links the system
-# libsqlite3, found through pkg-config) and Debian's PostgreSQL server binaries for the
-# PostgreSQL tests. Idempotent. The
+# Installs Debian's PostgreSQL server binaries for the results database tests (SQLite is built
+# into `ix`: rusqlite's `bundled` feature). Idempotent. The
 # tests start their own throwaway cluster (initdb + pg_ctl in a temp dir, on a free loopback
 # port, as the `postgres` user when run as root); the packaged cluster is not used, so it is
 # stopped if the install started it.
 set -euo pipefail
-
-if [ -e /usr/include/sqlite3.h ] && command -v pkg-config >/dev/null; then
-  echo "ci/postgres: libsqlite3-dev and pkg-config present" >&2
-else
-  echo "ci/postgres: installing libsqlite3-dev and pkg-config (ix links the system SQLite)" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends libsqlite3-dev pkg-config >/dev/null
-fi
 
 found=""
 for initdb in /usr/lib/postgresql/*/bin/initdb; do
