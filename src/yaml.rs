@@ -324,6 +324,7 @@ mod tests {
 
 /// Parses several documents, spread over the available cores (largest first); results in the
 /// order given. The trees are independent, so this is [`parse`] of each, only sooner.
+#[allow(clippy::result_large_err)] // one diagnostic per failed document, as `parse` returns
 pub fn parse_many(docs: &[(FileId, &str)]) -> Vec<Result<Node, Diag>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(docs.len());
     if threads <= 1 {
