@@ -24,3 +24,10 @@ python3 "$root/bench/measure.py" --runs 30 --cwd "$head" --label "ix matrix full
     "$ix" check configs/nvidia-master.yaml configs/amd-master.yaml configs/deprecated/*.yaml
 )
 echo "reference (INFERENCEX-HEAD §9): full-sweep of both HEAD masters median 1.20 s, peak RSS 49.8 MiB"
+
+# Where the time goes, stage by stage (thread CPU time, least of 100 runs in one process).
+cargo run --quiet --release --locked --example matrix_stages -- "$ref"
+# The same jobs from the lowered `.ix` files shipped in sweeps/ (the DSL front end on today's configs).
+python3 "$root/bench/measure.py" --runs 30 --cwd "$head" --label "ix matrix full-sweep (sweeps/inferencex-{nvidia,amd}.ix)" -- \
+  "$ix" matrix full-sweep --config-files "$root/sweeps/inferencex-nvidia.ix" "$root/sweeps/inferencex-amd.ix" \
+  --runner-config configs/runners.yaml

@@ -42,6 +42,7 @@ impl saphyr_parser::SpannedEventReceiver<'_> for Sink {
     }
 }
 
+#[allow(clippy::result_large_err)] // `yaml::parse` results, kept to time their drop too
 fn main() {
     let reference = std::env::args().nth(1).unwrap_or_else(|| "../shared/reference".to_string());
     for (label, dir, modes) in [

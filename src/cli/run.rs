@@ -66,7 +66,14 @@ pub(crate) fn run(args: &RunArgs) -> ExitStatus {
     let mut input = args.input.clone();
     input.config_files = args.files.iter().chain(&args.input.config_files).cloned().collect();
     if input.config_files.is_empty() {
-        eprint("error: no sweep file given (for example `ix run sweeps/demo.ix`)");
+        // As `ix plan` and `ix check`: InferenceX's masters in `configs/`, else `.github/configs/`.
+        input.config_files = crate::workspace::existing_default_master_configs();
+    }
+    if input.config_files.is_empty() {
+        eprint(
+            "error: no sweep file given (for example `ix run sweeps/demo.ix`), and neither `configs/` nor \
+             `.github/configs/` holds InferenceX's master configs",
+        );
         return ExitStatus::Error;
     }
     run_engine(args, &input, &executor_for)

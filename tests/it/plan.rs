@@ -595,6 +595,9 @@ fn todays_layout_is_the_default_and_agentic_scripts_live_under_single_node() {
         std::fs::write(root.join(path), text).unwrap();
     }
     let plan = ix(["plan", "--format", "json"]).current_dir(root).run().expect_code(0);
+    // `ix run` reads the same default masters (issue 13: `configs/` for every verb).
+    let dry = ix(["run", "--dry-run"]).current_dir(root).run().expect_code(0);
+    assert!(dry.stdout.contains("bench/qwen3.5-fp8-mi325x-sglang-agentic-mtp/"), "{}", dry.stdout);
     let plan: Value = serde_json::from_str(&plan.stdout).unwrap();
     let text = plan.to_string();
     assert!(text.contains("bench/qwen3.5-fp8-mi325x-sglang-agentic-mtp/"), "{text}");
