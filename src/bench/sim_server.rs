@@ -29,6 +29,10 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+#[path = "sim_text.rs"]
+mod text;
+use text::{full_response, prompt_word_iter, prompt_words};
+
 /// Pacing, lengths and fault rates of the simulator.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
@@ -743,130 +747,11 @@ impl Drop for CacheHold<'_> {
     }
 }
 
-/// The prompt's words in order (chat: every message's content), as the cache hashes them.
-fn prompt_word_iter(request: &Value, chat: bool) -> impl Iterator<Item = &str> {
-    let texts: Vec<&str> = if chat {
-        request
-            .get("messages")
-            .and_then(Value::as_array)
-            .map(|messages| {
-                messages
-                    .iter()
-                    .filter_map(|message| message.get("content"))
-                    .flat_map(|content| match content {
-                        Value::String(text) => vec![text.as_str()],
-                        Value::Array(parts) => parts.iter().filter_map(|p| p.get("text")?.as_str()).collect(),
-                        _ => Vec::new(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    } else {
-        request.get("prompt").and_then(Value::as_str).into_iter().collect()
-    };
-    texts.into_iter().flat_map(str::split_whitespace)
-}
-
-fn prompt_words(request: &Value, chat: bool) -> u64 {
-    let count = |text: &str| text.split_whitespace().count() as u64;
-    if !chat {
-        return request.get("prompt").and_then(Value::as_str).map_or(0, count);
-    }
-    let Some(messages) = request.get("messages").and_then(Value::as_array) else { return 0 };
-    messages
-        .iter()
-        .filter_map(|message| message.get("content"))
-        .map(|content| match content {
-            Value::String(text) => count(text),
-            Value::Array(parts) => parts.iter().filter_map(|p| p.get("text")?.as_str()).map(count).sum(),
-            _ => 0,
-        })
-        .sum()
-}
-
-fn full_response(model: &str, chat: bool, n_tokens: u64, prompt_tokens: u64) -> Value {
-    let text: String = (0..n_tokens).map(|k| if k == 0 { " Hello" } else { " tok" }).collect();
-    let usage = json!({"prompt_tokens": prompt_tokens, "completion_tokens": n_tokens, "total_tokens": prompt_tokens + n_tokens});
-    if chat {
-        json!({"object": "chat.completion", "model": model, "usage": usage,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "length"}]})
-    } else {
-        json!({"object": "text_completion", "model": model, "usage": usage,
-            "choices": [{"index": 0, "text": text, "finish_reason": "length"}]})
-    }
-}
-
 /// Kernel receive timestamps (`SO_TIMESTAMPNS`) so ground truth starts when a request reached
 /// the socket, not when this single-threaded server got around to reading it.
 #[cfg(target_os = "linux")]
-mod rx_time {
-    use std::os::fd::AsRawFd;
-    use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-    use tokio::io::Interest;
-    use tokio::net::TcpStream;
-
-    /// `SO_TIMESTAMPNS` (= `SCM_TIMESTAMPNS`) on Linux with a 64-bit `time_t`.
-    const SO_TIMESTAMPNS: libc::c_int = 35;
-
-    pub(super) fn enable(stream: &TcpStream) {
-        let on: libc::c_int = 1;
-        // SAFETY: a valid socket and a pointer to an int of the stated size.
-        unsafe {
-            libc::setsockopt(
-                stream.as_raw_fd(),
-                libc::SOL_SOCKET,
-                SO_TIMESTAMPNS,
-                (&on as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            );
-        }
-    }
-
-    /// Reads like `read`, also returning the receive time of the data when the kernel gave one.
-    pub(super) async fn read(stream: &TcpStream, buf: &mut [u8]) -> std::io::Result<(usize, Option<Instant>)> {
-        let fd = stream.as_raw_fd();
-        stream.async_io(Interest::READABLE, || recv(fd, buf)).await
-    }
-
-    fn recv(fd: std::os::fd::RawFd, buf: &mut [u8]) -> std::io::Result<(usize, Option<Instant>)> {
-        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
-        let mut control = [0u64; 16];
-        // SAFETY: msghdr points at our iovec and control buffer, both alive for the call; the
-        // CMSG_* helpers walk only within msg_controllen as the kernel filled it.
-        unsafe {
-            let mut msg: libc::msghdr = std::mem::zeroed();
-            msg.msg_iov = &mut iov;
-            msg.msg_iovlen = 1;
-            msg.msg_control = control.as_mut_ptr().cast();
-            msg.msg_controllen = std::mem::size_of_val(&control) as _;
-            let n = libc::recvmsg(fd, &mut msg, 0);
-            if n < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            let mut stamp = None;
-            let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
-            while !cmsg.is_null() {
-                if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == SO_TIMESTAMPNS {
-                    let ts: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
-                    stamp = Some(to_instant(&ts));
-                }
-                cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
-            }
-            Ok((n as usize, stamp))
-        }
-    }
-
-    /// Maps a `CLOCK_REALTIME` timestamp onto the monotonic clock via the current offset.
-    fn to_instant(ts: &libc::timespec) -> Instant {
-        let (now, wall) = (Instant::now(), SystemTime::now());
-        let at = UNIX_EPOCH + Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
-        match wall.duration_since(at) {
-            Ok(age) if age < Duration::from_secs(60) => now.checked_sub(age).unwrap_or(now),
-            _ => now,
-        }
-    }
-}
+#[path = "sim_rx_time.rs"]
+mod rx_time;
 
 /// Without kernel timestamps the arrival is when the server read the request.
 #[cfg(not(target_os = "linux"))]
