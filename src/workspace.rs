@@ -223,31 +223,89 @@ fn runners_ref_problem(sweep_dir: &Path, resolved: &Path) -> Option<&'static str
     (!inside).then_some("resolves outside the project and the sweep's folder")
 }
 
+/// One config file of [`load`]: its entries (from `.ix` at once, from YAML once `yaml` is
+/// lowered) and its diagnostics. `file` is `None` when it could not be read.
+struct ConfigLoad {
+    file: Option<FileId>,
+    entries: Vec<ConfigEntry>,
+    yaml: Option<FileId>,
+    diags: Vec<Diag>,
+}
+
 /// Loads master configs (`.yaml` or `.ix`, and optionally a runners file), in the order given.
+/// Files are read (and `.ix` files lowered) in order; the YAML files and the runners file are
+/// then parsed and validated on the available cores. Sources, entries and diagnostics come out
+/// in the same order as one file after the other.
 pub fn load(config_files: &[String], runner_config: Option<&str>) -> Loaded {
     let mut loaded = Loaded::default();
-    let mut per_file: Vec<(FileId, Vec<ConfigEntry>)> = Vec::new();
+    let mut per_file: Vec<ConfigLoad> = Vec::new();
     let mut inline_runners = RunnerTable::default();
     for path in config_files {
-        let Some(file) = read_source(&mut loaded.sources, path, FileRole::Config, &mut loaded.diags) else { continue };
+        let mut diags = Vec::new();
+        let Some(file) = read_source(&mut loaded.sources, path, FileRole::Config, &mut diags) else {
+            per_file.push(ConfigLoad { file: None, entries: Vec::new(), yaml: None, diags });
+            continue;
+        };
         if is_dsl_path(path) {
-            let lowered = lower_dsl_file(&mut loaded.sources, file, &mut loaded.diags);
+            let lowered = lower_dsl_file(&mut loaded.sources, file, &mut diags);
             inline_runners.add_missing(lowered.runners);
-            per_file.push((file, lowered.sweep.entries));
+            per_file.push(ConfigLoad { file: Some(file), entries: lowered.sweep.entries, yaml: None, diags });
         } else {
-            let (sweep, diags) = inferencex::lower_master_configs(&loaded.sources, &[file]);
-            loaded.diags.extend(diags);
-            per_file.push((file, sweep.entries));
+            per_file.push(ConfigLoad { file: Some(file), entries: Vec::new(), yaml: Some(file), diags });
         }
     }
-    let (sweep, diags) = merge(&loaded.sources, per_file);
+    let mut runner_diags = Vec::new();
+    let runner_file =
+        runner_config.and_then(|path| read_source(&mut loaded.sources, path, FileRole::Runners, &mut runner_diags));
+    let sources = &loaded.sources;
+    let mut yaml_jobs: Vec<&mut ConfigLoad> = per_file.iter_mut().filter(|load| load.yaml.is_some()).collect();
+    let mut runners_out: Option<RunnerTable> = None;
+    let lower_yaml = |load: &mut &mut ConfigLoad| {
+        if let Some(file) = load.yaml {
+            let (sweep, lowered) = inferencex::lower_master_configs(sources, &[file]);
+            load.entries = sweep.entries;
+            load.diags.extend(lowered);
+        }
+    };
+    let lower_runner_file = |out: &mut Option<RunnerTable>, diags: &mut Vec<Diag>| {
+        if let Some(file) = runner_file {
+            *out = Some(runners::lower_runners(sources, file, diags));
+        }
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores <= 1 || yaml_jobs.len() + usize::from(runner_file.is_some()) <= 1 {
+        yaml_jobs.iter_mut().for_each(lower_yaml);
+        lower_runner_file(&mut runners_out, &mut runner_diags);
+    } else {
+        // The largest file on this thread, each other file (and the runners file) on its own.
+        yaml_jobs.sort_by_key(|load| std::cmp::Reverse(load.yaml.map_or(0, |file| sources.get(file).text.len())));
+        std::thread::scope(|scope| {
+            let split = yaml_jobs.len().min(1);
+            let (first, rest) = yaml_jobs.split_at_mut(split);
+            let mut workers: Vec<_> = rest.iter_mut().map(|job| scope.spawn(|| lower_yaml(job))).collect();
+            if runner_file.is_some() {
+                workers.push(scope.spawn(|| lower_runner_file(&mut runners_out, &mut runner_diags)));
+            }
+            first.iter_mut().for_each(lower_yaml);
+            for worker in workers {
+                if let Err(panic) = worker.join() {
+                    std::panic::resume_unwind(panic);
+                }
+            }
+        });
+    }
+    let mut merged = Vec::new();
+    for ConfigLoad { file, entries, diags, .. } in per_file {
+        loaded.diags.extend(diags);
+        if let Some(file) = file {
+            merged.push((file, entries));
+        }
+    }
+    let (sweep, diags) = merge(&loaded.sources, merged);
     loaded.sweep = sweep;
     loaded.diags.extend(diags);
-    if let Some(path) = runner_config
-        && let Some(file) = read_source(&mut loaded.sources, path, FileRole::Runners, &mut loaded.diags)
-    {
-        loaded.runners = Some(runners::lower_runners(&loaded.sources, file, &mut loaded.diags));
-    }
+    loaded.diags.extend(runner_diags);
+    loaded.runners = runners_out;
     if !inline_runners.is_empty() {
         loaded.runners.get_or_insert_with(RunnerTable::default).add_missing(inline_runners);
     }
@@ -422,5 +480,58 @@ fn root_looks_like_runners(root: &crate::yaml::Node) -> bool {
             labels || (!entries.is_empty() && entries.iter().all(|(_, value)| matches!(value.kind, NodeKind::Seq(_))))
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod load_tests {
+    use super::*;
+
+    /// `load` lowers the YAML files and the runners file on several threads; its sources,
+    /// sweep, runners and diagnostics (order included) equal lowering one file after another.
+    #[test]
+    fn parallel_load_equals_loading_one_file_after_another() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).expect("write");
+            path.to_string_lossy().into_owned()
+        };
+        let entry = |key: &str, extra: &str| {
+            format!(
+                "{key}:\n  image: i\n  model: m\n  model-prefix: p\n  precision: fp8\n  framework: f\n  \
+                 runner: h100\n  multinode: false\n{extra}  seq-len-configs:\n  - isl: 1024\n    osl: 1024\n    \
+                 search-space:\n    - {{ tp: 8, conc-start: 4, conc-end: 8 }}\n"
+            )
+        };
+        let configs = vec![
+            write("a.yaml", &(entry("a", "  bogus: 1\n") + &entry("b", ""))),
+            dir.path().join("missing.yaml").to_string_lossy().into_owned(),
+            write("c.yaml", &(entry("b", "") + &entry("c", "  precision2: x\n"))),
+            write("d.yaml", "[unclosed\n"),
+        ];
+        let runners = write("runners.yaml", "h100: [h100_0, 7]\n");
+        let loaded = load(&configs, Some(&runners));
+
+        let mut sources = SourceMap::default();
+        let mut diags = Vec::new();
+        let mut per_file = Vec::new();
+        for path in &configs {
+            if let Some(file) = read_source(&mut sources, path, FileRole::Config, &mut diags) {
+                let (sweep, lowered) = inferencex::lower_master_configs(&sources, &[file]);
+                diags.extend(lowered);
+                per_file.push((file, sweep.entries));
+            }
+        }
+        let (sweep, merged) = merge(&sources, per_file);
+        diags.extend(merged);
+        let file = read_source(&mut sources, &runners, FileRole::Runners, &mut diags).expect("runners");
+        let table = runners::lower_runners(&sources, file, &mut diags);
+
+        assert!(diags.len() >= 5, "{diags:?}");
+        assert_eq!(format!("{:?}", loaded.diags), format!("{diags:?}"));
+        assert_eq!(loaded.sweep, sweep);
+        assert_eq!(loaded.runners, Some(table));
+        assert_eq!(format!("{:?}", loaded.sources), format!("{sources:?}"));
     }
 }

@@ -112,7 +112,7 @@ pub(crate) fn matrix(args: &MatrixArgs) -> ExitStatus {
         if idx > 0 {
             line.push_str(", ");
         }
-        expand::write_python_json(&job.to_json(order), &mut line);
+        job.write_json(order, &mut line);
     }
     line.push_str("]\n");
     // The process ends after the write: freeing thousands of jobs and the sweep one by one

@@ -3,8 +3,9 @@
 //! The JSON written here is the contract with InferenceX workflows: field names and value types
 //! exactly as the reference generator emits them, key order as it emits them.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use super::job_json::{MapSink, TextSink};
 use crate::ir::{Component, Format, KvOffloading, Parallel, SpecDecoding, Worker};
 use crate::source::Span;
 
@@ -137,188 +138,31 @@ impl Job {
 
     /// The job as the reference's JSON object.
     pub fn to_json(&self, order: KeyOrder) -> Value {
-        if self.head.format == Format::Head {
-            return self.to_json_head();
-        }
-        // Sized for the most keys a job has, so the map never grows (and rehashes) while filled.
-        let mut map = Map::with_capacity(24);
-        let s = |v: &str| Value::String(v.to_string());
-        map.insert("image".into(), s(&self.image));
-        map.insert("model".into(), s(&self.model));
-        map.insert("model-prefix".into(), s(&self.model_prefix));
-        map.insert("precision".into(), s(&self.precision));
-        map.insert("framework".into(), s(&self.framework));
-        map.insert("runner".into(), s(&self.runner));
-        map.insert("isl".into(), self.isl.into());
-        map.insert("osl".into(), self.osl.into());
-        match &self.shape {
-            JobShape::Single { tp, ep, dp_attn, conc } => {
-                map.insert("tp".into(), (*tp).into());
-                if order == KeyOrder::RunnerModel {
-                    map.insert("ep".into(), (*ep).into());
-                    map.insert("dp-attn".into(), (*dp_attn).into());
-                    map.insert("spec-decoding".into(), s(self.spec_decoding.as_str()));
-                }
-                map.insert("conc".into(), (*conc).into());
-                map.insert("max-model-len".into(), self.max_model_len.into());
-                if order == KeyOrder::Sweep {
-                    map.insert("ep".into(), (*ep).into());
-                    map.insert("dp-attn".into(), (*dp_attn).into());
-                    map.insert("spec-decoding".into(), s(self.spec_decoding.as_str()));
-                }
-            }
-            JobShape::Multi { prefill, decode, conc } => {
-                map.insert("spec-decoding".into(), s(self.spec_decoding.as_str()));
-                map.insert("prefill".into(), worker_json(prefill));
-                map.insert("decode".into(), worker_json(decode));
-                map.insert("conc".into(), Value::Array(conc.iter().map(|c| (*c).into()).collect()));
-                map.insert("max-model-len".into(), self.max_model_len.into());
-            }
-        }
-        map.insert("exp-name".into(), s(&self.exp_name));
-        map.insert("disagg".into(), self.disagg.into());
-        map.insert("run-eval".into(), self.run_eval.into());
-        Value::Object(map)
+        let mut sink = MapSink::default();
+        self.fields(order, &mut sink);
+        Value::Object(sink.0)
     }
-}
 
-impl Job {
-    /// The job as today's generator prints it (INFERENCEX-HEAD §3.3, fields in its order).
-    fn to_json_head(&self) -> Value {
-        let mut map = Map::with_capacity(28);
-        let s = |v: &str| Value::String(v.to_string());
-        let head = &self.head;
-        map.insert("image".into(), s(&self.image));
-        map.insert("model".into(), s(&self.model));
-        map.insert("model-prefix".into(), s(&self.model_prefix));
-        map.insert("precision".into(), s(&self.precision));
-        map.insert("framework".into(), s(&self.framework));
-        map.insert("runner".into(), s(&self.runner));
-        let (pp, dcp_size, pcp_size) = head.parallel.values();
-        let agentic = self.is_agentic();
-        if !agentic {
-            map.insert("isl".into(), self.isl.into());
-            map.insert("osl".into(), self.osl.into());
-        }
-        match &self.shape {
-            JobShape::Single { tp, ep, dp_attn, conc } => {
-                map.insert("tp".into(), (*tp).into());
-                map.insert("pp".into(), pp.into());
-                map.insert("dcp-size".into(), dcp_size.into());
-                map.insert("pcp-size".into(), pcp_size.into());
-                if agentic {
-                    map.insert("ep".into(), (*ep).into());
-                    map.insert("dp-attn".into(), (*dp_attn).into());
-                    map.insert("spec-decoding".into(), s(self.spec_decoding.as_str()));
-                    map.insert("conc".into(), (*conc).into());
-                } else {
-                    map.insert("conc".into(), (*conc).into());
-                    map.insert("max-model-len".into(), self.max_model_len.into());
-                    map.insert("ep".into(), (*ep).into());
-                    map.insert("dp-attn".into(), (*dp_attn).into());
-                    map.insert("spec-decoding".into(), s(self.spec_decoding.as_str()));
-                }
-            }
-            JobShape::Multi { prefill, decode, conc } => {
-                map.insert("spec-decoding".into(), s(self.spec_decoding.as_str()));
-                map.insert("prefill".into(), worker_json_head(prefill));
-                map.insert("decode".into(), worker_json_head(decode));
-                map.insert("conc".into(), Value::Array(conc.iter().map(|c| (*c).into()).collect()));
-                if !agentic {
-                    map.insert("max-model-len".into(), self.max_model_len.into());
-                }
-            }
-        }
-        if agentic {
-            let offloading = head.kv_offloading.unwrap_or(KvOffloading::None);
-            map.insert("kv-offloading".into(), s(offloading.as_str()));
-            map.insert("total-cpu-dram-gb".into(), head.total_cpu_dram_gb.into());
-            map.insert("duration".into(), head.duration.into());
-        }
-        map.insert("exp-name".into(), s(&self.exp_name));
-        if !agentic || self.is_multinode() {
-            map.insert("disagg".into(), self.disagg.into());
-        }
-        if agentic {
-            map.insert("scenario-type".into(), s(head.scenario.as_str()));
-            if let Some(backend) = &head.kv_offload_backend {
-                map.insert("kv-offload-backend".into(), component_json(backend));
-            }
-        } else {
-            map.insert("run-eval".into(), self.run_eval.into());
-        }
-        if let Some(router) = &head.router {
-            map.insert("router".into(), component_json(router));
-        }
-        if self.is_multinode()
-            && let Some(engine) = &head.kv_p2p_transfer
-        {
-            map.insert("kv-p2p-transfer".into(), s(engine));
-        }
-        if agentic && head.evals_marked {
-            map.insert("run-eval".into(), self.run_eval.into());
-        }
-        if let Some(conc) = head.eval_conc {
-            map.insert("eval-conc".into(), conc.into());
-        }
-        if head.eval_all_concs {
-            map.insert("eval-all-concs".into(), true.into());
-        }
-        if head.eval_only {
-            map.insert("eval-only".into(), true.into());
-        }
-        Value::Object(map)
+    /// `write_python_json(&self.to_json(order), out)`, byte for byte, without building the value.
+    pub fn write_json(&self, order: KeyOrder, out: &mut String) {
+        out.push('{');
+        self.fields(order, &mut TextSink { out, first: true });
+        out.push('}');
     }
 }
 
 /// `{name, version}` of a router or offload backend; `version` only when written.
 pub fn component_json(component: &Component) -> Value {
-    let mut map = Map::with_capacity(2);
-    map.insert("name".into(), Value::String(component.name.clone()));
-    if let Some(version) = &component.version {
-        map.insert("version".into(), Value::String(version.clone()));
-    }
-    Value::Object(map)
-}
-
-/// A worker object of today's format: `pp`, `dcp-size`, `pcp-size` always (1 unless written),
-/// `hardware` and `additional-settings` only when written.
-pub(super) fn worker_json_head(worker: &Worker) -> Value {
-    let mut map = Map::with_capacity(10);
-    let (pp, dcp_size, pcp_size) = worker.parallel.values();
-    map.insert("num-worker".into(), worker.num_worker.into());
-    map.insert("tp".into(), worker.tp.into());
-    map.insert("pp".into(), pp.into());
-    map.insert("dcp-size".into(), dcp_size.into());
-    map.insert("pcp-size".into(), pcp_size.into());
-    map.insert("ep".into(), worker.ep.into());
-    map.insert("dp-attn".into(), worker.dp_attn.into());
-    if let Some(hardware) = &worker.hardware {
-        map.insert("hardware".into(), Value::String(hardware.clone()));
-    }
-    if let Some(settings) = &worker.additional_settings {
-        map.insert(
-            "additional-settings".into(),
-            Value::Array(settings.iter().map(|s| Value::String(s.clone())).collect()),
-        );
-    }
-    Value::Object(map)
+    let mut sink = MapSink::default();
+    super::job_json::component_fields(component, &mut sink);
+    Value::Object(sink.0)
 }
 
 /// A worker object; `additional-settings` only when present (the reference passes it through).
 pub fn worker_json(worker: &Worker) -> Value {
-    let mut map = Map::with_capacity(8);
-    map.insert("num-worker".into(), worker.num_worker.into());
-    map.insert("tp".into(), worker.tp.into());
-    map.insert("ep".into(), worker.ep.into());
-    map.insert("dp-attn".into(), worker.dp_attn.into());
-    if let Some(settings) = &worker.additional_settings {
-        map.insert(
-            "additional-settings".into(),
-            Value::Array(settings.iter().map(|s| Value::String(s.clone())).collect()),
-        );
-    }
-    Value::Object(map)
+    let mut sink = MapSink::default();
+    super::job_json::worker_fields(worker, &mut sink);
+    Value::Object(sink.0)
 }
 
 /// Serialises like Python's `json.dumps` with default arguments: `", "` and `": "` separators,
@@ -364,7 +208,7 @@ pub fn write_python_json(value: &Value, out: &mut String) {
     }
 }
 
-fn write_python_string(s: &str, out: &mut String) {
+pub(super) fn write_python_string(s: &str, out: &mut String) {
     use std::fmt::Write as _;
     out.push('"');
     // Most strings need no escape at all: copy the plain ASCII prefix in one go.

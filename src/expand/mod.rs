@@ -8,6 +8,7 @@
 mod evals;
 pub mod head;
 mod job;
+mod job_json;
 pub mod select;
 
 pub use evals::{EvalMode, HeadEvals, mark_evals, mark_evals_for, mark_evals_head};

@@ -222,3 +222,47 @@ fn degenerate_step_size_is_an_error_not_an_endless_loop() {
         assert!(out.stderr.contains("ix::matrix::invalid-step-size"), "{}", out.stderr);
     }
 }
+
+/// `ix matrix` writes each job's text straight from its fields; it must equal the JSON value
+/// other commands build (`Job::to_json`) written by `write_python_json`, byte for byte and key
+/// order included (the conformance cases above compare parsed JSON, where order is free). Every
+/// job of both HEAD masters (fixed and agentic, single and multi-node, routers, offload
+/// backends, eval marks of each flag) and of both Feb masters, in both key orders.
+#[test]
+fn job_text_is_the_json_value_written_in_its_key_order() {
+    use ix::expand::{self, FullSweep, HeadEvals, KeyOrder, NodeMode};
+    let Some(reference) = reference_dir() else { return };
+    let path = |rel: &str| reference.join(rel).to_string_lossy().into_owned();
+    let mut keys_seen = std::collections::BTreeSet::new();
+    for dir in ["head/configs", "configs"] {
+        let configs = [path(&format!("{dir}/nvidia-master.yaml")), path(&format!("{dir}/amd-master.yaml"))];
+        let loaded = ix::workspace::load(&configs, Some(&path(&format!("{dir}/runners.yaml"))));
+        assert!(!loaded.has_errors(), "{dir}: {:?}", loaded.diags);
+        let runners = loaded.runners.as_ref().expect("runners");
+        for (evals_only, all_evals) in [(false, false), (true, false), (false, true)] {
+            // The Feb generator expands one node kind per run.
+            let modes: &[NodeMode] =
+                if dir.starts_with("head") { &[NodeMode::Both] } else { &[NodeMode::Single, NodeMode::Multi] };
+            let mut jobs = Vec::new();
+            for &mode in modes {
+                jobs.extend(expand::full_sweep(&loaded.sweep, runners, &FullSweep::new(mode)).unwrap());
+            }
+            if dir.starts_with("head") {
+                expand::mark_evals_head(&mut jobs, HeadEvals { evals_only, all_evals });
+            }
+            assert!(jobs.len() > 400, "{dir}: {} jobs", jobs.len());
+            for job in &jobs {
+                for order in [KeyOrder::Sweep, KeyOrder::RunnerModel] {
+                    let value = job.to_json(order);
+                    let mut text = String::new();
+                    job.write_json(order, &mut text);
+                    assert_eq!(text, expand::to_python_json(&value), "{dir}: {}", job.exp_name);
+                    keys_seen.extend(value.as_object().unwrap().keys().cloned());
+                }
+            }
+        }
+    }
+    for key in ["router", "kv-offload-backend", "prefill", "eval-conc", "eval-only", "eval-all-concs", "duration"] {
+        assert!(keys_seen.contains(key), "no job has `{key}`");
+    }
+}
