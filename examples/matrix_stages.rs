@@ -79,7 +79,7 @@ fn main() {
             let (json, text) = best(|| {
                 let mut line = String::new();
                 for job in &jobs {
-                    expand::write_python_json(&job.to_json(KeyOrder::Sweep), &mut line);
+                    job.write_json(KeyOrder::Sweep, &mut line);
                 }
                 line
             });
