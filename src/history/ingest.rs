@@ -65,6 +65,20 @@ pub fn points_from_store(dir: &Path) -> Result<StoreSnapshot, HistoryError> {
     Ok(snapshot)
 }
 
+/// The points of one task's record (by its hash), the same points [`points_from_store`] reads
+/// for it: none when the record is not a successful `result` or `eval`, or is not there.
+pub fn points_of_task(dir: &Path, task_hash: &str) -> Result<Vec<Point>, HistoryError> {
+    let store = StateStore::open_existing(dir)
+        .map_err(|e| store_error(dir, e))?
+        .ok_or_else(|| store_error(dir, "no state store there (no `tasks/` folder)"))?;
+    let Some(hash) = Digest::from_hex(task_hash) else { return Ok(Vec::new()) };
+    let Some(record) = store.get(hash).map_err(|e| store_error(dir, e))? else { return Ok(Vec::new()) };
+    if (record.kind != "result" && record.kind != "eval") || record.outcome != Outcome::Success {
+        return Ok(Vec::new());
+    }
+    points_of_record(&store, dir, &record)
+}
+
 /// Provenance shared by every record of one task.
 struct Provenance {
     bench_hash: Option<String>,

@@ -22,7 +22,7 @@ mod tests;
 
 use std::path::PathBuf;
 
-pub use ingest::{StoreSnapshot, points_from_store};
+pub use ingest::{StoreSnapshot, points_from_store, points_of_task};
 
 /// What kind of aggregate record a point is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -241,6 +241,14 @@ impl ResultsDb {
         match self {
             ResultsDb::Sqlite { .. } => sqlite::ingest(self, run, points),
             ResultsDb::Postgres { .. } => pg::ingest(self, run, points),
+        }
+    }
+
+    /// Removes a run and its membership rows; its points stay (other runs may hold them).
+    pub fn forget_run(&mut self, run_id: &str) -> Result<(), HistoryError> {
+        match self {
+            ResultsDb::Sqlite { .. } => sqlite::forget_run(self, run_id),
+            ResultsDb::Postgres { .. } => pg::forget_run(self, run_id),
         }
     }
 
