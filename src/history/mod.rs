@@ -344,7 +344,7 @@ pub fn identity_of(record: &serde_json::Map<String, serde_json::Value>) -> Strin
 /// Whether a larger value of the metric is better (throughputs, interactivity, scores) or
 /// worse (latencies); `None` for fields that are neither (counts, settings).
 pub fn higher_is_better(metric: &str) -> Option<bool> {
-    const HIGHER: &[&str] = &["tput", "intvty", "throughput", "score", "goodput"];
+    const HIGHER: &[&str] = &["tput", "intvty", "throughput", "score", "goodput", "hit_rate"];
     const LOWER: &[&str] = &["ttft", "tpot", "itl", "e2el", "latency"];
     if metric.starts_with("std_") || metric.ends_with("_stderr") {
         return None;
