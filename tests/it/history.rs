@@ -473,7 +473,7 @@ fn run_with_results_db_ingests_each_point_as_it_completes_and_a_killed_run_keeps
 }
 
 #[test]
-fn run_with_results_db_whose_second_bench_fails_keeps_the_first_and_one_run() {
+fn run_with_results_db_whose_second_bench_fails_keeps_the_first_and_one_run_on_sqlite_and_postgres() {
     let script = crate::run::OK_SCRIPT.replace("sleep \"${SLEEP_SECS:-0}\"", "if [ \"$CONC\" = 2 ]; then exit 3; fi");
     let project = Project::new(&entry("tiny-fp32-local-sim", "sim", "img", "conc-list: [1, 2]"), &[(SCRIPT, &script)]);
     let db = project.path().join("results.sqlite").display().to_string();
@@ -483,4 +483,10 @@ fn run_with_results_db_whose_second_bench_fails_keeps_the_first_and_one_run() {
     let runs = ix(["results", "runs", "--results-db", &db]).run().expect_code(0);
     assert_eq!(runs.stdout.lines().skip(1).count(), 1, "{}", runs.stdout);
     assert_eq!(db_points(Path::new(&db)), 1);
+    // The same on PostgreSQL (a fresh store: the c1 task runs again).
+    let Some(pg) = PgCluster::start() else { return };
+    let out = project.run(&["--state-dir", ".ix-pg", "--results-db", &pg.url()]).expect_code(1);
+    assert!(out.stderr.contains("(1 points, 0 new)"), "{}", out.stderr);
+    assert_eq!(pg.psql("SELECT COUNT(*) FROM runs").trim(), "1");
+    assert_eq!(pg.psql("SELECT COUNT(*) FROM points").trim(), "1");
 }
