@@ -490,3 +490,20 @@ fn run_with_results_db_whose_second_bench_fails_keeps_the_first_and_one_run_on_s
     assert_eq!(pg.psql("SELECT COUNT(*) FROM runs").trim(), "1");
     assert_eq!(pg.psql("SELECT COUNT(*) FROM points").trim(), "1");
 }
+
+#[test]
+fn run_with_an_unusable_results_db_still_runs_and_records_every_task() {
+    let project = Project::new(
+        &entry("tiny-fp32-local-sim", "sim", "img", "conc-list: [1, 2]"),
+        &[(SCRIPT, crate::run::OK_SCRIPT)],
+    );
+    // A folder is no SQLite file: every ingest fails, the run does not.
+    let db = project.path().join("not-a-db");
+    std::fs::create_dir(&db).expect("mkdir");
+    let out = project.run(&["--results-db", &db.display().to_string()]).expect_code(2);
+    assert_eq!(out.stderr.matches("not ingested yet (the final pass retries)").count(), 2, "{}", out.stderr);
+    assert!(out.stderr.contains("ix::history::open"), "{}", out.stderr);
+    assert_eq!(project.results().len(), 2, "both benches ran");
+    let again = project.run(&[]).expect_code(0);
+    assert!(crate::run::summary_line(&again).starts_with("nothing to run"), "{}", again.stdout);
+}
