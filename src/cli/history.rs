@@ -169,3 +169,73 @@ pub(super) fn synth(args: &SynthArgs) -> ExitStatus {
         Err(e) => error(e),
     }
 }
+
+/// `ix run --results-db`: records each finished task through the engine's recorder, then, for a
+/// `result` or `eval` task that succeeded, ingests that task's points (read back from the store,
+/// as `ix results ingest` reads them) into a "live" run of this invocation. A failure to ingest
+/// is reported and the run goes on; [`LiveIngest::finish`] ingests the whole store once more
+/// (catching anything missed) and, when that worked, drops the live run, whose points the
+/// store's run holds. A run killed midway leaves the live run with what had completed.
+pub(super) struct LiveIngest {
+    inner: Box<dyn crate::exec::Recorder>,
+    state: std::path::PathBuf,
+    url: String,
+    run: Run,
+    db: std::sync::Mutex<Option<ResultsDb>>,
+}
+
+impl LiveIngest {
+    pub(super) fn new(inner: Box<dyn crate::exec::Recorder>, state: &Path, url: &str) -> LiveIngest {
+        let project = state.parent().unwrap_or(Path::new("."));
+        let mut run = ingest::run_of(&[], &format!("{} (live)", state.display()), None, ingest::git_commit(project));
+        let mut hasher = blake3::Hasher::new_derive_key("ix 2026-12 results-live-run v1");
+        hasher.update(run.source.as_bytes());
+        hasher.update(run.ingested_at.as_bytes());
+        run.run_id = hasher.finalize().to_hex()[..16].to_string();
+        LiveIngest { inner, state: state.to_path_buf(), url: url.to_string(), run, db: std::sync::Mutex::new(None) }
+    }
+
+    fn ingest_task(&self, task_hash: &str) -> Result<(), HistoryError> {
+        let points = crate::history::points_of_task(&self.state, task_hash)?;
+        if points.is_empty() {
+            return Ok(());
+        }
+        let mut guard = self.db.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if guard.is_none() {
+            *guard = Some(ResultsDb::open(&DbUrl::parse(&self.url))?);
+        }
+        match guard.as_mut() {
+            Some(db) => db.ingest(&self.run, &points).map(|_| ()),
+            None => Ok(()),
+        }
+    }
+
+    /// The final pass: the store's run, as `ix results ingest` makes it; the live run is dropped
+    /// once that is in.
+    pub(super) fn finish(&self) -> Result<(Run, u64, usize), HistoryError> {
+        let done = ingest_store(&self.state, &self.url, None)?;
+        let mut guard = self.db.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(db) = guard.as_mut() {
+            db.forget_run(&self.run.run_id)?;
+        }
+        Ok(done)
+    }
+}
+
+impl crate::exec::Recorder for LiveIngest {
+    fn record(
+        &self,
+        task: &crate::exec::Task,
+        outcome: &crate::exec::TaskOutcome,
+    ) -> Result<(), crate::exec::atomic::StoreError> {
+        self.inner.record(task, outcome)?;
+        let holds_results = task.label.starts_with("result/") || task.label.starts_with("eval/");
+        if holds_results
+            && matches!(outcome.outcome, crate::exec::Outcome::Done { .. })
+            && let Err(e) = self.ingest_task(&task.hash)
+        {
+            note(&format!("warning: `{}` not ingested yet (the final pass retries): {e}", task.label));
+        }
+        Ok(())
+    }
+}

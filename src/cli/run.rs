@@ -619,7 +619,14 @@ fn run_engine(args: &RunArgs, input: &SweepInputArgs, executor_for: &dyn Fn(&str
         let _ = std::io::stdout().write_all(out.as_bytes());
         return ExitStatus::Success;
     }
-    let recorder: Arc<dyn Recorder> = Arc::new(engine.recorder);
+    let (live, recorder): (_, Arc<dyn Recorder>) = match &args.results_db {
+        Some(db) => {
+            let live =
+                Arc::new(super::history::LiveIngest::new(Box::new(engine.recorder), Path::new(&input.state), db));
+            (Some(live.clone()), live)
+        }
+        None => (None, Arc::new(engine.recorder)),
+    };
     let Some(summary) = execute(args, input, &runners, &tasks, &reused, recorder) else { return ExitStatus::Error };
     drop(lock);
     if let Some(dir) = &args.artifact_dir {
@@ -635,8 +642,8 @@ fn run_engine(args: &RunArgs, input: &SweepInputArgs, executor_for: &dyn Fn(&str
     if input.repeat > 1 && args.task.is_none() {
         print_repeat_summary(&tasks, input);
     }
-    if let Some(db) = &args.results_db {
-        match super::history::ingest_store(Path::new(&input.state), db, None) {
+    if let (Some(db), Some(live)) = (&args.results_db, &live) {
+        match live.finish() {
             Ok((run, new_points, total)) => {
                 eprint(&format!("results: run {} ({total} points, {new_points} new) in {db}", run.run_id));
             }

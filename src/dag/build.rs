@@ -240,6 +240,26 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
         };
         let launch_hash = ctx.tasks[launch_idx].hash;
 
+        // Every key of this job (repeat 0 is the job itself, `--repeat` adds the others).
+        let job_context = |repeat: u32| JobContext {
+            job,
+            job_idx,
+            entry,
+            at: &at,
+            node: &node,
+            entry_line,
+            layout: layout.clone(),
+            launch_slot: &launch_slot,
+            script_path: &script_path,
+            launcher_path: &launcher_path,
+            script,
+            sourced,
+            launcher: &launcher,
+            launch_hash,
+            image: &launch_images[&*launch_slot],
+            evals: input.evals,
+            repeat,
+        };
         let job_memo = match remembered {
             Some(remembered)
                 if remembered.script == *script
@@ -252,25 +272,7 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
             }
             _ => {
                 keyed += 1;
-                key_job(&JobContext {
-                    job,
-                    job_idx,
-                    entry,
-                    at: &at,
-                    node: &node,
-                    entry_line,
-                    layout: layout.clone(),
-                    launch_slot: &launch_slot,
-                    script_path: &script_path,
-                    launcher_path: &launcher_path,
-                    script,
-                    sourced,
-                    launcher: &launcher,
-                    launch_hash,
-                    image: &launch_images[&*launch_slot],
-                    evals: input.evals,
-                    repeat: 0,
-                })
+                key_job(&job_context(0))
             }
         };
         let file = &paths[job.origin.entry_span.file.0 as usize];
@@ -330,25 +332,7 @@ pub fn build_with_memo(input: &BuildInput<'_>, memo: &mut BuildMemo) -> (TaskGra
         // `ix run --repeat N`: repeats 1.. are tasks of their own, keyed by the one `key_job`
         // with their index (repeat 0 is the job itself, above, with its usual key).
         for repeat in 1..input.repeat {
-            let again = key_job(&JobContext {
-                job,
-                job_idx,
-                entry,
-                at: &at,
-                node: &node,
-                entry_line,
-                layout: layout.clone(),
-                launch_slot: &launch_slot,
-                script_path: &script_path,
-                launcher_path: &launcher_path,
-                script,
-                sourced,
-                launcher: &launcher,
-                launch_hash,
-                image: &launch_images[&*launch_slot],
-                evals: input.evals,
-                repeat,
-            });
+            let again = key_job(&job_context(repeat));
             let bench_idx = ctx.push(Task {
                 id: again.bench_id.clone(),
                 kind: TaskKind::Bench,

@@ -255,26 +255,7 @@ fn full_sweep_fixed(entry: &ConfigEntry, entry_idx: usize, targets: &Targets, op
                     }
                 }
                 SearchPoint::Multi(point) => {
-                    let mut values = super::listed_or_stepped(&point.conc, opts.step_size);
-                    if let Some(min_conc) = opts.min_conc {
-                        if min_conc <= 0 {
-                            continue;
-                        }
-                        values.retain(|v| *v >= min_conc);
-                        if values.is_empty() {
-                            continue;
-                        }
-                    }
-                    if let Some(max_conc) = opts.max_conc {
-                        values.retain(|v| *v <= max_conc);
-                        if values.is_empty() {
-                            if max_conc > 0 {
-                                values = vec![max_conc];
-                            } else {
-                                continue;
-                            }
-                        }
-                    }
+                    let Some(values) = super::multi_node_values(&point.conc, opts) else { continue };
                     set_multi(&mut job, point, values);
                     targets.emit(&job, jobs);
                 }

@@ -99,6 +99,33 @@ pub(crate) fn range_values(start: i64, end: i64, opts: &FullSweep) -> Option<Vec
     Some(conc_range(start, end, opts.step_size))
 }
 
+/// A multi-node point's concurrency list under the full-sweep filters: `--min-conc` drops
+/// smaller values (the point goes when none is left, or when the minimum is not positive),
+/// `--max-conc` drops larger ones and, when none is left, keeps the maximum itself. `None`:
+/// the point yields no job.
+pub(crate) fn multi_node_values(conc: &crate::ir::Concurrency, opts: &FullSweep) -> Option<Vec<i64>> {
+    let mut values = listed_or_stepped(conc, opts.step_size);
+    if let Some(min_conc) = opts.min_conc {
+        if min_conc <= 0 {
+            return None;
+        }
+        values.retain(|v| *v >= min_conc);
+        if values.is_empty() {
+            return None;
+        }
+    }
+    if let Some(max_conc) = opts.max_conc {
+        values.retain(|v| *v <= max_conc);
+        if values.is_empty() {
+            if max_conc <= 0 {
+                return None;
+            }
+            values = vec![max_conc];
+        }
+    }
+    Some(values)
+}
+
 /// A point's concurrency values as written: its non-empty list, else its range stepped by
 /// `step`, else none (filters apply after).
 pub(crate) fn listed_or_stepped(conc: &crate::ir::Concurrency, step: i64) -> Vec<i64> {
@@ -320,26 +347,7 @@ pub fn full_sweep(sweep: &Sweep, runners: &RunnerTable, opts: &FullSweep) -> Res
                         }
                     }
                     (SearchPoint::Multi(point), NodeMode::Multi) => {
-                        let mut values = listed_or_stepped(&point.conc, opts.step_size);
-                        if let Some(min_conc) = opts.min_conc {
-                            if min_conc <= 0 {
-                                continue;
-                            }
-                            values.retain(|v| *v >= min_conc);
-                            if values.is_empty() {
-                                continue;
-                            }
-                        }
-                        if let Some(max_conc) = opts.max_conc {
-                            values.retain(|v| *v <= max_conc);
-                            if values.is_empty() {
-                                if max_conc > 0 {
-                                    values = vec![max_conc];
-                                } else {
-                                    continue;
-                                }
-                            }
-                        }
+                        let Some(values) = multi_node_values(&point.conc, opts) else { continue };
                         job.spec_decoding = point.spec_decoding;
                         job.shape = JobShape::Multi {
                             prefill: point.prefill.clone(),

@@ -16,8 +16,16 @@ use super::stats::{Spread, spread, welch};
 use super::{Point, PointKind, higher_is_better};
 
 /// The metrics compared when none are named: the summary table's headline numbers.
-pub const DEFAULT_METRICS: &[&str] =
-    &["tput_per_gpu", "output_tput_per_gpu", "median_ttft", "median_tpot", "median_e2el", "median_intvty", "score"];
+pub const DEFAULT_METRICS: &[&str] = &[
+    "tput_per_gpu",
+    "output_tput_per_gpu",
+    "median_ttft",
+    "median_tpot",
+    "median_e2el",
+    "median_intvty",
+    "server_cache_hit_rate",
+    "score",
+];
 
 /// The knobs of the verdict rule.
 #[derive(Clone, Debug, PartialEq)]

@@ -65,6 +65,20 @@ pub fn points_from_store(dir: &Path) -> Result<StoreSnapshot, HistoryError> {
     Ok(snapshot)
 }
 
+/// The points of one task's record (by its hash), the same points [`points_from_store`] reads
+/// for it: none when the record is not a successful `result` or `eval`, or is not there.
+pub fn points_of_task(dir: &Path, task_hash: &str) -> Result<Vec<Point>, HistoryError> {
+    let store = StateStore::open_existing(dir)
+        .map_err(|e| store_error(dir, e))?
+        .ok_or_else(|| store_error(dir, "no state store there (no `tasks/` folder)"))?;
+    let Some(hash) = Digest::from_hex(task_hash) else { return Ok(Vec::new()) };
+    let Some(record) = store.get(hash).map_err(|e| store_error(dir, e))? else { return Ok(Vec::new()) };
+    if (record.kind != "result" && record.kind != "eval") || record.outcome != Outcome::Success {
+        return Ok(Vec::new());
+    }
+    points_of_record(&store, dir, &record)
+}
+
 /// Provenance shared by every record of one task.
 struct Provenance {
     bench_hash: Option<String>,
@@ -204,16 +218,46 @@ pub(crate) fn parse_task_id(id: &str) -> (String, String, u32) {
     (key, node, repeat)
 }
 
-/// The numeric fields of a record that are not part of its identity, in record order.
+/// The headline metrics of an agentic aggregate (AGENTIC.md §5.4), nested in its record, under
+/// the names the fixed-length records and the report's agentic charts use.
+pub(crate) const AGENTIC_METRICS: &[(&str, &str)] = &[
+    ("tput_per_gpu", "/request_metrics/throughput/per_gpu/total_tput_tps"),
+    ("output_tput_per_gpu", "/request_metrics/throughput/per_gpu/output_tput_tps"),
+    ("median_ttft", "/request_metrics/latency/ttft/p50"),
+    ("median_tpot", "/request_metrics/latency/tpot/p50"),
+    ("median_e2el", "/request_metrics/latency/e2el/p50"),
+    ("median_intvty", "/request_metrics/latency/intvty/p50"),
+    ("server_cache_hit_rate", "/server_metrics/cache/overall_cache_hit_rate"),
+    ("theoretical_cache_hit_rate", "/request_metrics/cache/theoretical_cache_hit_rate"),
+];
+
+/// The numeric fields of a record that are not part of its identity, in record order; for an
+/// agentic record (`scenario_type`) then its nested [`AGENTIC_METRICS`] that it has.
 pub(crate) fn metrics_of(fields: &Map<String, Value>) -> Vec<(String, f64)> {
-    fields
+    let mut metrics: Vec<(String, f64)> = fields
         .iter()
         .filter(|(name, _)| !super::IDENTITY_FIELDS.contains(&name.as_str()))
         .filter_map(|(name, value)| match value {
             Value::Number(number) => number.as_f64().map(|v| (name.clone(), v)),
             _ => None,
         })
-        .collect()
+        .collect();
+    if fields.contains_key("scenario_type") {
+        let nested = |pointer: &str| {
+            let mut parts = pointer.trim_start_matches('/').split('/');
+            let mut value = fields.get(parts.next()?)?;
+            for part in parts {
+                value = value.get(part)?;
+            }
+            value.as_f64()
+        };
+        for (name, pointer) in AGENTIC_METRICS {
+            if let Some(value) = nested(pointer).filter(|_| !fields.contains_key(*name)) {
+                metrics.push(((*name).to_string(), value));
+            }
+        }
+    }
+    metrics
 }
 
 /// [`metrics_of`] of a record stored as JSON text (empty when it is not an object).

@@ -22,7 +22,7 @@ mod tests;
 
 use std::path::PathBuf;
 
-pub use ingest::{StoreSnapshot, points_from_store};
+pub use ingest::{StoreSnapshot, points_from_store, points_of_task};
 
 /// What kind of aggregate record a point is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -244,6 +244,14 @@ impl ResultsDb {
         }
     }
 
+    /// Removes a run and its membership rows; its points stay (other runs may hold them).
+    pub fn forget_run(&mut self, run_id: &str) -> Result<(), HistoryError> {
+        match self {
+            ResultsDb::Sqlite { .. } => sqlite::forget_run(self, run_id),
+            ResultsDb::Postgres { .. } => pg::forget_run(self, run_id),
+        }
+    }
+
     /// Every run, oldest ingest first.
     pub fn runs(&mut self) -> Result<Vec<RunSummary>, HistoryError> {
         let rows = match self {
@@ -336,7 +344,7 @@ pub fn identity_of(record: &serde_json::Map<String, serde_json::Value>) -> Strin
 /// Whether a larger value of the metric is better (throughputs, interactivity, scores) or
 /// worse (latencies); `None` for fields that are neither (counts, settings).
 pub fn higher_is_better(metric: &str) -> Option<bool> {
-    const HIGHER: &[&str] = &["tput", "intvty", "throughput", "score", "goodput"];
+    const HIGHER: &[&str] = &["tput", "intvty", "throughput", "score", "goodput", "hit_rate"];
     const LOWER: &[&str] = &["ttft", "tpot", "itl", "e2el", "latency"];
     if metric.starts_with("std_") || metric.ends_with("_stderr") {
         return None;

@@ -211,3 +211,13 @@ pub(super) fn run_points(db: &mut ResultsDb, run_id: &str) -> Result<Vec<Point>,
         })
         .collect())
 }
+
+pub(super) fn forget_run(db: &mut ResultsDb, run_id: &str) -> Result<(), HistoryError> {
+    let result = (|| -> Result<(), postgres::Error> {
+        let mut tx = client(db).transaction()?;
+        tx.execute("DELETE FROM run_points WHERE run_id = $1", &[&run_id])?;
+        tx.execute("DELETE FROM runs WHERE run_id = $1", &[&run_id])?;
+        tx.commit()
+    })();
+    result.map_err(|e| db.query_error(e))
+}

@@ -198,3 +198,69 @@ fn eval_rows_are_points_compared_by_score() {
     let score = comparison.rows.iter().find(|r| r.metric == "score").expect("score row");
     assert_eq!((score.verdict, score.label.as_str()), (Verdict::Regressed, "k gsm8k"));
 }
+
+/// A store holding, per reference agentic aggregate (`run-<name>.expected.json`), a successful
+/// `result` record, its per-GPU throughput scaled by `tput_factor`.
+fn agentic_store(dir: &std::path::Path, tput_factor: f64) -> Option<()> {
+    use crate::state::{ArtifactSource, Outcome, StateStore, TaskRecord};
+    let reference = std::env::var_os("IX_REFERENCE_DIR")
+        .map_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference"), Into::into)
+        .join("agentic");
+    if !reference.join("run-vllm.expected.json").is_file() {
+        assert_eq!(std::env::var("IX_ALLOW_MISSING_REFERENCE").as_deref(), Ok("1"), "no {}", reference.display());
+        return None;
+    }
+    let store = StateStore::open(dir).expect("store");
+    for name in ["vllm", "sglang"] {
+        let text = std::fs::read_to_string(reference.join(format!("run-{name}.expected.json"))).expect("reference");
+        let mut record: serde_json::Value = serde_json::from_str(&text).expect("json");
+        let tput = record.pointer_mut("/request_metrics/throughput/per_gpu/total_tput_tps").expect("tput");
+        *tput = (tput.as_f64().expect("number") * tput_factor).into();
+        let id = format!("result/agentic-{name}/agentic/tp2/c4/local_0");
+        let hash = crate::dag::hash::file_digest(format!("{id}:{tput_factor}").as_bytes());
+        let task = TaskRecord {
+            id,
+            kind: "result".into(),
+            outcome: Outcome::Success,
+            manifest: Vec::new(),
+            artifacts: vec![("agg.json".into(), ArtifactSource::Bytes(record.to_string().into_bytes()))],
+        };
+        store.record(hash, task).expect("record");
+    }
+    Some(())
+}
+
+#[test]
+fn agentic_records_are_ingested_and_compared_by_identity_with_their_headline_metrics() {
+    let (base_dir, head_dir) = (tempdir(), tempdir());
+    if agentic_store(base_dir.path(), 1.0).is_none() || agentic_store(head_dir.path(), 0.8).is_none() {
+        return;
+    }
+    let base = points_from_store(base_dir.path()).expect("ingest").points;
+    assert_eq!(base.len(), 2);
+    assert!(base.iter().all(|p| p.kind == PointKind::Agentic && p.identity.contains("scenario_type=agentic-coding")));
+    let metric = |point: &Point, name: &str| point.metrics.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
+    assert_eq!(metric(&base[0], "tput_per_gpu"), Some(1202.7488));
+    assert_eq!(metric(&base[0], "median_ttft"), Some(0.0274));
+    assert_eq!(metric(&base[0], "server_cache_hit_rate"), Some(0.64988));
+    // Through the database and back: the same points, metrics included.
+    let mut db = open_sqlite(base_dir.path());
+    let run = ingest::run_of(&base, "agentic", None, None);
+    assert_eq!(db.ingest(&run, &base).expect("ingest"), 2);
+    assert_eq!(db.ingest(&run, &base).expect("again"), 0);
+    let stored = db.run_points(&run.run_id).expect("points");
+    assert_eq!(metric(&stored[1], "server_cache_hit_rate"), Some(0.64988));
+    // The head is 20% slower per GPU in both frameworks; TTFT and cache hit rate are unchanged.
+    let head = points_from_store(head_dir.path()).expect("ingest").points;
+    let comparison = compare(&stored, &head, &CompareOptions::default());
+    assert!(comparison.only_base.is_empty() && comparison.only_head.is_empty(), "{comparison:?}");
+    let rows = |metric: &str| comparison.rows.iter().filter(|r| r.metric == metric).collect::<Vec<_>>();
+    let tput = rows("tput_per_gpu");
+    assert_eq!(tput.len(), 2, "one row per framework: {comparison:?}");
+    assert!(tput.iter().all(|r| r.verdict == Verdict::Regressed && (r.percent.expect("%") + 20.0).abs() < 1e-6));
+    assert_ne!(tput[0].identity, tput[1].identity);
+    for name in ["median_ttft", "server_cache_hit_rate"] {
+        assert!(rows(name).len() == 2 && rows(name).iter().all(|r| r.verdict == Verdict::WithinNoise), "{name}");
+    }
+    assert_eq!(comparison.regressed_configs().len(), 2);
+}

@@ -451,16 +451,7 @@ pub fn render_html_with_extras(
             escape(model),
             seq_label(*isl, *osl)
         );
-        for (label, members) in series_map {
-            let color = PALETTE[colors[label] % PALETTE.len()];
-            let _ = write!(
-                out,
-                "<li data-series=\"{}\" style=\"--c:{color}\"><span class=\"sw\"></span>{} <span class=\"key\">({} configs)</span></li>",
-                escape(label),
-                escape(label),
-                members.len()
-            );
-        }
+        legend_items(&mut out, series_map, &colors);
         out.push_str("</ul><div class=\"charts\">");
         let charts = [
             (
@@ -627,6 +618,20 @@ pub fn render_markdown(records: &[Record]) -> String {
         out.push_str("\n\n");
     }
     out
+}
+
+/// The legend entries of one group: a swatch, the series label and its number of configs.
+fn legend_items(out: &mut String, series_map: &BTreeMap<String, Vec<&Row<'_>>>, colors: &BTreeMap<String, usize>) {
+    for (label, members) in series_map {
+        let color = PALETTE[colors[label] % PALETTE.len()];
+        let _ = write!(
+            out,
+            "<li data-series=\"{}\" style=\"--c:{color}\"><span class=\"sw\"></span>{} <span class=\"key\">({} configs)</span></li>",
+            escape(label),
+            escape(label),
+            members.len()
+        );
+    }
 }
 
 #[cfg(test)]

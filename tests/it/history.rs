@@ -424,3 +424,86 @@ fn compare_finds_the_runs_ingested_at_two_git_refs() {
         .expect_code(2);
     assert!(none.stderr.contains("ix::history::no_run"), "{}", none.stderr);
 }
+
+/// Points in the SQLite database at `db` (0 before it exists).
+fn db_points(db: &Path) -> i64 {
+    let Ok(conn) = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY) else {
+        return 0;
+    };
+    conn.query_row("SELECT COUNT(*) FROM points", [], |row| row.get(0)).unwrap_or(0)
+}
+
+#[test]
+fn run_with_results_db_ingests_each_point_as_it_completes_and_a_killed_run_keeps_them() {
+    use std::os::unix::process::CommandExt;
+    // c1 finishes at once; c2 hangs until the run is killed.
+    let script =
+        crate::run::OK_SCRIPT.replace("sleep \"${SLEEP_SECS:-0}\"", "if [ \"$CONC\" = 2 ]; then sleep 120; fi");
+    assert_ne!(script, crate::run::OK_SCRIPT);
+    let project = Project::new(&entry("tiny-fp32-local-sim", "sim", "img", "conc-list: [1, 2]"), &[(SCRIPT, &script)]);
+    let db = project.path().join("results.sqlite");
+    let mut child = Command::new(crate::util::ix_bin())
+        .args(["run", "--config-files", "configs/master.yaml", "--runner-config", "configs/runners.yaml"])
+        .arg("--results-db")
+        .arg(&db)
+        .current_dir(project.path())
+        .env_remove("CI")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("spawn ix run");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while db_points(&db) == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // The run is still going (c2 sleeps): the c1 point got in while it ran, not after.
+    assert!(child.try_wait().expect("wait").is_none(), "the run ended before the check");
+    assert_eq!(db_points(&db), 1);
+    let _ = Command::new("kill").args(["-9", "--", &format!("-{}", child.id())]).status();
+    let _ = child.wait();
+    let db = db.display().to_string();
+    let runs = ix(["results", "runs", "--results-db", &db]).run().expect_code(0);
+    assert_eq!(runs.stdout.lines().skip(1).count(), 1, "the live run: {}", runs.stdout);
+    // Ingesting the killed run's store again adds nothing: the same point, by its natural key.
+    let state = project.path().join(".ix").display().to_string();
+    let again = ix(["results", "ingest", "--state-dir", &state, "--results-db", &db]).run().expect_code(0);
+    assert!(again.stdout.contains(": 1 points, 0 new"), "{}", again.stdout);
+    assert_eq!(db_points(Path::new(&db)), 1);
+}
+
+#[test]
+fn run_with_results_db_whose_second_bench_fails_keeps_the_first_and_one_run_on_sqlite_and_postgres() {
+    let script = crate::run::OK_SCRIPT.replace("sleep \"${SLEEP_SECS:-0}\"", "if [ \"$CONC\" = 2 ]; then exit 3; fi");
+    let project = Project::new(&entry("tiny-fp32-local-sim", "sim", "img", "conc-list: [1, 2]"), &[(SCRIPT, &script)]);
+    let db = project.path().join("results.sqlite").display().to_string();
+    let out = project.run(&["--results-db", &db]).expect_code(1);
+    assert!(out.stderr.contains("results: run ") && out.stderr.contains("(1 points, 0 new)"), "{}", out.stderr);
+    // The live run is dropped once the final pass's run (the store's) holds its points.
+    let runs = ix(["results", "runs", "--results-db", &db]).run().expect_code(0);
+    assert_eq!(runs.stdout.lines().skip(1).count(), 1, "{}", runs.stdout);
+    assert_eq!(db_points(Path::new(&db)), 1);
+    // The same on PostgreSQL (a fresh store: the c1 task runs again).
+    let Some(pg) = PgCluster::start() else { return };
+    let out = project.run(&["--state-dir", ".ix-pg", "--results-db", &pg.url()]).expect_code(1);
+    assert!(out.stderr.contains("(1 points, 0 new)"), "{}", out.stderr);
+    assert_eq!(pg.psql("SELECT COUNT(*) FROM runs").trim(), "1");
+    assert_eq!(pg.psql("SELECT COUNT(*) FROM points").trim(), "1");
+}
+
+#[test]
+fn run_with_an_unusable_results_db_still_runs_and_records_every_task() {
+    let project = Project::new(
+        &entry("tiny-fp32-local-sim", "sim", "img", "conc-list: [1, 2]"),
+        &[(SCRIPT, crate::run::OK_SCRIPT)],
+    );
+    // A folder is no SQLite file: every ingest fails, the run does not.
+    let db = project.path().join("not-a-db");
+    std::fs::create_dir(&db).expect("mkdir");
+    let out = project.run(&["--results-db", &db.display().to_string()]).expect_code(2);
+    assert_eq!(out.stderr.matches("not ingested yet (the final pass retries)").count(), 2, "{}", out.stderr);
+    assert!(out.stderr.contains("ix::history::open"), "{}", out.stderr);
+    assert_eq!(project.results().len(), 2, "both benches ran");
+    let again = project.run(&[]).expect_code(0);
+    assert!(crate::run::summary_line(&again).starts_with("nothing to run"), "{}", again.stdout);
+}

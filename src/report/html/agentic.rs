@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::{ChartPoint, ChartSpec, LineKind, PALETTE, Row, escape, grouped, render_chart, rows};
+use super::{ChartPoint, ChartSpec, LineKind, Row, escape, grouped, legend_items, render_chart, rows};
 use crate::results::Record;
 
 /// Agentic aggregates as flat records: identity plus `median_intvty`, `tput_per_gpu`,
@@ -68,16 +68,7 @@ pub(super) fn render_agentic(out: &mut String, records: &[Record]) {
             "<section class=\"group\" data-group=\"agentic-{group_idx}\"><h2>{} · agentic coding</h2><ul class=\"legend\">",
             escape(model)
         );
-        for (label, members) in series_map {
-            let color = PALETTE[colors[label] % PALETTE.len()];
-            let _ = write!(
-                out,
-                "<li data-series=\"{}\" style=\"--c:{color}\"><span class=\"sw\"></span>{} <span class=\"key\">({} configs)</span></li>",
-                escape(label),
-                escape(label),
-                members.len()
-            );
-        }
+        legend_items(out, series_map, &colors);
         out.push_str("</ul><div class=\"charts\">");
         let charts = [
             (
