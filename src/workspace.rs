@@ -257,43 +257,8 @@ pub fn load(config_files: &[String], runner_config: Option<&str>) -> Loaded {
     let mut runner_diags = Vec::new();
     let runner_file =
         runner_config.and_then(|path| read_source(&mut loaded.sources, path, FileRole::Runners, &mut runner_diags));
-    let sources = &loaded.sources;
-    let mut yaml_jobs: Vec<&mut ConfigLoad> = per_file.iter_mut().filter(|load| load.yaml.is_some()).collect();
-    let mut runners_out: Option<RunnerTable> = None;
-    let lower_yaml = |load: &mut &mut ConfigLoad| {
-        if let Some(file) = load.yaml {
-            let (sweep, lowered) = inferencex::lower_master_configs(sources, &[file]);
-            load.entries = sweep.entries;
-            load.diags.extend(lowered);
-        }
-    };
-    let lower_runner_file = |out: &mut Option<RunnerTable>, diags: &mut Vec<Diag>| {
-        if let Some(file) = runner_file {
-            *out = Some(runners::lower_runners(sources, file, diags));
-        }
-    };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if cores <= 1 || yaml_jobs.len() + usize::from(runner_file.is_some()) <= 1 {
-        yaml_jobs.iter_mut().for_each(lower_yaml);
-        lower_runner_file(&mut runners_out, &mut runner_diags);
-    } else {
-        // The largest file on this thread, each other file (and the runners file) on its own.
-        yaml_jobs.sort_by_key(|load| std::cmp::Reverse(load.yaml.map_or(0, |file| sources.get(file).text.len())));
-        std::thread::scope(|scope| {
-            let split = yaml_jobs.len().min(1);
-            let (first, rest) = yaml_jobs.split_at_mut(split);
-            let mut workers: Vec<_> = rest.iter_mut().map(|job| scope.spawn(|| lower_yaml(job))).collect();
-            if runner_file.is_some() {
-                workers.push(scope.spawn(|| lower_runner_file(&mut runners_out, &mut runner_diags)));
-            }
-            first.iter_mut().for_each(lower_yaml);
-            for worker in workers {
-                if let Err(panic) = worker.join() {
-                    std::panic::resume_unwind(panic);
-                }
-            }
-        });
-    }
+    let runners_out = lower_yaml_files(&loaded.sources, &mut per_file, runner_file, &mut runner_diags, cores);
     let mut merged = Vec::new();
     for ConfigLoad { file, entries, diags, .. } in per_file {
         loaded.diags.extend(diags);
@@ -310,6 +275,140 @@ pub fn load(config_files: &[String], runner_config: Option<&str>) -> Loaded {
         loaded.runners.get_or_insert_with(RunnerTable::default).add_missing(inline_runners);
     }
     loaded
+}
+
+/// One piece of loading work: a whole YAML master (by its index in `per_file`), a part of one
+/// (a range of whole top-level entries), or the runners file.
+enum Unit {
+    Whole(usize),
+    Part(usize, std::ops::Range<usize>),
+    Runners(FileId),
+}
+
+/// What a [`Unit`] produced.
+enum UnitOut {
+    Whole(Vec<ConfigEntry>, Vec<Diag>),
+    Part(inferencex::MasterPart),
+    Runners(RunnerTable, Vec<Diag>),
+}
+
+/// Parses and validates the YAML masters of `per_file` and the runners file on up to `cores`
+/// threads. A large master is cut into parts of whole top-level entries
+/// ([`inferencex::master_parts`]) so that one big file, the usual case, is spread too; its
+/// parts' entries are kept only when they are exactly what the whole file gives, which
+/// otherwise is lowered whole for its diagnostics. Results land in file order.
+fn lower_yaml_files(
+    sources: &SourceMap,
+    per_file: &mut [ConfigLoad],
+    runner_file: Option<FileId>,
+    runner_diags: &mut Vec<Diag>,
+    cores: usize,
+) -> Option<RunnerTable> {
+    let size = |file: FileId| sources.get(file).text.len();
+    let total: usize = per_file.iter().filter_map(|load| load.yaml).chain(runner_file).map(size).sum();
+    // Several parts per core, so that the cores finish together; no part under 16 KiB.
+    let target = (total / (4 * cores)).max(16 * 1024);
+    let mut units: Vec<(usize, Unit)> = Vec::new();
+    for (idx, load) in per_file.iter().enumerate() {
+        let Some(file) = load.yaml else { continue };
+        let text = &sources.get(file).text;
+        match inferencex::master_parts(text, target).filter(|_| cores > 1) {
+            Some(parts) => units.extend(parts.into_iter().map(|part| (part.len(), Unit::Part(idx, part)))),
+            None => units.push((text.len(), Unit::Whole(idx))),
+        }
+    }
+    if let Some(file) = runner_file {
+        units.push((size(file), Unit::Runners(file)));
+    }
+    let run = |unit: &Unit| match unit {
+        Unit::Whole(idx) => {
+            let file = per_file[*idx].yaml.expect("a YAML unit names a YAML file");
+            let (sweep, diags) = inferencex::lower_master_configs(sources, &[file]);
+            UnitOut::Whole(sweep.entries, diags)
+        }
+        Unit::Part(idx, part) => {
+            let file = per_file[*idx].yaml.expect("a YAML unit names a YAML file");
+            UnitOut::Part(inferencex::lower_master_part(sources, file, part.clone()))
+        }
+        Unit::Runners(file) => {
+            let mut diags = Vec::new();
+            let table = runners::lower_runners(sources, *file, &mut diags);
+            UnitOut::Runners(table, diags)
+        }
+    };
+    // Largest first, each thread taking the next unit as it finishes one.
+    units.sort_by_key(|(size, _)| std::cmp::Reverse(*size));
+    let threads = cores.min(units.len());
+    let outs: Vec<(usize, UnitOut)> = if threads <= 1 {
+        units.iter().enumerate().map(|(at, (_, unit))| (at, run(unit))).collect()
+    } else {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let work = || {
+            let mut done = Vec::new();
+            loop {
+                let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some((_, unit)) = units.get(at) else { break };
+                done.push((at, run(unit)));
+            }
+            done
+        };
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+            let mut outs = work();
+            for worker in workers {
+                match worker.join() {
+                    Ok(done) => outs.extend(done),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            outs
+        })
+    };
+    let mut outs: Vec<Option<UnitOut>> = {
+        let mut slots: Vec<Option<UnitOut>> = (0..units.len()).map(|_| None).collect();
+        for (at, out) in outs {
+            slots[at] = Some(out);
+        }
+        slots
+    };
+    // Back into file order: parts by their start, which is their order in the file.
+    let mut order: Vec<usize> = (0..units.len()).collect();
+    order.sort_by_key(|&at| match &units[at].1 {
+        Unit::Whole(idx) => (*idx, 0),
+        Unit::Part(idx, part) => (*idx, part.start),
+        Unit::Runners(_) => (usize::MAX, 0),
+    });
+    let mut parts: Vec<Vec<inferencex::MasterPart>> = (0..per_file.len()).map(|_| Vec::new()).collect();
+    let mut runners_out = None;
+    for at in order {
+        match (&units[at].1, outs[at].take()) {
+            (Unit::Whole(idx), Some(UnitOut::Whole(entries, diags))) => {
+                per_file[*idx].entries = entries;
+                per_file[*idx].diags.extend(diags);
+            }
+            (Unit::Part(idx, _), Some(UnitOut::Part(part))) => parts[*idx].push(part),
+            (Unit::Runners(_), Some(UnitOut::Runners(table, diags))) => {
+                runners_out = Some(table);
+                runner_diags.extend(diags);
+            }
+            _ => unreachable!("every unit ran once and gave its own kind of result"),
+        }
+    }
+    for (idx, parts) in parts.into_iter().enumerate() {
+        if parts.is_empty() {
+            continue;
+        }
+        match inferencex::join_master_parts(parts) {
+            Some(entries) => per_file[idx].entries = entries,
+            None => {
+                let file = per_file[idx].yaml.expect("parts come from a YAML file");
+                let (sweep, diags) = inferencex::lower_master_configs(sources, &[file]);
+                per_file[idx].entries = sweep.entries;
+                per_file[idx].diags.extend(diags);
+            }
+        }
+    }
+    runners_out
 }
 
 /// Merges the entries of several files; a key defined by an earlier file is an error.
@@ -533,5 +632,58 @@ mod load_tests {
         assert_eq!(loaded.sweep, sweep);
         assert_eq!(loaded.runners, Some(table));
         assert_eq!(format!("{:?}", loaded.sources), format!("{sources:?}"));
+    }
+
+    /// A large master is lowered in parts on several threads; what comes out (entries, and the
+    /// diagnostics when something is wrong anywhere) is exactly what lowering it whole gives.
+    #[test]
+    fn a_large_file_lowered_in_parts_equals_lowering_it_whole() {
+        let feb = |key: &str, extra: &str| {
+            format!(
+                "# the {key} entry\n{key}:\n  image: i:{key}\n  model: m\n  model-prefix: p\n  precision: fp8\n  \
+                 framework: f\n  runner: h100\n  multinode: false\n{extra}  seq-len-configs:\n  - isl: 1024\n    \
+                 osl: 1024\n    search-space:\n    - {{ tp: 8, conc-start: 4, conc-end: 8 }}\n    - tp: 4\n      \
+                 conc-start: 1\n      conc-end: 64\n"
+            )
+        };
+        let head = |key: &str| {
+            format!(
+                "{key}:\n  image: i\n  model: m\n  model-prefix: p\n  precision: fp8\n  framework: f\n  \
+                 runner: h100\n  multinode: false\n  scenarios:\n    fixed-seq-len:\n    - isl: 8192\n      \
+                 osl: 1024\n      search-space:\n      - {{ tp: 8, conc-start: 4, conc-end: 8 }}\n"
+            )
+        };
+        let file_with = |change: &dyn Fn(usize) -> Option<String>| {
+            (0..200).map(|idx| change(idx).unwrap_or_else(|| feb(&format!("e{idx}"), ""))).collect::<String>()
+        };
+        let cases: Vec<(&str, String)> = vec![
+            ("valid", file_with(&|_| None)),
+            ("invalid field late", file_with(&|idx| (idx == 140).then(|| feb("e140", "  bogus: 1\n")))),
+            ("invalid field early", file_with(&|idx| (idx == 3).then(|| feb("e3", "  precision2: x\n")))),
+            ("formats mixed across parts", file_with(&|idx| (idx == 120).then(|| head("e120")))),
+            ("key defined twice", file_with(&|idx| (idx == 130).then(|| feb("e2", "")))),
+            ("syntax error", file_with(&|idx| (idx == 77).then(|| feb("e77", "  bogus: [unclosed\n")))),
+        ];
+        for (name, text) in cases {
+            assert!(text.len() > 3 * 16 * 1024, "{name}: {} bytes make too few parts", text.len());
+            let mut sources = SourceMap::default();
+            let file = sources.add("big.yaml".into(), Arc::from(text.as_str()));
+            let runners = sources.add("runners.yaml".into(), Arc::from("h100: [h100_0, h100_1]\n"));
+            let parts = inferencex::master_parts(&text, 16 * 1024);
+            if name != "key defined twice" {
+                assert!(parts.as_ref().is_some_and(|parts| parts.len() >= 3), "{name}: {parts:?}");
+            }
+            let mut split = vec![ConfigLoad { file: Some(file), entries: Vec::new(), yaml: Some(file), diags: Vec::new() }];
+            let mut runner_diags = Vec::new();
+            let table = lower_yaml_files(&sources, &mut split, Some(runners), &mut runner_diags, 2);
+            let (whole, whole_diags) = inferencex::lower_master_configs(&sources, &[file]);
+            assert_eq!(split[0].entries, whole.entries, "{name}");
+            assert_eq!(format!("{:?}", split[0].diags), format!("{whole_diags:?}"), "{name}");
+            assert_eq!(name == "valid", whole_diags.is_empty(), "{name}: {whole_diags:?}");
+            assert_eq!(whole.entries.is_empty(), name == "syntax error", "{name}");
+            let mut diags = Vec::new();
+            assert_eq!(table, Some(runners::lower_runners(&sources, runners, &mut diags)));
+            assert!(runner_diags.is_empty() && diags.is_empty());
+        }
     }
 }

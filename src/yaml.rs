@@ -68,7 +68,14 @@ pub const MAX_DEPTH: usize = 64;
 
 /// Parses one YAML document. An empty document is `Null` spanning the whole file.
 pub fn parse(file: FileId, text: &str) -> Result<Node, Diag> {
-    let offsets = CharOffsets::new(text);
+    parse_part(file, text, 0)
+}
+
+/// Parses `text`, the part of `file` that starts at byte `base`, as a document of its own; spans
+/// are the file's (shifted by `base`). Lets the loader parse a large file's top-level entries
+/// on several cores ([`crate::ir::inferencex::master_parts`] says where a file may be cut).
+pub fn parse_part(file: FileId, text: &str, base: usize) -> Result<Node, Diag> {
+    let offsets = CharOffsets { base, ..CharOffsets::new(text) };
     let mut builder = Builder {
         file,
         offsets: &offsets,
@@ -85,7 +92,7 @@ pub fn parse(file: FileId, text: &str) -> Result<Node, Diag> {
     if let Some(diag) = builder.error {
         return Err(diag);
     }
-    Ok(builder.root.unwrap_or(Node { span: Span::new(file, 0, text.len()), kind: NodeKind::Null }))
+    Ok(builder.root.unwrap_or(Node { span: Span::new(file, base, base + text.len()), kind: NodeKind::Null }))
 }
 
 fn scan_error(file: FileId, offsets: &CharOffsets, err: &ScanError) -> Diag {
@@ -101,6 +108,8 @@ struct CharOffsets {
     /// comments (a table of every char's offset cost more than parsing today's masters).
     wide: Vec<(usize, usize)>,
     len: usize,
+    /// Where the parsed text starts in its file (added to every offset).
+    base: usize,
 }
 
 impl CharOffsets {
@@ -115,13 +124,13 @@ impl CharOffsets {
                 }
             }
         }
-        CharOffsets { wide, len: text.len() }
+        CharOffsets { wide, len: text.len(), base: 0 }
     }
 
     fn byte(&self, char_idx: usize) -> usize {
         let before = self.wide.partition_point(|&(idx, _)| idx < char_idx);
         let extra = before.checked_sub(1).map_or(0, |last| self.wide[last].1);
-        char_idx.saturating_add(extra).min(self.len)
+        self.base + char_idx.saturating_add(extra).min(self.len)
     }
 }
 

@@ -85,15 +85,12 @@ fn is_8k1k(job: &Job) -> bool {
 }
 
 /// The multi-node grouping key: every field except conc, run-eval, eval-only, eval-conc,
-/// eval-all-concs and exp-name (§5.1.3), as canonical JSON text.
+/// eval-all-concs and exp-name (§5.1.3), as JSON text (equal texts, equal fields).
 fn multi_group_key(job: &Job) -> String {
-    let mut value = job.to_json(crate::expand::KeyOrder::Sweep);
-    if let serde_json::Value::Object(map) = &mut value {
-        for field in ["conc", "run-eval", "eval-only", "eval-conc", "eval-all-concs", "exp-name"] {
-            map.shift_remove(field);
-        }
-    }
-    value.to_string()
+    const LEFT_OUT: &[&str] = &["conc", "run-eval", "eval-only", "eval-conc", "eval-all-concs", "exp-name"];
+    let mut key = String::with_capacity(512);
+    job.write_json_without(crate::expand::KeyOrder::Sweep, LEFT_OUT, &mut key);
+    key
 }
 
 fn concs(job: &Job) -> Vec<i64> {

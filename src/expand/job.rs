@@ -146,7 +146,14 @@ impl Job {
     /// `write_python_json(&self.to_json(order), out)`, byte for byte, without building the value.
     pub fn write_json(&self, order: KeyOrder, out: &mut String) {
         out.push('{');
-        self.fields(order, &mut TextSink { out, first: true });
+        self.fields(order, &mut TextSink::new(out));
+        out.push('}');
+    }
+
+    /// [`write_json`](Self::write_json) without the top-level fields named in `skip`.
+    pub fn write_json_without(&self, order: KeyOrder, skip: &'static [&'static str], out: &mut String) {
+        out.push('{');
+        self.fields(order, &mut TextSink::without(out, skip));
         out.push('}');
     }
 }

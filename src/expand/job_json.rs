@@ -49,13 +49,32 @@ impl Sink for MapSink {
 /// Writes the fields as `write_python_json` writes the map (`", "` and `": "` separators, non-ASCII
 /// escaped). The caller writes the braces of the outermost object.
 pub(super) struct TextSink<'a> {
-    pub out: &'a mut String,
+    out: &'a mut String,
     /// No field written yet in the current object.
-    pub first: bool,
+    first: bool,
+    /// Top-level fields left out (eval marking groups jobs by the text of their other fields).
+    skip: &'static [&'static str],
+    /// How deep in nested objects the next field is (0: the job's own fields).
+    depth: u32,
 }
 
-impl TextSink<'_> {
-    fn key(&mut self, key: &'static str) {
+impl<'a> TextSink<'a> {
+    /// Writes every field into `out`.
+    pub(super) fn new(out: &'a mut String) -> TextSink<'a> {
+        TextSink::without(out, &[])
+    }
+
+    /// Writes every field but the top-level ones named in `skip`.
+    pub(super) fn without(out: &'a mut String, skip: &'static [&'static str]) -> TextSink<'a> {
+        TextSink { out, first: true, skip, depth: 0 }
+    }
+
+    /// Whether `key` is written; if so, writes its separator and name.
+    #[must_use]
+    fn key(&mut self, key: &'static str) -> bool {
+        if self.depth == 0 && self.skip.contains(&key) {
+            return false;
+        }
         if !self.first {
             self.out.push_str(", ");
         }
@@ -63,6 +82,7 @@ impl TextSink<'_> {
         self.out.push('"');
         self.out.push_str(key);
         self.out.push_str("\": ");
+        true
     }
 
     fn push_int(&mut self, value: i64) {
@@ -73,19 +93,27 @@ impl TextSink<'_> {
 
 impl Sink for TextSink<'_> {
     fn str(&mut self, key: &'static str, value: &str) {
-        self.key(key);
+        if !self.key(key) {
+            return;
+        }
         write_python_string(value, self.out);
     }
     fn int(&mut self, key: &'static str, value: i64) {
-        self.key(key);
+        if !self.key(key) {
+            return;
+        }
         self.push_int(value);
     }
     fn bool(&mut self, key: &'static str, value: bool) {
-        self.key(key);
+        if !self.key(key) {
+            return;
+        }
         self.out.push_str(if value { "true" } else { "false" });
     }
     fn ints(&mut self, key: &'static str, values: &[i64]) {
-        self.key(key);
+        if !self.key(key) {
+            return;
+        }
         self.out.push('[');
         for (idx, value) in values.iter().enumerate() {
             if idx > 0 {
@@ -96,7 +124,9 @@ impl Sink for TextSink<'_> {
         self.out.push(']');
     }
     fn strs(&mut self, key: &'static str, values: &[String]) {
-        self.key(key);
+        if !self.key(key) {
+            return;
+        }
         self.out.push('[');
         for (idx, value) in values.iter().enumerate() {
             if idx > 0 {
@@ -107,10 +137,14 @@ impl Sink for TextSink<'_> {
         self.out.push(']');
     }
     fn object(&mut self, key: &'static str, fill: impl FnOnce(&mut Self)) {
-        self.key(key);
+        if !self.key(key) {
+            return;
+        }
         self.out.push('{');
         self.first = true;
+        self.depth += 1;
         fill(self);
+        self.depth -= 1;
         self.out.push('}');
         self.first = false;
     }

@@ -21,7 +21,9 @@ pub use head::text_format;
 
 pub use check::{EntryCheck, check_master_entry};
 
-pub use blocks::{EntryBlock, lower_master_entry, split_master_entries};
+pub use blocks::{
+    EntryBlock, MasterPart, join_master_parts, lower_master_entry, lower_master_part, master_parts, split_master_entries,
+};
 
 const ENTRY_FIELDS: &[&str] =
     &["image", "model", "model-prefix", "precision", "framework", "runner", "multinode", "disagg", "seq-len-configs"];

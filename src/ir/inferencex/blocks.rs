@@ -3,7 +3,7 @@
 
 use crate::diag::Diag;
 use crate::ir::{ConfigEntry, Format};
-use crate::source::{FileId, Spanned};
+use crate::source::{FileId, SourceMap, Spanned};
 use crate::yaml::{self, NodeKind};
 
 use super::Cx;
@@ -94,4 +94,62 @@ pub fn lower_master_entry(file: FileId, block: &str) -> Result<ConfigEntry, Vec<
         Some(entry) if diags.is_empty() && !name.contains('*') => Ok(entry),
         _ => Err(diags),
     }
+}
+
+/// Cuts a master-config text into parts of whole top-level entries, each about `target` bytes,
+/// that [`lower_master_part`] lowers on their own (the loader spreads one large file over the
+/// cores this way). `None` when the text should be lowered whole: it cannot be split (see
+/// [`split_master_entries`]), would make a single part, or defines a key twice (the whole-file
+/// path reports that).
+pub fn master_parts(text: &str, target: usize) -> Option<Vec<std::ops::Range<usize>>> {
+    let blocks = split_master_entries(text)?;
+    let mut keys: Vec<&str> = blocks.iter().map(|block| block.key.as_str()).collect();
+    keys.sort_unstable();
+    if keys.windows(2).any(|pair| pair[0] == pair[1]) {
+        return None;
+    }
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for block in &blocks {
+        if block.start > start && block.start - start >= target {
+            parts.push(start..block.start);
+            start = block.start;
+        }
+    }
+    parts.push(start..text.len());
+    (parts.len() > 1).then_some(parts)
+}
+
+/// One part of a master-config file (a range from [`master_parts`]) lowered on its own, with
+/// the file's spans. The caller keeps the entries only if [`join_master_parts`] accepts every
+/// part; otherwise it lowers the whole file, for the whole file's diagnostics.
+pub fn lower_master_part(sources: &SourceMap, file: FileId, part: std::ops::Range<usize>) -> MasterPart {
+    let mut diags = Vec::new();
+    let entries = match yaml::parse_part(file, &sources.get(file).text[part.clone()], part.start) {
+        Ok(root) => super::lower_master_root(sources, file, &root, &mut diags),
+        Err(diag) => {
+            diags.push(diag);
+            Vec::new()
+        }
+    };
+    MasterPart { entries, clean: diags.is_empty() }
+}
+
+/// The entries of one part of a master-config file, and whether lowering it found nothing wrong.
+#[derive(Debug)]
+pub struct MasterPart {
+    entries: Vec<ConfigEntry>,
+    clean: bool,
+}
+
+/// The file's entries from its parts, in order, when they are what lowering the whole file
+/// gives: no part found a problem and all entries share one format (the whole-file path reports
+/// a mix). `None` otherwise.
+pub fn join_master_parts(parts: Vec<MasterPart>) -> Option<Vec<ConfigEntry>> {
+    if !parts.iter().all(|part| part.clean) {
+        return None;
+    }
+    let entries: Vec<ConfigEntry> = parts.into_iter().flat_map(|part| part.entries).collect();
+    let format = entries.first().map(|entry| entry.format);
+    entries.iter().all(|entry| Some(entry.format) == format).then_some(entries)
 }
