@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Times a command over repeated runs and reports wall time and peak RSS.
 
-usage: python3 bench/measure.py [--runs N] [--cwd DIR] [--label TEXT] [--exit-code N] -- CMD ARGS...
+usage: python3 bench/measure.py [--runs N] [--cwd DIR] [--label TEXT] [--exit-code N] [--no-stderr] -- CMD ARGS...
 
 Prints one line: label, runs, mean/min/max wall time in ms, mean CPU time (user + system; less sensitive to a
 busy machine than wall time), peak RSS in MB (the largest of all
 runs, from getrusage of the child). Output goes to /dev/null so printing is part of the cost but
-the terminal is not.
+the terminal is not; with --no-stderr, so do diagnostics.
 """
 import argparse
 import os
@@ -22,6 +22,7 @@ def main() -> int:
     parser.add_argument("--cwd", default=None)
     parser.add_argument("--label", default=None)
     parser.add_argument("--exit-code", type=int, default=0, help="the exit code every run must have")
+    parser.add_argument("--no-stderr", action="store_true", help="send the command's stderr to /dev/null too")
     parser.add_argument("cmd", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     cmd = args.cmd[1:] if args.cmd and args.cmd[0] == "--" else args.cmd
@@ -38,6 +39,8 @@ def main() -> int:
                 os.chdir(args.cwd)
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 1)
+            if args.no_stderr:
+                os.dup2(devnull, 2)
             os.execvp(cmd[0], cmd)
         _, status, usage = os.wait4(pid, 0)
         walls.append(time.perf_counter() - start)
