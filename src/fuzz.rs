@@ -5,9 +5,10 @@
 //! Each target starts from a checked-in corpus (`tests/data/fuzz/<target>/`, every file run as
 //! is first) and then runs proptest over mutations of it: byte flips, deletions, duplications and
 //! insertions of target-specific tokens (aliases, huge numbers, brackets, stray UTF-8). A target
-//! checks more than "no panic": spans stay inside the text, diagnostics stay bounded, and what
-//! the YAML front end accepts lowers to `.ix` text the DSL accepts and reads back to the same
-//! sweep (item 9).
+//! checks more than "no panic": spans stay inside the text, diagnostics stay bounded, what the
+//! fast YAML path accepts parses to saphyr's very tree, and what the YAML front end accepts
+//! lowers to `.ix` text the DSL accepts and reads back to the same sweep (item 9). The fast YAML
+//! path is also checked against saphyr on every YAML file of the InferenceX reference tree.
 //!
 //! `cargo test` runs a few hundred cases per target. `ci/fuzz.sh` runs each for a time budget
 //! (`IX_FUZZ_SECONDS`, the three side by side) under a memory cap; a failure prints the minimal
@@ -220,6 +221,8 @@ const YAML_TOKENS: &[&str] = &[
 fn fuzz_yaml_front_end() {
     fuzz("yaml", YAML_TOKENS, |bytes| {
         let text = String::from_utf8_lossy(bytes);
+        // The fast YAML path, where it accepts, builds saphyr's very tree.
+        crate::yaml::check_fast_path(&text, 0).map_err(TestCaseError::fail)?;
         let mut sources = SourceMap::new();
         let file = sources.add("fuzz.yaml".to_string(), Arc::from(text.as_ref()));
         let (sweep, diags) = crate::ir::inferencex::lower_master_configs(&sources, &[file]);
@@ -239,6 +242,83 @@ fn fuzz_yaml_front_end() {
         prop_assert_eq!(erase_spans(&lowered.sweep), erase_spans(&sweep), "round trip changed the sweep\n{}", dsl);
         Ok(())
     });
+}
+
+/// Every node's span moved by `by` bytes.
+fn shifted(node: &crate::yaml::Node, by: u32) -> crate::yaml::Node {
+    use crate::yaml::{Node, NodeKind};
+    let kind = match &node.kind {
+        NodeKind::Seq(items) => NodeKind::Seq(items.iter().map(|item| shifted(item, by)).collect()),
+        NodeKind::Map(entries) => {
+            NodeKind::Map(entries.iter().map(|(key, value)| (shifted(key, by), shifted(value, by))).collect())
+        }
+        kind => kind.clone(),
+    };
+    let mut span = node.span;
+    span.start += by;
+    span.end += by;
+    Node { span, kind }
+}
+
+fn yaml_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|err| panic!("{}: {err}", dir.display()))
+        .map(|entry| entry.expect("directory entry").path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            yaml_files(&path, out);
+        } else if path.extension().is_some_and(|ext| ext == "yaml" || ext == "yml") {
+            out.push(path);
+        }
+    }
+}
+
+/// The fast YAML path against saphyr on every YAML file of the InferenceX reference tree (real
+/// inputs, the other seeds of the YAML target): where it accepts, the trees are equal, also at a
+/// non-zero base; and it accepts the masters and runner files, or it would speed nothing up.
+#[test]
+fn yaml_fast_path_agrees_with_saphyr_on_every_reference_yaml_file() {
+    let reference = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference");
+    if !reference.is_dir() {
+        assert_eq!(std::env::var("IX_ALLOW_MISSING_REFERENCE").as_deref(), Ok("1"), "no {}", reference.display());
+        return;
+    }
+    let mut files = Vec::new();
+    yaml_files(&reference, &mut files);
+    let must_accept = [
+        "head/configs/nvidia-master.yaml",
+        "head/configs/amd-master.yaml",
+        "head/configs/runners.yaml",
+        "configs/nvidia-master.yaml",
+        "configs/amd-master.yaml",
+        "configs/runners.yaml",
+    ];
+    for name in must_accept {
+        assert!(files.contains(&reference.join(name)), "no {name} under {}", reference.display());
+    }
+    let mut n_accepted = 0;
+    for path in &files {
+        let text = std::fs::read_to_string(path).expect("reference file");
+        let accepted = crate::yaml::check_fast_path(&text, 0).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+        let wanted = must_accept.iter().any(|name| *path == reference.join(name));
+        assert!(accepted || !wanted, "the fast path declines {}", path.display());
+        n_accepted += usize::from(accepted);
+        let base: u32 = 123_457;
+        assert_eq!(
+            crate::yaml::check_fast_path(&text, base as usize),
+            Ok(accepted),
+            "{} at base {base}",
+            path.display()
+        );
+        if let (Ok(at_zero), Ok(at_base)) =
+            (crate::yaml::parse(FileId(0), &text), crate::yaml::parse_part(FileId(0), &text, base as usize))
+        {
+            assert_eq!(shifted(&at_zero, base), at_base, "{} at base {base}", path.display());
+        }
+    }
+    assert!(n_accepted >= must_accept.len(), "{n_accepted} of {} files accepted", files.len());
 }
 
 const DSL_TOKENS: &[&str] = &[

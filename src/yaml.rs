@@ -8,6 +8,9 @@
 //! Hostile input is bounded (issue #17): aliases may copy at most [`MAX_ALIAS_NODES`] nodes in
 //! all (a few hundred bytes of nested aliases would otherwise expand to billions of nodes), and
 //! collections nest at most [`MAX_DEPTH`] deep (later stages walk the tree recursively).
+//!
+//! Most configs never reach saphyr: `fast` parses the plain subset of YAML they are written in
+//! to the same tree, and declines everything else (errors included) to the saphyr path.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -17,6 +20,8 @@ use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, SpannedEventReceiver}
 
 use crate::diag::Diag;
 use crate::source::{FileId, Span};
+
+mod fast;
 
 /// One YAML node with the span of its text.
 #[derive(Clone, Debug, PartialEq)]
@@ -75,6 +80,15 @@ pub fn parse(file: FileId, text: &str) -> Result<Node, Diag> {
 /// are the file's (shifted by `base`). Lets the loader parse a large file's top-level entries
 /// on several cores ([`crate::ir::inferencex::master_parts`] says where a file may be cut).
 pub fn parse_part(file: FileId, text: &str, base: usize) -> Result<Node, Diag> {
+    match fast::parse(file, text, base) {
+        Some(root) => Ok(root),
+        None => parse_with_saphyr(file, text, base),
+    }
+}
+
+/// [`parse_part`] through saphyr's events, for any YAML (and every diagnostic).
+#[allow(clippy::result_large_err)] // the diagnostic `parse` returns
+fn parse_with_saphyr(file: FileId, text: &str, base: usize) -> Result<Node, Diag> {
     let offsets = CharOffsets { base, ..CharOffsets::new(text) };
     let mut builder = Builder {
         file,
@@ -261,6 +275,44 @@ fn resolve_scalar(value: Cow<'_, str>, style: ScalarStyle, tag: Option<&Cow<'_, 
         Some(Scalar::String(s)) => NodeKind::Str(s.into_owned()),
         None => NodeKind::Str(fallback.map(Cow::into_owned).unwrap_or_default()),
     }
+}
+
+/// Checks the fast path against saphyr on `text` parsed at byte `base`: when the fast path
+/// accepts, its tree must be saphyr's, spans included. `Ok(true)` if it accepted.
+#[cfg(test)]
+pub(crate) fn check_fast_path(text: &str, base: usize) -> Result<bool, String> {
+    let Some(fast) = fast::parse(FileId(0), text, base) else { return Ok(false) };
+    let shown: String = text.chars().take(600).collect();
+    match parse_with_saphyr(FileId(0), text, base) {
+        Ok(saphyr) if saphyr == fast => Ok(true),
+        Ok(saphyr) => {
+            Err(format!("the fast path differs from saphyr on {shown:?}\n{}", first_difference(&fast, &saphyr)))
+        }
+        Err(diag) => Err(format!("the fast path accepts {shown:?}, saphyr rejects it: {}", diag.message)),
+    }
+}
+
+/// The first node (in document order) where two trees differ, both versions shown.
+#[cfg(test)]
+fn first_difference(fast: &Node, saphyr: &Node) -> String {
+    let children = |node: &Node| -> Vec<Node> {
+        match &node.kind {
+            NodeKind::Seq(items) => items.clone(),
+            NodeKind::Map(entries) => entries.iter().flat_map(|(key, value)| [key.clone(), value.clone()]).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let (fast_children, saphyr_children) = (children(fast), children(saphyr));
+    let same_shape = fast_children.len() == saphyr_children.len()
+        && std::mem::discriminant(&fast.kind) == std::mem::discriminant(&saphyr.kind);
+    if same_shape && let Some((a, b)) = fast_children.iter().zip(&saphyr_children).find(|(a, b)| a != b) {
+        return first_difference(a, b);
+    }
+    let short = |node: &Node| {
+        let text = format!("{node:?}");
+        if text.len() > 300 { format!("{}...", &text[..text.floor_char_boundary(300)]) } else { text }
+    };
+    format!(" fast:   {}\n saphyr: {}", short(fast), short(saphyr))
 }
 
 #[cfg(test)]
