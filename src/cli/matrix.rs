@@ -104,45 +104,37 @@ pub(crate) fn matrix(args: &MatrixArgs) -> ExitStatus {
             }
         }
     }
-    let text = jobs_json(&jobs, order);
     // The process ends after the write: freeing thousands of jobs and the sweep one by one
     // would only cost time (a few percent of the run).
+    let written = write_jobs(&jobs, order, &mut std::io::stdout().lock());
     std::mem::forget(jobs);
     std::mem::forget(loaded);
-    let mut stdout = std::io::stdout().lock();
-    let written = text.iter().try_for_each(|part| stdout.write_all(part.as_bytes()));
     // A closed pipe is not an error of ours.
-    let _ = written.and_then(|()| stdout.flush());
+    let _ = written;
     ExitStatus::Success
 }
 
-/// The job list as one line of JSON, in pieces to be written one after the other: the text of
-/// each job is written straight from its fields (the whole list as JSON values would several
-/// times outweigh the text: 1,820 jobs of today's masters make about 1 MB), the two halves of a
-/// long list on two threads.
-fn jobs_json(jobs: &[expand::Job], order: KeyOrder) -> Vec<String> {
-    let write = |jobs: &[expand::Job], first: bool| {
-        let mut text = String::with_capacity(jobs.len() * 640 + 3);
-        for (idx, job) in jobs.iter().enumerate() {
-            if idx > 0 || !first {
-                text.push_str(", ");
-            }
-            job.write_json(order, &mut text);
+/// Writes the job list as one line of JSON. Each job's text is written straight from its fields
+/// into a buffer passed on every 64 KiB: neither the list as JSON values nor its whole text
+/// (about 1 MB for today's masters) is ever held, which cost more in fresh memory than the
+/// writing itself.
+fn write_jobs(jobs: &[expand::Job], order: KeyOrder, out: &mut impl Write) -> std::io::Result<()> {
+    const FLUSH_AT: usize = 64 * 1024;
+    let mut text = String::with_capacity(FLUSH_AT + 4096);
+    text.push('[');
+    for (idx, job) in jobs.iter().enumerate() {
+        if idx > 0 {
+            text.push_str(", ");
         }
-        text
-    };
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let body = if cores > 1 && jobs.len() >= 256 {
-        let (front, back) = jobs.split_at(jobs.len() / 2);
-        std::thread::scope(|scope| {
-            let back = scope.spawn(|| write(back, false));
-            let front = write(front, true);
-            vec![front, back.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))]
-        })
-    } else {
-        vec![write(jobs, true)]
-    };
-    std::iter::once("[".to_string()).chain(body).chain(std::iter::once("]\n".to_string())).collect()
+        job.write_json(order, &mut text);
+        if text.len() >= FLUSH_AT {
+            out.write_all(text.as_bytes())?;
+            text.clear();
+        }
+    }
+    text.push_str("]\n");
+    out.write_all(text.as_bytes())?;
+    out.flush()
 }
 
 /// The usage checks of the format's generator (INFERENCEX-HEAD §2; REFERENCE-SEMANTICS §2).
