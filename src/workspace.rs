@@ -673,7 +673,8 @@ mod load_tests {
             if name != "key defined twice" {
                 assert!(parts.as_ref().is_some_and(|parts| parts.len() >= 3), "{name}: {parts:?}");
             }
-            let mut split = vec![ConfigLoad { file: Some(file), entries: Vec::new(), yaml: Some(file), diags: Vec::new() }];
+            let mut split =
+                vec![ConfigLoad { file: Some(file), entries: Vec::new(), yaml: Some(file), diags: Vec::new() }];
             let mut runner_diags = Vec::new();
             let table = lower_yaml_files(&sources, &mut split, Some(runners), &mut runner_diags, 2);
             let (whole, whole_diags) = inferencex::lower_master_configs(&sources, &[file]);

@@ -22,7 +22,8 @@ pub use head::text_format;
 pub use check::{EntryCheck, check_master_entry};
 
 pub use blocks::{
-    EntryBlock, MasterPart, join_master_parts, lower_master_entry, lower_master_part, master_parts, split_master_entries,
+    EntryBlock, MasterPart, join_master_parts, lower_master_entry, lower_master_part, master_parts,
+    split_master_entries,
 };
 
 const ENTRY_FIELDS: &[&str] =

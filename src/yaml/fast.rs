@@ -428,22 +428,32 @@ impl Parser<'_> {
                 break;
             }
             items.push(self.flow_node()?);
-            self.skip_spaces();
-            match self.peek()? {
-                b',' => {
-                    self.pos += 1;
-                    self.skip_spaces();
-                }
-                b']' => {
-                    self.pos = self.token_end(self.pos + 1);
-                    break;
-                }
-                _ => return None,
+            if self.flow_separator(b']')? {
+                break;
             }
         }
         self.depth -= 1;
         let end = items.last().map_or(self.pos, |item| self.local(item.span.end)).max(start);
         Some(Node { span: self.span(start, end), kind: NodeKind::Seq(items) })
+    }
+
+    /// After an entry of a flow collection that `close` ends: steps over a `,` (`Some(false)`)
+    /// or the closing bracket (`Some(true)`, the cursor where saphyr ends the token); `None` on
+    /// anything else.
+    fn flow_separator(&mut self, close: u8) -> Option<bool> {
+        self.skip_spaces();
+        match self.peek()? {
+            b',' => {
+                self.pos += 1;
+                self.skip_spaces();
+                Some(false)
+            }
+            byte if byte == close => {
+                self.pos = self.token_end(self.pos + 1);
+                Some(true)
+            }
+            _ => None,
+        }
     }
 
     /// `{ k: v, k: v }` on one line, the cursor on `{`. Every key has a value.
@@ -477,17 +487,8 @@ impl Parser<'_> {
             }
             let value = self.flow_node()?;
             entries.push((key, value));
-            self.skip_spaces();
-            match self.peek()? {
-                b',' => {
-                    self.pos += 1;
-                    self.skip_spaces();
-                }
-                b'}' => {
-                    self.pos = self.token_end(self.pos + 1);
-                    break;
-                }
-                _ => return None,
+            if self.flow_separator(b'}')? {
+                break;
             }
         }
         self.depth -= 1;
